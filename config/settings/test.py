@@ -1,0 +1,30 @@
+"""Settings for the test suite: the real Postgres and Redis, quicker hashing."""
+
+from config.env import env_str
+from config.settings.base import *  # noqa: F403
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env_str("REDIS_URL", "redis://127.0.0.1:6379/1"),
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "dispatch-test"),
+    }
+}
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [env_str("REDIS_URL", "redis://127.0.0.1:6379/1")],
+            "prefix": env_str("CHANNEL_LAYER_PREFIX", "dispatch-test:ws"),
+            "capacity": 1000,
+            "expiry": 60,
+        },
+    }
+}
+MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

@@ -1,0 +1,401 @@
+"""The delivery domain: depots, drivers, runs, stops, orders, recipients, addresses, the access vault, scans."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from phonenumber_field.modelfields import PhoneNumberField
+from timezone_field import TimeZoneField
+
+from dispatch.fields import (
+    EncryptedTextField,
+    coordinate_constraints,
+    latitude_field,
+    longitude_field,
+    window_constraint,
+)
+
+reason_code_validator = RegexValidator(
+    r"^[A-Z][A-Z0-9_]{1,39}$", "Use capital letters, digits and underscores, e.g. ACCESS_DENIED."
+)
+order_reference_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$", "Use letters, digits, dots, dashes or slashes, e.g. LM-88204."
+)
+
+
+class Depot(models.Model):
+    code = models.SlugField(max_length=32, unique=True, help_text="Short code used by integrations, e.g. chi-west.")
+    name = models.CharField(max_length=120)
+    time_zone = TimeZoneField(help_text="IANA time zone; every time on the board is shown in it.")
+    address = models.CharField(max_length=200, blank=True)
+    latitude = latitude_field()
+    longitude = longitude_field()
+    access_reveal_radius_m = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="If set, a driver can reveal an access code only within this many metres of the stop.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = coordinate_constraints("depot")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A person who signs in: admin, dispatcher or driver (by group)."""
+
+    depots = models.ManyToManyField(
+        Depot, blank=True, related_name="dispatchers", help_text="Depots whose exceptions this dispatcher works."
+    )
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+
+class Driver(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="driver")
+    depot = models.ForeignKey(Depot, on_delete=models.PROTECT, related_name="drivers")
+    phone = PhoneNumberField(blank=True)
+    vehicle_capacity = models.PositiveIntegerField(default=120, help_text="Parcels the vehicle carries.")
+    active = models.BooleanField(default=True)
+    last_latitude = latitude_field(null=True, blank=True)
+    last_longitude = longitude_field(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True, help_text="Device time of the last GPS ping.")
+
+    class Meta:
+        ordering = ["user__username"]
+        constraints = [
+            *coordinate_constraints("driver", "last_latitude", "last_longitude"),
+            models.CheckConstraint(
+                condition=Q(last_latitude__isnull=True, last_longitude__isnull=True)
+                | Q(last_latitude__isnull=False, last_longitude__isnull=False),
+                name="driver_position_complete",
+                violation_error_message="A position needs both latitude and longitude.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class Run(models.Model):
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    depot = models.ForeignKey(Depot, on_delete=models.PROTECT, related_name="runs")
+    driver = models.ForeignKey(Driver, on_delete=models.PROTECT, related_name="runs")
+    service_date = models.DateField()
+    shift_start = models.DateTimeField()
+    shift_end = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PLANNED)
+    external_ref = models.CharField(max_length=64, blank=True, help_text="The planner's identifier for this run.")
+    plan_version = models.PositiveIntegerField(default=1, help_text="Bumped by every re-route.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["service_date", "shift_start"]
+        constraints = [
+            window_constraint("run", "shift_start", "shift_end", "shift"),
+            models.UniqueConstraint(fields=["driver", "shift_start"], name="run_one_per_driver_shift"),
+            models.UniqueConstraint(
+                fields=["depot", "external_ref"], condition=~Q(external_ref=""), name="run_unique_external_ref"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["depot", "service_date"], name="run_depot_date_idx"),
+            models.Index(fields=["driver", "service_date"], name="run_driver_date_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.driver} · {self.service_date:%Y-%m-%d} {self.shift_start:%H:%M}"
+
+
+class Recipient(models.Model):
+    class Language(models.TextChoices):
+        ENGLISH = "en", "English"
+        SPANISH = "es", "Spanish"
+
+    class Channel(models.TextChoices):
+        SMS = "sms", "SMS"
+        PUSH = "push", "App push"
+
+    class Tier(models.TextChoices):
+        STANDARD = "standard", "Standard"
+        PRIORITY = "priority", "Priority"
+        VIP = "vip", "VIP"
+
+    name = models.CharField(max_length=120)
+    phone = PhoneNumberField(blank=True, help_text="Main mobile number, stored in E.164.")
+    alt_phone = PhoneNumberField(blank=True, help_text="Second number, stored in E.164.")
+    email = models.EmailField(blank=True)
+    language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
+    preferred_channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.SMS)
+    tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.STANDARD)
+    opted_out = models.BooleanField(default=False, help_text="Replied STOP: never texted until they opt back in.")
+    opted_out_at = models.DateTimeField(null=True, blank=True)
+    quiet_hours_start = models.TimeField(default=dt.time(21, 0))
+    quiet_hours_end = models.TimeField(default=dt.time(8, 0))
+    time_zone = TimeZoneField(null=True, blank=True, help_text="Leave blank to use the depot's time zone.")
+    external_id = models.CharField(max_length=64, null=True, blank=True, unique=True, help_text="CRM identifier.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["phone"], name="recipient_phone_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split(" ", 1)[0]
+
+
+class Address(models.Model):
+    class BuildingType(models.TextChoices):
+        HOUSE = "house", "House"
+        MULTI_UNIT = "multi_unit", "Apartment / multi-unit"
+        GATED = "gated", "Gated community"
+        BUSINESS = "business", "Business"
+
+    line1 = models.CharField(max_length=200)
+    line2 = models.CharField(max_length=200, blank=True)
+    unit = models.CharField(max_length=32, blank=True)
+    city = models.CharField(max_length=100)
+    region = models.CharField(max_length=64, blank=True, help_text="State or province.")
+    postal_code = models.CharField(max_length=16)
+    country = models.CharField(max_length=2, default="US")
+    latitude = latitude_field()
+    longitude = longitude_field()
+    building_type = models.CharField(max_length=16, choices=BuildingType.choices, default=BuildingType.HOUSE)
+    building_notes = models.TextField(blank=True, help_text="Visible to drivers: entrances, parking, dogs.")
+    external_ref = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "addresses"
+        ordering = ["line1", "unit"]
+        constraints = coordinate_constraints("address")
+        indexes = [models.Index(fields=["postal_code", "line1"], name="address_building_idx")]
+
+    def __str__(self) -> str:
+        unit = f" #{self.unit}" if self.unit else ""
+        return f"{self.line1}{unit}, {self.city}"
+
+
+class AccessCredential(models.Model):
+    """A code or instruction that opens the way to an address. The secret is encrypted at rest."""
+
+    class Kind(models.TextChoices):
+        GATE = "gate", "Gate code"
+        DOOR = "door", "Door code"
+        LOCKBOX = "lockbox", "Lockbox"
+        CONCIERGE = "concierge", "Concierge"
+
+    class Source(models.TextChoices):
+        RECIPIENT = "recipient", "Recipient"
+        DRIVER = "driver", "Driver"
+        DISPATCHER = "dispatcher", "Dispatcher"
+        PLAN_IMPORT = "plan_import", "Plan import"
+        ADMIN = "admin", "Admin"
+
+    FLAG_AFTER_FAILURES = 2
+
+    address = models.ForeignKey(Address, on_delete=models.CASCADE, related_name="access_credentials")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.GATE)
+    secret = EncryptedTextField(help_text="The code itself. Encrypted at rest; never shown in lists or logs.")
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_to = models.DateTimeField(null=True, blank=True)
+    last_worked_at = models.DateTimeField(null=True, blank=True)
+    last_failed_at = models.DateTimeField(null=True, blank=True)
+    failure_count = models.PositiveIntegerField(default=0, help_text="Failures since it last worked.")
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.ADMIN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [window_constraint("access_credential", "valid_from", "valid_to", "validity")]
+        indexes = [models.Index(fields=["address", "kind"], name="access_address_kind_idx")]
+
+    def __str__(self) -> str:
+        # Never the secret.
+        return f"{self.get_kind_display()} for {self.address}"
+
+    @property
+    def is_flagged(self) -> bool:
+        return self.failure_count >= self.FLAG_AFTER_FAILURES
+
+    @property
+    def is_verified(self) -> bool:
+        return self.last_worked_at is not None and not self.is_flagged
+
+    def is_valid_at(self, moment: dt.datetime) -> bool:
+        return (self.valid_from is None or self.valid_from <= moment) and (
+            self.valid_to is None or moment < self.valid_to
+        )
+
+
+class ReasonCode(models.Model):
+    class Category(models.TextChoices):
+        ACCESS = "access", "Access"
+        AVAILABILITY = "availability", "Availability"
+        ADDRESS = "address", "Address"
+        DAMAGE = "damage", "Damage"
+        BUSINESS = "business", "Business"
+
+    code = models.CharField(max_length=40, unique=True, validators=[reason_code_validator])
+    label = models.CharField(max_length=120)
+    category = models.CharField(max_length=16, choices=Category.choices)
+    photo_required = models.BooleanField(default=False, help_text="The driver must attach a photo to this scan.")
+    description = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.label})"
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        OUT_FOR_DELIVERY = "out_for_delivery", "Out for delivery"
+        ATTEMPT_FAILED = "attempt_failed", "Attempt failed"
+        RESCHEDULED = "rescheduled", "Rescheduled"
+        DELIVERED = "delivered", "Delivered"
+        RETURNED = "returned", "Returned to sender"
+        CANCELLED = "cancelled", "Cancelled"
+
+    reference = models.CharField(max_length=40, unique=True, validators=[order_reference_validator])
+    depot = models.ForeignKey(Depot, on_delete=models.PROTECT, related_name="orders")
+    recipient = models.ForeignKey(Recipient, on_delete=models.PROTECT, related_name="orders")
+    address = models.ForeignKey(Address, on_delete=models.PROTECT, related_name="orders")
+    window_start = models.DateTimeField(null=True, blank=True)
+    window_end = models.DateTimeField(null=True, blank=True)
+    declared_value = models.DecimalField(
+        max_digits=10, decimal_places=2, default=Decimal("0.00"), validators=[MinValueValidator(Decimal("0"))]
+    )
+    parcel_count = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+    signature_required = models.BooleanField(default=False)
+    safe_drop_allowed = models.BooleanField(default=True)
+    neighbour_allowed = models.BooleanField(default=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            window_constraint("order", "window_start", "window_end"),
+            models.CheckConstraint(
+                condition=Q(declared_value__gte=0),
+                name="order_value_not_negative",
+                violation_error_message="The declared value cannot be negative.",
+            ),
+        ]
+        indexes = [models.Index(fields=["depot", "status"], name="order_depot_status_idx")]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class Stop(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ARRIVED = "arrived", "Arrived"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed attempt"
+        RESCHEDULED = "rescheduled", "Moved to another run"
+        SKIPPED = "skipped", "Skipped"
+        CANCELLED = "cancelled", "Cancelled"
+
+    ACTIVE_STATUSES = (Status.PENDING, Status.ARRIVED, Status.FAILED)
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="stops")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="stops")
+    sequence = models.PositiveIntegerField()
+    planned_arrival = models.DateTimeField(null=True, blank=True)
+    window_start = models.DateTimeField(null=True, blank=True)
+    window_end = models.DateTimeField(null=True, blank=True)
+    service_minutes = models.PositiveIntegerField(default=3)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempt_count = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["run", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "order"], name="stop_one_per_order_per_run"),
+            # Deferred so a re-sequence can swap positions inside one transaction.
+            models.UniqueConstraint(
+                fields=["run", "sequence"],
+                name="stop_sequence_unique_in_run",
+                deferrable=models.Deferrable.DEFERRED,
+            ),
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=Q(status__in=["pending", "arrived", "failed"]),
+                name="stop_one_active_per_order",
+                violation_error_message="This order already has an active stop on another run.",
+            ),
+            window_constraint("stop", "window_start", "window_end"),
+        ]
+        indexes = [
+            models.Index(fields=["run", "status"], name="stop_run_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Stop {self.sequence} · {self.order_id and self.order.reference}"
+
+
+class ScanEvent(models.Model):
+    class Outcome(models.TextChoices):
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    stop = models.ForeignKey(Stop, on_delete=models.CASCADE, related_name="scans")
+    driver = models.ForeignKey(Driver, on_delete=models.PROTECT, related_name="scans")
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    reason_code = models.ForeignKey(ReasonCode, on_delete=models.PROTECT, null=True, blank=True, related_name="scans")
+    latitude = latitude_field(null=True, blank=True)
+    longitude = longitude_field(null=True, blank=True)
+    photo = models.FileField(upload_to="scans/%Y/%m/%d/", blank=True)
+    notes = models.CharField(max_length=500, blank=True)
+    device_time = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+    idempotency_key = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["driver", "idempotency_key"], name="scan_idempotency_per_driver"),
+            models.CheckConstraint(
+                condition=Q(outcome="delivered") | Q(reason_code__isnull=False),
+                name="scan_failed_has_reason",
+                violation_error_message="A failed scan needs a reason code.",
+            ),
+            *coordinate_constraints("scan"),
+        ]
+        indexes = [
+            models.Index(fields=["stop", "received_at"], name="scan_stop_received_idx"),
+            models.Index(fields=["received_at"], name="scan_received_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} scan of stop {self.stop_id}"

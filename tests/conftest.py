@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group
+
+from dispatch import models, roles
+from tests.factories import DepotFactory, DriverFactory, UserFactory
+
+
+@pytest.fixture
+def chicago(db) -> models.Depot:
+    return DepotFactory(code="chi-west", name="Chicago West Loop")
+
+
+@pytest.fixture
+def milwaukee(db) -> models.Depot:
+    return DepotFactory(code="mke", name="Milwaukee", latitude=43.0389, longitude=-87.9065)
+
+
+@pytest.fixture
+def admin_user(db) -> models.User:
+    """An admin: staff, superuser."""
+    return models.User.objects.create_superuser("root-admin", "admin@example.com", "correct-horse-battery")
+
+
+@pytest.fixture
+def alice(chicago) -> models.User:
+    """Alice dispatches at the Chicago depot."""
+    user = UserFactory(username="alice", first_name="Alice", is_staff=True)
+    user.groups.add(Group.objects.get(name=roles.DISPATCHERS))
+    user.depots.add(chicago)
+    return user
+
+
+@pytest.fixture
+def dave(chicago) -> models.Driver:
+    """Dave drives for the Chicago depot."""
+    return DriverFactory(user=UserFactory(username="dave", first_name="Dave"), depot=chicago)
+
+
+@pytest.fixture
+def erin(chicago) -> models.Driver:
+    """Erin drives for the Chicago depot too: Dave's teammate."""
+    return DriverFactory(user=UserFactory(username="erin", first_name="Erin"), depot=chicago)
+
+
+@pytest.fixture
+def oscar(milwaukee) -> models.Driver:
+    """Oscar drives for another depot: an outsider."""
+    return DriverFactory(user=UserFactory(username="oscar", first_name="Oscar"), depot=milwaukee)

@@ -34,12 +34,14 @@ class EncryptedTextField(models.TextField):
 
 
 def latitude_field(**kwargs: Any) -> models.FloatField:
-    kwargs.setdefault("validators", [MinValueValidator(-90.0), MaxValueValidator(90.0)])
+    message = "Latitude must be between -90 and 90."
+    kwargs.setdefault("validators", [MinValueValidator(-90.0, message), MaxValueValidator(90.0, message)])
     return models.FloatField(**kwargs)
 
 
 def longitude_field(**kwargs: Any) -> models.FloatField:
-    kwargs.setdefault("validators", [MinValueValidator(-180.0), MaxValueValidator(180.0)])
+    message = "Longitude must be between -180 and 180."
+    kwargs.setdefault("validators", [MinValueValidator(-180.0, message), MaxValueValidator(180.0, message)])
     return models.FloatField(**kwargs)
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -103,7 +104,7 @@ class Run(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PLANNED)
     external_ref = models.CharField(max_length=64, blank=True, help_text="The planner's identifier for this run.")
     plan_version = models.PositiveIntegerField(default=1, help_text="Bumped by every re-route.")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["service_date", "shift_start"]
@@ -120,7 +121,12 @@ class Run(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.driver} · {self.service_date:%Y-%m-%d} {self.shift_start:%H:%M}"
+        start = self.shift_start.astimezone(self.depot.time_zone) if self.depot_id else self.shift_start
+        return f"{self.driver} · {self.service_date:%Y-%m-%d} {start:%H:%M}"
+
+    def clean(self) -> None:
+        if self.driver_id and self.depot_id and self.driver.depot_id != self.depot_id:
+            raise ValidationError({"driver": "This driver belongs to another depot."})
 
 
 class Recipient(models.Model):
@@ -296,7 +302,7 @@ class Order(models.Model):
     safe_drop_allowed = models.BooleanField(default=True)
     neighbour_allowed = models.BooleanField(default=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -362,6 +368,10 @@ class Stop(models.Model):
 
     def __str__(self) -> str:
         return f"Stop {self.sequence} · {self.order_id and self.order.reference}"
+
+    def clean(self) -> None:
+        if self.run_id and self.order_id and self.order.depot_id != self.run.depot_id:
+            raise ValidationError({"order": "This order belongs to another depot than the run."})
 
 
 class ScanEvent(models.Model):

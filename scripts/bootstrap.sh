@@ -83,7 +83,8 @@ ensure_services() {
 }
 
 ensure_venv() {  # requirement files...
-  local stamp="$VENV/.requirements.sha256" want
+  local stamp want
+  stamp="$VENV/.installed-$(echo "$@" | tr ' /' '+_').sha256"
   want="$(cat "$@" | sha256sum | cut -d' ' -f1)"
   if [ ! -x "$PY" ]; then
     say "Creating the virtual environment in .venv"

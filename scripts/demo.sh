@@ -11,7 +11,7 @@ export DJANGO_SETTINGS_MODULE=config.settings.local
 PORT="${PORT:-8000}"
 HOST="${HOST:-127.0.0.1}"
 export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://$HOST:$PORT}"
-LOGS="$ROOT/var/log"
+LOGS="${LOG_DIR:-$ROOT/var/log}"
 mkdir -p "$LOGS"
 
 ensure_database

@@ -91,7 +91,7 @@ def test_it_explains_a_latitude_off_the_globe_in_validation():
     with pytest.raises(ValidationError) as caught:
         address.full_clean()
     assert "latitude" in caught.value.message_dict
-    assert "Ensure this value is less than or equal to 90.0." in caught.value.message_dict["latitude"]
+    assert "Latitude must be between -90 and 90." in caught.value.message_dict["latitude"]
 
 
 def test_it_rejects_a_failed_scan_without_a_reason():
@@ -132,3 +132,18 @@ def test_it_rejects_a_credential_valid_to_before_valid_from():
     now = local(12)
     with pytest.raises(IntegrityError, match="access_credential_validity_start_before_end"), transaction.atomic():
         AccessCredentialFactory(valid_from=now, valid_to=now - dt.timedelta(days=1))
+
+
+def test_it_explains_a_run_whose_driver_is_from_another_depot(oscar, chicago):
+    run = RunFactory.build(driver=oscar, depot=chicago)
+    with pytest.raises(ValidationError) as caught:
+        run.full_clean()
+    assert caught.value.message_dict["driver"] == ["This driver belongs to another depot."]
+
+
+def test_it_explains_a_stop_whose_order_is_from_another_depot(milwaukee):
+    run = RunFactory()
+    stop = StopFactory.build(run=run, order=OrderFactory(depot=milwaukee), sequence=1)
+    with pytest.raises(ValidationError) as caught:
+        stop.full_clean()
+    assert caught.value.message_dict["order"] == ["This order belongs to another depot than the run."]

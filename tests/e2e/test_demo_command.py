@@ -1,0 +1,135 @@
+"""`make demo` on this machine: web, worker and beat come up and admin shows the demo day."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import dj_database_url
+import psycopg2
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.e2e
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def scratch_database_url() -> str:
+    base = dj_database_url.parse(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dispatch"))
+    auth = base["USER"] + (f":{base['PASSWORD']}" if base["PASSWORD"] else "")
+    return f"postgres://{auth}@{base['HOST']}:{base['PORT']}/{base['NAME']}_e2e_demo"
+
+
+def drop_database(url: str) -> None:
+    cfg = dj_database_url.parse(url)
+    conn = psycopg2.connect(dbname="postgres", user=cfg["USER"], password=cfg["PASSWORD"] or None,
+                            host=cfg["HOST"], port=cfg["PORT"])  # fmt: skip
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{cfg["NAME"]}" WITH (FORCE)')
+    conn.close()
+
+
+class Browser:
+    """Just enough of a browser for Django admin: cookies and the CSRF token."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def get(self, path: str) -> tuple[int, str]:
+        with self.opener.open(self.base + path, timeout=30) as response:
+            return response.status, response.read().decode()
+
+    def login(self, username: str, password: str) -> str:
+        _, page = self.get("/admin/login/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        assert token, page[:500]
+        data = urllib.parse.urlencode(
+            {"csrfmiddlewaretoken": token.group(1), "username": username, "password": password, "next": "/admin/"}
+        ).encode()
+        request = urllib.request.Request(self.base + "/admin/login/", data=data, headers={"Referer": self.base})
+        with self.opener.open(request, timeout=30) as response:
+            return response.read().decode()
+
+
+@pytest.fixture
+def demo(tmp_path):
+    port = free_port()
+    database_url = scratch_database_url()
+    environment = {
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
+        "PORT": str(port),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": "redis://127.0.0.1:6379/3",
+        "DEMO_STOPS": "60",
+        "DEMO_DRIVERS": "3",
+        "WEB_WORKERS": "1",
+        "WORKER_CONCURRENCY": "1",
+        "LOG_DIR": str(tmp_path),
+    }
+    process = subprocess.Popen(
+        ["bash", "scripts/demo.sh"],
+        cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    output: list[str] = []
+    try:
+        deadline = time.monotonic() + 300
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line)
+            if "is running" in line or time.monotonic() > deadline:
+                break
+        assert any("is running" in line for line in output), "".join(output)
+        yield {"base": f"http://127.0.0.1:{port}", "output": "".join(output), "env": environment, "logs": tmp_path}
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        drop_database(database_url)
+
+
+def test_the_demo_command_starts_web_worker_and_beat_with_the_demo_day(demo):
+    browser = Browser(demo["base"])
+    assert browser.get("/healthz") == (200, '{"status": "ok", "database": "ok", "redis": "ok"}')
+
+    printed = re.search(r"admin\s*/\s*(\S+)", demo["output"])
+    assert printed, demo["output"]
+    dashboard = browser.login("admin", printed.group(1))
+    assert "Site administration" in dashboard or "Administration" in dashboard
+
+    status, orders = browser.get("/admin/dispatch/order/?status__exact=out_for_delivery")
+    assert status == 200
+    assert "60 orders" in orders
+
+    ping = subprocess.run(
+        [str(ROOT / ".venv/bin/celery"), "-A", "config", "inspect", "ping", "--timeout", "10"],
+        cwd=ROOT, env=demo["env"], capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert "pong" in ping.stdout, ping.stdout + ping.stderr
+
+    beat_log = ""
+    for _ in range(30):
+        beat_log = (demo["logs"] / "beat.log").read_text()
+        if "beat: Starting" in beat_log:
+            break
+        time.sleep(1)
+    assert "beat: Starting" in beat_log

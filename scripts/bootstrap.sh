@@ -34,31 +34,33 @@ can_apt() { command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" = 0 ] || comman
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 start_postgres() {
+  local installed=""
   if ! command -v pg_ctlcluster >/dev/null 2>&1; then
     say "Installing PostgreSQL from apt"
     as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    installed=yes
   fi
   local version; version="$(ls /etc/postgresql | sort -V | tail -n1)"
   say "Starting PostgreSQL $version"
   as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
-  # A fresh Debian cluster asks for a password over TCP; give the postgres role one
-  # and remember the URL for later runs.
-  if [ ! -f "$ROOT/.env.local" ] || ! grep -q DATABASE_URL "$ROOT/.env.local"; then
+  if [ -n "$installed" ]; then
+    # A fresh Debian cluster asks for a password over TCP: give the postgres role
+    # one and remember the URL for later runs in .env.local.
     as_root su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
-    echo "DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/dispatch" >> "$ROOT/.env.local"
     export DATABASE_URL="postgres://postgres:postgres@127.0.0.1:5432/dispatch"
+    echo "DATABASE_URL=$DATABASE_URL" >> "$ROOT/.env.local"
   fi
 }
 
-start_redis() {
+start_redis() {  # port
   if ! command -v redis-server >/dev/null 2>&1; then
     say "Installing Redis from apt"
     as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
   fi
   say "Starting Redis"
   as_root mkdir -p /var/lib/redis /var/log/redis
-  as_root redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
-    --dir /var/lib/redis --logfile /var/log/redis/dispatch.log
+  as_root redis-server --daemonize yes --bind 127.0.0.1 --port "$1" --save "" --appendonly no \
+    --dir /var/lib/redis --logfile "/var/log/redis/dispatch-$1.log"
 }
 
 ensure_services() {
@@ -76,7 +78,7 @@ ensure_services() {
   if ! port_open "${redis[0]}" "${redis[1]}"; then
     echo "Redis is not reachable at ${redis[0]}:${redis[1]} (REDIS_URL)."
     can_apt || fail "Start Redis there, or set REDIS_URL to a server that runs, then try again."
-    start_redis
+    start_redis "${redis[1]}"
     for _ in $(seq 30); do port_open "${redis[0]}" "${redis[1]}" && break; sleep 1; done
     port_open "${redis[0]}" "${redis[1]}" || fail "Redis still does not answer on ${redis[0]}:${redis[1]}."
   fi

@@ -90,13 +90,13 @@ def env_url(name: str, default: Any = _MISSING, *, schemes: tuple[str, ...] = ("
     return value.rstrip("/")
 
 
-def env_database(name: str = "DATABASE_URL", default: Any = _MISSING) -> dict[str, Any]:
+def env_database(name: str = "DATABASE_URL", default: Any = _MISSING, *, conn_max_age: int = 0) -> dict[str, Any]:
     value = _raw(name, default)
     url = default if value is None else value
     if not url.startswith(("postgres://", "postgresql://")):
         raise ImproperlyConfigured(f"{name} must be a PostgreSQL URL such as postgres://user@host:5432/dbname.")
     try:
-        config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        config = dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=conn_max_age > 0)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} could not be parsed: {exc}") from None
     if not config.get("NAME"):

@@ -1,5 +1,24 @@
-"""Websocket routes, collected from the apps that serve them."""
+"""Websocket routes and how each is authenticated.
+
+The driver app authenticates with a bearer token, so it needs no origin check
+(there is no cookie to ride on) and native apps send no Origin. Browser
+sockets authenticate with the session cookie, so they must come from an
+allowed origin.
+"""
 
 from typing import Any
 
-websocket_urlpatterns: list[Any] = []
+from channels.auth import AuthMiddlewareStack
+from channels.routing import URLRouter
+from channels.security.websocket import AllowedHostsOriginValidator
+from django.urls import path, re_path
+
+from dispatch.consumers import DriverConsumer
+
+driver_routes = [path("ws/driver/", DriverConsumer.as_asgi())]
+browser_routes: list[Any] = []
+
+websocket_urlpatterns: list[Any] = [
+    *driver_routes,
+    re_path(r"^ws/", AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(browser_routes)))),
+]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
@@ -72,6 +74,7 @@ class Driver(models.Model):
     last_latitude = latitude_field(null=True, blank=True)
     last_longitude = longitude_field(null=True, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True, help_text="Device time of the last GPS ping.")
+    instruction_seq = models.PositiveBigIntegerField(default=0, editable=False, help_text="Last instruction number.")
 
     class Meta:
         ordering = ["user__username"]
@@ -390,6 +393,8 @@ class ScanEvent(models.Model):
     device_time = models.DateTimeField()
     received_at = models.DateTimeField(default=timezone.now)
     idempotency_key = models.CharField(max_length=64)
+    request_fingerprint = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the scan as first sent.")
+    response_body = models.JSONField(null=True, blank=True, help_text="The API's first answer, for replays.")
 
     class Meta:
         ordering = ["-received_at"]
@@ -409,3 +414,179 @@ class ScanEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()} scan of stop {self.stop_id}"
+
+
+class ApiToken(models.Model):
+    """A bearer token for the REST API. Only its SHA-256 is stored; the key is shown once."""
+
+    class Kind(models.TextChoices):
+        DRIVER = "driver", "Driver app"
+        INTEGRATION = "integration", "Integration"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    name = models.CharField(max_length=100, help_text="Where it is used, e.g. 'Dave's phone' or 'Route planner'.")
+    prefix = models.CharField(max_length=8, help_text="The first characters of the key, to recognise it.")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    depot = models.ForeignKey(
+        Depot, on_delete=models.CASCADE, null=True, blank=True, help_text="An integration limited to one depot."
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class DriverInstruction(models.Model):
+    """Something the driver must know or do, delivered in order through a per-driver feed."""
+
+    class Kind(models.TextChoices):
+        ACCESS_CODE = "access_code", "New access code available"
+        RETRY_NOW = "retry_now", "Retry now"
+        WAIT = "wait", "Wait"
+        SAFE_DROP = "safe_drop", "Safe drop"
+        NEIGHBOUR = "neighbour", "Leave with a neighbour"
+        SKIP = "skip", "Skip: moved to a later run"
+        ROUTE_UPDATED = "route_updated", "Route re-sequenced"
+        NOTE = "note", "Note from dispatch"
+
+    driver = models.ForeignKey(Driver, on_delete=models.CASCADE, related_name="instructions")
+    seq = models.PositiveBigIntegerField(help_text="Position in this driver's feed; the cursor.")
+    stop = models.ForeignKey(Stop, on_delete=models.CASCADE, null=True, blank=True, related_name="instructions")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    text = models.CharField(max_length=300, help_text="What the driver reads. Never an access code.")
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    acked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["driver", "seq"]
+        constraints = [models.UniqueConstraint(fields=["driver", "seq"], name="instruction_seq_per_driver")]
+        indexes = [models.Index(fields=["stop", "-seq"], name="instruction_stop_latest_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.get_kind_display()}"
+
+
+class LocationBatch(models.Model):
+    """One upload of GPS pings, stored as parallel arrays: one row per batch, not per point."""
+
+    driver = models.ForeignKey(Driver, on_delete=models.CASCADE, related_name="location_batches")
+    received_at = models.DateTimeField(default=timezone.now)
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+    offsets_ms = ArrayField(models.IntegerField(), help_text="Milliseconds after first_at, per point.")
+    latitudes = ArrayField(models.FloatField())
+    longitudes = ArrayField(models.FloatField())
+    accuracies_m = ArrayField(models.FloatField(null=True))
+
+    class Meta:
+        verbose_name_plural = "location batches"
+        ordering = ["-first_at"]
+        indexes = [models.Index(fields=["driver", "first_at"], name="location_driver_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{len(self.offsets_ms)} pings from {self.driver}"
+
+    @property
+    def point_count(self) -> int:
+        return len(self.offsets_ms)
+
+
+class AccessRevealAudit(models.Model):
+    """Who asked to see a stop's access code, when, and whether they got it. Never the code."""
+
+    class Result(models.TextChoices):
+        GRANTED = "granted", "Granted"
+        NOT_ASSIGNED = "not_assigned", "Refused: not the assigned driver"
+        STOP_NOT_ACTIVE = "stop_not_active", "Refused: stop not active"
+        OUTSIDE_RADIUS = "outside_radius", "Refused: too far from the stop"
+        NO_POSITION = "no_position", "Refused: no recent position"
+        NO_CODE = "no_code", "No code on file"
+
+    at = models.DateTimeField(default=timezone.now)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    stop = models.ForeignKey(Stop, on_delete=models.CASCADE, related_name="access_reveals")
+    result = models.CharField(max_length=16, choices=Result.choices)
+    distance_m = models.FloatField(null=True, blank=True)
+    credential_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["stop", "at"], name="reveal_stop_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_result_display()} · stop {self.stop_id}"
+
+    @property
+    def granted(self) -> bool:
+        return self.result == self.Result.GRANTED
+
+
+class WebhookEvent(models.TextChoices):
+    SCAN_FAILED = "scan.failed", "Failed scan"
+    CASE_OPENED = "case.opened", "Case opened"
+    CASE_RESOLVED = "case.resolved", "Case resolved"
+    STOP_RESCHEDULED = "stop.rescheduled", "Stop rescheduled"
+    ORDER_STATUS_CHANGED = "order.status_changed", "Order status changed"
+
+
+class WebhookEndpoint(models.Model):
+    """An integration (CRM, warehouse system) that receives signed event notifications."""
+
+    name = models.CharField(max_length=100)
+    url = models.URLField(max_length=500)
+    secret = EncryptedTextField(help_text="Shared secret for the HMAC-SHA256 signature. Encrypted at rest.")
+    events = ArrayField(models.CharField(max_length=32, choices=WebhookEvent.choices))
+    depot = models.ForeignKey(
+        Depot, on_delete=models.CASCADE, null=True, blank=True, help_text="Only this depot's events; blank for all."
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint: the outbox row, written in the event's transaction."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Gave up"
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=32, choices=WebhookEvent.choices)
+    event_id = models.UUIDField(default=uuid.uuid4, editable=False)
+    payload = models.JSONField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "event_id"], name="webhook_delivery_once_per_endpoint")
+        ]
+        indexes = [
+            models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="webhook_delivery_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} -> {self.endpoint}"

@@ -19,7 +19,13 @@ ADMIN_APPS = ("dispatch", "exceptions", "outreach", "routing", "django_celery_be
 DISPATCHER_VIEW_APPS = ("dispatch", "exceptions", "outreach", "routing")
 DISPATCHER_CHANGE_MODELS = ("dispatch.order", "dispatch.stop", "dispatch.recipient")
 # Never visible to dispatchers in admin: the vault is reached through audited actions only.
-DISPATCHER_HIDDEN_MODELS = ("dispatch.accesscredential", "dispatch.user")
+DISPATCHER_HIDDEN_MODELS = (
+    "dispatch.accesscredential",
+    "dispatch.user",
+    "dispatch.apitoken",
+    "dispatch.webhookendpoint",
+    "dispatch.webhookdelivery",
+)
 
 
 def groups_sync(apps: Any, schema_editor: Any = None) -> None:

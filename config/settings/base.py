@@ -14,6 +14,7 @@ from config.env import (
     env_str,
     env_url,
 )
+from dispatch.beat import BEAT_SCHEDULE as DISPATCH_BEAT_SCHEDULE
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -35,8 +36,11 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "channels",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "phonenumber_field",
     "dispatch",
@@ -74,7 +78,16 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env_database("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dispatch")}
+# The web process serves requests on a fixed pool of threads (config/threads.py),
+# each keeping its connection: at most WEB_REQUEST_THREADS connections per process.
+DATABASES = {
+    "default": env_database(
+        "DATABASE_URL",
+        "postgres://postgres@127.0.0.1:5432/dispatch",
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0),
+    )
+}
+WEB_REQUEST_THREADS = env_int("WEB_REQUEST_THREADS", 8, minimum=1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "dispatch.User"
 
@@ -158,14 +171,50 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE = {**DISPATCH_BEAT_SCHEDULE}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "dispatch.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "dispatch.api.errors.exception_handler",
+    "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.URLPathVersioning",
+    "DEFAULT_VERSION": "v1",
+    "ALLOWED_VERSIONS": ["v1"],
+    "DEFAULT_THROTTLE_RATES": {
+        "driver": env_str("THROTTLE_DRIVER", "600/min"),
+        "integration": env_str("THROTTLE_INTEGRATION", "120/min"),
+    },
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0, minimum=0),
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Dispatch exception desk API",
+    "DESCRIPTION": (
+        "The driver app reports scans and GPS, reads its run and its instruction feed, and reveals access codes; "
+        "integrations import plans and recipient preferences. Authenticate with `Authorization: Bearer <token>`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "dispatch.api.schema.add_common_responses",
+    ],
 }
 
 LOGGING = {

@@ -13,7 +13,7 @@ if SECRET_KEY == LOCAL_DEV_SECRET_KEY or len(SECRET_KEY) < 50:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", schemes=("https",))
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [PUBLIC_BASE_URL])
-DATABASES = {"default": env_database("DATABASE_URL")}
+DATABASES = {"default": env_database("DATABASE_URL", conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0))}
 REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss"))
 FIELD_ENCRYPTION_KEYS = env_fernet_keys("FIELD_ENCRYPTION_KEYS")
 if LOCAL_DEV_FERNET_KEY in FIELD_ENCRYPTION_KEYS:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from html.parser import HTMLParser
 from itertools import count
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.apps import apps
@@ -22,12 +22,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dispatch import crypto
-from dispatch.admin import DepotAdmin
+from dispatch.admin.domain import DepotAdmin
 from dispatch.models import (
     AccessCredential,
+    AccessRevealAudit,
     Address,
+    ApiToken,
     Depot,
     Driver,
+    DriverInstruction,
+    LocationBatch,
     Order,
     ReasonCode,
     Recipient,
@@ -35,7 +39,11 @@ from dispatch.models import (
     ScanEvent,
     Stop,
     User,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
+from dispatch.services import api_token_issue, instruction_push
+from dispatch.services.locations import Ping, locations_record
 from tests.factories import (
     AccessCredentialFactory,
     AddressFactory,
@@ -145,7 +153,16 @@ def world(chicago, dave, alice) -> dict[type[Model], Model]:
     order = stop.order
     credential = AccessCredentialFactory(address=order.address, secret=SECRET)
     assert scan.reason_code is not None
+    endpoint = WebhookEndpoint.objects.create(
+        name="CRM", url="https://crm.example.com/hooks", secret="s" * 16, events=["scan.failed"]
+    )
     return {
+        AccessRevealAudit: AccessRevealAudit.objects.create(user=dave.user, stop=stop, result="granted"),
+        ApiToken: api_token_issue(user=dave.user, kind="driver", name="phone")[0],
+        DriverInstruction: instruction_push(driver=dave, kind="note", text="Dock 3 closed", stop=stop),
+        LocationBatch: locations_record(driver=dave, pings=[Ping(timezone.now(), 41.9, -87.6)]),
+        WebhookEndpoint: endpoint,
+        WebhookDelivery: WebhookDelivery.objects.create(endpoint=endpoint, event="scan.failed", payload={}),
         AccessCredential: credential,
         Address: order.address,
         Depot: chicago,
@@ -187,6 +204,22 @@ MORE_ROWS: dict[type[Model], Callable[[dict[type[Model], Model]], object]] = {
     ScanEvent: lambda world: ScanEventFactory(),
     Stop: lambda world: StopFactory(),
     User: _more_users,
+    AccessRevealAudit: lambda world: AccessRevealAudit.objects.create(
+        user=UserFactory(), stop=StopFactory(), result="no_code"
+    ),
+    ApiToken: lambda world: api_token_issue(
+        user=UserFactory(), kind="integration", name="x", depot=cast(Depot, world[Depot])
+    ),
+    DriverInstruction: lambda world: instruction_push(
+        driver=DriverFactory(), kind="note", text="x", stop=StopFactory()
+    ),
+    LocationBatch: lambda world: locations_record(driver=DriverFactory(), pings=[Ping(timezone.now(), 41.8, -87.7)]),
+    WebhookEndpoint: lambda world: WebhookEndpoint.objects.create(
+        name="WMS", url="https://wms.example.com/h", secret="t" * 16, events=["case.opened"], depot_id=world[Depot].pk
+    ),
+    WebhookDelivery: lambda world: WebhookDelivery.objects.create(
+        endpoint_id=world[WebhookEndpoint].pk, event="scan.failed", payload={"a": 1}
+    ),
 }
 
 

@@ -3,7 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from dispatch import crypto
-from dispatch.services import access_credentials_reencrypt
+from dispatch.services.vault import access_credentials_reencrypt
 
 
 class Command(BaseCommand):

@@ -1,0 +1,430 @@
+"""The driver app's API: its run, scans in, GPS pings in, instructions out, access codes on demand.
+
+Every view is a permission check, a fetch filtered by the requesting driver,
+one service call and a serializer. Another driver's stop or instruction is a
+404, never a 403, so ids reveal nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+from django.http import Http404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from dispatch import selectors
+from dispatch.api.authentication import ApiTokenAuthentication
+from dispatch.api.errors import Conflict, Refused
+from dispatch.api.permissions import IsDriver
+from dispatch.models import AccessRevealAudit, Driver, DriverInstruction, ReasonCode, ScanEvent, Stop
+from dispatch.payloads import InstructionPayload, instruction_payload
+from dispatch.services import instruction_ack
+from dispatch.services.locations import MAX_BATCH_SPAN, MAX_PINGS_PER_BATCH, Ping, locations_record
+from dispatch.services.scans import IdempotencyConflict, ScanRejected, StopNotFound, scan_record
+from dispatch.services.vault import access_code_reveal
+
+ERROR = inline_serializer(
+    "Error",
+    {
+        "detail": serializers.CharField(),
+        "code": serializers.CharField(),
+        "fields": serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False),
+    },
+)
+
+
+class DriverView(APIView):
+    authentication_classes = [ApiTokenAuthentication]
+    permission_classes = [IsDriver]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "driver"
+
+    def driver(self, request: Request) -> Driver:
+        driver: Driver = request.user.driver  # type: ignore[union-attr]
+        return driver
+
+
+# --- The run -------------------------------------------------------------------------------------
+
+
+STOP_FIELDS = (
+    "id",
+    "sequence",
+    "status",
+    "planned_arrival",
+    "window_start",
+    "window_end",
+    "service_minutes",
+    "attempt_count",
+)
+
+
+class RunStopOutput(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    sequence = serializers.IntegerField()
+    status = serializers.CharField()
+    planned_arrival = serializers.DateTimeField(allow_null=True)
+    window_start = serializers.DateTimeField(allow_null=True)
+    window_end = serializers.DateTimeField(allow_null=True)
+    service_minutes = serializers.IntegerField()
+    attempt_count = serializers.IntegerField()
+    order = inline_serializer(
+        "RunStopOrder",
+        {
+            "reference": serializers.CharField(),
+            "parcel_count": serializers.IntegerField(),
+            "signature_required": serializers.BooleanField(),
+            "safe_drop_allowed": serializers.BooleanField(),
+            "neighbour_allowed": serializers.BooleanField(),
+        },
+    )
+    recipient = inline_serializer("RunStopRecipient", {"first_name": serializers.CharField()})
+    address = inline_serializer(
+        "RunStopAddress",
+        {
+            "line1": serializers.CharField(),
+            "line2": serializers.CharField(),
+            "unit": serializers.CharField(),
+            "city": serializers.CharField(),
+            "postal_code": serializers.CharField(),
+            "latitude": serializers.FloatField(),
+            "longitude": serializers.FloatField(),
+            "building_type": serializers.CharField(),
+            "building_notes": serializers.CharField(),
+        },
+    )
+    has_access_code = serializers.BooleanField(help_text="A code is on file: reveal it at the stop.")
+    instruction = InstructionPayload(allow_null=True, help_text="The newest instruction for this stop.")
+
+
+class RunOutput(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    service_date = serializers.DateField()
+    shift_start = serializers.DateTimeField()
+    shift_end = serializers.DateTimeField()
+    status = serializers.CharField()
+    plan_version = serializers.IntegerField()
+    depot = inline_serializer("RunDepot", {"code": serializers.CharField(), "name": serializers.CharField()})
+    stops = RunStopOutput(many=True)
+
+
+class DriverRunView(DriverView):
+    @extend_schema(
+        operation_id="driver_run",
+        summary="Today's run, stops in sequence",
+        parameters=[OpenApiParameter("If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False)],
+        responses={
+            200: RunOutput,
+            304: OpenApiResponse(description="Nothing changed since the ETag you sent."),
+            404: ERROR,
+        },
+    )
+    def get(self, request: Request, version: str) -> Response:
+        driver = self.driver(request)
+        run = selectors.driver_run_current(driver=driver)
+        if run is None:
+            raise Http404("You have no run today.")
+        stops = list(selectors.run_stops(run=run))
+        latest = selectors.stop_latest_instructions(driver=driver, stop_ids=[stop.pk for stop in stops])
+        body = RunOutput(
+            {
+                "id": run.pk,
+                "service_date": run.service_date,
+                "shift_start": run.shift_start,
+                "shift_end": run.shift_end,
+                "status": run.status,
+                "plan_version": run.plan_version,
+                "depot": {"code": run.depot.code, "name": run.depot.name},
+                "stops": [
+                    {
+                        **{field: getattr(stop, field) for field in STOP_FIELDS},
+                        "order": stop.order,
+                        "recipient": {"first_name": stop.order.recipient.first_name},
+                        "address": stop.order.address,
+                        "has_access_code": stop.has_access_code,  # type: ignore[attr-defined]
+                        "instruction": latest.get(stop.pk),
+                    }
+                    for stop in stops
+                ],
+            }
+        ).data
+        # A strong ETag over the exact body: a polling app gets 304 and no body when nothing changed.
+        etag = '"' + hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:32] + '"'
+        if etag in {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}:
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        return Response(body, headers={"ETag": etag, "Cache-Control": "private, no-cache"})
+
+
+# --- Scans ---------------------------------------------------------------------------------------
+
+
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+PHOTO_TYPES = {"image/jpeg", "image/png", "image/heic", "image/heif"}
+
+
+# Phones queue scans and pings while offline; older than this is a broken clock, not a late upload.
+DEVICE_TIME_PAST = dt.timedelta(days=7)
+DEVICE_TIME_FUTURE = dt.timedelta(minutes=10)
+
+
+def validate_device_time(value: dt.datetime) -> None:
+    now = timezone.now()
+    if value < now - DEVICE_TIME_PAST or value > now + DEVICE_TIME_FUTURE:
+        raise serializers.ValidationError(
+            "The device clock is off: send a time within the last 7 days, not in the future."
+        )
+
+
+class ScanInput(serializers.Serializer[Any]):
+    outcome = serializers.ChoiceField(choices=ScanEvent.Outcome.choices)
+    reason_code = serializers.CharField(required=False, allow_blank=True, max_length=40)
+    device_time = serializers.DateTimeField(
+        help_text="When the driver scanned, with its UTC offset.", validators=[validate_device_time]
+    )
+    latitude = serializers.FloatField(required=False, allow_null=True, min_value=-90, max_value=90)
+    longitude = serializers.FloatField(required=False, allow_null=True, min_value=-180, max_value=180)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+    photo = serializers.FileField(
+        required=False, allow_null=True, help_text="JPEG, PNG or HEIC, up to 10 MB. Required by some reason codes."
+    )
+
+    def validate_photo(self, value: Any) -> Any:
+        if value is None:
+            return None
+        if value.size > MAX_PHOTO_BYTES:
+            raise serializers.ValidationError("The photo is larger than 10 MB.")
+        if getattr(value, "content_type", None) not in PHOTO_TYPES:
+            raise serializers.ValidationError("Send the photo as JPEG, PNG or HEIC.")
+        return value
+
+    def validate_reason_code(self, value: str) -> ReasonCode | None:
+        if not value:
+            return None
+        reason = ReasonCode.objects.filter(code=value.upper(), active=True).first()
+        if reason is None:
+            valid = ", ".join(ReasonCode.objects.filter(active=True).values_list("code", flat=True))
+            raise serializers.ValidationError(f"Unknown reason code {value!r}. Valid codes: {valid}.")
+        return reason
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if (attrs.get("latitude") is None) != (attrs.get("longitude") is None):
+            raise serializers.ValidationError({"longitude": "Send both latitude and longitude, or neither."})
+        if attrs["outcome"] == ScanEvent.Outcome.FAILED and not attrs.get("reason_code"):
+            raise serializers.ValidationError({"reason_code": "A failed scan needs a reason code."})
+        return attrs
+
+
+class ScanOutput(serializers.Serializer[Any]):
+    scan_id = serializers.IntegerField()
+    stop_id = serializers.IntegerField()
+    outcome = serializers.CharField()
+    reason_code = serializers.CharField(allow_null=True)
+    attempt = serializers.IntegerField()
+    stop_status = serializers.CharField()
+    case_id = serializers.IntegerField(allow_null=True, help_text="The exception case a failed scan opened.")
+
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="A unique value per scan (a UUID). Sending it again returns the first answer and records nothing.",
+)
+
+
+class ScanCreateView(DriverView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(
+        operation_id="driver_scan_create",
+        summary="Report a delivered or failed scan",
+        parameters=[IDEMPOTENCY_KEY],
+        request={"application/json": ScanInput, "multipart/form-data": ScanInput},
+        responses={201: ScanOutput, 400: ERROR, 404: ERROR, 409: ERROR},
+    )
+    def post(self, request: Request, version: str, stop_id: int) -> Response:
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if not key or len(key) > 64:
+            raise serializers.ValidationError(
+                {"Idempotency-Key": ["Send an Idempotency-Key header (1-64 characters, e.g. a UUID) with each scan."]}
+            )
+        data = ScanInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        try:
+            result = scan_record(
+                driver=self.driver(request),
+                stop_id=stop_id,
+                outcome=values["outcome"],
+                reason=values.get("reason_code"),
+                device_time=values["device_time"],
+                latitude=values.get("latitude"),
+                longitude=values.get("longitude"),
+                notes=values.get("notes", ""),
+                photo=values.get("photo"),
+                idempotency_key=key,
+            )
+        except StopNotFound as exc:
+            raise Http404(str(exc)) from None
+        except ScanRejected as exc:
+            if exc.field:
+                raise serializers.ValidationError({exc.field: [str(exc)]}) from None
+            raise Conflict(str(exc), exc.code) from None
+        except IdempotencyConflict as exc:
+            raise Conflict(str(exc), "idempotency_key_reused") from None
+        headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
+        return Response(ScanOutput(result.response).data, status=status.HTTP_201_CREATED, headers=headers)
+
+
+# --- GPS -----------------------------------------------------------------------------------------
+
+
+class PingInput(serializers.Serializer[Any]):
+    at = serializers.DateTimeField(validators=[validate_device_time])
+    latitude = serializers.FloatField(min_value=-90, max_value=90)
+    longitude = serializers.FloatField(min_value=-180, max_value=180)
+    accuracy_m = serializers.FloatField(required=False, allow_null=True, min_value=0)
+
+
+class LocationsInput(serializers.Serializer[Any]):
+    pings = PingInput(many=True, allow_empty=False, max_length=MAX_PINGS_PER_BATCH)  # type: ignore[call-arg]
+
+    def validate_pings(self, pings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        times = [ping["at"] for ping in pings]
+        if max(times) - min(times) > MAX_BATCH_SPAN:
+            raise serializers.ValidationError("A batch spans at most 24 hours; send older pings separately.")
+        return pings
+
+
+class LocationsView(DriverView):
+    @extend_schema(
+        operation_id="driver_locations",
+        summary=f"Upload GPS pings (1-{MAX_PINGS_PER_BATCH} per call)",
+        request=LocationsInput,
+        responses={202: inline_serializer("LocationsAccepted", {"accepted": serializers.IntegerField()}), 400: ERROR},
+    )
+    def post(self, request: Request, version: str) -> Response:
+        data = LocationsInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        pings = [
+            Ping(p["at"], p["latitude"], p["longitude"], p.get("accuracy_m")) for p in data.validated_data["pings"]
+        ]
+        locations_record(driver=self.driver(request), pings=pings)
+        return Response({"accepted": len(pings)}, status=status.HTTP_202_ACCEPTED)
+
+
+# --- Instructions --------------------------------------------------------------------------------
+
+FEED_LIMIT = 200
+
+
+class InstructionFeedOutput(serializers.Serializer[Any]):
+    instructions = InstructionPayload(many=True)
+    next_cursor = serializers.CharField(help_text="Send as ?after= next time; unchanged when nothing is new.")
+
+
+class FeedParams(serializers.Serializer[Any]):
+    after = serializers.IntegerField(required=False, min_value=0, default=0)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=FEED_LIMIT, default=FEED_LIMIT)
+
+
+class InstructionListView(DriverView):
+    @extend_schema(
+        operation_id="driver_instructions",
+        summary="The instruction feed, oldest first, after a cursor",
+        parameters=[FeedParams],
+        responses={200: InstructionFeedOutput, 400: ERROR},
+    )
+    def get(self, request: Request, version: str) -> Response:
+        params = FeedParams(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        after = params.validated_data["after"]
+        items = selectors.driver_instructions_after(
+            driver=self.driver(request), after=after, limit=params.validated_data["limit"]
+        )
+        return Response(
+            {
+                "instructions": [instruction_payload(item) for item in items],
+                "next_cursor": str(items[-1].seq if items else after),
+            }
+        )
+
+
+class InstructionAckView(DriverView):
+    @extend_schema(
+        operation_id="driver_instruction_ack",
+        summary="Acknowledge an instruction",
+        request=None,
+        responses={200: InstructionPayload, 404: ERROR},
+    )
+    def post(self, request: Request, version: str, instruction_id: int) -> Response:
+        try:
+            instruction = instruction_ack(driver=self.driver(request), instruction_id=instruction_id)
+        except DriverInstruction.DoesNotExist:
+            raise Http404("No such instruction in your feed.") from None
+        return Response(instruction_payload(instruction))
+
+
+# --- Access codes --------------------------------------------------------------------------------
+
+
+class RevealOutput(serializers.Serializer[Any]):
+    codes = inline_serializer(
+        "RevealedCode",
+        {
+            "kind": serializers.CharField(),
+            "code": serializers.CharField(),
+            "verified": serializers.BooleanField(),
+            "last_worked_at": serializers.DateTimeField(allow_null=True),
+        },
+        many=True,
+    )
+
+
+REFUSALS = {
+    AccessRevealAudit.Result.STOP_NOT_ACTIVE: "This stop is not active, so its code is not available.",
+    AccessRevealAudit.Result.OUTSIDE_RADIUS: "You are too far from the stop; reveal the code when you are there.",
+    AccessRevealAudit.Result.NO_POSITION: "Your location is unknown or out of date; turn on location and try again.",
+}
+
+
+class AccessCodeRevealView(DriverView):
+    @extend_schema(
+        operation_id="driver_access_code_reveal",
+        summary="Reveal the access code for one of your active stops (audited)",
+        request=None,
+        responses={200: RevealOutput, 403: ERROR, 404: ERROR},
+    )
+    def post(self, request: Request, version: str, stop_id: int) -> Response:
+        try:
+            reveal = access_code_reveal(user=request.user, stop_id=stop_id)  # type: ignore[arg-type]
+        except Stop.DoesNotExist:
+            raise Http404("No such stop on your runs.") from None
+        if reveal.result == AccessRevealAudit.Result.NOT_ASSIGNED:
+            raise Http404("No such stop on your runs.")
+        if reveal.result == AccessRevealAudit.Result.NO_CODE:
+            raise Http404("There is no access code on file for this stop.")
+        if not reveal.granted:
+            raise Refused(REFUSALS[AccessRevealAudit.Result(reveal.result)], reveal.result)
+        codes = [
+            {
+                "kind": credential.kind,
+                "code": credential.secret,
+                "verified": credential.is_verified,
+                "last_worked_at": credential.last_worked_at,
+            }
+            for credential in reveal.credentials
+        ]
+        return Response(RevealOutput({"codes": codes}).data, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,62 @@
+"""The driver app's websocket: instructions the moment they are pushed.
+
+Transport only. The app authenticates with the same bearer token as the REST
+API (``Authorization`` header on the handshake); the instruction feed remains
+the source of truth, so after any reconnect the app polls
+``/api/v1/driver/instructions?after=<last cursor>`` to catch up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from dispatch.api.authentication import KEYWORDS
+from dispatch.models import ApiToken
+from dispatch.realtime import driver_group
+from dispatch.services.tokens import api_token_authenticate
+
+
+@database_sync_to_async
+def _driver_id_for(key: str) -> int | None:
+    token = api_token_authenticate(key=key)
+    if token is None or token.kind != ApiToken.Kind.DRIVER:
+        return None
+    driver = getattr(token.user, "driver", None)
+    return driver.pk if driver is not None and driver.active else None
+
+
+def _bearer_key(scope: dict[str, Any]) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            parts = value.split()
+            if len(parts) == 2 and parts[0].lower() in KEYWORDS:
+                return str(parts[1].decode("ascii", errors="replace"))
+    return None
+
+
+class DriverConsumer(AsyncJsonWebsocketConsumer):
+    group: str | None = None
+
+    async def connect(self) -> None:
+        key = _bearer_key(self.scope)
+        driver_id = await _driver_id_for(key) if key else None
+        if driver_id is None:
+            await self.close(code=4401)
+            return
+        self.group = driver_group(driver_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        # The socket is one-way; everything the app sends goes through the REST API.
+        return
+
+    async def instruction_pushed(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "instruction", "instruction": event["payload"]})

@@ -1,0 +1,216 @@
+"""Scans from the driver app: one transaction records the attempt and opens the case."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.files.base import File
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+
+from dispatch.models import Driver, Order, ReasonCode, ScanEvent, Stop, WebhookEvent
+from dispatch.services.webhooks import webhook_events_emit
+from exceptions.workflow import case_open
+
+
+class ScanRejected(Exception):
+    """The scan cannot be recorded as sent; the message says why and what to do."""
+
+    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.field = field
+        self.code = code
+
+
+class IdempotencyConflict(Exception):
+    """The key was already used for a different scan."""
+
+
+class StopNotFound(Exception):
+    """No such stop on this driver's runs."""
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    response: dict[str, Any]
+    replayed: bool
+
+
+PHOTO_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/heic": ".heic", "image/heif": ".heif"}
+
+
+def _photo_path(driver: Driver, photo: File[bytes]) -> str:
+    extension = PHOTO_EXTENSIONS.get(getattr(photo, "content_type", ""), ".jpg")
+    return f"scans/{driver.pk}/{uuid.uuid4().hex}{extension}"
+
+
+def scan_fingerprint(fields: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _replay(scan: ScanEvent, fingerprint: str) -> ScanOutcome:
+    if scan.request_fingerprint and scan.request_fingerprint != fingerprint:
+        raise IdempotencyConflict(
+            "This Idempotency-Key was already used for a different scan; use a new key for a new scan."
+        )
+    return ScanOutcome(response=scan.response_body or {}, replayed=True)
+
+
+def scan_record(
+    *,
+    driver: Driver,
+    stop_id: int,
+    outcome: str,
+    reason: ReasonCode | None,
+    device_time: dt.datetime,
+    latitude: float | None,
+    longitude: float | None,
+    notes: str,
+    photo: File[bytes] | None,
+    idempotency_key: str,
+) -> ScanOutcome:
+    """Record a delivered or failed scan; a failed one opens (or joins) the stop's exception case.
+
+    A replay with the same key returns the first response and changes nothing,
+    even when the stop has moved on since.
+    """
+    fingerprint = scan_fingerprint(
+        {
+            "stop": stop_id,
+            "outcome": outcome,
+            "reason": reason.code if reason else None,
+            "device_time": device_time.isoformat(),
+            "lat": latitude,
+            "lng": longitude,
+            "notes": notes,
+            "photo": bool(photo),
+        }
+    )
+    if outcome == ScanEvent.Outcome.FAILED and reason is None:
+        raise ScanRejected("A failed scan needs a reason code.", field="reason_code")
+    if outcome == ScanEvent.Outcome.FAILED and reason is not None and reason.photo_required and not photo:
+        raise ScanRejected(f"{reason.code} needs a photo of the problem.", field="photo")
+
+    # The photo is written before the transaction: no file I/O while rows are locked.
+    photo_name = default_storage.save(_photo_path(driver, photo), photo) if photo else ""
+    try:
+        with transaction.atomic():
+            result = _record(
+                driver=driver,
+                stop_id=stop_id,
+                outcome=outcome,
+                reason=reason,
+                device_time=device_time,
+                latitude=latitude,
+                longitude=longitude,
+                notes=notes,
+                photo_name=photo_name,
+                idempotency_key=idempotency_key,
+                fingerprint=fingerprint,
+            )
+    except IntegrityError:
+        # A concurrent request with the same key won the race: answer with its result.
+        if photo_name:
+            default_storage.delete(photo_name)
+        earlier = ScanEvent.objects.filter(driver=driver, idempotency_key=idempotency_key).first()
+        if earlier is None:
+            raise
+        return _replay(earlier, fingerprint)
+    except Exception:
+        if photo_name:
+            default_storage.delete(photo_name)
+        raise
+    if result.replayed and photo_name:
+        default_storage.delete(photo_name)
+    return result
+
+
+def _record(
+    *,
+    driver: Driver,
+    stop_id: int,
+    outcome: str,
+    reason: ReasonCode | None,
+    device_time: dt.datetime,
+    latitude: float | None,
+    longitude: float | None,
+    notes: str,
+    photo_name: str,
+    idempotency_key: str,
+    fingerprint: str,
+) -> ScanOutcome:
+    stop = (
+        Stop.objects.select_for_update(of=("self",))
+        .select_related("run", "order")
+        .filter(pk=stop_id, run__driver=driver)
+        .first()
+    )
+    if stop is None:
+        raise StopNotFound(f"Stop {stop_id} is not on your runs.")
+    # Checked under the stop's lock, so a concurrent twin has either committed or not started.
+    earlier = ScanEvent.objects.filter(driver=driver, idempotency_key=idempotency_key).first()
+    if earlier is not None:
+        return _replay(earlier, fingerprint)
+    if stop.status not in Stop.ACTIVE_STATUSES:
+        raise ScanRejected(
+            f"Stop {stop.pk} is already {stop.get_status_display().lower()}; it takes no more scans.",
+            code="stop_not_active",
+        )
+
+    scan = ScanEvent.objects.create(
+        stop=stop,
+        driver=driver,
+        outcome=outcome,
+        reason_code=reason,
+        device_time=device_time,
+        latitude=latitude,
+        longitude=longitude,
+        notes=notes,
+        photo=photo_name,
+        idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint,
+    )
+    order = stop.order
+    previous_order_status = order.status
+    stop.attempt_count += 1
+    if outcome == ScanEvent.Outcome.DELIVERED:
+        stop.status = Stop.Status.DELIVERED
+        order.status = Order.Status.DELIVERED
+    else:
+        stop.status = Stop.Status.FAILED
+        order.status = Order.Status.ATTEMPT_FAILED
+    stop.save(update_fields=["attempt_count", "status", "updated_at"])
+    order.save(update_fields=["status", "updated_at"])
+
+    case = case_open(scan=scan) if outcome == ScanEvent.Outcome.FAILED else None
+
+    response: dict[str, Any] = {
+        "scan_id": scan.pk,
+        "stop_id": stop.pk,
+        "outcome": outcome,
+        "reason_code": reason.code if reason else None,
+        "attempt": stop.attempt_count,
+        "stop_status": stop.status,
+        "case_id": case.pk if case else None,
+    }
+    ScanEvent.objects.filter(pk=scan.pk).update(response_body=response)
+
+    events: list[tuple[str, dict[str, Any]]] = []
+    if case is not None:
+        events.append((WebhookEvent.SCAN_FAILED, {**response, "order": order.reference}))
+        if case.scan_id == scan.pk:
+            events.append((WebhookEvent.CASE_OPENED, {"case_id": case.pk, "order": order.reference}))
+    if order.status != previous_order_status:
+        events.append(
+            (
+                WebhookEvent.ORDER_STATUS_CHANGED,
+                {"order": order.reference, "from": previous_order_status, "to": order.status},
+            )
+        )
+    webhook_events_emit(depot_id=stop.run.depot_id, events=events)
+    return ScanOutcome(response=response, replayed=False)

@@ -1,0 +1,81 @@
+"""GET /api/v1/driver/run: today's run, with ETags for a polling app."""
+
+from __future__ import annotations
+
+import pytest
+
+from dispatch.services import instruction_push
+from tests.factories import AccessCredentialFactory, RunFactory, local
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_returns_todays_run_with_stops_in_sequence(dave_api, dave_run):
+    response = dave_api.get("/api/v1/driver/run")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["id"] == dave_run.pk
+    assert [stop["sequence"] for stop in body["stops"]] == [1, 2, 3]
+    first = body["stops"][0]
+    stop = dave_run.stops.get(sequence=1)
+    assert first["order"]["reference"] == stop.order.reference
+    assert first["recipient"] == {"first_name": stop.order.recipient.first_name}
+    assert first["address"]["line1"] == stop.order.address.line1
+    assert set(first["order"]) >= {"signature_required", "safe_drop_allowed", "neighbour_allowed"}
+    assert first["instruction"] is None
+
+
+def test_it_says_a_code_exists_but_never_sends_it(dave_api, dave_run):
+    stop = dave_run.stops.get(sequence=2)
+    AccessCredentialFactory(address=stop.order.address, secret="4821#")
+    response = dave_api.get("/api/v1/driver/run")
+    assert "4821" not in response.content.decode()
+    assert [s["has_access_code"] for s in response.json()["stops"]] == [False, True, False]
+
+
+def test_it_shows_each_stops_newest_instruction(dave, dave_api, dave_run):
+    stop = dave_run.stops.get(sequence=1)
+    instruction_push(driver=dave, kind="wait", text="Wait 5 minutes", stop=stop)
+    instruction_push(driver=dave, kind="retry_now", text="Recipient is coming down", stop=stop)
+    body = dave_api.get("/api/v1/driver/run").json()
+    assert body["stops"][0]["instruction"]["kind"] == "retry_now"
+    assert body["stops"][1]["instruction"] is None
+
+
+def test_it_answers_304_when_nothing_changed(dave, dave_api, dave_run):
+    first = dave_api.get("/api/v1/driver/run")
+    etag = first["ETag"]
+    again = dave_api.get("/api/v1/driver/run", HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304
+    assert again.content == b""
+
+    instruction_push(driver=dave, kind="note", text="Dock 3 is closed", stop=dave_run.stops.first())
+    changed = dave_api.get("/api/v1/driver/run", HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200
+    assert changed["ETag"] != etag
+
+
+def test_it_picks_the_later_run_once_the_first_is_over(dave, dave_api, dave_run):
+    dave_run.status = "completed"
+    dave_run.save()
+    later = RunFactory(driver=dave, shift_start=local(18), shift_end=local(21))
+    assert dave_api.get("/api/v1/driver/run").json()["id"] == later.pk
+
+
+def test_it_says_plainly_when_there_is_no_run_today(dave_api):
+    response = dave_api.get("/api/v1/driver/run")
+    assert response.status_code == 404
+    assert response.json()["detail"] == "You have no run today."
+
+
+def test_it_never_shows_another_drivers_run(erin_api, dave_run):
+    assert erin_api.get("/api/v1/driver/run").status_code == 404
+
+
+def test_it_reads_the_run_in_a_fixed_number_of_queries(dave_api, dave_run, django_assert_max_num_queries):
+    from tests.factories import StopFactory
+
+    for sequence in range(4, 40):
+        StopFactory(run=dave_run, sequence=sequence)
+    with django_assert_max_num_queries(8):
+        assert dave_api.get("/api/v1/driver/run").status_code == 200

@@ -1,0 +1,40 @@
+"""The OpenAPI contract and its docs."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from dispatch.api.errors import flatten
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_serves_an_openapi_3_schema_with_every_driver_operation():
+    response = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    schema = response.json()
+    assert schema["openapi"].startswith("3.")
+    assert {
+        "/api/v1/driver/run",
+        "/api/v1/driver/stops/{stop_id}/scans",
+        "/api/v1/driver/stops/{stop_id}/access-code/reveal",
+        "/api/v1/driver/locations",
+        "/api/v1/driver/instructions",
+        "/api/v1/driver/instructions/{instruction_id}/ack",
+        "/api/v1/plans",
+        "/api/v1/recipients/import",
+    } <= set(schema["paths"])
+    assert schema["components"]["securitySchemes"]["bearerAuth"] == {"type": "http", "scheme": "bearer"}
+
+
+def test_it_serves_the_docs_page_without_a_cdn(client):
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    assert "swagger-ui" in response.content.decode()
+    assert "cdn.jsdelivr" not in response.content.decode()
+
+
+def test_it_flattens_nested_errors_to_json_paths():
+    errors = {"runs": [{}, {"stops": {2: {"order": {"reference": ["Required."]}}}}], "depot": ["Unknown."]}
+    assert flatten(errors) == {"runs[1].stops[2].order.reference": ["Required."], "depot": ["Unknown."]}

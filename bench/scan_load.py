@@ -200,7 +200,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="duration (default 60)")
     parser.add_argument("--workers", type=int, default=2, help="Uvicorn workers (default 2)")
     parser.add_argument("--drivers", type=int, default=60)
-    parser.add_argument("--stops", type=int, default=13000, help="stops prepared (must exceed rate x seconds)")
+    parser.add_argument("--stops", type=int, default=10000, help="stops prepared (at most 10,000; one per scan)")
     parser.add_argument(
         "--database", default="postgres://postgres@127.0.0.1:5432/dispatch_scanbench", help="scratch database URL"
     )

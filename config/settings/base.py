@@ -87,7 +87,7 @@ DATABASES = {
         conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0),
     )
 }
-WEB_REQUEST_THREADS = env_int("WEB_REQUEST_THREADS", 8, minimum=1)
+WEB_REQUEST_THREADS = env_int("WEB_REQUEST_THREADS", 2, minimum=1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "dispatch.User"
 

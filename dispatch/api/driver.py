@@ -20,13 +20,13 @@ from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from dispatch import selectors
 from dispatch.api.authentication import ApiTokenAuthentication
 from dispatch.api.errors import Conflict, Refused
 from dispatch.api.permissions import IsDriver
+from dispatch.api.throttling import WindowRateThrottle
 from dispatch.models import AccessRevealAudit, Driver, DriverInstruction, ReasonCode, ScanEvent, Stop
 from dispatch.payloads import InstructionPayload, instruction_payload
 from dispatch.services import instruction_ack
@@ -47,7 +47,7 @@ ERROR = inline_serializer(
 class DriverView(APIView):
     authentication_classes = [ApiTokenAuthentication]
     permission_classes = [IsDriver]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [WindowRateThrottle]
     throttle_scope = "driver"
 
     def driver(self, request: Request) -> Driver:

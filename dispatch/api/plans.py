@@ -20,13 +20,13 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from dispatch.api.authentication import ApiTokenAuthentication
 from dispatch.api.driver import ERROR
 from dispatch.api.errors import Conflict, Refused
 from dispatch.api.permissions import IsIntegration
+from dispatch.api.throttling import WindowRateThrottle
 from dispatch.models import AccessCredential, Address, ApiToken, Recipient
 from dispatch.services.plans import (
     MAX_RECIPIENT_ROWS,
@@ -95,7 +95,7 @@ class IntegrationView(APIView):
     parser_classes = [LargeJSONParser]
     authentication_classes = [ApiTokenAuthentication]
     permission_classes = [IsIntegration]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [WindowRateThrottle]
     throttle_scope = "integration"
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:

@@ -114,7 +114,7 @@ def scan_record(
                 fingerprint=fingerprint,
             )
     except IntegrityError:
-        # A concurrent request with the same key won the race: answer with its result.
+        # The key is taken (a replay, or a concurrent twin that committed first): answer with its result.
         if photo_name:
             default_storage.delete(photo_name)
         earlier = ScanEvent.objects.filter(driver=driver, idempotency_key=idempotency_key).first()
@@ -152,11 +152,11 @@ def _record(
     )
     if stop is None:
         raise StopNotFound(f"Stop {stop_id} is not on your runs.")
-    # Checked under the stop's lock, so a concurrent twin has either committed or not started.
-    earlier = ScanEvent.objects.filter(driver=driver, idempotency_key=idempotency_key).first()
-    if earlier is not None:
-        return _replay(earlier, fingerprint)
     if stop.status not in Stop.ACTIVE_STATUSES:
+        # A replay of the scan that closed the stop still gets its first answer.
+        earlier = ScanEvent.objects.filter(driver=driver, idempotency_key=idempotency_key).first()
+        if earlier is not None:
+            return _replay(earlier, fingerprint)
         raise ScanRejected(
             f"Stop {stop.pk} is already {stop.get_status_display().lower()}; it takes no more scans.",
             code="stop_not_active",

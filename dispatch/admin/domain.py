@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
@@ -29,6 +28,7 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_post_parameters
 
+from dispatch.admin.forms import WriteOnlySecretForm, secret_field
 from dispatch.models import (
     AccessCredential,
     Address,
@@ -468,51 +468,17 @@ class RecipientAdmin(admin.ModelAdmin):
 # --- The access vault ------------------------------------------------------------------------------------------------
 
 
-class AccessCredentialForm(forms.ModelForm):
-    """Takes a new code, never shows the current one.
+class AccessCredentialForm(WriteOnlySecretForm):
+    """Takes a new code, never shows the current one."""
 
-    The current plaintext is dropped from the form's initial data (a widget
-    could render it), and a blank box leaves the stored code alone instead of
-    overwriting it with an empty one.
-    """
-
-    secret = forms.CharField(
-        label="Code",
-        required=False,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-    )
+    secret = secret_field(label="Code")
+    help_when_adding = "The code or instruction itself. Encrypted at rest and never shown again."
+    help_when_changing = "Leave blank to keep the current code. The current code is never shown."
 
     class Meta:
         model = AccessCredential
         # The secret is handled by the declared field above, not copied from the instance.
         fields = ("address", "kind", "source", "valid_from", "valid_to")
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # The admin builds its form with every fieldset field, "secret" included, so the model value lands here.
-        self.initial.pop("secret", None)
-        field = self.fields.get("secret")
-        if field is None:
-            return
-        if self.instance._state.adding:
-            field.required = True
-            field.help_text = "The code or instruction itself. Encrypted at rest and never shown again."
-        else:
-            field.help_text = "Leave blank to keep the current code. The current code is never shown."
-
-    def clean(self) -> dict[str, Any]:
-        cleaned_data = super().clean() or {}
-        if not cleaned_data.get("secret"):
-            # Absent from cleaned_data, the model field is not copied onto the instance: the old code stays.
-            cleaned_data.pop("secret", None)
-        return cleaned_data
-
-    def save(self, commit: bool = True) -> AccessCredential:
-        secret = self.cleaned_data.get("secret")
-        if secret:
-            self.instance.secret = secret
-        credential: AccessCredential = super().save(commit=commit)
-        return credential
 
 
 class _CredentialDisplay:

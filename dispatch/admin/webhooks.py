@@ -18,22 +18,22 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_post_parameters
 
+from dispatch.admin.forms import WriteOnlySecretForm, secret_field
 from dispatch.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from dispatch.services.webhooks import webhook_deliveries_retry
 
 EMPTY = "-"
 
 
-class WebhookEndpointForm(forms.ModelForm):
+class WebhookEndpointForm(WriteOnlySecretForm):
     """The secret is typed in, never shown: required on add, blank on change keeps the current one."""
 
-    secret = forms.CharField(
-        label="Secret",
-        required=False,
-        strip=True,
-        min_length=16,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    secret = secret_field(label="Secret", min_length=16)
+    help_when_adding = (
+        "Shared secret for the X-Dispatch-Signature HMAC (at least 16 characters). "
+        "Encrypted at rest and never shown again: give it to the receiver now."
     )
+    help_when_changing = "Leave blank to keep the current secret. The current secret is never shown."
     url = forms.URLField(label="URL", max_length=500, assume_scheme="https")
     events = forms.TypedMultipleChoiceField(
         choices=WebhookEvent.choices,
@@ -46,35 +46,6 @@ class WebhookEndpointForm(forms.ModelForm):
         model = WebhookEndpoint
         # The secret is handled by the declared field above, never copied from the instance.
         fields = ("name", "url", "events", "depot", "active")
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.initial.pop("secret", None)
-        field = self.fields.get("secret")
-        if field is None:
-            return
-        if self.instance._state.adding:
-            field.required = True
-            field.help_text = (
-                "Shared secret for the X-Dispatch-Signature HMAC (at least 16 characters). "
-                "Encrypted at rest and never shown again: give it to the receiver now."
-            )
-        else:
-            field.help_text = "Leave blank to keep the current secret. The current secret is never shown."
-
-    def clean(self) -> dict[str, Any]:
-        cleaned_data = super().clean() or {}
-        if not cleaned_data.get("secret"):
-            # Absent from cleaned_data, the model field is not copied onto the instance: the old secret stays.
-            cleaned_data.pop("secret", None)
-        return cleaned_data
-
-    def save(self, commit: bool = True) -> WebhookEndpoint:
-        secret = self.cleaned_data.get("secret")
-        if secret:
-            self.instance.secret = secret
-        endpoint: WebhookEndpoint = super().save(commit=commit)
-        return endpoint
 
 
 @admin.register(WebhookEndpoint)

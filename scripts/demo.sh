@@ -42,11 +42,17 @@ for _ in $(seq 60); do
   if "$PY" -c "import urllib.request,sys; urllib.request.urlopen('http://$HOST:$PORT/healthz', timeout=2)" 2>/dev/null; then
     break
   fi
-  for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || fail "A process exited early; see var/log/."; done
+  for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || fail "A process exited early; see $LOGS/."; done
   sleep 1
 done
 "$PY" -c "import urllib.request; urllib.request.urlopen('http://$HOST:$PORT/healthz', timeout=2)" 2>/dev/null \
-  || fail "The web server did not become healthy; see var/log/web.log."
+  || fail "The web server did not become healthy; see $LOGS/web.log."
+worker_ready=""
+for _ in $(seq 30); do
+  if "$VENV/bin/celery" -A config inspect ping --timeout 2 >/dev/null 2>&1; then worker_ready=yes; break; fi
+  for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || fail "A process exited early; see $LOGS/."; done
+done
+[ -n "$worker_ready" ] || fail "The Celery worker did not answer; see $LOGS/worker.log."
 
 cat <<TXT
 
@@ -58,4 +64,4 @@ cat <<TXT
 
 TXT
 wait -n "${pids[@]}" || true
-fail "A process stopped; see var/log/."
+fail "A process stopped; see $LOGS/."

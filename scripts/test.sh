@@ -13,6 +13,7 @@ say "ruff (lint and format)"
 "$VENV/bin/ruff" format --check .
 say "mypy"
 "$VENV/bin/mypy" .
+ensure_database
 say "migrations are up to date"
 "$PY" manage.py makemigrations --check --dry-run >/dev/null || fail "Model changes without a migration: run manage.py makemigrations."
 say "pytest"

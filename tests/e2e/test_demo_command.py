@@ -124,7 +124,7 @@ def test_the_demo_command_starts_web_worker_and_beat_with_the_demo_day(demo):
         [str(ROOT / ".venv/bin/celery"), "-A", "config", "inspect", "ping", "--timeout", "10"],
         cwd=ROOT, env=demo["env"], capture_output=True, text=True, timeout=60,
     )  # fmt: skip
-    assert "pong" in ping.stdout, ping.stdout + ping.stderr
+    assert "pong" in ping.stdout, ping.stdout + ping.stderr + (demo["logs"] / "worker.log").read_text()[-2000:]
 
     beat_log = ""
     for _ in range(30):

@@ -121,14 +121,15 @@ def test_it_broadcasts_each_push_to_the_drivers_group_after_commit(dave, django_
 def test_it_broadcasts_nothing_when_the_transaction_rolls_back(dave, django_capture_on_commit_callbacks):
     from django.db import transaction
 
-    with django_capture_on_commit_callbacks() as callbacks:
-        try:
-            with transaction.atomic():
-                instruction_push(driver=dave, kind="note", text="never")
-                raise RuntimeError("rolled back")
-        except RuntimeError:
-            pass
+    def push_then_fail() -> None:
+        with transaction.atomic():
+            instruction_push(driver=dave, kind="note", text="never")
+            raise RuntimeError("rolled back")
+
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(RuntimeError):
+        push_then_fail()
     assert callbacks == []
+    assert not dave.instructions.exists()
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

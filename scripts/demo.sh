@@ -58,7 +58,9 @@ cat <<TXT
 
   The dispatch exception desk is running.
     Admin:      http://$HOST:$PORT/admin/
+    API docs:   http://$HOST:$PORT/api/docs/
     Health:     http://$HOST:$PORT/healthz
+  A driver app's token: .venv/bin/python manage.py issue_token driver01
   Logins are printed above by the demo seeding (admin, dispatcher, drivers).
   Logs: var/log/web.log, var/log/worker.log, var/log/beat.log. Ctrl-C stops everything.
 

@@ -172,12 +172,23 @@ class _RunCounts(TypedDict):
     failed_stop_count: int
 
 
-class RecentRunInline(admin.TabularInline):
+class ReadOnlyInline(admin.TabularInline):
+    """A list of related rows shown for reference: nothing is added or edited from it."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class RecentRunInline(ReadOnlyInline):
     """A driver's recent and upcoming runs, as links: runs are edited on their own page."""
 
     model = Run
-    extra = 0
-    can_delete = False
     show_change_link = True
     verbose_name_plural = f"Runs (last {RECENT_RUN_DAYS} days and upcoming)"
     fields = ("service_date", "depot", "shift_local", "status", "stop_count", "plan_version")
@@ -192,12 +203,6 @@ class RecentRunInline(admin.TabularInline):
             .select_related("depot", "driver__user")
             .annotate(stop_count=_count_of(Stop.objects.all(), fk="run"))
         )
-
-    def has_add_permission(self, request: HttpRequest, obj: Driver | None) -> bool:  # type: ignore[override]
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Driver | None = None) -> bool:
-        return False
 
     @admin.display(description="Shift (depot time)")
     def shift_local(self, obj: Run) -> str:
@@ -324,24 +329,16 @@ class RunAdmin(admin.ModelAdmin):
         return format_html('<a href="{}?run={}">Add a stop to this run</a>', reverse("admin:dispatch_stop_add"), obj.pk)
 
 
-class StopScanInline(admin.TabularInline):
+class StopScanInline(ReadOnlyInline):
     """Scans are the driver app's record of what happened: shown, never edited here."""
 
     model = ScanEvent
-    extra = 0
-    can_delete = False
     ordering = ("received_at",)
     fields = ("received_at", "device_time", "driver", "outcome", "reason_code", "notes", "photo", "idempotency_key")
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ScanEvent]:
         return super().get_queryset(request).select_related("driver__user", "reason_code")
-
-    def has_add_permission(self, request: HttpRequest, obj: Stop | None) -> bool:  # type: ignore[override]
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Stop | None = None) -> bool:
-        return False
 
 
 @admin.register(Stop)
@@ -383,12 +380,10 @@ class StopAdmin(admin.ModelAdmin):
 # --- Orders, recipients, addresses -----------------------------------------------------------------------------------
 
 
-class OrderStopInline(admin.TabularInline):
+class OrderStopInline(ReadOnlyInline):
     """Every run this order has been on, so an admin sees its attempts at a glance."""
 
     model = Stop
-    extra = 0
-    can_delete = False
     show_change_link = True
     verbose_name_plural = "Stops (one per run the order was on)"
     ordering = ("run__service_date", "run__shift_start")
@@ -398,12 +393,6 @@ class OrderStopInline(admin.TabularInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Stop]:
         # "order" for each row's title, str(stop), which names the order.
         return super().get_queryset(request).select_related("order", "run__driver__user", "run__depot")
-
-    def has_add_permission(self, request: HttpRequest, obj: Order | None) -> bool:  # type: ignore[override]
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
-        return False
 
 
 @admin.register(Order)

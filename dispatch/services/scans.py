@@ -53,6 +53,10 @@ def scan_fingerprint(fields: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _earlier(driver: Driver, idempotency_key: str) -> ScanEvent | None:
+    return ScanEvent.objects.filter(driver=driver, idempotency_key=idempotency_key).first()
+
+
 def _replay(scan: ScanEvent, fingerprint: str) -> ScanOutcome:
     if scan.request_fingerprint and scan.request_fingerprint != fingerprint:
         raise IdempotencyConflict(
@@ -79,6 +83,11 @@ def scan_record(
     A replay with the same key returns the first response and changes nothing,
     even when the stop has moved on since.
     """
+    if outcome == ScanEvent.Outcome.FAILED and reason is None:
+        raise ScanRejected("A failed scan needs a reason code.", field="reason_code")
+    if outcome == ScanEvent.Outcome.FAILED and reason is not None and reason.photo_required and not photo:
+        raise ScanRejected(f"{reason.code} needs a photo of the problem.", field="photo")
+
     fingerprint = scan_fingerprint(
         {
             "stop": stop_id,
@@ -91,33 +100,29 @@ def scan_record(
             "photo": bool(photo),
         }
     )
-    if outcome == ScanEvent.Outcome.FAILED and reason is None:
-        raise ScanRejected("A failed scan needs a reason code.", field="reason_code")
-    if outcome == ScanEvent.Outcome.FAILED and reason is not None and reason.photo_required and not photo:
-        raise ScanRejected(f"{reason.code} needs a photo of the problem.", field="photo")
-
     # The photo is written before the transaction: no file I/O while rows are locked.
     photo_name = default_storage.save(_photo_path(driver, photo), photo) if photo else ""
+    scan = ScanEvent(
+        stop_id=stop_id,
+        driver=driver,
+        outcome=outcome,
+        reason_code=reason,
+        device_time=device_time,
+        latitude=latitude,
+        longitude=longitude,
+        notes=notes,
+        photo=photo_name,
+        idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint,
+    )
     try:
         with transaction.atomic():
-            result = _record(
-                driver=driver,
-                stop_id=stop_id,
-                outcome=outcome,
-                reason=reason,
-                device_time=device_time,
-                latitude=latitude,
-                longitude=longitude,
-                notes=notes,
-                photo_name=photo_name,
-                idempotency_key=idempotency_key,
-                fingerprint=fingerprint,
-            )
+            result = _record(scan)
     except IntegrityError:
         # The key is taken (a replay, or a concurrent twin that committed first): answer with its result.
         if photo_name:
             default_storage.delete(photo_name)
-        earlier = ScanEvent.objects.filter(driver=driver, idempotency_key=idempotency_key).first()
+        earlier = _earlier(driver, idempotency_key)
         if earlier is None:
             raise
         return _replay(earlier, fingerprint)
@@ -130,57 +135,34 @@ def scan_record(
     return result
 
 
-def _record(
-    *,
-    driver: Driver,
-    stop_id: int,
-    outcome: str,
-    reason: ReasonCode | None,
-    device_time: dt.datetime,
-    latitude: float | None,
-    longitude: float | None,
-    notes: str,
-    photo_name: str,
-    idempotency_key: str,
-    fingerprint: str,
-) -> ScanOutcome:
+def _record(scan: ScanEvent) -> ScanOutcome:
+    """Save an unsaved scan against its stop, under the stop's row lock, with everything it changes."""
     # Two tables, no ORDER BY: the planner's time on a three-way join cost more than a second query.
     try:
         stop = (
             Stop.objects.select_for_update(of=("self",))
             .select_related("run")
             .order_by()
-            .get(pk=stop_id, run__driver=driver)
+            .get(pk=scan.stop_id, run__driver=scan.driver)
         )
     except Stop.DoesNotExist:
-        raise StopNotFound(f"Stop {stop_id} is not on your runs.") from None
+        raise StopNotFound(f"Stop {scan.stop_id} is not on your runs.") from None
     if stop.status not in Stop.ACTIVE_STATUSES:
         # A replay of the scan that closed the stop still gets its first answer.
-        earlier = ScanEvent.objects.filter(driver=driver, idempotency_key=idempotency_key).first()
+        earlier = _earlier(scan.driver, scan.idempotency_key)
         if earlier is not None:
-            return _replay(earlier, fingerprint)
+            return _replay(earlier, scan.request_fingerprint)
         raise ScanRejected(
             f"Stop {stop.pk} is already {stop.get_status_display().lower()}; it takes no more scans.",
             code="stop_not_active",
         )
 
-    scan = ScanEvent.objects.create(
-        stop=stop,
-        driver=driver,
-        outcome=outcome,
-        reason_code=reason,
-        device_time=device_time,
-        latitude=latitude,
-        longitude=longitude,
-        notes=notes,
-        photo=photo_name,
-        idempotency_key=idempotency_key,
-        request_fingerprint=fingerprint,
-    )
+    scan.stop = stop
+    scan.save(force_insert=True)
     order = Order.objects.get(pk=stop.order_id)
     previous_order_status = order.status
     stop.attempt_count += 1
-    if outcome == ScanEvent.Outcome.DELIVERED:
+    if scan.outcome == ScanEvent.Outcome.DELIVERED:
         stop.status = Stop.Status.DELIVERED
         order.status = Order.Status.DELIVERED
     else:
@@ -189,13 +171,13 @@ def _record(
     stop.save(update_fields=["attempt_count", "status", "updated_at"])
     order.save(update_fields=["status", "updated_at"])
 
-    case = case_open(scan=scan) if outcome == ScanEvent.Outcome.FAILED else None
+    case = case_open(scan=scan) if scan.outcome == ScanEvent.Outcome.FAILED else None
 
     response: dict[str, Any] = {
         "scan_id": scan.pk,
         "stop_id": stop.pk,
-        "outcome": outcome,
-        "reason_code": reason.code if reason else None,
+        "outcome": scan.outcome,
+        "reason_code": scan.reason_code.code if scan.reason_code else None,
         "attempt": stop.attempt_count,
         "stop_status": stop.status,
         "case_id": case.pk if case else None,

@@ -2,12 +2,183 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from dispatch.models import Depot, Order, ReasonCode, ScanEvent, Stop
+from dispatch.models import Depot, Order, ReasonCode, Recipient, ScanEvent, Stop
+
+PRIORITY_VALIDATORS = [MinValueValidator(1), MaxValueValidator(5)]
+
+
+class ReplyIntent(models.TextChoices):
+    """What a recipient's reply means, as reply understanding reports it."""
+
+    ACCESS_CODE = "ACCESS_CODE", "Gave an access code"
+    RESCHEDULE = "RESCHEDULE", "Gave a time to come back"
+    SAFE_DROP = "SAFE_DROP", "Named a safe place"
+    NEIGHBOR = "NEIGHBOR", "Named a neighbour"
+    PICKUP_POINT = "PICKUP_POINT", "Will collect at a pickup point"
+    AVAILABLE_NOW = "AVAILABLE_NOW", "Is there now or coming"
+    CALL_REQUEST = "CALL_REQUEST", "Asked for a call"
+    REFUSE = "REFUSE", "Refused the parcel"
+    OPT_OUT = "OPT_OUT", "Opted out"
+    OPT_IN = "OPT_IN", "Opted back in"
+    HELP = "HELP", "Asked for help"
+    UNCLEAR = "UNCLEAR", "Not understood"
+
+
+class Playbook(models.Model):
+    """What the operator does for one reason code, step by step. Admins edit it."""
+
+    reason_code = models.OneToOneField(ReasonCode, on_delete=models.CASCADE, related_name="playbook")
+    sla_minutes = models.PositiveIntegerField(
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
+        help_text="A case must be resolved within this many minutes of the failed scan.",
+    )
+    description = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["reason_code__code"]
+
+    def __str__(self) -> str:
+        return f"Playbook for {self.reason_code.code}"
+
+
+class PlaybookStep(models.Model):
+    class Action(models.TextChoices):
+        ASK_ACCESS_CODE = "ask_access_code", "Ask the recipient for the access code"
+        ASK_WINDOW = "ask_window", "Ask the recipient when to come back"
+        OFFER_ALTERNATIVES = "offer_alternatives", "Offer safe-drop, neighbour or pickup point"
+        WAIT = "wait", "Wait"
+        REPROMPT = "reprompt", "Re-prompt once"
+        RESCHEDULE = "reschedule", "Move the stop to a later slot"
+        ESCALATE = "escalate", "Escalate to a dispatcher"
+
+    ASK_ACTIONS = (Action.ASK_ACCESS_CODE, Action.ASK_WINDOW, Action.OFFER_ALTERNATIVES)
+    FINAL_ACTIONS = (Action.RESCHEDULE, Action.ESCALATE)
+
+    playbook = models.ForeignKey(Playbook, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField()
+    action = models.CharField(max_length=24, choices=Action.choices)
+    wait_minutes = models.PositiveIntegerField(
+        default=15,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
+        help_text="For a question: how long to wait for a reply. For a wait: how long to wait.",
+    )
+    priority = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=PRIORITY_VALIDATORS, help_text="For an escalation: 1 is the most urgent."
+    )
+
+    class Meta:
+        ordering = ["playbook", "position"]
+        constraints = [models.UniqueConstraint(fields=["playbook", "position"], name="playbook_step_position")]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.get_action_display()}"
+
+
+class EscalationRule(models.Model):
+    """An admin's rule: when a case matches every condition set, the action applies.
+
+    Rules are tried in ``position`` order and the first match decides.
+    """
+
+    class Action(models.TextChoices):
+        ESCALATE = "escalate", "Escalate to dispatchers"
+        REQUIRE_APPROVAL = "require_approval", "Require a dispatcher's approval of the outcome"
+        RETURN_TO_SENDER = "return_to_sender", "Return to sender"
+
+    name = models.CharField(max_length=120)
+    position = models.PositiveIntegerField(default=100, help_text="Rules are tried from the lowest position up.")
+    active = models.BooleanField(default=True)
+    description = models.TextField(blank=True)
+
+    # Conditions: each one set must hold; one left empty matches anything.
+    reason_codes = models.ManyToManyField(ReasonCode, blank=True, related_name="+")
+    depots = models.ManyToManyField(Depot, blank=True, related_name="+")
+    min_attempts = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Matches from this many failed attempts at the order."
+    )
+    order_value_above = models.DecimalField(
+        max_digits=10, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(Decimal("0"))]
+    )
+    recipient_tiers = ArrayField(
+        models.CharField(max_length=16, choices=Recipient.Tier.choices), default=list, blank=True
+    )
+    no_reply_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Matches once the recipient was asked this many minutes ago and has not replied.",
+    )
+    reply_intents = ArrayField(models.CharField(max_length=16, choices=ReplyIntent.choices), default=list, blank=True)
+    local_time_from = models.TimeField(null=True, blank=True, help_text="Depot time; with 'to', may wrap midnight.")
+    local_time_to = models.TimeField(null=True, blank=True)
+
+    # What happens.
+    action = models.CharField(max_length=24, choices=Action.choices, default=Action.ESCALATE)
+    priority = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=PRIORITY_VALIDATORS, help_text="For an escalation: 1 is the most urgent."
+    )
+    notify_group = models.ForeignKey(
+        "auth.Group",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Dispatchers in this group are alerted on the board.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["active", "position"], name="rule_active_position_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CostModel(models.Model):
+    """What a failed attempt costs, for the analytics. One row per depot, or a default for all."""
+
+    depot = models.OneToOneField(
+        Depot,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="cost_model",
+        help_text="Leave blank for the default used by every depot without its own.",
+    )
+    currency = models.CharField(max_length=3, default="USD")
+    driver_minute_cost = models.DecimalField(
+        max_digits=8, decimal_places=2, default=Decimal("0.75"), validators=[MinValueValidator(Decimal("0"))]
+    )
+    distance_cost_per_km = models.DecimalField(
+        max_digits=8, decimal_places=2, default=Decimal("0.40"), validators=[MinValueValidator(Decimal("0"))]
+    )
+    redelivery_cost = models.DecimalField(
+        max_digits=8,
+        decimal_places=2,
+        default=Decimal("12.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Handling cost of a parcel that needs another visit on a later run.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["depot"], nulls_distinct=False, name="cost_model_one_per_depot"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Cost model · {self.depot or 'default'}"
 
 
 class ExceptionCase(models.Model):
@@ -32,6 +203,12 @@ class ExceptionCase(models.Model):
         DELIVERED_ON_RETRY = "delivered_on_retry", "Delivered on retry"
         CANCELLED = "cancelled", "Cancelled"
 
+    class Timer(models.TextChoices):
+        REPLY_DEADLINE = "reply_deadline", "No reply by"
+        WAIT_OVER = "wait_over", "Wait until"
+        DRIVER_RETRY = "driver_retry", "Driver to retry by"
+        RULE_CHECK = "rule_check", "Escalation rule check at"
+
     OPEN_STATES = (State.OPENED, State.TRIAGING, State.AWAITING_RECIPIENT, State.RESOLVING, State.ESCALATED)
 
     depot = models.ForeignKey(Depot, on_delete=models.PROTECT, related_name="cases")
@@ -41,9 +218,40 @@ class ExceptionCase(models.Model):
     reason_code = models.ForeignKey(ReasonCode, on_delete=models.PROTECT, related_name="cases")
     state = models.CharField(max_length=24, choices=State.choices, default=State.OPENED)
     outcome = models.CharField(max_length=24, choices=Outcome.choices, blank=True)
-    priority = models.PositiveSmallIntegerField(default=3, help_text="1 is the most urgent.")
+    outcome_detail = models.JSONField(
+        default=dict, blank=True, help_text="The outcome's particulars: window, place, neighbour. Never a code."
+    )
+    pending_outcome = models.CharField(
+        max_length=24,
+        choices=Outcome.choices,
+        blank=True,
+        help_text="Decided but not yet done: waiting for the driver, routing or a dispatcher's approval.",
+    )
+    requires_approval = models.BooleanField(default=False)
+    priority = models.PositiveSmallIntegerField(
+        default=3, validators=PRIORITY_VALIDATORS, help_text="1 is the most urgent."
+    )
     sla_due_at = models.DateTimeField(null=True, blank=True)
+    sla_breached_at = models.DateTimeField(null=True, blank=True)
+    next_action = models.CharField(max_length=16, choices=Timer.choices, blank=True)
     next_action_due_at = models.DateTimeField(null=True, blank=True)
+    playbook_step = models.PositiveSmallIntegerField(default=0, help_text="The next playbook step to run.")
+    prompts_sent = models.PositiveSmallIntegerField(default=0)
+    outreach_started_at = models.DateTimeField(null=True, blank=True, help_text="When the recipient was first asked.")
+    last_reply_at = models.DateTimeField(null=True, blank=True)
+    last_intent = models.CharField(max_length=16, choices=ReplyIntent.choices, blank=True)
+    escalation_reason = models.CharField(max_length=300, blank=True)
+    escalation_rule = models.ForeignKey(
+        EscalationRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="cases"
+    )
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="resolved_cases",
+        help_text="Empty when automation resolved it.",
+    )
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned_cases"
     )
@@ -51,6 +259,8 @@ class ExceptionCase(models.Model):
     version = models.PositiveIntegerField(default=1, help_text="Bumped by every transition; stale actions conflict.")
     opened_at = models.DateTimeField(default=timezone.now)
     triaged_at = models.DateTimeField(null=True, blank=True)
+    awaiting_at = models.DateTimeField(null=True, blank=True)
+    resolving_at = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -71,7 +281,13 @@ class ExceptionCase(models.Model):
                 condition=Q(next_action_due_at__isnull=False),
                 name="case_next_action_due_idx",
             ),
-            models.Index(fields=["sla_due_at"], condition=Q(sla_due_at__isnull=False), name="case_sla_due_idx"),
+            models.Index(
+                fields=["sla_due_at"],
+                condition=Q(sla_breached_at__isnull=True)
+                & Q(state__in=["opened", "triaging", "awaiting_recipient", "resolving", "escalated"]),
+                name="case_sla_watch_idx",
+            ),
+            models.Index(fields=["depot", "resolved_at"], name="case_depot_resolved_idx"),
         ]
 
     def __str__(self) -> str:

@@ -21,6 +21,16 @@ def driver_group(driver_id: int) -> str:
     return f"driver.{driver_id}"
 
 
+def depot_group(depot_id: int) -> str:
+    """Everyone watching a depot's exception board."""
+    return f"depot.{depot_id}"
+
+
+def group_alert_group(group_id: int) -> str:
+    """Dispatchers of one Django group, alerted by an escalation rule."""
+    return f"dispatchers.{group_id}"
+
+
 def _send(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:

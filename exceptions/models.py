@@ -204,10 +204,12 @@ class ExceptionCase(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     class Timer(models.TextChoices):
+        TRIAGE = "triage", "Triage by"
         REPLY_DEADLINE = "reply_deadline", "No reply by"
         WAIT_OVER = "wait_over", "Wait until"
         DRIVER_RETRY = "driver_retry", "Driver to retry by"
         RULE_CHECK = "rule_check", "Escalation rule check at"
+        ROUTING = "routing", "Routing to answer by"
 
     OPEN_STATES = (State.OPENED, State.TRIAGING, State.AWAITING_RECIPIENT, State.RESOLVING, State.ESCALATED)
 
@@ -237,6 +239,9 @@ class ExceptionCase(models.Model):
     next_action_due_at = models.DateTimeField(null=True, blank=True)
     playbook_step = models.PositiveSmallIntegerField(default=0, help_text="The next playbook step to run.")
     prompts_sent = models.PositiveSmallIntegerField(default=0)
+    reply_due_at = models.DateTimeField(
+        null=True, blank=True, help_text="The playbook's deadline for an answer to the last question."
+    )
     outreach_started_at = models.DateTimeField(null=True, blank=True, help_text="When the recipient was first asked.")
     last_reply_at = models.DateTimeField(null=True, blank=True)
     last_intent = models.CharField(max_length=16, choices=ReplyIntent.choices, blank=True)

@@ -15,6 +15,7 @@ import factory
 from django.utils import timezone
 
 from dispatch import models
+from exceptions.models import ExceptionCase
 
 CHICAGO = zoneinfo.ZoneInfo("America/Chicago")
 
@@ -133,3 +134,16 @@ class ScanEventFactory(factory.django.DjangoModelFactory):
     reason_code = factory.LazyFunction(lambda: reason("ACCESS_DENIED"))
     device_time = factory.LazyFunction(timezone.now)
     idempotency_key = factory.Sequence(lambda n: f"scan-{n}")
+
+
+class ExceptionCaseFactory(factory.django.DjangoModelFactory):
+    """An open case for a failed scan: stop, order, depot and reason all come from the scan."""
+
+    class Meta:
+        model = ExceptionCase
+
+    scan = factory.SubFactory(ScanEventFactory)
+    stop = factory.SelfAttribute("scan.stop")
+    order = factory.SelfAttribute("scan.stop.order")
+    depot = factory.SelfAttribute("scan.stop.run.depot")
+    reason_code = factory.SelfAttribute("scan.reason_code")

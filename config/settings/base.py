@@ -15,6 +15,7 @@ from config.env import (
     env_url,
 )
 from dispatch.beat import BEAT_SCHEDULE as DISPATCH_BEAT_SCHEDULE
+from exceptions.beat import BEAT_SCHEDULE as EXCEPTIONS_BEAT_SCHEDULE
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -151,6 +152,17 @@ TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL", "")
 # Below the Celery soft time limit, so a stalled POST ends in our code, not in a kill.
 TWILIO_HTTP_TIMEOUT = env_float("TWILIO_HTTP_TIMEOUT", 10.0)
 
+# The operator (exceptions.workflow): who it asks and who re-routes (exceptions/ports.py), and
+# what "the driver is still there" means for a recipient who says they are coming.
+EXCEPTIONS_OUTREACH = env_str("EXCEPTIONS_OUTREACH", "exceptions.ports.NoOutreach")
+EXCEPTIONS_ROUTING = env_str("EXCEPTIONS_ROUTING", "exceptions.ports.NoRouting")
+EXCEPTIONS_AT_STOP_M = env_int("EXCEPTIONS_AT_STOP_M", 150, minimum=1)
+EXCEPTIONS_NEARBY_M = env_int("EXCEPTIONS_NEARBY_M", 600, minimum=1)
+EXCEPTIONS_POSITION_MAX_AGE_S = env_int("EXCEPTIONS_POSITION_MAX_AGE_S", 300, minimum=1)
+EXCEPTIONS_WAIT_MINUTES = env_int("EXCEPTIONS_WAIT_MINUTES", 5, minimum=1)
+EXCEPTIONS_RETRY_MINUTES = env_int("EXCEPTIONS_RETRY_MINUTES", 20, minimum=1)
+EXCEPTIONS_CLOSE_AFTER_HOURS = env_int("EXCEPTIONS_CLOSE_AFTER_HOURS", 12, minimum=1)
+
 # Celery: JSON only, late acks for idempotent tasks, global time limits.
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
@@ -171,7 +183,7 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE = {**DISPATCH_BEAT_SCHEDULE}
+CELERY_BEAT_SCHEDULE = {**DISPATCH_BEAT_SCHEDULE, **EXCEPTIONS_BEAT_SCHEDULE}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 REST_FRAMEWORK = {

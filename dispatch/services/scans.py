@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 
 from dispatch.models import Driver, Order, ReasonCode, ScanEvent, Stop, WebhookEvent
 from dispatch.services.webhooks import webhook_events_emit
-from exceptions.workflow import case_open
+from exceptions.workflow import case_open, case_stop_delivered
 
 
 class ScanRejected(Exception):
@@ -161,6 +161,7 @@ def _record(scan: ScanEvent) -> ScanOutcome:
     scan.save(force_insert=True)
     order = Order.objects.get(pk=stop.order_id)
     previous_order_status = order.status
+    attempted_before = stop.attempt_count > 0
     stop.attempt_count += 1
     if scan.outcome == ScanEvent.Outcome.DELIVERED:
         stop.status = Stop.Status.DELIVERED
@@ -172,6 +173,9 @@ def _record(scan: ScanEvent) -> ScanOutcome:
     order.save(update_fields=["status", "updated_at"])
 
     case = case_open(scan=scan) if scan.outcome == ScanEvent.Outcome.FAILED else None
+    if case is None and attempted_before:
+        # A stop that failed before may have a case waiting for this very delivery.
+        case_stop_delivered(scan=scan)
 
     response: dict[str, Any] = {
         "scan_id": scan.pk,

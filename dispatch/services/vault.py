@@ -121,3 +121,74 @@ def access_code_reveal(*, user: User, stop_id: int) -> Reveal:
         credential_ids=[credential.pk for credential in credentials],
     )
     return Reveal(result=result, credentials=credentials, distance_m=distance)
+
+
+# --- What the operator learns about codes ----------------------------------------------------------
+
+
+def _revealed_at_stop(stop: Stop) -> set[int]:
+    ids: set[int] = set()
+    for credential_ids in AccessRevealAudit.objects.filter(
+        stop=stop, result=AccessRevealAudit.Result.GRANTED
+    ).values_list("credential_ids", flat=True):
+        ids.update(credential_ids)
+    return ids
+
+
+def access_credentials_untried(*, stop: Stop, now: dt.datetime | None = None) -> list[AccessCredential]:
+    """Verified codes for the stop's address that its driver never revealed at this stop."""
+    revealed = _revealed_at_stop(stop)
+    return [
+        credential
+        for credential in _usable_credentials(stop.order.address_id, now or timezone.now())
+        if credential.is_verified and credential.pk not in revealed
+    ]
+
+
+def access_credentials_failed(*, stop: Stop, now: dt.datetime | None = None) -> list[AccessCredential]:
+    """Count a failure against every code the driver revealed at this stop; returns them, updated.
+
+    A code that fails twice is flagged: reveals and triage skip it until it works again.
+    """
+    revealed = _revealed_at_stop(stop)
+    if not revealed:
+        return []
+    moment = now or timezone.now()
+    credentials = list(
+        AccessCredential.objects.select_for_update().filter(pk__in=revealed, address_id=stop.order.address_id)
+    )
+    for credential in credentials:
+        credential.failure_count += 1
+        credential.last_failed_at = moment
+        credential.save(update_fields=["failure_count", "last_failed_at", "updated_at"])
+    return credentials
+
+
+def access_credentials_worked(*, stop: Stop, now: dt.datetime | None = None) -> int:
+    """The stop was delivered after its driver revealed codes: they work; clear their failures."""
+    revealed = _revealed_at_stop(stop)
+    if not revealed:
+        return 0
+    return AccessCredential.objects.filter(pk__in=revealed, address_id=stop.order.address_id).update(
+        last_worked_at=now or timezone.now(), failure_count=0, updated_at=now or timezone.now()
+    )
+
+
+def access_credential_record(
+    *, address_id: int, secret: str, source: str, kind: str = AccessCredential.Kind.GATE
+) -> tuple[AccessCredential, bool]:
+    """Store a code someone gave us (recipient, dispatcher); the same code again is not a second row.
+
+    Returns the credential and whether it is new. A known code given again gets
+    a fresh chance: its failures are cleared.
+    """
+    secret = secret.strip()
+    if not secret:
+        raise ValueError("An access code cannot be empty.")
+    for credential in AccessCredential.objects.select_for_update().filter(address_id=address_id):
+        if credential.secret == secret:
+            if credential.failure_count:
+                credential.failure_count = 0
+                credential.save(update_fields=["failure_count", "updated_at"])
+            return credential, False
+    return AccessCredential.objects.create(address_id=address_id, secret=secret, source=source, kind=kind), True

@@ -1,0 +1,13 @@
+"""Periodic tasks of the operator, for ``CELERY_BEAT_SCHEDULE`` (see dispatch/beat.py for how beat loads them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "exceptions.case_timers_sweep": {
+        "task": "exceptions.case_timers_sweep",
+        "schedule": 15.0,
+        "options": {"expires": 12.0},
+    },
+}

@@ -1,0 +1,104 @@
+"""What the operator needs from outreach and routing, and how it finds them.
+
+The workflow asks these two ports to act; they answer later through the
+workflow's own functions (``case_reply_apply``, ``case_reschedule_confirm``,
+``case_reschedule_fail``). Both are called inside the workflow's transaction
+with the case locked: an implementation records what it must and sends or
+solves only after commit, never inside.
+
+Which implementation runs is a setting (``EXCEPTIONS_OUTREACH``,
+``EXCEPTIONS_ROUTING``: dotted paths to a class). Until a real channel or
+solver is configured, the defaults here hand the case to a dispatcher rather
+than pretend something was sent or planned.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.module_loading import import_string
+
+if TYPE_CHECKING:
+    from exceptions.models import ExceptionCase
+
+
+class Topic:
+    """What a message to the recipient asks for."""
+
+    ACCESS_CODE = "access_code"
+    WINDOW = "window"
+    ALTERNATIVES = "alternatives"
+
+
+@dataclass(frozen=True)
+class AskResult:
+    reachable: bool
+    channel: str = ""
+    # Set when the message waits (quiet hours): the reply clock starts then.
+    deferred_until: dt.datetime | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class RoutingRequest:
+    accepted: bool
+    reason: str = ""
+
+
+class Outreach(Protocol):
+    def ask(self, *, case: ExceptionCase, topic: str, reprompt: bool) -> AskResult:
+        """Queue a question to the recipient about the case; say whether anyone can be reached."""
+
+    def notify_outcome(self, *, case: ExceptionCase) -> None:
+        """Tell the recipient what will happen to their parcel (the case's outcome is set)."""
+
+
+class Routing(Protocol):
+    def reinsert(
+        self, *, case: ExceptionCase, window_start: dt.datetime | None, window_end: dt.datetime | None
+    ) -> RoutingRequest:
+        """Ask for a new slot for the case's stop within the window (None: the earliest feasible)."""
+
+
+class NoOutreach:
+    """No channel configured: nobody can be asked, so the case goes to a dispatcher."""
+
+    def ask(self, *, case: ExceptionCase, topic: str, reprompt: bool) -> AskResult:
+        return AskResult(reachable=False, reason="No outreach channel is set up.")
+
+    def notify_outcome(self, *, case: ExceptionCase) -> None:
+        return None
+
+
+class NoRouting:
+    """No solver configured: a dispatcher picks the new slot."""
+
+    def reinsert(
+        self, *, case: ExceptionCase, window_start: dt.datetime | None, window_end: dt.datetime | None
+    ) -> RoutingRequest:
+        return RoutingRequest(accepted=False, reason="Automatic re-routing is not set up.")
+
+
+@functools.cache
+def outreach() -> Outreach:
+    adapter: Outreach = import_string(settings.EXCEPTIONS_OUTREACH)()
+    return adapter
+
+
+@functools.cache
+def routing() -> Routing:
+    adapter: Routing = import_string(settings.EXCEPTIONS_ROUTING)()
+    return adapter
+
+
+@receiver(setting_changed)
+def _reset(*, setting: str, **kwargs: object) -> None:
+    if setting in {"EXCEPTIONS_OUTREACH", "EXCEPTIONS_ROUTING"}:
+        outreach.cache_clear()
+        routing.cache_clear()

@@ -9,14 +9,22 @@ query once the rules are loaded with ``rules_active``.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, Prefetch, prefetch_related_objects
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.dispatch import receiver
 
 from dispatch.models import Depot, ReasonCode, ScanEvent
 from exceptions.models import EscalationRule, ExceptionCase
+
+RULES_TTL = 30.0
+_cache_lock = threading.Lock()
+_cache: tuple[float, list[EscalationRule]] | None = None
 
 
 def _related_prefetches() -> tuple[Prefetch, Prefetch]:
@@ -44,9 +52,10 @@ class CaseFacts:
     local_time: dt.time  # in the depot's time zone
 
 
-def case_facts(*, case: ExceptionCase, now: dt.datetime) -> CaseFacts:
-    """The facts about ``case`` at ``now``: one query for the attempts, plus any relation not yet loaded."""
-    attempts = _attempts_by_order(order_ids=[case.order_id]).get(case.order_id, 0)
+def case_facts(*, case: ExceptionCase, now: dt.datetime, attempts: int | None = None) -> CaseFacts:
+    """The facts about ``case`` at ``now``: one query for the attempts (unless given), plus any relation not loaded."""
+    if attempts is None:
+        attempts = _attempts_by_order(order_ids=[case.order_id]).get(case.order_id, 0)
     return _facts(case=case, attempts=attempts, now=now)
 
 
@@ -54,6 +63,31 @@ def rules_active() -> list[EscalationRule]:
     """Active rules in the order they are tried, with their reason codes and depots loaded (ids only)."""
     rules = EscalationRule.objects.filter(active=True).order_by("position", "id")
     return list(rules.prefetch_related(*_related_prefetches()))
+
+
+def rules_active_cached() -> list[EscalationRule]:
+    """``rules_active``, held in this process for ``RULES_TTL`` seconds: the operator asks on every step.
+
+    A change saved in this process is seen at once; other processes see it within the TTL.
+    """
+    global _cache
+    with _cache_lock:
+        if _cache is None or time.monotonic() - _cache[0] > RULES_TTL:
+            _cache = (time.monotonic(), rules_active())
+        return _cache[1]
+
+
+def rules_forget() -> None:
+    global _cache
+    with _cache_lock:
+        _cache = None
+
+
+@receiver([post_save, post_delete], sender=EscalationRule)
+@receiver(m2m_changed, sender=EscalationRule.reason_codes.through)
+@receiver(m2m_changed, sender=EscalationRule.depots.through)
+def _forget(**kwargs: object) -> None:
+    rules_forget()
 
 
 def rule_matches(*, rule: EscalationRule, facts: CaseFacts) -> bool:

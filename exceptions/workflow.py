@@ -248,12 +248,13 @@ def _triage_on_commit(case_id: int) -> None:
     transaction.on_commit(lambda: case_triage_task.delay(case_id), robust=True)
 
 
-def case_open(*, scan: ScanEvent) -> ExceptionCase:
+def case_open(*, scan: ScanEvent, first_failure: bool = False) -> ExceptionCase:
     """Open a case for a failed scan, inside the scan's transaction; triage starts after commit.
 
     A stop with a case still open keeps that case: the scan joins its
     timeline, and a case that was waiting for the driver's retry is triaged
-    again for the new failure.
+    again for the new failure. ``first_failure`` (the stop's first scan, seen
+    under its row lock) says there is no such case, sparing the lookup.
     """
     reason = scan.reason_code
     if scan.outcome != ScanEvent.Outcome.FAILED or reason is None:
@@ -262,12 +263,14 @@ def case_open(*, scan: ScanEvent) -> ExceptionCase:
 
     stop = scan.stop
     now = timezone.now()
-    existing = (
-        ExceptionCase.objects.select_for_update(of=("self",))
-        .filter(stop=stop, state__in=ExceptionCase.OPEN_STATES)
-        .order_by()
-        .first()
-    )
+    existing = None
+    if not first_failure:
+        existing = (
+            ExceptionCase.objects.select_for_update(of=("self",))
+            .filter(stop=stop, state__in=ExceptionCase.OPEN_STATES)
+            .order_by()
+            .first()
+        )
     if existing is not None:
         summary = f"Failed again: {reason.code}"
         payload = {"scan_id": scan.pk, "reason_code": reason.code, "attempt": stop.attempt_count}
@@ -379,7 +382,7 @@ def _triage(case: ExceptionCase, now: dt.datetime) -> None:
         reply_due_at=None,
         **_timer(),
     )
-    if _rules_apply(case, now):
+    if _rules_apply(case, now, attempts=at_order):
         return
 
     if reason.category == ReasonCode.Category.ACCESS:
@@ -496,7 +499,7 @@ def _reply_timer(now: dt.datetime, started: dt.datetime | None, reply_due: dt.da
     """Wake at the reply deadline, or earlier when a "no reply after N minutes" rule could match first."""
     checks = [
         started + dt.timedelta(minutes=rule.no_reply_minutes)
-        for rule in rules.rules_active()
+        for rule in rules.rules_active_cached()
         if rule.no_reply_minutes is not None and started is not None
     ]
     earlier = [moment for moment in checks if now < moment < reply_due]
@@ -508,9 +511,10 @@ def _reply_timer(now: dt.datetime, started: dt.datetime | None, reply_due: dt.da
 # --- Escalation rules ------------------------------------------------------------------------------------------------
 
 
-def _rules_apply(case: ExceptionCase, now: dt.datetime) -> bool:
+def _rules_apply(case: ExceptionCase, now: dt.datetime, attempts: int | None = None) -> bool:
     """Apply the first matching escalation rule; True when it took the case out of automation's hands."""
-    rule = rules.rule_first_match(facts=rules.case_facts(case=case, now=now))
+    facts = rules.case_facts(case=case, now=now, attempts=attempts)
+    rule = rules.rule_first_match(facts=facts, rules=rules.rules_active_cached())
     if rule is None:
         return False
     if case.escalation_rule_id == rule.pk:

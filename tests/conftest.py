@@ -4,7 +4,19 @@ import pytest
 from django.contrib.auth.models import Group
 
 from dispatch import models, roles
+from dispatch.reasons import reason_codes_forget
+from exceptions.rules import rules_forget
 from tests.factories import DepotFactory, DriverFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _process_caches_forgotten():
+    """A test's rows are rolled back; what a process cached from them must go too."""
+    reason_codes_forget()
+    rules_forget()
+    yield
+    reason_codes_forget()
+    rules_forget()
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from dispatch.api.permissions import IsDriver
 from dispatch.api.throttling import WindowRateThrottle
 from dispatch.models import AccessRevealAudit, Driver, DriverInstruction, ReasonCode, ScanEvent, Stop
 from dispatch.payloads import InstructionPayload, instruction_payload
+from dispatch.reasons import reason_codes_active
 from dispatch.services import instruction_ack
 from dispatch.services.locations import MAX_BATCH_SPAN, MAX_PINGS_PER_BATCH, Ping, locations_record
 from dispatch.services.scans import IdempotencyConflict, ScanRejected, StopNotFound, scan_record
@@ -211,9 +212,10 @@ class ScanInput(serializers.Serializer[Any]):
     def validate_reason_code(self, value: str) -> ReasonCode | None:
         if not value:
             return None
-        reason = ReasonCode.objects.filter(code=value.upper(), active=True).first()
+        active = reason_codes_active()
+        reason = active.get(value.upper())
         if reason is None:
-            valid = ", ".join(ReasonCode.objects.filter(active=True).values_list("code", flat=True))
+            valid = ", ".join(sorted(active))
             raise serializers.ValidationError(f"Unknown reason code {value!r}. Valid codes: {valid}.")
         return reason
 

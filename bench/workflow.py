@@ -127,10 +127,10 @@ def main() -> int:
     open_times: list[float] = []
     real_open = scans.case_open
 
-    def timed_open(*, scan: ScanEvent) -> ExceptionCase:
+    def timed_open(*, scan: ScanEvent, first_failure: bool = False) -> ExceptionCase:
         started = time.perf_counter()
         try:
-            return real_open(scan=scan)
+            return real_open(scan=scan, first_failure=first_failure)
         finally:
             open_times.append(time.perf_counter() - started)
 

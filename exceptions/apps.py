@@ -5,3 +5,7 @@ class ExceptionsConfig(AppConfig):
     name = "exceptions"
     verbose_name = "Exception cases"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # exceptions.admin covers cases, playbooks and rules; the cost model's admin lives beside it.
+        from exceptions import admin_costs  # noqa: F401

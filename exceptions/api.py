@@ -1,0 +1,221 @@
+"""The desk's REST API: the metrics the product is judged by.
+
+Dispatchers and admins read it with the session they signed in to the desk
+with. A dispatcher sees the depots they work (``User.depots``); an admin sees
+every depot; API tokens (driver app, integrations) are refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, NoReturn, cast
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from rest_framework import exceptions, serializers
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from dispatch import roles
+from dispatch.api.driver import ERROR
+from dispatch.api.errors import Refused
+from dispatch.models import Depot, User
+from exceptions.analytics import GROUP_BY, depot_list_for_metrics, metrics_summary
+
+MAX_DAYS = 92
+# Far enough either way for any real question; the bounds keep date arithmetic in range.
+EARLIEST = dt.date(2000, 1, 1)
+LATEST = dt.date(2100, 12, 31)
+
+
+class IsDeskUser(BasePermission):
+    """A dispatcher or an admin, signed in with the desk's session."""
+
+    message = "Metrics are for dispatchers and admins."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        if not user or not user.is_authenticated:
+            return False
+        return bool(user.is_superuser or user.groups.filter(name__in=[roles.ADMINS, roles.DISPATCHERS]).exists())
+
+
+def _renamed(fields: dict[str, Any]) -> dict[str, Any]:
+    # "from" is a Python keyword, so the fields are declared as date_from/date_to and renamed for the wire.
+    for attribute, name in (("date_from", "from"), ("date_to", "to")):
+        if attribute in fields:
+            fields[name] = fields.pop(attribute)
+            fields[name].source = attribute
+    return fields
+
+
+def _in_range(value: dt.date) -> None:
+    if not EARLIEST <= value <= LATEST:
+        raise serializers.ValidationError(f"Use a date between {EARLIEST} and {LATEST}.")
+
+
+def _date_field(help_text: str) -> serializers.DateField:
+    return serializers.DateField(required=False, help_text=help_text, validators=[_in_range])
+
+
+# --- Output: one set of measures, for the totals and for each group -------------------------------------------------
+
+
+class MetricsFirstAttemptOutput(serializers.Serializer[Any]):
+    attempts = serializers.IntegerField(help_text="Orders whose first attempt (first scan) fell in the period.")
+    delivered = serializers.IntegerField(help_text="Of those, the ones delivered at that first attempt.")
+    success_rate = serializers.FloatField(allow_null=True, help_text="delivered / attempts (0-1); null without any.")
+
+
+class MetricsResolutionOutput(serializers.Serializer[Any]):
+    resolved = serializers.IntegerField(help_text="Cases resolved in the period.")
+    average_seconds = serializers.FloatField(allow_null=True, help_text="Mean of resolved_at - opened_at.")
+    median_seconds = serializers.FloatField(allow_null=True, help_text="Median of resolved_at - opened_at.")
+
+
+class MetricsFailedAttemptCostOutput(serializers.Serializer[Any]):
+    currency = serializers.CharField(help_text="ISO 4217 code of the cost model that priced these attempts.")
+    failed_attempts = serializers.IntegerField(help_text="Failed scans in the period, priced in this currency.")
+    total_cost = serializers.DecimalField(max_digits=14, decimal_places=2)
+    cost_per_failed_attempt = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+
+
+class MetricsNoTouchOutput(serializers.Serializer[Any]):
+    finished = serializers.IntegerField(help_text="Cases resolved (or, without a resolution, closed) in the period.")
+    untouched = serializers.IntegerField(help_text="Of those, the ones no dispatcher touched.")
+    share = serializers.FloatField(allow_null=True, help_text="untouched / finished (0-1); null without any.")
+
+
+class MetricsCaseCountsOutput(serializers.Serializer[Any]):
+    opened = serializers.IntegerField()
+    resolved = serializers.IntegerField()
+    escalated = serializers.IntegerField()
+    open_now = serializers.IntegerField(
+        allow_null=True, help_text="Open right now, whatever the period; null in a day or hour group."
+    )
+
+
+class MetricsMeasuresOutput(serializers.Serializer[Any]):
+    first_attempt = MetricsFirstAttemptOutput()
+    resolution = MetricsResolutionOutput()
+    failed_attempt_cost = MetricsFailedAttemptCostOutput(
+        many=True, help_text="One entry per currency of the depots' cost models; usually one."
+    )
+    no_touch = MetricsNoTouchOutput()
+    cases = MetricsCaseCountsOutput()
+
+
+class MetricsGroupOutput(MetricsMeasuresOutput):
+    key = serializers.CharField(
+        allow_null=True,
+        help_text=(
+            "The group: a depot-local day (2026-11-21) or hour (2026-11-21T14:00), a reason code, or a depot code. "
+            "Null in reason-code groups for first attempts that were delivered."
+        ),
+    )
+
+
+# --- The operation --------------------------------------------------------------------------------------------------
+
+
+class MetricsView(APIView):
+    authentication_classes = [SessionAuthentication]
+    permission_classes = [IsDeskUser]
+
+    class InputSerializer(serializers.Serializer[Any]):
+        date_from = _date_field("First day, in each depot's time zone. Default: `to` if given, else today.")
+        date_to = _date_field(f"Last day, inclusive; at most {MAX_DAYS} days after `from`. Default: today.")
+        depot = serializers.ListField(
+            child=serializers.CharField(max_length=200, allow_blank=True),
+            required=False,
+            default=list,
+            help_text="Depot code; repeat it or separate codes with commas. Default: every depot you may see.",
+        )
+        group_by = serializers.ChoiceField(choices=GROUP_BY, required=False, help_text="Split the totals by this.")
+
+        def get_fields(self) -> dict[str, Any]:
+            return _renamed(super().get_fields())
+
+        def validate_depot(self, value: list[str]) -> list[Depot]:
+            # Resolved here, against the depots the user may see, because "today" is each depot's own
+            # date. A depot out of reach is a 404 (or 403 for none at all), not a 400: the request is
+            # well formed, the user just may not read it.
+            visible = self.context["depots"]
+            codes = list(dict.fromkeys(code.strip() for item in value for code in item.split(",") if code.strip()))
+            if not codes:
+                depots = list(visible)
+                if not depots:
+                    raise Refused("You work no depot yet: an admin adds depots to your account.", "no_depots")
+                return depots
+            depots = list(visible.filter(code__in=codes))
+            missing = [code for code in codes if code not in {depot.code for depot in depots}]
+            if missing:
+                # The same answer for a depot that does not exist and one you do not work: codes reveal nothing.
+                raise exceptions.NotFound(
+                    f"No depot {', '.join(missing)} among the depots you may see.", code="depot_not_found"
+                )
+            return depots
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            now = timezone.now()
+            # Depots on both sides of midnight: the earliest local date, so no depot's window is in its future.
+            today = min(timezone.localdate(now, depot.time_zone) for depot in attrs["depot"])
+            date_to = attrs.get("date_to") or today
+            date_from = attrs.get("date_from") or attrs.get("date_to") or today
+            if date_to < date_from:
+                raise serializers.ValidationError({"to": [f"'to' ({date_to}) is before 'from' ({date_from})."]})
+            days = (date_to - date_from).days + 1
+            if days > MAX_DAYS:
+                raise serializers.ValidationError(
+                    {"to": [f"Ask for at most {MAX_DAYS} days at a time; this asks for {days}."]}
+                )
+            return {**attrs, "date_from": date_from, "date_to": date_to}
+
+    @extend_schema_serializer(component_name="Metrics")
+    class OutputSerializer(serializers.Serializer[Any]):
+        date_from = serializers.DateField()
+        date_to = serializers.DateField()
+        depots = serializers.ListField(child=serializers.CharField(), help_text="The depots counted, by code.")
+        group_by = serializers.ChoiceField(choices=GROUP_BY, allow_null=True)
+        totals = MetricsMeasuresOutput()
+        groups = MetricsGroupOutput(many=True, help_text="Empty without group_by; groups with nothing are left out.")
+
+        def get_fields(self) -> dict[str, Any]:
+            return _renamed(super().get_fields())
+
+    @extend_schema(
+        operation_id="metrics",
+        summary="Delivery and exception-case metrics over a period",
+        description=(
+            "First-attempt delivery success, exception resolution time (mean and median), the cost of failed "
+            "attempts from the admin's cost model, the share of cases finished with no dispatcher touch, and "
+            "case counts, for the depots asked for; totals, and groups when `group_by` is set. Dates and hours "
+            "are each depot's local ones. For dispatchers and admins signed in to the desk (session cookie)."
+        ),
+        parameters=[InputSerializer],
+        responses={200: OutputSerializer, 400: ERROR, 404: ERROR},
+    )
+    def get(self, request: Request, version: str) -> Response:
+        user = cast(User, request.user)  # IsDeskUser lets only a signed-in user through
+        params = self.InputSerializer(data=request.query_params, context={"depots": depot_list_for_metrics(user=user)})
+        params.is_valid(raise_exception=True)
+        values = params.validated_data
+        summary = metrics_summary(
+            depot_ids=[depot.pk for depot in values["depot"]],
+            date_from=values["date_from"],
+            date_to=values["date_to"],
+            group_by=values.get("group_by"),
+        )
+        return Response(self.OutputSerializer(summary).data)
+
+    def permission_denied(self, request: Request, message: str | None = None, code: str | None = None) -> NoReturn:
+        if not request.user.is_authenticated and request.headers.get("Authorization"):
+            # Otherwise a driver app or an integration would read "credentials were not provided" about its token.
+            raise exceptions.PermissionDenied(
+                "Metrics are read with a desk session, not an API token: sign in as a dispatcher or an admin.",
+                code="session_required",
+            )
+        super().permission_denied(request, message, code)

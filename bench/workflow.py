@@ -76,7 +76,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stops", type=int, default=10000, help="stops, one case each (default 10,000)")
     parser.add_argument("--drivers", type=int, default=100)
-    parser.add_argument("--batch", type=int, default=1000, help="timers one sweep fires (default 1,000)")
+    parser.add_argument("--batch", type=int, default=500, help="timers one sweep fires (default 500, as beat's)")
     parser.add_argument("--record", action="store_true", help="write the result into bench/RESULTS.md")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL")
@@ -185,7 +185,7 @@ def main() -> int:
         idle.append(time.perf_counter() - started)
         assert result.fired == result.breached == 0, result
     started = time.perf_counter()
-    due = workflow.case_timers_sweep(now=now + dt.timedelta(minutes=16), limit=args.batch)
+    due = workflow.case_timers_sweep(now=now + dt.timedelta(minutes=16), timer_limit=args.batch)
     due_time = time.perf_counter() - started
     started = time.perf_counter()
     storm = workflow.case_timers_sweep(now=now + dt.timedelta(minutes=120), limit=len(case_ids))

@@ -715,6 +715,14 @@ def _driver_outcome(
     )
 
 
+def _reschedule_outcome(case: ExceptionCase, now: dt.datetime, start: dt.datetime | None) -> str:
+    """Later today (or as soon as possible) is a same-day reschedule; another day, a later one."""
+    zone = case.depot.time_zone
+    if start is None or timezone.localdate(start, zone) == timezone.localdate(now, zone):
+        return Outcome.RESCHEDULED_SAME_DAY
+    return Outcome.RESCHEDULED_LATER
+
+
 def _reschedule(
     case: ExceptionCase,
     now: dt.datetime,
@@ -722,12 +730,9 @@ def _reschedule(
     end: dt.datetime | None,
     *,
     user: User | None = None,
-    same_day: bool | None = None,
+    same_day: bool = False,
 ) -> None:
-    local_today = timezone.localdate(now, case.depot.time_zone)
-    if same_day is None:
-        same_day = start is None or timezone.localdate(start, case.depot.time_zone) == local_today
-    outcome = Outcome.RESCHEDULED_SAME_DAY if same_day else Outcome.RESCHEDULED_LATER
+    outcome = Outcome.RESCHEDULED_SAME_DAY if same_day else _reschedule_outcome(case, now, start)
     detail = {**case.outcome_detail, "window_start": start, "window_end": end}
     request = ports.routing().reinsert(case=case, window_start=start, window_end=end)
     if not request.accepted:
@@ -861,9 +866,7 @@ def _reply_act(case: ExceptionCase, now: dt.datetime, understood: Understanding)
         _propose(case, now, Outcome.RETRY_NOW, detail={})
     elif intent == ReplyIntent.RESCHEDULE and understood.window_start is not None:
         detail = {"window_start": understood.window_start, "window_end": understood.window_end}
-        local_today = timezone.localdate(now, case.depot.time_zone)
-        same_day = timezone.localdate(understood.window_start, case.depot.time_zone) == local_today
-        _propose(case, now, Outcome.RESCHEDULED_SAME_DAY if same_day else Outcome.RESCHEDULED_LATER, detail=detail)
+        _propose(case, now, _reschedule_outcome(case, now, understood.window_start), detail=detail)
     elif intent == ReplyIntent.SAFE_DROP:
         _propose(case, now, Outcome.SAFE_DROP, detail={"place": understood.detail})
     elif intent == ReplyIntent.NEIGHBOR:

@@ -127,6 +127,8 @@ class Understanding:
     window_start: dt.datetime | None = None
     window_end: dt.datetime | None = None
     detail: str = ""
+    # How it was read, for the timeline: the rule or phrase that decided.
+    why: str = ""
 
 
 @dataclass(frozen=True)
@@ -886,6 +888,18 @@ def _reply_act(case: ExceptionCase, now: dt.datetime, understood: Understanding)
         _escalate(case, now, reason="The reply was not understood.")
 
 
+def case_outreach_failed(*, case_id: int, reason: str, now: dt.datetime | None = None) -> ExceptionCase | None:
+    """A question to the recipient could not be sent: while we wait on them, a dispatcher takes over."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        case = _locked(case_id)
+        if case is None or case.state not in (State.TRIAGING, State.AWAITING_RECIPIENT):
+            return case
+        _escalate(case, now, reason=reason)
+        _save(case)
+        return case
+
+
 def case_reschedule_confirm(
     *, case_id: int, new_stop_id: int | None, summary: str, now: dt.datetime | None = None
 ) -> ExceptionCase | None:
@@ -1297,6 +1311,7 @@ __all__ = [
     "case_call_mark",
     "case_event_record",
     "case_open",
+    "case_outreach_failed",
     "case_release",
     "case_reply_apply",
     "case_reschedule_confirm",

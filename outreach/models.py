@@ -1,0 +1,107 @@
+"""Conversations with recipients: every message in and out, and the templates they are written from."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from dispatch.models import Recipient
+
+
+class Channel(models.TextChoices):
+    SMS = "sms", "SMS"
+    PUSH = "push", "App push"
+
+
+class MessageTemplate(models.Model):
+    """What we write, per purpose and language. Admins edit the wording; placeholders are filled in."""
+
+    class Key(models.TextChoices):
+        ASK_ACCESS_CODE = "ask_access_code", "Ask for the access code"
+        ASK_WINDOW = "ask_window", "Ask when to come back"
+        ASK_ALTERNATIVES = "ask_alternatives", "Offer safe-drop, neighbour or pickup point"
+        REPROMPT = "reprompt", "Re-prompt"
+        OUTCOME = "outcome", "Tell the recipient what happens next"
+        HELP = "help", "Answer HELP"
+
+    key = models.CharField(max_length=24, choices=Key.choices)
+    language = models.CharField(max_length=2, choices=Recipient.Language.choices)
+    body = models.TextField(
+        help_text="Placeholders: {first_name}, {order}, {problem}, {outcome}. Never an access code or full address."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["key", "language"]
+        constraints = [models.UniqueConstraint(fields=["key", "language"], name="template_one_per_key_language")]
+
+    def __str__(self) -> str:
+        return f"{self.get_key_display()} ({self.language})"
+
+
+class Conversation(models.Model):
+    """The exchange with one recipient about one exception case."""
+
+    case = models.OneToOneField("exceptions.ExceptionCase", on_delete=models.CASCADE, related_name="conversation")
+    recipient = models.ForeignKey(Recipient, on_delete=models.PROTECT, related_name="conversations")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Conversation about case {self.case_id}"
+
+
+class Message(models.Model):
+    """One message. An outbound row is written and claimed before the send; the provider's id after."""
+
+    class Direction(models.TextChoices):
+        OUTBOUND = "outbound", "Outbound"
+        INBOUND = "inbound", "Inbound"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+        UNDELIVERED = "undelivered", "Undelivered"
+        UNKNOWN = "unknown", "Unknown: to reconcile"
+        RECEIVED = "received", "Received"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.SMS)
+    body = models.TextField(help_text="As sent or received; an access code in a reply is masked.")
+    template_key = models.CharField(max_length=24, choices=MessageTemplate.Key.choices, blank=True)
+    language = models.CharField(max_length=2, choices=Recipient.Language.choices, default=Recipient.Language.ENGLISH)
+    idempotency_key = models.CharField(max_length=64, help_text="One send per key and conversation, ever.")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    provider_sid = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    error_code = models.IntegerField(null=True, blank=True)
+    error_message = models.CharField(max_length=300, blank=True)
+    urgent = models.BooleanField(default=False, help_text="Sent even in the recipient's quiet hours.")
+    release_at = models.DateTimeField(null=True, blank=True, help_text="Held for quiet hours until then.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["conversation", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "idempotency_key"], name="message_one_per_key"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["release_at"],
+                condition=Q(status__in=["queued", "sending"]),
+                name="message_outbox_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()} {self.channel} #{self.pk} ({self.status})"

@@ -144,6 +144,7 @@ PHONENUMBER_DB_FORMAT = "E164"
 
 # Twilio. Outreach picks its SMS backend from OUTREACH_SMS_BACKEND; these are
 # only read by the Twilio backend.
+OUTREACH_SMS_BACKEND = env_str("OUTREACH_SMS_BACKEND", "outreach.backends.ConsoleBackend")
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")
 TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER", "")

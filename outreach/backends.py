@@ -1,0 +1,140 @@
+"""SMS backends, chosen in settings like Django's e-mail backends (``OUTREACH_SMS_BACKEND``).
+
+- ``TwilioBackend``: the real Twilio SDK, with an HTTP timeout below the task's
+  soft limit. ``TWILIO_API_BASE_URL`` points it at another host (the fake
+  Twilio server in tests and the demo).
+- ``ConsoleBackend``: writes a masked line to the log (development).
+- ``LocmemBackend``: keeps messages in ``LocmemBackend.outbox`` (unit tests).
+
+Every backend answers a send with the provider's message id or one of three
+errors, which decide what the sender may do next.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+import requests
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.module_loading import import_string
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+from urllib3.exceptions import NewConnectionError
+
+logger = logging.getLogger(__name__)
+
+TWILIO_API = "https://api.twilio.com"
+# Twilio: the number has opted out (STOP) of this sender. Never retried.
+OPTED_OUT = 21610
+
+
+class TransientSendError(Exception):
+    """Not sent, and worth another try later (429, 5xx, no connection)."""
+
+
+class PermanentSendError(Exception):
+    """Refused for good (an opted-out number, an invalid one)."""
+
+    def __init__(self, message: str, *, code: int | None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class AmbiguousSendError(Exception):
+    """The request may have been accepted (a timeout after sending it): reconcile, never resend."""
+
+
+@dataclass(frozen=True)
+class Sent:
+    sid: str
+    status: str
+
+
+class SmsBackend(Protocol):
+    def send(self, *, to: str, body: str, status_callback: str | None) -> Sent: ...
+
+
+def _retryable(status: int) -> bool:
+    return status == 429 or status >= 500
+
+
+class RedirectingHttpClient(TwilioHttpClient):
+    """The SDK's own HTTP client, sending what it would send to api.twilio.com to another base URL."""
+
+    def __init__(self, *, base_url: str, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self.base_url = base_url.rstrip("/")
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        return super().request(method, url.replace(TWILIO_API, self.base_url, 1), *args, **kwargs)
+
+
+class TwilioBackend:
+    def __init__(self) -> None:
+        timeout = settings.TWILIO_HTTP_TIMEOUT
+        base_url = settings.TWILIO_API_BASE_URL
+        http_client = (
+            RedirectingHttpClient(base_url=base_url, timeout=timeout) if base_url else TwilioHttpClient(timeout=timeout)
+        )
+        self.client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=http_client)
+
+    def send(self, *, to: str, body: str, status_callback: str | None) -> Sent:
+        options: dict[str, Any] = {"to": to, "body": body}
+        if settings.TWILIO_MESSAGING_SERVICE_SID:
+            options["messaging_service_sid"] = settings.TWILIO_MESSAGING_SERVICE_SID
+        else:
+            options["from_"] = settings.TWILIO_FROM_NUMBER
+        if status_callback:
+            options["status_callback"] = status_callback
+        try:
+            message = self.client.messages.create(**options)
+        except TwilioRestException as exc:
+            if _retryable(exc.status):
+                raise TransientSendError(f"Twilio answered {exc.status}.") from exc
+            raise PermanentSendError(f"Twilio refused the message ({exc.code}).", code=exc.code) from exc
+        except requests.ConnectTimeout as exc:
+            raise TransientSendError("Could not connect to Twilio.") from exc
+        except requests.ReadTimeout as exc:
+            raise AmbiguousSendError("No answer from Twilio after the request was sent.") from exc
+        except requests.ConnectionError as exc:
+            reason = getattr(exc.args[0], "reason", None) if exc.args else None
+            if isinstance(reason, NewConnectionError):
+                # Refused before anything was sent: safe to try again.
+                raise TransientSendError("Could not connect to Twilio.") from exc
+            raise AmbiguousSendError("The connection to Twilio broke after the request was sent.") from exc
+        return Sent(sid=str(message.sid), status=str(message.status or "queued"))
+
+
+class ConsoleBackend:
+    def send(self, *, to: str, body: str, status_callback: str | None) -> Sent:
+        # The logging filter masks the number; the body never holds a code.
+        logger.info("SMS to %s: %s", to, body)
+        return Sent(sid=f"SMconsole{uuid.uuid4().hex[:24]}", status="sent")
+
+
+class LocmemBackend:
+    outbox: ClassVar[list[dict[str, Any]]] = []
+
+    def send(self, *, to: str, body: str, status_callback: str | None) -> Sent:
+        sid = f"SMlocmem{uuid.uuid4().hex[:24]}"
+        self.outbox.append({"sid": sid, "to": to, "body": body, "status_callback": status_callback})
+        return Sent(sid=sid, status="queued")
+
+
+@functools.cache
+def sms_backend() -> SmsBackend:
+    backend: SmsBackend = import_string(settings.OUTREACH_SMS_BACKEND)()
+    return backend
+
+
+@receiver(setting_changed)
+def _reset(*, setting: str, **kwargs: object) -> None:
+    if setting.startswith(("OUTREACH_", "TWILIO_")):
+        sms_backend.cache_clear()

@@ -1,0 +1,18 @@
+"""Celery tasks of the outreach app, on the ``outreach`` queue: each takes an id and calls a service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+from outreach import services
+
+
+@shared_task(name="outreach.message_send", bind=True, acks_late=True, max_retries=services.MAX_SEND_ATTEMPTS)
+def message_send_task(self: Any, message_id: int) -> str:
+    """Send one message at most once; a busy or broken Twilio is tried again with backoff and jitter."""
+    result = services.message_send(message_id=message_id)
+    if result.retry:
+        raise self.retry(countdown=services.send_backoff(attempts=self.request.retries + 1))
+    return result.status

@@ -1,0 +1,124 @@
+"""A fake Twilio REST API on 127.0.0.1 that the real Twilio SDK talks to.
+
+It records every POST to ``/2010-04-01/Accounts/<sid>/Messages.json`` and
+answers from a script, in order, then 201::
+
+    with FakeTwilio() as twilio:
+        twilio.answer(429, OPTED_OUT, STALL)
+        ...
+        assert len(twilio.posts) == 3
+
+``201`` accepts the message (a new SM sid, status queued); ``429`` and ``500``
+are Twilio's busy and broken answers; ``OPTED_OUT`` is error 21610 (400);
+``STALL`` accepts the message but answers only after the client gave up, the
+ambiguous case a sender must not resend.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import uuid
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Literal
+from urllib.parse import parse_qs
+
+STALL: Literal["stall"] = "stall"
+OPTED_OUT: Literal["21610"] = "21610"
+Answer = int | Literal["stall", "21610"]
+MAX_STALL_SECONDS = 30.0
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
+class FakeTwilio:
+    def __init__(self) -> None:
+        self.posts: list[dict[str, str]] = []
+        self.accepted: list[dict[str, str]] = []
+        self._script: deque[Answer] = deque()
+        self._lock = threading.Lock()
+        self._release = threading.Event()
+        self._server = _Server(("127.0.0.1", 0), self._handler_class())
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-twilio", daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def answer(self, *answers: Answer) -> None:
+        with self._lock:
+            self._script.extend(answers)
+
+    def start(self) -> FakeTwilio:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._release.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeTwilio:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def _next(self, params: dict[str, str]) -> tuple[Answer, dict[str, str]]:
+        with self._lock:
+            self.posts.append(params)
+            return (self._script.popleft() if self._script else 201), params
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                form = parse_qs(self.rfile.read(length).decode())
+                params = {key: values[0] for key, values in form.items()}
+                answer, params = fake._next(params)
+                if answer == STALL:
+                    # Twilio took it; the answer comes too late for the client.
+                    fake.accepted.append(params)
+                    fake._release.wait(MAX_STALL_SECONDS)
+                    return
+                if answer == OPTED_OUT:
+                    self._json(400, {"code": 21610, "message": "Attempt to send to unsubscribed recipient"})
+                elif answer == 201:
+                    sid = f"SM{uuid.uuid4().hex}"
+                    fake.accepted.append({**params, "Sid": sid})
+                    self._json(
+                        201, {"sid": sid, "status": "queued", "to": params.get("To"), "body": params.get("Body")}
+                    )
+                else:
+                    self._json(int(answer), {"code": 20000 + int(answer), "message": "fake failure"})
+
+            def _json(self, status: int, body: dict[str, Any]) -> None:
+                data = json.dumps({**body, "status": body.get("status", status)}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler

@@ -1,0 +1,156 @@
+"""Sending through the real Twilio SDK to a fake Twilio on 127.0.0.1: at most one SMS per key, whatever happens."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from django.utils import timezone
+
+from dispatch.models import Recipient
+from exceptions import workflow
+from exceptions.models import ExceptionCase
+from outreach.models import Message
+from outreach.services import message_send, quiet_hours_release, send_backoff
+from tests.exceptions.conftest import fail
+from tests.fakes.twilio_server import OPTED_OUT, STALL, FakeTwilio
+
+pytestmark = pytest.mark.usefixtures("triage_enqueued")
+
+
+@pytest.fixture
+def twilio(settings) -> Iterator[FakeTwilio]:
+    with FakeTwilio() as fake:
+        settings.OUTREACH_SMS_BACKEND = "outreach.backends.TwilioBackend"
+        settings.TWILIO_API_BASE_URL = fake.url
+        settings.TWILIO_ACCOUNT_SID = "AC" + "0" * 32
+        settings.TWILIO_AUTH_TOKEN = "fake-auth-token"
+        settings.TWILIO_FROM_NUMBER = "+13125550000"
+        settings.TWILIO_HTTP_TIMEOUT = 0.5
+        settings.EXCEPTIONS_OUTREACH = "outreach.adapter.SmsOutreach"
+        yield fake
+
+
+def asked(stop) -> Message:
+    """Fail the stop and triage it: the playbook's first question is written, not yet sent."""
+    case = fail(stop)
+    workflow.case_triage(case_id=case.pk)
+    return Message.objects.get(conversation__case=case)
+
+
+def case_of(message: Message) -> ExceptionCase:
+    return ExceptionCase.objects.get(pk=message.conversation.case_id)
+
+
+def test_it_sends_the_question_once_even_when_the_task_runs_twice(dave_stop, twilio):
+    message = asked(dave_stop)
+    assert message.status == Message.Status.QUEUED
+    assert dave_stop.order.reference in message.body
+    assert dave_stop.order.address.line1 not in message.body
+
+    assert message_send(message_id=message.pk).status == Message.Status.SENT
+    assert message_send(message_id=message.pk).status == "not_claimed"
+
+    assert len(twilio.posts) == 1
+    assert twilio.posts[0]["To"] == str(dave_stop.order.recipient.phone)
+    message.refresh_from_db()
+    assert (message.status, message.provider_sid) == (Message.Status.SENT, twilio.accepted[0]["Sid"])
+
+
+def test_a_busy_twilio_is_tried_again_and_one_sms_is_accepted(dave_stop, twilio):
+    twilio.answer(429)
+    message = asked(dave_stop)
+
+    first = message_send(message_id=message.pk)
+    assert (first.status, first.retry) == (Message.Status.QUEUED, True)
+    assert message_send(message_id=message.pk).status == Message.Status.SENT
+
+    assert len(twilio.posts) == 2
+    assert len(twilio.accepted) == 1
+    message.refresh_from_db()
+    assert message.attempts == 2
+
+
+def test_an_opted_out_number_is_never_retried_and_the_case_escalates(dave_stop, twilio):
+    twilio.answer(OPTED_OUT)
+    message = asked(dave_stop)
+
+    result = message_send(message_id=message.pk)
+
+    assert (result.status, result.retry) == (Message.Status.FAILED, False)
+    message.refresh_from_db()
+    assert message.error_code == 21610
+    assert Recipient.objects.get(pk=dave_stop.order.recipient_id).opted_out
+    assert case_of(message).state == ExceptionCase.State.ESCALATED
+    assert message_send(message_id=message.pk).status == "not_claimed"
+    assert len(twilio.posts) == 1
+
+
+def test_a_stalled_twilio_is_not_asked_again(dave_stop, twilio):
+    twilio.answer(STALL)
+    message = asked(dave_stop)
+
+    assert message_send(message_id=message.pk).status == Message.Status.UNKNOWN
+    assert message_send(message_id=message.pk).status == "not_claimed"
+
+    assert len(twilio.posts) == 1
+    message.refresh_from_db()
+    assert message.status == Message.Status.UNKNOWN
+    assert "after the request was sent" in message.error_message
+
+
+def test_a_broken_twilio_is_given_up_on_after_the_last_attempt(dave_stop, twilio):
+    twilio.answer(*[500] * 6)
+    message = asked(dave_stop)
+
+    results = [message_send(message_id=message.pk) for _ in range(6)]
+
+    assert [r.retry for r in results] == [True] * 5 + [False]
+    assert results[-1].status == Message.Status.FAILED
+    assert case_of(message).state == ExceptionCase.State.ESCALATED
+
+
+def test_an_opted_out_recipient_is_not_asked_and_the_case_escalates(dave_stop, twilio):
+    Recipient.objects.filter(pk=dave_stop.order.recipient_id).update(opted_out=True)
+
+    case = fail(dave_stop)
+    workflow.case_triage(case_id=case.pk)
+
+    case.refresh_from_db()
+    assert case.state == ExceptionCase.State.ESCALATED
+    assert "opted out" in case.escalation_reason
+    assert not Message.objects.exists()
+
+
+def test_a_question_in_quiet_hours_waits_until_morning(dave_stop, twilio):
+    recipient = dave_stop.order.recipient
+    zone = dave_stop.run.depot.time_zone
+    late = dt.datetime.combine(timezone.localdate(timezone.now(), zone), dt.time(23, 30), tzinfo=zone)
+
+    release = quiet_hours_release(recipient=recipient, now=late, fallback_zone=zone)
+
+    assert release == dt.datetime.combine(late.date() + dt.timedelta(days=1), dt.time(8, 0), tzinfo=zone)
+    assert quiet_hours_release(recipient=recipient, now=late.replace(hour=12), fallback_zone=zone) is None
+
+
+def test_a_held_message_is_not_sent_before_its_release(dave_stop, twilio):
+    message = asked(dave_stop)
+    Message.objects.filter(pk=message.pk).update(release_at=timezone.now() + dt.timedelta(hours=1))
+
+    assert message_send(message_id=message.pk).status == "not_claimed"
+    assert twilio.posts == []
+
+
+def test_spanish_speakers_are_asked_in_spanish(dave_stop, twilio):
+    Recipient.objects.filter(pk=dave_stop.order.recipient_id).update(language="es")
+
+    message = asked(dave_stop)
+
+    assert message.language == "es"
+    assert message.body.startswith("Hola")
+
+
+@pytest.mark.parametrize("attempts", [1, 2, 5, 20])
+def test_backoff_grows_and_is_capped(attempts):
+    assert 0 <= send_backoff(attempts=attempts) <= min(300, 5 * 2 ** (attempts - 1))

@@ -14,6 +14,7 @@ urlpatterns = [
     re_path(r"^api/(?P<version>v1)/", include("dispatch.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("outreach/", include("outreach.urls")),
 ]
 
 handler404 = "config.errors.not_found"

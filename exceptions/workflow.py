@@ -129,6 +129,8 @@ class Understanding:
     detail: str = ""
     # How it was read, for the timeline: the rule or phrase that decided.
     why: str = ""
+    # False when asking again would be unwelcome ("STOP PLEASE"): an unclear reply then goes straight to a person.
+    ask_again: bool = True
 
 
 @dataclass(frozen=True)
@@ -884,7 +886,13 @@ def _reply_act(case: ExceptionCase, now: dt.datetime, understood: Understanding)
     elif intent in (ReplyIntent.OPT_IN, ReplyIntent.HELP):
         return
     else:
-        # Never guessed: what is not understood goes to a human.
+        # Never guessed: asked once more in other words, then a human reads it.
+        ask = understood.ask_again and case.state == State.AWAITING_RECIPIENT and case.prompts_sent == 1
+        steps = _steps(case) if ask else []
+        if steps:
+            position = min(max(case.playbook_step, 1), len(steps))
+            _ask(case, now, _last_topic(steps, position), steps[position - 1], position, reprompt=True)
+            return
         _escalate(case, now, reason="The reply was not understood.")
 
 

@@ -15,8 +15,10 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from dispatch.models import Recipient
@@ -144,7 +146,8 @@ def message_send(*, message_id: int, now: dt.datetime | None = None) -> SendResu
         _case_cannot_reach(conversation.case_id, "The recipient opted out of texts.")
         return SendResult(status=Status.FAILED)
     try:
-        sent = sms_backend().send(to=str(recipient.phone), body=message.body, status_callback=None)
+        callback = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("twilio-status")
+        sent = sms_backend().send(to=str(recipient.phone), body=message.body, status_callback=callback)
     except TransientSendError as exc:
         if message.attempts >= MAX_SEND_ATTEMPTS:
             _finish(message_id, status=Status.FAILED, error_message=str(exc)[:300])
@@ -177,3 +180,157 @@ def _case_cannot_reach(case_id: int, reason: str) -> None:
     from exceptions.workflow import case_outreach_failed
 
     case_outreach_failed(case_id=case_id, reason=reason)
+
+
+# --- What Twilio tells us: delivery status and replies ------------------------------------------------------------
+
+STATUS_RANK = {
+    Status.QUEUED: 0,
+    Status.SENDING: 1,
+    Status.SENT: 2,
+    Status.DELIVERED: 3,
+    Status.UNDELIVERED: 3,
+    Status.FAILED: 3,
+}
+PROVIDER_STATUSES = {
+    "accepted": Status.QUEUED,
+    "queued": Status.QUEUED,
+    "sending": Status.SENDING,
+    "sent": Status.SENT,
+    "delivered": Status.DELIVERED,
+    "undelivered": Status.UNDELIVERED,
+    "failed": Status.FAILED,
+}
+
+
+def message_status_record(*, provider_sid: str, provider_status: str, error_code: int | None = None) -> bool:
+    """Move a message's status forward; a replayed or late callback never moves it back. True when it moved."""
+    status = PROVIDER_STATUSES.get(provider_status)
+    if status is None:
+        return False
+    behind = [old for old, rank in STATUS_RANK.items() if rank < STATUS_RANK[status]]
+    fields: dict[str, Any] = {"status": status}
+    if status == Status.DELIVERED:
+        fields["delivered_at"] = timezone.now()
+    if error_code is not None:
+        fields["error_code"] = error_code
+    moved = Message.objects.filter(provider_sid=provider_sid, status__in=behind).update(**fields)
+    if moved and error_code == OPTED_OUT:
+        message = Message.objects.select_related("conversation").get(provider_sid=provider_sid)
+        recipient_opted_out(recipient_id=message.conversation.recipient_id)
+    return bool(moved)
+
+
+@dataclass(frozen=True)
+class InboundResult:
+    reply: str = ""
+    duplicate: bool = False
+    case_id: int | None = None
+
+
+def _masked(body: str, code: str) -> str:
+    if not code:
+        return body
+    masked = body
+    for token in {code, " ".join(code), code.replace(" ", "")}:
+        masked = masked.replace(token, "•" * len(token))
+    return masked
+
+
+def inbound_receive(*, provider_sid: str, from_phone: str, body: str, now: dt.datetime | None = None) -> InboundResult:
+    """A reply from a recipient: recorded once (Twilio retries), understood, and handed to the operator."""
+    from exceptions.models import ExceptionCase
+    from outreach.understanding import reply_understand
+
+    now = now or timezone.now()
+    if Message.objects.filter(provider_sid=provider_sid).exists():
+        return InboundResult(duplicate=True)
+    conversation = (
+        Conversation.objects.filter(recipient__phone=from_phone, case__state__in=ExceptionCase.OPEN_STATES)
+        .select_related("recipient", "case__depot", "case__reason_code")
+        .order_by("-created_at")
+        .first()
+    ) or (
+        Conversation.objects.filter(recipient__phone=from_phone)
+        .select_related("recipient", "case__depot", "case__reason_code")
+        .order_by("-created_at")
+        .first()
+    )
+    if conversation is None:
+        logger.info("reply %s from a number with no conversation; answered with help", provider_sid)
+        return InboundResult(reply=_help_text("en"))
+    recipient = conversation.recipient
+    case = conversation.case
+    asked = conversation.messages.filter(direction=Message.Direction.OUTBOUND).order_by("-created_at").first()
+    understood = reply_understand(
+        text=body,
+        sent_at=(asked.sent_at or asked.created_at) if asked else now,
+        time_zone=recipient.time_zone or case.depot.time_zone,
+        reason_code=case.reason_code.code,
+    )
+    try:
+        with transaction.atomic():
+            _inbound_apply(conversation, understood, provider_sid=provider_sid, body=body, now=now)
+    except IntegrityError:
+        # Twilio's retry of this very reply, racing the first delivery: that one is recorded.
+        return InboundResult(duplicate=True)
+    reply = _help_text(recipient.language) if understood.intent == "HELP" else ""
+    return InboundResult(reply=reply, case_id=case.pk)
+
+
+def _inbound_apply(
+    conversation: Conversation, understood: Any, *, provider_sid: str, body: str, now: dt.datetime
+) -> None:
+    from exceptions.workflow import case_reply_apply
+
+    recipient = conversation.recipient
+    Message.objects.create(
+        conversation=conversation,
+        direction=Message.Direction.INBOUND,
+        channel=Channel.SMS,
+        body=_masked(body, understood.code),
+        language=recipient.language,
+        idempotency_key=f"in:{provider_sid}",
+        status=Status.RECEIVED,
+        provider_sid=provider_sid,
+    )
+    if understood.intent == "OPT_OUT":
+        recipient_opted_out(recipient_id=recipient.pk, now=now)
+    elif understood.intent == "OPT_IN":
+        Recipient.objects.filter(pk=recipient.pk).update(opted_out=False, opted_out_at=None)
+    case_reply_apply(case_id=conversation.case_id, understood=understood, now=now)
+
+
+def _help_text(language: str) -> str:
+    template = (
+        MessageTemplate.objects.filter(key=MessageTemplate.Key.HELP, language=language).first()
+        or MessageTemplate.objects.filter(key=MessageTemplate.Key.HELP).first()
+    )
+    return template.body if template else ""
+
+
+# --- The outbox sweep ---------------------------------------------------------------------------------------------
+
+SWEEP_BATCH = 500
+# A queued message younger than this still has its own task on the way.
+ENQUEUE_GRACE = dt.timedelta(seconds=60)
+
+
+def messages_sweep(*, now: dt.datetime | None = None) -> tuple[list[int], int]:
+    """Messages to (re)enqueue: released from quiet hours, or whose enqueue was lost; and stale claims.
+
+    A claim that outlived its lease means a worker died around the POST: whether
+    Twilio took the message is unknown, so it is marked for reconciliation,
+    never sent again.
+    """
+    now = now or timezone.now()
+    stale = Message.objects.filter(status=Status.SENDING, claimed_until__lt=now).update(
+        status=Status.UNKNOWN, claimed_until=None, error_message="The sender stopped during the send."
+    )
+    due = list(
+        Message.objects.filter(direction=Message.Direction.OUTBOUND, status=Status.QUEUED)
+        .filter(Q(release_at__lte=now) | Q(release_at__isnull=True, created_at__lte=now - ENQUEUE_GRACE))
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    return due, stale

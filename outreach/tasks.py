@@ -16,3 +16,16 @@ def message_send_task(self: Any, message_id: int) -> str:
     if result.retry:
         raise self.retry(countdown=services.send_backoff(attempts=self.request.retries + 1))
     return result.status
+
+
+# The sweep runs every 30 s (outreach/beat.py); what it enqueues expires before the next one.
+SWEEP_ENQUEUE_EXPIRES = 60.0
+
+
+@shared_task(name="outreach.messages_sweep", ignore_result=True)
+def messages_sweep_task() -> int:
+    """Enqueue messages released from quiet hours or whose enqueue was lost; mark stale claims unknown."""
+    due, _stale = services.messages_sweep()
+    for message_id in due:
+        message_send_task.apply_async(args=(message_id,), expires=SWEEP_ENQUEUE_EXPIRES)
+    return len(due)

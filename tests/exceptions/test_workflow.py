@@ -280,7 +280,6 @@ def test_a_neighbour_the_order_allows_is_applied_without_anyone(dave, dave_stop)
 @pytest.mark.parametrize(
     ("intent", "reason_part"),
     [
-        (ReplyIntent.UNCLEAR, "not understood"),
         (ReplyIntent.CALL_REQUEST, "call"),
         (ReplyIntent.REFUSE, "refused"),
     ],
@@ -291,6 +290,17 @@ def test_replies_a_human_must_handle_are_escalated(dave_stop, intent, reason_par
     assert case.state == State.ESCALATED
     assert reason_part in case.escalation_reason
     assert case.last_intent == intent
+
+
+def test_a_reply_not_understood_gets_one_more_question_then_a_human(dave_stop, outreach):
+    case = reply(triaged(fail(dave_stop)), ReplyIntent.UNCLEAR)
+    assert (case.state, case.prompts_sent) == (State.AWAITING_RECIPIENT, 2)
+    assert outreach.asked[-1] == {"case": case.pk, "topic": "access_code", "reprompt": True}
+
+    case = reply(case, ReplyIntent.UNCLEAR)
+    assert case.state == State.ESCALATED
+    assert "not understood" in case.escalation_reason
+    assert len(outreach.asked) == 2
 
 
 def test_a_pickup_point_takes_the_parcel_off_the_run(dave_stop, outreach):

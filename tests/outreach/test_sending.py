@@ -154,3 +154,21 @@ def test_spanish_speakers_are_asked_in_spanish(dave_stop, twilio):
 @pytest.mark.parametrize("attempts", [1, 2, 5, 20])
 def test_backoff_grows_and_is_capped(attempts):
     assert 0 <= send_backoff(attempts=attempts) <= min(300, 5 * 2 ** (attempts - 1))
+
+
+def test_the_sweep_releases_held_messages_and_marks_dead_sends_unknown(dave_stop, erin, twilio):
+    from outreach.services import messages_sweep
+    from tests.factories import StopFactory
+
+    held = asked(dave_stop)
+    Message.objects.filter(pk=held.pk).update(release_at=timezone.now() + dt.timedelta(minutes=5))
+    dying = asked(StopFactory(run__driver=erin))
+    Message.objects.filter(pk=dying.pk).update(
+        status=Message.Status.SENDING, claimed_until=timezone.now() - dt.timedelta(seconds=1)
+    )
+
+    assert messages_sweep() == ([], 1)
+    assert messages_sweep(now=timezone.now() + dt.timedelta(minutes=6)) == ([held.pk], 0)
+    dying.refresh_from_db()
+    assert dying.status == Message.Status.UNKNOWN
+    assert twilio.posts == []

@@ -1,0 +1,60 @@
+"""Twilio's webhooks: replies and delivery statuses. Each request is signed; anything unsigned gets 403.
+
+The signature covers the public URL Twilio called and every POST parameter,
+so it is checked against ``PUBLIC_BASE_URL`` (behind a TLS proxy the request
+itself says http://, and a client could claim anything in its headers).
+"""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import escape
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from twilio.request_validator import RequestValidator
+
+from outreach.services import inbound_receive, message_status_record
+
+TWIML = "application/xml"
+
+
+def _signed(request: HttpRequest) -> bool:
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature or not settings.TWILIO_AUTH_TOKEN:
+        return False
+    url = settings.PUBLIC_BASE_URL.rstrip("/") + request.get_full_path()
+    params = {key: request.POST.get(key, "") for key in request.POST}
+    return bool(RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, params, signature))
+
+
+def _twiml(reply: str = "") -> HttpResponse:
+    inner = f"<Message>{escape(reply)}</Message>" if reply else ""
+    return HttpResponse(f'<?xml version="1.0" encoding="UTF-8"?><Response>{inner}</Response>', content_type=TWIML)
+
+
+@csrf_exempt
+@require_POST
+def twilio_inbound(request: HttpRequest) -> HttpResponse:
+    if not _signed(request):
+        return HttpResponseForbidden("Invalid Twilio signature.")
+    sid, sender = request.POST.get("MessageSid", ""), request.POST.get("From", "")
+    if not sid or not sender:
+        return HttpResponse("MessageSid and From are required.", status=400)
+    result = inbound_receive(provider_sid=sid, from_phone=sender, body=request.POST.get("Body", ""))
+    return _twiml(result.reply)
+
+
+@csrf_exempt
+@require_POST
+def twilio_status(request: HttpRequest) -> HttpResponse:
+    if not _signed(request):
+        return HttpResponseForbidden("Invalid Twilio signature.")
+    code = request.POST.get("ErrorCode", "")
+    message_status_record(
+        provider_sid=request.POST.get("MessageSid", ""),
+        provider_status=request.POST.get("MessageStatus", ""),
+        error_code=int(code) if code.isdigit() else None,
+    )
+    return HttpResponse(status=204)

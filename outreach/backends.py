@@ -12,6 +12,7 @@ errors, which decide what the sender may do next.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 import uuid
@@ -59,6 +60,9 @@ class Sent:
 
 class SmsBackend(Protocol):
     def send(self, *, to: str, body: str, status_callback: str | None) -> Sent: ...
+
+    def find(self, *, to: str, body: str, since: dt.datetime) -> Sent | None:
+        """The message the provider took for this number and body since then, if any (reconciliation)."""
 
 
 def _retryable(status: int) -> bool:
@@ -111,12 +115,27 @@ class TwilioBackend:
             raise AmbiguousSendError("The connection to Twilio broke after the request was sent.") from exc
         return Sent(sid=str(message.sid), status=str(message.status or "queued"))
 
+    def find(self, *, to: str, body: str, since: dt.datetime) -> Sent | None:
+        try:
+            candidates = self.client.messages.list(to=to, date_sent_after=since, limit=50)
+        except TwilioRestException as exc:
+            raise TransientSendError(f"Twilio answered {exc.status} to a lookup.") from exc
+        except requests.RequestException as exc:
+            raise TransientSendError("Could not ask Twilio about the message.") from exc
+        for candidate in candidates:
+            if candidate.body == body:
+                return Sent(sid=str(candidate.sid), status=str(candidate.status or "sent"))
+        return None
+
 
 class ConsoleBackend:
     def send(self, *, to: str, body: str, status_callback: str | None) -> Sent:
         # The logging filter masks the number; the body never holds a code.
         logger.info("SMS to %s: %s", to, body)
         return Sent(sid=f"SMconsole{uuid.uuid4().hex[:24]}", status="sent")
+
+    def find(self, *, to: str, body: str, since: dt.datetime) -> Sent | None:
+        return None
 
 
 class LocmemBackend:
@@ -126,6 +145,12 @@ class LocmemBackend:
         sid = f"SMlocmem{uuid.uuid4().hex[:24]}"
         self.outbox.append({"sid": sid, "to": to, "body": body, "status_callback": status_callback})
         return Sent(sid=sid, status="queued")
+
+    def find(self, *, to: str, body: str, since: dt.datetime) -> Sent | None:
+        for sent in self.outbox:
+            if sent["to"] == to and sent["body"] == body:
+                return Sent(sid=sent["sid"], status="sent")
+        return None
 
 
 @functools.cache

@@ -334,3 +334,49 @@ def messages_sweep(*, now: dt.datetime | None = None) -> tuple[list[int], int]:
         .values_list("pk", flat=True)[:SWEEP_BATCH]
     )
     return due, stale
+
+
+# --- Reconciliation: did Twilio take the messages we never heard back about? -------------------------------------
+
+# Long enough for Twilio's list to show a message it accepted.
+RECONCILE_AFTER = dt.timedelta(minutes=2)
+# After this, a message Twilio does not list was never taken.
+RECONCILE_GIVE_UP = dt.timedelta(minutes=30)
+
+
+def message_reconcile(*, message_id: int, now: dt.datetime | None = None) -> str:
+    """Settle an ``unknown`` message by asking Twilio, never by sending it again."""
+    now = now or timezone.now()
+    message = (
+        Message.objects.select_related("conversation__recipient")
+        .filter(pk=message_id, status=Status.UNKNOWN, created_at__lte=now - RECONCILE_AFTER)
+        .first()
+    )
+    if message is None:
+        return "not_due"
+    recipient = message.conversation.recipient
+    try:
+        found = sms_backend().find(to=str(recipient.phone), body=message.body, since=message.created_at)
+    except TransientSendError:
+        return "retry_later"
+    if found is not None:
+        Message.objects.filter(pk=message.pk, status=Status.UNKNOWN).update(
+            status=PROVIDER_STATUSES.get(found.status, Status.SENT), provider_sid=found.sid, sent_at=message.created_at
+        )
+        return Status.SENT
+    if now - message.created_at < RECONCILE_GIVE_UP:
+        return "retry_later"
+    if Message.objects.filter(pk=message.pk, status=Status.UNKNOWN).update(
+        status=Status.FAILED, error_message="Twilio never took it."
+    ):
+        _case_cannot_reach(message.conversation.case_id, "A text to the recipient was never delivered to Twilio.")
+    return Status.FAILED
+
+
+def messages_unknown_due(*, now: dt.datetime | None = None) -> list[int]:
+    now = now or timezone.now()
+    return list(
+        Message.objects.filter(status=Status.UNKNOWN, created_at__lte=now - RECONCILE_AFTER)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )

@@ -28,4 +28,12 @@ def messages_sweep_task() -> int:
     due, _stale = services.messages_sweep()
     for message_id in due:
         message_send_task.apply_async(args=(message_id,), expires=SWEEP_ENQUEUE_EXPIRES)
+    for message_id in services.messages_unknown_due():
+        message_reconcile_task.apply_async(args=(message_id,), expires=SWEEP_ENQUEUE_EXPIRES)
     return len(due)
+
+
+@shared_task(name="outreach.message_reconcile", ignore_result=True)
+def message_reconcile_task(message_id: int) -> str:
+    """Ask Twilio whether it took a message we never heard back about."""
+    return services.message_reconcile(message_id=message_id)

@@ -145,7 +145,11 @@ PHONENUMBER_DB_FORMAT = "E164"
 
 # Twilio. Outreach picks its SMS backend from OUTREACH_SMS_BACKEND; these are
 # only read by the Twilio backend.
-OUTREACH_SMS_BACKEND = env_str("OUTREACH_SMS_BACKEND", "outreach.backends.ConsoleBackend")
+# With Twilio credentials, SMS goes through Twilio; without, to the log (masked).
+OUTREACH_SMS_BACKEND = env_str(
+    "OUTREACH_SMS_BACKEND",
+    "outreach.backends.TwilioBackend" if env_str("TWILIO_ACCOUNT_SID", "") else "outreach.backends.ConsoleBackend",
+)
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")
 TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER", "")
@@ -156,7 +160,7 @@ TWILIO_HTTP_TIMEOUT = env_float("TWILIO_HTTP_TIMEOUT", 10.0)
 
 # The operator (exceptions.workflow): who it asks and who re-routes (exceptions/ports.py), and
 # what "the driver is still there" means for a recipient who says they are coming.
-EXCEPTIONS_OUTREACH = env_str("EXCEPTIONS_OUTREACH", "exceptions.ports.NoOutreach")
+EXCEPTIONS_OUTREACH = env_str("EXCEPTIONS_OUTREACH", "outreach.adapter.SmsOutreach")
 EXCEPTIONS_ROUTING = env_str("EXCEPTIONS_ROUTING", "exceptions.ports.NoRouting")
 EXCEPTIONS_AT_STOP_M = env_int("EXCEPTIONS_AT_STOP_M", 150, minimum=1)
 EXCEPTIONS_NEARBY_M = env_int("EXCEPTIONS_NEARBY_M", 600, minimum=1)

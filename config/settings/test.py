@@ -34,3 +34,6 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,  # noqa: F405
     "DEFAULT_THROTTLE_RATES": {"driver": "100000/min", "integration": "100000/min"},
 }
+
+# No SMS leaves a test unless the test points outreach at the fake Twilio.
+OUTREACH_SMS_BACKEND = "outreach.backends.LocmemBackend"

@@ -92,6 +92,17 @@ class FakeTwilio:
             def log_message(self, format: str, *args: Any) -> None:
                 return None
 
+            def do_GET(self) -> None:
+                # The message list, newest first: what reconciliation searches.
+                query = parse_qs(self.path.partition("?")[2])
+                to = query.get("To", [""])[0]
+                with fake._lock:
+                    found = [m for m in reversed(fake.accepted) if not to or m.get("To") == to]
+                records = [
+                    {"sid": m.get("Sid"), "status": "sent", "to": m.get("To"), "body": m.get("Body")} for m in found
+                ]
+                self._json(200, {"messages": records, "next_page_uri": None, "page": 0, "page_size": 50})
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 form = parse_qs(self.rfile.read(length).decode())
@@ -99,7 +110,7 @@ class FakeTwilio:
                 answer, params = fake._next(params)
                 if answer == STALL:
                     # Twilio took it; the answer comes too late for the client.
-                    fake.accepted.append(params)
+                    fake.accepted.append({**params, "Sid": f"SM{uuid.uuid4().hex}"})
                     fake._release.wait(MAX_STALL_SECONDS)
                     return
                 if answer == OPTED_OUT:
@@ -114,7 +125,7 @@ class FakeTwilio:
                     self._json(int(answer), {"code": 20000 + int(answer), "message": "fake failure"})
 
             def _json(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps({**body, "status": body.get("status", status)}).encode()
+                data = json.dumps({**body, "status": body.get("status", status)} if status != 200 else body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))

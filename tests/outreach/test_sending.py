@@ -172,3 +172,25 @@ def test_the_sweep_releases_held_messages_and_marks_dead_sends_unknown(dave_stop
     dying.refresh_from_db()
     assert dying.status == Message.Status.UNKNOWN
     assert twilio.posts == []
+
+
+def test_an_unknown_message_is_settled_by_asking_twilio_not_by_sending_again(dave_stop, erin, twilio):
+    from outreach.services import message_reconcile
+    from tests.factories import StopFactory
+
+    twilio.answer(STALL)
+    taken = asked(dave_stop)
+    assert message_send(message_id=taken.pk).status == Message.Status.UNKNOWN
+    lost = asked(StopFactory(run__driver=erin))
+    Message.objects.filter(pk=lost.pk).update(status=Message.Status.UNKNOWN)
+
+    assert message_reconcile(message_id=taken.pk) == "not_due"
+    later = timezone.now() + dt.timedelta(minutes=3)
+    assert message_reconcile(message_id=taken.pk, now=later) == Message.Status.SENT
+    assert message_reconcile(message_id=lost.pk, now=later) == "retry_later"
+    assert message_reconcile(message_id=lost.pk, now=later + dt.timedelta(minutes=30)) == Message.Status.FAILED
+
+    taken.refresh_from_db()
+    assert taken.provider_sid == twilio.accepted[0]["Sid"]
+    assert case_of(lost).state == ExceptionCase.State.ESCALATED
+    assert len(twilio.posts) == 1

@@ -369,9 +369,9 @@ class PlaybookStepInline(admin.TabularInline):
 
 @admin.register(Playbook)
 class PlaybookAdmin(admin.ModelAdmin):
-    list_display = ("reason_code", "sla_minutes", "steps", "updated_at")
+    list_display = ("reason_code", "sla_minutes", "urgent_outreach", "steps", "updated_at")
     list_select_related = ("reason_code",)
-    fields = ("reason_code", "sla_minutes", "description")
+    fields = ("reason_code", "sla_minutes", "urgent_outreach", "description")
     inlines = [PlaybookStepInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Playbook]:

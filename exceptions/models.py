@@ -42,6 +42,9 @@ class Playbook(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
         help_text="A case must be resolved within this many minutes of the failed scan.",
     )
+    urgent_outreach = models.BooleanField(
+        default=False, help_text="Text the recipient even in their quiet hours (a parcel that cannot wait)."
+    )
     description = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

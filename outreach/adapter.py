@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dispatch.models import Recipient
 from exceptions.models import ExceptionCase
 from exceptions.ports import AskResult, Topic
-from outreach.models import MessageTemplate
+from outreach.backends import push_configured
+from outreach.models import Channel, MessageTemplate
 from outreach.services import message_queue
 
 TEMPLATES = {
@@ -38,13 +40,17 @@ PROBLEMS = {
 class SmsOutreach:
     def ask(self, *, case: ExceptionCase, topic: str, reprompt: bool) -> AskResult:
         recipient = case.order.recipient
-        if recipient.opted_out or not recipient.phone:
-            return AskResult(reachable=False, reason="The recipient opted out of texts or has no mobile number.")
+        channel = _channel(recipient)
+        if channel is None:
+            return AskResult(reachable=False, reason="The recipient opted out of texts and has no app to push to.")
         key = MessageTemplate.Key.REPROMPT if reprompt else TEMPLATES.get(topic, MessageTemplate.Key.ASK_ALTERNATIVES)
         problems = PROBLEMS.get(recipient.language, PROBLEMS["en"])
+        playbook = getattr(case.reason_code, "playbook", None)
         message = message_queue(
             case=case,
             template_key=key,
+            urgent=bool(playbook and playbook.urgent_outreach),
+            channel=channel,
             # One message per workflow step: the case's version names the step that asked.
             idempotency_key=f"ask:{case.version}",
             context={
@@ -53,15 +59,27 @@ class SmsOutreach:
                 "problem": problems.get(case.reason_code.code, case.reason_code.label.lower()),
             },
         )
-        return AskResult(reachable=True, channel="sms", deferred_until=message.release_at)
+        return AskResult(reachable=True, channel=channel, deferred_until=message.release_at)
 
     def notify_outcome(self, *, case: ExceptionCase) -> None:
-        recipient = case.order.recipient
-        if recipient.opted_out or not recipient.phone:
+        channel = _channel(case.order.recipient)
+        if channel is None:
             return
         message_queue(
             case=case,
+            channel=channel,
             template_key=MessageTemplate.Key.OUTCOME,
             idempotency_key=f"outcome:{case.version}",
             context={"order": case.order.reference, "outcome": case.get_outcome_display()},
         )
+
+
+def _channel(recipient: Recipient) -> str | None:
+    """The channel on file, else the other one that works; None when neither reaches them."""
+    push = push_configured() and bool(recipient.external_id)
+    sms = bool(recipient.phone) and not recipient.opted_out
+    if recipient.preferred_channel == Channel.PUSH and push:
+        return Channel.PUSH
+    if sms:
+        return Channel.SMS
+    return Channel.PUSH if push else None

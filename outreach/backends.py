@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
@@ -153,6 +155,53 @@ class LocmemBackend:
         return None
 
 
+class PushBackend:
+    """The customer's app: a JSON POST to ``OUTREACH_PUSH_URL``, signed like our webhooks (HMAC-SHA256).
+
+    ``to`` is the recipient's CRM id, which the customer's app knows them by.
+    """
+
+    def send(self, *, to: str, body: str, status_callback: str | None) -> Sent:
+        from dispatch.services.webhooks import webhook_signature
+
+        message_id = f"PN{uuid.uuid4().hex}"
+        payload = json.dumps({"id": message_id, "recipient": to, "body": body}).encode()
+        timestamp = int(time.time())
+        headers = {
+            "Content-Type": "application/json",
+            "X-Dispatch-Timestamp": str(timestamp),
+            "X-Dispatch-Signature": webhook_signature(settings.OUTREACH_PUSH_SECRET, timestamp, payload),
+            # The receiver deduplicates on it: a retried push is the same push.
+            "Idempotency-Key": message_id,
+        }
+        try:
+            response = requests.post(
+                settings.OUTREACH_PUSH_URL, data=payload, headers=headers, timeout=settings.TWILIO_HTTP_TIMEOUT
+            )
+        except requests.ConnectTimeout as exc:
+            raise TransientSendError("Could not connect to the push service.") from exc
+        except requests.RequestException as exc:
+            raise AmbiguousSendError("No answer from the push service after the request was sent.") from exc
+        if _retryable(response.status_code):
+            raise TransientSendError(f"The push service answered {response.status_code}.")
+        if response.status_code >= 400:
+            raise PermanentSendError(f"The push service refused it ({response.status_code}).", code=None)
+        return Sent(sid=message_id, status="delivered")
+
+    def find(self, *, to: str, body: str, since: dt.datetime) -> Sent | None:
+        return None
+
+
+def push_configured() -> bool:
+    return bool(settings.OUTREACH_PUSH_URL and settings.OUTREACH_PUSH_SECRET)
+
+
+@functools.cache
+def push_backend() -> SmsBackend:
+    backend: SmsBackend = import_string(settings.OUTREACH_PUSH_BACKEND)()
+    return backend
+
+
 @functools.cache
 def sms_backend() -> SmsBackend:
     backend: SmsBackend = import_string(settings.OUTREACH_SMS_BACKEND)()
@@ -163,3 +212,4 @@ def sms_backend() -> SmsBackend:
 def _reset(*, setting: str, **kwargs: object) -> None:
     if setting.startswith(("OUTREACH_", "TWILIO_")):
         sms_backend.cache_clear()
+        push_backend.cache_clear()

@@ -27,6 +27,7 @@ from outreach.backends import (
     AmbiguousSendError,
     PermanentSendError,
     TransientSendError,
+    push_backend,
     sms_backend,
 )
 from outreach.models import Channel, Conversation, Message, MessageTemplate
@@ -77,6 +78,7 @@ def message_queue(
     idempotency_key: str,
     context: dict[str, str],
     urgent: bool = False,
+    channel: str = Channel.SMS,
     now: dt.datetime | None = None,
 ) -> Message:
     """Write an outbound SMS for the case (once per key) and send it after commit, or when quiet hours end."""
@@ -101,7 +103,7 @@ def message_queue(
     message = Message.objects.create(
         conversation=conversation,
         direction=Message.Direction.OUTBOUND,
-        channel=Channel.SMS,
+        channel=channel,
         body=template.body.format_map(_Blank(context)),
         template_key=template_key,
         language=template.language,
@@ -139,6 +141,8 @@ def message_send(*, message_id: int, now: dt.datetime | None = None) -> SendResu
     message = Message.objects.select_related("conversation__recipient").get(pk=message_id)
     conversation = message.conversation
     recipient = conversation.recipient
+    if message.channel == Channel.PUSH:
+        return _push(message, recipient)
     if recipient.opted_out or not recipient.phone:
         _finish(
             message_id, status=Status.FAILED, error_message="The recipient cannot be texted (opted out or no number)."
@@ -167,6 +171,28 @@ def message_send(*, message_id: int, now: dt.datetime | None = None) -> SendResu
         return SendResult(status=Status.UNKNOWN)
     _finish(message_id, status=Status.SENT, provider_sid=sent.sid, sent_at=timezone.now(), error_message="")
     return SendResult(status=Status.SENT)
+
+
+def _push(message: Message, recipient: Recipient) -> SendResult:
+    try:
+        sent = push_backend().send(to=str(recipient.external_id or ""), body=message.body, status_callback=None)
+    except TransientSendError as exc:
+        if message.attempts >= MAX_SEND_ATTEMPTS:
+            _finish(message.pk, status=Status.FAILED, error_message=str(exc)[:300])
+            _case_cannot_reach(message.conversation.case_id, "Pushes to the recipient's app keep failing.")
+            return SendResult(status=Status.FAILED)
+        _finish(message.pk, status=Status.QUEUED, error_message=str(exc)[:300])
+        return SendResult(status=Status.QUEUED, retry=True)
+    except PermanentSendError as exc:
+        _finish(message.pk, status=Status.FAILED, error_message=str(exc)[:300])
+        _case_cannot_reach(message.conversation.case_id, str(exc))
+        return SendResult(status=Status.FAILED)
+    except AmbiguousSendError as exc:
+        _finish(message.pk, status=Status.UNKNOWN, error_message=str(exc)[:300])
+        return SendResult(status=Status.UNKNOWN)
+    moment = timezone.now()
+    _finish(message.pk, status=Status.DELIVERED, provider_sid=sent.sid, sent_at=moment, delivered_at=moment)
+    return SendResult(status=Status.DELIVERED)
 
 
 def recipient_opted_out(*, recipient_id: int, now: dt.datetime | None = None) -> None:

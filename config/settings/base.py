@@ -145,6 +145,10 @@ PHONENUMBER_DB_FORMAT = "E164"
 
 # Twilio. Outreach picks its SMS backend from OUTREACH_SMS_BACKEND; these are
 # only read by the Twilio backend.
+# App push to the customer's app: an HTTPS endpoint of theirs, HMAC-signed JSON (unset: no push).
+OUTREACH_PUSH_BACKEND = env_str("OUTREACH_PUSH_BACKEND", "outreach.backends.PushBackend")
+OUTREACH_PUSH_URL = env_str("OUTREACH_PUSH_URL", "")
+OUTREACH_PUSH_SECRET = env_str("OUTREACH_PUSH_SECRET", "")
 # With Twilio credentials, SMS goes through Twilio; without, to the log (masked).
 OUTREACH_SMS_BACKEND = env_str(
     "OUTREACH_SMS_BACKEND",

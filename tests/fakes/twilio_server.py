@@ -12,6 +12,10 @@ answers from a script, in order, then 201::
 are Twilio's busy and broken answers; ``OPTED_OUT`` is error 21610 (400);
 ``STALL`` accepts the message but answers only after the client gave up, the
 ambiguous case a sender must not resend.
+
+Like Twilio, it calls back: ``report_status`` posts a delivery status to the
+message's status callback and ``reply`` posts a recipient's text to the
+inbound webhook, both signed with the account's auth token.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import parse_qs
+
+import requests
+from twilio.request_validator import RequestValidator
 
 STALL: Literal["stall"] = "stall"
 OPTED_OUT: Literal["21610"] = "21610"
@@ -79,6 +86,22 @@ class FakeTwilio:
         self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self.stop()
+
+    def post_to(self, url: str, params: dict[str, str], *, auth_token: str) -> int:
+        """POST form fields to one of our webhooks, signed the way Twilio signs them; returns the status."""
+        signature = RequestValidator(auth_token).compute_signature(url, params)
+        response = requests.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=10)
+        return response.status_code
+
+    def report_status(self, sid: str, status: str, *, auth_token: str) -> int:
+        """Call the status callback the message was sent with."""
+        sent = next(m for m in self.accepted if m.get("Sid") == sid)
+        return self.post_to(sent["StatusCallback"], {"MessageSid": sid, "MessageStatus": status}, auth_token=auth_token)
+
+    def reply(self, url: str, *, sender: str, body: str, auth_token: str) -> int:
+        """A recipient texts back: Twilio posts the inbound message to our webhook."""
+        params = {"MessageSid": f"SM{uuid.uuid4().hex}", "From": sender, "To": "+13125550000", "Body": body}
+        return self.post_to(url, params, auth_token=auth_token)
 
     def _next(self, params: dict[str, str]) -> tuple[Answer, dict[str, str]]:
         with self._lock:

@@ -194,3 +194,24 @@ def test_an_unknown_message_is_settled_by_asking_twilio_not_by_sending_again(dav
     assert taken.provider_sid == twilio.accepted[0]["Sid"]
     assert case_of(lost).state == ExceptionCase.State.ESCALATED
     assert len(twilio.posts) == 1
+
+
+def test_an_urgent_playbook_texts_even_in_quiet_hours(dave_stop, twilio):
+    from exceptions.models import Playbook
+    from outreach.services import message_queue
+
+    case = fail(dave_stop)
+    zone = dave_stop.run.depot.time_zone
+    late = dt.datetime.combine(timezone.localdate(timezone.now(), zone), dt.time(23, 30), tzinfo=zone)
+    context = {"first_name": "Ana", "order": "LM-1"}
+
+    held = message_queue(case=case, template_key="ask_window", idempotency_key="a", context=context, now=late)
+    urgent = message_queue(
+        case=case, template_key="ask_window", idempotency_key="b", context=context, now=late, urgent=True
+    )
+
+    assert held.release_at is not None
+    assert urgent.release_at is None
+    Playbook.objects.filter(reason_code__code="ACCESS_DENIED").update(urgent_outreach=True)
+    workflow.case_triage(case_id=case.pk)
+    assert Message.objects.get(conversation__case=case, template_key="ask_access_code").urgent

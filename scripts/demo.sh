@@ -31,6 +31,16 @@ stop_all() {
 }
 trap stop_all INT TERM EXIT
 
+# Texts go through the real Twilio SDK to a fake Twilio on this machine, unless real credentials are set.
+if [ -z "${TWILIO_ACCOUNT_SID:-}" ]; then
+  TWILIO_PORT="${TWILIO_PORT:-8099}"
+  export TWILIO_ACCOUNT_SID="AC00000000000000000000000000demo"
+  export TWILIO_AUTH_TOKEN="demo-auth-token"
+  export TWILIO_FROM_NUMBER="+13125550100"
+  export TWILIO_API_BASE_URL="http://127.0.0.1:$TWILIO_PORT"
+  "$PY" -m outreach.fake_twilio --port "$TWILIO_PORT" >"$LOGS/fake-twilio.log" 2>&1 & pids+=($!)
+fi
+
 say "Starting web, worker and beat (logs in var/log/)"
 "$VENV/bin/uvicorn" config.asgi:application --host "$HOST" --port "$PORT" --workers "${WEB_WORKERS:-2}" \
   >"$LOGS/web.log" 2>&1 & pids+=($!)
@@ -62,6 +72,7 @@ cat <<TXT
     Health:     http://$HOST:$PORT/healthz
   A driver app's token: .venv/bin/python manage.py issue_token driver01
   Logins are printed above by the demo seeding (admin, dispatcher, drivers).
+  Texts: ${TWILIO_API_BASE_URL:-Twilio} (a fake Twilio on this machine unless TWILIO_ACCOUNT_SID is set).
   Logs: var/log/web.log, var/log/worker.log, var/log/beat.log. Ctrl-C stops everything.
 
 TXT

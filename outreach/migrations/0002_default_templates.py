@@ -6,33 +6,38 @@ from dispatch.roles import groups_sync
 
 TEMPLATES = {
     ("ask_access_code", "en"): (
-        "Hi {first_name}, your delivery {order} could not get in: {problem}. Reply with the gate or door code, "
+        "Hi {first_name}, we tried to deliver your parcel {order} but {problem}. Reply with the gate or door code, "
         "a time you'll be home, where to leave it safely, or a neighbour's name and unit. Reply CALL to talk to us."
     ),
     ("ask_access_code", "es"): (
-        "Hola {first_name}, su entrega {order} no pudo entrar: {problem}. Responda con el código de la puerta, "
+        "Hola {first_name}, intentamos entregar su paquete {order} pero {problem}. Responda con el código de la puerta, "
         "una hora en que estará en casa, dónde dejarlo con seguridad, o el nombre y la unidad de un vecino. "
         "Responda LLAMAR para hablar con nosotros."
     ),
     ("ask_window", "en"): (
-        "Hi {first_name}, we could not deliver {order}: {problem}. When can we come back? Reply with a time or a day, "
+        "Hi {first_name}, we tried to deliver {order} but {problem}. When can we come back? Reply with a time or a day, "
         "or reply CALL to talk to us."
     ),
     ("ask_window", "es"): (
-        "Hola {first_name}, no pudimos entregar {order}: {problem}. ¿Cuándo podemos volver? Responda con una hora "
+        "Hola {first_name}, intentamos entregar {order} pero {problem}. ¿Cuándo podemos volver? Responda con una hora "
         "o un día, o responda LLAMAR para hablar con nosotros."
     ),
     ("ask_alternatives", "en"): (
-        "Hi {first_name}, we missed you with {order}: {problem}. Reply with a time you'll be home, where to leave it "
+        "Hi {first_name}, we tried to deliver {order} but {problem}. Reply with a time you'll be home, where to leave it "
         "safely, a neighbour's name and unit, or LOCKER to collect it. Reply CALL to talk to us."
     ),
     ("ask_alternatives", "es"): (
-        "Hola {first_name}, no le encontramos con {order}: {problem}. Responda con una hora en que estará en casa, "
+        "Hola {first_name}, intentamos entregar {order} pero {problem}. Responda con una hora en que estará en casa, "
         "dónde dejarlo con seguridad, el nombre y la unidad de un vecino, o LOCKER para recogerlo. "
         "Responda LLAMAR para hablar con nosotros."
     ),
-    ("reprompt", "en"): "Hi {first_name}, we still need your answer about delivery {order}. {problem}.",
-    ("reprompt", "es"): "Hola {first_name}, aún necesitamos su respuesta sobre la entrega {order}. {problem}.",
+    ("reprompt", "en"): (
+        "Hi {first_name}, we still need your answer about {order} ({problem}). Reply CALL to talk to us."
+    ),
+    ("reprompt", "es"): (
+        "Hola {first_name}, aún necesitamos su respuesta sobre {order} ({problem}). "
+        "Responda LLAMAR para hablar con nosotros."
+    ),
     ("outcome", "en"): "Update on {order}: {outcome}",
     ("outcome", "es"): "Novedad sobre {order}: {outcome}",
     ("help", "en"): "Delivery updates about your parcel. Reply with what helps us deliver, CALL to talk to us, "

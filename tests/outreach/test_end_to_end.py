@@ -7,11 +7,11 @@ import pytest
 from dispatch.models import AccessCredential, ApiToken, DriverInstruction
 from exceptions import workflow
 from exceptions.models import ExceptionCase
+from outreach.fake_twilio import FakeTwilio
 from outreach.models import Message
 from outreach.services import message_send
 from tests.dispatch.api.conftest import client_for
 from tests.exceptions.conftest import at
-from tests.fakes.twilio_server import FakeTwilio
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),

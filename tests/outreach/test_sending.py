@@ -11,10 +11,10 @@ from django.utils import timezone
 from dispatch.models import Recipient
 from exceptions import workflow
 from exceptions.models import ExceptionCase
+from outreach.fake_twilio import OPTED_OUT, STALL, FakeTwilio
 from outreach.models import Message
 from outreach.services import message_send, quiet_hours_release, send_backoff
 from tests.exceptions.conftest import fail
-from tests.fakes.twilio_server import OPTED_OUT, STALL, FakeTwilio
 
 pytestmark = pytest.mark.usefixtures("triage_enqueued")
 

@@ -8,9 +8,9 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from dispatch.models import Recipient
+from outreach.fake_twilio import FakeTwilio
 from outreach.models import Message
 from outreach.services import message_send
-from tests.fakes.twilio_server import FakeTwilio
 from tests.outreach.test_sending import asked
 
 pytestmark = pytest.mark.usefixtures("triage_enqueued")

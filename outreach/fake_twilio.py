@@ -1,4 +1,4 @@
-"""A fake Twilio REST API on 127.0.0.1 that the real Twilio SDK talks to.
+"""A fake Twilio REST API on 127.0.0.1 that the real Twilio SDK talks to, for tests and the demo.
 
 It records every POST to ``/2010-04-01/Accounts/<sid>/Messages.json`` and
 answers from a script, in order, then 201::
@@ -16,6 +16,10 @@ ambiguous case a sender must not resend.
 Like Twilio, it calls back: ``report_status`` posts a delivery status to the
 message's status callback and ``reply`` posts a recipient's text to the
 inbound webhook, both signed with the account's auth token.
+
+The demo runs it as a process (``python -m outreach.fake_twilio --port 8099``):
+it accepts every message and reports it delivered a moment later, so the
+desk shows texts going out through the real SDK without reaching a phone.
 """
 
 from __future__ import annotations
@@ -49,13 +53,13 @@ class _Server(ThreadingHTTPServer):
 
 
 class FakeTwilio:
-    def __init__(self) -> None:
+    def __init__(self, *, port: int = 0) -> None:
         self.posts: list[dict[str, str]] = []
         self.accepted: list[dict[str, str]] = []
         self._script: deque[Answer] = deque()
         self._lock = threading.Lock()
         self._release = threading.Event()
-        self._server = _Server(("127.0.0.1", 0), self._handler_class())
+        self._server = _Server(("127.0.0.1", port), self._handler_class())
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-twilio", daemon=True
         )
@@ -156,3 +160,37 @@ class FakeTwilio:
                 self.wfile.write(data)
 
         return Handler
+
+
+def main() -> None:
+    import argparse
+    import os
+    import time
+
+    parser = argparse.ArgumentParser(description="A fake Twilio for the demo: accepts every SMS, reports it delivered.")
+    parser.add_argument("--port", type=int, default=8099)
+    args = parser.parse_args()
+    token = os.environ.get("TWILIO_AUTH_TOKEN", "")
+    fake = FakeTwilio(port=args.port).start()
+    print(f"fake Twilio on {fake.url}", flush=True)
+    reported = 0
+    try:
+        while True:
+            time.sleep(1.0)
+            with fake._lock:
+                accepted = list(fake.accepted)
+            for message in accepted[reported:]:
+                if message.get("StatusCallback") and message.get("Sid"):
+                    try:
+                        fake.report_status(message["Sid"], "delivered", auth_token=token)
+                    except requests.RequestException as exc:
+                        print(f"status callback failed: {exc}", flush=True)
+            reported = len(accepted)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -848,7 +848,9 @@ def case_reply_apply(
             last_intent=understood.intent,
         )
         owned = case.state == State.ESCALATED and (case.touched_by_dispatcher or case.assigned_to_id is not None)
-        if not owned and case.state != State.RESOLVED and not _rules_apply(case, now):
+        # Before triage nobody was asked yet: the reply is on the timeline and triage reads the case as it is.
+        untriaged = case.state == State.OPENED
+        if not owned and not untriaged and not _rules_apply(case, now):
             _reply_act(case, now, understood)
         _save(case)
         return case

@@ -573,3 +573,11 @@ def test_the_default_rules_escalate_a_third_failure_and_hold_a_valuable_order(da
     at(dave, valuable)
     case = reply(triaged(fail(valuable, "RECIPIENT_ABSENT")), ReplyIntent.NEIGHBOR, detail="2B")
     assert (case.state, case.pending_outcome, case.requires_approval) == (State.ESCALATED, Outcome.NEIGHBOUR, True)
+
+
+def test_a_reply_before_triage_is_recorded_for_triage(dave_stop):
+    case = reply(fail(dave_stop), ReplyIntent.AVAILABLE_NOW)
+
+    assert case.state == State.OPENED
+    assert case.last_intent == ReplyIntent.AVAILABLE_NOW
+    assert instructions(dave_stop) == []

@@ -60,7 +60,7 @@ class Sent:
     status: str
 
 
-class SmsBackend(Protocol):
+class MessageBackend(Protocol):
     def send(self, *, to: str, body: str, status_callback: str | None) -> Sent: ...
 
     def find(self, *, to: str, body: str, since: dt.datetime) -> Sent | None:
@@ -197,14 +197,14 @@ def push_configured() -> bool:
 
 
 @functools.cache
-def push_backend() -> SmsBackend:
-    backend: SmsBackend = import_string(settings.OUTREACH_PUSH_BACKEND)()
+def push_backend() -> MessageBackend:
+    backend: MessageBackend = import_string(settings.OUTREACH_PUSH_BACKEND)()
     return backend
 
 
 @functools.cache
-def sms_backend() -> SmsBackend:
-    backend: SmsBackend = import_string(settings.OUTREACH_SMS_BACKEND)()
+def sms_backend() -> MessageBackend:
+    backend: MessageBackend = import_string(settings.OUTREACH_SMS_BACKEND)()
     return backend
 
 

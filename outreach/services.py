@@ -25,6 +25,7 @@ from dispatch.models import Recipient
 from outreach.backends import (
     OPTED_OUT,
     AmbiguousSendError,
+    MessageBackend,
     PermanentSendError,
     TransientSendError,
     push_backend,
@@ -139,60 +140,46 @@ def message_send(*, message_id: int, now: dt.datetime | None = None) -> SendResu
     if not claimed:
         return SendResult(status="not_claimed")
     message = Message.objects.select_related("conversation__recipient").get(pk=message_id)
-    conversation = message.conversation
-    recipient = conversation.recipient
+    recipient = message.conversation.recipient
     if message.channel == Channel.PUSH:
-        return _push(message, recipient)
+        return _deliver(message, backend=push_backend(), to=str(recipient.external_id or ""), now=now)
     if recipient.opted_out or not recipient.phone:
-        _finish(
-            message_id, status=Status.FAILED, error_message="The recipient cannot be texted (opted out or no number)."
-        )
-        _case_cannot_reach(conversation.case_id, "The recipient opted out of texts.")
+        _finish(message_id, status=Status.FAILED, error_message="Opted out or no mobile number.")
+        _case_cannot_reach(message.conversation.case_id, "The recipient opted out of texts.")
         return SendResult(status=Status.FAILED)
-    try:
-        callback = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("twilio-status")
-        sent = sms_backend().send(to=str(recipient.phone), body=message.body, status_callback=callback)
-    except TransientSendError as exc:
-        if message.attempts >= MAX_SEND_ATTEMPTS:
-            _finish(message_id, status=Status.FAILED, error_message=str(exc)[:300])
-            _case_cannot_reach(conversation.case_id, "Texts to the recipient keep failing.")
-            return SendResult(status=Status.FAILED)
-        _finish(message_id, status=Status.QUEUED, error_message=str(exc)[:300])
-        return SendResult(status=Status.QUEUED, retry=True)
-    except PermanentSendError as exc:
-        _finish(message_id, status=Status.FAILED, error_code=exc.code, error_message=str(exc)[:300])
-        if exc.code == OPTED_OUT:
-            recipient_opted_out(recipient_id=recipient.pk, now=now)
-        _case_cannot_reach(conversation.case_id, f"The text was refused: {exc}")
-        return SendResult(status=Status.FAILED)
-    except AmbiguousSendError as exc:
-        _finish(message_id, status=Status.UNKNOWN, error_message=str(exc)[:300])
-        logger.warning("message %s: outcome unknown, left for reconciliation", message_id)
-        return SendResult(status=Status.UNKNOWN)
-    _finish(message_id, status=Status.SENT, provider_sid=sent.sid, sent_at=timezone.now(), error_message="")
-    return SendResult(status=Status.SENT)
+    return _deliver(message, backend=sms_backend(), to=str(recipient.phone), now=now)
 
 
-def _push(message: Message, recipient: Recipient) -> SendResult:
+def _deliver(message: Message, *, backend: MessageBackend, to: str, now: dt.datetime) -> SendResult:
+    """One attempt through a backend; what went wrong decides between retry, give up and reconcile."""
+    case_id = message.conversation.case_id
+    sms = message.channel == Channel.SMS
+    callback = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("twilio-status") if sms else None
     try:
-        sent = push_backend().send(to=str(recipient.external_id or ""), body=message.body, status_callback=None)
+        sent = backend.send(to=to, body=message.body, status_callback=callback)
     except TransientSendError as exc:
         if message.attempts >= MAX_SEND_ATTEMPTS:
             _finish(message.pk, status=Status.FAILED, error_message=str(exc)[:300])
-            _case_cannot_reach(message.conversation.case_id, "Pushes to the recipient's app keep failing.")
+            _case_cannot_reach(case_id, "Messages to the recipient keep failing.")
             return SendResult(status=Status.FAILED)
         _finish(message.pk, status=Status.QUEUED, error_message=str(exc)[:300])
         return SendResult(status=Status.QUEUED, retry=True)
     except PermanentSendError as exc:
-        _finish(message.pk, status=Status.FAILED, error_message=str(exc)[:300])
-        _case_cannot_reach(message.conversation.case_id, str(exc))
+        _finish(message.pk, status=Status.FAILED, error_code=exc.code, error_message=str(exc)[:300])
+        if exc.code == OPTED_OUT:
+            recipient_opted_out(recipient_id=message.conversation.recipient_id, now=now)
+        _case_cannot_reach(case_id, f"The message was refused: {exc}")
         return SendResult(status=Status.FAILED)
     except AmbiguousSendError as exc:
         _finish(message.pk, status=Status.UNKNOWN, error_message=str(exc)[:300])
+        logger.warning("message %s: outcome unknown, left for reconciliation", message.pk)
         return SendResult(status=Status.UNKNOWN)
     moment = timezone.now()
-    _finish(message.pk, status=Status.DELIVERED, provider_sid=sent.sid, sent_at=moment, delivered_at=moment)
-    return SendResult(status=Status.DELIVERED)
+    # A text's delivery is reported later by Twilio; the app's endpoint has it once it said 2xx.
+    status = Status.SENT if sms else Status.DELIVERED
+    delivered = {} if sms else {"delivered_at": moment}
+    _finish(message.pk, status=status, provider_sid=sent.sid, sent_at=moment, error_message="", **delivered)
+    return SendResult(status=status)
 
 
 def recipient_opted_out(*, recipient_id: int, now: dt.datetime | None = None) -> None:

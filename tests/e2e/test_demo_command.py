@@ -72,8 +72,10 @@ def demo(tmp_path):
     port = free_port()
     database_url = scratch_database_url()
     environment = {
-        **{k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
+        # The demo's own fake Twilio, not whatever account the machine has.
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE" and not k.startswith("TWILIO_")},
         "PORT": str(port),
+        "TWILIO_PORT": str(free_port()),
         "DATABASE_URL": database_url,
         "REDIS_URL": "redis://127.0.0.1:6379/3",
         "DEMO_STOPS": "60",
@@ -111,6 +113,8 @@ def test_the_demo_command_starts_web_worker_and_beat_with_the_demo_day(demo):
     browser = Browser(demo["base"])
     assert browser.get("/healthz") == (200, '{"status": "ok", "database": "ok", "redis": "ok"}')
 
+    fake_twilio = (demo["logs"] / "fake-twilio.log").read_text()
+    assert f"fake Twilio on http://127.0.0.1:{demo['env']['TWILIO_PORT']}" in fake_twilio
     printed = re.search(r"admin\s*/\s*(\S+)", demo["output"])
     assert printed, demo["output"]
     dashboard = browser.login("admin", printed.group(1))

@@ -25,71 +25,31 @@ desk shows texts going out through the real SDK without reaching a phone.
 from __future__ import annotations
 
 import json
-import sys
-import threading
 import uuid
-from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 from urllib.parse import parse_qs
 
 import requests
 from twilio.request_validator import RequestValidator
 
-STALL: Literal["stall"] = "stall"
+from config.local_server import STALL, ScriptedServer
+
 OPTED_OUT: Literal["21610"] = "21610"
 Answer = int | Literal["stall", "21610"]
-MAX_STALL_SECONDS = 30.0
+
+__all__ = ["OPTED_OUT", "STALL", "FakeTwilio"]
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
-
-
-class FakeTwilio:
+class FakeTwilio(ScriptedServer[Answer]):
     def __init__(self, *, port: int = 0) -> None:
         self.posts: list[dict[str, str]] = []
         self.accepted: list[dict[str, str]] = []
-        self._script: deque[Answer] = deque()
-        self._lock = threading.Lock()
-        self._release = threading.Event()
-        self._server = _Server(("127.0.0.1", port), self._handler_class())
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-twilio", daemon=True
-        )
+        super().__init__(default=201, name="fake-twilio", port=port)
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def answer(self, *answers: Answer) -> None:
-        with self._lock:
-            self._script.extend(answers)
-
-    def start(self) -> FakeTwilio:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._release.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeTwilio:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.stop()
+        return self.base_url
 
     def post_to(self, url: str, params: dict[str, str], *, auth_token: str) -> int:
         """POST form fields to one of our webhooks, signed the way Twilio signs them; returns the status."""
@@ -110,7 +70,7 @@ class FakeTwilio:
     def _next(self, params: dict[str, str]) -> tuple[Answer, dict[str, str]]:
         with self._lock:
             self.posts.append(params)
-            return (self._script.popleft() if self._script else 201), params
+        return self._next_answer(), params
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self
@@ -138,7 +98,7 @@ class FakeTwilio:
                 if answer == STALL:
                     # Twilio took it; the answer comes too late for the client.
                     fake.accepted.append({**params, "Sid": f"SM{uuid.uuid4().hex}"})
-                    fake._release.wait(MAX_STALL_SECONDS)
+                    fake._stall()
                     return
                 if answer == OPTED_OUT:
                     self._json(400, {"code": 21610, "message": "Attempt to send to unsubscribed recipient"})

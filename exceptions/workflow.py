@@ -910,15 +910,43 @@ def case_outreach_failed(*, case_id: int, reason: str, now: dt.datetime | None =
         return case
 
 
+def case_awaiting_slot(*, case_id: int) -> ExceptionCase | None:
+    """The case, locked until the caller's transaction ends, if it still waits for routing; else None.
+
+    Routing takes this lock before it writes a plan, so a dispatcher's click and
+    a new plan for the same case serialize: a case resolved meanwhile gets no
+    plan change.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise WorkflowError("Lock the case inside the transaction that writes the plan.")
+    case = _locked(case_id)
+    if case is None or case.state != State.RESOLVING or case.pending_outcome not in RESCHEDULE_OUTCOMES:
+        return None
+    return case
+
+
 def case_reschedule_confirm(
-    *, case_id: int, new_stop_id: int | None, summary: str, now: dt.datetime | None = None
+    *,
+    case_id: int,
+    new_stop_id: int | None,
+    summary: str,
+    later_day: bool | None = None,
+    payload: dict[str, Any] | None = None,
+    now: dt.datetime | None = None,
 ) -> ExceptionCase | None:
-    """Routing found the slot. The old stop leaves the driver's run unless it was re-inserted in place."""
+    """Routing found the slot. The old stop leaves the driver's run unless it was re-inserted in place.
+
+    ``later_day`` says where the slot turned out to be when it differs from what
+    was asked (no room today: the next service day).
+    """
     now = now or timezone.now()
     with transaction.atomic():
         case = _locked(case_id)
         if case is None or case.state != State.RESOLVING or case.pending_outcome not in RESCHEDULE_OUTCOMES:
             return case
+        outcome = case.pending_outcome
+        if later_day is not None:
+            outcome = Outcome.RESCHEDULED_LATER if later_day else Outcome.RESCHEDULED_SAME_DAY
         stop = case.stop
         if new_stop_id is not None and new_stop_id != stop.pk:
             # Routing may already have taken the stop off the run; its driver is told either way.
@@ -934,7 +962,12 @@ def case_reschedule_confirm(
         else:
             stop_status_set(stop=stop, status=Stop.Status.PENDING, order_status=Order.Status.OUT_FOR_DELIVERY)
         _change(
-            case, now=now, kind=Kind.ROUTE_CHANGE, summary=f"Re-routed: {summary}", payload={"new_stop_id": new_stop_id}
+            case,
+            now=now,
+            kind=Kind.ROUTE_CHANGE,
+            summary=f"Re-routed: {summary}",
+            payload={**(payload or {}), "new_stop_id": new_stop_id},
+            pending_outcome=outcome,
         )
         _resolve(case, now, case.pending_outcome, detail={**case.outcome_detail, "new_stop_id": new_stop_id})
         _save(case)
@@ -1318,6 +1351,7 @@ __all__ = [
     "case_access_code_enter",
     "case_approve",
     "case_assign",
+    "case_awaiting_slot",
     "case_call_mark",
     "case_event_record",
     "case_open",

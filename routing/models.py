@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 # km/h by hour of day, local time: rush hours are slower in town.
 CITY_SPEEDS_KMH = [
@@ -61,6 +63,19 @@ class RoutingSettings(models.Model):
         default=city_speeds,
         help_text="Average speed for each hour of the day (0-23, depot time), comma-separated.",
     )
+    handover_minutes = models.PositiveIntegerField(
+        default=20,
+        validators=[MaxValueValidator(24 * 60)],
+        help_text=(
+            "What moving a recovered parcel to another driver's van costs, in minutes: another run takes it "
+            "only when that saves more than this."
+        ),
+    )
+    later_run_days = models.PositiveIntegerField(
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(31)],
+        help_text="How many service days ahead a stop with no slot today may be moved.",
+    )
     osrm_url = models.URLField(
         blank=True, help_text="An OSRM server's base URL for road travel times; empty uses straight lines."
     )
@@ -76,3 +91,49 @@ class RoutingSettings(models.Model):
     def clean(self) -> None:
         if len(self.speed_profile_kmh or []) != 24:
             raise ValidationError({"speed_profile_kmh": "Give 24 speeds, one for each hour from 0 to 23."})
+
+
+class PlanVersion(models.Model):
+    """One change to a run's plan: what asked for it, the order before and after, and what it cost."""
+
+    class Operation(models.TextChoices):
+        REINSERT = "reinsert", "Recovered stop re-inserted"
+        MOVE_TO_LATER_RUN = "move_to_later_run", "Stop moved to a later run"
+        RESEQUENCE = "resequence", "Remaining stops re-sequenced"
+
+    run = models.ForeignKey("dispatch.Run", on_delete=models.CASCADE, related_name="plan_versions")
+    version = models.PositiveIntegerField(help_text="The run's plan version this change created.")
+    operation = models.CharField(max_length=20, choices=Operation.choices)
+    requested_by = models.CharField(max_length=120, help_text="Who or what asked: a case, a dispatcher, an admin.")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    case = models.ForeignKey(
+        "exceptions.ExceptionCase",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="plan_versions",
+    )
+    stop = models.ForeignKey(
+        "dispatch.Stop",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The stop placed by this change, if one was.",
+    )
+    before = models.JSONField(default=list, help_text="Remaining stop ids in order, before.")
+    after = models.JSONField(default=list, help_text="Remaining stop ids in order, after.")
+    added_seconds = models.IntegerField(default=0, help_text="Change in the run's planned return time.")
+    added_metres = models.IntegerField(default=0)
+    solve_ms = models.PositiveIntegerField(default=0)
+    summary = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["run", "-version"]
+        constraints = [models.UniqueConstraint(fields=["run", "version"], name="plan_version_unique_per_run")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} v{self.version} · {self.get_operation_display()}"

@@ -165,7 +165,7 @@ TWILIO_HTTP_TIMEOUT = env_float("TWILIO_HTTP_TIMEOUT", 10.0)
 # The operator (exceptions.workflow): who it asks and who re-routes (exceptions/ports.py), and
 # what "the driver is still there" means for a recipient who says they are coming.
 EXCEPTIONS_OUTREACH = env_str("EXCEPTIONS_OUTREACH", "outreach.adapter.SmsOutreach")
-EXCEPTIONS_ROUTING = env_str("EXCEPTIONS_ROUTING", "exceptions.ports.NoRouting")
+EXCEPTIONS_ROUTING = env_str("EXCEPTIONS_ROUTING", "routing.adapter.SolverRouting")
 EXCEPTIONS_AT_STOP_M = env_int("EXCEPTIONS_AT_STOP_M", 150, minimum=1)
 EXCEPTIONS_NEARBY_M = env_int("EXCEPTIONS_NEARBY_M", 600, minimum=1)
 EXCEPTIONS_POSITION_MAX_AGE_S = env_int("EXCEPTIONS_POSITION_MAX_AGE_S", 300, minimum=1)

@@ -15,10 +15,12 @@ Three things shape every class here:
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
@@ -297,6 +299,23 @@ class RunAdmin(admin.ModelAdmin):
         ("Plan", {"fields": ("plan_version", "created_at", "add_stop_link")}),
     )
     inlines = (RunStopInline,)
+    actions = ("resequence",)
+
+    @admin.action(description="Re-sequence the remaining stops of the selected runs")
+    def resequence(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
+        from routing.tasks import run_resequence_task
+
+        runs = list(
+            queryset.exclude(status__in=(Run.Status.COMPLETED, Run.Status.CANCELLED)).values_list("pk", flat=True)
+        )
+        requested_by = f"Admin {request.user.get_username()}"
+        for run_id in runs:
+            transaction.on_commit(partial(run_resequence_task.delay, run_id, requested_by, request.user.pk))
+        self.message_user(
+            request,
+            f"{len(runs)} run(s) queued for re-sequencing; drivers get the new order if it is better. "
+            "Completed and cancelled runs are left as they are.",
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Run]:
         return (

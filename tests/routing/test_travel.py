@@ -117,3 +117,28 @@ def test_settings_pick_the_provider_and_matrices_are_cached_per_plan_version(osr
 
     assert first == again
     assert len(osrm.paths) == 2
+
+
+def test_osrm_rectangular_tables_name_their_sources_and_destinations(osrm):
+    osrm.body = {"code": "Ok", "durations": [[60.2, 120.0]], "distances": [[800.4, 1600.0]]}
+    host, port = osrm.server_address[:2]
+
+    table = Osrm(base_url=f"http://{host!s}:{port}").table([LOOP], [WICKER_PARK, LOOP], depart_at=at(9))
+
+    assert table == Matrix(seconds=[[60, 120]], metres=[[800, 1600]])
+    path = osrm.paths[0]
+    assert path.startswith("/table/v1/driving/-87.629800,41.881800;-87.679600,41.908800;-87.629800,41.881800?")
+    assert "sources=0" in path
+    assert "destinations=1%3B2" in path
+
+
+def test_straight_line_tables_match_the_full_matrix():
+    model = StraightLine(circuity=1.35, speeds_kmh=[25.0] * 24, time_zone=CHICAGO)
+    points = [LOOP, WICKER_PARK, (41.95, -87.65)]
+
+    full = model.matrix(points, depart_at=at(9))
+    rows = model.table(points[1:], points, depart_at=at(9))
+
+    assert rows.metres == full.metres[1:]
+    assert rows.seconds == full.seconds[1:]
+    assert full.metres[0][1] == full.metres[1][0] > 0

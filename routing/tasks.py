@@ -1,0 +1,24 @@
+"""Celery tasks of routing, on the ``routing`` queue: each loads ids and calls a service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils.dateparse import parse_datetime
+
+from routing import services
+
+
+@shared_task(name="routing.case_slot_find", ignore_result=True)
+def case_slot_find_task(case_id: int, window_start: str | None, window_end: str | None) -> None:
+    """Place a recovered stop for its case. A duplicate delivery finds the case resolved and does nothing."""
+    services.case_slot_find(
+        case_id=case_id,
+        window_start=parse_datetime(window_start) if window_start else None,
+        window_end=parse_datetime(window_end) if window_end else None,
+    )
+
+
+@shared_task(name="routing.run_resequence", ignore_result=True)
+def run_resequence_task(run_id: int, requested_by: str, user_id: int | None = None) -> dict[str, object]:
+    change = services.run_resequence(run_id=run_id, requested_by=requested_by, user_id=user_id)
+    return {"placed": change.placed, "reason": change.reason, "plan_version": change.plan_version}

@@ -90,6 +90,16 @@ def env_url(name: str, default: Any = _MISSING, *, schemes: tuple[str, ...] = ("
     return value.rstrip("/")
 
 
+def env_url_or_blank(name: str, default: str, *, schemes: tuple[str, ...] = ("http", "https")) -> str:
+    """A URL; unset gives the default, set but empty gives "" (the feature turned off)."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    if not value.strip():
+        return ""
+    return env_url(name, schemes=schemes)
+
+
 def env_database(name: str = "DATABASE_URL", default: Any = _MISSING, *, conn_max_age: int = 0) -> dict[str, Any]:
     value = _raw(name, default)
     url = default if value is None else value

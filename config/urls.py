@@ -1,16 +1,27 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import health
+from exceptions.api import MetricsCsvView
+from exceptions.urls import api_urlpatterns as board_api_urlpatterns
+from exceptions.urls import page_urlpatterns as desk_page_urlpatterns
 
 admin.site.site_header = "Dispatch exception desk"
 admin.site.site_title = "Dispatch admin"
 admin.site.index_title = "Administration"
 
 urlpatterns = [
+    path("", RedirectView.as_view(url="/board/", permanent=False), name="home"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    *desk_page_urlpatterns,
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
+    re_path(r"^api/(?P<version>v1)/metrics\.csv$", MetricsCsvView.as_view(), name="metrics-csv"),
+    re_path(r"^api/(?P<version>v1)/board/", include(board_api_urlpatterns)),
     re_path(r"^api/(?P<version>v1)/", include("dispatch.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -14,9 +14,11 @@ from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import path, re_path
 
 from dispatch.consumers import DriverConsumer
+from exceptions.consumers import BoardConsumer
 
 driver_routes = [path("ws/driver/", DriverConsumer.as_asgi())]
-browser_routes: list[Any] = []
+# Matched after "ws/": the dispatchers' live board.
+browser_routes: list[Any] = [path("board/", BoardConsumer.as_asgi())]
 
 websocket_urlpatterns: list[Any] = [
     *driver_routes,

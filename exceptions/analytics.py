@@ -26,10 +26,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Literal, TypedDict, cast, get_args
+from typing import Any, Literal, NotRequired, TypedDict, cast, get_args
 
 from django.db.models import (
     Aggregate,
+    Avg,
     Case,
     CharField,
     Count,
@@ -51,10 +52,10 @@ from django.db.models.functions import ASin, Cast, Coalesce, Cos, Least, Power, 
 
 from dispatch import roles
 from dispatch.geo import EARTH_RADIUS_M
-from dispatch.models import Depot, ScanEvent, User
+from dispatch.models import Address, Depot, ScanEvent, User
 from exceptions.models import CostModel, ExceptionCase
 
-GroupBy = Literal["day", "hour", "reason_code", "depot"]
+GroupBy = Literal["day", "hour", "reason_code", "depot", "area"]
 GROUP_BY: tuple[GroupBy, ...] = get_args(GroupBy)
 
 # A failed attempt costs a re-visit only when the parcel goes back out to the same address on
@@ -111,6 +112,9 @@ class Measures(TypedDict):
 
 class Group(Measures):
     key: str | None
+    # An area's centre (the mean of its addresses), to place it on a map; only in area groups.
+    lat: NotRequired[float]
+    lng: NotRequired[float]
 
 
 class MetricsSummary(TypedDict):
@@ -240,14 +244,16 @@ class Median(Aggregate):
     output_field = FloatField()
 
 
-def _key(group_by: GroupBy | None, *, at: str | Combinable, depot: str, reason: str) -> Combinable | None:
-    """The SQL for a row's group: depot code, reason code, or its depot-local day or hour."""
+def _key(group_by: GroupBy | None, *, at: str | Combinable, depot: str, reason: str, address: str) -> Combinable | None:
+    """The SQL for a row's group: depot code, reason code, postal code, or its depot-local day or hour."""
     if group_by is None:
         return None
     if group_by == "depot":
         return F(f"{depot}__code")
     if group_by == "reason_code":
         return F(f"{reason}__code")
+    if group_by == "area":
+        return F(f"{address}__postal_code")
     # timezone(zone, timestamptz) is the wall-clock time there (a timestamp without zone), so to_char
     # formats the depot's hour whatever the session's time zone.
     local = Func(
@@ -355,7 +361,9 @@ def _first_attempts(periods: Sequence[DepotPeriod], group_by: GroupBy | None, in
     first_scans = ScanEvent.objects.filter(_within(periods, at="received_at", depot="stop__run__depot_id")).filter(
         ~Exists(earlier)
     )
-    key = _key(group_by, at="received_at", depot="stop__run__depot", reason="reason_code")
+    key = _key(
+        group_by, at="received_at", depot="stop__run__depot", reason="reason_code", address="stop__order__address"
+    )
     for value, row in _grouped(
         first_scans,
         key,
@@ -376,7 +384,9 @@ def _failed_attempt_costs(
             currency=Coalesce(F("stop__run__depot__cost_model__currency"), Value(default.currency)),
         )
     )
-    key = _key(group_by, at="received_at", depot="stop__run__depot", reason="reason_code")
+    key = _key(
+        group_by, at="received_at", depot="stop__run__depot", reason="reason_code", address="stop__order__address"
+    )
     rows = failed.order_by().values("currency") if key is None else failed.order_by().values("currency", key=key)
     for row in rows.annotate(failed_attempts=Count("pk"), cost=Sum(_cost_of_failed_scan(default))):
         tally, currency = into[row.get("key")], row["currency"]
@@ -390,7 +400,7 @@ def _resolutions(
     """Cases resolved in the period and how long each took; returns the median over all of them."""
     resolved = ExceptionCase.objects.filter(_within(periods, at="resolved_at", depot="depot_id"))
     seconds = Epoch(F("resolved_at") - F("opened_at"))
-    key = _key(group_by, at="resolved_at", depot="depot", reason="reason_code")
+    key = _key(group_by, at="resolved_at", depot="depot", reason="reason_code", address="order__address")
     median: float | None = None
     for value, row in _grouped(resolved, key, n=Count("pk"), total=Sum(seconds), median=Median(seconds)):
         into[value].resolved += row["n"]
@@ -409,7 +419,9 @@ def _finished(periods: Sequence[DepotPeriod], group_by: GroupBy | None, into: de
         _within(periods, at="resolved_at", depot="depot_id")
         | Q(resolved_at__isnull=True) & _within(periods, at="closed_at", depot="depot_id")
     )
-    key = _key(group_by, at=Coalesce("resolved_at", "closed_at"), depot="depot", reason="reason_code")
+    key = _key(
+        group_by, at=Coalesce("resolved_at", "closed_at"), depot="depot", reason="reason_code", address="order__address"
+    )
     for value, row in _grouped(
         cases, key, finished=Count("pk"), untouched=Count("pk", filter=Q(touched_by_dispatcher=False))
     ):
@@ -420,7 +432,7 @@ def _finished(periods: Sequence[DepotPeriod], group_by: GroupBy | None, into: de
 def _case_counts(periods: Sequence[DepotPeriod], group_by: GroupBy | None, into: defaultdict[Any, _Tally]) -> int:
     """Cases opened and escalated in the period; cases open now. Returns the open-now total."""
     for at, name in (("opened_at", "opened"), ("escalated_at", "escalated")):
-        key = _key(group_by, at=at, depot="depot", reason="reason_code")
+        key = _key(group_by, at=at, depot="depot", reason="reason_code", address="order__address")
         for value, row in _grouped(
             ExceptionCase.objects.filter(_within(periods, at=at, depot="depot_id")), key, n=Count("pk")
         ):
@@ -428,8 +440,8 @@ def _case_counts(periods: Sequence[DepotPeriod], group_by: GroupBy | None, into:
     open_now = ExceptionCase.objects.filter(
         depot_id__in=[period.depot_id for period in periods], state__in=ExceptionCase.OPEN_STATES
     )
-    if group_by in ("depot", "reason_code"):
-        key = _key(group_by, at="opened_at", depot="depot", reason="reason_code")
+    if group_by in ("depot", "reason_code", "area"):
+        key = _key(group_by, at="opened_at", depot="depot", reason="reason_code", address="order__address")
         total = 0
         for value, row in _grouped(open_now, key, n=Count("pk")):
             into[value].open_now = row["n"]
@@ -445,9 +457,10 @@ def metrics_summary(
     """Every measure for the depots over [date_from, date_to] (their local dates), in totals and groups.
 
     ``group_by`` splits by the depot-local ``day`` or ``hour`` of what is counted, by
-    ``reason_code`` (first attempts that were delivered have none: their group's key is None), or
-    by ``depot`` (code). Groups with nothing to count are left out; ``open_now`` appears in a
-    group only for depot and reason code. Costs are listed per currency of the depots' cost models.
+    ``reason_code`` (first attempts that were delivered have none: their group's key is None), by
+    ``depot`` (code), or by ``area``: the address's postal code, each group with its centre
+    (``lat``, ``lng``) for a map. Groups with nothing to count are left out; ``open_now`` appears in a
+    group only for depot, reason code and area. Costs are listed per currency of the depots' cost models.
     """
     if group_by is not None and group_by not in GROUP_BY:
         raise ValueError(f"group_by must be one of {', '.join(GROUP_BY)}, not {group_by!r}")
@@ -474,18 +487,35 @@ def metrics_summary(
         totals.open_now = 0
 
     ordered = sorted(groups.items(), key=lambda item: (item[0] is None, item[0] or ""))
+    listed = (
+        [] if group_by is None else [cast(Group, {"key": key, **tally.measures(currencies)}) for key, tally in ordered]
+    )
+    if group_by == "area":
+        centres = _area_centres([group["key"] for group in listed if group["key"] is not None])
+        for group in listed:
+            if group["key"] in centres:
+                group["lat"], group["lng"] = centres[group["key"]]
     return {
         "date_from": date_from,
         "date_to": date_to,
         "depots": [depot.code for depot in depots],
         "group_by": group_by,
         "totals": totals.measures(currencies),
-        "groups": (
-            []
-            if group_by is None
-            else [cast(Group, {"key": key, **tally.measures(currencies)}) for key, tally in ordered]
-        ),
+        "groups": listed,
     }
+
+
+def _area_centres(postal_codes: Sequence[str]) -> dict[str, tuple[float, float]]:
+    """The mean position of each postal code's addresses, in one query on the postal code index."""
+    if not postal_codes:
+        return {}
+    rows = (
+        Address.objects.filter(postal_code__in=postal_codes)
+        .order_by()
+        .values("postal_code")
+        .annotate(lat=Avg("latitude"), lng=Avg("longitude"))
+    )
+    return {row["postal_code"]: (row["lat"], row["lng"]) for row in rows}
 
 
 def depot_list_for_metrics(*, user: User) -> QuerySet[Depot]:

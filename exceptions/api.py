@@ -7,7 +7,10 @@ every depot; API tokens (driver app, integrations) are refused.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+from collections.abc import Mapping
 from typing import Any, NoReturn, cast
 
 from django.utils import timezone
@@ -15,6 +18,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import BasePermission
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -112,10 +116,59 @@ class MetricsGroupOutput(MetricsMeasuresOutput):
     key = serializers.CharField(
         allow_null=True,
         help_text=(
-            "The group: a depot-local day (2026-11-21) or hour (2026-11-21T14:00), a reason code, or a depot code. "
-            "Null in reason-code groups for first attempts that were delivered."
+            "The group: a depot-local day (2026-11-21) or hour (2026-11-21T14:00), a reason code, a depot code "
+            "or a postal code (area). Null in reason-code groups for first attempts that were delivered."
         ),
     )
+    lat = serializers.FloatField(required=False, help_text="Area groups only: the latitude of the area's centre.")
+    lng = serializers.FloatField(required=False, help_text="Area groups only: the longitude of the area's centre.")
+
+
+# --- CSV: the same answer, one line for the totals and one per group -----------------------------------------------
+
+
+def _flat(prefix: str, value: Any, into: dict[str, Any]) -> None:
+    if isinstance(value, dict):
+        for name, item in value.items():
+            _flat(f"{prefix}_{name}" if prefix else name, item, into)
+    elif isinstance(value, list):
+        # The failed-attempt costs, one entry per currency: a column set per currency.
+        for entry in value:
+            currency = entry.get("currency", "")
+            _flat(prefix, {f"{name}_{currency}": item for name, item in entry.items() if name != "currency"}, into)
+    else:
+        into[prefix] = value
+
+
+def metrics_csv_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The metrics answer as flat rows: the totals first (group "total"), then each group."""
+    common = {"from": data.get("from"), "to": data.get("to"), "depots": " ".join(data.get("depots", []))}
+    rows: list[dict[str, Any]] = []
+    totals: dict[str, Any] = {**common, "group": "total", "key": ""}
+    _flat("", data.get("totals", {}), totals)
+    rows.append(totals)
+    for group in data.get("groups", []):
+        row: dict[str, Any] = {**common, "group": data.get("group_by"), "key": group.get("key")}
+        _flat("", {name: item for name, item in group.items() if name != "key"}, row)
+        rows.append(row)
+    return rows
+
+
+class MetricsCsvRenderer(BaseRenderer):
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Mapping[str, Any] | None = None
+    ) -> bytes:
+        rows = metrics_csv_rows(data) if isinstance(data, dict) else []
+        columns = list(dict.fromkeys(name for row in rows for name in row))
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return out.getvalue().encode("utf-8")
 
 
 # --- The operation --------------------------------------------------------------------------------------------------
@@ -124,6 +177,8 @@ class MetricsGroupOutput(MetricsMeasuresOutput):
 class MetricsView(APIView):
     authentication_classes = [SessionAuthentication]
     permission_classes = [IsDeskUser]
+    # JSON, or CSV with ?format=csv (or at metrics.csv) for a spreadsheet.
+    renderer_classes = [JSONRenderer, MetricsCsvRenderer]
 
     class InputSerializer(serializers.Serializer[Any]):
         date_from = _date_field("First day, in each depot's time zone. Default: `to` if given, else today.")
@@ -209,7 +264,20 @@ class MetricsView(APIView):
             date_to=values["date_to"],
             group_by=values.get("group_by"),
         )
-        return Response(self.OutputSerializer(summary).data)
+        response = Response(self.OutputSerializer(summary).data)
+        if request.accepted_renderer.format == MetricsCsvRenderer.format:
+            name = f"metrics_{values['date_from']}_{values['date_to']}" + (
+                f"_by_{values['group_by']}" if values.get("group_by") else ""
+            )
+            response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        return response
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        renderer = getattr(request, "accepted_renderer", None)
+        # An error is read by a person or a script, not a spreadsheet: it stays JSON.
+        if response.status_code >= 400 and renderer is not None and renderer.format == MetricsCsvRenderer.format:
+            request.accepted_renderer, request.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
 
     def permission_denied(self, request: Request, message: str | None = None, code: str | None = None) -> NoReturn:
         if not request.user.is_authenticated and request.headers.get("Authorization"):
@@ -219,3 +287,8 @@ class MetricsView(APIView):
                 code="session_required",
             )
         super().permission_denied(request, message, code)
+
+
+@extend_schema(exclude=True)  # the same operation as ?format=csv, at an address a spreadsheet can open
+class MetricsCsvView(MetricsView):
+    renderer_classes = [MetricsCsvRenderer, JSONRenderer]

@@ -49,7 +49,7 @@ from dispatch.services.vault import (
     access_credentials_worked,
 )
 from dispatch.services.webhooks import webhook_events_emit
-from exceptions import ports, rules
+from exceptions import board, payloads, ports, rules
 from exceptions.models import CaseEvent, EscalationRule, ExceptionCase, PlaybookStep, ReplyIntent
 
 logger = logging.getLogger(__name__)
@@ -153,6 +153,10 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+# Where ``_change`` leaves the summary of the event it wrote on the case in memory.
+LAST_SUMMARY = "_board_last_summary"
+
+
 def _change(
     case: ExceptionCase,
     *,
@@ -188,7 +192,7 @@ def _change(
         case.touched_by_dispatcher = True
         changed["touched_by_dispatcher"] = True
     case.version += 1
-    return CaseEvent.objects.create(
+    event = CaseEvent.objects.create(
         case=case,
         at=now,
         kind=kind,
@@ -199,18 +203,15 @@ def _change(
         summary=summary[:300],
         payload=_jsonable({**(payload or {}), "set": {k: getattr(v, "pk", v) for k, v in changed.items()}}),
     )
+    # The board row shows the newest timeline line; keeping it here spares a query per save.
+    setattr(case, LAST_SUMMARY, event.summary)
+    return event
 
 
 def _save(case: ExceptionCase) -> None:
     case.save()
-    payload = {
-        "case_id": case.pk,
-        "state": case.state,
-        "priority": case.priority,
-        "version": case.version,
-        "requires_approval": case.requires_approval,
-    }
-    realtime.send_on_commit(realtime.depot_group(case.depot_id), "case.changed", payload)
+    row = payloads.case_row_of(case, last_summary=getattr(case, LAST_SUMMARY, ""))
+    realtime.board_send_on_commit(case.depot_id, "case.changed", dict(row))
 
 
 def _timer(kind: str = "", due: dt.datetime | None = None) -> dict[str, Any]:
@@ -225,10 +226,21 @@ def timeline_fold(events: Iterable[CaseEvent]) -> dict[str, Any]:
     return state
 
 
+# What a change reads, and what the board row of a changed case shows (``payloads.case_row_of``).
+CASE_RELATED = (
+    "stop__run__driver__user",
+    "order__recipient",
+    "order__address",
+    "reason_code",
+    "depot",
+    "assigned_to",
+)
+
+
 def _locked(case_id: int, *, skip_locked: bool = False) -> ExceptionCase | None:
     return (
         ExceptionCase.objects.select_for_update(of=("self",), skip_locked=skip_locked)
-        .select_related("stop__run__driver", "order__recipient", "order__address", "reason_code", "depot")
+        .select_related(*CASE_RELATED)
         .filter(pk=case_id)
         .first()
     )
@@ -274,6 +286,7 @@ def case_open(*, scan: ScanEvent, first_failure: bool = False) -> ExceptionCase:
     if not first_failure:
         existing = (
             ExceptionCase.objects.select_for_update(of=("self",))
+            .select_related(*CASE_RELATED)
             .filter(stop=stop, state__in=ExceptionCase.OPEN_STATES)
             .order_by()
             .first()
@@ -324,11 +337,10 @@ def case_open(*, scan: ScanEvent, first_failure: bool = False) -> ExceptionCase:
             {"scan_id": scan.pk, "reason_code": reason.code, "attempt": stop.attempt_count, "set": opening}
         ),
     )
-    realtime.send_on_commit(
-        realtime.depot_group(case.depot_id),
-        "case.changed",
-        {"case_id": case.pk, "state": case.state, "priority": case.priority, "version": case.version},
-    )
+    # One query for the row, rather than one per relation the new case has not loaded.
+    row = board.case_row_get(case_id=case.pk)
+    if row is not None:
+        realtime.board_send_on_commit(case.depot_id, "case.changed", dict(row))
     _triage_on_commit(case.pk)
     return case
 
@@ -992,7 +1004,7 @@ def case_stop_delivered(*, scan: ScanEvent) -> ExceptionCase | None:
     now = timezone.now()
     case = (
         ExceptionCase.objects.select_for_update(of=("self",))
-        .select_related("order", "stop")
+        .select_related(*CASE_RELATED)
         .filter(stop_id=scan.stop_id, state__in=ExceptionCase.OPEN_STATES)
         .order_by()
         .first()
@@ -1120,12 +1132,12 @@ def _bulk(
             "AS event(case_id, from_state, to_state, summary, payload)",
             [now, kind, Actor.SYSTEM, ids, from_states, to_states, summaries, payloads],
         )
-    for depot_id in {depot for *_, depot in rows}:
-        realtime.send_on_commit(
-            realtime.depot_group(depot_id),
-            "cases.changed",
-            {"case_ids": [pk for pk, _s, _p, depot in rows if depot == depot_id]},
-        )
+    # The rows as this transaction leaves them, read in one query; numbered and sent after commit.
+    by_depot: dict[int, list[dict[str, Any]]] = {}
+    for row in board.case_rows(ExceptionCase.objects.filter(pk__in=ids).order_by("id")):
+        by_depot.setdefault(row["depot_id"], []).append(dict(row))
+    for depot_id, depot_rows in by_depot.items():
+        realtime.board_send_many_on_commit(depot_id, "case.changed", depot_rows)
 
 
 def _sla_breaches(now: dt.datetime, limit: int) -> int:
@@ -1333,15 +1345,33 @@ def case_release(*, case_id: int, user: User, version: int) -> ExceptionCase:
 
 
 def case_event_record(
-    *, case_id: int, kind: str, actor: str, summary: str, payload: dict[str, Any] | None = None
-) -> None:
-    """Add a line to a case's timeline for another app (a message delivered, a reply received)."""
+    *,
+    case_id: int,
+    kind: str,
+    actor: str,
+    summary: str,
+    payload: dict[str, Any] | None = None,
+    user: User | None = None,
+    version: int | None = None,
+) -> ExceptionCase | None:
+    """Add a line to a case's timeline for another app (a message delivered, a reply received).
+
+    With a ``version`` it is a dispatcher's action on an open case (a message they send), checked
+    like the others: a stale version is a ``CaseConflict``. Runs in the caller's transaction if any,
+    so what the caller writes next to it (the message) commits or rolls back with the line.
+    """
+    if version is not None and user is None:
+        raise WorkflowError("A dispatcher's action names the dispatcher.")
     with transaction.atomic():
-        case = _locked(case_id)
+        if version is not None and user is not None:
+            case: ExceptionCase | None = _for_dispatcher(case_id, user, version)
+        else:
+            case = _locked(case_id)
         if case is None:
-            return
-        _change(case, now=timezone.now(), kind=kind, actor=actor, summary=summary, payload=payload)
+            return None
+        _change(case, now=timezone.now(), kind=kind, actor=actor, summary=summary, payload=payload, user=user)
         _save(case)
+        return case
 
 
 __all__ = [

@@ -21,7 +21,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from dispatch.models import Recipient
+from dispatch.models import Recipient, User
 from outreach.backends import (
     OPTED_OUT,
     AmbiguousSendError,
@@ -115,6 +115,53 @@ def message_queue(
     if release_at is None:
         transaction.on_commit(lambda: message_send_task.delay(message.pk), robust=True)
     return message
+
+
+def message_dispatcher_send(*, case_id: int, user: User, version: int, text: str) -> Message:
+    """A dispatcher's own words to the recipient, on the case's timeline and sent like any question.
+
+    The timeline line and the message commit together; the message then goes through the same
+    once-only send path (``message_send`` after commit, or when the recipient's quiet hours end).
+    Raises ``WorkflowError`` when the recipient cannot be reached, ``CaseConflict`` on a stale version.
+    """
+    from exceptions.models import CaseEvent
+    from exceptions.workflow import WorkflowError, case_event_record
+    from outreach.adapter import _channel
+    from outreach.tasks import message_send_task
+
+    body = text.strip()
+    if not body:
+        raise WorkflowError("Write the message first.")
+    with transaction.atomic():
+        case = case_event_record(
+            case_id=case_id,
+            kind=CaseEvent.Kind.MESSAGE_OUT,
+            actor=CaseEvent.Actor.DISPATCHER,
+            summary="Dispatcher messaged the recipient",
+            user=user,
+            version=version,
+        )
+        assert case is not None  # a missing case raised DoesNotExist
+        recipient: Recipient = case.order.recipient
+        # The channel the operator's own questions use: the preferred one, else the one that works.
+        channel = _channel(recipient)
+        if channel is None:
+            raise WorkflowError("The recipient cannot be reached: opted out of texts and no app to push to.")
+        now = timezone.now()
+        conversation, _ = Conversation.objects.get_or_create(case=case, defaults={"recipient": recipient})
+        message = Message.objects.create(
+            conversation=conversation,
+            direction=Message.Direction.OUTBOUND,
+            channel=channel,
+            body=body,
+            language=recipient.language,
+            # One per timeline line: the case's version names the action that wrote it.
+            idempotency_key=f"dispatcher:{case.version}",
+            release_at=quiet_hours_release(recipient=recipient, now=now, fallback_zone=case.depot.time_zone),
+        )
+        if message.release_at is None:
+            transaction.on_commit(lambda: message_send_task.delay(message.pk), robust=True)
+        return message
 
 
 class _Blank(dict[str, str]):

@@ -114,3 +114,23 @@ with conn.cursor() as cur:
         print(f"==> Created database {cfg['NAME']}")
 PY
 }
+
+apt_install() {  # packages...
+  as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_chromium() {  # the browser tests drive Debian's Chromium (Playwright downloads no browser here)
+  [ -x /usr/bin/chromium ] && return
+  can_apt || fail "The browser tests need Chromium at /usr/bin/chromium: install Debian's chromium package."
+  say "Installing Chromium from apt (for the browser tests)"
+  apt_install chromium || fail "apt-get install chromium failed."
+}
+
+ensure_static() {  # front-end libraries from the npm registry, copied into static/vendor/
+  if ! command -v npm >/dev/null 2>&1; then
+    can_apt || fail "The front-end build needs Node.js and npm: install them (apt install nodejs npm)."
+    say "Installing Node.js and npm from apt"
+    apt_install nodejs npm || fail "apt-get install nodejs npm failed."
+  fi
+  bash "$ROOT/scripts/build_static.sh" || fail "The front-end build failed (scripts/build_static.sh)."
+}

@@ -7,6 +7,7 @@ cd "$ROOT"
 
 ensure_services
 ensure_venv requirements.txt
+ensure_static
 export DJANGO_SETTINGS_MODULE=config.settings.local
 PORT="${PORT:-8000}"
 HOST="${HOST:-127.0.0.1}"
@@ -67,6 +68,7 @@ done
 cat <<TXT
 
   The dispatch exception desk is running.
+    Board:      http://$HOST:$PORT/board/   (sign in as dispatcher; analytics at /analytics/)
     Admin:      http://$HOST:$PORT/admin/
     API docs:   http://$HOST:$PORT/api/docs/
     Health:     http://$HOST:$PORT/healthz

@@ -6,6 +6,8 @@ cd "$ROOT"
 
 ensure_services
 ensure_venv requirements.txt requirements-dev.txt
+ensure_static
+ensure_chromium
 export DJANGO_SETTINGS_MODULE=config.settings.test
 
 say "ruff (lint and format)"
@@ -13,6 +15,8 @@ say "ruff (lint and format)"
 "$VENV/bin/ruff" format --check .
 say "mypy"
 "$VENV/bin/mypy" .
+say "front-end unit tests"
+node --test --test-reporter=dot tests/js/*.test.mjs || fail "Front-end unit tests failed."
 ensure_database
 say "migrations are up to date"
 "$PY" manage.py makemigrations --check --dry-run >/dev/null || fail "Model changes without a migration: run manage.py makemigrations."

@@ -13,6 +13,7 @@ from config.env import (
     env_list,
     env_str,
     env_url,
+    env_url_or_blank,
 )
 from dispatch.beat import BEAT_SCHEDULE as DISPATCH_BEAT_SCHEDULE
 from exceptions.beat import BEAT_SCHEDULE as EXCEPTIONS_BEAT_SCHEDULE
@@ -53,6 +54,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the board's scripts and styles, admin) from the web process itself.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -107,7 +110,9 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            # Above channels_redis's 5 s blocking read, or redis-py's 5 s default read timeout
+            # cuts idle consumers off.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
             "prefix": env_str("CHANNEL_LAYER_PREFIX", "dispatch:ws"),
             "capacity": 1000,
             "expiry": 60,
@@ -134,7 +139,18 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 
-LOGIN_URL = "admin:login"
+# The desk's own sign-in (Django's auth views); admin keeps its own.
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/board/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+# The board's map tiles, a Leaflet URL template; set it empty for a map without tiles (no outside requests).
+# OpenStreetMap's own servers are for light use: point a busy desk at a tile provider of its own.
+BOARD_TILE_URL = env_url_or_blank("BOARD_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+BOARD_TILE_ATTRIBUTION = env_str(
+    "BOARD_TILE_ATTRIBUTION",
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+)
 
 # Access codes and other secrets at rest. Newest key first: it encrypts, every
 # key in the list decrypts, so a rotation is "prepend a key, re-encrypt, drop".

@@ -30,7 +30,9 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            # Above channels_redis's 5 s blocking read, or redis-py's 5 s default read timeout
+            # cuts idle consumers off.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
             "prefix": env_str("CHANNEL_LAYER_PREFIX", "dispatch:ws"),
             "capacity": 1000,
             "expiry": 60,

@@ -16,7 +16,7 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [env_str("REDIS_URL", "redis://127.0.0.1:6379/1")],
+            "hosts": [{"address": env_str("REDIS_URL", "redis://127.0.0.1:6379/1"), "socket_timeout": 15}],
             "prefix": env_str("CHANNEL_LAYER_PREFIX", "dispatch-test:ws"),
             "capacity": 1000,
             "expiry": 60,

@@ -544,7 +544,7 @@ def test_it_documents_the_operation():
     operation = schema["paths"]["/api/v1/metrics"]["get"]
     assert operation["operationId"] == "metrics"
     assert operation["security"] == [{"cookieAuth": []}]
-    assert {parameter["name"] for parameter in operation["parameters"]} == {"from", "to", "depot", "group_by"}
+    assert {parameter["name"] for parameter in operation["parameters"]} == {"from", "to", "depot", "group_by", "format"}
     assert {"200", "400", "403", "404"} <= set(operation["responses"])
 
 

@@ -1,0 +1,378 @@
+"""The board's REST API: the snapshot, a case's panel, and the dispatcher's one-click actions.
+
+Read with the desk's session (CSRF on every write). A dispatcher sees the
+depots they work (``User.depots``), an admin every depot; a case of another
+depot is a 404, so ids reveal nothing. Each action is a permission-checked
+fetch, a serializer, one workflow call and the case's new row; a stale
+``version`` is a 409 with the current row, a move the workflow refuses a 400.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar, cast
+
+from django.utils import timezone
+from drf_spectacular.plumbing import resolve_type_hint
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer, extend_schema_view
+from rest_framework import exceptions, serializers, status
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from dispatch.api.driver import ERROR
+from dispatch.api.errors import Conflict
+from dispatch.models import User
+from exceptions import board, workflow
+from exceptions.models import ExceptionCase
+from exceptions.payloads import CaseDetail, CaseRow, text_masked
+from outreach.services import message_dispatcher_send
+
+# Ids beyond a bigint are no case at all (and would fail in the database, not as a 404).
+MAX_ID = 2**63 - 1
+MAX_AGE_MINUTES = 60 * 24 * 60
+# A redelivery window starts from yesterday (a window already under way) to a month ahead.
+WINDOW_PAST = dt.timedelta(days=1)
+WINDOW_AHEAD = dt.timedelta(days=31)
+WINDOW_LONGEST = dt.timedelta(days=7)
+
+Outcome = ExceptionCase.Outcome
+
+
+class IsBoardUser(BasePermission):
+    """A dispatcher or an admin, signed in with the desk's session."""
+
+    message = "The board is for dispatchers and admins: sign in to the desk."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return board.board_user_allowed(request.user)
+
+
+class CaseChanged(Conflict):
+    default_code = "case_changed"
+
+    def __init__(self, detail: str, *, case: CaseRow | None) -> None:
+        super().__init__(detail)
+        self.extra = {"case": case}
+
+
+class ActionRefused(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "not_allowed"
+
+
+class BoardView(APIView):
+    authentication_classes = [SessionAuthentication]
+    permission_classes = [IsBoardUser]
+
+    def user(self, request: Request) -> User:
+        return cast(User, request.user)  # IsBoardUser lets only a signed-in user through
+
+    def depot_ids(self, request: Request) -> list[int]:
+        return board.board_depot_ids(user=self.user(request)) or []
+
+    def case_depot_id(self, request: Request, case_id: int) -> int:
+        """The case's depot, if the user works it; a 404 otherwise."""
+        depot_id = (
+            board.case_depot_id(case_id=case_id, depot_ids=self.depot_ids(request)) if case_id <= MAX_ID else None
+        )
+        if depot_id is None:
+            raise exceptions.NotFound("No such case on your board.", code="case_not_found")
+        return depot_id
+
+
+def _schema(hint: Any) -> dict[str, Any]:
+    """The OpenAPI schema of a payload's TypedDict: the shapes are written once, in exceptions.payloads."""
+    return cast(dict[str, Any], resolve_type_hint(hint))
+
+
+CASE_RESPONSE = {"type": "object", "properties": {"case": _schema(CaseRow)}, "required": ["case"]}
+CONFLICT_RESPONSE = {
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+        "case": {**_schema(CaseRow), "nullable": True},
+    },
+    "required": ["detail", "code"],
+}
+
+
+# --- The snapshot ---------------------------------------------------------------------------------------------------
+
+
+class BoardSnapshotView(BoardView):
+    class InputSerializer(serializers.Serializer[Any]):
+        depot = serializers.IntegerField(
+            required=False, min_value=1, max_value=MAX_ID, help_text="One of your depots; default: all of them."
+        )
+        state = serializers.CharField(
+            required=False, max_length=200, help_text="Open states, comma-separated (e.g. escalated,opened)."
+        )
+        reason = serializers.CharField(required=False, max_length=40, help_text="A reason code, e.g. ACCESS_DENIED.")
+        driver = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="A driver's id.")
+        age = serializers.IntegerField(
+            required=False,
+            min_value=0,
+            max_value=MAX_AGE_MINUTES,
+            help_text="Only cases opened at least this many minutes ago.",
+        )
+
+        def validate_state(self, value: str) -> tuple[str, ...]:
+            states = tuple(dict.fromkeys(item.strip() for item in value.split(",") if item.strip()))
+            unknown = [item for item in states if item not in board.QUEUE_STATES]
+            if unknown:
+                raise serializers.ValidationError(
+                    f"Not an open state: {', '.join(unknown)}. Use {', '.join(board.QUEUE_STATES)}."
+                )
+            return states
+
+    @extend_schema(
+        operation_id="board_snapshot",
+        summary="The live board as it is now",
+        description=(
+            "The open cases of your depots, most urgent first (priority, then SLA due), the counters, and the "
+            "drivers' last positions. `seq` holds each depot's last event number, read before the cases: apply "
+            "only websocket events numbered after it. The filters narrow the cases, not the counters."
+        ),
+        parameters=[InputSerializer],
+        responses={200: _schema(board.Snapshot), 400: ERROR, 404: ERROR},
+    )
+    def get(self, request: Request, version: str) -> Response:
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        values = params.validated_data
+        depots = list(board.board_depots(user=self.user(request)))
+        if "depot" in values:
+            depots = [depot for depot in depots if depot.pk == values["depot"]]
+            if not depots:
+                raise exceptions.NotFound("No such depot among the depots you work.", code="depot_not_found")
+        filters = board.BoardFilters(
+            states=values.get("state", ()),
+            reason_code=values.get("reason", ""),
+            driver_id=values.get("driver"),
+            min_age_minutes=values.get("age"),
+        )
+        return Response(board.board_snapshot(depots=depots, filters=filters))
+
+
+# --- One case -------------------------------------------------------------------------------------------------------
+
+
+class BoardCaseView(BoardView):
+    @extend_schema(
+        operation_id="board_case",
+        summary="A case's panel: its row, timeline, conversation, order, recipient and the actions open now",
+        description="Access codes in the conversation are masked; the recipient's number shows its last two digits.",
+        responses={200: _schema(CaseDetail), 404: ERROR},
+    )
+    def get(self, request: Request, version: str, case_id: int) -> Response:
+        detail = (
+            board.board_case_detail(case_id=case_id, depot_ids=self.depot_ids(request)) if case_id <= MAX_ID else None
+        )
+        if detail is None:
+            raise exceptions.NotFound("No such case on your board.", code="case_not_found")
+        return Response(detail)
+
+
+class CaseActionView(BoardView):
+    """One dispatcher action: the body carries the case ``version`` the dispatcher decided on."""
+
+    action_name: ClassVar[str]
+
+    class InputSerializer(serializers.Serializer[Any]):
+        version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+
+    def act(self, *, case_id: int, user: User, version: int, data: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def post(self, request: Request, version: str, case_id: int) -> Response:
+        depot_id = self.case_depot_id(request, case_id)
+        params = self.InputSerializer(data=request.data, context={"depot_id": depot_id, "now": timezone.now()})
+        params.is_valid(raise_exception=True)
+        data = dict(params.validated_data)
+        try:
+            self.act(case_id=case_id, user=self.user(request), version=data.pop("version"), data=data)
+        except workflow.CaseConflict as exc:
+            raise CaseChanged(str(exc), case=board.case_row_get(case_id=case_id)) from None
+        except ExceptionCase.DoesNotExist:
+            raise exceptions.NotFound("No such case on your board.", code="case_not_found") from None
+        except workflow.WorkflowError as exc:
+            raise ActionRefused(str(exc)) from None
+        return Response({"case": board.case_row_get(case_id=case_id)})
+
+
+def _action_schema(view: type[CaseActionView], summary: str) -> Any:
+    return extend_schema(
+        operation_id=f"board_case_{view.action_name.replace('-', '_')}",
+        summary=summary,
+        request=view.InputSerializer,
+        responses={
+            200: OpenApiResponse(CASE_RESPONSE, description="The case's row after the action."),
+            400: OpenApiResponse(ERROR, description="Bad input, or a move the case does not allow now."),
+            404: ERROR,
+            409: OpenApiResponse(CONFLICT_RESPONSE, description="The case changed since `version`: its row now."),
+        },
+    )
+
+
+def _note() -> serializers.CharField:
+    return serializers.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        max_length=500,
+        help_text="Shown on the timeline; digits that could be a code or a phone number are masked.",
+    )
+
+
+class ApproveView(CaseActionView):
+    action_name = "approve"
+
+    class InputSerializer(CaseActionView.InputSerializer):
+        pass
+
+    def act(self, *, case_id: int, user: User, version: int, data: dict[str, Any]) -> None:
+        workflow.case_approve(case_id=case_id, user=user, version=version)
+
+
+class ResolveView(CaseActionView):
+    action_name = "resolve"
+
+    class InputSerializer(CaseActionView.InputSerializer):
+        outcome = serializers.ChoiceField(choices=Outcome.choices)
+        note = _note()
+
+    def act(self, *, case_id: int, user: User, version: int, data: dict[str, Any]) -> None:
+        workflow.case_resolve(
+            case_id=case_id, user=user, version=version, outcome=data["outcome"], note=text_masked(data["note"])
+        )
+
+
+class WindowView(CaseActionView):
+    action_name = "window"
+
+    class InputSerializer(CaseActionView.InputSerializer):
+        window_start = serializers.DateTimeField(help_text="When the recipient can take it (ISO 8601).")
+        window_end = serializers.DateTimeField(
+            required=False, allow_null=True, default=None, help_text="Until when; null: from the start on."
+        )
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            now: dt.datetime = self.context["now"]
+            start, end = attrs["window_start"], attrs.get("window_end")
+            if not now - WINDOW_PAST <= start <= now + WINDOW_AHEAD:
+                raise serializers.ValidationError(
+                    {"window_start": ["Pick a start between yesterday and a month from now."]}
+                )
+            if end is not None and not start < end <= start + WINDOW_LONGEST:
+                raise serializers.ValidationError(
+                    {"window_end": ["The window must end after it starts, within a week."]}
+                )
+            if (end or start + WINDOW_LONGEST) <= now:
+                raise serializers.ValidationError({"window_end": ["The window is already over."]})
+            return attrs
+
+    def act(self, *, case_id: int, user: User, version: int, data: dict[str, Any]) -> None:
+        workflow.case_window_set(
+            case_id=case_id,
+            user=user,
+            version=version,
+            window_start=data["window_start"],
+            window_end=data["window_end"],
+        )
+
+
+class AccessCodeView(CaseActionView):
+    action_name = "access-code"
+
+    class InputSerializer(CaseActionView.InputSerializer):
+        code = serializers.CharField(max_length=64, help_text="Goes to the access vault, encrypted; never shown.")
+
+    def act(self, *, case_id: int, user: User, version: int, data: dict[str, Any]) -> None:
+        workflow.case_access_code_enter(case_id=case_id, user=user, version=version, code=data["code"])
+
+
+class MessageView(CaseActionView):
+    action_name = "message"
+
+    class InputSerializer(CaseActionView.InputSerializer):
+        text = serializers.CharField(max_length=640, help_text="Sent to the recipient on their channel, as written.")
+
+    def act(self, *, case_id: int, user: User, version: int, data: dict[str, Any]) -> None:
+        message_dispatcher_send(case_id=case_id, user=user, version=version, text=data["text"])
+
+
+class CallView(CaseActionView):
+    action_name = "call"
+
+    class InputSerializer(CaseActionView.InputSerializer):
+        note = _note()
+
+    def act(self, *, case_id: int, user: User, version: int, data: dict[str, Any]) -> None:
+        workflow.case_call_mark(case_id=case_id, user=user, version=version, note=text_masked(data["note"]))
+
+
+class ReturnView(CaseActionView):
+    action_name = "return"
+
+    class InputSerializer(CaseActionView.InputSerializer):
+        note = _note()
+
+    def act(self, *, case_id: int, user: User, version: int, data: dict[str, Any]) -> None:
+        workflow.case_return_to_sender(case_id=case_id, user=user, version=version, note=text_masked(data["note"]))
+
+
+class AssignView(CaseActionView):
+    action_name = "assign"
+
+    class InputSerializer(CaseActionView.InputSerializer):
+        user_id = serializers.IntegerField(
+            required=False,
+            allow_null=True,
+            default=None,
+            min_value=1,
+            max_value=MAX_ID,
+            help_text="A dispatcher of the case's depot; null or left out: you.",
+        )
+
+        def validate_user_id(self, value: int | None) -> User | None:
+            if value is None:
+                return None
+            assignee = User.objects.filter(pk=value, is_active=True, depots=self.context["depot_id"]).first()
+            if assignee is None:
+                raise serializers.ValidationError("No active dispatcher of this case's depot has this id.")
+            return assignee
+
+    def act(self, *, case_id: int, user: User, version: int, data: dict[str, Any]) -> None:
+        workflow.case_assign(case_id=case_id, user=user, version=version, assignee=data["user_id"] or user)
+
+
+class ReleaseView(CaseActionView):
+    action_name = "release"
+
+    class InputSerializer(CaseActionView.InputSerializer):
+        pass
+
+    def act(self, *, case_id: int, user: User, version: int, data: dict[str, Any]) -> None:
+        workflow.case_release(case_id=case_id, user=user, version=version)
+
+
+ACTIONS: dict[type[CaseActionView], str] = {
+    ApproveView: "Approve the outcome the case holds (a safe drop, a neighbour, a window)",
+    ResolveView: "Resolve the case with an outcome settled by hand",
+    WindowView: "Set a redelivery window: routing finds the slot",
+    AccessCodeView: "Enter an access code: it goes to the vault and the driver is told",
+    MessageView: "Send the recipient a message",
+    CallView: "Record a call to the recipient",
+    ReturnView: "Return the parcel to the sender",
+    AssignView: "Assign the case to a dispatcher (you by default)",
+    ReleaseView: "Hand an escalated case back to automation",
+}
+for _view, _summary in ACTIONS.items():
+    # Each action documents its own body and answers; the shared ``post`` is wrapped per view.
+    extend_schema_view(post=_action_schema(_view, _summary))(_view)
+    _name = "".join(part.title() for part in _view.action_name.split("-"))
+    extend_schema_serializer(component_name=f"BoardCase{_name}Input")(_view.InputSerializer)

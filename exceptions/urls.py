@@ -1,0 +1,21 @@
+"""The desk's addresses: the pages, and the board's API (mounted under /api/v1/board/)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from exceptions import board_api, views
+
+page_urlpatterns = [
+    path("board/", views.board_page, name="board"),
+    path("analytics/", views.analytics_page, name="analytics"),
+]
+
+api_urlpatterns = [
+    path("snapshot", board_api.BoardSnapshotView.as_view(), name="board-snapshot"),
+    path("cases/<int:case_id>", board_api.BoardCaseView.as_view(), name="board-case"),
+    *(
+        path(f"cases/<int:case_id>/{view.action_name}", view.as_view(), name=f"board-case-{view.action_name}")
+        for view in board_api.ACTIONS
+    ),
+]

@@ -1,0 +1,207 @@
+// The analytics page: the measures over a period, charted with Chart.js (static/vendor/, from npm).
+
+import { duration, getJSON, h, money, percent, query, readConfig } from "./util.js";
+
+const config = readConfig("analytics-config");
+const $ = (id) => document.getElementById(id);
+const form = $("period");
+const Chart = globalThis.Chart;
+const PALETTE = ["#1d4ed8", "#d9480f", "#2f6f4f", "#b7791f", "#7c3aed", "#0e7490", "#b42318", "#52606d"];
+
+function isoDate(date) {
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+function setDays(days) {
+  const to = new Date();
+  const from = new Date(to.getTime() - (days - 1) * 86400000);
+  $("a-from").value = isoDate(from);
+  $("a-to").value = isoDate(to);
+}
+
+function params(extra = {}) {
+  const data = new FormData(form);
+  return { from: data.get("from"), to: data.get("to"), depot: data.get("depot"), ...extra };
+}
+
+function seconds(value) {
+  return value === null || value === undefined ? "–" : duration(value * 1000);
+}
+
+// --- Charts -------------------------------------------------------------------------------------------------------
+const charts = {};
+
+function chart(id, type, labels, datasets, options = {}) {
+  const canvas = $(id);
+  const summary = labels.map((label, i) => `${label}: ${datasets.map((set) => set.data[i] ?? 0).join(" / ")}`);
+  canvas.setAttribute("aria-label", `${canvas.closest("section").querySelector("h2").textContent}. ${summary.join("; ") || "No data."}`);
+  if (!Chart) {
+    canvas.replaceWith(h("p", { class: "muted", id }, "Charts could not load."));
+    return;
+  }
+  if (charts[id]) charts[id].destroy();
+  charts[id] = new Chart(canvas, {
+    type,
+    data: { labels, datasets },
+    options: {
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: false,
+      plugins: { legend: { display: datasets.length > 1, position: "bottom" } },
+      scales: { y: { beginAtZero: true, ticks: { precision: 0 } } },
+      ...options,
+    },
+  });
+}
+
+function series(label, data, colour, extra = {}) {
+  return { label, data, backgroundColor: colour, borderColor: colour, borderWidth: 2, ...extra };
+}
+
+function drawDays(groups) {
+  const labels = groups.map((group) => group.key);
+  chart("c-day", "line", labels, [
+    series("Opened", groups.map((group) => group.cases.opened), PALETTE[1], { tension: 0.25 }),
+    series("Resolved", groups.map((group) => group.resolution.resolved), PALETTE[2], { tension: 0.25 }),
+    series("Escalated", groups.map((group) => group.cases.escalated), PALETTE[6], { tension: 0.25 }),
+  ]);
+}
+
+function drawHours(groups) {
+  // Hour groups are days' hours ("2026-11-21T14:00"): add them up by the hour of the day.
+  const opened = Array(24).fill(0);
+  for (const group of groups) {
+    const hour = Number(String(group.key).slice(11, 13));
+    if (Number.isInteger(hour) && hour >= 0 && hour < 24) opened[hour] += group.cases.opened;
+  }
+  const labels = opened.map((_, hour) => `${String(hour).padStart(2, "0")}:00`);
+  chart("c-hour", "bar", labels, [series("Opened", opened, PALETTE[0])]);
+}
+
+function drawReasons(groups) {
+  const rows = groups.filter((group) => group.key !== null && group.cases.opened > 0)
+    .sort((a, b) => b.cases.opened - a.cases.opened);
+  chart("c-reason", "bar", rows.map((group) => group.key.replaceAll("_", " ").toLowerCase()),
+    [series("Opened", rows.map((group) => group.cases.opened), PALETTE[1])],
+    { indexAxis: "y", scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } });
+}
+
+function drawDepots(groups) {
+  const names = new Map(config.depots.map((depot) => [depot.code, depot.name]));
+  chart("c-depot", "bar", groups.map((group) => names.get(group.key) || group.key), [
+    series("Exceptions opened", groups.map((group) => group.cases.opened), PALETTE[1], { yAxisID: "y" }),
+    series("First-attempt success %", groups.map((group) => group.first_attempt.success_rate === null ? null : +(group.first_attempt.success_rate * 100).toFixed(1)), PALETTE[2], { yAxisID: "share", type: "line" }),
+  ], {
+    scales: {
+      y: { beginAtZero: true, ticks: { precision: 0 }, position: "left" },
+      share: { beginAtZero: true, max: 100, position: "right", grid: { drawOnChartArea: false } },
+    },
+  });
+}
+
+// --- The area map -------------------------------------------------------------------------------------------------
+let areaMap = null;
+let areaLayer = null;
+
+function drawAreas(groups) {
+  const note = $("area-note");
+  const L = globalThis.L;
+  if (!L) {
+    note.textContent = "The map could not load.";
+    note.hidden = false;
+    return;
+  }
+  if (!areaMap) {
+    const first = config.depots[0];
+    areaMap = L.map("area-map", { attributionControl: Boolean(config.tileUrl), preferCanvas: true })
+      .setView(first ? [first.lat, first.lng] : [41.88, -87.63], 10);
+    if (config.tileUrl) L.tileLayer(config.tileUrl, { maxZoom: 19, attribution: config.tileAttribution || "" }).addTo(areaMap);
+    else $("area-map").classList.add("map-no-tiles");
+    areaLayer = L.layerGroup().addTo(areaMap);
+  }
+  areaLayer.clearLayers();
+  const placed = (groups || []).filter((group) => group.lat !== null && group.lat !== undefined && group.cases.opened > 0);
+  if (!placed.length) {
+    note.textContent = groups === null ? "Exceptions by area are not available." : "No exceptions in the period.";
+    note.hidden = false;
+    return;
+  }
+  note.hidden = true;
+  const most = Math.max(...placed.map((group) => group.cases.opened));
+  const points = [];
+  for (const group of placed) {
+    const radius = 6 + 18 * Math.sqrt(group.cases.opened / most);
+    const label = document.createElement("span");
+    label.textContent = `${group.label || group.key}: ${group.cases.opened} opened`;
+    L.circleMarker([group.lat, group.lng], { radius, color: "#9a3412", weight: 1, fillColor: PALETTE[1], fillOpacity: 0.55 })
+      .bindTooltip(label).addTo(areaLayer);
+    points.push([group.lat, group.lng]);
+  }
+  areaMap.fitBounds(L.latLngBounds(points).pad(0.2), { maxZoom: 13, animate: false });
+}
+
+// --- Load ---------------------------------------------------------------------------------------------------------
+function showTotals(totals) {
+  const first = totals.first_attempt;
+  $("kpi-first").textContent = percent(first.success_rate);
+  $("kpi-first-detail").textContent = `${first.delivered} of ${first.attempts} orders`;
+  $("kpi-avg").textContent = seconds(totals.resolution.average_seconds);
+  $("kpi-avg-detail").textContent = `${totals.resolution.resolved} resolved`;
+  $("kpi-median").textContent = seconds(totals.resolution.median_seconds);
+  const costs = totals.failed_attempt_cost || [];
+  $("kpi-cost").textContent = costs.length ? costs.map((cost) => money(cost.cost_per_failed_attempt, cost.currency)).join(" · ") : "–";
+  $("kpi-cost-detail").textContent = costs.map((cost) => `${cost.failed_attempts} failed, ${money(cost.total_cost, cost.currency)} in all`).join(" · ");
+  $("kpi-notouch").textContent = percent(totals.no_touch.share);
+  $("kpi-notouch-detail").textContent = `${totals.no_touch.untouched} of ${totals.no_touch.finished} closed`;
+  $("kpi-cases").textContent = totals.cases.opened;
+  $("kpi-cases-detail").textContent = `${totals.cases.escalated} escalated${totals.cases.open_now === null ? "" : ` · ${totals.cases.open_now} open now`}`;
+}
+
+function updateExportLinks() {
+  for (const link of $("export").querySelectorAll("a[data-group]")) {
+    link.href = config.metricsUrl + query(params({ group_by: link.dataset.group, format: "csv" }));
+  }
+}
+
+let loading = 0;
+async function load() {
+  const mine = ++loading;
+  const status = $("a-status");
+  status.textContent = "Loading…";
+  updateExportLinks();
+  const get = (group) => getJSON(config.metricsUrl + query(params({ group_by: group })));
+  const [totals, days, hours, reasons, depots] = await Promise.allSettled([
+    get(""), get("day"), get("hour"), get("reason_code"), get("depot"),
+  ]);
+  if (mine !== loading) return;
+  const failed = [totals, days, hours, reasons, depots].find((result) => result.status === "rejected");
+  if (failed) {
+    status.textContent = failed.reason.message;
+    return;
+  }
+  const answer = totals.value;
+  status.textContent = `${answer.from} to ${answer.to} · ${answer.depots.join(", ")}`;
+  showTotals(totals.value.totals);
+  drawDays(days.value.groups);
+  drawHours(hours.value.groups);
+  drawReasons(reasons.value.groups);
+  drawDepots(depots.value.groups);
+  // Areas are optional on the server: without them the map says so.
+  get("area").then((answer) => mine === loading && drawAreas(answer.groups), () => mine === loading && drawAreas(null));
+}
+
+for (const button of form.querySelectorAll("[data-days]")) {
+  button.addEventListener("click", () => {
+    setDays(Number(button.dataset.days));
+    load();
+  });
+}
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  load();
+});
+form.addEventListener("change", updateExportLinks);
+
+setDays(7);
+load();

@@ -1,0 +1,287 @@
+// The board page: wires the live sync, the queue, the map, the case panel and the keyboard.
+
+import { bindKeys } from "./keys.js";
+import { LiveSync } from "./live.js";
+import { BoardMap } from "./map.js";
+import { CasePanel } from "./panel.js";
+import { CLOSED_STATES, QueueView, compareCases, matches } from "./queue.js";
+import { duration, getJSON, h, query, readConfig } from "./util.js";
+
+const config = readConfig("board-config");
+const depots = new Map(config.depots.map((depot) => [String(depot.id), depot]));
+const $ = (id) => document.getElementById(id);
+
+// --- State: every case we know of, by id; what shows is the ones the filters let through. ---------------------
+const cases = new Map();
+let drivers = [];
+let selectedId = null;
+
+const filtersForm = $("filters");
+function filters() {
+  const data = new FormData(filtersForm);
+  return {
+    depot: data.get("depot") || "",
+    state: data.get("state") || "",
+    reason: data.get("reason") || "",
+    driver: data.get("driver") || "",
+    age: data.get("age") || "",
+    human: data.get("human") === "1",
+  };
+}
+
+// --- Views --------------------------------------------------------------------------------------------------------
+let toastTimer = null;
+function toast(text) {
+  const node = $("toast");
+  node.textContent = text;
+  node.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { node.hidden = true; }, 3500);
+}
+
+const queue = new QueueView({
+  body: $("queue-rows"),
+  empty: $("queue-empty"),
+  count: $("queue-count"),
+  depots,
+  onOpen: (id) => openCase(id),
+});
+
+const map = new BoardMap({
+  element: $("map"),
+  note: $("map-note"),
+  tileUrl: config.tileUrl,
+  attribution: config.tileAttribution,
+  depots: config.depots,
+  onOpen: (id) => openCase(id),
+});
+
+const panel = new CasePanel({
+  root: $("case-panel"),
+  casesUrl: config.casesUrl,
+  depots,
+  toast,
+  onCase: (row) => {
+    upsert(row);
+    scheduleRender();
+  },
+  onClose: () => {
+    select(selectedId);
+    setTimeout(() => map.resize(), 0);
+  },
+});
+
+function visibleRows() {
+  const current = filters();
+  const now = Date.now();
+  return [...cases.values()].filter((row) => matches(row, current, now)).sort(compareCases);
+}
+
+let renderPending = false;
+function scheduleRender() {
+  if (renderPending) return;
+  renderPending = true;
+  requestAnimationFrame(() => {
+    renderPending = false;
+    render();
+  });
+}
+
+function render() {
+  const rows = visibleRows();
+  $("queue-loading").hidden = true;
+  queue.render(rows, { selectedId });
+  map.setCases(rows, selectedId);
+}
+
+function select(id) {
+  selectedId = id;
+  queue.select(id);
+  map.setCases(queue.rows, selectedId);
+}
+
+async function openCase(id) {
+  select(id);
+  map.focusCase(id);
+  await panel.open(id);
+}
+
+/** A row from the server: newer versions replace older ones; a closed case leaves the queue. */
+function upsert(row) {
+  const known = cases.get(row.id);
+  if (known && known.version > row.version) return;
+  if (CLOSED_STATES.has(row.state)) cases.delete(row.id);
+  else cases.set(row.id, row);
+  rememberOption("f-reason", row.reason_code, row.reason_label);
+  rememberOption("f-driver", row.driver_id, row.driver_name);
+}
+
+function setCounters(counters) {
+  if (!counters) return;
+  $("count-open").textContent = counters.open ?? "–";
+  $("count-escalated").textContent = counters.escalated ?? "–";
+  $("count-breaching").textContent = counters.breaching ?? "–";
+  $("count-auto").textContent = counters.auto_resolved_today ?? "–";
+  document.querySelector(".counter-breaching").classList.toggle("alarm", Number(counters.breaching) > 0);
+}
+
+/** Reason and driver choices grow with what the board has seen. */
+function rememberOption(selectId, value, label) {
+  if (value === null || value === undefined || value === "") return;
+  const select = $(selectId);
+  if ([...select.options].some((option) => option.value === String(value))) return;
+  const option = h("option", { value }, label || String(value));
+  const options = [...select.options].slice(1);
+  const before = options.find((existing) => existing.textContent.localeCompare(option.textContent) > 0);
+  select.insertBefore(option, before || null);
+}
+
+// --- Live sync ----------------------------------------------------------------------------------------------------
+function snapshotUrl() {
+  const current = filters();
+  return config.snapshotUrl + query({
+    depot: current.depot, state: current.state, reason: current.reason, driver: current.driver, age: current.age,
+  });
+}
+
+let refreshTimer = null;
+let refreshDeadline = 0;
+/** Counters and drivers are not in the events: take a fresh snapshot shortly after things change. */
+function refreshSoon() {
+  const now = Date.now();
+  if (!refreshTimer) refreshDeadline = now + 5000;
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(() => {
+    refreshTimer = null;
+    sync.resync();
+  }, Math.max(0, Math.min(1500, refreshDeadline - now)));
+}
+
+const sync = new LiveSync({
+  url: `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${config.wsPath}`,
+  loadSnapshot: () => getJSON(snapshotUrl()),
+  onSnapshot: (snapshot) => {
+    cases.clear();
+    for (const row of snapshot.cases || []) upsert(row);
+    drivers = snapshot.drivers || [];
+    for (const driver of drivers) rememberOption("f-driver", driver.id, driver.name);
+    setCounters(snapshot.counters);
+    map.setDrivers(drivers);
+    render();
+    document.body.dataset.synced = String(Date.now());
+  },
+  onEvent: (event) => {
+    if (event.type === "case" && event.case) {
+      upsert(event.case);
+      panel.caseChanged(event.case);
+      scheduleRender();
+    }
+    refreshSoon();
+  },
+  onStatus: showStatus,
+});
+
+let countdown = null;
+function showStatus(status, detail = {}) {
+  const node = $("conn");
+  node.dataset.state = status;
+  clearInterval(countdown);
+  const text = node.querySelector(".conn-text");
+  const retry = $("conn-retry");
+  retry.hidden = status !== "offline";
+  const labels = { connecting: "Connecting…", syncing: "Catching up…", live: "Live", error: "Board not updated" };
+  if (status === "offline" && detail.retryInMs) {
+    const until = Date.now() + detail.retryInMs;
+    const tick = () => { text.textContent = `Offline · retry in ${duration(until - Date.now())}`; };
+    tick();
+    countdown = setInterval(tick, 1000);
+  } else {
+    text.textContent = labels[status] || "Offline";
+  }
+}
+
+$("conn-retry").addEventListener("click", () => sync.reconnectNow());
+window.addEventListener("online", () => sync.reconnectNow());
+
+filtersForm.addEventListener("change", () => {
+  render();
+  sync.resync();
+});
+filtersForm.addEventListener("reset", () => setTimeout(() => {
+  render();
+  sync.resync();
+}, 0));
+filtersForm.addEventListener("submit", (event) => event.preventDefault());
+
+$("filters-toggle").addEventListener("click", () => {
+  const open = !filtersForm.classList.contains("open");
+  filtersForm.classList.toggle("open", open);
+  $("filters-toggle").setAttribute("aria-expanded", String(open));
+});
+
+// --- Help and keyboard --------------------------------------------------------------------------------------------
+const help = $("help");
+let helpOpener = null;
+function showHelp() {
+  helpOpener = document.activeElement;
+  help.hidden = false;
+  help.querySelector(".dialog").focus();
+}
+function hideHelp() {
+  if (help.hidden) return false;
+  help.hidden = true;
+  if (helpOpener && document.contains(helpOpener)) helpOpener.focus();
+  return true;
+}
+$("help-open").addEventListener("click", showHelp);
+$("help-close").addEventListener("click", hideHelp);
+help.addEventListener("click", (event) => { if (event.target === help) hideHelp(); });
+
+function move(step) {
+  const id = queue.neighbour(step);
+  if (id === null) return false;
+  select(id);
+  queue.focusRow(id);
+  if (panel.isOpen) panel.open(id, { focus: false });
+  return true;
+}
+
+bindKeys({
+  j: () => help.hidden && move(1),
+  k: () => help.hidden && move(-1),
+  ArrowDown: (event) => help.hidden && $("queue-rows").contains(event.target) && move(1),
+  ArrowUp: (event) => help.hidden && $("queue-rows").contains(event.target) && move(-1),
+  Enter: () => {
+    if (!help.hidden || selectedId === null) return false;
+    openCase(selectedId);
+    return true;
+  },
+  a: () => panel.isOpen && panel.allows("approve") && (panel.act("approve"), true),
+  c: () => panel.isOpen && panel.allows("call") && (panel.act("call"), true),
+  r: () => panel.isOpen && panel.showForm("resolve"),
+  w: () => panel.isOpen && panel.showForm("window"),
+  m: () => panel.isOpen && panel.showForm("message"),
+  "/": () => {
+    filtersForm.classList.add("open");
+    $("f-depot").focus();
+    return true;
+  },
+  "?": () => (help.hidden ? showHelp() : hideHelp(), true),
+  Escape: () => {
+    if (hideHelp()) return true;
+    if (panel.isOpen && panel.hideForms(true)) return true;
+    if (panel.isOpen) {
+      panel.close();
+      return true;
+    }
+    return false;
+  },
+});
+
+// --- Go -----------------------------------------------------------------------------------------------------------
+setInterval(() => queue.tick(), 5000);
+// Drivers move and counters drift without a case event; a quiet refresh keeps them current.
+setInterval(() => { if (!document.hidden) sync.resync(); }, 60000);
+window.addEventListener("resize", () => map.resize());
+sync.start();
+sync.resync(); // the board shows at once; the socket's greeting brings a second snapshot that misses nothing

@@ -1,0 +1,170 @@
+// The queue: open cases, most urgent first, as table rows (cards on a phone).
+
+import { clock, duration, fullTime, h } from "./util.js";
+
+export const CLOSED_STATES = new Set(["resolved", "closed"]);
+
+/** Priority (1 first), then the SLA clock (soonest first, none last), then the oldest. */
+export function compareCases(a, b) {
+  if (a.priority !== b.priority) return a.priority - b.priority;
+  const slaA = a.sla_due_at ? Date.parse(a.sla_due_at) : Infinity;
+  const slaB = b.sla_due_at ? Date.parse(b.sla_due_at) : Infinity;
+  if (slaA !== slaB) return slaA - slaB;
+  return Date.parse(a.opened_at) - Date.parse(b.opened_at) || a.id - b.id;
+}
+
+/** The filters, applied to events as the server applies them to the snapshot. */
+export function matches(row, filters, now = Date.now()) {
+  if (CLOSED_STATES.has(row.state)) return false;
+  if (filters.depot && String(row.depot_id) !== String(filters.depot)) return false;
+  if (filters.state && row.state !== filters.state) return false;
+  if (filters.reason && row.reason_code !== filters.reason) return false;
+  if (filters.driver && String(row.driver_id) !== String(filters.driver)) return false;
+  if (filters.age && now - Date.parse(row.opened_at) < Number(filters.age) * 60000) return false;
+  if (filters.human && !row.needs_human) return false;
+  return true;
+}
+
+export class QueueView {
+  constructor({ body, empty, count, depots, onOpen }) {
+    Object.assign(this, { body, empty, count, depots, onOpen });
+    this.rows = [];
+    this.selectedId = null;
+    this.previous = new Map(); // id -> version, to flash what changed
+    body.addEventListener("click", (event) => {
+      const row = event.target.closest("tr[data-id]");
+      if (row) this.onOpen(Number(row.dataset.id));
+    });
+  }
+
+  zone(row) {
+    const depot = this.depots.get(String(row.depot_id));
+    return depot ? depot.tz : undefined;
+  }
+
+  render(rows, { selectedId = this.selectedId, flash = true } = {}) {
+    const focusedId = this.body.contains(document.activeElement)
+      ? document.activeElement.closest("tr[data-id]")?.dataset.id
+      : null;
+    this.rows = rows;
+    this.selectedId = selectedId;
+    const now = Date.now();
+    const fragment = document.createDocumentFragment();
+    const seen = new Map();
+    for (const row of rows) {
+      const before = this.previous.get(row.id);
+      const changed = flash && (before === undefined || before < row.version);
+      fragment.append(this.renderRow(row, now, changed && this.previous.size > 0));
+      seen.set(row.id, row.version);
+    }
+    this.previous = seen;
+    this.body.replaceChildren(fragment);
+    this.empty.hidden = rows.length > 0;
+    this.count.textContent = `${rows.length} ${rows.length === 1 ? "case" : "cases"}`;
+    if (focusedId) this.focusRow(Number(focusedId));
+  }
+
+  renderRow(row, now, changed) {
+    const zone = this.zone(row);
+    const classes = ["case-row", `row-p${row.priority}`];
+    if (row.needs_human) classes.push("needs-human");
+    if (row.sla_breached) classes.push("breaching");
+    if (row.id === this.selectedId) classes.push("selected");
+    if (changed) classes.push("changed");
+    const flags = [];
+    if (row.requires_approval) flags.push(h("span", { class: "tag tag-approval" }, "Needs approval"));
+    if (row.pending_outcome && row.requires_approval) {
+      flags.push(h("span", { class: "tag" }, row.pending_outcome.replaceAll("_", " ")));
+    }
+    if (row.assigned_to) flags.push(h("span", { class: "tag tag-assigned" }, `@${row.assigned_to}`));
+    return h(
+      "tr",
+      { class: classes.join(" "), dataset: { id: row.id, version: row.version }, "aria-selected": row.id === this.selectedId ? "true" : "false" },
+      h("td", { class: "col-prio", "data-label": "Priority" },
+        h("span", { class: `prio prio-${row.priority}`, title: `Priority ${row.priority} (1 is the most urgent)` }, `P${row.priority}`)),
+      h("td", { class: "col-case", "data-label": "Case" },
+        h("button", { type: "button", class: "row-open", "aria-label": `Open case ${row.order_reference}, ${row.reason_label}, ${row.state_label}` }, row.order_reference),
+        h("span", { class: "sub" }, row.recipient_name || ""),
+        flags.length ? h("span", { class: "flags" }, flags) : null),
+      h("td", { class: "col-reason", "data-label": "Reason" }, row.reason_label || row.reason_code),
+      h("td", { class: "col-state", "data-label": "State" },
+        h("span", { class: `state state-${row.state}` }, row.state_label || row.state),
+        row.escalation_reason ? h("span", { class: "sub", title: row.escalation_reason }, row.escalation_reason) : null),
+      h("td", { class: "col-driver", "data-label": "Driver" }, row.driver_name || "–"),
+      h("td", { class: "col-age", "data-label": "Age", title: fullTime(row.opened_at, zone) },
+        h("span", { class: "age", dataset: { since: row.opened_at } }, duration(now - Date.parse(row.opened_at)))),
+      h("td", { class: "col-sla", "data-label": "SLA" }, this.slaCell(row, now, zone)),
+      h("td", { class: "col-next", "data-label": "Latest" },
+        h("span", { class: "summary" }, row.last_summary || ""),
+        row.next_action_due_at
+          ? h("span", { class: "sub" }, `${labelForTimer(row.next_action)} ${clock(row.next_action_due_at, zone)}`)
+          : null),
+    );
+  }
+
+  slaCell(row, now, zone) {
+    if (!row.sla_due_at) return h("span", { class: "sla sla-none" }, "–");
+    const left = Date.parse(row.sla_due_at) - now;
+    const breached = row.sla_breached || left <= 0;
+    const soon = !breached && left < 15 * 60000;
+    return h(
+      "span",
+      { class: `sla${breached ? " sla-breached" : soon ? " sla-soon" : ""}`, dataset: { due: row.sla_due_at }, title: `SLA due ${fullTime(row.sla_due_at, zone)}` },
+      breached ? `${duration(left)} over` : `${duration(left)} left`,
+    );
+  }
+
+  /** Refresh the clocks without rebuilding the rows. */
+  tick() {
+    const now = Date.now();
+    for (const age of this.body.querySelectorAll(".age[data-since]")) {
+      age.textContent = duration(now - Date.parse(age.dataset.since));
+    }
+    for (const sla of this.body.querySelectorAll(".sla[data-due]")) {
+      const left = Date.parse(sla.dataset.due) - now;
+      const breached = left <= 0 || sla.classList.contains("sla-breached");
+      sla.classList.toggle("sla-breached", breached);
+      sla.classList.toggle("sla-soon", !breached && left < 15 * 60000);
+      sla.textContent = breached ? `${duration(left)} over` : `${duration(left)} left`;
+    }
+  }
+
+  select(id) {
+    this.selectedId = id;
+    for (const row of this.body.querySelectorAll("tr[data-id]")) {
+      const on = Number(row.dataset.id) === id;
+      row.classList.toggle("selected", on);
+      row.setAttribute("aria-selected", on ? "true" : "false");
+    }
+  }
+
+  focusRow(id) {
+    const button = this.body.querySelector(`tr[data-id="${id}"] .row-open`);
+    if (button) {
+      button.focus({ preventScroll: true });
+      button.closest("tr").scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  /** The id `step` rows from the selected one (j/k). */
+  neighbour(step) {
+    if (!this.rows.length) return null;
+    const index = this.rows.findIndex((row) => row.id === this.selectedId);
+    if (index === -1) return this.rows[step > 0 ? 0 : this.rows.length - 1].id;
+    const next = Math.min(this.rows.length - 1, Math.max(0, index + step));
+    return this.rows[next].id;
+  }
+}
+
+const TIMERS = {
+  triage: "Triage by",
+  reply_deadline: "No reply by",
+  wait_over: "Wait until",
+  driver_retry: "Driver retry by",
+  rule_check: "Rule check at",
+  routing: "Routing by",
+};
+
+export function labelForTimer(name) {
+  return TIMERS[name] || "Next";
+}

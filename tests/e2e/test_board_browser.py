@@ -1,0 +1,491 @@
+"""The live board in a real browser: Debian's Chromium driven by Playwright, against the ASGI server.
+
+One Uvicorn process serves the product (HTTP and websockets) against the test database, so
+the tests are transactional: what a test writes is committed where the server can read it.
+Screenshots go to var/test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import connections
+from django.utils import timezone
+from playwright.sync_api import expect, sync_playwright
+
+from dispatch import roles
+from dispatch.models import ApiToken, Stop
+from dispatch.services import api_token_issue
+from exceptions import workflow
+from exceptions.models import ExceptionCase
+from tests.factories import RunFactory, StopFactory, UserFactory
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "var" / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory's
+WAIT_MS = 10_000
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+# --- The server and the browser -------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_database_url() -> str:
+    """The test database (pytest-django's), for the server process."""
+    db = settings.DATABASES["default"]
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture(scope="module")
+def server(django_db_setup) -> Iterator[str]:
+    """The product on a free port: Uvicorn, the test database, no map tiles (no outside requests)."""
+    port = free_port()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log_path = ARTIFACTS / "board-server.log"
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.e2e.live_settings",
+        "DATABASE_URL": server_database_url(),
+        "DB_CONN_MAX_AGE": "0",  # so the test database can be dropped at the end
+        "BOARD_TILE_URL": "",
+        "WEB_REQUEST_THREADS": "4",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+    }
+    command = [sys.executable, "-m", "uvicorn", "tests.e2e.live_asgi:application", "--host", "127.0.0.1",
+               "--port", str(port), "--log-level", "warning", "--no-access-log"]  # fmt: skip
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"The web server exited:\n{log_path.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"The web server did not come up:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        problems = [line for line in log_path.read_text().splitlines() if "Traceback" in line or " ERROR " in line]
+        assert not problems, log_path.read_text()[-5000:]
+
+
+@pytest.fixture
+def chromium() -> Iterator[Any]:
+    """Chromium for one test, started after the test's database setup and stopped before its teardown.
+
+    Playwright's sync API runs an event loop on this thread while it is started, and Django then keeps
+    this thread's database connections per context, apart from the ones the test database was set up
+    with: pytest-django's flush and serialized restore must run with Playwright stopped.
+    """
+    if not CHROMIUM.exists():
+        pytest.fail("The browser tests need Debian's Chromium at /usr/bin/chromium: `make test` installs it.")
+    if not (ROOT / "static" / "vendor" / "leaflet" / "leaflet.js").exists():
+        pytest.fail("static/vendor/ is not built: run scripts/build_static.sh (`make test` does).")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with pytest.MonkeyPatch.context() as patch:
+        # The ORM calls a test makes between browser steps are plain synchronous code all the same.
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                yield browser
+            finally:
+                browser.close()
+                # The connections the test opened while the loop ran (the test database is dropped at the end).
+                connections.close_all()
+
+
+@pytest.fixture
+def open_pages() -> Iterator[list[Any]]:
+    """Every page a test opened; each must end without a script error on it."""
+    contexts: list[Any] = []
+    yield contexts
+    for context in contexts:
+        errors = getattr(context, "script_errors", [])
+        context.close()
+        assert not errors, errors
+
+
+def signed_in(chromium, server, open_pages, username: str, *, socket_route=None, live=True, **context_options) -> Any:
+    """A new browser (own cookies) signed in through the sign-in form, on the board.
+
+    ``socket_route`` stands between the page and the board's websocket (Playwright's routeWebSocket).
+    """
+    context = chromium.new_context(base_url=server, **context_options)
+    context.script_errors = []
+    open_pages.append(context)
+    page = context.new_page()
+    page.on("pageerror", lambda error: context.script_errors.append(str(error)))
+    if socket_route is not None:
+        page.route_web_socket(re.compile(r"/ws/board/$"), socket_route)
+    page.goto("/board/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/board/$"))
+    if live:
+        expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
+    return page
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+# --- People and stops -----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def bob(chicago):
+    """Bob dispatches at the Chicago depot too: Alice's teammate at the next desk."""
+    user = UserFactory(username="bob", first_name="Bob", is_staff=True)
+    user.groups.add(Group.objects.get(name=roles.DISPATCHERS))
+    user.depots.add(chicago)
+    return user
+
+
+@pytest.fixture
+def dave_stops(dave) -> list[Stop]:
+    run = RunFactory(driver=dave)
+    return [StopFactory(run=run, sequence=sequence) for sequence in (1, 2, 3, 4)]
+
+
+@pytest.fixture
+def dave_token(dave) -> str:
+    _, key = api_token_issue(user=dave.user, kind=ApiToken.Kind.DRIVER, name="e2e")
+    return key
+
+
+def failed_scan(server: str, token: str, stop: Stop, reason: str = "ACCESS_DENIED") -> int:
+    """What the driver's app sends at a locked gate; returns the case it opened."""
+    body = {"outcome": "failed", "reason_code": reason, "device_time": timezone.now().isoformat()}
+    request = urllib.request.Request(
+        f"{server}/api/v1/driver/stops/{stop.pk}/scans",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "Idempotency-Key": uuid.uuid4().hex,
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.status == 201
+            return json.load(answer)["case_id"]
+    except urllib.error.HTTPError as error:
+        raise AssertionError(error.read().decode()) from error
+
+
+def escalate(case_id: int, settings) -> None:
+    """Triage with nobody to text: the operator hands the case to a dispatcher."""
+    settings.EXCEPTIONS_OUTREACH = "exceptions.ports.NoOutreach"
+    workflow.case_triage(case_id=case_id)
+    assert ExceptionCase.objects.get(pk=case_id).state == ExceptionCase.State.ESCALATED
+
+
+def row(page, case_id: int) -> Any:
+    return page.locator(f'#queue-rows tr[data-id="{case_id}"]')
+
+
+def board_matches_database(page) -> None:
+    """The rows on the page are the open cases, each at its current version."""
+    expected = {
+        str(case_id): str(version)
+        for case_id, version in ExceptionCase.objects.filter(state__in=ExceptionCase.OPEN_STATES).values_list(
+            "id", "version"
+        )
+    }
+    shown: dict[str, str] = {}
+    for _ in range(50):
+        shown = page.eval_on_selector_all(
+            "#queue-rows tr[data-id]", "rows => Object.fromEntries(rows.map(r => [r.dataset.id, r.dataset.version]))"
+        )
+        if shown == expected:
+            return
+        page.wait_for_timeout(100)
+    assert shown == expected
+
+
+# --- The tests ------------------------------------------------------------------------------------------------------
+
+
+def test_a_failed_scan_appears_on_an_open_board_without_a_reload(
+    chromium, server, open_pages, alice, dave_stops, dave_token
+):
+    page = signed_in(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 900})
+    expect(page.locator("#queue-empty")).to_be_visible()
+    page.evaluate("window.sameDocument = true")
+
+    case_id = failed_scan(server, dave_token, dave_stops[0])
+
+    expect(row(page, case_id)).to_be_visible(timeout=WAIT_MS)
+    expect(row(page, case_id)).to_contain_text(dave_stops[0].order.reference)
+    expect(row(page, case_id)).to_contain_text("Opened")
+    expect(page.locator("#count-open")).to_have_text("1", timeout=WAIT_MS)
+    assert page.evaluate("window.sameDocument") is True, "the page was reloaded"
+    board_matches_database(page)
+    shot(page, "board-desktop")
+
+
+def test_an_action_in_one_browser_shows_in_the_other(
+    chromium, server, open_pages, alice, bob, dave_stops, dave_token, settings
+):
+    first = failed_scan(server, dave_token, dave_stops[0])
+    second = failed_scan(server, dave_token, dave_stops[1], reason="RECIPIENT_ABSENT")
+    escalate(first, settings)
+    alice_page = signed_in(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 900})
+    bob_page = signed_in(chromium, server, open_pages, "bob", viewport={"width": 1280, "height": 800})
+    for page in (alice_page, bob_page):
+        expect(row(page, first)).to_contain_text("Escalated")
+        expect(row(page, second)).to_be_visible()
+    bob_page.locator(f'#queue-rows tr[data-id="{first}"] .row-open').click()
+    expect(bob_page.locator("#panel-title")).to_contain_text(dave_stops[0].order.reference)
+
+    # Alice works from the keyboard: down the queue to the escalated case, open it, mark the recipient called.
+    for _ in range(2):
+        alice_page.keyboard.press("j")
+        if "selected" in (row(alice_page, first).get_attribute("class") or ""):
+            break
+    expect(row(alice_page, first)).to_have_class(re.compile(r"\bselected\b"))
+    alice_page.keyboard.press("Enter")
+    panel = alice_page.locator("#case-panel")
+    expect(panel.get_by_role("button", name="Mark called")).to_be_visible(timeout=WAIT_MS)
+    alice_page.keyboard.press("c")
+    expect(panel.locator("#panel-timeline")).to_contain_text("Called the recipient", timeout=WAIT_MS)
+
+    # Bob's open panel and queue follow without a reload.
+    expect(bob_page.locator("#panel-timeline")).to_contain_text("Called the recipient", timeout=WAIT_MS)
+    expect(row(bob_page, first)).to_contain_text("Called the recipient")
+
+    panel.get_by_role("button", name="Return to sender…").click()
+    panel.get_by_label("Why").fill("Recipient refused on the phone")
+    panel.locator('form[data-for="return"]').get_by_role("button", name="Return to sender").click()
+    expect(row(alice_page, first)).to_have_count(0, timeout=WAIT_MS)
+    expect(row(bob_page, first)).to_have_count(0, timeout=WAIT_MS)
+    expect(bob_page.locator("#panel-actions [data-action]:visible, #panel-actions [data-form]:visible")).to_have_count(
+        0
+    )
+    expect(row(bob_page, second)).to_be_visible()
+    shot(alice_page, "board-action-alice")
+    shot(bob_page, "board-action-bob")
+
+    alice_page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    alice_page.keyboard.press("?")
+    expect(alice_page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()
+    shot(alice_page, "board-shortcuts")
+    alice_page.keyboard.press("Escape")
+    board_matches_database(alice_page)
+    board_matches_database(bob_page)
+
+
+def test_a_stale_action_is_refused_and_the_panel_refreshed(
+    chromium, server, open_pages, alice, dave_stops, dave_token, settings
+):
+    case_id = failed_scan(server, dave_token, dave_stops[0])
+    escalate(case_id, settings)
+    # A socket that never hears from the server: the panel keeps the version it loaded while someone else acts.
+    page = signed_in(
+        chromium, server, open_pages, "alice", socket_route=lambda ws: None, live=False,
+        viewport={"width": 1280, "height": 800},
+    )  # fmt: skip
+    expect(row(page, case_id)).to_be_visible(timeout=WAIT_MS)
+    page.locator(f'#queue-rows tr[data-id="{case_id}"] .row-open').click()
+    expect(page.locator("#panel-title")).to_contain_text(dave_stops[0].order.reference)
+    seen = ExceptionCase.objects.get(pk=case_id).version
+    workflow.case_call_mark(case_id=case_id, user=alice, version=seen, note="from the other desk")
+
+    page.locator("#case-panel").get_by_role("button", name="Assign to me").click()
+    alert = page.locator("#panel-alert")
+    expect(alert).to_be_visible(timeout=WAIT_MS)
+    expect(alert).to_contain_text("changed since you opened it")
+    expect(page.locator("#panel-timeline")).to_contain_text("from the other desk")
+    assert ExceptionCase.objects.get(pk=case_id).assigned_to is None
+
+
+def test_the_board_catches_up_after_a_lost_event_and_after_a_reconnect(
+    chromium, server, open_pages, alice, dave_stops, dave_token
+):
+    first = failed_scan(server, dave_token, dave_stops[0])
+    # Between the page and the server: a switch that loses the next case event, and one that refuses sockets.
+    switches = {"drop_next_case": False, "refuse": False}
+    dropped: list[dict] = []
+    seen: list[dict] = []
+    sockets: list[Any] = []
+
+    def proxy(ws) -> None:
+        if switches["refuse"]:
+            ws.close()
+            return
+        sockets.append(ws)
+        upstream = ws.connect_to_server()
+
+        def from_server(message) -> None:
+            event = json.loads(message)
+            seen.append(event)
+            if event.get("type") == "case" and switches["drop_next_case"]:
+                switches["drop_next_case"] = False
+                dropped.append(event)
+                return
+            ws.send(message)
+
+        upstream.on_message(from_server)
+
+    page = signed_in(chromium, server, open_pages, "alice", socket_route=proxy, viewport={"width": 1280, "height": 800})
+    snapshots: list[str] = []
+
+    def count_snapshots(request) -> None:
+        if "/board/snapshot" in request.url:
+            snapshots.append(request.url)
+
+    page.on("request", count_snapshots)
+    expect(row(page, first)).to_be_visible()
+
+    # A lost event: the board cannot know until the next one arrives with a gap in the numbers.
+    switches["drop_next_case"] = True
+    second = failed_scan(server, dave_token, dave_stops[1])
+    for _ in range(50):
+        if dropped:
+            break
+        page.wait_for_timeout(100)
+    assert [event["case"]["id"] for event in dropped] == [second], dropped
+    page.wait_for_timeout(500)
+    assert row(page, second).count() == 0, (seen, snapshots)
+    before = len(snapshots)
+    third = failed_scan(server, dave_token, dave_stops[2])
+    expect(row(page, third)).to_be_visible(timeout=WAIT_MS)
+    expect(row(page, second)).to_be_visible()
+    assert len(snapshots) > before, "the gap was not noticed"
+    board_matches_database(page)
+
+    # A reconnect: while the socket is down the database moves on; after it, the board equals it.
+    switches["refuse"] = True
+    sockets[-1].close()
+    expect(page.locator("#conn")).to_have_attribute("data-state", "offline", timeout=WAIT_MS)
+    fourth = failed_scan(server, dave_token, dave_stops[3])
+    workflow.case_call_mark(
+        case_id=first, user=alice, version=ExceptionCase.objects.get(pk=first).version, note="while offline"
+    )
+    workflow.case_return_to_sender(
+        case_id=second, user=alice, version=ExceptionCase.objects.get(pk=second).version, note="while offline"
+    )
+    shot(page, "board-offline")
+    switches["refuse"] = False
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
+    expect(row(page, fourth)).to_be_visible()
+    expect(row(page, second)).to_have_count(0)
+    board_matches_database(page)
+
+
+def test_the_board_is_usable_on_a_phone(chromium, server, open_pages, alice, dave_stops, dave_token, settings):
+    case_id = failed_scan(server, dave_token, dave_stops[0])
+    escalate(case_id, settings)
+    failed_scan(server, dave_token, dave_stops[1], reason="RECIPIENT_ABSENT")
+    page = signed_in(
+        chromium, server, open_pages, "alice",
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=2,
+    )  # fmt: skip
+    expect(row(page, case_id)).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the page scrolls sideways"
+    shot(page, "board-phone")
+
+    page.get_by_role("button", name="Filters").tap()
+    expect(page.get_by_label("Reason")).to_be_visible()
+    page.get_by_label("State").select_option("escalated")
+    expect(page.locator("#queue-rows tr[data-id]")).to_have_count(1, timeout=WAIT_MS)
+    page.get_by_role("button", name="Filters").tap()
+
+    page.locator(f'#queue-rows tr[data-id="{case_id}"] .row-open').tap()
+    panel = page.locator("#case-panel")
+    expect(panel).to_be_visible()
+    box = panel.bounding_box()
+    assert box is not None
+    assert (box["x"], box["width"]) == (0, 390), "the case is not full screen"
+    call = panel.get_by_role("button", name="Mark called")
+    expect(call).to_be_visible(timeout=WAIT_MS)
+    call_box = call.bounding_box()
+    assert call_box is not None
+    assert call_box["height"] >= 40, "too small to tap"
+    assert call_box["x"] + call_box["width"] <= 390
+    call.tap()
+    expect(panel.locator("#panel-timeline")).to_contain_text("Called the recipient", timeout=WAIT_MS)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "board-phone-case")
+
+    # A redelivery window: the form opens on "in 2 hours" (depot time, to the quarter hour); routing takes it on.
+    panel.get_by_role("button", name="Set window…").tap()
+    expect(panel.get_by_label("From")).not_to_have_value("")
+    panel.get_by_role("button", name="Find a slot").tap()
+    expect(panel.locator("#panel-timeline")).to_contain_text("Set a redelivery window", timeout=WAIT_MS)
+    window = ExceptionCase.objects.get(pk=case_id).outcome_detail
+    start = dt.datetime.fromisoformat(window["window_start"])
+    end = dt.datetime.fromisoformat(window["window_end"])
+    ahead = start - timezone.now()
+    assert dt.timedelta(hours=1, minutes=55) < ahead <= dt.timedelta(hours=2, minutes=15), window
+    assert end - start == dt.timedelta(hours=2), window
+    panel.get_by_role("button", name="Close the case").tap()
+    expect(panel).to_be_hidden()
+
+
+def test_the_analytics_page_charts_the_period_and_exports_csv(
+    chromium, server, open_pages, alice, dave_stops, dave_token, settings
+):
+    case_id = failed_scan(server, dave_token, dave_stops[0])
+    escalate(case_id, settings)
+    failed_scan(server, dave_token, dave_stops[1], reason="RECIPIENT_ABSENT")
+    page = signed_in(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 1000})
+    page.get_by_role("link", name="Analytics").click()
+    expect(page.locator("#kpi-cases")).to_have_text("2", timeout=WAIT_MS)
+    expect(page.locator("#kpi-cases-detail")).to_contain_text("1 escalated")
+    expect(page.locator("#a-status")).to_have_text(re.compile(r"^\d{4}-\d{2}-\d{2} to \d{4}-\d{2}-\d{2} · chi-west$"))
+    for chart in ("c-day", "c-hour", "c-reason", "c-depot"):
+        assert page.evaluate(f"Boolean(Chart.getChart(document.getElementById('{chart}')))"), chart
+    expect(page.locator("#c-reason")).to_have_attribute("aria-label", re.compile(r"access denied: 1"))
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="By reason").click()
+    text = Path(download.value.path()).read_text()
+    assert "ACCESS_DENIED" in text, text
+    assert "RECIPIENT_ABSENT" in text, text
+    page.screenshot(path=str(ARTIFACTS / "analytics.png"), full_page=True)

@@ -49,9 +49,14 @@ class Result:
     note: str = ""
 
 
-def run_ours(*, instance: SolomonInstance, time_limit: float, first_solution_strategy: str) -> Result:
+def run_ours(
+    *, instance: SolomonInstance, time_limit: float, first_solution_strategy: str, metaheuristic: str
+) -> Result:
     settings = SolverSettings(
-        time_limit=time_limit, first_solution_strategy=first_solution_strategy, objective="distance"
+        time_limit=time_limit,
+        first_solution_strategy=first_solution_strategy,
+        local_search_metaheuristic=metaheuristic,
+        objective="distance",
     )
     solution = solve(problem=instance.problem, settings=settings)
     routes = routes_of(solution=solution)
@@ -122,6 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=10.0, help="seconds per instance, per solver")
     parser.add_argument("--instances", default="", help="comma-separated names; default all in DIR")
     parser.add_argument("--first-solution", default=SolverSettings().first_solution_strategy)
+    parser.add_argument(
+        "--metaheuristic",
+        default=SolverSettings().local_search_metaheuristic,
+        help="ITERATED_LOCAL_SEARCH or an OR-Tools LocalSearchMetaheuristic name, e.g. GUIDED_LOCAL_SEARCH",
+    )
     parser.add_argument("--exploration-level", type=int, default=5, help="VROOM's, 1..5")
     parser.add_argument("--no-vroom", action="store_true")
     args = parser.parse_args(argv)
@@ -141,7 +151,12 @@ def main(argv: list[str] | None = None) -> int:
     feasible = 0
     for name in names:
         instance = read_instance(path=args.dir / f"{name}.txt")
-        ours = run_ours(instance=instance, time_limit=args.time_limit, first_solution_strategy=args.first_solution)
+        ours = run_ours(
+            instance=instance,
+            time_limit=args.time_limit,
+            first_solution_strategy=args.first_solution,
+            metaheuristic=args.metaheuristic,
+        )
         theirs = (
             None
             if args.no_vroom

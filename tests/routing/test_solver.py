@@ -48,8 +48,10 @@ def stop(sid: str, location: int, *, demand: int = 1, window: tuple[int, int] = 
     return Stop(id=sid, location=location, demand=demand, window_start=window[0], window_end=window[1], service=service)
 
 
-def solved(problem: Problem, settings: SolverSettings = FAST) -> Solution:
-    solution = solve(problem=problem, settings=settings)
+def solved(
+    problem: Problem, settings: SolverSettings = FAST, *, initial_routes: list[list[str]] | None = None
+) -> Solution:
+    solution = solve(problem=problem, settings=settings, initial_routes=initial_routes)
     assert solution.feasible_found, solution.status
     assert plan_violations(problem=problem, solution=solution) == []
     return solution
@@ -321,3 +323,155 @@ def test_it_solves_solomon_r101_feasibly_in_a_short_budget():
     assert float_violations(instance=instance, routes=routes) == []
     # Distance-only BKS is 1642.88; 2 s should land within 5 %.
     assert float_distance(instance=instance, routes=routes) < 1642.88 * 1.05
+
+
+def test_it_starts_from_a_warm_start():
+    # One solution allowed: the search returns the plan it started from, even
+    # though "d" first is a detour (1000 m against 800 m).
+    durations, distances = line(points=[0, 1, 2, 3, 4])
+    problem = Problem(
+        vehicles=[van()],
+        stops=[stop("a", 1), stop("b", 2), stop("c", 3), stop("d", 4)],
+        duration_matrix=durations,
+        distance_matrix=distances,
+    )
+
+    solution = solved(problem, SolverSettings(time_limit=0.5, solution_limit=1), initial_routes=[["d", "b", "c", "a"]])
+
+    assert order(solution) == ["d", "b", "c", "a"]
+    assert solution.total_distance == 1000
+
+
+def test_it_improves_a_warm_start_and_never_returns_worse():
+    durations, distances = line(points=[0, 1, 2, 3, 4])
+    problem = Problem(
+        vehicles=[van()],
+        stops=[stop("a", 1), stop("b", 2), stop("c", 3), stop("d", 4)],
+        duration_matrix=durations,
+        distance_matrix=distances,
+    )
+
+    improved = solved(problem, initial_routes=[["d", "b", "c", "a"]])
+    kept = solved(problem, initial_routes=[["a", "b", "c", "d"]])
+
+    assert improved.total_distance == 800
+    assert kept.total_distance == 800
+
+
+def test_it_inserts_the_stops_a_warm_start_leaves_out():
+    durations, distances = line(points=[0, 1, 2, 3])
+    problem = Problem(
+        vehicles=[van("van-1"), van("van-2")],
+        stops=[stop("a", 1), stop("b", 2), stop("c", 3)],
+        duration_matrix=durations,
+        distance_matrix=distances,
+    )
+
+    solution = solved(problem, initial_routes=[["c", "a"], []])
+
+    assert solution.dropped == []
+    assert solution.total_distance == 600
+
+
+def test_it_falls_back_to_its_own_first_solution_when_the_warm_start_breaks_a_window():
+    # "near" then "far" reaches "far" at 35 (10 s, 5 s of service, 20 s), after
+    # its window closes at 32; "far" first reaches it at 30.
+    durations, distances = line(points=[0, 1, 3])
+    problem = Problem(
+        vehicles=[van()],
+        stops=[stop("near", 1, window=(0, 200)), stop("far", 2, window=(0, 32))],
+        duration_matrix=durations,
+        distance_matrix=distances,
+    )
+
+    solution = solved(problem, initial_routes=[["near", "far"]])
+
+    assert order(solution) == ["far", "near"]
+    assert solution.dropped == []
+
+
+def test_it_keeps_fixed_prefixes_first_whatever_the_warm_start_says():
+    # The warm start has "a" on the wrong van and "c" after "b"; the fixed prefixes
+    # win, and with one solution allowed the rest keeps the warm start's order.
+    durations, distances = line(points=[0, 1, 2, 3, 4])
+    problem = Problem(
+        vehicles=[van("van-1", fixed=("c",)), van("van-2", fixed=("a",))],
+        stops=[stop("a", 1), stop("b", 2), stop("c", 3), stop("d", 4)],
+        duration_matrix=durations,
+        distance_matrix=distances,
+    )
+
+    one = solved(problem, SolverSettings(time_limit=0.5, solution_limit=1), initial_routes=[["a", "b", "d", "c"], []])
+    searched = solved(problem, initial_routes=[["a", "b", "d", "c"], []])
+
+    assert order(one, "van-1") == ["c", "b", "d"]
+    assert order(one, "van-2") == ["a"]
+    assert order(searched, "van-1")[0] == "c"
+    assert order(searched, "van-2")[0] == "a"
+    assert searched.total_distance <= one.total_distance
+
+
+@pytest.mark.parametrize(
+    ("routes", "message"),
+    [
+        ([["a"]], "1 routes for 2 vehicles"),
+        ([["a", "ghost"], []], "ghost is not a stop"),
+        ([["a"], ["a"]], "stop a appears more than once"),
+    ],
+)
+def test_it_refuses_a_malformed_warm_start(routes: list[list[str]], message: str):
+    durations, distances = line(points=[0, 1])
+    problem = Problem(
+        vehicles=[van("van-1"), van("van-2")],
+        stops=[stop("a", 1)],
+        duration_matrix=durations,
+        distance_matrix=distances,
+    )
+
+    with pytest.raises(ProblemError, match=message):
+        solve(problem=problem, settings=FAST, initial_routes=routes)
+
+
+def test_it_returns_empty_routes_when_there_is_nothing_to_serve():
+    durations, distances = line(points=[0, 1])
+    problem = Problem(vehicles=[van()], stops=[], duration_matrix=durations, distance_matrix=distances)
+
+    solution = solved(problem)
+
+    assert solution.routes[0].visits == []
+    assert solution.vehicles_used == 0
+
+
+@pytest.mark.skipif(not SOLOMON.is_dir(), reason=f"Solomon benchmark folder {SOLOMON} is not mounted")
+def test_it_never_returns_worse_than_a_solomon_warm_start():
+    from routing.solomon import read_instance
+
+    instance = read_instance(path=SOLOMON / "instances" / "RC101.txt")
+    first = solved(instance.problem, SolverSettings(time_limit=1.0))
+    warm = [[v.stop_id for v in route.visits] for route in first.routes]
+
+    again = solved(instance.problem, SolverSettings(time_limit=1.0), initial_routes=warm)
+
+    assert again.dropped == []
+    assert again.total_distance <= first.total_distance
+
+
+def test_it_reports_every_vehicle_in_order_when_most_are_idle():
+    # Eight identical vans and one with a stop already driven, two stops per van:
+    # the search needs two of the identical vans and keeps only a few spares of the
+    # rest, but every van comes back, in the problem's order.
+    durations, distances = line(points=[0, 1, 2, 3])
+    vans = [van(f"van-{k}", capacity=2) for k in range(1, 9)] + [van("van-9", capacity=2, fixed=("c",))]
+    problem = Problem(
+        vehicles=vans,
+        stops=[stop("a", 1), stop("b", 2), stop("c", 3), stop("d", 3), stop("e", 1), stop("f", 2)],
+        duration_matrix=durations,
+        distance_matrix=distances,
+    )
+
+    solution = solved(problem)
+
+    assert [r.vehicle_id for r in solution.routes] == [v.id for v in vans]
+    assert order(solution, "van-9")[0] == "c"
+    assert solution.vehicles_used == 3
+    assert solution.dropped == []

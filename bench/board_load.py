@@ -25,24 +25,14 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.scratch import ensure_database  # noqa: E402
+
 # State, share of the open cases.
 STATES = [("awaiting_recipient", 55), ("escalated", 20), ("resolving", 15), ("triaging", 5), ("opened", 5)]
 REASONS = ["RECIPIENT_ABSENT", "ACCESS_DENIED", "WRONG_ACCESS_CODE", "ADDRESS_NOT_FOUND", "REFUSED"]
-
-
-def ensure_database(url: str) -> None:
-    import dj_database_url
-    import psycopg2
-    from psycopg2 import sql
-
-    cfg = dj_database_url.parse(url)
-    conn = psycopg2.connect(dbname="postgres", user=cfg["USER"], host=cfg["HOST"], port=cfg["PORT"])
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [cfg["NAME"]])
-        if not cursor.fetchone():
-            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(cfg["NAME"])))
-    conn.close()
 
 
 def seed_cases(count: int, rng: random.Random) -> int:

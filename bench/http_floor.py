@@ -21,8 +21,12 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
-from scan_load import ROOT, free_port, percentile, server_env
+if str(Path(__file__).resolve().parent.parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.scan_load import ROOT, free_port, percentile, server_env
 
 
 async def drive(url: str, rate: float, seconds: float) -> tuple[list[float], dict[int, int], float]:

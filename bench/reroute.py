@@ -24,7 +24,6 @@ import math
 import os
 import platform
 import random
-import re
 import statistics
 import sys
 import time
@@ -32,6 +31,11 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.scratch import ensure_database, results_record  # noqa: E402
+
 RESULTS = ROOT / "bench" / "RESULTS.md"
 SECTION = "## Re-routing: re-insert into 40 runs x 40 stops, re-sequence 100 stops"
 DEPOT = (41.8847, -87.6633)
@@ -41,21 +45,6 @@ KM_LAT, KM_LNG = 1 / 111.195, 1 / 83.0
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)]
-
-
-def ensure_database(url: str) -> None:
-    import dj_database_url
-    import psycopg2
-    from psycopg2 import sql
-
-    cfg = dj_database_url.parse(url)
-    conn = psycopg2.connect(dbname="postgres", user=cfg["USER"], host=cfg["HOST"], port=cfg["PORT"])
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [cfg["NAME"]])
-        if not cursor.fetchone():
-            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(cfg["NAME"])))
-    conn.close()
 
 
 def main() -> int:
@@ -227,10 +216,7 @@ def main() -> int:
                 "",
             ]
         )
-        text = RESULTS.read_text()
-        pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-        text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
-        RESULTS.write_text(text.rstrip() + "\n")
+        results_record(heading=SECTION, section=section)
         print(f"recorded in {RESULTS.relative_to(ROOT)}")
     return 0
 

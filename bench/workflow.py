@@ -19,7 +19,6 @@ import argparse
 import datetime as dt
 import os
 import platform
-import re
 import statistics
 import sys
 import time
@@ -28,6 +27,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.scratch import ensure_database, results_record  # noqa: E402
+
 RESULTS = ROOT / "bench" / "RESULTS.md"
 SECTION = "## Operator: open, triage and sweep 10,000 cases"
 # A morning mix, without the reason codes that need a photo.
@@ -55,21 +59,6 @@ class ReachableOutreach:
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
-def ensure_database(url: str) -> None:
-    import dj_database_url
-    import psycopg2
-    from psycopg2 import sql
-
-    cfg = dj_database_url.parse(url)
-    conn = psycopg2.connect(dbname="postgres", user=cfg["USER"], host=cfg["HOST"], port=cfg["PORT"])
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [cfg["NAME"]])
-        if not cursor.fetchone():
-            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(cfg["NAME"])))
-    conn.close()
 
 
 def main() -> int:
@@ -224,10 +213,7 @@ def main() -> int:
                 "",
             ]
         )
-        text = RESULTS.read_text()
-        pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-        text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
-        RESULTS.write_text(text.rstrip() + "\n")
+        results_record(heading=SECTION, section=section)
         print(f"recorded in {RESULTS.relative_to(ROOT)}")
     return 0
 

@@ -1,0 +1,1 @@
+"""Benchmarks, each runnable with one command; results in RESULTS.md."""

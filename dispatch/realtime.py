@@ -68,12 +68,6 @@ def depot_group(depot_id: int) -> str:
     return f"{DEPOT_GROUP_PREFIX}{depot_id}"
 
 
-def _depot_of_group(group: str) -> int | None:
-    if group.startswith(DEPOT_GROUP_PREFIX) and group[len(DEPOT_GROUP_PREFIX) :].isdigit():
-        return int(group[len(DEPOT_GROUP_PREFIX) :])
-    return None
-
-
 def group_alert_group(group_id: int) -> str:
     """Dispatchers of one Django group, alerted by an escalation rule."""
     return f"dispatchers.{group_id}"
@@ -94,13 +88,8 @@ def _send(group: str, message: dict[str, Any]) -> None:
 def send_on_commit(group: str, event_type: str, payload: dict[str, Any]) -> None:
     """Send ``{"type": event_type, "payload": payload}`` to a group once the current transaction commits.
 
-    A message to a depot's board group goes through ``board_send_on_commit`` and gets its number,
-    whoever sends it (routing's ``run.updated`` comes this way).
+    A depot's board takes only numbered events: send those with ``board_send_on_commit``.
     """
-    depot_id = _depot_of_group(group)
-    if depot_id is not None:
-        board_send_on_commit(depot_id, event_type, payload)
-        return
     message = {"type": event_type, "payload": payload}
     transaction.on_commit(lambda: _send(group, message), robust=True)
 

@@ -395,8 +395,8 @@ def _route_updated(*, run: Run, version: PlanVersion) -> None:
             "sequence": sequence,
         },
     )
-    realtime.send_on_commit(
-        realtime.depot_group(run.depot_id),
+    realtime.board_send_on_commit(
+        run.depot_id,
         "run.updated",
         {"run_id": run.pk, "plan_version": version.version, "operation": version.operation},
     )

@@ -69,10 +69,10 @@ def milwaukee_case(oscar) -> ExceptionCase:
 
 
 def run_replanned(run: Any) -> None:
-    """What routing sends when it writes a new plan (routing.services), through the generic helper."""
+    """What routing sends when it writes a new plan (routing.services)."""
     with transaction.atomic():
-        realtime.send_on_commit(
-            realtime.depot_group(run.depot_id),
+        realtime.board_send_on_commit(
+            run.depot_id,
             "run.updated",
             {"run_id": run.pk, "plan_version": 2, "operation": "reinsert"},
         )

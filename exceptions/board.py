@@ -256,6 +256,23 @@ def case_actions(*, state: str, pending_outcome: str, reachable: bool) -> list[s
     return actions
 
 
+def depot_assignees(*, depot_id: int) -> list[payloads.Assignee]:
+    """The active dispatchers of a depot, by name: whom its cases can be assigned to."""
+    users = (
+        User.objects.filter(is_active=True, depots=depot_id)
+        .order_by("first_name", "last_name", "username")
+        .values("pk", "username", "first_name", "last_name")
+    )
+    return [
+        {
+            "id": user["pk"],
+            "username": user["username"],
+            "name": f"{user['first_name']} {user['last_name']}".strip() or user["username"],
+        }
+        for user in users
+    ]
+
+
 def board_case_detail(*, case_id: int, depot_ids: Sequence[int]) -> CaseDetail | None:
     """A case's panel, or None when it is not in the user's depots."""
     case = (
@@ -310,4 +327,5 @@ def board_case_detail(*, case_id: int, depot_ids: Sequence[int]) -> CaseDetail |
             "opted_out": recipient.opted_out,
         },
         "actions": case_actions(state=case.state, pending_outcome=case.pending_outcome, reachable=reachable),
+        "assignees": depot_assignees(depot_id=row["depot_id"]),
     }

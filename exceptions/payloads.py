@@ -241,6 +241,14 @@ class RecipientPanel(TypedDict):
     opted_out: bool
 
 
+class Assignee(TypedDict):
+    """Someone the case can be assigned to: an active dispatcher of its depot."""
+
+    id: int
+    username: str
+    name: str
+
+
 class CaseDetail(TypedDict):
     case: CaseRow
     timeline: list[TimelineItem]
@@ -248,6 +256,7 @@ class CaseDetail(TypedDict):
     order: OrderPanel
     recipient: RecipientPanel
     actions: list[str]
+    assignees: list[Assignee]
 
 
 def timeline_item(values: Mapping[str, Any]) -> TimelineItem:

@@ -44,6 +44,7 @@ fi
 
 say "Starting web, worker and beat (logs in var/log/)"
 "$VENV/bin/uvicorn" config.asgi:application --host "$HOST" --port "$PORT" --workers "${WEB_WORKERS:-2}" \
+  --timeout-graceful-shutdown 10 \
   >"$LOGS/web.log" 2>&1 & pids+=($!)
 "$VENV/bin/celery" -A config worker -Q default,outreach,routing --concurrency "${WORKER_CONCURRENCY:-2}" \
   --loglevel INFO >"$LOGS/worker.log" 2>&1 & pids+=($!)

@@ -60,6 +60,7 @@ const panel = new CasePanel({
   root: $("case-panel"),
   casesUrl: config.casesUrl,
   depots,
+  username: config.username,
   toast,
   onCase: (row) => {
     upsert(row);

@@ -27,7 +27,7 @@ const DONE = {
   "access-code": "Code sent to the driver.",
   message: "Message queued.",
   return: "Returning to sender.",
-  assign: "Assigned to you.",
+  assign: "Assigned.",
   release: "Released to automation.",
 };
 
@@ -42,8 +42,8 @@ function yesNo(value) {
 }
 
 export class CasePanel {
-  constructor({ root, casesUrl, depots, onCase, onClose, toast }) {
-    Object.assign(this, { root, casesUrl, depots, onCase, onClose, toast });
+  constructor({ root, casesUrl, depots, username, onCase, onClose, toast }) {
+    Object.assign(this, { root, casesUrl, depots, username, onCase, onClose, toast });
     this.el = (id) => root.querySelector(`#${id}`);
     this.detail = null;
     this.caseId = null;
@@ -236,6 +236,7 @@ export class CasePanel {
     const form = this.root.querySelector(`form[data-for="${name}"]`);
     if (!form) return false;
     form.hidden = false;
+    if (name === "assign") this.fillAssignees();
     if (name === "window") {
       this.windowPreset("2");
       // "This evening" (17:00-20:00 at the depot) is no choice once the evening is under way.
@@ -245,6 +246,20 @@ export class CasePanel {
     const first = form.querySelector("select, input:not([type=hidden]), textarea");
     first?.focus();
     return true;
+  }
+
+  /** The depot's dispatchers, you first; the one the case is assigned to now is not offered again. */
+  fillAssignees() {
+    const select = this.el("assign-user");
+    const current = this.detail.case.assigned_to;
+    const me = this.username;
+    const others = (this.detail.assignees || []).filter((user) => user.username !== me && user.username !== current);
+    const options = [];
+    if (current !== me || !others.length) options.push(h("option", { value: "" }, "Me"));
+    for (const user of others) {
+      options.push(h("option", { value: String(user.id) }, user.name === user.username ? user.name : `${user.name} (${user.username})`));
+    }
+    select.replaceChildren(...options);
   }
 
   hideForms(restoreFocus = false) {
@@ -284,6 +299,7 @@ export class CasePanel {
   submitForm(form) {
     const name = form.dataset.for;
     const data = Object.fromEntries(new FormData(form).entries());
+    if (name === "assign") data.user_id = data.user_id ? Number(data.user_id) : null;
     if (name === "window") {
       const zone = this.zone();
       data.window_start = zonedToIso(data.window_start, zone);

@@ -298,6 +298,15 @@ def test_an_action_in_one_browser_shows_in_the_other(
     expect(bob_page.locator("#panel-timeline")).to_contain_text("Called the recipient", timeout=WAIT_MS)
     expect(row(bob_page, first)).to_contain_text("Called the recipient")
 
+    # Alice hands the case to Bob with the picker: his row and panel say so.
+    panel.get_by_role("button", name="Assign…").click()
+    picker = panel.get_by_label("Dispatcher")
+    expect(picker.locator("option")).to_have_text(["Me", re.compile(r"^Bob\b")])
+    picker.select_option(str(bob.pk))
+    panel.locator('form[data-for="assign"]').get_by_role("button", name="Assign").click()
+    expect(row(bob_page, first)).to_contain_text("@bob", timeout=WAIT_MS)
+    expect(bob_page.locator("#panel-facts")).to_contain_text("bob")
+
     panel.get_by_role("button", name="Return to sender…").click()
     panel.get_by_label("Why").fill("Recipient refused on the phone")
     panel.locator('form[data-for="return"]').get_by_role("button", name="Return to sender").click()
@@ -336,7 +345,8 @@ def test_a_stale_action_is_refused_and_the_panel_refreshed(
     seen = ExceptionCase.objects.get(pk=case_id).version
     workflow.case_call_mark(case_id=case_id, user=alice, version=seen, note="from the other desk")
 
-    page.locator("#case-panel").get_by_role("button", name="Assign to me").click()
+    page.locator("#case-panel").get_by_role("button", name="Assign…").click()
+    page.locator('#case-panel form[data-for="assign"]').get_by_role("button", name="Assign").click()
     alert = page.locator("#panel-alert")
     expect(alert).to_be_visible(timeout=WAIT_MS)
     expect(alert).to_contain_text("changed since you opened it")

@@ -270,6 +270,20 @@ def test_the_panel_shows_the_timeline_conversation_order_and_actions(alice_clien
     assert body["actions"] == ["resolve", "window", "access-code", "message", "call", "return", "assign", "release"]
 
 
+def test_the_panel_offers_the_depots_active_dispatchers_to_assign(alice, carol, alice_client, dave_stop, chicago):
+    UserFactory(username="zed", first_name="Zed", is_active=False).depots.add(chicago)
+    UserFactory(username="yan", first_name="Yan")  # another depot's dispatcher
+    case = escalated(dave_stop)
+
+    assignees = alice_client.get(case_url(case)).json()["assignees"]
+
+    assert [(user["username"], user["name"]) for user in assignees] == [
+        ("alice", f"Alice {alice.last_name}".strip()),
+        ("carol", f"Carol {carol.last_name}".strip()),
+    ]
+    assert {user["id"] for user in assignees} == {alice.pk, carol.pk}
+
+
 def test_no_payload_shows_an_access_code_or_a_full_phone_number(alice, alice_client, dave_stop):
     case = escalated(dave_stop)
     recipient = dave_stop.order.recipient

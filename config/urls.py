@@ -8,14 +8,17 @@ from config import health
 from exceptions.api import MetricsCsvView
 from exceptions.urls import api_urlpatterns as board_api_urlpatterns
 from exceptions.urls import page_urlpatterns as desk_page_urlpatterns
+from exceptions.views import DeskLoginView, ThrottledAdminAuthenticationForm
 
 admin.site.site_header = "Dispatch exception desk"
 admin.site.site_title = "Dispatch admin"
 admin.site.index_title = "Administration"
+# The same accounts sign in there: the same cap on failed attempts.
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/board/", permanent=False), name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", DeskLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     *desk_page_urlpatterns,
     path("admin/", admin.site.urls),

@@ -143,6 +143,10 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/board/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
+# Failed sign-ins (desk and admin) per username and client address, counted in the cache: over the limit,
+# refused until the window since the first failure ends (exceptions/views.py).
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_FAILURE_WINDOW_S = env_int("LOGIN_FAILURE_WINDOW_S", 900, minimum=1)
 
 # The board's map tiles, a Leaflet URL template; set it empty for a map without tiles (no outside requests).
 # OpenStreetMap's own servers are for light use: point a busy desk at a tile provider of its own.
@@ -266,5 +270,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # Both log each request's URL with its query string: looking up a text at Twilio puts the recipient's
+        # number there, URL-encoded (%2B1...) where the redact filter does not see it. Their errors still log.
+        "twilio.http_client": {"level": "WARNING"},
+        "urllib3": {"level": "INFO"},
     },
 }

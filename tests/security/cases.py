@@ -1,0 +1,77 @@
+"""Cases in the state each board action needs, and a body the board would send for it.
+
+Keyed by the action's path segment. A new action without a recipe here fails
+the CSRF and isolation tests by name instead of slipping past them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from django.utils import timezone
+
+from dispatch.models import Order, Recipient, Stop
+from exceptions import workflow
+from exceptions.models import ExceptionCase, ReplyIntent
+from exceptions.workflow import Understanding
+from tests.exceptions.conftest import at, fail
+
+Outcome = ExceptionCase.Outcome
+
+
+def escalated(stop: Stop) -> ExceptionCase:
+    """A case whose recipient asked for a call: open, with a dispatcher now."""
+    case = fail(stop)
+    workflow.case_triage(case_id=case.pk)
+    workflow.case_reply_apply(case_id=case.pk, understood=Understanding(intent=ReplyIntent.CALL_REQUEST))
+    return ExceptionCase.objects.get(pk=case.pk)
+
+
+def held_back(stop: Stop) -> ExceptionCase:
+    """A safe drop the policy holds for a dispatcher's approval (the parcel needs a signature)."""
+    Order.objects.filter(pk=stop.order_id).update(signature_required=True)
+    at(stop.run.driver, stop)
+    case = fail(stop, "RECIPIENT_ABSENT")
+    workflow.case_triage(case_id=case.pk)
+    workflow.case_reply_apply(
+        case_id=case.pk, understood=Understanding(intent=ReplyIntent.SAFE_DROP, detail="behind the planter")
+    )
+    return ExceptionCase.objects.get(pk=case.pk)
+
+
+def reachable_now(stop: Stop) -> ExceptionCase:
+    """An escalated case whose recipient may be texted at any hour the test runs."""
+    Recipient.objects.filter(pk=stop.order.recipient_id).update(
+        quiet_hours_start=dt.time(0), quiet_hours_end=dt.time(0)
+    )
+    return escalated(stop)
+
+
+def _window() -> dict[str, Any]:
+    start = (timezone.now() + dt.timedelta(hours=3)).replace(microsecond=0)
+    return {"window_start": start.isoformat(), "window_end": (start + dt.timedelta(hours=2)).isoformat()}
+
+
+# action -> (a case where the board offers it, the body the board posts)
+ACTION_RECIPES: dict[str, tuple[Callable[[Stop], ExceptionCase], Callable[[], dict[str, Any]]]] = {
+    "approve": (held_back, dict),
+    "resolve": (escalated, lambda: {"outcome": Outcome.PICKUP_POINT, "note": "collects at the locker"}),
+    "window": (escalated, _window),
+    "access-code": (escalated, lambda: {"code": "#1990"}),
+    "message": (reachable_now, lambda: {"text": "We will be back after 5pm, is that OK?"}),
+    "call": (escalated, lambda: {"note": "no answer"}),
+    "return": (escalated, lambda: {"note": "refused at the door"}),
+    "assign": (escalated, lambda: {"user_id": None}),
+    "release": (escalated, dict),
+}
+
+
+def recipe(action: str) -> tuple[Callable[[Stop], ExceptionCase], Callable[[], dict[str, Any]]]:
+    if action not in ACTION_RECIPES:
+        raise AssertionError(
+            f"The board action {action!r} has no recipe in tests/security/cases.py: add the case state it needs "
+            "and the body the board sends, so CSRF and depot isolation are tested for it."
+        )
+    return ACTION_RECIPES[action]

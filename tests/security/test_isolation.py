@@ -1,0 +1,243 @@
+"""Object-level isolation on every endpoint that names or lists objects: drivers from drivers, depots from depots.
+
+Dave (Chicago) tries each driver endpoint on the stops and instructions of
+Erin (his teammate) and Oscar (another depot); Alice (Chicago's dispatcher)
+tries each desk read and each board action on a Milwaukee case. Each check
+first shows the owner succeeds with the same request, so a 404 means "not
+yours" and not a wrong address. The endpoints come from the URLconf: a new one
+with no check here fails by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from dispatch.models import AccessCredential, Driver, DriverInstruction, ScanEvent, Stop
+from dispatch.services import instruction_push
+from exceptions.models import CaseEvent, ExceptionCase
+from outreach.models import Message
+from tests.dispatch.api.conftest import client_for
+from tests.exceptions.conftest import at
+from tests.factories import AccessCredentialFactory, StopFactory
+from tests.security import endpoints
+from tests.security.cases import escalated, recipe
+from tests.security.conftest import signed_in
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("outreach", "routing", "triage_enqueued")]
+
+
+# --- Drivers --------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DriverWorld:
+    """A driver's app and what is theirs: an active stop with a gate code, an instruction about it."""
+
+    driver: Driver
+    api: APIClient
+    stop: Stop
+    instruction: DriverInstruction
+    code: str
+
+
+def world_of(driver: Driver, code: str) -> DriverWorld:
+    stop = StopFactory(run__driver=driver)
+    AccessCredentialFactory(address=stop.order.address, secret=code, last_worked_at=timezone.now())
+    instruction = instruction_push(driver=driver, kind="note", text=f"Ring twice at {stop.order.reference}", stop=stop)
+    at(driver, stop)
+    return DriverWorld(driver, client_for(driver.user), stop, instruction, code)
+
+
+@pytest.fixture
+def worlds(dave, erin, oscar) -> dict[str, DriverWorld]:
+    return {"dave": world_of(dave, "#1111"), "erin": world_of(erin, "#2222"), "oscar": world_of(oscar, "#3333")}
+
+
+def url(name: str, **kwargs: Any) -> str:
+    return reverse(name, kwargs={"version": "v1", **kwargs})
+
+
+def scan(api: APIClient, stop: Stop) -> Any:
+    body = {"outcome": "failed", "reason_code": "ACCESS_DENIED", "device_time": timezone.now().isoformat()}
+    key = f"isolation-{stop.pk}-{id(api)}"
+    return api.post(url("driver-scan-create", stop_id=stop.pk), body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+
+def run_is_ones_own(me: DriverWorld, victim: DriverWorld) -> None:
+    assert [stop["id"] for stop in victim.api.get(url("driver-run")).json()["stops"]] == [victim.stop.pk]
+
+    response = me.api.get(url("driver-run"))
+
+    assert response.status_code == 200
+    assert [stop["id"] for stop in response.json()["stops"]] == [me.stop.pk]
+    assert victim.stop.order.reference not in response.content.decode()
+
+
+def scan_needs_ones_own_stop(me: DriverWorld, victim: DriverWorld) -> None:
+    response = scan(me.api, victim.stop)
+
+    assert response.status_code == 404
+    assert not ScanEvent.objects.filter(stop=victim.stop).exists()
+    assert Stop.objects.get(pk=victim.stop.pk).attempt_count == 0
+    assert not ExceptionCase.objects.filter(stop=victim.stop).exists()
+    assert scan(victim.api, victim.stop).status_code == 201
+
+
+def reveal_needs_ones_own_stop(me: DriverWorld, victim: DriverWorld) -> None:
+    response = me.api.post(url("driver-access-code-reveal", stop_id=victim.stop.pk))
+
+    assert response.status_code == 404
+    assert victim.code not in response.content.decode()
+    owner = victim.api.post(url("driver-access-code-reveal", stop_id=victim.stop.pk))
+    assert [code["code"] for code in owner.json()["codes"]] == [victim.code]
+
+
+def locations_move_only_oneself(me: DriverWorld, victim: DriverWorld) -> None:
+    before = Driver.objects.values("last_latitude", "last_longitude", "last_seen_at").get(pk=victim.driver.pk)
+    ping = {"at": timezone.now().isoformat(), "latitude": 41.95, "longitude": -87.70}
+
+    response = me.api.post(url("driver-locations"), {"pings": [ping]}, format="json")
+
+    assert response.status_code == 202
+    assert Driver.objects.get(pk=me.driver.pk).last_latitude == pytest.approx(41.95)
+    assert Driver.objects.values("last_latitude", "last_longitude", "last_seen_at").get(pk=victim.driver.pk) == before
+
+
+def instructions_are_ones_own(me: DriverWorld, victim: DriverWorld) -> None:
+    theirs = victim.api.get(url("driver-instructions")).json()["instructions"]
+    assert [item["id"] for item in theirs] == [victim.instruction.pk]
+
+    response = me.api.get(url("driver-instructions"))
+
+    assert [item["id"] for item in response.json()["instructions"]] == [me.instruction.pk]
+    assert victim.instruction.text not in response.content.decode()
+
+
+def ack_needs_ones_own_instruction(me: DriverWorld, victim: DriverWorld) -> None:
+    response = me.api.post(url("driver-instruction-ack", instruction_id=victim.instruction.pk))
+
+    assert response.status_code == 404
+    assert DriverInstruction.objects.get(pk=victim.instruction.pk).acked_at is None
+    assert victim.api.post(url("driver-instruction-ack", instruction_id=victim.instruction.pk)).status_code == 200
+
+
+DRIVER_CHECKS: dict[str, Callable[[DriverWorld, DriverWorld], None]] = {
+    "driver-run": run_is_ones_own,
+    "driver-scan-create": scan_needs_ones_own_stop,
+    "driver-access-code-reveal": reveal_needs_ones_own_stop,
+    "driver-locations": locations_move_only_oneself,
+    "driver-instructions": instructions_are_ones_own,
+    "driver-instruction-ack": ack_needs_ones_own_instruction,
+}
+
+
+@pytest.mark.parametrize("victim", ["erin", "oscar"])
+@pytest.mark.parametrize("name", endpoints.names("driver"))
+def test_a_driver_cannot_read_or_act_on_another_drivers_things(name, victim, worlds):
+    check = DRIVER_CHECKS.get(name)
+    assert check is not None, f"{name}: a driver endpoint with no isolation check; add one to DRIVER_CHECKS"
+    check(worlds["dave"], worlds[victim])
+
+
+# --- Depots ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DepotWorld:
+    alice: Any  # Chicago's dispatcher, signed in
+    own: ExceptionCase  # a Chicago case
+    other: ExceptionCase  # a Milwaukee case
+    depot_codes: tuple[str, str]  # (Chicago's, Milwaukee's)
+
+
+@pytest.fixture
+def depots(alice, bob, chicago, milwaukee, dave_stop, oscar_stop) -> DepotWorld:
+    for stop in (dave_stop, oscar_stop):
+        at(stop.run.driver, stop)  # both on the map: a leak would show Oscar's position
+    return DepotWorld(signed_in(alice), escalated(dave_stop), escalated(oscar_stop), (chicago.code, milwaukee.code))
+
+
+def snapshot_holds_ones_depots_only(world: DepotWorld) -> None:
+    response = world.alice.get(url("board-snapshot"))
+
+    body = response.json()
+    assert [case["id"] for case in body["cases"]] == [world.own.pk]
+    assert list(body["seq"]) == [str(world.own.depot_id)]
+    assert [driver["id"] for driver in body["drivers"]] == [world.own.stop.run.driver_id]
+    assert body["counters"]["open"] == 1
+    assert world.other.order.reference not in response.content.decode()
+    assert world.alice.get(url("board-snapshot"), {"depot": world.other.depot_id}).status_code == 404
+
+
+def case_is_a_404(world: DepotWorld) -> None:
+    assert world.alice.get(url("board-case", case_id=world.own.pk)).status_code == 200
+
+    response = world.alice.get(url("board-case", case_id=world.other.pk))
+
+    assert response.status_code == 404
+    assert world.other.order.reference not in response.content.decode()
+
+
+def metrics_count_ones_depots_only(world: DepotWorld, name: str = "metrics") -> None:
+    own_code, other_code = world.depot_codes
+
+    response = world.alice.get(url(name), {"format": "json"} if name == "metrics-csv" else {})
+
+    assert response.status_code == 200
+    assert response.json()["depots"] == [own_code]
+    assert response.json()["totals"]["cases"]["opened"] == 1
+    assert world.alice.get(url(name), {"depot": other_code}).status_code == 404
+
+
+DEPOT_CHECKS: dict[str, Callable[[DepotWorld], None]] = {
+    "board-snapshot": snapshot_holds_ones_depots_only,
+    "board-case": case_is_a_404,
+    "metrics": metrics_count_ones_depots_only,
+    "metrics-csv": lambda world: metrics_count_ones_depots_only(world, "metrics-csv"),
+}
+
+
+@pytest.mark.parametrize("name", endpoints.names("depot-read"))
+def test_a_dispatcher_reads_nothing_of_another_depot(name, depots):
+    check = DEPOT_CHECKS.get(name)
+    assert check is not None, f"{name}: a desk read with no isolation check; add one to DEPOT_CHECKS"
+    check(depots)
+
+
+@pytest.mark.parametrize("action", sorted(endpoint.action for endpoint in endpoints.of_kind("case-action")))
+def test_a_dispatcher_cannot_act_on_another_depots_case(action, alice, oscar_stop, sends_enqueued):
+    make_case, body = recipe(action)
+    case = make_case(oscar_stop)  # in the very state where the action would succeed for Milwaukee's dispatcher
+    events = CaseEvent.objects.filter(case=case).count()
+    messages = Message.objects.filter(conversation__case=case).count()
+
+    response = signed_in(alice).post(
+        url(f"board-case-{action}", case_id=case.pk),
+        {"version": case.version, **body()},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "case_not_found"
+    after = ExceptionCase.objects.get(pk=case.pk)
+    assert (after.version, after.state, after.assigned_to_id) == (case.version, case.state, case.assigned_to_id)
+    assert CaseEvent.objects.filter(case=case).count() == events
+    assert Message.objects.filter(conversation__case=case).count() == messages
+    assert not AccessCredential.objects.filter(address=oscar_stop.order.address).exists()
+    assert sends_enqueued == []
+
+
+@pytest.mark.parametrize("name", endpoints.names("desk-page"))
+def test_the_desk_pages_list_only_the_dispatchers_depots(name, depots):
+    response = depots.alice.get(reverse(name))
+
+    assert response.status_code == 200
+    assert [depot.code for depot in response.context["depots"]] == [depots.depot_codes[0]]
+    assert "Milwaukee" not in response.content.decode()

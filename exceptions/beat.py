@@ -10,4 +10,11 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 15.0,
         "options": {"expires": 12.0},
     },
+    # The operator's routing port relays slot searches whose task was lost; the case's routing
+    # timer (above) still hands the case to a dispatcher if routing never answers.
+    "routing.slot_requests_relay": {
+        "task": "routing.slot_requests_relay",
+        "schedule": 30.0,
+        "options": {"expires": 25.0},
+    },
 }

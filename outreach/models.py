@@ -83,7 +83,11 @@ class Message(models.Model):
     error_code = models.IntegerField(null=True, blank=True)
     error_message = models.CharField(max_length=300, blank=True)
     urgent = models.BooleanField(default=False, help_text="Sent even in the recipient's quiet hours.")
-    release_at = models.DateTimeField(null=True, blank=True, help_text="Held for quiet hours until then.")
+    release_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Not sent before then: the end of quiet hours, or the next try after a failed one.",
+    )
     attempts = models.PositiveSmallIntegerField(default=0)
     claimed_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -3,8 +3,9 @@
 A message row is written (and its key made unique) before anything is sent;
 the send claims the row with a conditional UPDATE, posts, then writes the
 provider's id. A send is never repeated for a key: a duplicate task finds the
-row claimed or sent, and an ambiguous outcome (no answer after the POST) is
-left ``unknown`` for reconciliation instead of being sent again.
+row claimed or sent, and an ambiguous outcome (no answer after the POST, or a
+sender that died holding the claim) is left ``unknown`` until Twilio's message
+list says whether it took the message; only a message it never took is sent again.
 """
 
 from __future__ import annotations
@@ -48,11 +49,19 @@ Status = Message.Status
 class SendResult:
     status: str
     retry: bool = False
+    # With ``retry``: seconds until the next try may claim the message (its ``release_at``).
+    retry_in: float = 0.0
 
 
 def send_backoff(*, attempts: int) -> float:
-    """Seconds before the next try: exponential with full jitter, capped."""
-    return random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0)))  # noqa: S311
+    """Seconds before the next try: exponential and capped, with jitter over the upper half of the step.
+
+    The floor is deliberate: the waits before the last try add up to at least 77.5 s, so a
+    minute of Twilio errors never uses up every attempt (with full jitter, from zero, a
+    quarter of the messages caught in such a minute used all six and failed).
+    """
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0))
+    return random.uniform(ceiling / 2, ceiling)  # noqa: S311
 
 
 def _zone(recipient: Recipient, fallback: Any) -> Any:
@@ -173,7 +182,8 @@ class _Blank(dict[str, str]):
 
 def _finish(message_id: int, **fields: Any) -> bool:
     """Record the send's outcome, only over our own claim."""
-    return bool(Message.objects.filter(pk=message_id, status=Status.SENDING).update(claimed_until=None, **fields))
+    fields.setdefault("claimed_until", None)
+    return bool(Message.objects.filter(pk=message_id, status=Status.SENDING).update(**fields))
 
 
 def message_send(*, message_id: int, now: dt.datetime | None = None) -> SendResult:
@@ -209,8 +219,12 @@ def _deliver(message: Message, *, backend: MessageBackend, to: str, now: dt.date
             _finish(message.pk, status=Status.FAILED, error_message=str(exc)[:300])
             _case_cannot_reach(case_id, "Messages to the recipient keep failing.")
             return SendResult(status=Status.FAILED)
-        _finish(message.pk, status=Status.QUEUED, error_message=str(exc)[:300])
-        return SendResult(status=Status.QUEUED, retry=True)
+        # The next try's time is on the row: nothing claims the message sooner (a duplicate task, the
+        # outbox sweep), and the sweep relays it then if the retry task itself is lost.
+        wait = send_backoff(attempts=message.attempts)
+        retry_at = now + dt.timedelta(seconds=wait)
+        _finish(message.pk, status=Status.QUEUED, error_message=str(exc)[:300], release_at=retry_at)
+        return SendResult(status=Status.QUEUED, retry=True, retry_in=wait)
     except PermanentSendError as exc:
         _finish(message.pk, status=Status.FAILED, error_code=exc.code, error_message=str(exc)[:300])
         if exc.code == OPTED_OUT:
@@ -218,7 +232,8 @@ def _deliver(message: Message, *, backend: MessageBackend, to: str, now: dt.date
         _case_cannot_reach(case_id, f"The message was refused: {exc}")
         return SendResult(status=Status.FAILED)
     except AmbiguousSendError as exc:
-        _finish(message.pk, status=Status.UNKNOWN, error_message=str(exc)[:300])
+        # ``claimed_until`` now says when the claim ended: whatever reached Twilio did so before then.
+        _finish(message.pk, status=Status.UNKNOWN, error_message=str(exc)[:300], claimed_until=timezone.now())
         logger.warning("message %s: outcome unknown, left for reconciliation", message.pk)
         return SendResult(status=Status.UNKNOWN)
     moment = timezone.now()
@@ -377,15 +392,16 @@ ENQUEUE_GRACE = dt.timedelta(seconds=60)
 
 
 def messages_sweep(*, now: dt.datetime | None = None) -> tuple[list[int], int]:
-    """Messages to (re)enqueue: released from quiet hours, or whose enqueue was lost; and stale claims.
+    """Messages to (re)enqueue (released from quiet hours, due for their next try, or whose enqueue was lost),
+    and how many stale claims were marked unknown.
 
     A claim that outlived its lease means a worker died around the POST: whether
-    Twilio took the message is unknown, so it is marked for reconciliation,
-    never sent again.
+    Twilio took the message is unknown, so it is marked for reconciliation (its
+    ``claimed_until`` kept: the POST, if any, left before then), never sent blindly.
     """
     now = now or timezone.now()
     stale = Message.objects.filter(status=Status.SENDING, claimed_until__lt=now).update(
-        status=Status.UNKNOWN, claimed_until=None, error_message="The sender stopped during the send."
+        status=Status.UNKNOWN, error_message="The sender stopped during the send."
     )
     due = list(
         Message.objects.filter(direction=Message.Direction.OUTBOUND, status=Status.QUEUED)
@@ -398,18 +414,31 @@ def messages_sweep(*, now: dt.datetime | None = None) -> tuple[list[int], int]:
 
 # --- Reconciliation: did Twilio take the messages we never heard back about? -------------------------------------
 
-# Long enough for Twilio's list to show a message it accepted.
+# Long enough for Twilio's list to show a message it accepted, counted from the end of the claim it was
+# sent under: a message Twilio does not list by then never reached it.
 RECONCILE_AFTER = dt.timedelta(minutes=2)
-# After this, a message Twilio does not list was never taken.
-RECONCILE_GIVE_UP = dt.timedelta(minutes=30)
+
+
+def _reconcile_due(now: dt.datetime) -> Q:
+    settled = now - RECONCILE_AFTER
+    # Rows from before claims were kept on unknown messages count from their creation.
+    return Q(claimed_until__lte=settled) | Q(claimed_until__isnull=True, created_at__lte=settled)
 
 
 def message_reconcile(*, message_id: int, now: dt.datetime | None = None) -> str:
-    """Settle an ``unknown`` message by asking Twilio, never by sending it again."""
+    """Settle an ``unknown`` message by asking Twilio, never by sending it blindly.
+
+    Listed: it was sent. Not listed once the claim it went out under ended
+    ``RECONCILE_AFTER`` ago: Twilio never took it (the sender died before the POST,
+    or the POST never arrived), so it is queued again, as after a refused
+    attempt, and given up on after ``MAX_SEND_ATTEMPTS``.
+    """
+    from outreach.tasks import message_send_task
+
     now = now or timezone.now()
     message = (
         Message.objects.select_related("conversation__recipient")
-        .filter(pk=message_id, status=Status.UNKNOWN, created_at__lte=now - RECONCILE_AFTER)
+        .filter(_reconcile_due(now), pk=message_id, status=Status.UNKNOWN)
         .first()
     )
     if message is None:
@@ -419,24 +448,30 @@ def message_reconcile(*, message_id: int, now: dt.datetime | None = None) -> str
         found = sms_backend().find(to=str(recipient.phone), body=message.body, since=message.created_at)
     except TransientSendError:
         return "retry_later"
+    unknown = Message.objects.filter(pk=message.pk, status=Status.UNKNOWN)
     if found is not None:
-        Message.objects.filter(pk=message.pk, status=Status.UNKNOWN).update(
-            status=PROVIDER_STATUSES.get(found.status, Status.SENT), provider_sid=found.sid, sent_at=message.created_at
+        unknown.update(
+            status=PROVIDER_STATUSES.get(found.status, Status.SENT),
+            provider_sid=found.sid,
+            sent_at=message.created_at,
+            claimed_until=None,
         )
         return Status.SENT
-    if now - message.created_at < RECONCILE_GIVE_UP:
-        return "retry_later"
-    if Message.objects.filter(pk=message.pk, status=Status.UNKNOWN).update(
-        status=Status.FAILED, error_message="Twilio never took it."
+    if message.attempts >= MAX_SEND_ATTEMPTS:
+        if unknown.update(status=Status.FAILED, claimed_until=None, error_message="Twilio never took it."):
+            _case_cannot_reach(message.conversation.case_id, "A text to the recipient was never delivered to Twilio.")
+        return Status.FAILED
+    if unknown.update(
+        status=Status.QUEUED, claimed_until=None, release_at=None, error_message="Twilio never took it: sent again."
     ):
-        _case_cannot_reach(message.conversation.case_id, "A text to the recipient was never delivered to Twilio.")
-    return Status.FAILED
+        transaction.on_commit(lambda: message_send_task.delay(message.pk), robust=True)
+    return Status.QUEUED
 
 
 def messages_unknown_due(*, now: dt.datetime | None = None) -> list[int]:
     now = now or timezone.now()
     return list(
-        Message.objects.filter(status=Status.UNKNOWN, created_at__lte=now - RECONCILE_AFTER)
+        Message.objects.filter(_reconcile_due(now), status=Status.UNKNOWN)
         .order_by("created_at")
         .values_list("pk", flat=True)[:SWEEP_BATCH]
     )

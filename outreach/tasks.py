@@ -14,7 +14,8 @@ def message_send_task(self: Any, message_id: int) -> str:
     """Send one message at most once; a busy or broken Twilio is tried again with backoff and jitter."""
     result = services.message_send(message_id=message_id)
     if result.retry:
-        raise self.retry(countdown=services.send_backoff(attempts=self.request.retries + 1))
+        # The service chose the wait and wrote it on the message: this retry comes when the row allows it.
+        raise self.retry(countdown=result.retry_in)
     return result.status
 
 
@@ -35,5 +36,5 @@ def messages_sweep_task() -> int:
 
 @shared_task(name="outreach.message_reconcile", ignore_result=True)
 def message_reconcile_task(message_id: int) -> str:
-    """Ask Twilio whether it took a message we never heard back about."""
+    """Ask Twilio whether it took a message we never heard back about; one it never took is queued again."""
     return services.message_reconcile(message_id=message_id)

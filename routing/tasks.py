@@ -6,6 +6,7 @@ from celery import shared_task
 from django.utils.dateparse import parse_datetime
 
 from routing import services
+from routing.adapter import slot_requests_unanswered
 
 
 @shared_task(name="routing.case_slot_find", ignore_result=True)
@@ -16,6 +17,19 @@ def case_slot_find_task(case_id: int, window_start: str | None, window_end: str 
         window_start=parse_datetime(window_start) if window_start else None,
         window_end=parse_datetime(window_end) if window_end else None,
     )
+
+
+# The relay runs every 30 s (exceptions/beat.py); what it enqueues expires before the next one.
+RELAY_ENQUEUE_EXPIRES = 60.0
+
+
+@shared_task(name="routing.slot_requests_relay", ignore_result=True)
+def slot_requests_relay_task() -> int:
+    """Ask again for the slots whose search was lost (queued at a commit while the broker was down)."""
+    requests = slot_requests_unanswered()
+    for case_id, window_start, window_end in requests:
+        case_slot_find_task.apply_async(args=(case_id, window_start, window_end), expires=RELAY_ENQUEUE_EXPIRES)
+    return len(requests)
 
 
 @shared_task(name="routing.run_resequence", ignore_result=True)

@@ -64,7 +64,10 @@ def test_a_busy_twilio_is_tried_again_and_one_sms_is_accepted(dave_stop, twilio)
 
     first = message_send(message_id=message.pk)
     assert (first.status, first.retry) == (Message.Status.QUEUED, True)
-    assert message_send(message_id=message.pk).status == Message.Status.SENT
+    message.refresh_from_db()
+    assert message.release_at is not None
+    assert message_send(message_id=message.pk).status == "not_claimed"  # not before the backoff is over
+    assert message_send(message_id=message.pk, now=message.release_at).status == Message.Status.SENT
 
     assert len(twilio.posts) == 2
     assert len(twilio.accepted) == 1
@@ -104,7 +107,11 @@ def test_a_broken_twilio_is_given_up_on_after_the_last_attempt(dave_stop, twilio
     twilio.answer(*[500] * 6)
     message = asked(dave_stop)
 
-    results = [message_send(message_id=message.pk) for _ in range(6)]
+    results, now = [], timezone.now()
+    for _ in range(6):
+        results.append(message_send(message_id=message.pk, now=now))
+        message.refresh_from_db()
+        now = message.release_at or now  # each try when the one before allows it
 
     assert [r.retry for r in results] == [True] * 5 + [False]
     assert results[-1].status == Message.Status.FAILED
@@ -174,7 +181,7 @@ def test_the_sweep_releases_held_messages_and_marks_dead_sends_unknown(dave_stop
     assert twilio.posts == []
 
 
-def test_an_unknown_message_is_settled_by_asking_twilio_not_by_sending_again(dave_stop, erin, twilio):
+def test_an_unknown_message_is_settled_by_asking_twilio_not_by_sending_blindly(dave_stop, erin, twilio):
     from outreach.services import message_reconcile
     from tests.factories import StopFactory
 
@@ -187,13 +194,29 @@ def test_an_unknown_message_is_settled_by_asking_twilio_not_by_sending_again(dav
     assert message_reconcile(message_id=taken.pk) == "not_due"
     later = timezone.now() + dt.timedelta(minutes=3)
     assert message_reconcile(message_id=taken.pk, now=later) == Message.Status.SENT
-    assert message_reconcile(message_id=lost.pk, now=later) == "retry_later"
-    assert message_reconcile(message_id=lost.pk, now=later + dt.timedelta(minutes=30)) == Message.Status.FAILED
+    # Twilio does not list the other one: it never took it, so it goes out once more, like a refused try.
+    assert message_reconcile(message_id=lost.pk, now=later) == Message.Status.QUEUED
+    assert message_reconcile(message_id=lost.pk, now=later) == "not_due"
+    assert message_send(message_id=lost.pk).status == Message.Status.SENT
 
     taken.refresh_from_db()
+    lost.refresh_from_db()
     assert taken.provider_sid == twilio.accepted[0]["Sid"]
-    assert case_of(lost).state == ExceptionCase.State.ESCALATED
-    assert len(twilio.posts) == 1
+    assert lost.provider_sid == twilio.accepted[1]["Sid"]
+    assert case_of(lost).state == ExceptionCase.State.AWAITING_RECIPIENT
+    assert len(twilio.posts) == 2
+
+
+def test_a_message_twilio_never_took_is_given_up_on_after_the_last_attempt(dave_stop, twilio):
+    from outreach.services import MAX_SEND_ATTEMPTS, message_reconcile
+
+    message = asked(dave_stop)
+    Message.objects.filter(pk=message.pk).update(status=Message.Status.UNKNOWN, attempts=MAX_SEND_ATTEMPTS)
+
+    assert message_reconcile(message_id=message.pk, now=timezone.now() + dt.timedelta(minutes=3)) == "failed"
+
+    assert case_of(message).state == ExceptionCase.State.ESCALATED
+    assert twilio.posts == []
 
 
 def test_an_urgent_playbook_texts_even_in_quiet_hours(dave_stop, twilio):

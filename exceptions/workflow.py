@@ -999,6 +999,46 @@ def case_reschedule_fail(*, case_id: int, reason: str, now: dt.datetime | None =
         return case
 
 
+def case_reschedule_await_plan(
+    *,
+    case_id: int,
+    day: dt.date,
+    window_start: dt.datetime | None,
+    window_end: dt.datetime | None,
+    now: dt.datetime | None = None,
+) -> ExceptionCase | None:
+    """No run is planned yet for the day the parcel goes out again: it waits for that day's plan.
+
+    The stop leaves today's run (its driver is told), the order keeps the window
+    the recipient asked for so the planner schedules it, and the case is resolved
+    as rescheduled to a later day. Nothing here needs a dispatcher.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        case = _locked(case_id)
+        if case is None or case.state != State.RESOLVING or case.pending_outcome not in RESCHEDULE_OUTCOMES:
+            return case
+        stop = case.stop
+        if stop.status in Stop.ACTIVE_STATUSES:
+            instruction_push(
+                driver=stop.run.driver,
+                kind=DriverInstruction.Kind.SKIP,
+                text=f"Skip this stop: it goes out again on {day:%a %d %b}.",
+                stop=stop,
+                payload={"case_id": case.pk, "planned_day": day.isoformat()},
+            )
+        stop_status_set(stop=stop, status=Stop.Status.RESCHEDULED, order_status=Order.Status.RESCHEDULED)
+        if window_start is not None:
+            Order.objects.filter(pk=case.order_id).update(
+                window_start=window_start, window_end=window_end, updated_at=now
+            )
+        summary = f"Rescheduled to {day:%a %d %b}: no run is planned for that day yet, so it goes into that day's plan"
+        _change(case, now=now, kind=Kind.ROUTE_CHANGE, summary=summary, payload={"planned_day": day.isoformat()})
+        _resolve(case, now, Outcome.RESCHEDULED_LATER, detail={**case.outcome_detail, "planned_day": day.isoformat()})
+        _save(case)
+        return case
+
+
 def case_stop_delivered(*, scan: ScanEvent) -> ExceptionCase | None:
     """The stop was delivered (inside the scan's transaction): its open case is resolved with what worked."""
     now = timezone.now()

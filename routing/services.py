@@ -419,14 +419,17 @@ def proposal_apply(
         current = {s.pk: s for s in Stop.objects.filter(run=run, status__in=(Stop.Status.PENDING, Stop.Status.ARRIVED))}
         if proposal.handover or run.pk != stop.run_id:
             stop_status_set(stop=stop, status=Stop.Status.RESCHEDULED, order_status=Order.Status.RESCHEDULED)
-            placed = Stop.objects.create(
+            # A run the parcel left before keeps its stop row (one per order and run): that row takes it back.
+            placed, _ = Stop.objects.update_or_create(
                 run=run,
                 order=stop.order,
-                sequence=Stop.objects.filter(run=run).count() + 1000,
-                window_start=proposal.window_start,
-                window_end=proposal.window_end,
-                service_minutes=stop.service_minutes,
-                status=Stop.Status.PENDING,
+                defaults={
+                    "sequence": Stop.objects.filter(run=run).count() + 1000,
+                    "window_start": proposal.window_start,
+                    "window_end": proposal.window_end,
+                    "service_minutes": stop.service_minutes,
+                    "status": Stop.Status.PENDING,
+                },
             )
             if case_id is None:
                 instruction_push(
@@ -564,8 +567,30 @@ def case_slot_find(
         case_id=case_id,
     )
     if not change.placed and not change.case_moved_on:
-        workflow.case_reschedule_fail(case_id=case_id, reason=change.reason)
+        day = unplanned_day(stop_id=case.stop_id, window_start=window_start)
+        if day is not None:
+            workflow.case_reschedule_await_plan(
+                case_id=case_id, day=day, window_start=window_start, window_end=window_end
+            )
+        else:
+            workflow.case_reschedule_fail(case_id=case_id, reason=change.reason)
     return change
+
+
+def unplanned_day(*, stop_id: int, window_start: dt.datetime | None, now: dt.datetime | None = None) -> dt.date | None:
+    """The later day the stop should go out on when no run of its depot is planned for it yet, else None.
+
+    The day asked for when it is after today, otherwise the next day. A day that has runs but no room
+    is not unplanned: that needs a dispatcher.
+    """
+    now = now or timezone.now()
+    stop = _load_stop(stop_id)
+    zone = stop.run.depot.time_zone
+    today = timezone.localdate(now, zone)
+    wanted = timezone.localdate(window_start, zone) if window_start else None
+    day = wanted if wanted and wanted > today else today + dt.timedelta(days=1)
+    planned = Run.objects.filter(depot_id=stop.run.depot_id, service_date=day).exclude(status=Run.Status.CANCELLED)
+    return None if planned.exists() else day
 
 
 # --- Re-sequencing ---------------------------------------------------------------------------------------------------

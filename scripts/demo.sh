@@ -24,9 +24,11 @@ say "Seeding the demo day (${DEMO_STOPS:-2000} stops, ${DEMO_DRIVERS:-40} driver
 "$PY" manage.py seed_demo --stops "${DEMO_STOPS:-2000}" --drivers "${DEMO_DRIVERS:-40}" | tee "$LOGS/seed.txt"
 
 pids=()
+sim_pid=""
 stop_all() {
   trap - INT TERM EXIT
   say "Stopping"
+  [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null || true
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
@@ -66,6 +68,13 @@ for _ in $(seq 30); do
 done
 [ -n "$worker_ready" ] || fail "The Celery worker did not answer; see $LOGS/worker.log."
 
+# A gentle day: a few drivers work their stops ten times faster than life, recipients text back,
+# and the escalated cases wait on the board for you. DEMO_SIMULATE=0 leaves the day still.
+if [ "${DEMO_SIMULATE:-1}" != "0" ]; then
+  "$PY" manage.py simulate_day --live --drivers "${DEMO_SIM_DRIVERS:-8}" --speed "${DEMO_SIM_SPEED:-10}" \
+    --dispatchers 0 >"$LOGS/simulate.log" 2>&1 & sim_pid=$!
+fi
+
 cat <<TXT
 
   The dispatch exception desk is running.
@@ -76,6 +85,7 @@ cat <<TXT
   A driver app's token: .venv/bin/python manage.py issue_token driver01
   Logins are printed above by the demo seeding (admin, dispatcher, drivers).
   Texts: ${TWILIO_API_BASE_URL:-Twilio} (a fake Twilio on this machine unless TWILIO_ACCOUNT_SID is set).
+  Drivers are on the road (simulated, var/log/simulate.log): exceptions appear on the board as they fail stops.
   Logs: var/log/web.log, var/log/worker.log, var/log/beat.log. Ctrl-C stops everything.
 
 TXT

@@ -13,7 +13,7 @@ from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
-from dispatch.models import Driver, Order, ReasonCode, ScanEvent, Stop, WebhookEvent
+from dispatch.models import Driver, Order, ReasonCode, Run, ScanEvent, Stop, WebhookEvent
 from dispatch.services.webhooks import webhook_events_emit
 from exceptions.workflow import case_open, case_stop_delivered
 
@@ -171,6 +171,9 @@ def _record(scan: ScanEvent) -> ScanOutcome:
         order.status = Order.Status.ATTEMPT_FAILED
     stop.save(update_fields=["attempt_count", "status", "updated_at"])
     order.save(update_fields=["status", "updated_at"])
+    if stop.run.status == Run.Status.PLANNED:
+        # The run's first scan: it is on the road, so routing may hand it other drivers' stops.
+        Run.objects.filter(pk=stop.run_id, status=Run.Status.PLANNED).update(status=Run.Status.IN_PROGRESS)
 
     case = (
         case_open(scan=scan, first_failure=not attempted_before) if scan.outcome == ScanEvent.Outcome.FAILED else None

@@ -220,8 +220,10 @@ def _stored(playbook: Playbook) -> list[tuple[int, str, int | None]]:
 
 @pytest.fixture
 def access_denied() -> Playbook:
-    """The seeded playbook: ask for the code, re-prompt once, escalate at priority 2."""
-    return Playbook.objects.get(reason_code=reason("ACCESS_DENIED"))
+    """An admin's access playbook: ask for the code, re-prompt once, escalate at priority 2."""
+    playbook = Playbook.objects.get(reason_code=reason("ACCESS_DENIED"))
+    playbook.steps.filter(position=3).update(action="escalate", wait_minutes=15, priority=2)
+    return playbook
 
 
 def _reprompt_first(rows: list[dict[str, Any]]) -> None:
@@ -373,7 +375,8 @@ def test_it_lists_the_playbooks_with_their_steps(admin_client_):
     response = admin_client_.get(reverse(f"{PLAYBOOKS}_changelist"))
 
     assert response.status_code == 200
-    assert "ask access code → reprompt → escalate (priority 2)" in response.text
+    assert "ask access code → reprompt → reschedule" in response.text
+    assert "escalate (priority 1)" in response.text  # a damaged parcel goes straight to a dispatcher
 
 
 # --- Dispatchers look, admins change --------------------------------------------------------------------------------

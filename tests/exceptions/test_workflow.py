@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from dispatch.models import AccessCredential, AccessRevealAudit, DriverInstruction, Order, ScanEvent, Stop
 from exceptions import workflow
-from exceptions.models import CaseEvent, EscalationRule, ExceptionCase, ReplyIntent
+from exceptions.models import CaseEvent, EscalationRule, ExceptionCase, PlaybookStep, ReplyIntent
 from exceptions.workflow import CaseConflict, Understanding, WorkflowError
 from tests.exceptions.conftest import at, fail, scan
 from tests.factories import AccessCredentialFactory, RunFactory, StopFactory, reason
@@ -67,7 +67,14 @@ def test_it_triages_once(dave_stop, outreach):
     assert len(outreach.asked) == 1
 
 
-def test_it_asks_for_the_code_then_reprompts_once_then_escalates(dave_stop, outreach):
+def _access_playbook_ends_with_a_dispatcher() -> None:
+    """What an admin may choose: an unanswered access failure goes to a dispatcher at priority 2."""
+    PlaybookStep.objects.filter(playbook__reason_code__code="ACCESS_DENIED", position=3).update(
+        action=PlaybookStep.Action.ESCALATE, priority=2
+    )
+
+
+def test_it_asks_for_the_code_then_reprompts_once_then_tries_again_later(dave_stop, outreach):
     case = triaged(fail(dave_stop))
     assert case.state == State.AWAITING_RECIPIENT
     assert outreach.asked == [{"case": case.pk, "topic": "access_code", "reprompt": False}]
@@ -79,6 +86,20 @@ def test_it_asks_for_the_code_then_reprompts_once_then_escalates(dave_stop, outr
     assert case.state == State.AWAITING_RECIPIENT
     assert outreach.asked[-1] == {"case": case.pk, "topic": "access_code", "reprompt": True}
     assert case.prompts_sent == 2
+
+    assert workflow.case_timer_fire(case_id=case.pk, now=later(22))
+    case = reload(case)
+    # Nobody answered: the stop goes back on the road later, no dispatcher needed.
+    assert (case.state, case.pending_outcome) == (State.RESOLVING, Outcome.RESCHEDULED_SAME_DAY)
+    assert case.escalated_at is None
+    assert CaseEvent.objects.filter(case=case, summary="Playbook: move to a later slot").exists()
+    assert len(outreach.asked) == 2
+
+
+def test_an_admin_can_send_unanswered_access_failures_to_a_dispatcher(dave_stop, outreach):
+    _access_playbook_ends_with_a_dispatcher()
+    case = triaged(fail(dave_stop))
+    workflow.case_timer_fire(case_id=case.pk, now=later(11))
 
     assert workflow.case_timer_fire(case_id=case.pk, now=later(22))
     case = reload(case)
@@ -334,6 +355,7 @@ def test_a_reply_to_a_case_a_dispatcher_owns_is_left_to_them(dave, dave_stop, al
 
 
 def test_an_unowned_escalated_case_goes_back_to_work_on_a_useful_reply(dave, dave_stop, outreach):
+    _access_playbook_ends_with_a_dispatcher()
     outreach_reply_due = triaged(fail(dave_stop))
     workflow.case_timer_fire(case_id=outreach_reply_due.pk, now=later(11))
     workflow.case_timer_fire(case_id=outreach_reply_due.pk, now=later(22))

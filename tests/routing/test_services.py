@@ -182,6 +182,27 @@ def test_another_driver_takes_it_when_that_saves_more_than_the_handover(dave, er
     assert_feasible(theirs)
 
 
+def test_a_parcel_handed_back_to_a_run_it_left_takes_its_old_stop_row(dave, erin):
+    run, failed, theirs = _far_from_dave(dave, erin)
+    there = services.stop_reinsert(stop_id=failed.pk, window_start=None, window_end=local(10, 40), requested_by="t")
+    assert there.run_id == theirs.pk
+    moved = Stop.objects.get(run=theirs, order=failed.order)
+    # It fails on Erin's run too; she has delivered the rest and left; Dave is now the one beside it.
+    failed_at(moved)
+    Stop.objects.filter(run=theirs, status=Stop.Status.PENDING).update(status=Stop.Status.DELIVERED)
+    place(dave, -0.5)
+    place(erin, 30)  # 31 km away: too far to be back by 10:40
+
+    back = services.stop_reinsert(stop_id=moved.pk, window_start=None, window_end=local(10, 40), requested_by="t")
+
+    assert (back.placed, back.run_id) == (True, run.pk)
+    assert Stop.objects.filter(run=run, order=failed.order).count() == 1
+    failed.refresh_from_db()
+    assert failed.status == Stop.Status.PENDING
+    assert failed.pk in remaining(run)
+    assert_feasible(run)
+
+
 def test_every_change_makes_a_plan_version_and_tells_the_driver(dave):
     run, stops = run_with_stops(dave, [1, 2, 3, 2.5])
     failed = failed_at(stops[3])
@@ -291,6 +312,59 @@ def test_a_recipients_new_window_reaches_the_plan_and_the_case_timeline(
     assert stops[0].status == Stop.Status.PENDING
     assert stops[0].order.status == Order.Status.OUT_FOR_DELIVERY
     assert_feasible(run)
+
+
+def _asks_for(case: ExceptionCase, start: dt.datetime, end: dt.datetime | None) -> None:
+    """The recipient asked for a window; the case waits for routing's slot."""
+    workflow.case_triage(case_id=case.pk)
+    workflow.case_reply_apply(
+        case_id=case.pk, understood=Understanding(intent=ReplyIntent.RESCHEDULE, window_start=start, window_end=end)
+    )
+
+
+def test_a_day_with_no_plan_yet_takes_the_parcel_into_that_days_plan(dave, outreach):
+    _run, stops = run_with_stops(dave, [1, 2, 3])
+    case = fail(stops[0], "RECIPIENT_ABSENT")
+    monday = TODAY + dt.timedelta(days=5)
+    _asks_for(case, local(17, 0, monday), local(20, 0, monday))
+
+    change = services.case_slot_find(
+        case_id=case.pk, window_start=local(17, 0, monday), window_end=local(20, 0, monday)
+    )
+
+    assert change is not None
+    assert not change.placed
+    case.refresh_from_db()
+    assert (case.state, case.outcome) == (ExceptionCase.State.RESOLVED, ExceptionCase.Outcome.RESCHEDULED_LATER)
+    assert case.outcome_detail["planned_day"] == monday.isoformat()
+    assert not case.touched_by_dispatcher
+    assert case.escalated_at is None
+    stops[0].refresh_from_db()
+    assert stops[0].status == Stop.Status.RESCHEDULED
+    order = Order.objects.get(pk=stops[0].order_id)
+    assert (order.status, order.window_start, order.window_end) == (
+        Order.Status.RESCHEDULED,
+        local(17, 0, monday),
+        local(20, 0, monday),
+    )
+    skip = DriverInstruction.objects.get(driver=dave, kind=DriverInstruction.Kind.SKIP)
+    assert skip.stop_id == stops[0].pk
+    assert not PlanVersion.objects.exists()
+
+
+def test_a_planned_day_with_no_room_still_goes_to_a_dispatcher(dave, erin, outreach):
+    _run, stops = run_with_stops(dave, [1, 2, 3])
+    case = fail(stops[0], "RECIPIENT_ABSENT")
+    erin.vehicle_capacity = 1
+    erin.save()
+    run_with_stops(erin, [4], day=TOMORROW, status=Run.Status.PLANNED)  # planned, and full
+    _asks_for(case, local(9, 0, TOMORROW), local(10, 0, TOMORROW))
+
+    services.case_slot_find(case_id=case.pk, window_start=local(9, 0, TOMORROW), window_end=local(10, 0, TOMORROW))
+
+    case.refresh_from_db()
+    assert case.state == ExceptionCase.State.ESCALATED
+    assert case.escalation_reason.startswith("Routing found no slot")
 
 
 def test_a_case_resolved_meanwhile_gets_no_plan_change(dave, alice, outreach):

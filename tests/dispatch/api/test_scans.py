@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.utils import timezone
 
-from dispatch.models import Order, ScanEvent, Stop
+from dispatch.models import Order, Run, ScanEvent, Stop
 from exceptions.models import CaseEvent, ExceptionCase
 
 pytestmark = pytest.mark.django_db
@@ -47,6 +47,20 @@ def test_it_records_a_failed_scan_and_opens_a_case(dave_api, dave_run):
     assert stop.order.status == Order.Status.ATTEMPT_FAILED
     assert (case.stop, case.reason_code.code, case.state) == (stop, "ACCESS_DENIED", "opened")
     assert CaseEvent.objects.filter(case=case, kind="scan").count() == 1
+
+
+def test_the_runs_first_scan_puts_it_on_the_road(dave_api, dave_run):
+    Run.objects.filter(pk=dave_run.pk).update(status=Run.Status.PLANNED)
+    first, second = dave_run.stops.order_by("sequence")[:2]
+    delivered = {"outcome": "delivered", "device_time": timezone.now().isoformat()}
+
+    assert post_scan(dave_api, first, delivered).status_code == 201
+    dave_run.refresh_from_db()
+    assert dave_run.status == Run.Status.IN_PROGRESS
+    Run.objects.filter(pk=dave_run.pk).update(status=Run.Status.COMPLETED)
+    assert post_scan(dave_api, second, failed(), key="scan-2").status_code == 201
+    dave_run.refresh_from_db()
+    assert dave_run.status == Run.Status.COMPLETED  # only a planned run is started
 
 
 def test_it_records_a_delivery_without_a_case(dave_api, dave_run):

@@ -1,0 +1,203 @@
+"""How the simulated people behave: where stops fail, how recipients answer, what dispatchers do.
+
+Pure functions of a ``random.Random`` and what the person can see; the engine
+(``dispatch.simulation.engine``) asks them and carries the answers out through
+the product's own interfaces. The figures below are stated assumptions, kept in
+one place so a reader can weigh them:
+
+- Failure odds by building type (relative to a house): gated communities and
+  multi-unit buildings fail more, and mostly on access; houses mostly on absence,
+  and more so in working hours. The reason mix per building type is the demo
+  day's own (``dispatch.demo.FAILURE_REASONS``).
+- About three recipients in four answer a first text; half of the rest answer a
+  reminder. Answers come after a log-normal delay (median 4 min, one in ten
+  after 25 min).
+- What a recipient answers depends on why the stop failed (an access failure is
+  mostly answered with a code).
+- A dispatcher approves what waits for approval; otherwise calls the recipient
+  and, most of the time, gets a code or agrees a window; a few parcels go back.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from dispatch.demo import BUSINESS, FAILURE_NOTES, FAILURE_REASONS, GATED, HOUSE, MULTI_UNIT
+
+# Failure odds relative to a house, by building type.
+FAILURE_WEIGHT = {HOUSE: 1.0, MULTI_UNIT: 1.7, GATED: 1.9, BUSINESS: 1.2}
+# Absence is likelier while people are at work.
+WORKING_HOURS = (9, 17)
+ABSENCE_AT_WORK = 1.35
+ABSENCE_AT_HOME = 0.7
+
+FIRST_REPLY_ODDS = 0.75
+REMINDER_REPLY_ODDS = 0.5
+FOLLOW_UP_REPLY_ODDS = 0.85  # after answering once, asked again (e.g. to clarify)
+REPLY_MEDIAN_SECONDS = 240.0
+REPLY_SIGMA = 1.4  # log-normal: ~10 % answer after 25 min
+REPLY_MAX_SECONDS = 3 * 3600.0
+
+# What a recipient answers, by the failed scan's reason: (intent in the corpus, weight).
+ACCESS_ANSWERS = (
+    ("ACCESS_CODE", 62), ("AVAILABLE_NOW", 12), ("SAFE_DROP", 8), ("RESCHEDULE", 8), ("NEIGHBOR", 3),
+    ("UNCLEAR", 4), ("CALL_REQUEST", 2), ("OPT_OUT", 1),
+)  # fmt: skip
+ABSENT_ANSWERS = (
+    ("RESCHEDULE", 34), ("SAFE_DROP", 24), ("NEIGHBOR", 16), ("AVAILABLE_NOW", 8), ("PICKUP_POINT", 6),
+    ("UNCLEAR", 6), ("CALL_REQUEST", 3), ("REFUSE", 2), ("OPT_OUT", 1),
+)  # fmt: skip
+BUSINESS_ANSWERS = (("RESCHEDULE", 60), ("AVAILABLE_NOW", 18), ("UNCLEAR", 10), ("CALL_REQUEST", 10), ("REFUSE", 2))
+ANSWERS_BY_REASON = {
+    "ACCESS_DENIED": ACCESS_ANSWERS,
+    "WRONG_ACCESS_CODE": ACCESS_ANSWERS,
+    "GATE_CLOSED": ACCESS_ANSWERS,
+    "ADDRESS_NOT_FOUND": ACCESS_ANSWERS,
+    "RECIPIENT_ABSENT": ABSENT_ANSWERS,
+    "UNSAFE_LOCATION": ABSENT_ANSWERS,
+    "REFUSED": ABSENT_ANSWERS,
+    "BUSINESS_CLOSED": BUSINESS_ANSWERS,
+}
+# A code from a recipient opens the door this often (codes change, digits get swapped).
+CODE_WORKS_ODDS = 0.92
+# A recipient who said "coming down" / "leave it with 4B" is there when the driver is back.
+RETRY_WORKS_ODDS = 0.95
+
+
+def pick(rng: random.Random, weighted: Sequence[tuple[str, float]]) -> str:
+    total = sum(weight for _, weight in weighted)
+    mark = rng.uniform(0, total)
+    for value, weight in weighted:
+        mark -= weight
+        if mark <= 0:
+            return value
+    return weighted[-1][0]
+
+
+@dataclass(frozen=True)
+class Failure:
+    reason_code: str
+    note: str
+
+
+def failure_scale(building_types: Sequence[str], exception_rate: float) -> float:
+    """The factor that makes the day's expected share of failed first attempts ``exception_rate``."""
+    if not building_types:
+        return 0.0
+    mean = sum(FAILURE_WEIGHT.get(kind, 1.0) for kind in building_types) / len(building_types)
+    return exception_rate / mean
+
+
+def stop_failure(
+    rng: random.Random, *, building_type: str, local_time: dt.datetime, scale: float, retry: bool
+) -> Failure | None:
+    """Does this attempt fail, and why? ``retry``: the driver came back on an answer from the recipient."""
+    if retry:
+        return None if rng.random() < RETRY_WORKS_ODDS else Failure("RECIPIENT_ABSENT", "Still nobody there.")
+    weight = FAILURE_WEIGHT.get(building_type, 1.0)
+    reasons = FAILURE_REASONS.get(building_type, FAILURE_REASONS[HOUSE])
+    if building_type == HOUSE:
+        at_work = WORKING_HOURS[0] <= local_time.hour < WORKING_HOURS[1]
+        weight *= ABSENCE_AT_WORK if at_work else ABSENCE_AT_HOME
+    if rng.random() >= min(0.9, weight * scale):
+        return None
+    reason = pick(rng, [(code, float(w)) for code, w in reasons])
+    return Failure(reason, rng.choice(FAILURE_NOTES.get(reason, ("",))))
+
+
+def code_attempt_fails(rng: random.Random) -> bool:
+    return rng.random() >= CODE_WORKS_ODDS
+
+
+# --- Recipients -------------------------------------------------------------------------------------------------
+
+
+class Corpus:
+    """Reply lines by intent, from a file in the format of the replies benchmark (``reply``, ``intent`` columns)."""
+
+    def __init__(self, by_intent: dict[str, list[str]]) -> None:
+        self.by_intent = by_intent
+
+    @classmethod
+    def load(cls, path: Path) -> Corpus:
+        by_intent: dict[str, list[str]] = defaultdict(list)
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            missing = {"reply", "intent"} - set(reader.fieldnames or ())
+            if missing:
+                raise ValueError(f"{path}: the replies file needs the columns {', '.join(sorted(missing))}")
+            for row in reader:
+                if row["reply"].strip():
+                    by_intent[row["intent"].strip().upper()].append(row["reply"])
+        if not by_intent:
+            raise ValueError(f"{path}: no replies in the file")
+        return cls(dict(by_intent))
+
+    def line(self, rng: random.Random, intent: str) -> str:
+        lines = self.by_intent.get(intent) or self.by_intent.get("UNCLEAR") or next(iter(self.by_intent.values()))
+        return rng.choice(lines)
+
+
+@dataclass(frozen=True)
+class Reply:
+    delay_seconds: float
+    text: str
+    intent: str
+
+
+def recipient_reply(
+    rng: random.Random, corpus: Corpus, *, reason_code: str, prompt_number: int, answered_before: int
+) -> Reply | None:
+    """The recipient's answer to our ``prompt_number``-th text about this stop (1 = the first), or None."""
+    first = FIRST_REPLY_ODDS if prompt_number <= 1 else REMINDER_REPLY_ODDS
+    odds = FOLLOW_UP_REPLY_ODDS if answered_before else first
+    if rng.random() >= odds:
+        return None
+    delay = min(REPLY_MAX_SECONDS, rng.lognormvariate(math.log(REPLY_MEDIAN_SECONDS), REPLY_SIGMA))
+    answers = ANSWERS_BY_REASON.get(reason_code, ABSENT_ANSWERS)
+    if answered_before:  # asked again after an answer we could not use: a plainer answer
+        answers = tuple((intent, w) for intent, w in answers if intent not in ("UNCLEAR", "OPT_OUT")) or answers
+    intent = pick(rng, [(intent, float(w)) for intent, w in answers])
+    return Reply(delay_seconds=max(20.0, delay), text=corpus.line(rng, intent), intent=intent)
+
+
+# --- Dispatchers ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DispatcherMove:
+    action: str  # a board action: approve, access-code, window, return
+    body: dict[str, object]
+
+
+def dispatcher_move(
+    rng: random.Random, *, reason_code: str, pending_approval: bool, local_now: dt.datetime
+) -> DispatcherMove:
+    """What a dispatcher does with a case that needs one, after calling the recipient when it helps."""
+    if pending_approval:
+        return DispatcherMove("approve", {})
+    roll = rng.random()
+    if reason_code in ("ACCESS_DENIED", "WRONG_ACCESS_CODE", "GATE_CLOSED") and roll < 0.6:
+        return DispatcherMove("access-code", {"code": f"{rng.randrange(10_000):04d}"})
+    if roll < 0.94:
+        start = local_now + dt.timedelta(hours=2)
+        if start.hour >= 19:  # too late today: tomorrow morning
+            start = (local_now + dt.timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+        start = start.replace(minute=0, second=0, microsecond=0)
+        return DispatcherMove(
+            "window",
+            {"window_start": start.isoformat(), "window_end": (start + dt.timedelta(hours=3)).isoformat()},
+        )
+    return DispatcherMove("return", {"note": "Recipient asked to send it back."})
+
+
+def handling_seconds(rng: random.Random, mean_minutes: float) -> float:
+    """How long a dispatcher spends on one case: at least a minute, exponential around the mean."""
+    return 60.0 + rng.expovariate(1.0 / max(1.0, mean_minutes * 60.0 - 60.0))

@@ -1,0 +1,560 @@
+"""A service day, simulated through the product's own interfaces on a virtual clock.
+
+Drivers report scans and read their instruction feed through the driver API,
+recipients text back through the signed Twilio webhook, dispatchers act through
+the board API, and every SMS goes out through the Twilio SDK to the fake Twilio
+server on 127.0.0.1. Postgres, Redis (cache, throttles, board numbering) and
+the routing solver are the real ones.
+
+The clock is virtual (``time_machine``), so a nine-hour day runs in minutes and
+one seed gives one day. Because the clock lives in this process, the work the
+worker and beat would do runs here too, at the right virtual moments: Celery
+tasks run eagerly when published (after their transaction commits, as with a
+worker), and beat's sweeps run on beat's own schedule (``CELERY_BEAT_SCHEDULE``).
+
+One event queue orders everything: a driver reaching a stop, a recipient's
+reply, a dispatcher finishing a case, a beat tick. After each event the engine
+looks at what the product did (texts sent, instructions pushed, cases
+escalated) and schedules the people's reactions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import itertools
+import logging
+import random
+import time
+import uuid
+import zoneinfo
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import time_machine
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client, override_settings
+from django.utils import timezone
+from rest_framework.test import APIClient
+from twilio.request_validator import RequestValidator
+
+from config.celery import app as celery_app
+from dispatch import demo, roles
+from dispatch.geo import haversine_m
+from dispatch.models import ApiToken, Depot, DriverInstruction, ReasonCode, Run, Stop, User
+from dispatch.services.tokens import api_token_issue
+from dispatch.simulation import behaviour
+from exceptions.models import ExceptionCase
+from outreach.fake_twilio import FakeTwilio
+from outreach.models import Message
+
+logger = logging.getLogger(__name__)
+
+# The smallest valid PNG: the photo some reason codes require.
+PIXEL_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+AUTH_TOKEN = "simulated-auth-token"  # noqa: S105 - the fake Twilio's, never a real account's
+ACCOUNT_SID = "AC" + "5" * 32
+FROM_NUMBER = "+13125550100"
+# After the last driver is done, the desk keeps working until every case is finished, or this late.
+DAY_END = dt.time(23, 30)
+DRIVER_CUTOFF = dt.time(21, 0)
+RETRY_INSTRUCTIONS = frozenset(
+    {
+        DriverInstruction.Kind.ACCESS_CODE,
+        DriverInstruction.Kind.RETRY_NOW,
+        DriverInstruction.Kind.WAIT,
+        DriverInstruction.Kind.SAFE_DROP,
+        DriverInstruction.Kind.NEIGHBOUR,
+    }
+)
+
+
+class SimulationError(Exception):
+    """The day could not be simulated as asked; the message says what to change."""
+
+
+@dataclass
+class Options:
+    stops: int = 2000
+    drivers: int = 40
+    exception_rate: float = 0.10
+    seed: int = 1
+    replies: Path | None = None
+    dispatchers: int = 3
+    handling_minutes: float = 6.0
+    service_date: dt.date | None = None
+    speed: float = 0.0  # simulated seconds per real second; 0: as fast as the machine goes
+    live: bool = False  # the running product on the wall clock, instead of a virtual one
+
+
+@dataclass
+class DriverState:
+    driver_id: int
+    run_id: int
+    client: APIClient
+    position: tuple[float, float]
+    cursor: str = "0"
+    busy: bool = False  # an arrival is scheduled
+    done: bool = False
+    retries: set[int] = field(default_factory=set)  # stops to attempt again on the recipient's word
+    refused: set[int] = field(default_factory=set)  # stops whose scan the API refused: not tried again
+
+
+@dataclass
+class Tally:
+    """What the people did, as the simulation saw it (the product's own records hold the rest)."""
+
+    scans_failed: int = 0
+    scans_delivered: int = 0
+    replies: int = 0
+    replies_by_intent: Counter[str] = field(default_factory=Counter)
+    silent_prompts: int = 0
+    dispatcher_actions: Counter[str] = field(default_factory=Counter)
+    api_errors: list[str] = field(default_factory=list)
+    events: int = 0
+
+
+class Simulation:
+    def __init__(self, options: Options, *, progress: Callable[[str], None] | None = None) -> None:
+        if not 0 < options.exception_rate < 1:
+            raise SimulationError("--exception-rate must be between 0 and 1, e.g. 0.1 for one stop in ten.")
+        if options.speed < 0:
+            raise SimulationError("--speed must be 0 (as fast as possible) or a positive factor, e.g. 60.")
+        if options.dispatchers < (0 if options.live else 1):
+            raise SimulationError("--dispatchers must be at least 1 (0 is allowed with --live).")
+        path = options.replies or default_replies()
+        if not path.is_file():
+            raise SimulationError(f"No replies file at {path}: pass --replies FILE (the replies benchmark's format).")
+        self.corpus = behaviour.Corpus.load(path)
+        self.options = options
+        self.progress = progress or (lambda text: None)
+        self.rng = random.Random(options.seed)  # noqa: S311 - a reproducible day, not a secret
+        self.queue: list[tuple[dt.datetime, int, str, Any]] = []
+        self.order = itertools.count()
+        self.tally = Tally()
+        self.drivers: dict[int, DriverState] = {}
+        self.message_cursor = 0
+        self.prompts: Counter[int] = Counter()  # case id -> texts the recipient got
+        self.answered: Counter[int] = Counter()  # case id -> replies the recipient sent
+        self.in_hand: set[int] = set()  # cases a dispatcher is working on now
+        self.free_dispatchers: list[int] = []
+        self.dispatcher_clients: list[Client] = []
+        self.failure_scale = 0.0
+        self.quiet = False
+        self.now = dt.datetime.now(dt.UTC)
+        # Requests come in under the public host name, as they would through the proxy.
+        self.host = urlsplit(settings.PUBLIC_BASE_URL).netloc
+        self.started = timezone.now()
+        self.twilio: FakeTwilio | None = None
+
+    # --- Running ----------------------------------------------------------------------------------------------
+
+    def run(self) -> Result:
+        if self.options.live:
+            return self._run_live()
+        summary = demo.demo_day_seed(
+            stops=self.options.stops,
+            drivers=self.options.drivers,
+            seed=self.options.seed,
+            service_date=self.options.service_date,
+        )
+        self.depot = Depot.objects.get(code=summary.depot_code)
+        self.zone = zoneinfo.ZoneInfo(summary.time_zone)
+        self.service_date = summary.service_date
+        start = min(
+            Run.objects.filter(depot=self.depot, service_date=self.service_date).values_list("shift_start", flat=True)
+        )
+        self.progress(
+            f"seeded {summary.stops} stops over {summary.runs} runs on {summary.service_date}; "
+            f"simulating from {start.astimezone(self.zone):%H:%M}"
+        )
+        with self._product_wired(), time_machine.travel(start, tick=False) as clock:
+            self.clock = clock
+            self.now = self.started = start
+            self._people_ready()
+            self._beat_ready(start)
+            self._loop()
+        return Result(self, started=start, finished=self.now)
+
+    def _run_live(self) -> Result:
+        """The demo: today's seeded day, worked now, with the running worker, beat and fake Twilio."""
+        depot = Depot.objects.filter(code=demo.DEPOT_CODE).first()
+        if depot is None:
+            raise SimulationError("No demo depot yet: run `manage.py seed_demo` first, or leave out --live.")
+        self.depot = depot
+        self.zone = zoneinfo.ZoneInfo(str(depot.time_zone))
+        self.now = self.started = start = timezone.now()
+        self.service_date = start.astimezone(self.zone).date()
+        if not Run.objects.filter(depot=depot, service_date=self.service_date).exists():
+            raise SimulationError(f"The demo depot has no runs on {self.service_date}: run `manage.py seed_demo`.")
+        self.twilio = None
+        self.progress(f"working {self.options.drivers} drivers of today's demo day at {self.options.speed or 1:g}x")
+        self._people_ready()
+        self._loop()
+        return Result(self, started=start, finished=self.now)
+
+    @contextmanager
+    def _product_wired(self) -> Iterator[None]:
+        """The fake Twilio on 127.0.0.1, its SDK settings, and tasks run when published."""
+        celery_app.loader.import_default_modules()  # what a worker loads: every app's tasks
+        conf = celery_app.conf
+        eager = (conf.task_always_eager, conf.task_eager_propagates)
+        with (
+            FakeTwilio() as twilio,
+            override_settings(
+                OUTREACH_SMS_BACKEND="outreach.backends.TwilioBackend",
+                EXCEPTIONS_OUTREACH="outreach.adapter.SmsOutreach",
+                TWILIO_API_BASE_URL=twilio.url,
+                TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+                TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+                TWILIO_FROM_NUMBER=FROM_NUMBER,
+                TWILIO_MESSAGING_SERVICE_SID="",
+            ),
+        ):
+            self.twilio = twilio
+            # A worker logs each task it runs; here that would be thousands of beat ticks.
+            for name in ("celery.app.trace", "twilio.http_client"):
+                logging.getLogger(name).setLevel(logging.WARNING)
+            conf.task_always_eager, conf.task_eager_propagates = True, True
+            try:
+                yield
+            finally:
+                conf.task_always_eager, conf.task_eager_propagates = eager
+
+    def _schedule(self, at: dt.datetime, kind: str, data: Any = None) -> None:
+        heapq.heappush(self.queue, (at, next(self.order), kind, data))
+
+    def _later(self, seconds: float) -> dt.datetime:
+        """When something that takes a person ``seconds`` happens; live, the people move ``speed`` times faster."""
+        if self.options.live and self.options.speed:
+            seconds /= self.options.speed
+        return self.now + dt.timedelta(seconds=seconds)
+
+    def _loop(self) -> None:
+        end = dt.datetime.combine(self.service_date, DAY_END, tzinfo=self.zone)
+        last_report = self.now
+        real_start, sim_start = time.monotonic(), self.now
+        while self.queue:
+            at, _, kind, data = heapq.heappop(self.queue)
+            if self.options.live:
+                time.sleep(max(0.0, (at - timezone.now()).total_seconds()))
+                self.now = timezone.now()
+            else:
+                if at > end:
+                    break
+                if self.options.speed:
+                    lag = (at - sim_start).total_seconds() / self.options.speed - (time.monotonic() - real_start)
+                    if lag > 0:
+                        time.sleep(lag)
+                if at > self.now:
+                    self.now = at
+                    self.clock.move_to(at)
+            self.tally.events += 1
+            self.quiet = False
+            getattr(self, f"_on_{kind}")(data)
+            if not self.quiet:
+                self._observe()
+            if self.now - last_report >= dt.timedelta(hours=1) or (self.options.live and self.tally.events % 200 == 0):
+                last_report = self.now
+                self.progress(f"{self.now.astimezone(self.zone):%H:%M} {self._status_line()}")
+            if kind == "beat" and self._day_over():
+                break
+
+    def _day_over(self) -> bool:
+        if not all(state.done for state in self.drivers.values()):
+            return False
+        if any(kind in ("reply", "dispatcher_done") for _, _, kind, _ in self.queue):
+            return False
+        return not ExceptionCase.objects.filter(depot=self.depot, state__in=ExceptionCase.OPEN_STATES).exists()
+
+    def _status_line(self) -> str:
+        open_cases = ExceptionCase.objects.filter(depot=self.depot, state__in=ExceptionCase.OPEN_STATES).count()
+        working = sum(1 for state in self.drivers.values() if not state.done)
+        texts = Message.objects.filter(direction=Message.Direction.OUTBOUND, created_at__gte=self.started).count()
+        return f"drivers on the road {working}, open cases {open_cases}, texts {texts}"
+
+    # --- The people -------------------------------------------------------------------------------------------
+
+    def _people_ready(self) -> None:
+        runs = list(
+            Run.objects.filter(depot=self.depot, service_date=self.service_date)
+            .exclude(status__in=(Run.Status.COMPLETED, Run.Status.CANCELLED))
+            .select_related("driver__user")
+            .order_by("shift_start", "pk")
+        )
+        if self.options.live:
+            runs = runs[: self.options.drivers]
+        building_types = list(Stop.objects.filter(run__in=runs).values_list("order__address__building_type", flat=True))
+        self.failure_scale = behaviour.failure_scale(building_types, self.options.exception_rate)
+        self.photo_reasons = set(ReasonCode.objects.filter(photo_required=True).values_list("code", flat=True))
+        depot_at = (self.depot.latitude, self.depot.longitude)
+        for run in runs:
+            ApiToken.objects.filter(user=run.driver.user, name="simulated phone").delete()
+            _, key = api_token_issue(user=run.driver.user, kind=ApiToken.Kind.DRIVER, name="simulated phone")
+            client = APIClient(HTTP_HOST=self.host, HTTP_AUTHORIZATION=f"Bearer {key}")
+            state = DriverState(driver_id=run.driver_id, run_id=run.pk, client=client, position=depot_at)
+            self.drivers[run.driver_id] = state
+            state.busy = True
+            if self.options.live:  # on the road now, one after another
+                self._schedule(self._later(60.0 * len(self.drivers)), "driver", run.driver_id)
+            else:
+                self._schedule(run.shift_start + dt.timedelta(minutes=demo.LOADING_MINUTES), "driver", run.driver_id)
+        group = Group.objects.get(name=roles.DISPATCHERS)
+        for index in range(self.options.dispatchers):
+            username = demo.DISPATCHER_USERNAME if index == 0 else f"{demo.DISPATCHER_USERNAME}{index + 1}"
+            user, _ = User.objects.get_or_create(
+                username=username, defaults={"first_name": f"Dispatcher {index + 1}", "is_staff": True}
+            )
+            user.groups.add(group)
+            user.depots.add(self.depot)
+            desk = Client(HTTP_HOST=self.host)
+            desk.force_login(user)
+            self.dispatcher_clients.append(desk)
+            self.free_dispatchers.append(index)
+
+    def _beat_ready(self, start: dt.datetime) -> None:
+        self.beat: dict[str, float] = {}
+        for entry in settings.CELERY_BEAT_SCHEDULE.values():
+            name, every = entry["task"], float(entry["schedule"])
+            self.beat[name] = every
+            self._schedule(start + dt.timedelta(seconds=every), "beat", name)
+
+    def _on_beat(self, name: str) -> None:
+        result = celery_app.tasks[name].apply().get()
+        # A sweep that found nothing due changed nothing: no need to look at the product after it.
+        self.quiet = not (any(result.values()) if isinstance(result, dict) else result)
+        self._schedule(self.now + dt.timedelta(seconds=self.beat[name]), "beat", name)
+
+    # Drivers
+
+    def _next_stop(self, state: DriverState) -> Stop | None:
+        pending = Stop.objects.filter(run_id=state.run_id, status=Stop.Status.PENDING).select_related("order__address")
+        retry = pending.filter(pk__in=state.retries).order_by("sequence").first() if state.retries else None
+        return retry or pending.order_by("sequence").first()
+
+    def _on_driver(self, driver_id: int) -> None:
+        """The driver is free: on to the next stop, or home when there is none."""
+        state = self.drivers[driver_id]
+        state.busy = False
+        cutoff = dt.datetime.combine(self.service_date, DRIVER_CUTOFF, tzinfo=self.zone)
+        stop = self._next_stop(state) if self.options.live or self.now < cutoff else None
+        if stop is None:
+            state.done = True
+            return
+        address = stop.order.address
+        there = (address.latitude, address.longitude)
+        metres = haversine_m(state.position[0], state.position[1], there[0], there[1]) * demo.CIRCUITY
+        arrive = self._later(max(60.0, metres / (demo.SPEED_KMH / 3.6)))
+        if stop.window_start and arrive < stop.window_start and not self.options.live:
+            arrive = stop.window_start  # early for a booked window: wait outside
+        state.busy, state.done = True, False
+        self._schedule(arrive, "arrive", (driver_id, stop.pk))
+
+    def _on_arrive(self, data: tuple[int, int]) -> None:
+        driver_id, stop_id = data
+        state = self.drivers[driver_id]
+        stop = Stop.objects.select_related("order__address").get(pk=stop_id)
+        address = stop.order.address
+        state.position = (address.latitude, address.longitude)
+        self._ping(state)
+        if stop.status != Stop.Status.PENDING:  # moved to another run meanwhile
+            self._schedule(self.now, "driver", driver_id)
+            return
+        retry = stop.pk in state.retries
+        state.retries.discard(stop.pk)
+        failure = behaviour.stop_failure(
+            self.rng,
+            building_type=address.building_type,
+            local_time=self.now.astimezone(self.zone),
+            scale=self.failure_scale,
+            retry=retry,
+        )
+        self._scan(state, stop, failure)
+        self._schedule(self._later(60.0 * stop.service_minutes), "driver", driver_id)
+
+    def _ping(self, state: DriverState) -> None:
+        """The phone reports where the van is, as the app does on arrival."""
+        ping = {"at": self.now.isoformat(), "latitude": state.position[0], "longitude": state.position[1]}
+        response = state.client.post("/api/v1/driver/locations", {"pings": [ping]}, format="json")
+        if response.status_code >= 300:
+            self.tally.api_errors.append(f"location: {response.status_code} {response.content[:200]!r}")
+
+    def _scan(self, state: DriverState, stop: Stop, failure: behaviour.Failure | None) -> None:
+        body: dict[str, Any] = {
+            "outcome": "failed" if failure else "delivered",
+            "device_time": self.now.isoformat(),
+            "latitude": state.position[0],
+            "longitude": state.position[1],
+        }
+        fmt = "json"
+        if failure:
+            body.update(reason_code=failure.reason_code, notes=failure.note)
+            if failure.reason_code in self.photo_reasons:
+                body["photo"] = SimpleUploadedFile("closed.png", PIXEL_PNG, content_type="image/png")
+                fmt = "multipart"
+        response = state.client.post(
+            f"/api/v1/driver/stops/{stop.pk}/scans", body, format=fmt, HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4())
+        )
+        if response.status_code != 201:
+            state.refused.add(stop.pk)
+            self.tally.api_errors.append(f"scan {stop.pk}: {response.status_code} {response.content[:200]!r}")
+            return
+        if failure:
+            self.tally.scans_failed += 1
+        else:
+            self.tally.scans_delivered += 1
+
+    def _instructions_read(self, state: DriverState) -> None:
+        response = state.client.get("/api/v1/driver/instructions", {"after": state.cursor})
+        if response.status_code != 200:
+            self.tally.api_errors.append(f"instructions: {response.status_code}")
+            return
+        feed = response.json()
+        state.cursor = feed["next_cursor"]
+        for item in feed["instructions"]:
+            state.client.post(f"/api/v1/driver/instructions/{item['id']}/ack")
+            if item.get("stop_id") and item["kind"] in RETRY_INSTRUCTIONS:
+                state.retries.add(int(item["stop_id"]))
+        if state.done or not state.busy:
+            # Home or idle with new work on the run (a stop handed over, a retry): back on the road.
+            state.done, state.busy = False, True
+            self._schedule(self.now, "driver", state.driver_id)
+
+    # Recipients
+
+    def _on_reply(self, data: tuple[int, str, str]) -> None:
+        case_id, phone, text = data
+        params = {"MessageSid": f"SM{uuid.uuid4().hex}", "From": phone, "To": FROM_NUMBER, "Body": text}
+        path = "/outreach/twilio/inbound"
+        token = AUTH_TOKEN if self.twilio is not None else settings.TWILIO_AUTH_TOKEN
+        signature = RequestValidator(token).compute_signature(settings.PUBLIC_BASE_URL.rstrip("/") + path, params)
+        response = Client(HTTP_HOST=self.host).post(path, params, HTTP_X_TWILIO_SIGNATURE=signature)
+        if response.status_code != 200:
+            self.tally.api_errors.append(f"inbound reply for case {case_id}: {response.status_code}")
+        self.tally.replies += 1
+
+    # Dispatchers
+
+    def _on_dispatcher_done(self, data: tuple[int, int]) -> None:
+        index, case_id = data
+        case = ExceptionCase.objects.select_related("reason_code").filter(pk=case_id).first()
+        if case is not None and case.state in ExceptionCase.OPEN_STATES and _needs_human(case):
+            move = behaviour.dispatcher_move(
+                self.rng,
+                reason_code=case.reason_code.code,
+                pending_approval=case.requires_approval and bool(case.pending_outcome),
+                local_now=self.now.astimezone(self.zone),
+            )
+            client = self.dispatcher_clients[index]
+            url = f"/api/v1/board/cases/{case_id}/{move.action}"
+            response = client.post(url, {"version": case.version, **move.body}, content_type="application/json")
+            if response.status_code == 409:  # the case moved while the dispatcher was on the phone
+                self.tally.dispatcher_actions["refused as stale"] += 1
+            elif response.status_code >= 400:
+                self.tally.api_errors.append(f"dispatcher {move.action} on case {case_id}: {response.status_code}")
+            else:
+                self.tally.dispatcher_actions[move.action] += 1
+        self.in_hand.discard(case_id)
+        self.free_dispatchers.append(index)
+
+    # --- Watching the product ---------------------------------------------------------------------------------
+
+    def _observe(self) -> None:
+        self._texts_seen()
+        self._instructions_seen()
+        self._escalations_seen()
+
+    def _texts_seen(self) -> None:
+        sent = list(
+            Message.objects.filter(
+                pk__gt=self.message_cursor,
+                direction=Message.Direction.OUTBOUND,
+                status__in=(Message.Status.SENT, Message.Status.DELIVERED),
+                conversation__case__isnull=False,
+            )
+            .order_by("pk")
+            .values(
+                "pk", "conversation__case_id", "conversation__recipient__phone", "conversation__case__reason_code__code"
+            )
+        )
+        for message in sent:
+            self.message_cursor = max(self.message_cursor, message["pk"])
+            case_id = message["conversation__case_id"]
+            self.prompts[case_id] += 1
+            reply = behaviour.recipient_reply(
+                self.rng,
+                self.corpus,
+                reason_code=message["conversation__case__reason_code__code"],
+                prompt_number=self.prompts[case_id],
+                answered_before=self.answered[case_id],
+            )
+            if reply is None:
+                self.tally.silent_prompts += 1
+                continue
+            self.answered[case_id] += 1
+            self.tally.replies_by_intent[reply.intent] += 1
+            phone = str(message["conversation__recipient__phone"])
+            self._schedule(self._later(reply.delay_seconds), "reply", (case_id, phone, reply.text))
+
+    def _instructions_seen(self) -> None:
+        cursors = {state.driver_id: int(state.cursor) for state in self.drivers.values()}
+        waiting = {
+            driver_id
+            for driver_id, seq in DriverInstruction.objects.filter(driver_id__in=cursors)
+            .values_list("driver_id", "seq")
+            .order_by()
+            if seq > cursors[driver_id]
+        }
+        for driver_id in waiting:
+            self._instructions_read(self.drivers[driver_id])
+
+    def _escalations_seen(self) -> None:
+        if not self.free_dispatchers:
+            return
+        waiting = [
+            case
+            for case in ExceptionCase.objects.filter(depot=self.depot, state__in=ExceptionCase.OPEN_STATES)
+            .exclude(pk__in=self.in_hand)
+            .order_by("priority", "sla_due_at", "pk")
+            .only("pk", "state", "requires_approval", "pending_outcome")
+            if _needs_human(case)
+        ]
+        for case in waiting:
+            if not self.free_dispatchers:
+                break
+            index = self.free_dispatchers.pop(0)
+            self.in_hand.add(case.pk)
+            seconds = behaviour.handling_seconds(self.rng, self.options.handling_minutes)
+            self._schedule(self._later(seconds), "dispatcher_done", (index, case.pk))
+
+
+def _needs_human(case: ExceptionCase) -> bool:
+    return case.state == ExceptionCase.State.ESCALATED or bool(case.requires_approval and case.pending_outcome)
+
+
+def default_replies() -> Path:
+    """The public replies benchmark when it sits beside the repository, else the desk's own labelled replies."""
+    public = Path(settings.BASE_DIR).parent / "shared" / "benchmarks" / "replies" / "public.csv"
+    return public if public.is_file() else Path(settings.BASE_DIR) / "tests" / "outreach" / "replies.csv"
+
+
+class Result:
+    """The day's figures, from the product's records (see ``dispatch.simulation.report``)."""
+
+    def __init__(self, simulation: Simulation, *, started: dt.datetime, finished: dt.datetime) -> None:
+        from dispatch.simulation.report import day_figures
+
+        self.figures = day_figures(simulation, started=started, finished=finished)
+
+
+__all__ = ["Options", "Result", "Simulation", "SimulationError", "default_replies"]

@@ -1,0 +1,165 @@
+"""The simulated day's outcome figures, read from the product's own records, as JSON and a Markdown table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import statistics
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Min
+
+from dispatch.models import Order, ScanEvent, Stop
+from exceptions.analytics import metrics_summary
+from exceptions.models import ExceptionCase
+from outreach.models import Message
+
+if TYPE_CHECKING:
+    from dispatch.simulation.engine import Simulation
+
+
+def _percentile(values: list[float], share: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def day_figures(simulation: Simulation, *, started: dt.datetime, finished: dt.datetime) -> dict[str, Any]:
+    depot, day = simulation.depot, simulation.service_date
+    stops = Stop.objects.filter(run__depot=depot, run__service_date=day)
+    cases = ExceptionCase.objects.filter(depot=depot, stop__in=stops, opened_at__gte=started)
+    exceptions = cases.count()
+    finished_cases = list(
+        cases.exclude(state__in=ExceptionCase.OPEN_STATES).values(
+            "opened_at", "resolved_at", "closed_at", "touched_by_dispatcher", "outcome"
+        )
+    )
+    ends = [(case["resolved_at"] or case["closed_at"], case["opened_at"]) for case in finished_cases]
+    minutes = [(end - opened).total_seconds() / 60 for end, opened in ends if end is not None]
+    untouched = sum(1 for case in finished_cases if not case["touched_by_dispatcher"])
+    unfinished = exceptions - len(finished_cases)
+
+    # First attempts: each stop's first scan of the day (a stop handed to another run starts a new stop row).
+    attempted = stops.filter(attempt_count__gt=0)
+    first_scans = ScanEvent.objects.filter(stop__in=attempted).values("stop_id").annotate(first=Min("id"))
+    first_ids = [row["first"] for row in first_scans]
+    first_delivered = ScanEvent.objects.filter(pk__in=first_ids, outcome=ScanEvent.Outcome.DELIVERED).count()
+    orders = Order.objects.filter(stops__in=stops).distinct()
+    delivered_orders = orders.filter(status=Order.Status.DELIVERED).count()
+    failed_orders = cases.values("order_id").distinct().count()
+    recovered = cases.filter(order__status=Order.Status.DELIVERED).values("order_id").distinct().count()
+
+    summary = metrics_summary(depot_ids=[depot.pk], date_from=day, date_to=day)
+    costs = summary["totals"]["failed_attempt_cost"]
+    cost = costs[0] if costs else None
+
+    if simulation.twilio is not None:
+        # Every POST the provider saw, against the messages we hold: one more POST than rows is a duplicate text.
+        accepted = [post.get("Sid") for post in simulation.twilio.accepted if post.get("Sid")]
+        stored = Message.objects.filter(provider_sid__in=accepted, direction=Message.Direction.OUTBOUND).count()
+        texts: int = len(simulation.twilio.posts)
+        duplicates: int | None = len(accepted) - stored
+    else:  # live: the provider's log is not ours to read
+        texts = Message.objects.filter(
+            conversation__case__in=cases, direction=Message.Direction.OUTBOUND, provider_sid__isnull=False
+        ).count()
+        duplicates = None
+    outcomes: dict[str, int] = {}
+    for case in finished_cases:
+        outcomes[case["outcome"] or "none"] = outcomes.get(case["outcome"] or "none", 0) + 1
+    tally = simulation.tally
+    options = simulation.options
+    return {
+        "options": {
+            "stops": options.stops,
+            "drivers": options.drivers,
+            "exception_rate": options.exception_rate,
+            "seed": options.seed,
+            "dispatchers": options.dispatchers,
+            "handling_minutes": options.handling_minutes,
+            "replies": str(options.replies or "default"),
+            "live": options.live,
+        },
+        "service_date": day.isoformat(),
+        "simulated_from": started.isoformat(),
+        "simulated_to": finished.isoformat(),
+        "exceptions": exceptions,
+        "no_touch_share": _share(untouched, len(finished_cases)),
+        "resolution_minutes_median": _round(statistics.median(minutes) if minutes else None),
+        "resolution_minutes_p90": _round(_percentile(minutes, 0.9)),
+        "recovered_same_day_share": _share(recovered, failed_orders),
+        "first_attempt_success": _share(first_delivered, len(first_ids)),
+        "final_success": _share(delivered_orders, orders.count()),
+        "cost_per_failed_attempt": str(cost["cost_per_failed_attempt"]) if cost else None,
+        "cost_currency": cost["currency"] if cost else None,
+        "sms_sent": texts,
+        "sms_per_exception": round(texts / exceptions, 2) if exceptions else None,
+        "duplicate_sms": duplicates,
+        "unfinished": unfinished,
+        "outcomes": dict(sorted(outcomes.items())),
+        "people": {
+            "scans_failed": tally.scans_failed,
+            "scans_delivered": tally.scans_delivered,
+            "replies": tally.replies,
+            "replies_by_intent": dict(sorted(tally.replies_by_intent.items())),
+            "texts_left_unanswered": tally.silent_prompts,
+            "dispatcher_actions": dict(sorted(tally.dispatcher_actions.items())),
+        },
+        "api_errors": tally.api_errors[:50],
+        "api_error_count": len(tally.api_errors),
+        "events": tally.events,
+    }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _cell(value: Any, suffix: str = "") -> str:
+    return "n/a" if value is None else f"{value}{suffix}"
+
+
+def markdown(figures: dict[str, Any]) -> str:
+    o = figures["options"]
+    rows = [
+        ("Exceptions raised", _cell(figures["exceptions"])),
+        ("Closed with no dispatcher touch", _cell(figures["no_touch_share"], " %")),
+        ("Resolution time, median", _cell(figures["resolution_minutes_median"], " min")),
+        ("Resolution time, p90", _cell(figures["resolution_minutes_p90"], " min")),
+        ("Failed orders recovered the same day", _cell(figures["recovered_same_day_share"], " %")),
+        ("First-attempt success", _cell(figures["first_attempt_success"], " %")),
+        ("Final success (delivered today)", _cell(figures["final_success"], " %")),
+        ("Cost per failed attempt", f"{_cell(figures['cost_per_failed_attempt'])} {figures['cost_currency'] or ''}"),
+        ("SMS per exception", _cell(figures["sms_per_exception"])),
+        ("Duplicate SMS", _cell(figures["duplicate_sms"])),
+        ("Cases left unfinished", _cell(figures["unfinished"])),
+    ]
+    head = (
+        f"simulate_day --stops {o['stops']} --drivers {o['drivers']} --exception-rate {o['exception_rate']} "
+        f"--seed {o['seed']} (service date {figures['service_date']})"
+    )
+    lines = [head, "", "| Figure | Value |", "|---|---|", *[f"| {name} | {value} |" for name, value in rows]]
+    return "\n".join(lines) + "\n"
+
+
+def last_line(figures: dict[str, Any]) -> str:
+    return (
+        f"simulate_day: exceptions {figures['exceptions']}, no-touch {_cell(figures['no_touch_share'], ' %')}, "
+        f"median resolution {_cell(figures['resolution_minutes_median'])} min, unfinished {figures['unfinished']}, "
+        f"duplicate SMS {figures['duplicate_sms']}"
+    )
+
+
+def write(figures: dict[str, Any], directory: Path) -> tuple[Path, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = f"day-{figures['service_date']}-seed{figures['options']['seed']}"
+    json_path, md_path = directory / f"{stem}.json", directory / f"{stem}.md"
+    json_path.write_text(json.dumps(figures, indent=2, default=str) + "\n")
+    md_path.write_text(markdown(figures))
+    return json_path, md_path

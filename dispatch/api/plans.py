@@ -422,12 +422,14 @@ class RecipientImportView(IntegrationView):
         },
     )
     def post(self, request: Request, version: str) -> Response:
+        token = request.auth
+        only_depot = token.depot if isinstance(token, ApiToken) else None
         try:
             if isinstance(request.data, dict) and (request.content_type or "").startswith(CSVTextParser.media_type):
                 rows, lines = recipient_rows_from_csv(text=request.data["csv"])
-                result = recipients_import(rows=rows, lines=lines)
+                result = recipients_import(rows=rows, lines=lines, only_depot=only_depot)
             elif isinstance(request.data, dict) and "recipients" in request.data:
-                result = recipients_import(rows=request.data["recipients"])
+                result = recipients_import(rows=request.data["recipients"], only_depot=only_depot)
             else:
                 raise serializers.ValidationError({"recipients": ["This field is required."]})
         except RecipientImportInvalid as exc:

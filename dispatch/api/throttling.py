@@ -51,8 +51,10 @@ class WindowRateThrottle(ScopedRateThrottle):
             pipe.incr(bucket)
             pipe.expire(bucket, self.duration + 1, nx=True)
             count = int(pipe.execute()[0])
-        except redis.RedisError:
+        except (redis.RedisError, OSError, ValueError):
             # A limit is a courtesy, not a safety boundary: never refuse work because Redis blinked.
+            # Under overload redis-py can also fail on a socket closed under it (OSError, or ValueError:
+            # "I/O operation on closed file"): the same blink.
             return True
         return count <= self.num_requests
 

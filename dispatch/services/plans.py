@@ -1657,8 +1657,13 @@ def recipient_rows_from_csv(*, text: str) -> tuple[list[Row], list[int]]:
     return parsed, lines
 
 
-def recipients_import(*, rows: Any, lines: Sequence[int] | None = None) -> RecipientImportResult:
+def recipients_import(
+    *, rows: Any, lines: Sequence[int] | None = None, only_depot: Depot | None = None
+) -> RecipientImportResult:
     """Create or update recipients by ``external_id``; a bad row is reported and skipped, the others applied.
+
+    With ``only_depot`` (an integration limited to one depot) an existing recipient is changed only when
+    they have an order at that depot; the others are reported, not touched.
 
     Each error and warning names its row: the index in ``rows``, or the file
     line from ``lines`` for a CSV. A CRM export can opt a recipient out (which
@@ -1696,6 +1701,15 @@ def recipients_import(*, rows: Any, lines: Sequence[int] | None = None) -> Recip
         # Locked: an inbound STOP must not be overwritten by a write based on what we read before it.
         columns = [name for name in RECIPIENT_IMPORT_FIELDS if name != "external_id"] + ["opted_out_at"]
         existing = _rows_by(Recipient.objects.select_for_update(), "external_id", valid, columns)
+        theirs = (
+            set(
+                Order.objects.filter(depot=only_depot, recipient_id__in=[row["id"] for row in existing.values()])
+                .values_list("recipient_id", flat=True)
+                .distinct()
+            )
+            if only_depot is not None
+            else None
+        )
         new: list[Row] = []
         changes: list[tuple[int, Row]] = []
         for external_id, (row_number, values) in valid.items():
@@ -1713,6 +1727,17 @@ def recipients_import(*, rows: Any, lines: Sequence[int] | None = None) -> Recip
                 if values.get("opted_out"):
                     values["opted_out_at"] = now
                 new.append(values)
+                continue
+            if theirs is not None and stored["id"] not in theirs:
+                errors.append(
+                    {
+                        "row": row_number,
+                        "external_id": external_id,
+                        "fields": {
+                            "external_id": [f"Not a recipient of depot {only_depot}: this token cannot change them."]
+                        },
+                    }
+                )
                 continue
             if "opted_out" in values and values["opted_out"] != stored["opted_out"]:
                 if values["opted_out"]:

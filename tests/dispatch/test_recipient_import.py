@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 from dispatch.models import ApiToken, Recipient
 from dispatch.services.plans import OPT_IN_REFUSED, recipients_import
 from dispatch.services.tokens import api_token_issue
-from tests.factories import RecipientFactory, UserFactory
+from tests.factories import OrderFactory, RecipientFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -255,3 +255,33 @@ def test_it_imports_many_rows_in_a_few_queries(django_assert_max_num_queries):
     with django_assert_max_num_queries(12):
         result = recipients_import(rows=rows)
     assert (result.updated, result.unchanged) == (1, 2999)
+
+
+def test_a_token_limited_to_a_depot_changes_only_that_depots_recipients(maria, chicago, milwaukee):
+    OrderFactory(recipient=maria, depot=chicago)
+    theirs = RecipientFactory(external_id="CRM-2", name="Oren Milwaukee", phone="+14145550188")
+    OrderFactory(recipient=theirs, depot=milwaukee)
+    _, key = api_token_issue(
+        user=UserFactory(username="mke-crm"), kind=ApiToken.Kind.INTEGRATION, name="MKE CRM", depot=milwaukee
+    )
+    mke = APIClient()
+    mke.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+
+    response = send(
+        mke,
+        [
+            {"external_id": "CRM-1", "phone": "+13125550999"},  # Chicago's Maria: not theirs
+            {"external_id": "CRM-2", "language": "es"},
+            {"external_id": "CRM-3", "name": "New Person"},
+        ],
+    )
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["created"], body["updated"]) == (1, 1)
+    assert [(error["row"], error["external_id"]) for error in body["errors"]] == [(0, "CRM-1")]
+    assert "cannot change them" in body["errors"][0]["fields"]["external_id"][0]
+    maria.refresh_from_db()
+    assert str(maria.phone) == "+13125550142"
+    theirs.refresh_from_db()
+    assert theirs.language == "es"

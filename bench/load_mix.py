@@ -620,10 +620,10 @@ def main() -> int:
 
     if rates.failed and 1 / rates.failed > BoardConsumer.RECHECK_SECONDS:
         lines.append(
-            f"Case events are sparse at this rate (one every {1 / rates.failed:.0f} s; a board re-checks its access "
-            f"when its last check is over {BoardConsumer.RECHECK_SECONDS:g} s old), so every event makes every board "
-            "re-read its session, user and depots before forwarding; Channels runs those `database_sync_to_async` "
-            "calls on one shared thread per worker, one board after another, which spreads one event's frames."
+            f"Case events are sparse at this rate (one every {1 / rates.failed:.0f} s, longer than a board keeps its "
+            f"access answer, {BoardConsumer.RECHECK_SECONDS:g} s): each board refreshes that answer in the background, "
+            "so an event is forwarded without a query. (Checked on the event instead, fifty boards re-reading their "
+            "sessions one after another on Channels' database thread gave frames p50 206 ms, p95 389 ms.)"
         )
     if any("timeout graceful shutdown exceeded" in line for line in log_stop):
         lines.append(

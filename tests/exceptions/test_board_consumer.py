@@ -305,6 +305,22 @@ def test_it_stops_forwarding_once_the_dispatcher_loses_the_depot(alice, chicago,
     assert code == 4409  # no event of the depot went out; the client reconnects with what it may see now
 
 
+def test_access_is_rechecked_in_the_background_without_waiting_for_an_event(alice, chicago, monkeypatch):
+    monkeypatch.setattr(BoardConsumer, "RECHECK_SECONDS", 0.6)
+    client = signed_in(alice)
+
+    async def scenario() -> int:
+        communicator = socket(client)
+        assert (await communicator.connect())[0]
+        await communicator.receive_json_from(timeout=5)
+        await database_sync_to_async(alice.depots.remove)(chicago)
+        closed = await communicator.receive_output(timeout=10)  # no event is sent: the refresh alone closes it
+        await communicator.wait()
+        return closed["code"]
+
+    assert async_to_sync(scenario)() == 4409
+
+
 @pytest.mark.parametrize("how", ["deactivated", "signed out"])
 def test_a_dispatcher_deactivated_or_signed_out_is_cut_off(alice, chicago, chicago_case, monkeypatch, how):
     monkeypatch.setattr(BoardConsumer, "RECHECK_SECONDS", 0.0)

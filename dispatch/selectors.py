@@ -1,4 +1,4 @@
-"""Reads for the driver API: each one filtered by the driver asking."""
+"""Reads filtered by who asks: the driver API by the driver, the desk by the depots a user works."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import datetime as dt
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from dispatch.models import AccessCredential, Driver, DriverInstruction, Run, Stop
+from dispatch import roles
+from dispatch.models import AccessCredential, Depot, Driver, DriverInstruction, Run, Stop, User
 
 
 def driver_run_current(*, driver: Driver, now: dt.datetime | None = None) -> Run | None:
@@ -63,3 +64,10 @@ def driver_stop(*, driver: Driver, stop_id: int) -> Stop | None:
         .filter(pk=stop_id, run__driver=driver)
         .first()
     )
+
+
+def user_depots(*, user: User) -> QuerySet[Depot] | None:
+    """The depots a desk user works: None for an admin (every depot), a dispatcher's own (``User.depots``)."""
+    if user.is_superuser or user.groups.filter(name=roles.ADMINS).exists():
+        return None
+    return user.depots.all()

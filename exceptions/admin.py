@@ -17,8 +17,19 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from dispatch.admin.scoping import DepotScopedAdmin
 from dispatch.models import Depot, ReasonCode, Recipient
-from exceptions.models import CaseEvent, EscalationRule, ExceptionCase, Playbook, PlaybookStep, ReplyIntent
+from exceptions.models import (
+    CaseEvent,
+    EscalationRule,
+    ExceptionCase,
+    Playbook,
+    PlaybookStep,
+    PreArrivalContact,
+    PreventionSettings,
+    ReplyIntent,
+    StopRisk,
+)
 from exceptions.rules import rule_dry_run
 
 
@@ -35,7 +46,8 @@ class CaseEventInline(admin.TabularInline):
 
 
 @admin.register(ExceptionCase)
-class ExceptionCaseAdmin(admin.ModelAdmin):
+class ExceptionCaseAdmin(DepotScopedAdmin):
+    depot_path = "depot"
     list_display = ("id", "order", "reason_code", "state", "outcome", "priority", "depot", "opened_at", "sla_due_at")
     list_filter = ("state", "outcome", "reason_code", "depot", "touched_by_dispatcher")
     list_select_related = ("order", "reason_code", "depot")
@@ -392,3 +404,65 @@ class PlaybookAdmin(admin.ModelAdmin):
             step.action.replace("_", " ") + (f" (priority {step.priority})" if step.priority else "")
             for step in obj.steps.all()
         )
+
+
+# --- Stop risk --------------------------------------------------------------------------------------------------------
+
+
+@admin.register(StopRisk)
+class StopRiskAdmin(DepotScopedAdmin):
+    """Read-only: scores are written by exceptions.risk, in bulk, and rewritten when the plan moves."""
+
+    depot_path = "stop__run__depot"
+
+    list_display = ("stop", "score", "first_reason", "computed_at")
+    list_filter = ("stop__run__service_date",)
+    list_select_related = ("stop__order",)
+    search_fields = ("stop__order__reference",)
+    fields = ("stop", "score", "reasons", "missing", "computed_at")
+    readonly_fields = fields
+
+    @admin.display(description="First reason")
+    def first_reason(self, obj: StopRisk) -> str:
+        return obj.first_reason
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: StopRisk | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: StopRisk | None = None) -> bool:
+        return False
+
+
+@admin.register(PreventionSettings)
+class PreventionSettingsAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "enabled", "risk_threshold", "lead", "lead_minutes", "lead_stops", "morning_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # One row, created with the defaults on first use.
+        return not PreventionSettings.objects.exists() and super().has_add_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: PreventionSettings | None = None) -> bool:
+        return False
+
+
+@admin.register(PreArrivalContact)
+class PreArrivalContactAdmin(DepotScopedAdmin):
+    """Read-only: written by the pre-arrival sweep and the recipient's reply."""
+
+    depot_path = "stop__run__depot"
+    list_display = ("stop", "status", "score", "asked", "learned", "created_at", "answered_at")
+    list_filter = ("status", "stop__run__service_date")
+    list_select_related = ("stop__order",)
+    search_fields = ("stop__order__reference",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: PreArrivalContact | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: PreArrivalContact | None = None) -> bool:
+        return False

@@ -17,4 +17,16 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 30.0,
         "options": {"expires": 25.0},
     },
+    # Drivers drift from the plan through the day; the risk of what is left moves with them.
+    "exceptions.risk_score_day": {
+        "task": "exceptions.risk_score_day",
+        "schedule": 600.0,
+        "options": {"expires": 540.0},
+    },
+    # Pre-arrival texts: the minute a risky stop's lead time begins.
+    "exceptions.prearrival_sweep": {
+        "task": "exceptions.prearrival_sweep",
+        "schedule": 60.0,
+        "options": {"expires": 50.0},
+    },
 }

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from dispatch import realtime, roles
 from dispatch.models import Depot, Driver, User
+from dispatch.selectors import user_depots
 from exceptions import payloads
 from exceptions.models import CaseEvent, ExceptionCase
 from exceptions.payloads import CaseDetail, CaseRow
@@ -54,9 +55,8 @@ def board_user_allowed(user: Any) -> bool:
 
 def board_depots(*, user: User) -> QuerySet[Depot]:
     """The depots a board user works: every depot for an admin, a dispatcher's own (``User.depots``)."""
-    if user.is_superuser or user.groups.filter(name=roles.ADMINS).exists():
-        return Depot.objects.order_by("name")
-    return user.depots.order_by("name")
+    depots = user_depots(user=user)
+    return (Depot.objects.all() if depots is None else depots).order_by("name")
 
 
 def board_depot_ids(*, user: User) -> list[int] | None:

@@ -345,3 +345,99 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%H:%M:%S} {self.get_kind_display()}: {self.summary}"
+
+
+class StopRisk(models.Model):
+    """How likely a stop still to be attempted is to fail, and why. Written in bulk by exceptions.risk."""
+
+    class Missing(models.TextChoices):
+        ACCESS_CODE = "access_code", "Access code"
+        AVAILABILITY = "availability", "When someone is home"
+        SAFE_PLACE = "safe_place", "A safe place to leave it"
+
+    stop = models.OneToOneField(Stop, on_delete=models.CASCADE, related_name="risk")
+    score = models.FloatField(
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)], help_text="0 is no known risk, 1 a sure failure."
+    )
+    reasons = models.JSONField(default=list, blank=True, help_text='[{"code", "label", "weight"}], the heaviest first.')
+    missing = models.JSONField(default=list, blank=True, help_text="What to ask the recipient for, before arrival.")
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "stop risks"
+        ordering = ["-score"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__gte=0) & Q(score__lte=1),
+                name="stop_risk_score_0_to_1",
+                violation_error_message="A risk score lies between 0 and 1.",
+            )
+        ]
+        indexes = [models.Index(fields=["score"], name="stoprisk_score_idx")]
+
+    def __str__(self) -> str:
+        return f"Risk {self.score:.2f} · stop {self.stop_id}"
+
+    @property
+    def first_reason(self) -> str:
+        return self.reasons[0]["label"] if self.reasons else ""
+
+
+class PreventionSettings(models.Model):
+    """Who is asked ahead of the driver, and when: one row, edited in admin."""
+
+    class Lead(models.TextChoices):
+        AHEAD = "ahead", "Ahead of the driver (minutes or stops before arrival)"
+        MORNING = "morning", "The morning of the delivery"
+
+    enabled = models.BooleanField(default=True, help_text="Text recipients of risky stops before the driver arrives.")
+    risk_threshold = models.FloatField(
+        default=0.3,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Stops scoring at least this (0 to 1) are asked ahead.",
+    )
+    lead = models.CharField(max_length=8, choices=Lead.choices, default=Lead.AHEAD)
+    lead_minutes = models.PositiveIntegerField(
+        default=60,
+        validators=[MinValueValidator(5), MaxValueValidator(12 * 60)],
+        help_text="Ahead: ask when the planned arrival is this many minutes away…",
+    )
+    lead_stops = models.PositiveIntegerField(
+        default=6,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="…or when the stop is among the driver's next this-many stops, whichever comes first.",
+    )
+    morning_at = models.TimeField(
+        default="08:00", help_text="Morning of: when to ask, in the depot's time (quiet hours still apply)."
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "prevention settings"
+
+    def __str__(self) -> str:
+        return "Prevention settings"
+
+
+class PreArrivalContact(models.Model):
+    """The one proactive message about a stop: what was asked, and what was learned before the driver came."""
+
+    class Status(models.TextChoices):
+        ASKED = "asked", "Asked"
+        ANSWERED = "answered", "Answered"
+        SKIPPED = "skipped", "Not asked"
+
+    stop = models.OneToOneField(Stop, on_delete=models.CASCADE, related_name="prearrival")
+    score = models.FloatField(help_text="The stop's risk when it was asked.")
+    asked = models.JSONField(default=list, blank=True, help_text="What the message asked for.")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.ASKED)
+    skip_reason = models.CharField(max_length=200, blank=True)
+    learned = models.JSONField(default=dict, blank=True, help_text="What the reply gave us (never a code).")
+    created_at = models.DateTimeField(default=timezone.now)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "created_at"], name="prearrival_status_idx")]
+
+    def __str__(self) -> str:
+        return f"Pre-arrival {self.get_status_display().lower()} · stop {self.stop_id}"

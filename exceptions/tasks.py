@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+import datetime as dt
 
-from exceptions import workflow
+from celery import shared_task
+from django.utils import timezone
+
+from dispatch.models import Depot, Run
+from exceptions import prevention, risk, workflow
 
 
 @shared_task(name="exceptions.case_triage", ignore_result=True)
@@ -18,3 +22,33 @@ def case_timers_sweep_task() -> dict[str, int]:
     """Beat's timer sweep: SLA breaches, due timers, resolved cases to close."""
     result = workflow.case_timers_sweep()
     return {"fired": result.fired, "breached": result.breached, "closed": result.closed}
+
+
+@shared_task(name="exceptions.risk_score_day", ignore_result=True)
+def risk_score_day_task() -> int:
+    """Score today's stops still to be attempted at every depot with runs today (each in its own time zone)."""
+    now = timezone.now()
+    scored = 0
+    for depot in Depot.objects.only("id", "time_zone"):
+        today = now.astimezone(depot.time_zone).date()
+        if Run.objects.filter(depot=depot, service_date=today).exists():
+            scored += risk.risk_score_day(depot_id=depot.pk, service_date=today, now=now)
+    return scored
+
+
+@shared_task(name="exceptions.risk_score_plan", ignore_result=True)
+def risk_score_plan_task(depot_id: int, service_date: str) -> int:
+    """A plan arrived: score its day's stops."""
+    return risk.risk_score_day(depot_id=depot_id, service_date=dt.date.fromisoformat(service_date))
+
+
+@shared_task(name="exceptions.risk_score_runs", ignore_result=True)
+def risk_score_runs_task(run_ids: list[int]) -> int:
+    """Runs were re-planned: their stops' arrivals moved, so their risks did."""
+    return risk.risk_score_runs(run_ids=run_ids)
+
+
+@shared_task(name="exceptions.prearrival_sweep", ignore_result=True)
+def prearrival_sweep_task() -> dict[str, int]:
+    """Beat: text the risky stops whose time has come, once each."""
+    return prevention.prearrival_sweep()

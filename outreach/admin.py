@@ -9,6 +9,7 @@ from django.contrib import admin
 
 from dispatch.admin.api import ReadOnlyAdmin
 from dispatch.admin.domain import ReadOnlyInline
+from dispatch.admin.scoping import DepotScopedAdmin
 from outreach.models import Conversation, Message, MessageTemplate
 
 PLACEHOLDERS = {"first_name", "order", "problem", "outcome"}
@@ -50,7 +51,8 @@ class MessageInline(ReadOnlyInline):
 
 
 @admin.register(Conversation)
-class ConversationAdmin(ReadOnlyAdmin):
+class ConversationAdmin(DepotScopedAdmin, ReadOnlyAdmin):
+    depot_path = "case__depot"
     list_display = ("id", "case", "recipient", "created_at")
     list_select_related = ("case__order", "recipient")
     search_fields = ("case__order__reference",)
@@ -58,7 +60,8 @@ class ConversationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(ReadOnlyAdmin):
+class MessageAdmin(DepotScopedAdmin, ReadOnlyAdmin):
+    depot_path = "conversation__case__depot"
     list_display = ("id", "conversation", "direction", "status", "template_key", "attempts", "created_at")
     list_filter = ("direction", "status", "channel", "template_key")
     list_select_related = ("conversation",)

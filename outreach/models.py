@@ -24,11 +24,13 @@ class MessageTemplate(models.Model):
         REPROMPT = "reprompt", "Re-prompt"
         OUTCOME = "outcome", "Tell the recipient what happens next"
         HELP = "help", "Answer HELP"
+        PREARRIVAL = "prearrival", "Ask ahead of the driver's arrival"
 
     key = models.CharField(max_length=24, choices=Key.choices)
     language = models.CharField(max_length=2, choices=Recipient.Language.choices)
     body = models.TextField(
-        help_text="Placeholders: {first_name}, {order}, {problem}, {outcome}. Never an access code or full address."
+        help_text="Placeholders: {first_name}, {order}, {problem}, {outcome}, {ask} (ahead of arrival: what we need). "
+        "Never an access code or full address."
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -41,17 +43,34 @@ class MessageTemplate(models.Model):
 
 
 class Conversation(models.Model):
-    """The exchange with one recipient about one exception case."""
+    """The exchange with one recipient about one exception case, or about a risky stop before the driver comes."""
 
-    case = models.OneToOneField("exceptions.ExceptionCase", on_delete=models.CASCADE, related_name="conversation")
+    case = models.OneToOneField(
+        "exceptions.ExceptionCase", on_delete=models.CASCADE, related_name="conversation", null=True, blank=True
+    )
+    stop = models.OneToOneField(
+        "dispatch.Stop",
+        on_delete=models.CASCADE,
+        related_name="prearrival_conversation",
+        null=True,
+        blank=True,
+        help_text="Ahead of arrival: the stop asked about (no case yet).",
+    )
     recipient = models.ForeignKey(Recipient, on_delete=models.PROTECT, related_name="conversations")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(case__isnull=False, stop__isnull=True) | Q(case__isnull=True, stop__isnull=False),
+                name="conversation_about_a_case_or_a_stop",
+                violation_error_message="A conversation is about one case or, before arrival, one stop.",
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"Conversation about case {self.case_id}"
+        return f"Conversation about case {self.case_id}" if self.case_id else f"Pre-arrival, stop {self.stop_id}"
 
 
 class Message(models.Model):

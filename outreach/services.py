@@ -126,6 +126,52 @@ def message_queue(
     return message
 
 
+def prearrival_message_queue(
+    *, stop: Any, ask: str, fallback_zone: Any, now: dt.datetime | None = None
+) -> tuple[Message | None, str]:
+    """The one text about a stop ahead of the driver (once per stop, ever), sent after commit.
+
+    Returns the message, or None and why nothing was queued: the recipient opted
+    out or has no mobile number, or their quiet hours last past the planned arrival.
+    """
+    from outreach.tasks import message_send_task
+
+    now = now or timezone.now()
+    recipient: Recipient = stop.order.recipient
+    if recipient.opted_out or not recipient.phone:
+        return None, "The recipient opted out of texts or has no mobile number."
+    release_at = quiet_hours_release(recipient=recipient, now=now, fallback_zone=fallback_zone)
+    if release_at is not None and stop.planned_arrival is not None and release_at >= stop.planned_arrival:
+        return None, "The recipient's quiet hours last until after the planned arrival."
+    conversation, _ = Conversation.objects.get_or_create(stop=stop, defaults={"recipient": recipient})
+    key = f"prearrival:{stop.pk}"
+    existing = Message.objects.filter(conversation=conversation, idempotency_key=key).first()
+    if existing is not None:
+        return existing, ""
+    template = (
+        MessageTemplate.objects.filter(key=MessageTemplate.Key.PREARRIVAL, language=recipient.language).first()
+        or MessageTemplate.objects.filter(
+            key=MessageTemplate.Key.PREARRIVAL, language=Recipient.Language.ENGLISH
+        ).first()
+    )
+    if template is None:
+        raise MessageTemplate.DoesNotExist("No pre-arrival template: add one in admin.")
+    context = {"first_name": recipient.name.split(" ")[0], "order": stop.order.reference, "ask": ask}
+    message = Message.objects.create(
+        conversation=conversation,
+        direction=Message.Direction.OUTBOUND,
+        channel=Channel.SMS,
+        body=template.body.format_map(_Blank(context)),
+        template_key=MessageTemplate.Key.PREARRIVAL,
+        language=template.language,
+        idempotency_key=key,
+        release_at=release_at,
+    )
+    if release_at is None:
+        transaction.on_commit(lambda: message_send_task.delay(message.pk), robust=True)
+    return message, ""
+
+
 def message_dispatcher_send(*, case_id: int, user: User, version: int, text: str) -> Message:
     """A dispatcher's own words to the recipient, on the case's timeline and sent like any question.
 
@@ -251,10 +297,12 @@ def recipient_opted_out(*, recipient_id: int, now: dt.datetime | None = None) ->
     )
 
 
-def _case_cannot_reach(case_id: int, reason: str) -> None:
+def _case_cannot_reach(case_id: int | None, reason: str) -> None:
+    """Tell the case its recipient cannot be reached; a text ahead of arrival has no case to tell."""
     from exceptions.workflow import case_outreach_failed
 
-    case_outreach_failed(case_id=case_id, reason=reason)
+    if case_id is not None:
+        case_outreach_failed(case_id=case_id, reason=reason)
 
 
 # --- What Twilio tells us: delivery status and replies ------------------------------------------------------------
@@ -320,21 +368,22 @@ def inbound_receive(*, provider_sid: str, from_phone: str, body: str, now: dt.da
     now = now or timezone.now()
     if Message.objects.filter(provider_sid=provider_sid).exists():
         return InboundResult(duplicate=True)
+    from dispatch.models import Stop
+
+    conversations = Conversation.objects.filter(recipient__phone=from_phone).select_related(
+        "recipient", "case__depot", "case__reason_code", "stop__run__depot"
+    )
     conversation = (
-        Conversation.objects.filter(recipient__phone=from_phone, case__state__in=ExceptionCase.OPEN_STATES)
-        .select_related("recipient", "case__depot", "case__reason_code")
-        .order_by("-created_at")
-        .first()
-    ) or (
-        Conversation.objects.filter(recipient__phone=from_phone)
-        .select_related("recipient", "case__depot", "case__reason_code")
-        .order_by("-created_at")
-        .first()
+        conversations.filter(case__state__in=ExceptionCase.OPEN_STATES).order_by("-created_at").first()
+        or conversations.filter(stop__status__in=Stop.ACTIVE_STATUSES).order_by("-created_at").first()
+        or conversations.order_by("-created_at").first()
     )
     if conversation is None:
         logger.info("reply %s from a number with no conversation; answered with help", provider_sid)
         return InboundResult(reply=_help_text("en"))
     recipient = conversation.recipient
+    if conversation.case is None:
+        return _prearrival_inbound(conversation, provider_sid=provider_sid, body=body, now=now)
     case = conversation.case
     asked = conversation.messages.filter(direction=Message.Direction.OUTBOUND).order_by("-created_at").first()
     understood = reply_understand(
@@ -351,6 +400,41 @@ def inbound_receive(*, provider_sid: str, from_phone: str, body: str, now: dt.da
         return InboundResult(duplicate=True)
     reply = _help_text(recipient.language) if understood.intent == "HELP" else ""
     return InboundResult(reply=reply, case_id=case.pk)
+
+
+def _prearrival_inbound(conversation: Conversation, *, provider_sid: str, body: str, now: dt.datetime) -> InboundResult:
+    """A reply to the text sent ahead of the driver: understood like any reply, applied to the stop."""
+    from exceptions.prevention import prearrival_reply_apply
+    from outreach.understanding import reply_understand
+
+    recipient, stop = conversation.recipient, conversation.stop
+    assert stop is not None
+    asked = conversation.messages.filter(direction=Message.Direction.OUTBOUND).order_by("-created_at").first()
+    understood = reply_understand(
+        text=body,
+        sent_at=(asked.sent_at or asked.created_at) if asked else now,
+        time_zone=recipient.time_zone or stop.run.depot.time_zone,
+        reason_code="ACCESS_DENIED" if asked and "code" in asked.body else "RECIPIENT_ABSENT",
+    )
+    try:
+        with transaction.atomic():
+            Message.objects.create(
+                conversation=conversation,
+                direction=Message.Direction.INBOUND,
+                channel=Channel.SMS,
+                body=_masked(body, understood.code),
+                language=recipient.language,
+                idempotency_key=f"in:{provider_sid}",
+                status=Status.RECEIVED,
+                provider_sid=provider_sid,
+            )
+            if understood.intent == "OPT_OUT":
+                recipient_opted_out(recipient_id=recipient.pk, now=now)
+            else:
+                prearrival_reply_apply(stop_id=stop.pk, understood=understood, now=now)
+    except IntegrityError:
+        return InboundResult(duplicate=True)
+    return InboundResult(reply=_help_text(recipient.language) if understood.intent == "HELP" else "")
 
 
 def _inbound_apply(
@@ -373,6 +457,7 @@ def _inbound_apply(
         recipient_opted_out(recipient_id=recipient.pk, now=now)
     elif understood.intent == "OPT_IN":
         Recipient.objects.filter(pk=recipient.pk).update(opted_out=False, opted_out_at=None)
+    assert conversation.case_id is not None
     case_reply_apply(case_id=conversation.case_id, understood=understood, now=now)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
+from dispatch.admin.scoping import DepotScopedAdmin
 from routing.models import PlanVersion, RoutingSettings
 
 
@@ -23,8 +24,10 @@ class RoutingSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(PlanVersion)
-class PlanVersionAdmin(admin.ModelAdmin):
+class PlanVersionAdmin(DepotScopedAdmin):
     """Every change to a run's plan, read-only: the record of who moved what."""
+
+    depot_path = "run__depot"
 
     list_display = ("created_at", "run", "version", "operation", "requested_by", "added_minutes", "added_km", "summary")
     list_filter = ("operation", "run__depot", "run__service_date")

@@ -32,6 +32,7 @@ from dispatch.models import Depot, DriverInstruction, Order, Run, Stop, User
 from dispatch.services.instructions import instruction_push
 from dispatch.services.stops import stop_status_set
 from exceptions import workflow
+from exceptions.tasks import risk_score_runs_task
 from routing import solver
 from routing.insertion import Insertion, best_insertion
 from routing.models import PlanVersion, RoutingSettings
@@ -400,6 +401,9 @@ def _route_updated(*, run: Run, version: PlanVersion) -> None:
         "run.updated",
         {"run_id": run.pk, "plan_version": version.version, "operation": version.operation},
     )
+    # The run's arrivals moved: so did the risk of its stops (exceptions.risk).
+    run_id = run.pk
+    transaction.on_commit(lambda: risk_score_runs_task.delay([run_id]), robust=True)
 
 
 def proposal_apply(

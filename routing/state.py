@@ -243,10 +243,10 @@ def run_problem(
 def arrivals(
     *, candidate: Candidate, order: Sequence[str], origin: dt.datetime
 ) -> tuple[dict[str, dt.datetime], solver.Route]:
-    """Planned arrival of each stop in ``order``, as times."""
+    """Planned arrival of each stop in ``order``, as times: when it is served (an early van waits for the window)."""
     route = solver.schedule(problem=candidate.problem, vehicle=candidate.vehicle, stop_ids=order)
     return (
-        {visit.stop_id: origin + dt.timedelta(seconds=visit.arrival) for visit in route.visits},
+        {visit.stop_id: origin + dt.timedelta(seconds=visit.service_start) for visit in route.visits},
         route,
     )
 

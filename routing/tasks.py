@@ -19,6 +19,19 @@ def case_slot_find_task(case_id: int, window_start: str | None, window_end: str 
     )
 
 
+@shared_task(name="routing.stop_window_apply", ignore_result=True)
+def stop_window_apply_task(stop_id: int, window_start: str, window_end: str | None) -> None:
+    """A recipient told us ahead of the driver when they will be in: move the stop into that window."""
+    change = services.stop_reinsert(
+        stop_id=stop_id,
+        window_start=parse_datetime(window_start),
+        window_end=parse_datetime(window_end) if window_end else None,
+        requested_by="Pre-arrival reply",
+    )
+    if not change.placed:
+        services.logger.info("routing: stop %s kept its place: %s", stop_id, change.reason)
+
+
 # The relay runs every 30 s (exceptions/beat.py); what it enqueues expires before the next one.
 RELAY_ENQUEUE_EXPIRES = 60.0
 

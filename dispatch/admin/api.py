@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from dispatch.admin.scoping import DepotScopedAdmin
 from dispatch.models import AccessRevealAudit, ApiToken, DriverInstruction, LocationBatch
 from dispatch.services.tokens import api_token_revoke
 
@@ -47,7 +48,8 @@ class ApiTokenAdmin(ReadOnlyAdmin):
 
 
 @admin.register(DriverInstruction)
-class DriverInstructionAdmin(ReadOnlyAdmin):
+class DriverInstructionAdmin(DepotScopedAdmin, ReadOnlyAdmin):
+    depot_path = "driver__depot"
     list_display = ("driver", "seq", "kind", "stop", "text", "created_at", "acked_at")
     list_filter = ("kind", ("acked_at", admin.EmptyFieldListFilter))
     list_select_related = ("driver__user", "stop__order")
@@ -56,7 +58,8 @@ class DriverInstructionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(LocationBatch)
-class LocationBatchAdmin(ReadOnlyAdmin):
+class LocationBatchAdmin(DepotScopedAdmin, ReadOnlyAdmin):
+    depot_path = "driver__depot"
     list_display = ("driver", "first_at", "last_at", "point_count", "received_at")
     list_select_related = ("driver__user",)
     search_fields = ("driver__user__username",)
@@ -64,7 +67,8 @@ class LocationBatchAdmin(ReadOnlyAdmin):
 
 
 @admin.register(AccessRevealAudit)
-class AccessRevealAuditAdmin(ReadOnlyAdmin):
+class AccessRevealAuditAdmin(DepotScopedAdmin, ReadOnlyAdmin):
+    depot_path = "stop__run__depot"
     list_display = ("at", "user", "stop", "result", "distance_m")
     list_filter = ("result",)
     list_select_related = ("user", "stop__order")

@@ -31,6 +31,7 @@ from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_post_parameters
 
 from dispatch.admin.forms import WriteOnlySecretForm, secret_field
+from dispatch.admin.scoping import DepotScopedAdmin
 from dispatch.models import (
     AccessCredential,
     Address,
@@ -95,7 +96,8 @@ class _DepotCounts(TypedDict):
 
 
 @admin.register(Depot)
-class DepotAdmin(admin.ModelAdmin):
+class DepotAdmin(DepotScopedAdmin):
+    depot_path = "pk"
     list_display = (
         "name",
         "code",
@@ -216,7 +218,8 @@ class RecentRunInline(ReadOnlyInline):
 
 
 @admin.register(Driver)
-class DriverAdmin(admin.ModelAdmin):
+class DriverAdmin(DepotScopedAdmin):
+    depot_path = "depot"
     list_display = ("__str__", "username", "depot", "phone", "active", "vehicle_capacity", "last_seen_at")
     list_filter = ("active", "depot")
     list_select_related = ("user", "depot")
@@ -275,7 +278,8 @@ class RunStopInline(admin.TabularInline):
 
 
 @admin.register(Run)
-class RunAdmin(admin.ModelAdmin):
+class RunAdmin(DepotScopedAdmin):
+    depot_path = "depot"
     list_display = (
         "service_date",
         "driver",
@@ -361,7 +365,8 @@ class StopScanInline(ReadOnlyInline):
 
 
 @admin.register(Stop)
-class StopAdmin(admin.ModelAdmin):
+class StopAdmin(DepotScopedAdmin):
+    depot_path = "run__depot"
     list_display = (
         "__str__",
         "run",
@@ -415,7 +420,8 @@ class OrderStopInline(ReadOnlyInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(DepotScopedAdmin):
+    depot_path = "depot"
     list_display = (
         "reference",
         "status",
@@ -460,7 +466,8 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(Recipient)
-class RecipientAdmin(admin.ModelAdmin):
+class RecipientAdmin(DepotScopedAdmin):
+    depot_path = "orders__depot"
     list_display = ("name", "phone", "email", "language", "preferred_channel", "tier", "opted_out", "created_at")
     list_filter = ("tier", "language", "preferred_channel", "opted_out")
     search_fields = ("name", "phone", "alt_phone", "email", "external_id")
@@ -536,7 +543,8 @@ class _AddressCounts(TypedDict):
 
 
 @admin.register(Address)
-class AddressAdmin(admin.ModelAdmin):
+class AddressAdmin(DepotScopedAdmin):
+    depot_path = "orders__depot"
     list_display = (
         "__str__",
         "city",
@@ -677,8 +685,10 @@ class ReasonCodeAdmin(admin.ModelAdmin):
 
 
 @admin.register(ScanEvent)
-class ScanEventAdmin(admin.ModelAdmin):
+class ScanEventAdmin(DepotScopedAdmin):
     """The driver app's log. Nothing here writes: a corrected outcome is a new scan, not an edit."""
+
+    depot_path = "stop__run__depot"
 
     list_display = (
         "received_at",

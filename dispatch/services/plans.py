@@ -1136,6 +1136,13 @@ def _apply(
                 payload={"run_id": run.pk, "plan_version": run.plan_version},
             )
 
+    if not dry_run:
+        from exceptions.tasks import risk_score_plan_task
+
+        # The day's stops are scored for pre-arrival outreach once the plan is in.
+        day = service_date.isoformat()
+        transaction.on_commit(lambda: risk_score_plan_task.delay(depot.pk, day), robust=True)
+
     summary = {
         "depot": depot.code,
         "service_date": service_date.isoformat(),

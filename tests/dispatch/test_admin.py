@@ -373,8 +373,10 @@ def test_it_never_shows_the_secret_to_someone_who_can_only_view(client, world):
             codename__in=["view_accesscredential", "view_address"], content_type__app_label="dispatch"
         )
     )
-    client.force_login(viewer)
     credential = world[AccessCredential]
+    # A viewer of the depot the address is delivered for (admin shows other users only their depots).
+    viewer.depots.set(Depot.objects.filter(orders__address_id=credential.address_id).distinct())
+    client.force_login(viewer)
 
     pages = [
         client.get(url(AccessCredential, "changelist")),

@@ -80,7 +80,7 @@ def assert_one_question_sent(message: Message, twilio) -> None:
     assert message.status == Message.Status.SENT
     assert message.provider_sid == twilio.accepted[0]["Sid"]
     assert twilio.accepted[0]["Body"] == message.body
-    case = ExceptionCase.objects.get(pk=message.conversation.case_id)
+    case = ExceptionCase.objects.get(conversation=message.conversation)
     assert case.state == ExceptionCase.State.AWAITING_RECIPIENT
     assert Message.objects.filter(conversation__case=case, direction=Message.Direction.OUTBOUND).count() == 1
     assert CaseEvent.objects.filter(case=case, kind=CaseEvent.Kind.MESSAGE_OUT).count() == 1

@@ -40,7 +40,7 @@ def asked(stop) -> Message:
 
 
 def case_of(message: Message) -> ExceptionCase:
-    return ExceptionCase.objects.get(pk=message.conversation.case_id)
+    return ExceptionCase.objects.get(conversation=message.conversation)
 
 
 def test_it_sends_the_question_once_even_when_the_task_runs_twice(dave_stop, twilio):

@@ -1,0 +1,213 @@
+"""Prevent the exception: ask the recipient of a risky stop for what is missing before the driver arrives.
+
+The sweep (beat, every minute) picks the stops whose risk (``exceptions.risk``)
+is at or above the admin's threshold and whose time has come: the morning of,
+or when the planned arrival is ``lead_minutes`` away or the stop is among the
+driver's next ``lead_stops``. Each gets one text, ever (``PreArrivalContact``
+is one row per stop, taken before the text is queued), asking for exactly what
+the risk says is missing. Opt-outs, quiet hours and the recipient's language
+are the outreach module's rules, as for any text.
+
+A reply is understood like any other and lands where the driver will find it:
+a code in the vault with an instruction on the stop, a time window through
+routing (the stop moves before the attempt is wasted), a safe place or a
+neighbour as a note on the stop when the order allows it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from dispatch.models import DriverInstruction, Run, Stop
+from dispatch.services.instructions import instruction_push
+from dispatch.services.vault import access_credential_record
+from exceptions.models import PreArrivalContact, PreventionSettings, StopRisk
+
+logger = logging.getLogger(__name__)
+
+# What each missing item is called in the text, by language ({start}/{end}: the planned arrival's hour, ±1 h).
+ASKS: dict[str, dict[str, str]] = {
+    "en": {
+        "access_code": "the gate or door code",
+        "availability": "whether someone will be home between {start} and {end}",
+        "safe_place": "where we can leave it safely if nobody is in",
+    },
+    "es": {
+        "access_code": "el código de la puerta o del portón",
+        "availability": "si habrá alguien en casa entre las {start} y las {end}",
+        "safe_place": "dónde podemos dejarlo con seguridad si no hay nadie",
+    },
+}
+AND = {"en": " and ", "es": " y "}
+SWEEP_LIMIT = 500
+
+
+def prevention_settings() -> PreventionSettings:
+    """The one settings row, created with the defaults the first time it is asked for."""
+    settings, _ = PreventionSettings.objects.get_or_create(pk=1)
+    return settings
+
+
+def ask_text(*, missing: list[str], language: str, planned_arrival: dt.datetime | None, zone: Any) -> str:
+    """What to ask for, in the recipient's language: only what is missing."""
+    words = ASKS.get(language, ASKS["en"])
+    hour = planned_arrival.astimezone(zone) if planned_arrival else None
+    start = f"{(hour - dt.timedelta(hours=1)):%H:%M}" if hour else "?"
+    end = f"{(hour + dt.timedelta(hours=1)):%H:%M}" if hour else "?"
+    parts = [words[item].format(start=start, end=end) for item in missing if item in words]
+    return AND.get(language, " and ").join(parts) or words["availability"].format(start=start, end=end)
+
+
+# --- Who is asked, and when -------------------------------------------------------------------------------------
+
+
+def _candidates(settings: PreventionSettings, now: dt.datetime) -> QuerySet[StopRisk]:
+    return (
+        StopRisk.objects.filter(
+            score__gte=settings.risk_threshold,
+            stop__status=Stop.Status.PENDING,
+            stop__prearrival__isnull=True,
+            stop__planned_arrival__gt=now,
+            stop__run__status__in=(Run.Status.PLANNED, Run.Status.IN_PROGRESS),
+            stop__run__service_date__gte=(now - dt.timedelta(days=1)).date(),
+            stop__run__service_date__lte=(now + dt.timedelta(days=1)).date(),
+        )
+        .select_related("stop__run__depot", "stop__order__recipient")
+        .order_by("stop__planned_arrival")
+    )
+
+
+def prearrival_due(*, now: dt.datetime | None = None) -> list[StopRisk]:
+    """The risky stops whose pre-arrival text is due now, soonest arrival first (in a few queries)."""
+    now = now or timezone.now()
+    settings = prevention_settings()
+    if not settings.enabled:
+        return []
+    risks = [
+        risk
+        for risk in _candidates(settings, now)[: SWEEP_LIMIT * 4]
+        # Today at the stop's own depot.
+        if risk.stop.run.service_date == now.astimezone(risk.stop.run.depot.time_zone).date()
+    ]
+    if settings.lead == PreventionSettings.Lead.MORNING:
+        return [risk for risk in risks if now.astimezone(risk.stop.run.depot.time_zone).time() >= settings.morning_at][
+            :SWEEP_LIMIT
+        ]
+    # Ahead of the driver: minutes to the planned arrival, or the stop's place among the run's pending stops.
+    runs = {risk.stop.run_id for risk in risks}
+    place: dict[int, int] = {}
+    counters: defaultdict[int, int] = defaultdict(int)
+    pending = Stop.objects.filter(run_id__in=runs, status=Stop.Status.PENDING).order_by("run_id", "sequence")
+    for stop_id, run_id in pending.values_list("pk", "run_id"):
+        counters[run_id] += 1
+        place[stop_id] = counters[run_id]
+    soon = now + dt.timedelta(minutes=settings.lead_minutes)
+    due = [
+        risk
+        for risk in risks
+        if (risk.stop.planned_arrival and risk.stop.planned_arrival <= soon)
+        or place.get(risk.stop_id, settings.lead_stops + 1) <= settings.lead_stops
+    ]
+    return due[:SWEEP_LIMIT]
+
+
+def prearrival_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Ask every stop that is due, once each. Returns how many were asked and how many could not be."""
+    from outreach.services import prearrival_message_queue
+
+    now = now or timezone.now()
+    asked = skipped = 0
+    for risk in prearrival_due(now=now):
+        stop = risk.stop
+        with transaction.atomic():
+            contact, created = PreArrivalContact.objects.get_or_create(
+                stop=stop, defaults={"score": risk.score, "asked": list(risk.missing), "created_at": now}
+            )
+            if not created:  # another sweep got there first
+                continue
+            language = stop.order.recipient.language
+            text = ask_text(
+                missing=list(risk.missing),
+                language=language,
+                planned_arrival=stop.planned_arrival,
+                zone=stop.run.depot.time_zone,
+            )
+            message, why = prearrival_message_queue(
+                stop=stop, ask=text, fallback_zone=stop.run.depot.time_zone, now=now
+            )
+            if message is None:
+                contact.status, contact.skip_reason = PreArrivalContact.Status.SKIPPED, why[:200]
+                contact.save(update_fields=["status", "skip_reason"])
+                skipped += 1
+            else:
+                asked += 1
+    return {"asked": asked, "skipped": skipped}
+
+
+# --- What the reply gives us ------------------------------------------------------------------------------------
+
+
+def prearrival_reply_apply(
+    *, stop_id: int, understood: Any, now: dt.datetime | None = None
+) -> PreArrivalContact | None:
+    """Put what the recipient told us ahead of time where the driver and the plan will find it."""
+    from routing.tasks import stop_window_apply_task
+
+    now = now or timezone.now()
+    contact = PreArrivalContact.objects.select_for_update().filter(stop_id=stop_id).first()
+    stop = Stop.objects.select_related("order__address", "run__driver").filter(pk=stop_id).first()
+    if contact is None or stop is None:
+        return None
+    learned: dict[str, Any] = dict(contact.learned)
+    intent = understood.intent
+    active = stop.status == Stop.Status.PENDING
+    if intent == "ACCESS_CODE" and understood.code:
+        access_credential_record(address_id=stop.order.address_id, secret=understood.code, source="recipient")
+        learned["access_code"] = True
+        if active:
+            instruction_push(
+                driver=stop.run.driver,
+                kind=DriverInstruction.Kind.ACCESS_CODE,
+                text="The recipient sent the access code ahead of your visit: reveal it at the door.",
+                stop=stop,
+                payload={"prearrival": True},
+            )
+    elif intent == "RESCHEDULE" and understood.window_start is not None:
+        learned["window"] = {"start": understood.window_start.isoformat(), "end": _iso(understood.window_end)}
+        if active:
+            start, end = understood.window_start.isoformat(), _iso(understood.window_end)
+            transaction.on_commit(lambda: stop_window_apply_task.delay(stop_id, start, end), robust=True)
+    elif intent in ("SAFE_DROP", "NEIGHBOR"):
+        allowed = stop.order.safe_drop_allowed if intent == "SAFE_DROP" else stop.order.neighbour_allowed
+        key = "safe_place" if intent == "SAFE_DROP" else "neighbour"
+        learned[key] = bool(allowed)
+        if allowed and active:
+            where = understood.detail or "as the recipient described"
+            label = "Safe place" if intent == "SAFE_DROP" else "Leave with a neighbour"
+            instruction_push(
+                driver=stop.run.driver,
+                kind=DriverInstruction.Kind.NOTE,
+                text=f"{label} from the recipient, ahead of your visit: {where}"[:300],
+                stop=stop,
+                payload={"prearrival": True},
+            )
+    elif intent == "AVAILABLE_NOW":
+        learned["home"] = True
+    else:
+        learned["other"] = intent.lower()
+    contact.learned = learned
+    contact.status = PreArrivalContact.Status.ANSWERED
+    contact.answered_at = contact.answered_at or now
+    contact.save(update_fields=["learned", "status", "answered_at"])
+    return contact
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None

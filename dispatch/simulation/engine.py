@@ -40,6 +40,7 @@ import time_machine
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import Q
 from django.test import Client, override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -48,10 +49,12 @@ from twilio.request_validator import RequestValidator
 from config.celery import app as celery_app
 from dispatch import demo, roles
 from dispatch.geo import haversine_m
-from dispatch.models import ApiToken, Depot, DriverInstruction, ReasonCode, Run, Stop, User
+from dispatch.models import ApiToken, Depot, DriverInstruction, ReasonCode, Run, ScanEvent, Stop, User
 from dispatch.services.tokens import api_token_issue
 from dispatch.simulation import behaviour
-from exceptions.models import ExceptionCase
+from exceptions import risk
+from exceptions.models import ExceptionCase, PreArrivalContact
+from exceptions.prevention import prevention_settings
 from outreach.fake_twilio import FakeTwilio
 from outreach.models import Message
 
@@ -95,6 +98,7 @@ class Options:
     service_date: dt.date | None = None
     speed: float = 0.0  # simulated seconds per real second; 0: as fast as the machine goes
     live: bool = False  # the running product on the wall clock, instead of a virtual one
+    prevention: bool = True  # text risky stops ahead of the driver (the admin's prevention switch)
 
 
 @dataclass
@@ -122,6 +126,8 @@ class Tally:
     dispatcher_actions: Counter[str] = field(default_factory=Counter)
     api_errors: list[str] = field(default_factory=list)
     events: int = 0
+    prearrival_replies: int = 0
+    prevented: int = 0  # failures the driver would have met, averted by what a recipient said ahead
 
 
 class Simulation:
@@ -181,6 +187,11 @@ class Simulation:
         with self._product_wired(), time_machine.travel(start, tick=False) as clock:
             self.clock = clock
             self.now = self.started = start
+            switch = prevention_settings()
+            switch.enabled = self.options.prevention
+            switch.save(update_fields=["enabled"])
+            # The plan arrived: its stops are scored, as a plan import does.
+            risk.risk_score_day(depot_id=self.depot.pk, service_date=self.service_date, now=start)
             self._people_ready()
             self._beat_ready(start)
             self._loop()
@@ -372,13 +383,26 @@ class Simulation:
             return
         retry = stop.pk in state.retries
         state.retries.discard(stop.pk)
+        # One draw per order and attempt (whichever run carries it), the same with prevention on or off: the two
+        # days differ only by what prevention changed.
+        attempt = ScanEvent.objects.filter(stop__order_id=stop.order_id).count()
+        draw = random.Random(f"{self.options.seed}:attempt:{stop.order.reference}:{attempt}")  # noqa: S311
         failure = behaviour.stop_failure(
-            self.rng,
+            draw,
             building_type=address.building_type,
             local_time=self.now.astimezone(self.zone),
             scale=self.failure_scale,
             retry=retry,
         )
+        if failure is not None and not retry:
+            learned: dict[str, object] = {}
+            for told in PreArrivalContact.objects.filter(stop__order_id=stop.order_id).values_list(
+                "learned", flat=True
+            ):
+                learned.update(told)
+            if learned and behaviour.averted(draw, failure, learned):
+                failure = None
+                self.tally.prevented += 1
         self._scan(state, stop, failure)
         self._schedule(self._later(60.0 * stop.service_minutes), "driver", driver_id)
 
@@ -477,22 +501,44 @@ class Simulation:
     def _texts_seen(self) -> None:
         sent = list(
             Message.objects.filter(
+                Q(conversation__case__isnull=False) | Q(conversation__stop__isnull=False),
                 pk__gt=self.message_cursor,
                 direction=Message.Direction.OUTBOUND,
                 status__in=(Message.Status.SENT, Message.Status.DELIVERED),
-                conversation__case__isnull=False,
             )
             .order_by("pk")
             .values(
-                "pk", "conversation__case_id", "conversation__recipient__phone", "conversation__case__reason_code__code"
+                "pk",
+                "conversation__case_id",
+                "conversation__recipient__phone",
+                "conversation__case__reason_code__code",
+                "conversation__case__order__reference",
+                "conversation__stop__order__reference",
+                "conversation__stop__prearrival__asked",
             )
         )
         for message in sent:
             self.message_cursor = max(self.message_cursor, message["pk"])
+            phone = str(message["conversation__recipient__phone"])
             case_id = message["conversation__case_id"]
+            if case_id is None:  # asked ahead of the driver
+                reference = message["conversation__stop__order__reference"]
+                draw = random.Random(f"{self.options.seed}:ahead:{reference}")  # noqa: S311
+                ahead = behaviour.prearrival_reply(
+                    draw, self.corpus, missing=message["conversation__stop__prearrival__asked"] or []
+                )
+                if ahead is None:
+                    self.tally.silent_prompts += 1
+                    continue
+                self.tally.prearrival_replies += 1
+                self.tally.replies_by_intent[ahead.intent] += 1
+                self._schedule(self._later(ahead.delay_seconds), "reply", (0, phone, ahead.text))
+                continue
             self.prompts[case_id] += 1
+            reference = message["conversation__case__order__reference"]
+            draw = random.Random(f"{self.options.seed}:reply:{reference}:{self.prompts[case_id]}")  # noqa: S311
             reply = behaviour.recipient_reply(
-                self.rng,
+                draw,
                 self.corpus,
                 reason_code=message["conversation__case__reason_code__code"],
                 prompt_number=self.prompts[case_id],
@@ -503,7 +549,6 @@ class Simulation:
                 continue
             self.answered[case_id] += 1
             self.tally.replies_by_intent[reply.intent] += 1
-            phone = str(message["conversation__recipient__phone"])
             self._schedule(self._later(reply.delay_seconds), "reply", (case_id, phone, reply.text))
 
     def _instructions_seen(self) -> None:

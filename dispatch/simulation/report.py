@@ -12,7 +12,7 @@ from django.db.models import Min
 
 from dispatch.models import Order, ScanEvent, Stop
 from exceptions.analytics import metrics_summary
-from exceptions.models import ExceptionCase
+from exceptions.models import ExceptionCase, PreArrivalContact
 from outreach.models import Message
 
 if TYPE_CHECKING:
@@ -75,6 +75,10 @@ def day_figures(simulation: Simulation, *, started: dt.datetime, finished: dt.da
         outcomes[case["outcome"] or "none"] = outcomes.get(case["outcome"] or "none", 0) + 1
     tally = simulation.tally
     options = simulation.options
+    contacts = PreArrivalContact.objects.filter(stop__in=stops)
+    texted_ahead = contacts.exclude(status=PreArrivalContact.Status.SKIPPED).count()
+    answered_ahead = contacts.filter(status=PreArrivalContact.Status.ANSWERED).count()
+    stop_count = stops.count()
     return {
         "options": {
             "stops": options.stops,
@@ -85,6 +89,7 @@ def day_figures(simulation: Simulation, *, started: dt.datetime, finished: dt.da
             "handling_minutes": options.handling_minutes,
             "replies": str(options.replies or "default"),
             "live": options.live,
+            "prevention": options.prevention,
         },
         "service_date": day.isoformat(),
         "simulated_from": started.isoformat(),
@@ -102,6 +107,10 @@ def day_figures(simulation: Simulation, *, started: dt.datetime, finished: dt.da
         "sms_per_exception": round(texts / exceptions, 2) if exceptions else None,
         "duplicate_sms": duplicates,
         "unfinished": unfinished,
+        "prearrival_texts": texted_ahead,
+        "prearrival_reply_rate": _share(answered_ahead, texted_ahead),
+        "exceptions_prevented": tally.prevented,
+        "extra_sms_per_stop": round(texted_ahead / stop_count, 3) if stop_count else None,
         "outcomes": dict(sorted(outcomes.items())),
         "people": {
             "scans_failed": tally.scans_failed,
@@ -139,10 +148,14 @@ def markdown(figures: dict[str, Any]) -> str:
         ("SMS per exception", _cell(figures["sms_per_exception"])),
         ("Duplicate SMS", _cell(figures["duplicate_sms"])),
         ("Cases left unfinished", _cell(figures["unfinished"])),
+        ("Texts ahead of the driver (prevention)", _cell(figures["prearrival_texts"])),
+        ("Answered ahead", _cell(figures["prearrival_reply_rate"], " %")),
+        ("Exceptions prevented", _cell(figures["exceptions_prevented"])),
+        ("Extra SMS per stop", _cell(figures["extra_sms_per_stop"])),
     ]
     head = (
         f"simulate_day --stops {o['stops']} --drivers {o['drivers']} --exception-rate {o['exception_rate']} "
-        f"--seed {o['seed']} (service date {figures['service_date']})"
+        f"--seed {o['seed']}{'' if o['prevention'] else ' --no-prevention'} (service date {figures['service_date']})"
     )
     lines = [head, "", "| Figure | Value |", "|---|---|", *[f"| {name} | {value} |" for name, value in rows]]
     return "\n".join(lines) + "\n"
@@ -158,7 +171,8 @@ def last_line(figures: dict[str, Any]) -> str:
 
 def write(figures: dict[str, Any], directory: Path) -> tuple[Path, Path]:
     directory.mkdir(parents=True, exist_ok=True)
-    stem = f"day-{figures['service_date']}-seed{figures['options']['seed']}"
+    off = "" if figures["options"]["prevention"] else "-no-prevention"
+    stem = f"day-{figures['service_date']}-seed{figures['options']['seed']}{off}"
     json_path, md_path = directory / f"{stem}.json", directory / f"{stem}.md"
     json_path.write_text(json.dumps(figures, indent=2, default=str) + "\n")
     md_path.write_text(markdown(figures))

@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command
 from dispatch.demo import BUSINESS, GATED, HOUSE, MULTI_UNIT
 from dispatch.models import Order, Stop
 from dispatch.simulation import behaviour
-from exceptions.models import ExceptionCase
+from exceptions.models import ExceptionCase, PreArrivalContact
 from outreach.models import Message
 
 CORPUS = Path(__file__).resolve().parent.parent / "outreach" / "replies.csv"
@@ -57,6 +57,11 @@ def test_a_small_day_ends_with_every_case_finished_and_no_text_sent_twice(tmp_pa
         f"median resolution {figures['resolution_minutes_median']} min, unfinished 0, duplicate SMS 0"
     )
     assert (tmp_path / next(tmp_path.glob("*.md")).name).read_text().count("|") > 20
+    # Prevention was on: risky stops were texted ahead of the driver, never more than once each.
+    ahead = Message.objects.filter(conversation__stop__isnull=False, direction="outbound")
+    assert figures["prearrival_texts"] == PreArrivalContact.objects.exclude(status="skipped").count() > 0
+    assert ahead.values("conversation__stop").distinct().count() == ahead.count()
+    assert figures["extra_sms_per_stop"] <= 0.3
 
 
 @pytest.mark.django_db

@@ -49,6 +49,11 @@ class Command(BaseCommand):
             "--speed makes the people (not the product's timers) that much faster.",
         )
         parser.add_argument(
+            "--no-prevention",
+            action="store_true",
+            help="Switch pre-arrival texts off for the day, to compare with the same seed with them on.",
+        )
+        parser.add_argument(
             "--dispatchers", type=int, default=3, help="Simulated dispatchers on shift (default 3; 0 with --live)."
         )
         parser.add_argument(
@@ -80,6 +85,7 @@ class Command(BaseCommand):
             service_date=service_date,
             speed=options["speed"],
             live=options["live"],
+            prevention=not options["no_prevention"],
         )
         started = time.perf_counter()
         try:

@@ -100,11 +100,7 @@ def message_queue(
     existing = Message.objects.filter(conversation=conversation, idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing
-    language = recipient.language
-    template = (
-        MessageTemplate.objects.filter(key=template_key, language=language).first()
-        or MessageTemplate.objects.filter(key=template_key, language=Recipient.Language.ENGLISH).first()
-    )
+    template = _template(template_key, recipient.language)
     if template is None:
         raise MessageTemplate.DoesNotExist(f"No template {template_key!r}: add one in admin.")
     release_at = (
@@ -148,12 +144,7 @@ def prearrival_message_queue(
     existing = Message.objects.filter(conversation=conversation, idempotency_key=key).first()
     if existing is not None:
         return existing, ""
-    template = (
-        MessageTemplate.objects.filter(key=MessageTemplate.Key.PREARRIVAL, language=recipient.language).first()
-        or MessageTemplate.objects.filter(
-            key=MessageTemplate.Key.PREARRIVAL, language=Recipient.Language.ENGLISH
-        ).first()
-    )
+    template = _template(MessageTemplate.Key.PREARRIVAL, recipient.language)
     if template is None:
         raise MessageTemplate.DoesNotExist("No pre-arrival template: add one in admin.")
     context = {"first_name": recipient.name.split(" ")[0], "order": stop.order.reference, "ask": ask}
@@ -418,19 +409,8 @@ def _prearrival_inbound(conversation: Conversation, *, provider_sid: str, body: 
     )
     try:
         with transaction.atomic():
-            Message.objects.create(
-                conversation=conversation,
-                direction=Message.Direction.INBOUND,
-                channel=Channel.SMS,
-                body=_masked(body, understood.code),
-                language=recipient.language,
-                idempotency_key=f"in:{provider_sid}",
-                status=Status.RECEIVED,
-                provider_sid=provider_sid,
-            )
-            if understood.intent == "OPT_OUT":
-                recipient_opted_out(recipient_id=recipient.pk, now=now)
-            else:
+            _inbound_record(conversation, understood, provider_sid=provider_sid, body=body, now=now)
+            if understood.intent not in ("OPT_OUT", "OPT_IN"):
                 prearrival_reply_apply(stop_id=stop.pk, understood=understood, now=now)
     except IntegrityError:
         return InboundResult(duplicate=True)
@@ -442,6 +422,15 @@ def _inbound_apply(
 ) -> None:
     from exceptions.workflow import case_reply_apply
 
+    _inbound_record(conversation, understood, provider_sid=provider_sid, body=body, now=now)
+    assert conversation.case_id is not None
+    case_reply_apply(case_id=conversation.case_id, understood=understood, now=now)
+
+
+def _inbound_record(
+    conversation: Conversation, understood: Any, *, provider_sid: str, body: str, now: dt.datetime
+) -> None:
+    """Store the reply (its code masked; the provider's id makes a retry fail here) and honour STOP and START."""
     recipient = conversation.recipient
     Message.objects.create(
         conversation=conversation,
@@ -457,8 +446,14 @@ def _inbound_apply(
         recipient_opted_out(recipient_id=recipient.pk, now=now)
     elif understood.intent == "OPT_IN":
         Recipient.objects.filter(pk=recipient.pk).update(opted_out=False, opted_out_at=None)
-    assert conversation.case_id is not None
-    case_reply_apply(case_id=conversation.case_id, understood=understood, now=now)
+
+
+def _template(key: str, language: str) -> MessageTemplate | None:
+    """The wording for a purpose in the recipient's language, else in English."""
+    return (
+        MessageTemplate.objects.filter(key=key, language=language).first()
+        or MessageTemplate.objects.filter(key=key, language=Recipient.Language.ENGLISH).first()
+    )
 
 
 def _help_text(language: str) -> str:

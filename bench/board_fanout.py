@@ -22,9 +22,6 @@ import datetime as dt
 import json
 import os
 import platform
-import signal
-import socket
-import subprocess
 import sys
 import time
 import uuid
@@ -33,8 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.scan_load import free_port, percentile, prepare, server_env  # noqa: E402
-from bench.scratch import results_record  # noqa: E402
+from bench.scan_load import percentile, prepare, server_env  # noqa: E402
+from bench.scratch import results_record, uvicorn_serving  # noqa: E402
 
 SECTION = "## Live board: fan-out of failed scans"
 REDIS_DB_URL = "redis://127.0.0.1:6379/5"
@@ -201,33 +198,20 @@ def main() -> int:
     print(f"preparing {args.stops} stops, {args.boards} dispatchers in {args.database} ...", flush=True)
     plan = prepare(args.database, args.drivers, args.stops)
     depot_id, sessions = sessions_open(args.boards)
-    port = free_port()
-    server = subprocess.Popen(  # noqa: S603
-        [str(ROOT / ".venv/bin/uvicorn"), "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(args.workers), "--no-access-log", "--log-level", "warning",
-         "--timeout-graceful-shutdown", "10"],
-        cwd=ROOT, env=env, start_new_session=True,
-    )  # fmt: skip
     try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.2)
-        time.sleep(1.0)
-        print(f"{args.boards} boards open; {args.rate:.0f} failed scans/s for {args.seconds:.0f} s ...", flush=True)
-        result = asyncio.run(
-            run(base=base, depot_id=depot_id, sessions=sessions, plan=plan, rate=args.rate, seconds=args.seconds)
-        )
+        with uvicorn_serving(env, workers=args.workers) as server:
+            print(f"{args.boards} boards open; {args.rate:.0f} failed scans/s for {args.seconds:.0f} s ...", flush=True)
+            result = asyncio.run(
+                run(
+                    base=server.base,
+                    depot_id=depot_id,
+                    sessions=sessions,
+                    plan=plan,
+                    rate=args.rate,
+                    seconds=args.seconds,
+                )
+            )
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            print("the server did not stop within 20 s of SIGTERM; killed", flush=True)
-            os.killpg(server.pid, signal.SIGKILL)
         redis.Redis.from_url(REDIS_DB_URL).flushdb()
 
     sent_at = result["sent_at"]

@@ -14,11 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,7 +22,8 @@ from pathlib import Path
 if str(Path(__file__).resolve().parent.parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.scan_load import ROOT, free_port, percentile, server_env
+from bench.scan_load import percentile, server_env
+from bench.scratch import uvicorn_serving
 
 
 async def drive(url: str, rate: float, seconds: float) -> tuple[list[float], dict[int, int], float]:
@@ -63,25 +60,9 @@ def main() -> int:
         "--database", default="postgres://postgres@127.0.0.1:5432/dispatch_scanbench", help="an existing database"
     )
     args = parser.parse_args()
-    port = free_port()
-    server = subprocess.Popen(  # noqa: S603
-        [str(ROOT / ".venv/bin/uvicorn"), "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(args.workers), "--no-access-log", "--log-level", "warning"],
-        cwd=ROOT, env=server_env(args.database), start_new_session=True,
-    )  # fmt: skip
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.2)
-        time.sleep(1.0)
-        url = f"http://127.0.0.1:{port}/api/v1/no-such-route"
+    with uvicorn_serving(server_env(args.database), workers=args.workers) as server:
+        url = f"{server.base}/api/v1/no-such-route"
         latencies, statuses, elapsed = asyncio.run(drive(url, args.rate, args.seconds))
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
     lat = [value * 1000 for value in latencies]
     p50, p95, p99 = (percentile(lat, share) for share in (0.50, 0.95, 0.99))
     print(f"sent {int(args.rate * args.seconds)} requests in {elapsed:.1f} s: {len(lat) / elapsed:.1f} answered/s")

@@ -36,9 +36,6 @@ import os
 import platform
 import random
 import resource
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -52,8 +49,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.board_fanout import sessions_open  # noqa: E402
-from bench.scan_load import free_port, percentile, prepare, server_env  # noqa: E402
-from bench.scratch import results_record  # noqa: E402
+from bench.scan_load import percentile, prepare, server_env  # noqa: E402
+from bench.scratch import results_record, uvicorn_serving  # noqa: E402
 
 REDIS_DB_URL = "redis://127.0.0.1:6379/6"
 DATABASE_URL = "postgres://postgres@127.0.0.1:5432/dispatch_loadbench"
@@ -520,43 +517,31 @@ def main() -> int:
     from dispatch.models import LocationBatch
 
     batches_before = LocationBatch.objects.count()
-    port = free_port()
-    log = Path(tempfile.gettempdir()) / f"load_mix-uvicorn-{port}.log"
+    log = Path(tempfile.gettempdir()) / f"load_mix-uvicorn-{os.getpid()}.log"
     load_before = os.getloadavg()
-    with log.open("wb") as stderr:
-        server = subprocess.Popen(  # noqa: S603
-            [str(ROOT / ".venv/bin/uvicorn"), "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", str(args.workers), "--no-access-log", "--log-level", "warning",
-             "--timeout-graceful-shutdown", "10"],
-            cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=stderr,
-        )  # fmt: skip
     try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.2)
-        time.sleep(1.0)
-        print(f"server log: {log}")
-        print(f"{WARMUP_S:g} s warm-up, then {args.seconds:g} s at {X} {args.scale:g} on {base}; "
-              f"started {dt.datetime.now(dt.UTC):%H:%M:%S} UTC ...", flush=True)  # fmt: skip
-        server_cpu_before = session_cpu(server.pid)
-        result = asyncio.run(
-            run(base=base, depot_id=depot_id, plan=plan, sessions=sessions, rates=rates, seconds=args.seconds, rng=rng)
-        )
-        server_cpu = session_cpu(server.pid) - server_cpu_before
-        result["boards_due"] = rates.boards
-        log_at_stop = log.stat().st_size
-        print(f"done; stopping the server at {dt.datetime.now(dt.UTC):%H:%M:%S} UTC", flush=True)
+        with log.open("wb") as stderr, uvicorn_serving(env, workers=args.workers, stderr=stderr) as server:
+            base = server.base
+            print(f"server log: {log}")
+            print(f"{WARMUP_S:g} s warm-up, then {args.seconds:g} s at {X} {args.scale:g} on {base}; "
+                  f"started {dt.datetime.now(dt.UTC):%H:%M:%S} UTC ...", flush=True)  # fmt: skip
+            server_cpu_before = session_cpu(server.pid)
+            result = asyncio.run(
+                run(
+                    base=base,
+                    depot_id=depot_id,
+                    plan=plan,
+                    sessions=sessions,
+                    rates=rates,
+                    seconds=args.seconds,
+                    rng=rng,
+                )
+            )
+            server_cpu = session_cpu(server.pid) - server_cpu_before
+            result["boards_due"] = rates.boards
+            log_at_stop = log.stat().st_size
+            print(f"done; stopping the server at {dt.datetime.now(dt.UTC):%H:%M:%S} UTC", flush=True)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            print("the server did not stop within 20 s of SIGTERM; killed", flush=True)
-            os.killpg(server.pid, signal.SIGKILL)
         redis.Redis.from_url(REDIS_DB_URL).flushdb()
     load_after = os.getloadavg()
 

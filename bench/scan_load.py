@@ -17,10 +17,7 @@ import asyncio
 import datetime as dt
 import os
 import platform
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -28,13 +25,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "RESULTS.md"
+sys.path.insert(0, str(ROOT))
+
+from bench.scratch import uvicorn_serving  # noqa: E402
+
 SECTION = "## Driver API: failed-scan intake"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def server_env(database_url: str) -> dict[str, str]:
@@ -209,26 +204,9 @@ def main() -> int:
 
     print(f"preparing {args.stops} stops for {args.drivers} drivers in {args.database} ...", flush=True)
     plan = prepare(args.database, args.drivers, args.stops)
-    port = free_port()
-    server = subprocess.Popen(  # noqa: S603
-        [str(ROOT / ".venv/bin/uvicorn"), "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(args.workers), "--no-access-log", "--log-level", "warning"],
-        cwd=ROOT, env=server_env(args.database), start_new_session=True,
-    )  # fmt: skip
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.2)
-        time.sleep(1.0)
-        print(f"driving {args.rate:.0f} scans/s for {args.seconds:.0f} s at {base} ...", flush=True)
-        result = asyncio.run(drive(base, plan, args.rate, args.seconds))
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+    with uvicorn_serving(server_env(args.database), workers=args.workers) as server:
+        print(f"driving {args.rate:.0f} scans/s for {args.seconds:.0f} s at {server.base} ...", flush=True)
+        result = asyncio.run(drive(server.base, plan, args.rate, args.seconds))
 
     stored, duplicates, cases = verify(result["accepted"])
     lat = [value * 1000 for value in result["latencies"]]

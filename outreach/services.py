@@ -393,6 +393,13 @@ def inbound_receive(*, provider_sid: str, from_phone: str, body: str, now: dt.da
     return InboundResult(reply=reply, case_id=case.pk)
 
 
+def _prearrival_asked(stop_id: int) -> list[str]:
+    from exceptions.models import PreArrivalContact
+
+    asked = PreArrivalContact.objects.filter(stop_id=stop_id).values_list("asked", flat=True).first()
+    return list(asked or [])
+
+
 def _prearrival_inbound(conversation: Conversation, *, provider_sid: str, body: str, now: dt.datetime) -> InboundResult:
     """A reply to the text sent ahead of the driver: understood like any reply, applied to the stop."""
     from exceptions.prevention import prearrival_reply_apply
@@ -405,7 +412,8 @@ def _prearrival_inbound(conversation: Conversation, *, provider_sid: str, body: 
         text=body,
         sent_at=(asked.sent_at or asked.created_at) if asked else now,
         time_zone=recipient.time_zone or stop.run.depot.time_zone,
-        reason_code="ACCESS_DENIED" if asked and "code" in asked.body else "RECIPIENT_ABSENT",
+        # Read the reply as an answer to what was asked: a code, or when and where.
+        reason_code="ACCESS_DENIED" if "access_code" in _prearrival_asked(stop.pk) else "RECIPIENT_ABSENT",
     )
     try:
         with transaction.atomic():

@@ -1,4 +1,4 @@
-"""The board's REST API: the snapshot, a case's panel, and the dispatcher's one-click actions.
+"""The board's REST API: the snapshot, a case's panel, the risky stops, and the dispatcher's one-click actions.
 
 Read with the desk's session (CSRF on every write). A dispatcher sees the
 depots they work (``User.depots``), an admin every depot; a case of another
@@ -24,8 +24,8 @@ from rest_framework.views import APIView
 
 from dispatch.api.driver import ERROR
 from dispatch.api.errors import Conflict
-from dispatch.models import User
-from exceptions import board, workflow
+from dispatch.models import Depot, User
+from exceptions import board, risk_board, workflow
 from exceptions.models import ExceptionCase
 from exceptions.payloads import CaseDetail, CaseRow, text_masked
 from outreach.services import message_dispatcher_send
@@ -72,6 +72,16 @@ class BoardView(APIView):
 
     def depot_ids(self, request: Request) -> list[int]:
         return board.board_depot_ids(user=self.user(request)) or []
+
+    def depots(self, request: Request, *, depot_id: int | None) -> list[Depot]:
+        """The user's depots, or the one asked for if the user works it; a 404 otherwise."""
+        depots = list(board.board_depots(user=self.user(request)))
+        if depot_id is None:
+            return depots
+        depots = [depot for depot in depots if depot.pk == depot_id]
+        if not depots:
+            raise exceptions.NotFound("No such depot among the depots you work.", code="depot_not_found")
+        return depots
 
     def case_depot_id(self, request: Request, case_id: int) -> int:
         """The case's depot, if the user works it; a 404 otherwise."""
@@ -144,11 +154,7 @@ class BoardSnapshotView(BoardView):
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         values = params.validated_data
-        depots = list(board.board_depots(user=self.user(request)))
-        if "depot" in values:
-            depots = [depot for depot in depots if depot.pk == values["depot"]]
-            if not depots:
-                raise exceptions.NotFound("No such depot among the depots you work.", code="depot_not_found")
+        depots = self.depots(request, depot_id=values.get("depot"))
         filters = board.BoardFilters(
             states=values.get("state", ()),
             reason_code=values.get("reason", ""),
@@ -156,6 +162,41 @@ class BoardSnapshotView(BoardView):
             min_age_minutes=values.get("age"),
         )
         return Response(board.board_snapshot(depots=depots, filters=filters))
+
+
+# --- Risky stops ----------------------------------------------------------------------------------------------------
+
+
+class RiskyStopsView(BoardView):
+    class InputSerializer(serializers.Serializer[Any]):
+        day = serializers.ChoiceField(
+            choices=risk_board.DAYS,
+            required=False,
+            default="today",
+            help_text="today or tomorrow, in each depot's time zone.",
+            error_messages={"invalid_choice": "Pick today or tomorrow."},
+        )
+        depot = serializers.IntegerField(
+            required=False, min_value=1, max_value=MAX_ID, help_text="One of your depots; default: all of them."
+        )
+
+    @extend_schema(
+        operation_id="board_risky_stops",
+        summary="Today's or tomorrow's risky stops, with their reasons and what was learned ahead",
+        description=(
+            "Stops of your depots' day whose risk is at or above the prevention threshold, and any stop whose "
+            "recipient was contacted before the driver came; riskiest first, at most `limit` of `total`. "
+            "`learned` is in words: an access code is never shown, only that it came."
+        ),
+        parameters=[InputSerializer],
+        responses={200: _schema(risk_board.RiskyStops), 400: ERROR, 404: ERROR},
+    )
+    def get(self, request: Request, version: str) -> Response:
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        values = params.validated_data
+        depots = self.depots(request, depot_id=values.get("depot"))
+        return Response(risk_board.risky_stops(depots=depots, day=cast(risk_board.Day, values["day"])))
 
 
 # --- One case -------------------------------------------------------------------------------------------------------

@@ -26,13 +26,25 @@ def case_timers_sweep_task() -> dict[str, int]:
 
 @shared_task(name="exceptions.risk_score_day", ignore_result=True)
 def risk_score_day_task() -> int:
-    """Score today's stops still to be attempted at every depot with runs today (each in its own time zone)."""
+    """Score today's and tomorrow's stops still to be attempted at every depot with runs on those days.
+
+    Each depot's days are its own, in its time zone. Tomorrow is scored again too: today's failures and
+    the codes that worked or failed today change tomorrow's risks, and the board shows them the day before.
+    """
     now = timezone.now()
-    scored = 0
+    days: set[tuple[int, dt.date]] = set()
     for depot in Depot.objects.only("id", "time_zone"):
         today = now.astimezone(depot.time_zone).date()
-        if Run.objects.filter(depot=depot, service_date=today).exists():
-            scored += risk.risk_score_day(depot_id=depot.pk, service_date=today, now=now)
+        days |= {(depot.pk, today), (depot.pk, today + dt.timedelta(days=1))}
+    planned = set(
+        Run.objects.filter(service_date__in={day for _, day in days})
+        .values_list("depot_id", "service_date")
+        .distinct()
+        .order_by()
+    )
+    scored = 0
+    for depot_id, day in sorted(days & planned):
+        scored += risk.risk_score_day(depot_id=depot_id, service_date=day, now=now)
     return scored
 
 

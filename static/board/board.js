@@ -1,10 +1,11 @@
-// The board page: wires the live sync, the queue, the map, the case panel and the keyboard.
+// The board page: wires the live sync, the queue, the map, the case panel, the risky stops and the keyboard.
 
 import { bindKeys } from "./keys.js";
 import { LiveSync } from "./live.js";
 import { BoardMap } from "./map.js";
 import { CasePanel } from "./panel.js";
 import { CLOSED_STATES, QueueView, compareCases, matches } from "./queue.js";
+import { RiskyView } from "./risky.js";
 import { duration, getJSON, h, query, readConfig } from "./util.js";
 
 const config = readConfig("board-config");
@@ -70,6 +71,52 @@ const panel = new CasePanel({
     select(selectedId);
     setTimeout(() => map.resize(), 0);
   },
+});
+
+const risky = new RiskyView({ root: $("view-risky"), url: config.riskyUrl, depots });
+
+// --- Views: the exception queue (with its map), or the risky stops of today or tomorrow --------------------------
+const VIEWS = { queue: "tab-queue", risky: "tab-risky" };
+const tabs = Object.values(VIEWS).map((id) => $(id));
+const viewOf = (tab) => Object.keys(VIEWS).find((name) => VIEWS[name] === tab.id);
+
+function queueShown() {
+  return !$("view-queue").hidden;
+}
+
+function showView(name, { focus = false } = {}) {
+  if (!(name in VIEWS)) name = "queue";
+  for (const tab of tabs) {
+    const on = tab.id === VIEWS[name];
+    tab.setAttribute("aria-selected", String(on));
+    tab.tabIndex = on ? 0 : -1;
+    $(tab.getAttribute("aria-controls")).hidden = !on;
+  }
+  $("filters-toggle").hidden = name !== "queue";
+  document.body.dataset.view = name;
+  const hash = name === "queue" ? "" : `#${name}`;
+  if (location.hash !== hash) history.replaceState(null, "", `${location.pathname}${location.search}${hash}`);
+  if (name === "risky") {
+    if (panel.isOpen) panel.close(); // the case drawer belongs to the queue
+    risky.show();
+  } else {
+    risky.hide();
+    setTimeout(() => map.resize(), 0);
+  }
+  if (focus) $(VIEWS[name]).focus();
+}
+
+for (const tab of tabs) {
+  tab.addEventListener("click", () => showView(viewOf(tab)));
+}
+// Tabs move with the arrow keys, Home and End (the tab pattern of the ARIA practices).
+$("views").addEventListener("keydown", (event) => {
+  const index = tabs.indexOf(event.target);
+  if (index === -1) return;
+  const moves = { ArrowRight: index + 1, ArrowLeft: index - 1, Home: 0, End: tabs.length - 1 };
+  if (!(event.key in moves)) return;
+  event.preventDefault();
+  showView(viewOf(tabs[(moves[event.key] + tabs.length) % tabs.length]), { focus: true });
 });
 
 function visibleRows() {
@@ -248,12 +295,12 @@ function move(step) {
 }
 
 bindKeys({
-  j: () => help.hidden && move(1),
-  k: () => help.hidden && move(-1),
+  j: () => help.hidden && queueShown() && move(1),
+  k: () => help.hidden && queueShown() && move(-1),
   ArrowDown: (event) => help.hidden && $("queue-rows").contains(event.target) && move(1),
   ArrowUp: (event) => help.hidden && $("queue-rows").contains(event.target) && move(-1),
   Enter: () => {
-    if (!help.hidden || selectedId === null) return false;
+    if (!help.hidden || !queueShown() || selectedId === null) return false;
     openCase(selectedId);
     return true;
   },
@@ -263,6 +310,7 @@ bindKeys({
   w: () => panel.isOpen && panel.showForm("window"),
   m: () => panel.isOpen && panel.showForm("message"),
   "/": () => {
+    if (!queueShown()) showView("queue");
     filtersForm.classList.add("open");
     $("f-depot").focus();
     return true;
@@ -280,6 +328,7 @@ bindKeys({
 });
 
 // --- Go -----------------------------------------------------------------------------------------------------------
+showView(location.hash === "#risky" ? "risky" : "queue");
 setInterval(() => queue.tick(), 5000);
 // Drivers move and counters drift without a case event; a quiet refresh keeps them current.
 setInterval(() => { if (!document.hidden) sync.resync(); }, 60000);

@@ -33,8 +33,8 @@ from dispatch import roles
 from dispatch.models import ApiToken, Stop
 from dispatch.services import api_token_issue
 from exceptions import workflow
-from exceptions.models import ExceptionCase
-from tests.factories import RunFactory, StopFactory, UserFactory
+from exceptions.models import ExceptionCase, PreArrivalContact, StopRisk
+from tests.factories import CHICAGO, RunFactory, StopFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "var" / "test-artifacts"
@@ -499,3 +499,68 @@ def test_the_analytics_page_charts_the_period_and_exports_csv(
     assert "ACCESS_DENIED" in text, text
     assert "RECIPIENT_ABSENT" in text, text
     page.screenshot(path=str(ARTIFACTS / "analytics.png"), full_page=True)
+
+
+def test_the_risky_stops_of_today_and_tomorrow_show_why_and_what_was_learned_ahead(
+    chromium, server, open_pages, alice, dave
+):
+    now = timezone.now()
+    gate = StopFactory(run=RunFactory(driver=dave), sequence=1, planned_arrival=now + dt.timedelta(hours=2))
+    flagged = "The access code on file for this apartment building is flagged: it failed 3 times since it last worked"
+    StopRisk.objects.create(
+        stop=gate,
+        score=0.72,
+        reasons=[{"code": "code_flagged", "label": flagged, "weight": 0.45}],
+        missing=["access_code", "safe_place"],
+    )
+    PreArrivalContact.objects.create(
+        stop=gate,
+        score=0.72,
+        asked=["access_code", "safe_place"],
+        status=PreArrivalContact.Status.ANSWERED,
+        learned={"access_code": True, "safe_place": True},
+        created_at=now - dt.timedelta(minutes=20),
+        answered_at=now - dt.timedelta(minutes=10),
+    )
+    tomorrow = StopFactory(
+        run=RunFactory(driver=dave, service_date=now.astimezone(CHICAGO).date() + dt.timedelta(days=1)),
+        sequence=1,
+    )
+    StopRisk.objects.create(
+        stop=tomorrow,
+        score=0.41,
+        reasons=[{"code": "no_code", "label": "No access code on file for this gated community", "weight": 0.25}],
+        missing=["access_code"],
+    )
+    page = signed_in(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 900})
+
+    page.get_by_role("tab", name="Risky stops").click()
+    expect(page.get_by_role("tab", name="Risky stops")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#view-queue")).to_be_hidden()
+    today_row = page.locator(f'#risky-rows tr[data-stop-id="{gate.pk}"]')
+    expect(today_row).to_contain_text(gate.order.reference, timeout=WAIT_MS)
+    expect(today_row).to_contain_text(flagged)
+    expect(today_row).to_contain_text("access code, a safe place to leave it")
+    expect(today_row).to_contain_text(re.compile(r"Asked \d\d:\d\d · answered \d\d:\d\d · access code received"))
+    expect(today_row.locator(".risk-score")).to_have_text("72")
+    expect(page.locator(f'#risky-rows tr[data-stop-id="{tomorrow.pk}"]')).to_have_count(0)
+    shot(page, "board-risky-today")
+
+    page.get_by_role("button", name="Tomorrow", exact=True).click()
+    expect(page.get_by_role("button", name="Tomorrow", exact=True)).to_have_attribute("aria-pressed", "true")
+    tomorrow_row = page.locator(f'#risky-rows tr[data-stop-id="{tomorrow.pk}"]')
+    expect(tomorrow_row).to_contain_text("No access code on file for this gated community", timeout=WAIT_MS)
+    expect(tomorrow_row).to_contain_text("Not asked yet")
+    expect(today_row).to_have_count(0)
+    expect(page.locator("#risky-count")).to_contain_text("1 stop")
+
+    # Back on the queue from the keyboard: the tabs follow the arrow keys, the shortcuts are as before.
+    page.get_by_role("tab", name="Risky stops").focus()
+    page.keyboard.press("ArrowLeft")
+    expect(page.get_by_role("tab", name="Exceptions")).to_be_focused()
+    expect(page.locator("#view-queue")).to_be_visible()
+    expect(page.locator("#view-risky")).to_be_hidden()
+    page.keyboard.press("?")
+    expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_hidden()

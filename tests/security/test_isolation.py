@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 
 from dispatch.models import AccessCredential, Driver, DriverInstruction, ScanEvent, Stop
 from dispatch.services import instruction_push
-from exceptions.models import CaseEvent, ExceptionCase
+from exceptions.models import CaseEvent, ExceptionCase, PreArrivalContact, StopRisk
 from outreach.models import Message
 from tests.dispatch.api.conftest import client_for
 from tests.exceptions.conftest import at
@@ -185,6 +185,19 @@ def case_is_a_404(world: DepotWorld) -> None:
     assert world.other.order.reference not in response.content.decode()
 
 
+def risky_stops_of_ones_depots_only(world: DepotWorld) -> None:
+    for case in (world.own, world.other):
+        StopRisk.objects.create(stop_id=case.stop_id, score=0.9, reasons=[{"code": "no_code", "label": "No code"}])
+        PreArrivalContact.objects.create(stop_id=case.stop_id, score=0.9, learned={"access_code": True})
+
+    response = world.alice.get(url("board-risky-stops"))
+
+    assert [row["stop_id"] for row in response.json()["stops"]] == [world.own.stop_id]
+    assert list(response.json()["dates"]) == [str(world.own.depot_id)]
+    assert world.other.order.reference not in response.content.decode()
+    assert world.alice.get(url("board-risky-stops"), {"depot": world.other.depot_id}).status_code == 404
+
+
 def metrics_count_ones_depots_only(world: DepotWorld, name: str = "metrics") -> None:
     own_code, other_code = world.depot_codes
 
@@ -199,6 +212,7 @@ def metrics_count_ones_depots_only(world: DepotWorld, name: str = "metrics") -> 
 DEPOT_CHECKS: dict[str, Callable[[DepotWorld], None]] = {
     "board-snapshot": snapshot_holds_ones_depots_only,
     "board-case": case_is_a_404,
+    "board-risky-stops": risky_stops_of_ones_depots_only,
     "metrics": metrics_count_ones_depots_only,
     "metrics-csv": lambda world: metrics_count_ones_depots_only(world, "metrics-csv"),
 }

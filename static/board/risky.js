@@ -1,0 +1,206 @@
+// Risky stops: today's or tomorrow's stops most likely to fail, why, and what the recipient told us ahead.
+
+import { fullTime, getJSON, h, query } from "./util.js";
+
+export const DAYS = ["today", "tomorrow"];
+// A score from here up reads as high; from the threshold up to here, as medium.
+const HIGH = 0.6;
+const REASONS_SHOWN = 3;
+const POLL_MS = 60000;
+
+/** The score out of 100, as the badge shows it: 0.724 -> 72. */
+export function scorePercent(score) {
+  if (score === null || score === undefined || Number.isNaN(Number(score))) return null;
+  return Math.round(Number(score) * 100);
+}
+
+/** "high", "medium" (at or above the threshold), "low" (listed only because the recipient was contacted), "none". */
+export function scoreLevel(score, threshold) {
+  if (score === null || score === undefined) return "none";
+  if (score >= Math.max(HIGH, threshold)) return "high";
+  if (score >= threshold) return "medium";
+  return "low";
+}
+
+const timeFormats = new Map();
+
+/** "14:05" in the zone (the depot's), whatever the browser's locale and zone. */
+export function timeOfDay(iso, timeZone) {
+  if (!iso) return "";
+  const key = timeZone || "";
+  if (!timeFormats.has(key)) {
+    const options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+    let format;
+    try {
+      format = new Intl.DateTimeFormat("en-GB", { ...options, timeZone: timeZone || undefined });
+    } catch {
+      format = new Intl.DateTimeFormat("en-GB", options);
+    }
+    timeFormats.set(key, format);
+  }
+  return timeFormats.get(key).format(new Date(iso));
+}
+
+/** The delivery window: "10:00–12:00", "from 10:00", "until 12:00", or "" when there is none. */
+export function windowText(start, end, formatTime) {
+  if (start && end) return `${formatTime(start)}–${formatTime(end)}`;
+  if (start) return `from ${formatTime(start)}`;
+  if (end) return `until ${formatTime(end)}`;
+  return "";
+}
+
+function lowerFirst(text) {
+  return text ? text[0].toLowerCase() + text.slice(1) : "";
+}
+
+/** What the recipient is asked for, in a phrase: "access code, when someone is home". */
+export function missingText(missing) {
+  return (missing || []).map((item) => lowerFirst(item.label || String(item.code || "").replaceAll("_", " "))).join(", ");
+}
+
+/** One line on the text sent ahead of the driver and what came back, e.g.
+ * "Asked 10:42 · answered 10:50 · access code received, safe place given". Never a code: the server
+ * sends what was learned in words. */
+export function aheadLine(prearrival, formatTime) {
+  if (!prearrival) return "";
+  if (prearrival.status === "skipped") {
+    const why = (prearrival.skip_reason || "").replace(/\.$/, "");
+    return why ? `Not asked: ${lowerFirst(why)}` : "Not asked";
+  }
+  const asked = prearrival.asked_at ? `Asked ${formatTime(prearrival.asked_at)}` : "Asked";
+  if (prearrival.status !== "answered") return `${asked} · no answer yet`;
+  const answered = prearrival.answered_at ? `answered ${formatTime(prearrival.answered_at)}` : "answered";
+  const learned = (prearrival.learned || []).join(", ") || "nothing the driver can use";
+  return `${asked} · ${answered} · ${learned}`;
+}
+
+/** "Wed 18 Nov" for a service date (YYYY-MM-DD), read as a calendar day. */
+export function dayLabel(isoDate) {
+  if (!isoDate) return "";
+  const [year, month, day] = isoDate.split("-").map(Number);
+  return new Intl.DateTimeFormat("en-GB", { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" })
+    .format(new Date(Date.UTC(year, month - 1, day)));
+}
+
+export class RiskyView {
+  constructor({ root, url, depots }) {
+    Object.assign(this, { root, url, depots });
+    this.el = (id) => root.querySelector(`#${id}`);
+    this.day = "today";
+    this.visible = false;
+    this.loading = null;
+    this.loaded = false;
+    this.depotSelect = this.el("risky-depot");
+    for (const button of root.querySelectorAll("[data-day]")) {
+      button.addEventListener("click", () => this.setDay(button.dataset.day));
+    }
+    this.depotSelect?.addEventListener("change", () => this.load());
+    setInterval(() => {
+      if (this.visible && !document.hidden) this.load();
+    }, POLL_MS);
+  }
+
+  zone(depotId) {
+    const depot = this.depots.get(String(depotId));
+    return depot ? depot.tz : undefined;
+  }
+
+  show() {
+    this.visible = true;
+    this.load();
+  }
+
+  hide() {
+    this.visible = false;
+  }
+
+  setDay(day) {
+    if (!DAYS.includes(day)) return;
+    this.day = day;
+    for (const button of this.root.querySelectorAll("[data-day]")) {
+      button.setAttribute("aria-pressed", String(button.dataset.day === day));
+    }
+    this.load();
+  }
+
+  /** Fetch the list; the newest request wins over one still in flight. */
+  async load() {
+    const url = this.url + query({ day: this.day, depot: this.depotSelect ? this.depotSelect.value : "" });
+    const loading = getJSON(url);
+    this.loading = loading;
+    this.root.setAttribute("aria-busy", "true");
+    if (!this.loaded) this.el("risky-loading").hidden = false;
+    try {
+      const body = await loading;
+      if (this.loading !== loading) return;
+      this.loaded = true;
+      this.el("risky-error").hidden = true;
+      this.render(body);
+    } catch (error) {
+      if (this.loading !== loading) return;
+      const alert = this.el("risky-error");
+      alert.textContent = `Risky stops could not be loaded: ${error.message}`;
+      alert.hidden = false;
+    } finally {
+      if (this.loading === loading) {
+        this.root.removeAttribute("aria-busy");
+        this.el("risky-loading").hidden = true;
+      }
+    }
+  }
+
+  render(body) {
+    const stops = body.stops || [];
+    const fragment = document.createDocumentFragment();
+    for (const stop of stops) fragment.append(this.renderRow(stop, body.threshold));
+    this.el("risky-rows").replaceChildren(fragment);
+    this.el("risky-empty").hidden = stops.length > 0;
+    const dates = [...new Set(Object.values(body.dates || {}))].map(dayLabel).join(" / ");
+    const shown = stops.length < body.total ? `${stops.length} of ${body.total}` : String(body.total);
+    this.el("risky-count").textContent = `${shown} ${body.total === 1 ? "stop" : "stops"}${dates ? ` · ${dates}` : ""}`;
+    const threshold = scorePercent(body.threshold);
+    this.el("risky-note").textContent =
+      `Risk ${threshold} and above, and every stop whose recipient was texted ahead of the driver. ` +
+      "Each depot's own day, in its time zone.";
+  }
+
+  renderRow(stop, threshold) {
+    const zone = this.zone(stop.depot_id);
+    const at = (iso) => timeOfDay(iso, zone);
+    const level = scoreLevel(stop.score, threshold);
+    const percent = scorePercent(stop.score);
+    const reasons = stop.reasons || [];
+    const hidden = reasons.length - REASONS_SHOWN;
+    const window = windowText(stop.window_start, stop.window_end, at);
+    const ahead = aheadLine(stop.prearrival, at);
+    const classes = ["risky-row", `risk-row-${level}`];
+    if (stop.done) classes.push("done");
+    return h(
+      "tr",
+      { class: classes.join(" "), dataset: { stopId: stop.stop_id } },
+      h("td", { class: "col-risk", "data-label": "Risk" },
+        h("span", { class: `risk-score risk-${level}`, title: percent === null ? "Not scored" : `Risk ${percent} of 100` },
+          percent === null ? "–" : String(percent))),
+      h("td", { class: "col-stop", "data-label": "Stop" },
+        h("strong", { class: "risky-ref" }, stop.order_reference),
+        h("span", { class: "sub" }, stop.recipient_name || ""),
+        h("span", { class: "sub", title: stop.address }, stop.address || "")),
+      h("td", { class: "col-when", "data-label": "Driver" },
+        h("span", {}, stop.driver_name || "–"),
+        h("span", { class: "sub", title: fullTime(stop.planned_arrival, zone) },
+          [stop.planned_arrival ? `Planned ${at(stop.planned_arrival)}` : "Not planned", window ? `window ${window}` : ""]
+            .filter(Boolean).join(" · "))),
+      h("td", { class: "col-why", "data-label": "Why" },
+        reasons.length
+          ? h("ul", { class: "reasons", title: hidden > 0 ? reasons.join("\n") : null },
+            reasons.slice(0, REASONS_SHOWN).map((label) => h("li", {}, label)),
+            hidden > 0 ? h("li", { class: "muted" }, `and ${hidden} more`) : null)
+          : h("span", { class: "muted" }, "No risk now")),
+      h("td", { class: "col-missing", "data-label": "Missing" }, missingText(stop.missing) || "–"),
+      h("td", { class: "col-ahead", "data-label": "Asked ahead" },
+        ahead ? h("span", { class: `ahead ahead-${stop.prearrival.status}` }, ahead) : h("span", { class: "muted" }, stop.done ? "Not asked" : "Not asked yet")),
+      h("td", { class: "col-status", "data-label": "Status" },
+        h("span", { class: `tag stop-status stop-${stop.status}` }, stop.status_label || stop.status)),
+    );
+  }
+}

@@ -12,7 +12,10 @@ Which clock places a row in the period:
   for a phone that was offline (the API accepts up to 7), and only
   ``received_at`` is indexed;
 * a case: the timestamp of what is counted (opened, escalated, resolved;
-  closed stands in for resolved on a case that was closed without one).
+  closed stands in for resolved on a case that was closed without one);
+* a pre-arrival text: its stop's service date (``Run.service_date``, already
+  the depot's local date), so the text, its reply and the attempt it helped
+  count on the one delivery day.
 
 No query runs per row: each measure is one GROUP BY over the period (about ten
 queries in all, however many rows), and the totals add the groups up, except
@@ -43,17 +46,19 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
 )
 from django.db.models.expressions import Combinable
 from django.db.models.functions import ASin, Cast, Coalesce, Cos, Least, Power, Radians, Sin, Sqrt
+from django.db.models.lookups import Exact
 
 from dispatch import roles
 from dispatch.geo import EARTH_RADIUS_M
 from dispatch.models import Address, Depot, ScanEvent, User
-from exceptions.models import CostModel, ExceptionCase
+from exceptions.models import CostModel, ExceptionCase, PreArrivalContact
 
 GroupBy = Literal["day", "hour", "reason_code", "depot", "area"]
 GROUP_BY: tuple[GroupBy, ...] = get_args(GroupBy)
@@ -65,6 +70,22 @@ GROUP_BY: tuple[GroupBy, ...] = get_args(GroupBy)
 REVISIT_OUTCOMES = (ExceptionCase.Outcome.RESCHEDULED_SAME_DAY, ExceptionCase.Outcome.RESCHEDULED_LATER)
 
 CENT = Decimal("0.01")
+
+# What a pre-arrival reply can teach that the visit uses, as exceptions.prevention.prearrival_reply_apply records it
+# in PreArrivalContact.learned: a code (now in the vault), someone home, a safe place or a neighbour the order
+# allows, each stored as true (a place or neighbour the order forbids is stored as false); or a time window to
+# deliver in, stored as {"start", "end"}, that routing moves the stop into. Anything else the recipient said lands
+# under "other": a reply, but not a useful one.
+USEFUL_FLAGS = ("access_code", "home", "safe_place", "neighbour")
+USEFUL_WINDOW = "window"
+
+
+def useful_reply() -> Q:
+    """Pre-arrival contacts answered with something the visit can use."""
+    useful = Q(**{f"learned__{USEFUL_WINDOW}__has_key": "start"})
+    for flag in USEFUL_FLAGS:
+        useful |= Q(**{f"learned__{flag}": True})
+    return Q(status=PreArrivalContact.Status.ANSWERED) & useful
 
 
 # --- What the selectors return --------------------------------------------------------------------------------------
@@ -102,12 +123,25 @@ class CaseCounts(TypedDict):
     open_now: int | None
 
 
+class Prevention(TypedDict):
+    # Texts that went out (asked or answered), and the risky stops that were not texted (opted out, quiet hours…).
+    texts_sent: int
+    not_asked: int
+    replies: int
+    reply_rate: float | None
+    useful_replies: int
+    # Useful replies whose order was then delivered at its first attempt.
+    exceptions_prevented: int
+
+
 class Measures(TypedDict):
     first_attempt: FirstAttempt
     resolution: Resolution
     failed_attempt_cost: list[FailedAttemptCost]
     no_touch: NoTouch
     cases: CaseCounts
+    # None in reason-code groups: see _prevention.
+    prevention: Prevention | None
 
 
 class Group(Measures):
@@ -292,6 +326,11 @@ class _Tally:
     opened: int = 0
     escalated: int = 0
     open_now: int | None = None
+    texts_sent: int = 0
+    not_asked: int = 0
+    replies: int = 0
+    useful_replies: int = 0
+    prevented: int = 0
 
     def add(self, other: _Tally) -> None:
         for name in (
@@ -303,6 +342,11 @@ class _Tally:
             "untouched",
             "opened",
             "escalated",
+            "texts_sent",
+            "not_asked",
+            "replies",
+            "useful_replies",
+            "prevented",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for currency, count in other.failed.items():
@@ -311,7 +355,7 @@ class _Tally:
         if other.open_now is not None:
             self.open_now = (self.open_now or 0) + other.open_now
 
-    def measures(self, currencies: Sequence[str]) -> Measures:
+    def measures(self, currencies: Sequence[str], *, prevention: bool = True) -> Measures:
         costs: list[FailedAttemptCost] = []
         for currency in currencies:
             count, total = self.failed.get(currency, 0), self.cost.get(currency, Decimal(0))
@@ -346,6 +390,16 @@ class _Tally:
                 "escalated": self.escalated,
                 "open_now": self.open_now,
             },
+            "prevention": {
+                "texts_sent": self.texts_sent,
+                "not_asked": self.not_asked,
+                "replies": self.replies,
+                "reply_rate": _share(self.replies, self.texts_sent),
+                "useful_replies": self.useful_replies,
+                "exceptions_prevented": self.prevented,
+            }
+            if prevention
+            else None,
         }
 
 
@@ -451,6 +505,76 @@ def _case_counts(periods: Sequence[DepotPeriod], group_by: GroupBy | None, into:
     return open_now.count()
 
 
+def _on_service_dates(periods: Sequence[DepotPeriod], *, run: str) -> Q:
+    """Rows whose run's service date lies in the period, at the run's depot.
+
+    A depot's window starts at its local midnight on date_from and ends at its local midnight after
+    date_to, so the window's dates in the depot's zone are the period's dates.
+    """
+    condition = Q(pk__in=[])
+    for period in periods:
+        condition |= Q(
+            **{
+                f"{run}__depot_id": period.depot_id,
+                f"{run}__service_date__gte": period.start.date(),
+                f"{run}__service_date__lt": period.end.date(),
+            }
+        )
+    return condition
+
+
+def _prevention(periods: Sequence[DepotPeriod], group_by: GroupBy | None, into: defaultdict[Any, _Tally]) -> _Tally:
+    """Pre-arrival texts for stops served in the period, their replies, and the exceptions they prevented.
+
+    Sent is a text that went out (asked or answered); a skipped contact was not sent and counts as not
+    asked. The reply rate is replies over texts sent. A useful reply is ``useful_reply``. An exception
+    is prevented when a stop had a useful reply and its order was delivered at its first attempt: the
+    order's first scan over all its stops and days, as ``_first_attempts`` finds it (ties broken by
+    id), was a delivery. A stop texted ahead of a second visit is never counted: its order's first
+    attempt had failed already.
+
+    Groups: a day is the stop's service date; an hour is the depot-local hour the text went out (the
+    sweep texts on the delivery day only, so the hour falls on that date); depot and area are the
+    stop's. Reason codes are not split: a reason code is what a failed scan or a case carries, and a
+    prevented exception has neither, while a stop's risk reasons are another list than the reason
+    codes. Grouped by reason code, these measures are counted in the totals only and are None in
+    each group. Returns what belongs to the totals but to no group.
+    """
+    first_scan = (
+        ScanEvent.objects.filter(stop__order_id=OuterRef("stop__order_id"))
+        .order_by("received_at", "pk")
+        .values("outcome")
+    )
+    delivered_first = Exact(Subquery(first_scan[:1]), Value(ScanEvent.Outcome.DELIVERED))
+    status = PreArrivalContact.Status
+    contacts = PreArrivalContact.objects.filter(_on_service_dates(periods, run="stop__run"))
+    useful = useful_reply()
+    aggregates = {
+        "texts_sent": Count("pk", filter=Q(status__in=(status.ASKED, status.ANSWERED))),
+        "not_asked": Count("pk", filter=Q(status=status.SKIPPED)),
+        "replies": Count("pk", filter=Q(status=status.ANSWERED)),
+        "useful_replies": Count("pk", filter=useful),
+        "prevented": Count("pk", filter=useful & Q(delivered_first)),
+    }
+    unsplit = _Tally()
+    key: Combinable | None
+    if group_by == "day":
+        key = Func(F("stop__run__service_date"), Value("YYYY-MM-DD"), function="to_char", output_field=CharField())
+    else:
+        key = _key(
+            None if group_by == "reason_code" else group_by,
+            at="created_at",
+            depot="stop__run__depot",
+            reason="",
+            address="stop__order__address",
+        )
+    for value, row in _grouped(contacts, key, **aggregates):
+        tally = unsplit if group_by == "reason_code" else into[value]
+        for name in aggregates:
+            setattr(tally, name, getattr(tally, name) + row[name])
+    return unsplit
+
+
 def metrics_summary(
     *, depot_ids: Sequence[int], date_from: dt.date, date_to: dt.date, group_by: GroupBy | None = None
 ) -> MetricsSummary:
@@ -461,6 +585,8 @@ def metrics_summary(
     ``depot`` (code), or by ``area``: the address's postal code, each group with its centre
     (``lat``, ``lng``) for a map. Groups with nothing to count are left out; ``open_now`` appears in a
     group only for depot, reason code and area. Costs are listed per currency of the depots' cost models.
+    Pre-arrival prevention is counted by the stop's service date, and not split by reason code (see
+    ``_prevention``).
     """
     if group_by is not None and group_by not in GROUP_BY:
         raise ValueError(f"group_by must be one of {', '.join(GROUP_BY)}, not {group_by!r}")
@@ -479,16 +605,21 @@ def metrics_summary(
         median = _resolutions(periods, group_by, groups)
         _finished(periods, group_by, groups)
         open_now = _case_counts(periods, group_by, groups)
+        unsplit = _prevention(periods, group_by, groups)
         for tally in groups.values():
             totals.add(tally)
+        totals.add(unsplit)
         totals.median_seconds = median
         totals.open_now = open_now
     else:
         totals.open_now = 0
 
     ordered = sorted(groups.items(), key=lambda item: (item[0] is None, item[0] or ""))
+    split = group_by != "reason_code"
     listed = (
-        [] if group_by is None else [cast(Group, {"key": key, **tally.measures(currencies)}) for key, tally in ordered]
+        []
+        if group_by is None
+        else [cast(Group, {"key": key, **tally.measures(currencies, prevention=split)}) for key, tally in ordered]
     )
     if group_by == "area":
         centres = _area_centres([group["key"] for group in listed if group["key"] is not None])

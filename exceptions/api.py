@@ -27,7 +27,7 @@ from dispatch import roles
 from dispatch.api.driver import ERROR
 from dispatch.api.errors import Refused
 from dispatch.models import Depot, User
-from exceptions.analytics import GROUP_BY, depot_list_for_metrics, metrics_summary
+from exceptions.analytics import GROUP_BY, Prevention, depot_list_for_metrics, metrics_summary
 
 MAX_DAYS = 92
 # Far enough either way for any real question; the bounds keep date arithmetic in range.
@@ -102,6 +102,22 @@ class MetricsCaseCountsOutput(serializers.Serializer[Any]):
     )
 
 
+class MetricsPreventionOutput(serializers.Serializer[Any]):
+    texts_sent = serializers.IntegerField(
+        help_text="Pre-arrival texts sent to the recipients of risky stops served in the period (by service date)."
+    )
+    not_asked = serializers.IntegerField(help_text="Risky stops not texted: opted out, quiet hours, no phone.")
+    replies = serializers.IntegerField(help_text="Texts the recipient answered.")
+    reply_rate = serializers.FloatField(allow_null=True, help_text="replies / texts_sent (0-1); null without any.")
+    useful_replies = serializers.IntegerField(
+        help_text="Replies that gave the visit something to use: a code, a time window, someone home, "
+        "a safe place or a neighbour the order allows."
+    )
+    exceptions_prevented = serializers.IntegerField(
+        help_text="Stops with a useful reply whose order was delivered at its first attempt."
+    )
+
+
 class MetricsMeasuresOutput(serializers.Serializer[Any]):
     first_attempt = MetricsFirstAttemptOutput()
     resolution = MetricsResolutionOutput()
@@ -110,6 +126,9 @@ class MetricsMeasuresOutput(serializers.Serializer[Any]):
     )
     no_touch = MetricsNoTouchOutput()
     cases = MetricsCaseCountsOutput()
+    prevention = MetricsPreventionOutput(
+        allow_null=True, help_text="Texts ahead of the driver and what came of them; null in reason-code groups."
+    )
 
 
 class MetricsGroupOutput(MetricsMeasuresOutput):
@@ -126,6 +145,11 @@ class MetricsGroupOutput(MetricsMeasuresOutput):
 
 # --- CSV: the same answer, one line for the totals and one per group -----------------------------------------------
 
+# Columns added after the CSV was first published go last, after an area's lat and lng too, so the columns a
+# spreadsheet already reads keep their places.
+PREVENTION_FIELDS = tuple(Prevention.__annotations__)
+LATER_COLUMNS = tuple(f"prevention_{name}" for name in PREVENTION_FIELDS)
+
 
 def _flat(prefix: str, value: Any, into: dict[str, Any]) -> None:
     if isinstance(value, dict):
@@ -140,18 +164,31 @@ def _flat(prefix: str, value: Any, into: dict[str, Any]) -> None:
         into[prefix] = value
 
 
+def _measures(measures: dict[str, Any]) -> dict[str, Any]:
+    # A group without prevention measures (reason codes) has empty cells, not a column of its own.
+    if "prevention" in measures and measures["prevention"] is None:
+        return {**measures, "prevention": dict.fromkeys(PREVENTION_FIELDS)}
+    return measures
+
+
 def metrics_csv_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     """The metrics answer as flat rows: the totals first (group "total"), then each group."""
     common = {"from": data.get("from"), "to": data.get("to"), "depots": " ".join(data.get("depots", []))}
     rows: list[dict[str, Any]] = []
     totals: dict[str, Any] = {**common, "group": "total", "key": ""}
-    _flat("", data.get("totals", {}), totals)
+    _flat("", _measures(data.get("totals", {})), totals)
     rows.append(totals)
     for group in data.get("groups", []):
         row: dict[str, Any] = {**common, "group": data.get("group_by"), "key": group.get("key")}
-        _flat("", {name: item for name, item in group.items() if name != "key"}, row)
+        _flat("", _measures({name: item for name, item in group.items() if name != "key"}), row)
         rows.append(row)
     return rows
+
+
+def metrics_csv_columns(rows: list[dict[str, Any]]) -> list[str]:
+    """Every row's columns in order of appearance, the later measures at the end."""
+    names = dict.fromkeys(name for row in rows for name in row)
+    return [name for name in names if name not in LATER_COLUMNS] + [name for name in LATER_COLUMNS if name in names]
 
 
 class MetricsCsvRenderer(BaseRenderer):
@@ -163,7 +200,7 @@ class MetricsCsvRenderer(BaseRenderer):
         self, data: Any, accepted_media_type: str | None = None, renderer_context: Mapping[str, Any] | None = None
     ) -> bytes:
         rows = metrics_csv_rows(data) if isinstance(data, dict) else []
-        columns = list(dict.fromkeys(name for row in rows for name in row))
+        columns = metrics_csv_columns(rows)
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")
         writer.writeheader()
@@ -246,9 +283,11 @@ class MetricsView(APIView):
         summary="Delivery and exception-case metrics over a period",
         description=(
             "First-attempt delivery success, exception resolution time (mean and median), the cost of failed "
-            "attempts from the admin's cost model, the share of cases finished with no dispatcher touch, and "
-            "case counts, for the depots asked for; totals, and groups when `group_by` is set. Dates and hours "
-            "are each depot's local ones. For dispatchers and admins signed in to the desk (session cookie)."
+            "attempts from the admin's cost model, the share of cases finished with no dispatcher touch, case "
+            "counts, and pre-arrival prevention (texts sent ahead to risky stops, reply rate, useful replies, "
+            "exceptions prevented), for the depots asked for; totals, and groups when `group_by` is set. Dates "
+            "and hours are each depot's local ones. For dispatchers and admins signed in to the desk (session "
+            "cookie)."
         ),
         parameters=[InputSerializer],
         responses={200: OutputSerializer, 400: ERROR, 404: ERROR},

@@ -147,3 +147,22 @@ class ExceptionCaseFactory(factory.django.DjangoModelFactory):
     order = factory.SelfAttribute("scan.stop.order")
     depot = factory.SelfAttribute("scan.stop.run.depot")
     reason_code = factory.SelfAttribute("scan.reason_code")
+
+
+class PreArrivalContactFactory(factory.django.DjangoModelFactory):
+    """The text to a risky stop's recipient before the driver comes; ``answered=True`` for one they replied to."""
+
+    class Meta:
+        model = "exceptions.PreArrivalContact"
+
+    class Params:
+        answered = factory.Trait(
+            status="answered",
+            answered_at=factory.LazyAttribute(lambda contact: contact.created_at + dt.timedelta(minutes=4)),
+        )
+
+    stop = factory.SubFactory(StopFactory)
+    score = 0.6
+    asked = factory.LazyFunction(lambda: ["access_code"])
+    status = "asked"
+    created_at = factory.LazyFunction(timezone.now)

@@ -158,6 +158,17 @@ function showTotals(totals) {
   $("kpi-cases-detail").textContent = `${totals.cases.escalated} escalated${totals.cases.open_now === null ? "" : ` · ${totals.cases.open_now} open now`}`;
 }
 
+function showPrevention(prevention) {
+  $("kpi-texts").textContent = prevention.texts_sent;
+  $("kpi-texts-detail").textContent = `${prevention.not_asked} risky ${prevention.not_asked === 1 ? "stop" : "stops"} not asked`;
+  $("kpi-reply-rate").textContent = percent(prevention.reply_rate);
+  $("kpi-reply-rate-detail").textContent = `${prevention.replies} of ${prevention.texts_sent} answered`;
+  $("kpi-useful").textContent = prevention.useful_replies;
+  $("kpi-useful-detail").textContent = `of ${prevention.replies} ${prevention.replies === 1 ? "reply" : "replies"}: a code, a time, a safe place, a neighbour`;
+  $("kpi-prevented").textContent = prevention.exceptions_prevented;
+  $("kpi-prevented-detail").textContent = "delivered at the first attempt after a useful reply";
+}
+
 function updateExportLinks() {
   for (const link of $("export").querySelectorAll("a[data-group]")) {
     link.href = config.metricsUrl + query(params({ group_by: link.dataset.group, format: "csv" }));
@@ -183,6 +194,7 @@ async function load() {
   const answer = totals.value;
   status.textContent = `${answer.from} to ${answer.to} · ${answer.depots.join(", ")}`;
   showTotals(totals.value.totals);
+  showPrevention(totals.value.totals.prevention);
   drawDays(days.value.groups);
   drawHours(hours.value.groups);
   drawReasons(reasons.value.groups);

@@ -47,6 +47,7 @@ from dispatch.models import (
     Stop,
     User,
 )
+from dispatch.simulation import world
 
 __all__ = [
     "DEPOT_CODE",
@@ -85,8 +86,10 @@ CIRCUITY: Final = 1.3
 SPEED_KMH: Final = 25.0
 LOADING_MINUTES: Final = 20
 SHIFT_HOURS: Final = 9
-HISTORY_DAYS: Final = 30
-HISTORY_SHARE: Final = 0.08
+HISTORY_DAYS: Final = 60
+# Earlier parcels per address over HISTORY_DAYS, (count, weight): about one a month on average.
+PAST_PARCELS: Final = ((0, 20), (1, 25), (2, 25), (3, 20), (4, 10))
+PAST_TRIES: Final = 3
 HIGH_VALUE: Final = Decimal("500.00")
 BATCH: Final = 1000
 # Homes with a 2 or 4 hour window, and with an all-day one; businesses get their receiving hours.
@@ -457,16 +460,6 @@ SIDES: Final = ("north", "south", "east", "west")
 # (open, close, weight): a business's receiving hours; 09:00-17:00 when it fits the plan.
 BUSINESS_HOURS: Final = ((9, 17, 60), (8, 17, 15), (8, 18, 10), (10, 18, 10), (7, 15, 5))
 
-# (reason code, weight) by building type: the failures each kind of place produces.
-FAILURE_REASONS: Final[dict[str, tuple[tuple[str, int], ...]]] = {
-    GATED: (("ACCESS_DENIED", 45), ("WRONG_ACCESS_CODE", 25), ("GATE_CLOSED", 20), ("RECIPIENT_ABSENT", 10)),
-    MULTI_UNIT: (("ACCESS_DENIED", 50), ("WRONG_ACCESS_CODE", 20), ("RECIPIENT_ABSENT", 20), ("ADDRESS_NOT_FOUND", 10)),
-    HOUSE: (
-        ("RECIPIENT_ABSENT", 75), ("UNSAFE_LOCATION", 10), ("ACCESS_DENIED", 6),
-        ("ADDRESS_NOT_FOUND", 5), ("REFUSED", 4),
-    ),
-    BUSINESS: (("BUSINESS_CLOSED", 85), ("ACCESS_DENIED", 10), ("REFUSED", 5)),
-}  # fmt: skip
 FAILURE_NOTES: Final[dict[str, tuple[str, ...]]] = {
     "ACCESS_DENIED": ("No answer on the buzzer.", "Locked lobby, nobody came down.", "Call box not answered."),
     "WRONG_ACCESS_CODE": ("Code on file did not open the door.", "Keypad rejected the code twice."),
@@ -475,6 +468,7 @@ FAILURE_NOTES: Final[dict[str, tuple[str, ...]]] = {
     "ADDRESS_NOT_FOUND": ("Unit not on the buzzer list.", "No such unit number."),
     "UNSAFE_LOCATION": ("Porch open to the street, no safe drop.", "Loose dog in the yard."),
     "REFUSED": ("Recipient refused the parcel.",),
+    "DAMAGED": ("Box crushed in the van, contents rattle.", "Parcel soaked through."),
     "BUSINESS_CLOSED": ("Closed, sign says back at 2 pm.", "Closed for the day.", "Dock closed, nobody answered."),
 }
 
@@ -964,60 +958,76 @@ def _plan_credentials(
 
 
 def _plan_history(rng: random.Random, deliveries: list[_Delivery], flagged: list[_Delivery]) -> list[_PastAttempt]:
-    """Past failures at about 8% of today's addresses, on the same driver's earlier runs.
+    """Earlier parcels to today's addresses over the last ``HISTORY_DAYS``, attempted as the city would have it.
 
-    Each chosen address had one earlier order that failed 1-3 times and was then
-    delivered or returned. A flagged code's address always has its two
-    wrong-code failures.
+    Each address had 0-4 earlier parcels; each was tried up to three times,
+    each try failing or not by the odds of ``dispatch.simulation.world`` (the
+    building, the household, the hour, the code on file), then returned after
+    three failures. Only parcels that failed at least once are kept: they are
+    what the product learns from. A flagged code's address always has the two
+    wrong-code failures that flagged it.
     """
-    target = max(1, round(len(deliveries) * HISTORY_SHARE))
-    weight = {GATED: 3.0, MULTI_UNIT: 2.0, BUSINESS: 1.5, HOUSE: 1.0}
-    chosen = list(flagged)
-    flagged_set = set(flagged)
-    others = [d for d in deliveries if d not in flagged_set]
-    # Weighted sampling without replacement (Efraimidis-Spirakis): gated and multi-unit fail more.
-    ranked = sorted(others, key=lambda d: rng.random() ** (1 / weight[d.site.building_type]), reverse=True)
-    chosen += ranked[: max(0, target - len(chosen))]
-
     attempts: list[_PastAttempt] = []
-    for delivery in chosen:
+    flagged_set = set(flagged)
+    for delivery in deliveries:
+        address = delivery.address
         if delivery in flagged_set:
-            reasons = ["WRONG_ACCESS_CODE", "WRONG_ACCESS_CODE"]
-        else:
-            has_code = bool(delivery.site.credentials)
-            options = [
-                (reason, w)
-                for reason, w in FAILURE_REASONS[delivery.site.building_type]
-                if reason != "WRONG_ACCESS_CODE" or has_code
-            ]
-            reasons = [_pick(rng, options) for _ in range(_pick(rng, ((1, 55), (2, 30), (3, 15))))]
-        returned = rng.random() < (0.7 if len(reasons) >= 3 else 0.1)
-        outcomes: list[str | None] = [*reasons] if returned else [*reasons, None]
-        gaps = [rng.choice((1, 1, 2)) for _ in range(len(outcomes) - 1)]
-        offset = rng.randint(sum(gaps) + 1, HISTORY_DAYS)
-        order = Order(
-            depot=delivery.order.depot,
-            recipient=delivery.recipient,
-            address=delivery.address,
-            declared_value=_declared_value(rng),
-            parcel_count=_pick(rng, ((1, 75), (2, 20), (3, 5))),
-            status=Order.Status.RETURNED if returned else Order.Status.DELIVERED,
-        )
-        order.signature_required = order.declared_value >= HIGH_VALUE
-        order.safe_drop_allowed = not order.signature_required
-        for i, reason in enumerate(outcomes):
-            attempts.append(
-                _PastAttempt(
-                    delivery=delivery,
-                    order=order,
-                    days_before=offset,
-                    minutes=rng.randint(9 * 60, 16 * 60 + 30),
-                    reason=reason,
-                    final=i == len(outcomes) - 1,
-                )
+            tries: list[tuple[str | None, int]] = [("WRONG_ACCESS_CODE", rng.randint(540, 990)) for _ in range(2)]
+            tries.append((None, rng.randint(540, 990)))  # a neighbour let the driver in
+            # After the code last worked (35-90 days ago): within the last month.
+            attempts += _past_parcel(rng, delivery, tries, within_days=30)
+            continue
+        site, home = world.address_place(address), world.address_household(address)
+        code = _code_on_file(delivery.site.credentials)
+        for _ in range(_pick(rng, PAST_PARCELS)):
+            tries = []
+            while len(tries) < PAST_TRIES:
+                minutes = rng.randint(9 * 60, 18 * 60)
+                reason = world.failure_draw(world.failure_odds(site, home, hour=minutes // 60, code=code), rng.random())
+                tries.append((reason, minutes))
+                if reason is None:
+                    break
+            if tries[0][0] is not None:
+                attempts += _past_parcel(rng, delivery, tries)
+    return attempts
+
+
+def _code_on_file(credentials: Sequence[AccessCredential]) -> str:
+    if not credentials:
+        return world.CODE_NONE
+    return world.CODE_WORKING if credentials[0].last_worked_at is not None else world.CODE_UNPROVEN
+
+
+def _past_parcel(
+    rng: random.Random, delivery: _Delivery, tries: list[tuple[str | None, int]], *, within_days: int = HISTORY_DAYS
+) -> list[_PastAttempt]:
+    """One earlier order to this address and its attempts, a day or two apart, ending delivered or returned."""
+    gaps = [rng.choice((1, 1, 2)) for _ in range(len(tries) - 1)]
+    offset = rng.randint(sum(gaps) + 1, within_days)
+    order = Order(
+        depot=delivery.order.depot,
+        recipient=delivery.recipient,
+        address=delivery.address,
+        declared_value=_declared_value(rng),
+        parcel_count=_pick(rng, ((1, 75), (2, 20), (3, 5))),
+        status=Order.Status.DELIVERED if tries[-1][0] is None else Order.Status.RETURNED,
+    )
+    order.signature_required = order.declared_value >= HIGH_VALUE
+    order.safe_drop_allowed = not order.signature_required
+    attempts = []
+    for i, (reason, minutes) in enumerate(tries):
+        attempts.append(
+            _PastAttempt(
+                delivery=delivery,
+                order=order,
+                days_before=offset,
+                minutes=minutes,
+                reason=reason,
+                final=i == len(tries) - 1,
             )
-            if i < len(gaps):
-                offset -= gaps[i]
+        )
+        if i < len(gaps):
+            offset -= gaps[i]
     return attempts
 
 

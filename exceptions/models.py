@@ -63,10 +63,11 @@ class PlaybookStep(models.Model):
         WAIT = "wait", "Wait"
         REPROMPT = "reprompt", "Re-prompt once"
         RESCHEDULE = "reschedule", "Move the stop to a later slot"
+        RETURN_TO_SENDER = "return_to_sender", "Return to sender"
         ESCALATE = "escalate", "Escalate to a dispatcher"
 
     ASK_ACTIONS = (Action.ASK_ACCESS_CODE, Action.ASK_WINDOW, Action.OFFER_ALTERNATIVES)
-    FINAL_ACTIONS = (Action.RESCHEDULE, Action.ESCALATE)
+    FINAL_ACTIONS = (Action.RESCHEDULE, Action.RETURN_TO_SENDER, Action.ESCALATE)
 
     playbook = models.ForeignKey(Playbook, on_delete=models.CASCADE, related_name="steps")
     position = models.PositiveSmallIntegerField()

@@ -22,13 +22,13 @@ from collections import defaultdict
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from dispatch.models import DriverInstruction, Run, Stop
+from dispatch.models import DriverInstruction, Run, ScanEvent, Stop
 from dispatch.services.instructions import instruction_push
 from dispatch.services.vault import access_credential_record
-from exceptions.models import PreArrivalContact, PreventionSettings, StopRisk
+from exceptions.models import ExceptionCase, PreArrivalContact, PreventionSettings, StopRisk
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +69,15 @@ def ask_text(*, missing: list[str], language: str, planned_arrival: dt.datetime 
 
 
 def _candidates(settings: PreventionSettings, now: dt.datetime) -> QuerySet[StopRisk]:
+    # Ahead of an attempt, not after one: a stop already tried, or a parcel whose exception is open or was
+    # worked in the last day, has had the recipient's attention through its case.
+    attempted = ScanEvent.objects.filter(stop_id=OuterRef("stop_id"))
+    worked = ExceptionCase.objects.filter(order_id=OuterRef("stop__order_id")).filter(
+        Q(state__in=ExceptionCase.OPEN_STATES) | Q(opened_at__gte=now - dt.timedelta(days=1))
+    )
     return (
-        StopRisk.objects.filter(
+        StopRisk.objects.filter(~Exists(attempted), ~Exists(worked))
+        .filter(
             score__gte=settings.risk_threshold,
             stop__status=Stop.Status.PENDING,
             stop__prearrival__isnull=True,

@@ -475,6 +475,11 @@ def _playbook_advance(case: ExceptionCase, now: dt.datetime) -> None:
             _change(case, now=now, kind=Kind.DECISION, summary="Playbook: move to a later slot", playbook_step=position)
             _reschedule(case, now, None, None)
             return
+        if step.action == PlaybookStep.Action.RETURN_TO_SENDER:
+            _change(case, now=now, kind=Kind.DECISION, summary="Playbook: return to sender", playbook_step=position)
+            # Through the approval rules: a valuable parcel's return waits for a dispatcher's click.
+            _propose(case, now, Outcome.RETURNED_TO_SENDER, detail={"playbook_step": position})
+            return
         if step.action == PlaybookStep.Action.ESCALATE:
             _escalate(
                 case,

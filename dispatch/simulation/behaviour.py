@@ -5,10 +5,9 @@ Pure functions of a ``random.Random`` and what the person can see; the engine
 the product's own interfaces. The figures below are stated assumptions, kept in
 one place so a reader can weigh them:
 
-- Failure odds by building type (relative to a house): gated communities and
-  multi-unit buildings fail more, and mostly on access; houses mostly on absence,
-  and more so in working hours. The reason mix per building type is the demo
-  day's own (``dispatch.demo.FAILURE_REASONS``).
+- Where and why stops fail is the city's (``dispatch.simulation.world``): the
+  building, the household, the hour and the code the driver arrives with,
+  scaled to the day's exception rate.
 - About three recipients in four answer a first text; half of the rest answer a
   reminder. Answers come after a log-normal delay (median 4 min, one in ten
   after 25 min).
@@ -19,7 +18,8 @@ one place so a reader can weigh them:
 - Asked ahead of the driver (prevention), one recipient in two answers, with
   what they were asked for most of the time. What they said averts the failure
   the driver would have met when it is the answer to it: a code at a locked
-  door, "I'll be in from 5" or a safe place when nobody is home.
+  door (through the vault), "I'll be in from 5" or a safe place when nobody is
+  home.
 """
 
 from __future__ import annotations
@@ -33,14 +33,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from dispatch.demo import BUSINESS, FAILURE_NOTES, FAILURE_REASONS, GATED, HOUSE, MULTI_UNIT
-
-# Failure odds relative to a house, by building type.
-FAILURE_WEIGHT = {HOUSE: 1.0, MULTI_UNIT: 1.7, GATED: 1.9, BUSINESS: 1.2}
-# Absence is likelier while people are at work.
-WORKING_HOURS = (9, 17)
-ABSENCE_AT_WORK = 1.35
-ABSENCE_AT_HOME = 0.7
+from dispatch.demo import FAILURE_NOTES
+from dispatch.simulation import world
 
 FIRST_REPLY_ODDS = 0.75
 REMINDER_REPLY_ODDS = 0.5
@@ -84,7 +78,6 @@ PREARRIVAL_ANSWERS = {
     "availability": (("RESCHEDULE", 40), ("AVAILABLE_NOW", 35), ("SAFE_DROP", 10), ("NEIGHBOR", 5), ("UNCLEAR", 10)),
     "safe_place": (("SAFE_DROP", 70), ("NEIGHBOR", 15), ("AVAILABLE_NOW", 5), ("UNCLEAR", 10)),
 }
-ACCESS_REASONS = frozenset({"ACCESS_DENIED", "WRONG_ACCESS_CODE", "GATE_CLOSED"})
 ABSENCE_REASONS = frozenset({"RECIPIENT_ABSENT", "UNSAFE_LOCATION"})
 
 
@@ -104,28 +97,27 @@ class Failure:
     note: str
 
 
-def failure_scale(building_types: Sequence[str], exception_rate: float) -> float:
-    """The factor that makes the day's expected share of failed first attempts ``exception_rate``."""
-    if not building_types:
-        return 0.0
-    mean = sum(FAILURE_WEIGHT.get(kind, 1.0) for kind in building_types) / len(building_types)
-    return exception_rate / mean
+def failure_scale(totals: Sequence[float], exception_rate: float) -> float:
+    """The factor on the city's odds that makes the day's expected share of failed first attempts ``exception_rate``.
+
+    ``totals``: each stop's odds of failing at its planned arrival (``world.failure_odds`` summed).
+    """
+    mean = sum(totals) / len(totals) if totals else 0.0
+    return exception_rate / mean if mean > 0 else 0.0
 
 
 def stop_failure(
-    rng: random.Random, *, building_type: str, local_time: dt.datetime, scale: float, retry: bool
+    rng: random.Random, *, mark: float, odds: list[tuple[str, float]], scale: float, retry: bool
 ) -> Failure | None:
-    """Does this attempt fail, and why? ``retry``: the driver came back on an answer from the recipient."""
+    """Does this attempt fail, and why? ``mark``: the attempt's uniform draw in [0, 1).
+
+    ``retry``: the driver came back on an answer from the recipient.
+    """
     if retry:
-        return None if rng.random() < RETRY_WORKS_ODDS else Failure("RECIPIENT_ABSENT", "Still nobody there.")
-    weight = FAILURE_WEIGHT.get(building_type, 1.0)
-    reasons = FAILURE_REASONS.get(building_type, FAILURE_REASONS[HOUSE])
-    if building_type == HOUSE:
-        at_work = WORKING_HOURS[0] <= local_time.hour < WORKING_HOURS[1]
-        weight *= ABSENCE_AT_WORK if at_work else ABSENCE_AT_HOME
-    if rng.random() >= min(0.9, weight * scale):
+        return None if mark < RETRY_WORKS_ODDS else Failure("RECIPIENT_ABSENT", "Still nobody there.")
+    reason = world.failure_draw(odds, mark, scale=scale)
+    if reason is None:
         return None
-    reason = pick(rng, [(code, float(w)) for code, w in reasons])
     return Failure(reason, rng.choice(FAILURE_NOTES.get(reason, ("",))))
 
 
@@ -231,9 +223,11 @@ def prearrival_reply(rng: random.Random, corpus: Corpus, *, missing: Sequence[st
 
 
 def averted(rng: random.Random, failure: Failure, learned: dict[str, object]) -> bool:
-    """Did what the recipient told us ahead of time get the driver past this failure?"""
-    if failure.reason_code in ACCESS_REASONS and learned.get("access_code"):
-        return rng.random() < CODE_WORKS_ODDS
+    """Did what the recipient told us ahead of time get the driver past nobody being home?
+
+    A code learned ahead needs no such test: it is in the vault, and the city's
+    odds of getting in (``world.code_state``) already count it.
+    """
     if failure.reason_code in ABSENCE_REASONS and any(
         learned.get(key) for key in ("home", "window", "safe_place", "neighbour")
     ):

@@ -28,7 +28,7 @@ import random
 import time
 import uuid
 import zoneinfo
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,9 +49,20 @@ from twilio.request_validator import RequestValidator
 from config.celery import app as celery_app
 from dispatch import demo, roles
 from dispatch.geo import haversine_m
-from dispatch.models import ApiToken, Depot, DriverInstruction, ReasonCode, Run, ScanEvent, Stop, User
+from dispatch.models import (
+    AccessCredential,
+    Address,
+    ApiToken,
+    Depot,
+    DriverInstruction,
+    ReasonCode,
+    Run,
+    ScanEvent,
+    Stop,
+    User,
+)
 from dispatch.services.tokens import api_token_issue
-from dispatch.simulation import behaviour
+from dispatch.simulation import behaviour, world
 from exceptions import risk
 from exceptions.models import ExceptionCase, PreArrivalContact
 from exceptions.prevention import prevention_settings
@@ -305,8 +316,16 @@ class Simulation:
         )
         if self.options.live:
             runs = runs[: self.options.drivers]
-        building_types = list(Stop.objects.filter(run__in=runs).values_list("order__address__building_type", flat=True))
-        self.failure_scale = behaviour.failure_scale(building_types, self.options.exception_rate)
+        # The city's odds at each stop's planned arrival, with the codes on file now, set the day's scale.
+        stops = list(Stop.objects.filter(run__in=runs).select_related("order__address"))
+        codes: defaultdict[int, list[AccessCredential]] = defaultdict(list)
+        for credential in AccessCredential.objects.filter(address_id__in={s.order.address_id for s in stops}):
+            codes[credential.address_id].append(credential)
+        totals = [
+            sum(p for _, p in self._odds(s.order.address, s.planned_arrival or self.now, codes[s.order.address_id]))
+            for s in stops
+        ]
+        self.failure_scale = behaviour.failure_scale(totals, self.options.exception_rate)
         self.photo_reasons = set(ReasonCode.objects.filter(photo_required=True).values_list("code", flat=True))
         depot_at = (self.depot.latitude, self.depot.longitude)
         for run in runs:
@@ -387,24 +406,43 @@ class Simulation:
         # days differ only by what prevention changed.
         attempt = ScanEvent.objects.filter(stop__order_id=stop.order_id).count()
         draw = random.Random(f"{self.options.seed}:attempt:{stop.order.reference}:{attempt}")  # noqa: S311
+        mark = draw.random()
+        credentials = list(AccessCredential.objects.filter(address_id=address.pk))
         failure = behaviour.stop_failure(
             draw,
-            building_type=address.building_type,
-            local_time=self.now.astimezone(self.zone),
+            mark=mark,
+            odds=self._odds(address, self.now, credentials),
             scale=self.failure_scale,
             retry=retry,
         )
-        if failure is not None and not retry:
+        if not retry:
+            told = list(PreArrivalContact.objects.filter(stop__order_id=stop.order_id).values("learned", "created_at"))
             learned: dict[str, object] = {}
-            for told in PreArrivalContact.objects.filter(stop__order_id=stop.order_id).values_list(
-                "learned", flat=True
-            ):
-                learned.update(told)
-            if learned and behaviour.averted(draw, failure, learned):
+            for contact in told:
+                learned.update(contact["learned"])
+            if failure is None and learned.get("access_code"):
+                # In through a code sent ahead: would the driver have been stuck without it?
+                asked = min(contact["created_at"] for contact in told)
+                before = [c for c in credentials if c.created_at < asked]
+                odds = self._odds(address, self.now, before)
+                if world.failure_draw(odds, mark, scale=self.failure_scale) is not None:
+                    self.tally.prevented += 1
+            if failure is not None and learned and behaviour.averted(draw, failure, learned):
                 failure = None
                 self.tally.prevented += 1
         self._scan(state, stop, failure)
         self._schedule(self._later(60.0 * stop.service_minutes), "driver", driver_id)
+
+    def _odds(
+        self, address: Address, moment: dt.datetime, credentials: list[AccessCredential]
+    ) -> list[tuple[str, float]]:
+        """The city's odds of each failure at this address at ``moment``, with the codes the driver could reveal."""
+        return world.failure_odds(
+            world.address_place(address),
+            world.address_household(address),
+            hour=moment.astimezone(self.zone).hour,
+            code=world.code_state(credentials, moment),
+        )
 
     def _ping(self, state: DriverState) -> None:
         """The phone reports where the van is, as the app does on arrival."""
@@ -447,7 +485,8 @@ class Simulation:
         state.cursor = feed["next_cursor"]
         for item in feed["instructions"]:
             state.client.post(f"/api/v1/driver/instructions/{item['id']}/ack")
-            if item.get("stop_id") and item["kind"] in RETRY_INSTRUCTIONS:
+            ahead = (item.get("payload") or {}).get("prearrival")  # a note for a visit still to come, not a retry
+            if item.get("stop_id") and item["kind"] in RETRY_INSTRUCTIONS and not ahead:
                 state.retries.add(int(item["stop_id"]))
         if state.done or not state.busy:
             # Home or idle with new work on the run (a stop handed over, a retry): back on the road.

@@ -13,9 +13,10 @@ from django.core.management import CommandError, call_command
 
 from dispatch.demo import BUSINESS, GATED, HOUSE, MULTI_UNIT
 from dispatch.models import Order, Stop
-from dispatch.simulation import behaviour
+from dispatch.simulation import behaviour, world
 from exceptions.models import ExceptionCase, PreArrivalContact
 from outreach.models import Message
+from tests.factories import AccessCredentialFactory
 
 CORPUS = Path(__file__).resolve().parent.parent / "outreach" / "replies.csv"
 DAY = dt.date(2026, 11, 18)  # a Wednesday
@@ -90,35 +91,73 @@ def test_a_corpus_without_the_columns_is_refused(tmp_path):
 # --- The people -------------------------------------------------------------------------------------------------
 
 
-def test_the_failure_scale_gives_the_asked_share_of_failures():
-    rng = random.Random(5)
-    kinds = [HOUSE] * 500 + [MULTI_UNIT] * 300 + [GATED] * 100 + [BUSINESS] * 100
-    scale = behaviour.failure_scale(kinds, 0.10)
-    evening = dt.datetime(2026, 11, 18, 18, 0)
-    failures = [
-        behaviour.stop_failure(rng, building_type=kind, local_time=evening, scale=scale, retry=False)
-        for kind in kinds * 20
+def _city(count: int) -> list[tuple[world.Place, world.Household]]:
+    kinds = [HOUSE] * 50 + [MULTI_UNIT] * 30 + [GATED] * 10 + [BUSINESS] * 10
+    return [
+        (world.place(f"60607|{n} main st", kinds[n % 100]), world.household(f"60607|{n} main st|"))
+        for n in range(count)
     ]
+
+
+def test_the_failure_scale_gives_the_asked_share_of_failures():
+    city = _city(1000)
+    odds = [world.failure_odds(site, home, hour=11, code=world.CODE_NONE) for site, home in city]
+    scale = behaviour.failure_scale([sum(p for _, p in o) for o in odds], 0.10)
+    rng = random.Random(5)
+    failures = [behaviour.stop_failure(rng, mark=rng.random(), odds=o, scale=scale, retry=False) for o in odds * 20]
     share = sum(1 for failure in failures if failure) / len(failures)
-    # Houses fail less in the evening (people are home), so the evening share sits under the day's 10 %.
-    assert 0.06 < share < 0.10
-    gated = [f for f, kind in zip(failures, kinds * 20, strict=True) if f and kind == GATED]
-    assert {f.reason_code for f in gated} <= {"ACCESS_DENIED", "WRONG_ACCESS_CODE", "GATE_CLOSED", "RECIPIENT_ABSENT"}
+    assert 0.09 < share < 0.11
+    gated = [f for f, (site, _) in zip(failures, city * 20, strict=True) if f and site.building_type == GATED]
+    assert gated
+    assert {f.reason_code for f in gated} <= {
+        "ACCESS_DENIED", "GATE_CLOSED", "RECIPIENT_ABSENT", "ADDRESS_NOT_FOUND", "REFUSED", "DAMAGED"
+    }  # fmt: skip
 
 
-def test_houses_are_more_often_absent_in_working_hours():
-    scale = behaviour.failure_scale([HOUSE], 0.2)
+def test_a_place_and_a_household_are_the_same_every_day():
+    assert world.place("60607|1 main st", GATED) == world.place("60607|1 main st", GATED)
+    assert world.household("60607|1 main st|4b") == world.household("60607|1 main st|4b")
+    traits = {world.place(f"60607|{n} main st", GATED).access_trouble for n in range(50)}
+    assert len(traits) == 50  # drawn per building, not one figure for all
 
-    def share(hour: int) -> float:
-        rng = random.Random(9)
-        at = dt.datetime(2026, 11, 18, hour, 0)
-        runs = [
-            behaviour.stop_failure(rng, building_type=HOUSE, local_time=at, scale=scale, retry=False)
-            for _ in range(4000)
-        ]
-        return sum(1 for failure in runs if failure) / len(runs)
 
-    assert share(11) > 1.5 * share(19)
+def test_a_working_code_gets_the_driver_in_where_none_would_not():
+    site = world.place("60607|9 gate way", GATED)
+    home = world.household("60607|9 gate way|")
+    marks = [random.Random(n).random() for n in range(4000)]
+    without = [world.failure_draw(world.failure_odds(site, home, hour=19, code=world.CODE_NONE), m) for m in marks]
+    with_code = [world.failure_draw(world.failure_odds(site, home, hour=19, code=world.CODE_WORKING), m) for m in marks]
+    assert sum(1 for r in with_code if r) < 0.5 * sum(1 for r in without if r)
+    # Attempt by attempt: the code never makes an attempt fail that would have succeeded.
+    assert all(w is None for w, n in zip(with_code, without, strict=True) if n is None)
+    assert "WRONG_ACCESS_CODE" not in without
+
+
+def test_households_out_at_work_are_absent_in_working_hours():
+    out = next(h for n in range(100) if (h := world.household(f"k{n}")).out_at_work)
+    site = world.place("60607|5 elm st", HOUSE)
+
+    def absent(hour: int) -> float:
+        return dict(world.failure_odds(site, out, hour=hour, code=world.CODE_NONE))["RECIPIENT_ABSENT"]
+
+    assert absent(11) > 3 * absent(19)
+    home = next(h for n in range(100) if not (h := world.household(f"k{n}")).out_at_work)
+    assert dict(world.failure_odds(site, home, hour=11, code=world.CODE_NONE))["RECIPIENT_ABSENT"] < absent(11)
+
+
+def test_the_code_a_driver_arrives_with():
+    now = dt.datetime(2026, 11, 18, 15, 0, tzinfo=dt.UTC)
+    imported = AccessCredentialFactory.build(source="plan_import", last_worked_at=None, failure_count=0)
+    imported.created_at = now - dt.timedelta(days=30)
+    assert world.code_state([], now) == world.CODE_NONE
+    assert world.code_state([imported], now) == world.CODE_UNPROVEN
+    imported.last_worked_at = now - dt.timedelta(days=3)
+    assert world.code_state([imported], now) == world.CODE_WORKING
+    imported.failure_count = 2  # flagged: the app does not reveal it
+    assert world.code_state([imported], now) == world.CODE_NONE
+    sent = AccessCredentialFactory.build(source="recipient", last_worked_at=None, failure_count=0)
+    sent.created_at = now - dt.timedelta(hours=1)
+    assert world.code_state([sent], now) == world.CODE_WORKING
 
 
 def test_access_failures_are_mostly_answered_with_a_code(corpus):

@@ -392,6 +392,34 @@ def test_return_to_sender_takes_the_stop_off_and_tells_the_driver(dave_stop, ali
     assert outreach.notified == [(case.pk, Outcome.RETURNED_TO_SENDER)]
 
 
+def test_a_parcel_refused_at_the_door_goes_back_to_the_sender(dave_stop, outreach, no_default_rules):
+    case = triaged(fail(dave_stop, code="REFUSED"))
+
+    assert (case.state, case.outcome, case.resolved_by) == (State.RESOLVED, Outcome.RETURNED_TO_SENDER, None)
+    assert not case.touched_by_dispatcher
+    dave_stop.refresh_from_db()
+    assert (dave_stop.status, dave_stop.order.status) == (Stop.Status.SKIPPED, Order.Status.RETURNED)
+    (skip,) = instructions(dave_stop)
+    assert skip.kind == DriverInstruction.Kind.SKIP
+    assert outreach.asked == []
+    assert outreach.notified == [(case.pk, Outcome.RETURNED_TO_SENDER)]
+
+
+def test_a_valuable_refused_parcel_waits_for_a_dispatcher_to_approve_its_return(dave_stop, outreach, alice):
+    rule = EscalationRule.objects.create(
+        name="Approve anything", position=0, action=EscalationRule.Action.REQUIRE_APPROVAL
+    )
+
+    case = triaged(fail(dave_stop, code="REFUSED"))
+
+    assert (case.state, case.pending_outcome) == (State.ESCALATED, Outcome.RETURNED_TO_SENDER)
+    assert case.escalation_rule == rule
+    dave_stop.refresh_from_db()
+    assert dave_stop.status != Stop.Status.SKIPPED
+    case = workflow.case_approve(case_id=case.pk, user=alice, version=case.version)
+    assert (case.state, case.outcome) == (State.RESOLVED, Outcome.RETURNED_TO_SENDER)
+
+
 def test_release_to_automation_goes_on_with_the_playbook(dave_stop, alice, outreach):
     case = reply(triaged(fail(dave_stop)), ReplyIntent.CALL_REQUEST)
     case = workflow.case_call_mark(case_id=case.pk, user=alice, version=case.version, note="no answer")

@@ -1,0 +1,182 @@
+"""The city the demo day and the simulator share: which places are hard to get into or to find, and who is out when.
+
+The product never sees these traits, only what they cause: failed scans, codes
+that open the door or not. The history the demo seeds and the day
+``simulate_day`` plays are both drawn from them, so what happened at a place
+before says something about today, as it does on real routes. Each trait is
+drawn from a stable key (the building, the household), the same whatever the
+seed: the city does not change between two simulated days.
+
+Stated assumptions, in one place:
+
+- Getting in. Gated communities and multi-unit buildings need a code or someone
+  to open. How hard each one is without a code varies (a concierge, a buzzer
+  someone answers, a gate left open): drawn once per building, on average about
+  one gated arrival in nine and one multi-unit arrival in thirteen without a
+  code is stuck outside. A code seen to work, or given by someone who lives there
+  lately, opens the door 92 times in 100; a code on file never seen to work
+  (imported, weeks old) about half the time; a flagged code is not revealed to
+  the driver, so it is no code at all.
+- Being in. About one household in three is out during working hours
+  (09:00-17:00 local): one of their parcels in five finds nobody home then.
+  The others are seldom out.
+- Finding it. A few places (2 %) are hard to find (a unit missing from the
+  buzzer list, a back building) and stay so.
+- The rest (refusals, damage, an unsafe porch, a closed business) is rare and
+  does not follow the place.
+
+The odds here are per attempt and average about one failed first attempt in
+eight over the demo's mix of buildings, four in ten of them nobody home and
+three in ten getting in; the simulator scales them to its ``--exception-rate``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final
+
+from dispatch.models import AccessCredential, Address
+
+GATED: Final[str] = Address.BuildingType.GATED
+MULTI_UNIT: Final[str] = Address.BuildingType.MULTI_UNIT
+HOUSE: Final[str] = Address.BuildingType.HOUSE
+BUSINESS: Final[str] = Address.BuildingType.BUSINESS
+
+# How a driver arrives, as far as codes go.
+CODE_WORKING: Final = "working"  # seen to work, or given lately by someone who lives there
+CODE_UNPROVEN: Final = "unproven"  # on file, never seen to work
+CODE_NONE: Final = "none"  # nothing on file the app will reveal
+CODE_OPENS: Final = {CODE_WORKING: 0.92, CODE_UNPROVEN: 0.5, CODE_NONE: 0.0}
+# A code from the recipient or a dispatcher counts as working for this long after it was given.
+FRESH_CODE_DAYS: Final = 7
+FRESH_SOURCES: Final = (AccessCredential.Source.RECIPIENT, AccessCredential.Source.DISPATCHER)
+
+# Stuck outside without a code: the building's own odds are drawn uniformly in this range.
+ACCESS_TROUBLE: Final[dict[str, tuple[float, float]]] = {
+    GATED: (0.03, 0.2),
+    MULTI_UNIT: (0.02, 0.13),
+    HOUSE: (0.0, 0.01),
+    BUSINESS: (0.0, 0.02),
+}
+# How a building keeps a driver out when there is no code: (reason, weight).
+LOCKED_OUT: Final[dict[str, tuple[tuple[str, float], ...]]] = {
+    GATED: (("ACCESS_DENIED", 0.6), ("GATE_CLOSED", 0.4)),
+    MULTI_UNIT: (("ACCESS_DENIED", 1.0),),
+    HOUSE: (("ACCESS_DENIED", 1.0),),
+    BUSINESS: (("ACCESS_DENIED", 1.0),),
+}
+
+WORKING_HOURS: Final = (9, 17)
+OUT_AT_WORK_SHARE: Final = 0.33
+# Nobody home, by household and hour. A business has receiving hours instead.
+ABSENT_OUT_AT_WORK: Final = {"work": 0.2, "home": 0.03}
+ABSENT_OTHERS: Final = {"work": 0.015, "home": 0.01}
+# In a building, a parcel for someone out is more often taken in by a concierge or left in a parcel room.
+ABSENT_FACTOR: Final[dict[str, float]] = {HOUSE: 1.0, GATED: 1.0, MULTI_UNIT: 0.6, BUSINESS: 0.0}
+
+HARD_TO_FIND_SHARE: Final = 0.02
+NOT_FOUND: Final = {True: 0.2, False: 0.001}
+
+# The rest, per attempt, by building type.
+OTHER: Final[dict[str, tuple[tuple[str, float], ...]]] = {
+    HOUSE: (("UNSAFE_LOCATION", 0.008), ("REFUSED", 0.004), ("DAMAGED", 0.002)),
+    GATED: (("REFUSED", 0.004), ("DAMAGED", 0.002)),
+    MULTI_UNIT: (("REFUSED", 0.003), ("DAMAGED", 0.002)),
+    BUSINESS: (("BUSINESS_CLOSED", 0.07), ("REFUSED", 0.004), ("DAMAGED", 0.002)),
+}
+
+
+@dataclass(frozen=True)
+class Place:
+    """A building: how hard it is to get into without a code, and whether it is hard to find."""
+
+    building_type: str
+    access_trouble: float
+    hard_to_find: bool
+
+
+@dataclass(frozen=True)
+class Household:
+    out_at_work: bool
+
+
+def building_key(*, postal_code: str, line1: str) -> str:
+    return f"{postal_code}|{line1.strip().lower()}"
+
+
+def household_key(*, postal_code: str, line1: str, unit: str) -> str:
+    return f"{building_key(postal_code=postal_code, line1=line1)}|{unit.strip().lower()}"
+
+
+def place(key: str, building_type: str) -> Place:
+    draw = random.Random(f"place:{key}")  # noqa: S311 - a model of the city, not a secret
+    low, high = ACCESS_TROUBLE.get(building_type, ACCESS_TROUBLE[HOUSE])
+    return Place(
+        building_type=building_type,
+        access_trouble=draw.uniform(low, high),
+        hard_to_find=draw.random() < HARD_TO_FIND_SHARE,
+    )
+
+
+def household(key: str) -> Household:
+    draw = random.Random(f"household:{key}")  # noqa: S311
+    return Household(out_at_work=draw.random() < OUT_AT_WORK_SHARE)
+
+
+def address_place(address: Address) -> Place:
+    return place(building_key(postal_code=address.postal_code, line1=address.line1), address.building_type)
+
+
+def address_household(address: Address) -> Household:
+    return household(household_key(postal_code=address.postal_code, line1=address.line1, unit=address.unit))
+
+
+def code_state(credentials: Iterable[AccessCredential], now: dt.datetime) -> str:
+    """What the driver arrives with: the best code the vault would reveal at ``now``."""
+    best = CODE_NONE
+    for credential in credentials:
+        if credential.is_flagged or not credential.is_valid_at(now):
+            continue
+        fresh = credential.source in FRESH_SOURCES and now - credential.created_at <= dt.timedelta(days=FRESH_CODE_DAYS)
+        if credential.is_verified or fresh:
+            return CODE_WORKING
+        best = CODE_UNPROVEN
+    return best
+
+
+def failure_odds(site: Place, home: Household, *, hour: int, code: str) -> list[tuple[str, float]]:
+    """The chance of each way this attempt can fail, in the order the driver meets them at the door."""
+    kind = site.building_type
+    odds: list[tuple[str, float]] = []
+    odds.append(("ADDRESS_NOT_FOUND", NOT_FOUND[site.hard_to_find]))
+    # Getting in: a code that opens the door, else the building's own odds of keeping the driver out.
+    opens = CODE_OPENS.get(code, 0.0)
+    if code != CODE_NONE:
+        odds.append(("WRONG_ACCESS_CODE", site.access_trouble * (1.0 - opens)))
+    else:
+        for reason, share in LOCKED_OUT.get(kind, LOCKED_OUT[HOUSE]):
+            odds.append((reason, site.access_trouble * share))
+    at_work = WORKING_HOURS[0] <= hour < WORKING_HOURS[1]
+    absent = (ABSENT_OUT_AT_WORK if home.out_at_work else ABSENT_OTHERS)["work" if at_work else "home"]
+    odds.append(("RECIPIENT_ABSENT", absent * ABSENT_FACTOR.get(kind, 1.0)))
+    odds.extend(OTHER.get(kind, OTHER[HOUSE]))
+    return [(reason, p) for reason, p in odds if p > 0]
+
+
+def failure_draw(odds: list[tuple[str, float]], mark: float, *, scale: float = 1.0, cap: float = 0.9) -> str | None:
+    """Which failure, if any, a uniform ``mark`` in [0, 1) lands on.
+
+    An attempt fails when the mark falls under the total odds, so the same mark
+    against lower odds (a code learned ahead, say) never fails where the higher
+    ones did not: days with and without a change compare attempt by attempt.
+    """
+    total = sum(p for _, p in odds) * scale
+    factor = scale * (cap / total if total > cap else 1.0)
+    for reason, p in odds:
+        mark -= p * factor
+        if mark < 0:
+            return reason
+    return None

@@ -24,6 +24,7 @@ class ReplyIntent(models.TextChoices):
     SAFE_DROP = "SAFE_DROP", "Named a safe place"
     NEIGHBOR = "NEIGHBOR", "Named a neighbour"
     PICKUP_POINT = "PICKUP_POINT", "Will collect at a pickup point"
+    DIRECTIONS = "DIRECTIONS", "Said how to find the door"
     AVAILABLE_NOW = "AVAILABLE_NOW", "Is there now or coming"
     CALL_REQUEST = "CALL_REQUEST", "Asked for a call"
     REFUSE = "REFUSE", "Refused the parcel"
@@ -60,13 +61,14 @@ class PlaybookStep(models.Model):
         ASK_ACCESS_CODE = "ask_access_code", "Ask the recipient for the access code"
         ASK_WINDOW = "ask_window", "Ask the recipient when to come back"
         OFFER_ALTERNATIVES = "offer_alternatives", "Offer safe-drop, neighbour or pickup point"
+        ASK_DIRECTIONS = "ask_directions", "Ask the recipient how to find the door"
         WAIT = "wait", "Wait"
         REPROMPT = "reprompt", "Re-prompt once"
         RESCHEDULE = "reschedule", "Move the stop to a later slot"
         RETURN_TO_SENDER = "return_to_sender", "Return to sender"
         ESCALATE = "escalate", "Escalate to a dispatcher"
 
-    ASK_ACTIONS = (Action.ASK_ACCESS_CODE, Action.ASK_WINDOW, Action.OFFER_ALTERNATIVES)
+    ASK_ACTIONS = (Action.ASK_ACCESS_CODE, Action.ASK_WINDOW, Action.OFFER_ALTERNATIVES, Action.ASK_DIRECTIONS)
     FINAL_ACTIONS = (Action.RESCHEDULE, Action.RETURN_TO_SENDER, Action.ESCALATE)
 
     playbook = models.ForeignKey(Playbook, on_delete=models.CASCADE, related_name="steps")

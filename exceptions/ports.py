@@ -34,6 +34,7 @@ class Topic:
     ACCESS_CODE = "access_code"
     WINDOW = "window"
     ALTERNATIVES = "alternatives"
+    DIRECTIONS = "directions"
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,10 @@ TRIAGE_GRACE = dt.timedelta(seconds=60)
 ROUTING_GRACE = dt.timedelta(minutes=10)
 DEFAULT_SLA = dt.timedelta(minutes=30)
 DEFAULT_ESCALATION_PRIORITY = 2
+# Directions to the door, as a recipient wrote them: enough for a paragraph, short enough for the driver's screen.
+DIRECTIONS_MAX = 240
+# How the recipient's directions start on the address's notes.
+DIRECTIONS_NOTE = "Recipient's directions"
 # Per sweep: set-based SLA and close passes take this many cases; due timers, each its own
 # transaction at ~20 ms, take TIMER_BATCH so a sweep stays well inside the task's 30 s soft limit.
 SWEEP_BATCH = 1000
@@ -99,6 +103,7 @@ ASK_TOPICS: dict[str, str] = {
     PlaybookStep.Action.ASK_ACCESS_CODE: ports.Topic.ACCESS_CODE,
     PlaybookStep.Action.ASK_WINDOW: ports.Topic.WINDOW,
     PlaybookStep.Action.OFFER_ALTERNATIVES: ports.Topic.ALTERNATIVES,
+    PlaybookStep.Action.ASK_DIRECTIONS: ports.Topic.DIRECTIONS,
 }
 # Outcomes the driver carries out at the stop; the case resolves when the stop is delivered.
 DRIVER_OUTCOMES: dict[str, str] = {
@@ -714,7 +719,7 @@ def _driver_outcome(
         return
     kind = DRIVER_OUTCOMES[outcome]
     wait = settings.EXCEPTIONS_WAIT_MINUTES
-    if outcome == Outcome.RETRY_NOW and distance <= settings.EXCEPTIONS_AT_STOP_M:
+    if outcome == Outcome.RETRY_NOW and distance <= settings.EXCEPTIONS_AT_STOP_M and not detail.get("directions"):
         kind, text = DriverInstruction.Kind.WAIT, f"The recipient is coming down: wait up to {wait} min at this stop."
     stop = case.stop
     instruction = instruction_push(
@@ -894,6 +899,16 @@ def _reply_act(case: ExceptionCase, now: dt.datetime, understood: Understanding)
         _propose(case, now, Outcome.SAFE_DROP, detail={"place": understood.detail})
     elif intent == ReplyIntent.NEIGHBOR:
         _propose(case, now, Outcome.NEIGHBOUR, detail={"neighbour": understood.detail})
+    elif intent == ReplyIntent.DIRECTIONS and understood.detail:
+        directions = understood.detail[:DIRECTIONS_MAX]
+        _directions_keep(case, now, directions)
+        _propose(
+            case,
+            now,
+            Outcome.RETRY_NOW,
+            detail={"directions": directions},
+            text=f"Directions from the recipient: {directions}",
+        )
     elif intent == ReplyIntent.PICKUP_POINT:
         _propose(case, now, Outcome.PICKUP_POINT, detail={"place": understood.detail})
     elif intent == ReplyIntent.CALL_REQUEST:
@@ -913,6 +928,17 @@ def _reply_act(case: ExceptionCase, now: dt.datetime, understood: Understanding)
             _ask(case, now, _last_topic(steps, position), steps[position - 1], position, reprompt=True)
             return
         _escalate(case, now, reason="The reply was not understood.")
+
+
+def _directions_keep(case: ExceptionCase, now: dt.datetime, directions: str) -> None:
+    """The recipient's way to the door goes on the address's notes: every later visit, and every driver, has it."""
+    address = case.order.address
+    dated = f"{DIRECTIONS_NOTE} ({timezone.localdate(now, case.depot.time_zone):%d %b}): {directions}"
+    if directions in address.building_notes:
+        return
+    address.building_notes = "\n".join(part for part in (address.building_notes.strip(), dated) if part)
+    address.save(update_fields=["building_notes"])
+    _change(case, now=now, kind=Kind.DECISION, summary="The recipient's directions are on the address's notes")
 
 
 def case_outreach_failed(*, case_id: int, reason: str, now: dt.datetime | None = None) -> ExceptionCase | None:

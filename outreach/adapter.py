@@ -13,6 +13,7 @@ TEMPLATES = {
     Topic.ACCESS_CODE: MessageTemplate.Key.ASK_ACCESS_CODE,
     Topic.WINDOW: MessageTemplate.Key.ASK_WINDOW,
     Topic.ALTERNATIVES: MessageTemplate.Key.ASK_ALTERNATIVES,
+    Topic.DIRECTIONS: MessageTemplate.Key.ASK_DIRECTIONS,
 }
 # The problem in the recipient's words; never the address or a code.
 PROBLEMS = {

@@ -21,6 +21,7 @@ class MessageTemplate(models.Model):
         ASK_ACCESS_CODE = "ask_access_code", "Ask for the access code"
         ASK_WINDOW = "ask_window", "Ask when to come back"
         ASK_ALTERNATIVES = "ask_alternatives", "Offer safe-drop, neighbour or pickup point"
+        ASK_DIRECTIONS = "ask_directions", "Ask how to find the door"
         REPROMPT = "reprompt", "Re-prompt"
         OUTCOME = "outcome", "Tell the recipient what happens next"
         HELP = "help", "Answer HELP"

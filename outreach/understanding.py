@@ -12,6 +12,8 @@ The rules are tried in a fixed order and the first that decides wins:
 3. a request to stop messages ("stop texting me");
 4. an access code: a reply that carries a code and a fallback is still a code;
 5. a refusal ("didn't order", "no lo quiero");
+5a. asked how to find the door (the driver could not find the address):
+    directions, when nothing in the reply is a drop-off, a time or a call;
 6. a neighbour, a pickup point, a safe place, in that order;
 7. "send it back" when nothing above matched;
 8. the recipient is there now, or will be within minutes;
@@ -1384,6 +1386,36 @@ def _describe(window: _Window, today: dt.date) -> str:
     return f"time {window.phrase!r} → {text}"
 
 
+# --- Directions to the door (the driver could not find it) ---------------------------------------------------------
+
+# Words that place a door: positions, entrances, landmarks, building parts, turns; English and Spanish.
+_DIRECTION_CUE = re.compile(
+    r"\b(?:behind|back|rear|side|around|round|corner|next\s+to|across|opposite|between|beside|past|facing|"
+    r"entrance|entry|alley|driveway|lane|building|bldg|tower|block|floor|upstairs|downstairs|stairs|basement|"
+    r"above|below|door|gate|garage|coach\s+house|carriage\s+house|left|right|turn|end\s+of|off\s+of|"
+    r"blue|green|red|white|yellow|brown|grey|gray|black|"
+    r"detras|atras|al\s+lado|enfrente|frente|esquina|entrada|callejon|porton|edificio|piso|escalera|"
+    r"izquierda|derecha|arriba|abajo|puerta|azul|verde|roja|rojo|blanca|blanco|amarilla|amarillo)\b"
+)
+# A code belongs in the vault, never in notes every driver reads: such a reply is a person's to read.
+_MENTIONS_CODE = re.compile(r"\b(?:code|codigo|clave|pin|passcode)\b|[#*]\s*\d|\d\s*[#*]")
+DIRECTIONS_MIN_WORDS = 3
+_LETTER_WORDS = re.compile(r"[^\W\d_]+")
+
+
+def _directions(reply: _Reply) -> Understanding | None:
+    """Asked how to find the door: a description of where it is. Anything else in the reply decides first."""
+    if reply.reason_code != "ADDRESS_NOT_FOUND" or _MENTIONS_CODE.search(reply.t) or _QUESTION.search(reply.t):
+        return None
+    if _DROP_VERB.search(reply.t) or _now_or_later(reply) is not None:
+        return None  # "leave it at the back", "I'm home after 5", "call me": those rules read it
+    cue = _DIRECTION_CUE.search(reply.t)
+    if cue is None or reply.is_negated(cue.start()) or len(_LETTER_WORDS.findall(reply.t)) < DIRECTIONS_MIN_WORDS:
+        return None
+    detail = re.sub(r"\s+", " ", reply.raw).strip()
+    return Understanding(intent=ReplyIntent.DIRECTIONS, detail=detail, why=f"directions ({cue.group(0)!r})")
+
+
 # --- The order the rules are tried in ---------------------------------------------------------------------------------
 
 
@@ -1416,6 +1448,7 @@ _RULES = (
     _opt_out,
     _access_code,
     _refuse,
+    _directions,
     _neighbour,
     _pickup,
     _safe_drop,

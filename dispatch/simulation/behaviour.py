@@ -52,12 +52,26 @@ ABSENT_ANSWERS = (
     ("RESCHEDULE", 34), ("SAFE_DROP", 24), ("NEIGHBOR", 16), ("AVAILABLE_NOW", 8), ("PICKUP_POINT", 6),
     ("UNCLEAR", 6), ("CALL_REQUEST", 3), ("REFUSE", 2), ("OPT_OUT", 1),
 )  # fmt: skip
+# Asked how to find the door, most describe it; some would rather talk it through.
+ADDRESS_ANSWERS = (
+    ("DIRECTIONS", 55), ("CALL_REQUEST", 20), ("UNCLEAR", 8), ("RESCHEDULE", 7), ("AVAILABLE_NOW", 5),
+    ("SAFE_DROP", 4), ("OPT_OUT", 1),
+)  # fmt: skip
+# The public reply corpus holds no directions (its address-not-found replies ask for a call): these stand in.
+DIRECTIONS_LINES = (
+    "Its the back building, entrance off the alley",
+    "Blue door around the side next to the garage",
+    "Coach house behind the main house, go down the driveway",
+    "Unit is above the laundromat, door on the left of the shop",
+    "Building C at the back of the parking lot, second floor",
+    "La entrada está por el callejón, puerta verde",
+)
 BUSINESS_ANSWERS = (("RESCHEDULE", 60), ("AVAILABLE_NOW", 18), ("UNCLEAR", 10), ("CALL_REQUEST", 10), ("REFUSE", 2))
 ANSWERS_BY_REASON = {
     "ACCESS_DENIED": ACCESS_ANSWERS,
     "WRONG_ACCESS_CODE": ACCESS_ANSWERS,
     "GATE_CLOSED": ACCESS_ANSWERS,
-    "ADDRESS_NOT_FOUND": ACCESS_ANSWERS,
+    "ADDRESS_NOT_FOUND": ADDRESS_ANSWERS,
     "RECIPIENT_ABSENT": ABSENT_ANSWERS,
     "UNSAFE_LOCATION": ABSENT_ANSWERS,
     "REFUSED": ABSENT_ANSWERS,
@@ -150,7 +164,12 @@ class Corpus:
         return cls(dict(by_intent))
 
     def line(self, rng: random.Random, intent: str) -> str:
-        lines = self.by_intent.get(intent) or self.by_intent.get("UNCLEAR") or next(iter(self.by_intent.values()))
+        lines = (
+            self.by_intent.get(intent)
+            or (list(DIRECTIONS_LINES) if intent == "DIRECTIONS" else None)
+            or self.by_intent.get("UNCLEAR")
+            or next(iter(self.by_intent.values()))
+        )
         return rng.choice(lines)
 
 

@@ -63,7 +63,7 @@ from dispatch.models import (
 )
 from dispatch.services.tokens import api_token_issue
 from dispatch.simulation import behaviour, world
-from exceptions import risk
+from exceptions import risk, workflow
 from exceptions.models import ExceptionCase, PreArrivalContact
 from exceptions.prevention import prevention_settings
 from outreach.fake_twilio import FakeTwilio
@@ -442,6 +442,7 @@ class Simulation:
             world.address_household(address),
             hour=moment.astimezone(self.zone).hour,
             code=world.code_state(credentials, moment),
+            directions=workflow.DIRECTIONS_NOTE in address.building_notes,
         )
 
     def _ping(self, state: DriverState) -> None:

@@ -21,7 +21,7 @@ Stated assumptions, in one place:
   (09:00-17:00 local): one of their parcels in five finds nobody home then.
   The others are seldom out.
 - Finding it. A few places (2 %) are hard to find (a unit missing from the
-  buzzer list, a back building) and stay so.
+  buzzer list, a back building) and stay so, until the driver has directions.
 - The rest (refusals, damage, an unsafe porch, a closed business) is rare and
   does not follow the place.
 
@@ -147,11 +147,16 @@ def code_state(credentials: Iterable[AccessCredential], now: dt.datetime) -> str
     return best
 
 
-def failure_odds(site: Place, home: Household, *, hour: int, code: str) -> list[tuple[str, float]]:
-    """The chance of each way this attempt can fail, in the order the driver meets them at the door."""
+def failure_odds(
+    site: Place, home: Household, *, hour: int, code: str, directions: bool = False
+) -> list[tuple[str, float]]:
+    """The chance of each way this attempt can fail, in the order the driver meets them at the door.
+
+    ``directions``: the driver has the way to the door (on the address's notes), so a hard place is found.
+    """
     kind = site.building_type
     odds: list[tuple[str, float]] = []
-    odds.append(("ADDRESS_NOT_FOUND", NOT_FOUND[site.hard_to_find]))
+    odds.append(("ADDRESS_NOT_FOUND", NOT_FOUND[site.hard_to_find and not directions]))
     # Getting in: a code that opens the door, else the building's own odds of keeping the driver out.
     opens = CODE_OPENS.get(code, 0.0)
     if code != CODE_NONE:

@@ -420,6 +420,36 @@ def test_a_valuable_refused_parcel_waits_for_a_dispatcher_to_approve_its_return(
     assert (case.state, case.outcome) == (State.RESOLVED, Outcome.RETURNED_TO_SENDER)
 
 
+def test_an_address_not_found_asks_for_directions_and_they_reach_the_driver_and_the_address(
+    dave, dave_stop, outreach, no_default_rules
+):
+    case = triaged(fail(dave_stop, code="ADDRESS_NOT_FOUND"))
+    assert [a["topic"] for a in outreach.asked] == ["directions"]
+    at(dave, dave_stop, metres_north=30)  # still outside: told where to go, not to wait for anyone
+
+    case = reply(case, ReplyIntent.DIRECTIONS, detail="Coach house behind the main house, down the driveway")
+
+    assert (case.state, case.pending_outcome) == (State.RESOLVING, Outcome.RETRY_NOW)
+    (retry,) = instructions(dave_stop)
+    assert retry.kind == DriverInstruction.Kind.RETRY_NOW
+    assert retry.text == "Directions from the recipient: Coach house behind the main house, down the driveway"
+    address = dave_stop.order.address
+    address.refresh_from_db()
+    assert "Recipient's directions" in address.building_notes
+    assert address.building_notes.endswith("Coach house behind the main house, down the driveway")
+
+
+def test_an_address_not_found_nobody_answers_goes_to_a_dispatcher(dave_stop, outreach, no_default_rules):
+    case = triaged(fail(dave_stop, code="ADDRESS_NOT_FOUND"))
+
+    assert workflow.case_timer_fire(case_id=case.pk, now=later(16))
+    assert workflow.case_timer_fire(case_id=case.pk, now=later(27))
+
+    case = reload(case)
+    assert [a["reprompt"] for a in outreach.asked] == [False, True]
+    assert case.state == State.ESCALATED
+
+
 def test_release_to_automation_goes_on_with_the_playbook(dave_stop, alice, outreach):
     case = reply(triaged(fail(dave_stop)), ReplyIntent.CALL_REQUEST)
     case = workflow.case_call_mark(case_id=case.pk, user=alice, version=case.version, note="no answer")

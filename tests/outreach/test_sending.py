@@ -158,6 +158,19 @@ def test_spanish_speakers_are_asked_in_spanish(dave_stop, twilio):
     assert message.body.startswith("Hola")
 
 
+@pytest.mark.parametrize(("language", "words"), [("en", "How do we find your door?"), ("es", "encontramos su puerta")])
+def test_a_driver_who_cannot_find_the_address_asks_the_way_to_the_door(dave_stop, twilio, language, words):
+    Recipient.objects.filter(pk=dave_stop.order.recipient_id).update(language=language)
+    case = fail(dave_stop, code="ADDRESS_NOT_FOUND")
+    workflow.case_triage(case_id=case.pk)
+
+    message = Message.objects.get(conversation__case=case)
+
+    assert (message.template_key, message.language) == ("ask_directions", language)
+    assert words in message.body
+    assert dave_stop.order.address.line1 not in message.body
+
+
 @pytest.mark.parametrize("attempts", [1, 2, 5, 20])
 def test_backoff_grows_and_is_capped(attempts):
     assert 0 <= send_backoff(attempts=attempts) <= min(300, 5 * 2 ** (attempts - 1))

@@ -114,6 +114,40 @@ def test_it_explains_every_reading_and_never_shows_the_code():
 # --- Carrier keywords, opt-out, nothing to read -------------------------------------------------------------------
 
 
+# --- Directions, when the driver could not find the address ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Blue door around the side next to the garage",
+        "Unit is above the laundromat, door on the left of the shop",
+        "La entrada está por el callejón, puerta verde",
+    ],
+)
+def test_it_reads_directions_when_the_driver_could_not_find_the_address(text):
+    got = read(text, reason_code="ADDRESS_NOT_FOUND")
+
+    assert (got.intent, got.detail) == (ReplyIntent.DIRECTIONS, text)
+    assert read(text).intent != ReplyIntent.DIRECTIONS  # asked about something else, it is not an answer
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("gate code 4821 then the second building", ReplyIntent.ACCESS_CODE),
+        ("the green door, code is on the box", ReplyIntent.UNCLEAR),  # a code goes to the vault, not the notes
+        ("is it the back building?", ReplyIntent.UNCLEAR),
+        ("I'm home after 5, the back building", ReplyIntent.RESCHEDULE),
+        ("leave it at the side door", ReplyIntent.SAFE_DROP),
+        ("please call me", ReplyIntent.CALL_REQUEST),
+        ("the left", ReplyIntent.UNCLEAR),
+    ],
+)
+def test_directions_give_way_to_anything_clearer(text, intent):
+    assert read(text, reason_code="ADDRESS_NOT_FOUND").intent == intent
+
+
 @pytest.mark.parametrize(
     "text", ["STOP", "stop.", "  Stop! ", "UNSUBSCRIBE", "end", "Quit", "REVOKE", "optout", "cancel"]
 )

@@ -35,6 +35,8 @@ class Topic:
     WINDOW = "window"
     ALTERNATIVES = "alternatives"
     DIRECTIONS = "directions"
+    # A drop the sender forbids was offered: when will someone be in to take it?
+    IN_PERSON = "in_person"
 
 
 @dataclass(frozen=True)

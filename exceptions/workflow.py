@@ -644,6 +644,8 @@ def _propose(
 ) -> None:
     """Apply an outcome if the order's policy and the rules allow it; otherwise hold it for a dispatcher's click."""
     refusal = _policy_refusal(case, outcome)
+    if user is None and refusal and not case.requires_approval and _ask_in_person(case, now, outcome, refusal):
+        return
     if user is None and (refusal or case.requires_approval):
         _change(
             case,
@@ -657,6 +659,27 @@ def _propose(
         _escalate(case, now, reason=refusal or "An escalation rule requires approval of the outcome.")
         return
     _apply(case, now, outcome, detail=detail, text=text, user=user)
+
+
+def _ask_in_person(case: ExceptionCase, now: dt.datetime, outcome: str, refusal: str) -> bool:
+    """A drop the sender forbids: ask once when someone will be in to take it, before bringing in a dispatcher."""
+    if outcome not in (Outcome.SAFE_DROP, Outcome.NEIGHBOUR):
+        return False
+    if case.events.filter(kind=Kind.DECISION, payload__has_key="in_person").exists():
+        return False  # asked already: the dispatcher decides
+    steps = _steps(case)
+    if not steps:
+        return False
+    position = min(max(case.playbook_step, 1), len(steps))
+    _change(
+        case,
+        now=now,
+        kind=Kind.DECISION,
+        summary=f"{Outcome(outcome).label} not allowed: {refusal} Asking when someone will be in.",
+        payload={"in_person": outcome},
+    )
+    _ask(case, now, ports.Topic.IN_PERSON, steps[position - 1], position, reprompt=False)
+    return True
 
 
 def _apply(

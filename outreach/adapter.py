@@ -14,6 +14,12 @@ TEMPLATES = {
     Topic.WINDOW: MessageTemplate.Key.ASK_WINDOW,
     Topic.ALTERNATIVES: MessageTemplate.Key.ASK_ALTERNATIVES,
     Topic.DIRECTIONS: MessageTemplate.Key.ASK_DIRECTIONS,
+    Topic.IN_PERSON: MessageTemplate.Key.ASK_WINDOW,
+}
+# Asking when someone will be in, after offering a drop the sender forbids: the problem is the parcel's rule.
+IN_PERSON_PROBLEM = {
+    "en": "the sender asks that it be handed to someone, so we cannot leave it",
+    "es": "el remitente pide entregarlo en mano, así que no podemos dejarlo",
 }
 # The problem in the recipient's words; never the address or a code.
 PROBLEMS = {
@@ -46,6 +52,9 @@ class SmsOutreach:
             return AskResult(reachable=False, reason="The recipient opted out of texts and has no app to push to.")
         key = MessageTemplate.Key.REPROMPT if reprompt else TEMPLATES.get(topic, MessageTemplate.Key.ASK_ALTERNATIVES)
         problems = PROBLEMS.get(recipient.language, PROBLEMS["en"])
+        problem = problems.get(case.reason_code.code, case.reason_code.label.lower())
+        if topic == Topic.IN_PERSON and not reprompt:
+            problem = IN_PERSON_PROBLEM.get(recipient.language, IN_PERSON_PROBLEM["en"])
         playbook = getattr(case.reason_code, "playbook", None)
         message = message_queue(
             case=case,
@@ -57,7 +66,7 @@ class SmsOutreach:
             context={
                 "first_name": recipient.first_name,
                 "order": case.order.reference,
-                "problem": problems.get(case.reason_code.code, case.reason_code.label.lower()),
+                "problem": problem,
             },
         )
         return AskResult(reachable=True, channel=channel, deferred_until=message.release_at)

@@ -271,11 +271,20 @@ def test_when_routing_finds_no_slot_a_dispatcher_picks_one(dave_stop, routing):
     assert "every run is full" in case.escalation_reason
 
 
-def test_a_safe_drop_the_order_forbids_waits_for_a_dispatcher(dave, dave_stop, alice):
+def test_a_safe_drop_the_order_forbids_asks_when_someone_is_in_then_waits_for_a_dispatcher(
+    dave, dave_stop, alice, outreach
+):
     Order.objects.filter(pk=dave_stop.order_id).update(signature_required=True)
     at(dave, dave_stop)
     case = reply(triaged(fail(dave_stop, "RECIPIENT_ABSENT")), ReplyIntent.SAFE_DROP, detail="behind the planter")
 
+    assert case.state == State.AWAITING_RECIPIENT
+    assert [a["topic"] for a in outreach.asked] == ["alternatives", "in_person"]
+    assert instructions(dave_stop) == []
+
+    case = reply(case, ReplyIntent.SAFE_DROP, detail="behind the planter")
+
+    assert len(outreach.asked) == 2
     assert (case.state, case.pending_outcome) == (State.ESCALATED, Outcome.SAFE_DROP)
     assert "signature" in case.escalation_reason
     assert instructions(dave_stop) == []
@@ -622,8 +631,8 @@ FOLDED = (
 def test_the_timeline_rebuilds_the_case(dave, dave_stop, alice):
     Order.objects.filter(pk=dave_stop.order_id).update(safe_drop_allowed=False)
     case = triaged(fail(dave_stop, "RECIPIENT_ABSENT"))
-    workflow.case_timer_fire(case_id=case.pk, now=later(16))
     case = reply(case, ReplyIntent.SAFE_DROP, detail="garage")
+    case = reply(case, ReplyIntent.SAFE_DROP, detail="garage")  # asked when someone is in: the same answer
     at(dave, dave_stop)
     case = workflow.case_approve(case_id=case.pk, user=alice, version=case.version)
     scan(dave_stop, outcome=ScanEvent.Outcome.DELIVERED)

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 import pytest
 from django.utils import timezone
 
-from dispatch.models import Recipient
+from dispatch.models import Order, Recipient
 from exceptions import workflow
-from exceptions.models import ExceptionCase
+from exceptions.models import ExceptionCase, ReplyIntent
+from exceptions.workflow import Understanding
 from outreach.fake_twilio import OPTED_OUT, STALL, FakeTwilio
 from outreach.models import Message
 from outreach.services import message_send, quiet_hours_release, send_backoff
@@ -169,6 +170,18 @@ def test_a_driver_who_cannot_find_the_address_asks_the_way_to_the_door(dave_stop
     assert (message.template_key, message.language) == ("ask_directions", language)
     assert words in message.body
     assert dave_stop.order.address.line1 not in message.body
+
+
+def test_a_drop_the_sender_forbids_is_answered_with_why_and_a_question(dave_stop, twilio):
+    Order.objects.filter(pk=dave_stop.order_id).update(signature_required=True)
+    case = fail(dave_stop, code="RECIPIENT_ABSENT")
+    workflow.case_triage(case_id=case.pk)
+    workflow.case_reply_apply(case_id=case.pk, understood=Understanding(intent=ReplyIntent.SAFE_DROP, detail="porch"))
+
+    second = Message.objects.filter(conversation__case=case, direction=Message.Direction.OUTBOUND).order_by("pk")[1]
+    assert second.template_key == "ask_window"
+    assert "handed to someone" in second.body
+    assert "When can we come back?" in second.body
 
 
 @pytest.mark.parametrize("attempts", [1, 2, 5, 20])

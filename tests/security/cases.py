@@ -35,9 +35,11 @@ def held_back(stop: Stop) -> ExceptionCase:
     at(stop.run.driver, stop)
     case = fail(stop, "RECIPIENT_ABSENT")
     workflow.case_triage(case_id=case.pk)
-    workflow.case_reply_apply(
-        case_id=case.pk, understood=Understanding(intent=ReplyIntent.SAFE_DROP, detail="behind the planter")
-    )
+    # Asked once more when someone will be in, the recipient names the same place.
+    for _ in range(2):
+        workflow.case_reply_apply(
+            case_id=case.pk, understood=Understanding(intent=ReplyIntent.SAFE_DROP, detail="behind the planter")
+        )
     return ExceptionCase.objects.get(pk=case.pk)
 
 

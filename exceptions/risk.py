@@ -71,7 +71,10 @@ RECENTLY_FAILED_CODE_WEIGHT = 0.3
 # Recipients' habits are sparse (a few orders a month), so look back further than for buildings.
 ABSENCE_LOOKBACK_DAYS = 90
 # "At a similar hour": an earlier "not home" within this many minutes of today's planned arrival, local time.
-ABSENCE_SPAN_MINUTES = 60
+# "At a similar time of day": in the same part of the day, local time. People are out for a shift or a school
+# run, not for the hour a driver happened to come: an absence at 10:00 says as much about 11:30 as about 09:30.
+# The parts are the ones replies are read with (outreach.understanding): (name, from hour, to hour).
+DAY_PARTS: tuple[tuple[str, int, int], ...] = (("morning", 0, 12), ("afternoon", 12, 17), ("evening", 17, 24))
 # Per such absence: two at the same hour is a pattern (a job, a school run).
 ABSENCE_WEIGHT = 0.3
 ABSENCE_WEIGHT_CAP = 0.7
@@ -378,21 +381,24 @@ def _absence_reasons(stop: _Stop, absences: list[_Absence]) -> list[Reason]:
     day = stop.service_date
     since = day - dt.timedelta(days=ABSENCE_LOOKBACK_DAYS)
     planned_local = planned.astimezone(tz)
-    minute = planned_local.hour * 60 + planned_local.minute
-    near = 0
-    for absent_day, at in absences:
-        at_local = at.astimezone(tz)
-        if since <= absent_day < day and abs(at_local.hour * 60 + at_local.minute - minute) <= ABSENCE_SPAN_MINUTES:
-            near += 1
+    part = _day_part(planned_local.hour)
+    near = sum(
+        1 for absent_day, at in absences if since <= absent_day < day and _day_part(at.astimezone(tz).hour) == part
+    )
     if not near:
         return []
     times = "once" if near == 1 else "twice" if near == 2 else f"{near} times"
+    name, start, end = part
     label = (
-        f"Recipient was not home {times} around this time of day ({planned_local:%H:%M} ± 1 h) "
+        f"Recipient was not home {times} in the {name} ({start:02d}:00-{end:02d}:00, arrival {planned_local:%H:%M}) "
         f"in the last {ABSENCE_LOOKBACK_DAYS} days"
     )
     weight = min(_combine([ABSENCE_WEIGHT] * near), ABSENCE_WEIGHT_CAP)
     return [Reason("recipient_absent", label, weight, (StopRisk.Missing.AVAILABILITY, StopRisk.Missing.SAFE_PLACE))]
+
+
+def _day_part(hour: int) -> tuple[str, int, int]:
+    return next(part for part in DAY_PARTS if part[1] <= hour < part[2])
 
 
 # --- The window against the planned arrival -------------------------------------------------------------------------

@@ -42,7 +42,7 @@ def triage_enqueued(monkeypatch) -> list[int]:
 @pytest.fixture
 def dave_stop(dave) -> Stop:
     """One of Dave's stops today, an apartment with a gate."""
-    return StopFactory(run__driver=dave, order__address__building_type="apartment")
+    return StopFactory(run__driver=dave, order__address__building_type="multi_unit")
 
 
 def at(driver: Driver, stop: Stop, *, metres_north: float = 0.0, minutes_ago: float = 0.0) -> None:

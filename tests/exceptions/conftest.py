@@ -3,13 +3,15 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.utils import timezone
 
-from dispatch.models import Driver, ScanEvent, Stop
+from dispatch.models import Depot, Driver, ScanEvent, Stop
 from dispatch.services.scans import scan_record
 from exceptions import tasks
+from exceptions.analytics import metrics_summary
 from exceptions.models import EscalationRule, ExceptionCase
 from tests.exceptions.standins import RecordingOutreach, RecordingRouting
 from tests.factories import StopFactory, reason
@@ -79,3 +81,25 @@ def fail(stop: Stop, code: str = "ACCESS_DENIED") -> ExceptionCase:
 def no_default_rules(db) -> None:
     """Start from no escalation rules: migrations seed two defaults every desk starts with."""
     EscalationRule.objects.all().delete()
+
+
+# --- Metrics ------------------------------------------------------------------------------------------------------
+
+# The day the metrics tests build: a Wednesday, before any clock change.
+METRICS_DAY = dt.date(2026, 6, 10)
+
+
+def summary(
+    depots: list[Depot], group_by: str | None = None, start: dt.date = METRICS_DAY, end: dt.date = METRICS_DAY
+) -> Any:
+    """``metrics_summary`` over these depots and days, as the metrics API calls it."""
+    return metrics_summary(
+        depot_ids=[depot.pk for depot in depots],
+        date_from=start,
+        date_to=end,
+        group_by=group_by,  # type: ignore[arg-type]
+    )
+
+
+def groups(result: Any) -> dict[str | None, Any]:
+    return {group["key"]: group for group in result["groups"]}

@@ -31,9 +31,10 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from dispatch.models import Depot, Driver, Run, ScanEvent, Stop
-from exceptions.analytics import GROUP_BY, metrics_summary, useful_reply
+from dispatch.models import Driver, Run, ScanEvent, Stop
+from exceptions.analytics import GROUP_BY, useful_reply
 from exceptions.models import PreArrivalContact
+from tests.exceptions.conftest import METRICS_DAY, groups, summary
 from tests.factories import (
     AddressFactory,
     OrderFactory,
@@ -46,7 +47,7 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-DAY = dt.date(2026, 6, 10)
+DAY = METRICS_DAY
 BEFORE = DAY - dt.timedelta(days=1)
 CHICAGO = zoneinfo.ZoneInfo("America/Chicago")
 URL = "/api/v1/metrics"
@@ -155,19 +156,6 @@ def day(chicago, milwaukee, dave, oscar) -> dict[str, Stop]:
     mke.text(stops["W"], at(8, 45), CODE)
     mke.scan(stops["W"], at(10, 15))
     return stops
-
-
-def summary(depots: list[Depot], group_by: str | None = None, start: dt.date = DAY, end: dt.date = DAY) -> Any:
-    return metrics_summary(
-        depot_ids=[depot.pk for depot in depots],
-        date_from=start,
-        date_to=end,
-        group_by=group_by,  # type: ignore[arg-type]
-    )
-
-
-def groups(result: Any) -> dict[str | None, Any]:
-    return {group["key"]: group for group in result["groups"]}
 
 
 def csv_rows(client: Client, **params: str) -> list[dict[str, str]]:

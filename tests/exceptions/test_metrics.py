@@ -50,9 +50,10 @@ from schemathesis.checks import (
 from dispatch import roles
 from dispatch.geo import haversine_m
 from dispatch.models import ApiToken, Depot, Run, ScanEvent, Stop
-from exceptions.analytics import GROUP_BY, haversine_km, metrics_summary
+from exceptions.analytics import GROUP_BY, haversine_km
 from exceptions.models import CostModel, ExceptionCase
 from tests.dispatch.api.conftest import client_for
+from tests.exceptions.conftest import METRICS_DAY, groups, summary
 from tests.factories import (
     AddressFactory,
     DepotFactory,
@@ -68,7 +69,7 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-DAY = dt.date(2026, 6, 10)
+DAY = METRICS_DAY
 BEFORE = DAY - dt.timedelta(days=1)
 CHICAGO = zoneinfo.ZoneInfo("America/Chicago")
 LOS_ANGELES = zoneinfo.ZoneInfo("America/Los_Angeles")
@@ -178,19 +179,6 @@ def day(chicago, chicago_costs, dave, oscar) -> dict[str, Any]:
         touched_by_dispatcher=True,
     )
     return cases
-
-
-def summary(depots: list[Depot], group_by: str | None = None, start: dt.date = DAY, end: dt.date = DAY) -> Any:
-    return metrics_summary(
-        depot_ids=[depot.pk for depot in depots],
-        date_from=start,
-        date_to=end,
-        group_by=group_by,  # type: ignore[arg-type]
-    )
-
-
-def groups(result: Any) -> dict[str | None, Any]:
-    return {group["key"]: group for group in result["groups"]}
 
 
 # --- Each measure --------------------------------------------------------------------------------------------------

@@ -4,8 +4,9 @@ The sweep (beat, every minute) picks the stops whose risk (``exceptions.risk``)
 is at or above the admin's threshold and whose time has come: the morning of,
 or when the planned arrival is ``lead_minutes`` away or the stop is among the
 driver's next ``lead_stops``. Each gets one text, ever (``PreArrivalContact``
-is one row per stop, taken before the text is queued), asking for exactly what
-the risk says is missing. Opt-outs, quiet hours and the recipient's language
+is one row per stop, taken before the text is queued), asking for what the
+risk says is missing and whether someone will be in at the driver's time
+(``prearrival_asks``). Opt-outs, quiet hours and the recipient's language
 are the outreach module's rules, as for any text.
 
 A reply is understood like any other and lands where the driver will find it:
@@ -63,6 +64,17 @@ def ask_text(*, missing: list[str], language: str, planned_arrival: dt.datetime 
     end = f"{(hour + dt.timedelta(hours=1)):%H:%M}" if hour else "?"
     parts = [words[item].format(start=start, end=end) for item in missing if item in words]
     return AND.get(language, " and ").join(parts) or words["availability"].format(start=start, end=end)
+
+
+def prearrival_asks(missing: list[str]) -> list[str]:
+    """What the text ahead asks for: what the stop's risk says is missing, and always whether someone will be in.
+
+    Nobody home is the commonest failure, and the one a recipient foresees best: a text that names the
+    driver's time lets someone who will be out say so (a later time, a safe place, a neighbour) in the
+    same reply that carries a gate code.
+    """
+    asks = {*missing, StopRisk.Missing.AVAILABILITY}
+    return [choice for choice in StopRisk.Missing.values if choice in asks]
 
 
 # --- Who is asked, and when -------------------------------------------------------------------------------------
@@ -133,15 +145,16 @@ def prearrival_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     asked = skipped = 0
     for risk in prearrival_due(now=now):
         stop = risk.stop
+        asks = prearrival_asks(list(risk.missing))
         with transaction.atomic():
             contact, created = PreArrivalContact.objects.get_or_create(
-                stop=stop, defaults={"score": risk.score, "asked": list(risk.missing), "created_at": now}
+                stop=stop, defaults={"score": risk.score, "asked": asks, "created_at": now}
             )
             if not created:  # another sweep got there first
                 continue
             language = stop.order.recipient.language
             text = ask_text(
-                missing=list(risk.missing),
+                missing=asks,
                 language=language,
                 planned_arrival=stop.planned_arrival,
                 zone=stop.run.depot.time_zone,
@@ -156,6 +169,18 @@ def prearrival_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
             else:
                 asked += 1
     return {"asked": asked, "skipped": skipped}
+
+
+def prearrival_undelivered(*, stop_id: int, reason: str) -> bool:
+    """The text ahead never reached the recipient (refused, undelivered): it counts as not asked, with why.
+
+    An answer already in stays: it reached them. Returns whether the contact changed.
+    """
+    return bool(
+        PreArrivalContact.objects.filter(stop_id=stop_id, status=PreArrivalContact.Status.ASKED).update(
+            status=PreArrivalContact.Status.SKIPPED, skip_reason=reason[:200]
+        )
+    )
 
 
 # --- What the reply gives us ------------------------------------------------------------------------------------

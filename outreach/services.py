@@ -239,14 +239,14 @@ def message_send(*, message_id: int, now: dt.datetime | None = None) -> SendResu
         return _deliver(message, backend=push_backend(), to=str(recipient.external_id or ""), now=now)
     if recipient.opted_out or not recipient.phone:
         _finish(message_id, status=Status.FAILED, error_message="Opted out or no mobile number.")
-        _case_cannot_reach(message.conversation.case_id, "The recipient opted out of texts.")
+        _cannot_reach(message.conversation, "The recipient opted out of texts.")
         return SendResult(status=Status.FAILED)
     return _deliver(message, backend=sms_backend(), to=str(recipient.phone), now=now)
 
 
 def _deliver(message: Message, *, backend: MessageBackend, to: str, now: dt.datetime) -> SendResult:
     """One attempt through a backend; what went wrong decides between retry, give up and reconcile."""
-    case_id = message.conversation.case_id
+    conversation = message.conversation
     sms = message.channel == Channel.SMS
     callback = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("twilio-status") if sms else None
     try:
@@ -254,7 +254,7 @@ def _deliver(message: Message, *, backend: MessageBackend, to: str, now: dt.date
     except TransientSendError as exc:
         if message.attempts >= MAX_SEND_ATTEMPTS:
             _finish(message.pk, status=Status.FAILED, error_message=str(exc)[:300])
-            _case_cannot_reach(case_id, "Messages to the recipient keep failing.")
+            _cannot_reach(conversation, "Messages to the recipient keep failing.")
             return SendResult(status=Status.FAILED)
         # The next try's time is on the row: nothing claims the message sooner (a duplicate task, the
         # outbox sweep), and the sweep relays it then if the retry task itself is lost.
@@ -266,7 +266,7 @@ def _deliver(message: Message, *, backend: MessageBackend, to: str, now: dt.date
         _finish(message.pk, status=Status.FAILED, error_code=exc.code, error_message=str(exc)[:300])
         if exc.code == OPTED_OUT:
             recipient_opted_out(recipient_id=message.conversation.recipient_id, now=now)
-        _case_cannot_reach(case_id, f"The message was refused: {exc}")
+        _cannot_reach(conversation, f"The message was refused: {exc}")
         return SendResult(status=Status.FAILED)
     except AmbiguousSendError as exc:
         # ``claimed_until`` now says when the claim ended: whatever reached Twilio did so before then.
@@ -288,12 +288,16 @@ def recipient_opted_out(*, recipient_id: int, now: dt.datetime | None = None) ->
     )
 
 
-def _case_cannot_reach(case_id: int | None, reason: str) -> None:
-    """Tell the case its recipient cannot be reached; a text ahead of arrival has no case to tell."""
+def _cannot_reach(conversation: Conversation, reason: str) -> None:
+    """A text did not reach the recipient: the case waiting on them goes to a dispatcher; a text ahead of the
+    driver is counted as not asked."""
+    from exceptions.prevention import prearrival_undelivered
     from exceptions.workflow import case_outreach_failed
 
-    if case_id is not None:
-        case_outreach_failed(case_id=case_id, reason=reason)
+    if conversation.case_id is not None:
+        case_outreach_failed(case_id=conversation.case_id, reason=reason)
+    elif conversation.stop_id is not None:
+        prearrival_undelivered(stop_id=conversation.stop_id, reason=reason)
 
 
 # --- What Twilio tells us: delivery status and replies ------------------------------------------------------------
@@ -329,9 +333,14 @@ def message_status_record(*, provider_sid: str, provider_status: str, error_code
     if error_code is not None:
         fields["error_code"] = error_code
     moved = Message.objects.filter(provider_sid=provider_sid, status__in=behind).update(**fields)
-    if moved and error_code == OPTED_OUT:
+    lost = status in (Status.UNDELIVERED, Status.FAILED)
+    if moved and (lost or error_code == OPTED_OUT):
         message = Message.objects.select_related("conversation").get(provider_sid=provider_sid)
-        recipient_opted_out(recipient_id=message.conversation.recipient_id)
+        if error_code == OPTED_OUT:
+            recipient_opted_out(recipient_id=message.conversation.recipient_id)
+        if lost:
+            why = f" (Twilio error {error_code})" if error_code is not None else ""
+            _cannot_reach(message.conversation, f"The text to the recipient was not delivered{why}.")
     return bool(moved)
 
 
@@ -547,7 +556,7 @@ def message_reconcile(*, message_id: int, now: dt.datetime | None = None) -> str
         return Status.SENT
     if message.attempts >= MAX_SEND_ATTEMPTS:
         if unknown.update(status=Status.FAILED, claimed_until=None, error_message="Twilio never took it."):
-            _case_cannot_reach(message.conversation.case_id, "A text to the recipient was never delivered to Twilio.")
+            _cannot_reach(message.conversation, "A text to the recipient was never delivered to Twilio.")
         return Status.FAILED
     if unknown.update(
         status=Status.QUEUED, claimed_until=None, release_at=None, error_message="Twilio never took it: sent again."

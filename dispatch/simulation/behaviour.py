@@ -16,10 +16,11 @@ one place so a reader can weigh them:
 - A dispatcher approves what waits for approval; otherwise calls the recipient
   and, most of the time, gets a code or agrees a window; a few parcels go back.
 - Asked ahead of the driver (prevention), one recipient in two answers, with
-  what they were asked for most of the time. What they said averts the failure
-  the driver would have met when it is the answer to it: a code at a locked
-  door (through the vault), "I'll be in from 5" or a safe place when nobody is
-  home.
+  what they were asked for most of the time. Asked several things, someone who
+  will be out when the driver comes answers about that (they know their day);
+  anyone else answers the first. What they said averts the failure the driver
+  would have met when it is the answer to it: a code at a locked door (through
+  the vault), "I'll be in from 5" or a safe place when nobody is home.
 """
 
 from __future__ import annotations
@@ -231,14 +232,29 @@ def handling_seconds(rng: random.Random, mean_minutes: float) -> float:
     return 60.0 + rng.expovariate(1.0 / max(1.0, mean_minutes * 60.0 - 60.0))
 
 
-def prearrival_reply(rng: random.Random, corpus: Corpus, *, missing: Sequence[str]) -> Reply | None:
-    """The recipient's answer to the text sent ahead of the driver, or None."""
+def prearrival_reply(rng: random.Random, corpus: Corpus, *, missing: Sequence[str], out: bool = False) -> Reply | None:
+    """The recipient's answer to the text sent ahead of the driver, or None.
+
+    ``out``: nobody will be in when the driver comes, which the recipient knows. Asked several things, they
+    answer the one that matters to them: being out, when asked whether someone will be in; else the first thing
+    asked.
+    """
     if rng.random() >= PREARRIVAL_REPLY_ODDS:
         return None
-    asked = next((item for item in missing if item in PREARRIVAL_ANSWERS), "availability")
+    asked = prearrival_answered(missing, out=out)
     intent = pick(rng, [(intent, float(w)) for intent, w in PREARRIVAL_ANSWERS[asked]])
     delay = min(REPLY_MAX_SECONDS, rng.lognormvariate(math.log(REPLY_MEDIAN_SECONDS), REPLY_SIGMA))
     return Reply(delay_seconds=max(20.0, delay), text=corpus.line(rng, intent), intent=intent)
+
+
+def prearrival_answered(missing: Sequence[str], *, out: bool) -> str:
+    """Which of the things asked ahead a recipient answers (a key of ``PREARRIVAL_ANSWERS``)."""
+    asked = [item for item in missing if item in PREARRIVAL_ANSWERS]
+    if out:
+        about_being_in = [item for item in asked if item in ("availability", "safe_place")]
+        if about_being_in:
+            return about_being_in[0]
+    return asked[0] if asked else "availability"
 
 
 def averted(rng: random.Random, failure: Failure, learned: dict[str, object]) -> bool:

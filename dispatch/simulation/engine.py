@@ -404,8 +404,7 @@ class Simulation:
         state.retries.discard(stop.pk)
         # One draw per order and attempt (whichever run carries it), the same with prevention on or off: the two
         # days differ only by what prevention changed.
-        attempt = ScanEvent.objects.filter(stop__order_id=stop.order_id).count()
-        draw = random.Random(f"{self.options.seed}:attempt:{stop.order.reference}:{attempt}")  # noqa: S311
+        draw = self._attempt_draw(stop)
         mark = draw.random()
         credentials = list(AccessCredential.objects.filter(address_id=address.pk))
         failure = behaviour.stop_failure(
@@ -432,6 +431,26 @@ class Simulation:
                 self.tally.prevented += 1
         self._scan(state, stop, failure)
         self._schedule(self._later(60.0 * stop.service_minutes), "driver", driver_id)
+
+    def _attempt_draw(self, stop: Stop) -> random.Random:
+        """The stream of the order's next attempt (whichever run carries it): its first number is the attempt's mark."""
+        attempt = ScanEvent.objects.filter(stop__order_id=stop.order_id).count()
+        return random.Random(f"{self.options.seed}:attempt:{stop.order.reference}:{attempt}")  # noqa: S311
+
+    def _out_when_due(self, stop: Stop) -> bool:
+        """Will nobody be in when the driver comes? The recipient knows their day: it is the attempt's own draw at
+        the planned arrival, with the door open (whether the driver gets in is not theirs to foresee)."""
+        address = stop.order.address
+        moment = stop.planned_arrival or self.now
+        odds = world.failure_odds(
+            world.address_place(address),
+            world.address_household(address),
+            hour=moment.astimezone(self.zone).hour,
+            code=world.CODE_WORKING,
+            directions=True,
+        )
+        mark = self._attempt_draw(stop).random()
+        return world.failure_draw(odds, mark, scale=self.failure_scale) in behaviour.ABSENCE_REASONS
 
     def _odds(
         self, address: Address, moment: dt.datetime, credentials: list[AccessCredential]
@@ -553,6 +572,7 @@ class Simulation:
                 "conversation__recipient__phone",
                 "conversation__case__reason_code__code",
                 "conversation__case__order__reference",
+                "conversation__stop_id",
                 "conversation__stop__order__reference",
                 "conversation__stop__prearrival__asked",
             )
@@ -564,8 +584,12 @@ class Simulation:
             if case_id is None:  # asked ahead of the driver
                 reference = message["conversation__stop__order__reference"]
                 draw = random.Random(f"{self.options.seed}:ahead:{reference}")  # noqa: S311
+                stop = Stop.objects.select_related("order__address").get(pk=message["conversation__stop_id"])
                 ahead = behaviour.prearrival_reply(
-                    draw, self.corpus, missing=message["conversation__stop__prearrival__asked"] or []
+                    draw,
+                    self.corpus,
+                    missing=message["conversation__stop__prearrival__asked"] or [],
+                    out=self._out_when_due(stop),
                 )
                 if ahead is None:
                     self.tally.silent_prompts += 1

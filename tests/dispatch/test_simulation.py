@@ -174,6 +174,23 @@ def test_access_failures_are_mostly_answered_with_a_code(corpus):
     assert min(reply.delay_seconds for reply in answered) >= 20
 
 
+def test_asked_a_code_and_whether_someone_is_in_a_recipient_answers_what_matters_to_them(corpus):
+    both = ["access_code", "availability"]
+    assert behaviour.prearrival_answered(both, out=True) == "availability"
+    assert behaviour.prearrival_answered(both, out=False) == "access_code"
+    assert behaviour.prearrival_answered(["access_code"], out=True) == "access_code"  # not asked: not said
+    assert behaviour.prearrival_answered([], out=False) == "availability"
+
+    rng = random.Random(3)
+    out = [behaviour.prearrival_reply(rng, corpus, missing=both, out=True) for _ in range(1000)]
+    intents = [reply.intent for reply in out if reply]
+    assert 0.45 < len(intents) / len(out) < 0.55
+    assert "ACCESS_CODE" not in intents
+    assert sum(
+        1 for intent in intents if intent in ("RESCHEDULE", "AVAILABLE_NOW", "SAFE_DROP", "NEIGHBOR")
+    ) > 0.8 * len(intents)
+
+
 def test_a_dispatcher_approves_what_waits_for_approval_and_books_tomorrow_late_in_the_day():
     rng = random.Random(1)
     late = dt.datetime(2026, 11, 18, 18, 30, tzinfo=dt.UTC)

@@ -11,8 +11,9 @@ import time_machine
 from dispatch.models import AccessCredential, DriverInstruction, Recipient, Stop
 from exceptions import prevention
 from exceptions.models import PreArrivalContact, PreventionSettings, StopRisk
+from outreach.fake_twilio import FakeTwilio
 from outreach.models import Message
-from outreach.services import inbound_receive
+from outreach.services import inbound_receive, message_send, message_status_record
 from routing.models import PlanVersion, RoutingSettings
 from tests.routing.conftest import NOW, local, place, run_with_stops
 
@@ -94,7 +95,7 @@ def test_a_stop_gets_one_text_at_most(day):
     assert Message.objects.filter(conversation__stop=stops[0]).count() == 1
 
 
-def test_it_asks_exactly_for_what_is_missing_in_the_recipients_language(day):
+def test_it_asks_for_what_is_missing_and_whether_someone_is_in_in_the_recipients_language(day):
     _run, stops = day
     lead(lead_stops=2)
     StopRisk.objects.filter(stop=stops[1]).update(missing=["availability", "safe_place"])
@@ -104,8 +105,8 @@ def test_it_asks_exactly_for_what_is_missing_in_the_recipients_language(day):
 
     english = Message.objects.get(conversation__stop=stops[0]).body
     spanish = Message.objects.get(conversation__stop=stops[1]).body
-    assert "the gate or door code" in english
-    assert "home between" not in english
+    assert "the gate or door code and whether someone will be home between 09:30 and 11:30" in english
+    assert "where we can leave it" not in english
     assert "si habrá alguien en casa entre las 10:30 y las 12:30" in spanish
     assert "dónde podemos dejarlo con seguridad" in spanish
     assert stops[1].order.reference in spanish
@@ -182,3 +183,66 @@ def test_not_home_until_five_moves_the_stop_before_the_attempt(day, dave, django
     assert version.requested_by == "Pre-arrival reply"
     contact = PreArrivalContact.objects.get(stop=stop)
     assert contact.learned["window"]["start"] == local(17, 0).isoformat()
+
+
+def test_asked_for_a_code_not_home_until_five_still_moves_the_stop(day, dave, django_capture_on_commit_callbacks):
+    from config.celery import app
+
+    _run, stops = day
+    flat, _ = RoutingSettings.objects.get_or_create(pk=1)
+    flat.circuity, flat.speed_profile_kmh = 1.0, [36.0] * 24
+    flat.save()
+    place(dave, 0.5)
+    lead(lead_stops=1)
+    StopRisk.objects.filter(stop=stops[0]).update(missing=["access_code"])
+    prevention.prearrival_sweep()
+
+    app.conf.task_always_eager = True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            _reply(stops[0], "not home until 5", "SM-ahead-2b")
+    finally:
+        app.conf.task_always_eager = False
+
+    assert PreArrivalContact.objects.get(stop=stops[0]).asked == ["access_code", "availability"]
+    stop = Stop.objects.get(pk=stops[0].pk)
+    assert stop.window_start == local(17, 0)
+    assert stop.status == Stop.Status.PENDING
+    assert stop.planned_arrival >= local(17, 0)
+    version = PlanVersion.objects.get(stop=stop)
+    assert version.requested_by == "Pre-arrival reply"
+    contact = PreArrivalContact.objects.get(stop=stop)
+    assert contact.learned["window"]["start"] == local(17, 0).isoformat()
+
+
+@pytest.fixture
+def twilio(settings) -> Iterator[FakeTwilio]:
+    with FakeTwilio() as fake:
+        settings.OUTREACH_SMS_BACKEND = "outreach.backends.TwilioBackend"
+        settings.TWILIO_API_BASE_URL = fake.url
+        settings.TWILIO_ACCOUNT_SID = "AC" + "0" * 32
+        settings.TWILIO_AUTH_TOKEN = "fake-auth-token"
+        settings.TWILIO_FROM_NUMBER = "+13125550000"
+        yield fake
+
+
+def test_a_text_ahead_that_never_reaches_the_recipient_counts_as_not_asked(day, twilio):
+    _run, stops = day
+    lead(lead_stops=3)
+    prevention.prearrival_sweep()
+    refused, lost, answered = (Message.objects.get(conversation__stop=stop) for stop in stops[:3])
+    twilio.answer(400, 201, 201)  # Twilio refuses the first; takes the others
+    for message in (refused, lost, answered):
+        message_send(message_id=message.pk)
+    _reply(stops[2], "gate code is 4821", "SM-ahead-3")
+    for message in (lost, answered):  # the carrier drops them after the reply came in
+        message.refresh_from_db()
+        sid = str(message.provider_sid)
+        assert message_status_record(provider_sid=sid, provider_status="undelivered", error_code=30003)
+
+    contacts = {c.stop_id: c for c in PreArrivalContact.objects.all()}
+    assert contacts[stops[0].pk].status == PreArrivalContact.Status.SKIPPED
+    assert "refused" in contacts[stops[0].pk].skip_reason
+    assert contacts[stops[1].pk].status == PreArrivalContact.Status.SKIPPED
+    assert contacts[stops[1].pk].skip_reason == "The text to the recipient was not delivered (Twilio error 30003)."
+    assert contacts[stops[2].pk].status == PreArrivalContact.Status.ANSWERED  # it reached them: they answered

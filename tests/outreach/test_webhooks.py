@@ -209,3 +209,24 @@ def test_who_is_this_gets_one_more_question_then_a_dispatcher(client, sent, sign
     reply(client, sent, "???", sid="SM2")
     case.refresh_from_db()
     assert case.state == ExceptionCase.State.ESCALATED
+
+
+def test_a_question_twilio_could_not_deliver_hands_the_case_to_a_dispatcher(client, sent, signed):
+    from exceptions.models import ExceptionCase
+
+    case = ExceptionCase.objects.get(conversation=sent.conversation)
+    assert case.state == ExceptionCase.State.AWAITING_RECIPIENT
+
+    assert status(client, sent, "undelivered", ErrorCode="30003").status_code == 204
+
+    case.refresh_from_db()
+    assert case.state == ExceptionCase.State.ESCALATED
+    assert "not delivered (Twilio error 30003)" in case.escalation_reason
+
+
+def test_a_delivered_status_leaves_the_case_waiting_for_the_reply(client, sent, signed):
+    from exceptions.models import ExceptionCase
+
+    status(client, sent, "delivered")
+
+    assert ExceptionCase.objects.get(conversation=sent.conversation).state == ExceptionCase.State.AWAITING_RECIPIENT

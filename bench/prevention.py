@@ -84,15 +84,23 @@ def main() -> int:
 
     call_command("migrate", verbosity=0)
 
-    lines = []
+    lines, tables = [], []
     for seed in seeds:
         stops = _day(seed=seed, stops=args.stops, drivers=args.drivers, rate=args.exception_rate)
-        line = _report(seed, stops)
+        line, averted = _report(seed, stops)
         print(line, flush=True)
+        for budget, (ours, best) in averted.items():
+            print(f"  {budget:g} texts per stop: product {ours:.1%}, best possible {best:.1%}")
         lines.append(line)
+        tables.append(averted)
     if args.record:
         from dispatch.simulation import behaviour
 
+        header = "| Texts ahead per stop | " + " | ".join(f"Seed {seed}: product / best possible" for seed in seeds)
+        rows = [
+            f"| {budget:g} | " + " | ".join(f"{t[budget][0]:.1%} / {t[budget][1]:.1%}" for t in tables) + " |"
+            for budget in BUDGETS
+        ]
         section = "\n".join(
             [
                 SECTION,
@@ -105,6 +113,11 @@ def main() -> int:
                 "itself says a text helps most, asked for a code and whether someone will be in. Recipients as in "
                 f"`dispatch/simulation/behaviour.py`: {behaviour.PREARRIVAL_REPLY_ODDS:.0%} answer a text ahead.",
                 *[f"- {line}" for line in lines],
+                "",
+                header + " |",
+                "|---" * (len(seeds) + 1) + "|",
+                *rows,
+                "",
                 f"- Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
                 "",
             ]
@@ -193,7 +206,7 @@ def _averted(stop: StopOdds, asks: list[str]) -> float:
     )
 
 
-def _report(seed: int, stops: list[StopOdds]) -> str:
+def _report(seed: int, stops: list[StopOdds]) -> tuple[str, dict[float, tuple[float, float]]]:
     from exceptions.prevention import prearrival_asks
 
     failing = sum(s.failing for s in stops)
@@ -204,18 +217,18 @@ def _report(seed: int, stops: list[StopOdds]) -> str:
         "nobody home": sum(s.absent for s in stops) / failing,
         "getting in (a code would help)": sum(s.access for s in stops) / failing,
     }
-    cells = []
+    averted = {}
     for budget in BUDGETS:
         n = round(budget * len(stops))
         ours = sum(_averted(s, prearrival_asks(list(s.missing))) for s in product[:n]) / failing
-        cells.append(f"{budget:g} per stop: product {ours:.1%}, best possible {sum(best[:n]) / failing:.1%}")
+        averted[budget] = (ours, sum(best[:n]) / failing)
     above = sum(1 for s in stops if s.score >= 0.3)
-    return (
+    line = (
         f"Seed {seed}: {len(stops)} stops, {failing:.0f} first-attempt failures expected "
         f"({', '.join(f'{name} {share:.0%}' for name, share in shares.items())}; the rest no text ahead helps: "
-        f"closed businesses, addresses not found, refusals, damage). {above} stops score 0.3 or more. "
-        "Share of first-attempt failures averted, by texts per stop: " + "; ".join(cells) + "."
+        f"closed businesses, addresses not found, refusals, damage); {above} stops score 0.3 or more."
     )
+    return line, averted
 
 
 if __name__ == "__main__":

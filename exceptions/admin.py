@@ -438,7 +438,9 @@ class StopRiskAdmin(DepotScopedAdmin):
 
 @admin.register(PreventionSettings)
 class PreventionSettingsAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "enabled", "risk_threshold", "lead", "lead_minutes", "lead_stops", "morning_at")
+    list_display = (
+        "__str__", "enabled", "risk_threshold", "daily_share", "lead", "lead_minutes", "lead_stops", "morning_at"
+    )  # fmt: skip
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # One row, created with the defaults on first use.

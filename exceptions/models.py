@@ -395,9 +395,15 @@ class PreventionSettings(models.Model):
 
     enabled = models.BooleanField(default=True, help_text="Text recipients of risky stops before the driver arrives.")
     risk_threshold = models.FloatField(
-        default=0.3,
+        default=0.15,
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="Stops scoring at least this (0 to 1) are asked ahead.",
+    )
+    daily_share = models.FloatField(
+        default=0.3,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="At most this share of a depot's parcels on a day are asked ahead, the riskiest first "
+        "(0.3: three in ten). 1 for no limit.",
     )
     lead = models.CharField(max_length=8, choices=Lead.choices, default=Lead.AHEAD)
     lead_minutes = models.PositiveIntegerField(

@@ -6,7 +6,9 @@ or when the planned arrival is ``lead_minutes`` away or the stop is among the
 driver's next ``lead_stops``. Each gets one text, ever (``PreArrivalContact``
 is one row per stop, taken before the text is queued), asking for what the
 risk says is missing and whether someone will be in at the driver's time
-(``prearrival_asks``). Opt-outs, quiet hours and the recipient's language
+(``prearrival_asks``). At most the admin's daily share of a depot's stops is
+asked, the riskiest of the day first, so a low threshold cannot flood
+recipients. Opt-outs, quiet hours and the recipient's language
 are the outreach module's rules, as for any text.
 
 A reply is understood like any other and lands where the driver will find it:
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from collections import defaultdict
 from typing import Any
 
@@ -116,9 +119,10 @@ def prearrival_due(*, now: dt.datetime | None = None) -> list[StopRisk]:
         if risk.stop.run.service_date == now.astimezone(risk.stop.run.depot.time_zone).date()
     ]
     if settings.lead == PreventionSettings.Lead.MORNING:
-        return [risk for risk in risks if now.astimezone(risk.stop.run.depot.time_zone).time() >= settings.morning_at][
-            :SWEEP_LIMIT
+        morning = [
+            risk for risk in risks if now.astimezone(risk.stop.run.depot.time_zone).time() >= settings.morning_at
         ]
+        return _within_budget(settings, morning)[:SWEEP_LIMIT]
     # Ahead of the driver: minutes to the planned arrival, or the stop's place among the run's pending stops.
     runs = {risk.stop.run_id for risk in risks}
     place: dict[int, int] = {}
@@ -134,7 +138,46 @@ def prearrival_due(*, now: dt.datetime | None = None) -> list[StopRisk]:
         if (risk.stop.planned_arrival and risk.stop.planned_arrival <= soon)
         or place.get(risk.stop_id, settings.lead_stops + 1) <= settings.lead_stops
     ]
-    return due[:SWEEP_LIMIT]
+    return _within_budget(settings, due)[:SWEEP_LIMIT]
+
+
+def _within_budget(settings: PreventionSettings, due: list[StopRisk]) -> list[StopRisk]:
+    """At most ``daily_share`` of a depot's day is asked ahead, and those the riskiest of the day.
+
+    A due stop is asked only if its score ranks it within that share of the whole day's stops (however early
+    or late it comes), and only while the day has texts left: the riskiest of those due first. Three
+    queries per depot and day.
+    """
+    if settings.daily_share >= 1.0 or not due:
+        return due
+    kept: list[StopRisk] = []
+    for depot_id, day in {(risk.stop.run.depot_id, risk.stop.run.service_date) for risk in due}:
+        stops = Stop.objects.filter(run__depot_id=depot_id, run__service_date=day).exclude(
+            run__status=Run.Status.CANCELLED
+        )
+        # Per parcel: a stop put back later in the day is the same delivery, not a new one to ask about.
+        allowed = math.floor(settings.daily_share * stops.values("order_id").distinct().count())
+        used = PreArrivalContact.objects.filter(
+            stop__in=stops, status__in=(PreArrivalContact.Status.ASKED, PreArrivalContact.Status.ANSWERED)
+        ).count()
+        if allowed - used <= 0:
+            continue
+        # A stop that could not be asked (opted out, quiet hours, undelivered) leaves its place to the next.
+        ranked = (
+            StopRisk.objects.filter(stop__in=stops)
+            .exclude(stop__prearrival__status=PreArrivalContact.Status.SKIPPED)
+            .order_by("-score")
+            .values_list("score", flat=True)
+        )
+        cutoff = next(iter(ranked[allowed - 1 : allowed]), 0.0)
+        mine = [
+            risk
+            for risk in due
+            if (risk.stop.run.depot_id, risk.stop.run.service_date) == (depot_id, day) and risk.score >= cutoff
+        ]
+        mine.sort(key=lambda risk: -risk.score)
+        kept += mine[: allowed - used]
+    return sorted(kept, key=lambda risk: risk.stop.planned_arrival or risk.computed_at)
 
 
 def prearrival_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:

@@ -55,8 +55,9 @@ PLACES: dict[str, str] = {
 }
 # No code at all for such an address: the driver must buzz and hope. Many buildings have a buzzer or a
 # concierge, and the simulator's failure odds for these buildings are ~1.7-1.9 times a house's (~13-15 % of first
-# attempts at its default 10 % exception rate), so on its own this stays below a 0.3 outreach threshold; with any
-# other sign it crosses it. At 0.35 a third of the demo day scored above 0.3, more than outreach can afford to text.
+# attempts at its default 10 % exception rate), so on its own this ranks below any such stop with a second sign
+# (a failure there before, an absence at that time of day). How far down the list texts go is prevention's daily
+# share; at 0.35 here a third of the demo day scored above 0.3, and the ranking told them apart less well.
 NO_CODE_WEIGHT = 0.25
 # A code on file that has never been seen to work (from a plan import, say): usually right, not always.
 UNVERIFIED_CODE_WEIGHT = 0.12

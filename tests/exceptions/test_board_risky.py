@@ -100,6 +100,9 @@ def listed(client: Client, **params: Any) -> list[int]:
 
 
 def test_it_lists_todays_risky_stops_riskiest_first_with_reasons_and_what_is_missing(alice, dave_run):
+    settings = prevention.prevention_settings()
+    settings.risk_threshold = 0.3
+    settings.save()
     middling = stop_on(dave_run, 11)
     Order.objects.filter(pk=middling.order_id).update(window_start=local(10, 0), window_end=local(12, 0))
     risky(middling, 0.45, "Recipient was not home twice around this time of day", missing=("availability",))

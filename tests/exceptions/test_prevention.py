@@ -38,7 +38,8 @@ def day(dave):
 
 def lead(**fields) -> PreventionSettings:
     settings = prevention.prevention_settings()
-    for name, value in {"lead": PreventionSettings.Lead.AHEAD, "lead_minutes": 60, "lead_stops": 2, **fields}.items():
+    defaults = {"lead": PreventionSettings.Lead.AHEAD, "lead_minutes": 60, "lead_stops": 2, "daily_share": 1.0}
+    for name, value in {**defaults, **fields}.items():
         setattr(settings, name, value)
     settings.save()
     return settings
@@ -126,6 +127,46 @@ def test_opt_outs_and_quiet_hours_are_respected(day):
     assert "opted out" in reasons[stops[0].pk]
     assert "quiet hours" in reasons[stops[1].pk]
     assert not Message.objects.exists()
+
+
+def scored(stops: list[Stop], *scores: float) -> None:
+    for stop, score in zip(stops, scores, strict=True):
+        StopRisk.objects.filter(stop=stop).update(score=score)
+
+
+def test_at_most_the_daily_share_is_asked_the_riskiest_of_the_day_first(day):
+    _run, stops = day
+    scored(stops, 0.6, 0.9, 0.5, 0.8, 0.7, 0.4)
+    lead(lead_stops=6, daily_share=0.34)  # two of six
+
+    assert prevention.prearrival_sweep() == {"asked": 2, "skipped": 0}
+    assert asked_stops() == [stops[1].pk, stops[3].pk]
+    assert prevention.prearrival_sweep() == {"asked": 0, "skipped": 0}  # the day's texts are spent
+
+
+def test_a_due_stop_outside_the_days_riskiest_share_waits_for_none(day):
+    _run, stops = day
+    scored(stops, 0.4, 0.9, 0.5, 0.8, 0.7, 0.6)
+    lead(lead_stops=2, lead_minutes=5, daily_share=0.5)  # three of six: 0.9, 0.8 and 0.7
+
+    prevention.prearrival_sweep()
+    assert asked_stops() == [stops[1].pk]  # stop 0 is due too, but not among the day's three riskiest
+
+    with time_machine.travel(local(13, 0), tick=False):  # stops 0-2 are behind the driver now
+        Stop.objects.filter(pk__in=[s.pk for s in stops[:3]]).update(status=Stop.Status.DELIVERED)
+        prevention.prearrival_sweep()
+    assert asked_stops() == [stops[1].pk, stops[3].pk, stops[4].pk]
+
+
+def test_a_text_that_was_not_sent_does_not_spend_the_days_share(day):
+    _run, stops = day
+    scored(stops, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4)
+    Recipient.objects.filter(pk=stops[0].order.recipient_id).update(opted_out=True)
+    lead(lead_stops=6, daily_share=0.34)
+
+    assert prevention.prearrival_sweep() == {"asked": 1, "skipped": 1}
+    assert prevention.prearrival_sweep() == {"asked": 1, "skipped": 0}
+    assert asked_stops() == [stops[1].pk, stops[2].pk]
 
 
 def test_switched_off_nobody_is_asked(day):

@@ -5,20 +5,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('exceptions', '0011_address_not_found_asks_directions'),
+        ("exceptions", "0011_address_not_found_asks_directions"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='preventionsettings',
-            name='daily_share',
-            field=models.FloatField(default=0.3, help_text="At most this share of a depot's parcels on a day are asked ahead, the riskiest first (0.3: three in ten). 1 for no limit.", validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)]),
+            model_name="preventionsettings",
+            name="daily_share",
+            field=models.FloatField(
+                default=0.3,
+                help_text="At most this share of a depot's parcels on a day are asked ahead, the riskiest first (0.3: three in ten). 1 for no limit.",
+                validators=[
+                    django.core.validators.MinValueValidator(0.0),
+                    django.core.validators.MaxValueValidator(1.0),
+                ],
+            ),
         ),
         migrations.AlterField(
-            model_name='preventionsettings',
-            name='risk_threshold',
-            field=models.FloatField(default=0.15, help_text='Stops scoring at least this (0 to 1) are asked ahead.', validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)]),
+            model_name="preventionsettings",
+            name="risk_threshold",
+            field=models.FloatField(
+                default=0.15,
+                help_text="Stops scoring at least this (0 to 1) are asked ahead.",
+                validators=[
+                    django.core.validators.MinValueValidator(0.0),
+                    django.core.validators.MaxValueValidator(1.0),
+                ],
+            ),
         ),
     ]

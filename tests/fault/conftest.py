@@ -34,6 +34,7 @@ import redis
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from kombu import pools as kombu_pools
 
 from config.celery import app as celery_app
 from dispatch.models import Recipient, Stop
@@ -148,6 +149,8 @@ def broker_switch(url: str) -> None:
     amqp = app.__dict__.get("amqp")
     if amqp is not None:
         amqp._producer_pool = None
+    # Kombu keeps its producer pools by connection: the one for the broker we come back to holds the closed pool.
+    kombu_pools.reset()
 
 
 def queues_purge(server: RedisServer) -> None:

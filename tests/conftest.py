@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django.contrib.auth.models import Group
 
 from dispatch import models, roles
 from dispatch.reasons import reason_codes_forget
 from exceptions.rules import rules_forget
+from outreach.fake_twilio import FakeTwilio
 from tests.factories import DepotFactory, DriverFactory, UserFactory
 
 
@@ -60,3 +63,17 @@ def erin(chicago) -> models.Driver:
 def oscar(milwaukee) -> models.Driver:
     """Oscar drives for another depot: an outsider."""
     return DriverFactory(user=UserFactory(username="oscar", first_name="Oscar"), depot=milwaukee)
+
+
+@pytest.fixture
+def twilio(settings) -> Iterator[FakeTwilio]:
+    """Texts go through the real Twilio SDK to a fake Twilio on 127.0.0.1 (modules with their own setup override it)."""
+    with FakeTwilio() as fake:
+        settings.OUTREACH_SMS_BACKEND = "outreach.backends.TwilioBackend"
+        settings.TWILIO_API_BASE_URL = fake.url
+        settings.TWILIO_ACCOUNT_SID = "AC" + "0" * 32
+        settings.TWILIO_AUTH_TOKEN = "fake-auth-token"
+        settings.TWILIO_FROM_NUMBER = "+13125550000"
+        settings.TWILIO_HTTP_TIMEOUT = 0.5
+        settings.EXCEPTIONS_OUTREACH = "outreach.adapter.SmsOutreach"
+        yield fake

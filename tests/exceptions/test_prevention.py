@@ -11,7 +11,6 @@ import time_machine
 from dispatch.models import AccessCredential, DriverInstruction, Recipient, Stop
 from exceptions import prevention
 from exceptions.models import PreArrivalContact, PreventionSettings, StopRisk
-from outreach.fake_twilio import FakeTwilio
 from outreach.models import Message
 from outreach.services import inbound_receive, message_send, message_status_record
 from routing.models import PlanVersion, RoutingSettings
@@ -197,7 +196,8 @@ def test_a_code_sent_ahead_goes_to_the_vault_and_the_drivers_stop(day, dave):
     Stop.objects.filter(pk=stops[0].pk, status=Stop.Status.PENDING).get()  # nothing attempted yet
 
 
-def test_not_home_until_five_moves_the_stop_before_the_attempt(day, dave, django_capture_on_commit_callbacks):
+@pytest.mark.parametrize("missing", [["availability"], ["access_code"]], ids=["asked-availability", "asked-a-code"])
+def test_not_home_until_five_moves_the_stop_before_the_attempt(day, dave, django_capture_on_commit_callbacks, missing):
     from config.celery import app
 
     _run, stops = day
@@ -206,7 +206,7 @@ def test_not_home_until_five_moves_the_stop_before_the_attempt(day, dave, django
     flat.save()
     place(dave, 0.5)
     lead(lead_stops=1)
-    StopRisk.objects.filter(stop=stops[0]).update(missing=["availability"])
+    StopRisk.objects.filter(stop=stops[0]).update(missing=missing)
     prevention.prearrival_sweep()
 
     app.conf.task_always_eager = True
@@ -216,6 +216,7 @@ def test_not_home_until_five_moves_the_stop_before_the_attempt(day, dave, django
     finally:
         app.conf.task_always_eager = False
 
+    assert PreArrivalContact.objects.get(stop=stops[0]).asked == sorted({*missing, "availability"})
     stop = Stop.objects.get(pk=stops[0].pk)
     assert stop.window_start == local(17, 0)
     assert stop.status == Stop.Status.PENDING
@@ -224,47 +225,6 @@ def test_not_home_until_five_moves_the_stop_before_the_attempt(day, dave, django
     assert version.requested_by == "Pre-arrival reply"
     contact = PreArrivalContact.objects.get(stop=stop)
     assert contact.learned["window"]["start"] == local(17, 0).isoformat()
-
-
-def test_asked_for_a_code_not_home_until_five_still_moves_the_stop(day, dave, django_capture_on_commit_callbacks):
-    from config.celery import app
-
-    _run, stops = day
-    flat, _ = RoutingSettings.objects.get_or_create(pk=1)
-    flat.circuity, flat.speed_profile_kmh = 1.0, [36.0] * 24
-    flat.save()
-    place(dave, 0.5)
-    lead(lead_stops=1)
-    StopRisk.objects.filter(stop=stops[0]).update(missing=["access_code"])
-    prevention.prearrival_sweep()
-
-    app.conf.task_always_eager = True
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            _reply(stops[0], "not home until 5", "SM-ahead-2b")
-    finally:
-        app.conf.task_always_eager = False
-
-    assert PreArrivalContact.objects.get(stop=stops[0]).asked == ["access_code", "availability"]
-    stop = Stop.objects.get(pk=stops[0].pk)
-    assert stop.window_start == local(17, 0)
-    assert stop.status == Stop.Status.PENDING
-    assert stop.planned_arrival >= local(17, 0)
-    version = PlanVersion.objects.get(stop=stop)
-    assert version.requested_by == "Pre-arrival reply"
-    contact = PreArrivalContact.objects.get(stop=stop)
-    assert contact.learned["window"]["start"] == local(17, 0).isoformat()
-
-
-@pytest.fixture
-def twilio(settings) -> Iterator[FakeTwilio]:
-    with FakeTwilio() as fake:
-        settings.OUTREACH_SMS_BACKEND = "outreach.backends.TwilioBackend"
-        settings.TWILIO_API_BASE_URL = fake.url
-        settings.TWILIO_ACCOUNT_SID = "AC" + "0" * 32
-        settings.TWILIO_AUTH_TOKEN = "fake-auth-token"
-        settings.TWILIO_FROM_NUMBER = "+13125550000"
-        yield fake
 
 
 def test_a_text_ahead_that_never_reaches_the_recipient_counts_as_not_asked(day, twilio):

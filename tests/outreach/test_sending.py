@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 from django.utils import timezone
@@ -12,25 +11,12 @@ from dispatch.models import Order, Recipient
 from exceptions import workflow
 from exceptions.models import ExceptionCase, ReplyIntent
 from exceptions.workflow import Understanding
-from outreach.fake_twilio import OPTED_OUT, STALL, FakeTwilio
+from outreach.fake_twilio import OPTED_OUT, STALL
 from outreach.models import Message
 from outreach.services import message_send, quiet_hours_release, send_backoff
 from tests.exceptions.conftest import fail
 
 pytestmark = pytest.mark.usefixtures("triage_enqueued")
-
-
-@pytest.fixture
-def twilio(settings) -> Iterator[FakeTwilio]:
-    with FakeTwilio() as fake:
-        settings.OUTREACH_SMS_BACKEND = "outreach.backends.TwilioBackend"
-        settings.TWILIO_API_BASE_URL = fake.url
-        settings.TWILIO_ACCOUNT_SID = "AC" + "0" * 32
-        settings.TWILIO_AUTH_TOKEN = "fake-auth-token"
-        settings.TWILIO_FROM_NUMBER = "+13125550000"
-        settings.TWILIO_HTTP_TIMEOUT = 0.5
-        settings.EXCEPTIONS_OUTREACH = "outreach.adapter.SmsOutreach"
-        yield fake
 
 
 def asked(stop) -> Message:

@@ -23,7 +23,7 @@ import datetime as dt
 import logging
 import math
 from collections import defaultdict
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -141,30 +141,44 @@ def prearrival_due(*, now: dt.datetime | None = None) -> list[StopRisk]:
     return _within_budget(settings, due)[:SWEEP_LIMIT]
 
 
+class DailyShare(NamedTuple):
+    allowed: int  # texts ahead the day may have: the admin's share of its parcels
+    used: int  # texts ahead sent (asked or answered)
+
+
+def _day_stops(depot_id: int, day: dt.date) -> QuerySet[Stop]:
+    return Stop.objects.filter(run__depot_id=depot_id, run__service_date=day).exclude(run__status=Run.Status.CANCELLED)
+
+
+def prearrival_daily_share(*, depot_id: int, day: dt.date, share: float | None = None) -> DailyShare:
+    """How many texts ahead the depot's day may have (``daily_share`` of its parcels), and how many it has had."""
+    stops = _day_stops(depot_id, day)
+    # Per parcel: a stop put back later in the day is the same delivery, not a new one to ask about.
+    parcels = stops.values("order_id").distinct().count()
+    share = prevention_settings().daily_share if share is None else share
+    used = PreArrivalContact.objects.filter(
+        stop__in=stops, status__in=(PreArrivalContact.Status.ASKED, PreArrivalContact.Status.ANSWERED)
+    ).count()
+    return DailyShare(allowed=math.floor(share * parcels), used=used)
+
+
 def _within_budget(settings: PreventionSettings, due: list[StopRisk]) -> list[StopRisk]:
     """At most ``daily_share`` of a depot's day is asked ahead, and those the riskiest of the day.
 
     A due stop is asked only if its score ranks it within that share of the whole day's stops (however early
-    or late it comes), and only while the day has texts left: the riskiest of those due first. Three
+    or late it comes), and only while the day has texts left: the riskiest of those due first. Four
     queries per depot and day.
     """
     if settings.daily_share >= 1.0 or not due:
         return due
     kept: list[StopRisk] = []
     for depot_id, day in {(risk.stop.run.depot_id, risk.stop.run.service_date) for risk in due}:
-        stops = Stop.objects.filter(run__depot_id=depot_id, run__service_date=day).exclude(
-            run__status=Run.Status.CANCELLED
-        )
-        # Per parcel: a stop put back later in the day is the same delivery, not a new one to ask about.
-        allowed = math.floor(settings.daily_share * stops.values("order_id").distinct().count())
-        used = PreArrivalContact.objects.filter(
-            stop__in=stops, status__in=(PreArrivalContact.Status.ASKED, PreArrivalContact.Status.ANSWERED)
-        ).count()
+        allowed, used = prearrival_daily_share(depot_id=depot_id, day=day, share=settings.daily_share)
         if allowed - used <= 0:
             continue
         # A stop that could not be asked (opted out, quiet hours, undelivered) leaves its place to the next.
         ranked = (
-            StopRisk.objects.filter(stop__in=stops)
+            StopRisk.objects.filter(stop__in=_day_stops(depot_id, day))
             .exclude(stop__prearrival__status=PreArrivalContact.Status.SKIPPED)
             .order_by("-score")
             .values_list("score", flat=True)

@@ -28,7 +28,7 @@ from django.utils import timezone
 from dispatch.models import Depot, Run, Stop
 from exceptions import payloads
 from exceptions.models import PreArrivalContact, ReplyIntent, StopRisk
-from exceptions.prevention import prevention_settings
+from exceptions.prevention import prearrival_daily_share, prevention_settings
 
 Day = Literal["today", "tomorrow"]
 DAYS: tuple[Day, ...] = ("today", "tomorrow")
@@ -117,10 +117,17 @@ class RiskyStop(TypedDict):
     prearrival: PrearrivalSummary | None
 
 
+class TextsAhead(TypedDict):
+    allowed: int
+    used: int
+
+
 class RiskyStops(TypedDict):
     day: Day
     dates: dict[str, str]
     threshold: float
+    daily_share: float
+    texts_ahead: dict[str, TextsAhead]  # by depot id: the day's share of texts ahead, and how many were sent
     total: int
     limit: int
     stops: list[RiskyStop]
@@ -147,13 +154,20 @@ def risky_stops_scope(*, dates: Mapping[int, dt.date], threshold: float) -> Quer
 def risky_stops(*, depots: Sequence[Depot], day: Day, now: dt.datetime | None = None) -> RiskyStops:
     """The depots' risky stops of the day, riskiest first (then by planned arrival), at most ``RISKY_STOPS_LIMIT``."""
     now = now or timezone.now()
-    threshold = prevention_settings().risk_threshold
+    settings = prevention_settings()
+    threshold = settings.risk_threshold
     dates = risky_stop_dates(depots=depots, day=day, now=now)
     zones = {depot.pk: depot.time_zone for depot in depots}
+    shares = {
+        str(depot_id): prearrival_daily_share(depot_id=depot_id, day=date, share=settings.daily_share)
+        for depot_id, date in dates.items()
+    }
     result: RiskyStops = {
         "day": day,
         "dates": {str(depot_id): date.isoformat() for depot_id, date in dates.items()},
         "threshold": threshold,
+        "daily_share": settings.daily_share,
+        "texts_ahead": {key: {"allowed": share.allowed, "used": share.used} for key, share in shares.items()},
         "total": 0,
         "limit": RISKY_STOPS_LIMIT,
         "stops": [],

@@ -49,6 +49,20 @@ export function windowText(start, end, formatTime) {
   return "";
 }
 
+/**
+ * How much of the day's share of texts ahead is spent, over the depots shown:
+ * "Texts ahead today: 212 of 600 sent (at most 30 % of parcels, the riskiest first)." "" when there is no limit.
+ */
+export function textsAheadNote(body) {
+  const share = Number(body.daily_share);
+  const days = Object.values(body.texts_ahead || {});
+  if (!days.length || !(share < 1)) return "";
+  const allowed = days.reduce((sum, day) => sum + day.allowed, 0);
+  const used = days.reduce((sum, day) => sum + day.used, 0);
+  const percent = Math.round(share * 100);
+  return `Texts ahead ${body.day || "today"}: ${used} of ${allowed} sent (at most ${percent} % of parcels, the riskiest first).`;
+}
+
 function lowerFirst(text) {
   return text ? text[0].toLowerCase() + text.slice(1) : "";
 }
@@ -159,9 +173,10 @@ export class RiskyView {
     const shown = stops.length < body.total ? `${stops.length} of ${body.total}` : String(body.total);
     this.el("risky-count").textContent = `${shown} ${body.total === 1 ? "stop" : "stops"}${dates ? ` · ${dates}` : ""}`;
     const threshold = scorePercent(body.threshold);
+    const texts = textsAheadNote(body);
     this.el("risky-note").textContent =
       `Risk ${threshold} and above, and every stop whose recipient was texted ahead of the driver. ` +
-      "Each depot's own day, in its time zone.";
+      `Each depot's own day, in its time zone.${texts ? ` ${texts}` : ""}`;
   }
 
   renderRow(stop, threshold) {

@@ -522,6 +522,8 @@ def test_the_risky_stops_of_today_and_tomorrow_show_why_and_what_was_learned_ahe
         created_at=now - dt.timedelta(minutes=20),
         answered_at=now - dt.timedelta(minutes=10),
     )
+    for sequence in (2, 3, 4):  # four parcels today: one text ahead allowed at the default 3 in 10
+        StopFactory(run=gate.run, sequence=sequence, planned_arrival=now + dt.timedelta(hours=2 + sequence))
     tomorrow = StopFactory(
         run=RunFactory(driver=dave, service_date=now.astimezone(CHICAGO).date() + dt.timedelta(days=1)),
         sequence=1,
@@ -544,6 +546,7 @@ def test_the_risky_stops_of_today_and_tomorrow_show_why_and_what_was_learned_ahe
     expect(today_row).to_contain_text(re.compile(r"Asked \d\d:\d\d · answered \d\d:\d\d · access code received"))
     expect(today_row.locator(".risk-score")).to_have_text("72")
     expect(page.locator(f'#risky-rows tr[data-stop-id="{tomorrow.pk}"]')).to_have_count(0)
+    expect(page.locator("#risky-note")).to_contain_text("Texts ahead today: 1 of 1 sent (at most 30 % of parcels")
     shot(page, "board-risky-today")
 
     page.get_by_role("button", name="Tomorrow", exact=True).click()

@@ -173,6 +173,26 @@ def test_the_admins_threshold_decides_what_is_risky(alice, dave_run):
     assert body["threshold"] == 0.5
 
 
+def test_it_says_how_much_of_the_days_share_of_texts_ahead_is_used(alice, dave_run, erin):
+    stops = [stop_on(dave_run, 8 + n) for n in range(10)]
+    # Moved to Erin's run later in the day: the same parcel.
+    Stop.objects.filter(pk=stops[0].pk).update(status=Stop.Status.RESCHEDULED)
+    StopFactory(run=RunFactory(driver=erin, service_date=TODAY), order=stops[0].order)
+    contacted(stops[0])
+    contacted(stops[1], status=PreArrivalContact.Status.ASKED)
+    contacted(stops[2], status=PreArrivalContact.Status.SKIPPED, skip_reason="Opted out")
+    settings = prevention.prevention_settings()
+    settings.daily_share = 0.3
+    settings.save()
+
+    body = signed_in(alice).get(RISKY).json()
+
+    assert body["daily_share"] == 0.3
+    assert body["texts_ahead"] == {str(dave_run.depot_id): {"allowed": 3, "used": 2}}
+    tomorrow = signed_in(alice).get(RISKY, {"day": "tomorrow"}).json()
+    assert tomorrow["texts_ahead"] == {str(dave_run.depot_id): {"allowed": 0, "used": 0}}
+
+
 def test_stops_with_the_same_score_come_by_planned_arrival(alice, dave_run):
     later = risky(stop_on(dave_run, 15), 0.5, "Late")
     sooner = risky(stop_on(dave_run, 9), 0.5, "Early")

@@ -8,6 +8,7 @@ import {
   missingText,
   scoreLevel,
   scorePercent,
+  textsAheadNote,
   timeOfDay,
   windowText,
 } from "../../static/board/risky.js";
@@ -83,4 +84,17 @@ test("the text ahead of the driver: asked, answered and what was learned", () =>
 test("a service date reads as its calendar day, in any zone", () => {
   assert.equal(dayLabel("2026-11-18"), "Wed 18 Nov");
   assert.equal(dayLabel(""), "");
+});
+
+test("the day's share of texts ahead is summed over the depots shown", () => {
+  const body = {
+    day: "today",
+    daily_share: 0.3,
+    texts_ahead: { 1: { allowed: 600, used: 212 }, 2: { allowed: 30, used: 30 } },
+  };
+  assert.equal(textsAheadNote(body), "Texts ahead today: 242 of 630 sent (at most 30 % of parcels, the riskiest first).");
+  assert.equal(textsAheadNote({ ...body, day: "tomorrow", texts_ahead: { 1: { allowed: 600, used: 0 } } }),
+    "Texts ahead tomorrow: 0 of 600 sent (at most 30 % of parcels, the riskiest first).");
+  assert.equal(textsAheadNote({ ...body, daily_share: 1 }), "");
+  assert.equal(textsAheadNote({ ...body, texts_ahead: {} }), "");
 });

@@ -6,8 +6,8 @@ or when the planned arrival is ``lead_minutes`` away or the stop is among the
 driver's next ``lead_stops``. Each gets one text, ever (``PreArrivalContact``
 is one row per stop, taken before the text is queued), asking for what the
 risk says is missing and whether someone will be in at the driver's time
-(``prearrival_asks``). At most the admin's daily share of a depot's stops is
-asked, the riskiest of the day first, so a low threshold cannot flood
+(``prearrival_asks``). At most the admin's daily share of a depot's parcels
+is asked, the riskiest of the day first, so a low threshold cannot flood
 recipients. Opt-outs, quiet hours and the recipient's language
 are the outreach module's rules, as for any text.
 
@@ -166,7 +166,7 @@ def _within_budget(settings: PreventionSettings, due: list[StopRisk]) -> list[St
     """At most ``daily_share`` of a depot's day is asked ahead, and those the riskiest of the day.
 
     A due stop is asked only if its score ranks it within that share of the whole day's stops (however early
-    or late it comes), and only while the day has texts left: the riskiest of those due first. Four
+    or late it comes), and only while the day has texts left: the riskiest of those due first. Three
     queries per depot and day.
     """
     if settings.daily_share >= 1.0 or not due:

@@ -162,6 +162,21 @@ def prearrival_daily_share(*, depot_id: int, day: dt.date, share: float | None =
     return DailyShare(allowed=math.floor(share * parcels), used=used)
 
 
+def prearrival_share_cutoff(*, depot_id: int, day: dt.date, allowed: int) -> float | None:
+    """The lowest score within the day's share: the ``allowed``-th riskiest stop's. None when the day has fewer
+    scored stops than that (every one is within it); ``allowed`` 0 leaves none within it."""
+    if allowed <= 0:
+        return math.inf
+    # A stop that could not be asked (opted out, quiet hours, undelivered) leaves its place to the next.
+    ranked = (
+        StopRisk.objects.filter(stop__in=_day_stops(depot_id, day))
+        .exclude(stop__prearrival__status=PreArrivalContact.Status.SKIPPED)
+        .order_by("-score")
+        .values_list("score", flat=True)
+    )
+    return next(iter(ranked[allowed - 1 : allowed]), None)
+
+
 def _within_budget(settings: PreventionSettings, due: list[StopRisk]) -> list[StopRisk]:
     """At most ``daily_share`` of a depot's day is asked ahead, and those the riskiest of the day.
 
@@ -176,14 +191,7 @@ def _within_budget(settings: PreventionSettings, due: list[StopRisk]) -> list[St
         allowed, used = prearrival_daily_share(depot_id=depot_id, day=day, share=settings.daily_share)
         if allowed - used <= 0:
             continue
-        # A stop that could not be asked (opted out, quiet hours, undelivered) leaves its place to the next.
-        ranked = (
-            StopRisk.objects.filter(stop__in=_day_stops(depot_id, day))
-            .exclude(stop__prearrival__status=PreArrivalContact.Status.SKIPPED)
-            .order_by("-score")
-            .values_list("score", flat=True)
-        )
-        cutoff = next(iter(ranked[allowed - 1 : allowed]), 0.0)
+        cutoff = prearrival_share_cutoff(depot_id=depot_id, day=day, allowed=allowed) or 0.0
         mine = [
             risk
             for risk in due

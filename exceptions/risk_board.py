@@ -27,8 +27,8 @@ from django.utils import timezone
 
 from dispatch.models import Depot, Run, Stop
 from exceptions import payloads
-from exceptions.models import PreArrivalContact, ReplyIntent, StopRisk
-from exceptions.prevention import prearrival_daily_share, prevention_settings
+from exceptions.models import PreArrivalContact, PreventionSettings, ReplyIntent, StopRisk
+from exceptions.prevention import prearrival_daily_share, prearrival_share_cutoff, prevention_settings
 
 Day = Literal["today", "tomorrow"]
 DAYS: tuple[Day, ...] = ("today", "tomorrow")
@@ -120,6 +120,7 @@ class RiskyStop(TypedDict):
 class TextsAhead(TypedDict):
     allowed: int
     used: int
+    cutoff: float | None  # the lowest score within the share; null: every scored stop is within it
 
 
 class RiskyStops(TypedDict):
@@ -159,15 +160,23 @@ def risky_stops(*, depots: Sequence[Depot], day: Day, now: dt.datetime | None = 
     dates = risky_stop_dates(depots=depots, day=day, now=now)
     zones = {depot.pk: depot.time_zone for depot in depots}
     shares = {
-        str(depot_id): prearrival_daily_share(depot_id=depot_id, day=date, share=settings.daily_share)
+        depot_id: prearrival_daily_share(depot_id=depot_id, day=date, share=settings.daily_share)
         for depot_id, date in dates.items()
+    }
+    texts_ahead: dict[str, TextsAhead] = {
+        str(depot_id): {
+            "allowed": share.allowed,
+            "used": share.used,
+            "cutoff": _cutoff(depot_id=depot_id, day=dates[depot_id], allowed=share.allowed, settings=settings),
+        }
+        for depot_id, share in shares.items()
     }
     result: RiskyStops = {
         "day": day,
         "dates": {str(depot_id): date.isoformat() for depot_id, date in dates.items()},
         "threshold": threshold,
         "daily_share": settings.daily_share,
-        "texts_ahead": {key: {"allowed": share.allowed, "used": share.used} for key, share in shares.items()},
+        "texts_ahead": texts_ahead,
         "total": 0,
         "limit": RISKY_STOPS_LIMIT,
         "stops": [],
@@ -187,6 +196,13 @@ def risky_stops(*, depots: Sequence[Depot], day: Day, now: dt.datetime | None = 
     if result["total"] == RISKY_STOPS_LIMIT:
         result["total"] = scope.count()
     return result
+
+
+def _cutoff(*, depot_id: int, day: dt.date, allowed: int, settings: PreventionSettings) -> float | None:
+    if settings.daily_share >= 1.0:
+        return None
+    cutoff = prearrival_share_cutoff(depot_id=depot_id, day=day, allowed=allowed)
+    return None if cutoff is None else min(cutoff, 1.0)  # none within the share: nothing scores above 1
 
 
 def risky_stop_row(values: Mapping[str, Any], *, zone: zoneinfo.ZoneInfo) -> RiskyStop:

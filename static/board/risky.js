@@ -63,6 +63,21 @@ export function textsAheadNote(body) {
   return `Texts ahead ${body.day || "today"}: ${used} of ${allowed} sent (at most ${percent} % of parcels, the riskiest first).`;
 }
 
+/**
+ * Why a stop not texted ahead is not (yet): "Not asked yet", or that the day's share of texts ahead is used up
+ * or ranks it out. ``share``: the stop's depot's entry in the answer's ``texts_ahead``.
+ */
+export function notAskedLine(stop, share) {
+  if (stop.done) return "Not asked";
+  if (!share) return "Not asked yet";
+  if (share.allowed === 0) return "Not asked: too few parcels that day for its share of texts ahead";
+  if (share.used >= share.allowed) return "Not asked: the day's texts ahead are used up";
+  if (share.cutoff !== null && share.cutoff !== undefined && (stop.score ?? 0) < share.cutoff) {
+    return "Not asked: outside the day's riskiest share";
+  }
+  return "Not asked yet";
+}
+
 function lowerFirst(text) {
   return text ? text[0].toLowerCase() + text.slice(1) : "";
 }
@@ -166,7 +181,8 @@ export class RiskyView {
   render(body) {
     const stops = body.stops || [];
     const fragment = document.createDocumentFragment();
-    for (const stop of stops) fragment.append(this.renderRow(stop, body.threshold));
+    const shares = body.texts_ahead || {};
+    for (const stop of stops) fragment.append(this.renderRow(stop, body.threshold, shares[stop.depot_id]));
     this.el("risky-rows").replaceChildren(fragment);
     this.el("risky-empty").hidden = stops.length > 0;
     const dates = [...new Set(Object.values(body.dates || {}))].map(dayLabel).join(" / ");
@@ -179,7 +195,7 @@ export class RiskyView {
       `Each depot's own day, in its time zone.${texts ? ` ${texts}` : ""}`;
   }
 
-  renderRow(stop, threshold) {
+  renderRow(stop, threshold, share) {
     const zone = this.zone(stop.depot_id);
     const at = (iso) => timeOfDay(iso, zone);
     const level = scoreLevel(stop.score, threshold);
@@ -213,7 +229,7 @@ export class RiskyView {
           : h("span", { class: "muted" }, "No risk now")),
       h("td", { class: "col-missing", "data-label": "Missing" }, missingText(stop.missing) || "–"),
       h("td", { class: "col-ahead", "data-label": "Asked ahead" },
-        ahead ? h("span", { class: `ahead ahead-${stop.prearrival.status}` }, ahead) : h("span", { class: "muted" }, stop.done ? "Not asked" : "Not asked yet")),
+        ahead ? h("span", { class: `ahead ahead-${stop.prearrival.status}` }, ahead) : h("span", { class: "muted" }, notAskedLine(stop, share))),
       h("td", { class: "col-status", "data-label": "Status" },
         h("span", { class: `tag stop-status stop-${stop.status}` }, stop.status_label || stop.status)),
     );

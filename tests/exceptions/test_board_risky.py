@@ -174,7 +174,7 @@ def test_the_admins_threshold_decides_what_is_risky(alice, dave_run):
 
 
 def test_it_says_how_much_of_the_days_share_of_texts_ahead_is_used(alice, dave_run, erin):
-    stops = [stop_on(dave_run, 8 + n) for n in range(10)]
+    stops = [risky(stop_on(dave_run, 8 + n), round(0.9 - 0.1 * n, 1), "Risky") for n in range(10)]
     # Moved to Erin's run later in the day: the same parcel.
     Stop.objects.filter(pk=stops[0].pk).update(status=Stop.Status.RESCHEDULED)
     StopFactory(run=RunFactory(driver=erin, service_date=TODAY), order=stops[0].order)
@@ -188,9 +188,15 @@ def test_it_says_how_much_of_the_days_share_of_texts_ahead_is_used(alice, dave_r
     body = signed_in(alice).get(RISKY).json()
 
     assert body["daily_share"] == 0.3
-    assert body["texts_ahead"] == {str(dave_run.depot_id): {"allowed": 3, "used": 2}}
+    # Within the share: the three riskiest that could be asked (0.9, 0.8 and, past the opted-out 0.7, 0.6).
+    assert body["texts_ahead"] == {str(dave_run.depot_id): {"allowed": 3, "used": 2, "cutoff": 0.6}}
     tomorrow = signed_in(alice).get(RISKY, {"day": "tomorrow"}).json()
-    assert tomorrow["texts_ahead"] == {str(dave_run.depot_id): {"allowed": 0, "used": 0}}
+    assert tomorrow["texts_ahead"] == {str(dave_run.depot_id): {"allowed": 0, "used": 0, "cutoff": 1.0}}
+
+    settings.daily_share = 1.0
+    settings.save()
+    unlimited = signed_in(alice).get(RISKY).json()["texts_ahead"][str(dave_run.depot_id)]
+    assert unlimited == {"allowed": 11 - 1, "used": 2, "cutoff": None}
 
 
 def test_stops_with_the_same_score_come_by_planned_arrival(alice, dave_run):
@@ -390,7 +396,7 @@ def test_bad_input_is_a_400_with_field_messages(alice):
 # --- Cost -----------------------------------------------------------------------------------------------------------
 
 
-def test_the_list_costs_the_same_queries_for_3_stops_and_for_30(alice, dave_run, erin):
+def test_the_list_costs_the_same_queries_for_4_stops_and_for_30(alice, dave_run, erin):
     client = signed_in(alice)
     other_run = RunFactory(driver=erin, service_date=TODAY)
 
@@ -406,9 +412,9 @@ def test_the_list_costs_the_same_queries_for_3_stops_and_for_30(alice, dave_run,
         assert body["total"] == len(body["stops"])
         return len(captured.captured_queries)
 
-    add(3)
+    add(4)  # enough for one text ahead at the default share: its cutoff is looked up
     client.get(RISKY)  # the prevention settings' row is made on first use
     few = queries()
-    add(27)
+    add(26)
     assert queries() == few
     assert len(client.get(RISKY).json()["stops"]) == 30

@@ -6,6 +6,7 @@ import {
   aheadLine,
   dayLabel,
   missingText,
+  notAskedLine,
   scoreLevel,
   scorePercent,
   textsAheadNote,
@@ -97,4 +98,19 @@ test("the day's share of texts ahead is summed over the depots shown", () => {
     "Texts ahead tomorrow: 0 of 600 sent (at most 30 % of parcels, the riskiest first).");
   assert.equal(textsAheadNote({ ...body, daily_share: 1 }), "");
   assert.equal(textsAheadNote({ ...body, texts_ahead: {} }), "");
+});
+
+test("a stop not asked ahead says whether the day's share leaves room for it", () => {
+  const share = { allowed: 600, used: 212, cutoff: 0.31 };
+  assert.equal(notAskedLine({ score: 0.45 }, share), "Not asked yet");
+  assert.equal(notAskedLine({ score: 0.31 }, share), "Not asked yet");
+  assert.equal(notAskedLine({ score: 0.2 }, share), "Not asked: outside the day's riskiest share");
+  assert.equal(notAskedLine({ score: 0.45 }, { ...share, used: 600 }), "Not asked: the day's texts ahead are used up");
+  assert.equal(
+    notAskedLine({ score: 0.45 }, { allowed: 0, used: 0, cutoff: 1 }),
+    "Not asked: too few parcels that day for its share of texts ahead",
+  );
+  assert.equal(notAskedLine({ score: 0.2 }, { ...share, cutoff: null }), "Not asked yet");
+  assert.equal(notAskedLine({ score: 0.2, done: true }, share), "Not asked");
+  assert.equal(notAskedLine({ score: 0.2 }, undefined), "Not asked yet");
 });

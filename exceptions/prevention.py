@@ -150,12 +150,11 @@ def _day_stops(depot_id: int, day: dt.date) -> QuerySet[Stop]:
     return Stop.objects.filter(run__depot_id=depot_id, run__service_date=day).exclude(run__status=Run.Status.CANCELLED)
 
 
-def prearrival_daily_share(*, depot_id: int, day: dt.date, share: float | None = None) -> DailyShare:
-    """How many texts ahead the depot's day may have (``daily_share`` of its parcels), and how many it has had."""
+def prearrival_daily_share(*, depot_id: int, day: dt.date, share: float) -> DailyShare:
+    """How many texts ahead the depot's day may have (``share`` of its parcels), and how many it has had."""
     stops = _day_stops(depot_id, day)
     # Per parcel: a stop put back later in the day is the same delivery, not a new one to ask about.
     parcels = stops.values("order_id").distinct().count()
-    share = prevention_settings().daily_share if share is None else share
     used = PreArrivalContact.objects.filter(
         stop__in=stops, status__in=(PreArrivalContact.Status.ASKED, PreArrivalContact.Status.ANSWERED)
     ).count()

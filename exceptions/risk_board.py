@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from dispatch.models import Depot, Run, Stop
 from exceptions import payloads
-from exceptions.models import PreArrivalContact, PreventionSettings, ReplyIntent, StopRisk
+from exceptions.models import PreArrivalContact, ReplyIntent, StopRisk
 from exceptions.prevention import prearrival_daily_share, prearrival_share_cutoff, prevention_settings
 
 Day = Literal["today", "tomorrow"]
@@ -159,24 +159,15 @@ def risky_stops(*, depots: Sequence[Depot], day: Day, now: dt.datetime | None = 
     threshold = settings.risk_threshold
     dates = risky_stop_dates(depots=depots, day=day, now=now)
     zones = {depot.pk: depot.time_zone for depot in depots}
-    shares = {
-        depot_id: prearrival_daily_share(depot_id=depot_id, day=date, share=settings.daily_share)
-        for depot_id, date in dates.items()
-    }
-    texts_ahead: dict[str, TextsAhead] = {
-        str(depot_id): {
-            "allowed": share.allowed,
-            "used": share.used,
-            "cutoff": _cutoff(depot_id=depot_id, day=dates[depot_id], allowed=share.allowed, settings=settings),
-        }
-        for depot_id, share in shares.items()
-    }
     result: RiskyStops = {
         "day": day,
         "dates": {str(depot_id): date.isoformat() for depot_id, date in dates.items()},
         "threshold": threshold,
         "daily_share": settings.daily_share,
-        "texts_ahead": texts_ahead,
+        "texts_ahead": {
+            str(depot_id): _texts_ahead(depot_id=depot_id, day=date, share=settings.daily_share)
+            for depot_id, date in dates.items()
+        },
         "total": 0,
         "limit": RISKY_STOPS_LIMIT,
         "stops": [],
@@ -198,11 +189,12 @@ def risky_stops(*, depots: Sequence[Depot], day: Day, now: dt.datetime | None = 
     return result
 
 
-def _cutoff(*, depot_id: int, day: dt.date, allowed: int, settings: PreventionSettings) -> float | None:
-    if settings.daily_share >= 1.0:
-        return None
-    cutoff = prearrival_share_cutoff(depot_id=depot_id, day=day, allowed=allowed)
-    return None if cutoff is None else min(cutoff, 1.0)  # none within the share: nothing scores above 1
+def _texts_ahead(*, depot_id: int, day: dt.date, share: float) -> TextsAhead:
+    """The depot's day's share of texts ahead, how many were sent, and the lowest score within the share."""
+    allowed, used = prearrival_daily_share(depot_id=depot_id, day=day, share=share)
+    cutoff = None if share >= 1.0 else prearrival_share_cutoff(depot_id=depot_id, day=day, allowed=allowed)
+    # None within the share: its cutoff is above any score (JSON has no infinity).
+    return {"allowed": allowed, "used": used, "cutoff": None if cutoff is None else min(cutoff, 1.0)}
 
 
 def risky_stop_row(values: Mapping[str, Any], *, zone: zoneinfo.ZoneInfo) -> RiskyStop:

@@ -3,13 +3,26 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Group
 
+from config.celery import app as celery_app
 from dispatch import models, roles
 from dispatch.reasons import reason_codes_forget
 from exceptions.rules import rules_forget
 from outreach.fake_twilio import FakeTwilio
+from tests.clock import NOW
 from tests.factories import DepotFactory, DriverFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _stated_instant(request) -> Iterator[None]:
+    """Each test starts at ``tests.clock.NOW`` on a ticking clock, unless it is marked ``wall_clock``."""
+    if request.node.get_closest_marker("wall_clock"):
+        yield
+        return
+    with time_machine.travel(NOW, tick=True):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -77,3 +90,12 @@ def twilio(settings) -> Iterator[FakeTwilio]:
         settings.TWILIO_HTTP_TIMEOUT = 0.5
         settings.EXCEPTIONS_OUTREACH = "outreach.adapter.SmsOutreach"
         yield fake
+
+
+@pytest.fixture
+def eager_tasks() -> Iterator[None]:
+    """Celery runs tasks in-process when they are published (after their transaction commits, with
+    ``django_capture_on_commit_callbacks(execute=True)``)."""
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False

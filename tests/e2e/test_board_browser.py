@@ -43,7 +43,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory's
 WAIT_MS = 10_000
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.wall_clock,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 # --- The server and the browser -------------------------------------------------------------------------------------
@@ -151,6 +155,8 @@ def signed_in(chromium, server, open_pages, username: str, *, socket_route=None,
     ``socket_route`` stands between the page and the board's websocket (Playwright's routeWebSocket).
     """
     context = chromium.new_context(base_url=server, **context_options)
+    # The page's clock is the server's and this process's (a clock moved ahead moves all three), ticking.
+    context.clock.install(time=time.time())
     context.script_errors = []
     open_pages.append(context)
     page = context.new_page()

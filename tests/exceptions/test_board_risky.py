@@ -25,6 +25,7 @@ from dispatch.models import Order, Run, Stop
 from exceptions import prevention, risk_board
 from exceptions.models import PreArrivalContact, StopRisk
 from exceptions.tasks import risk_score_day_task
+from tests.clock import NOW, TODAY, local
 from tests.factories import (
     CHICAGO,
     AccessCredentialFactory,
@@ -36,18 +37,13 @@ from tests.factories import (
 )
 
 RISKY = "/api/v1/board/risky-stops"
-TODAY = dt.date(2026, 11, 18)
 TOMORROW = TODAY + dt.timedelta(days=1)
 TOKYO = zoneinfo.ZoneInfo("Asia/Tokyo")
 
 
-def local(hour: int, minute: int = 0, day: dt.date = TODAY) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=CHICAGO)
-
-
 @pytest.fixture(autouse=True)
 def ten_am() -> Iterator[None]:
-    with time_machine.travel(local(10, 0), tick=False):
+    with time_machine.travel(NOW, tick=False):
         yield
 
 

@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 import psycopg2
 import pytest
 import redis
+import time_machine
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
@@ -186,8 +187,19 @@ def realtime_on(redis_server: RedisServer, settings: Any, *, prefix: str) -> Non
 # --- The shared clock ---------------------------------------------------------------------------------------------
 
 
+def _ahead_of_the_machine() -> float:
+    """Seconds this process's clock runs ahead of the machine's: 0, unless it was moved (a year ahead, say)."""
+    if not time_machine.escape_hatch.is_travelling():
+        return 0.0
+    return time.time() - time_machine.escape_hatch.time.time()
+
+
 class SharedClock:
-    """Seconds the workers' clocks run ahead of the real one (read by tests/fault/worker_app.py before each task)."""
+    """Seconds the workers' clocks run ahead of this process's (tests/fault/worker_app.py reads them before each task).
+
+    The file holds the workers' lead on the machine's clock: this process's own lead (when its clock was
+    moved) plus ``offset``, so the workers keep this process's time whatever clock they started on.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -195,11 +207,11 @@ class SharedClock:
 
     @property
     def offset(self) -> float:
-        return float(self.path.read_text())
+        return float(self.path.read_text()) - _ahead_of_the_machine()
 
     def set(self, seconds: float) -> None:
         scratch = self.path.with_suffix(".new")
-        scratch.write_text(repr(seconds))
+        scratch.write_text(repr(seconds + _ahead_of_the_machine()))
         os.replace(scratch, self.path)
 
     def now(self) -> dt.datetime:

@@ -34,7 +34,11 @@ from exceptions.models import ExceptionCase
 from tests.factories import ExceptionCaseFactory, StopFactory
 from tests.fault.conftest import ROOT, RedisServer, database_url_for_others, free_port, realtime_on, wait_for
 
-pytestmark = [pytest.mark.fault, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.fault,
+    pytest.mark.wall_clock,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 OPEN = set(ExceptionCase.OPEN_STATES)
 PREFIX = "fault-board"

@@ -17,7 +17,11 @@ from outreach.models import Message
 from outreach.tasks import message_send_task
 from tests.fault.conftest import Worker, question_held, queues_purge, side_transaction, wait_for, waiting_on_a_lock
 
-pytestmark = [pytest.mark.fault, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.fault,
+    pytest.mark.wall_clock,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 @pytest.fixture(scope="module")

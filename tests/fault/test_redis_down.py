@@ -38,7 +38,11 @@ from tests.fault.conftest import (
     wait_for,
 )
 
-pytestmark = [pytest.mark.fault, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.fault,
+    pytest.mark.wall_clock,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 BEAT = ("exceptions.case_timers_sweep", "outreach.messages_sweep", "routing.slot_requests_relay")
 

@@ -18,7 +18,11 @@ from outreach.models import Message
 from tests.exceptions.conftest import fail
 from tests.fault.conftest import QUEUES, Worker, queues_purge, reachable_any_time, wait_for
 
-pytestmark = [pytest.mark.fault, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.fault,
+    pytest.mark.wall_clock,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 class Crash(Exception):

@@ -19,7 +19,11 @@ from outreach.tasks import messages_sweep_task
 from tests.factories import StopFactory
 from tests.fault.conftest import FaultTwilio, SharedClock, Worker, question_asked, queues_purge, wait_for
 
-pytestmark = [pytest.mark.fault, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.fault,
+    pytest.mark.wall_clock,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 OUTAGE = dt.timedelta(minutes=1)
 

@@ -34,7 +34,11 @@ from tests.fault.conftest import (
     waiting_on_a_lock,
 )
 
-pytestmark = [pytest.mark.fault, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.fault,
+    pytest.mark.wall_clock,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 OUTREACH = ("outreach",)
 

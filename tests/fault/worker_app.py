@@ -2,10 +2,11 @@
 
 ``FAULT_READY_FILE``: written once the worker consumes its queues, so a test starts when it can.
 
-``FAULT_CLOCK_FILE``: how many seconds this worker's clock runs ahead of the real one, read before
-every task. A test lets "three minutes pass" for the leases, grace periods and backoffs of the
-product (``SharedClock`` in tests/fault/conftest.py) instead of waiting them out; the worker's code,
-its broker and its database are untouched.
+``FAULT_CLOCK_FILE``: how many seconds this worker's clock runs ahead of the machine's, read when the
+worker is ready and before every task (the test process's own lead, when its clock was moved, included).
+A test lets "three minutes pass" for the leases, grace periods and backoffs of the product
+(``SharedClock`` in tests/fault/conftest.py) instead of waiting them out; the worker's code, its broker
+and its database are untouched.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def _offset() -> float:
         return 0.0
 
 
-def _real_time() -> float:
+def _machine_time() -> float:
     return time_machine.escape_hatch.time.time() if time_machine.escape_hatch.is_travelling() else time.time()
 
 
@@ -46,13 +47,14 @@ def _clock_moved(**_: Any) -> None:
     if _travel is None:
         if not offset:
             return
-        _travel = time_machine.travel(_real_time() + offset, tick=True).start()
+        _travel = time_machine.travel(_machine_time() + offset, tick=True).start()
     else:
-        _travel.move_to(_real_time() + offset, tick=True)
+        _travel.move_to(_machine_time() + offset, tick=True)
 
 
 @worker_ready.connect
 def _ready(**_: Any) -> None:
+    _clock_moved()
     path = os.environ.get("FAULT_READY_FILE")
     if path:
         Path(path).write_text(str(os.getpid()))

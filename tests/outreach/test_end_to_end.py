@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from dispatch.models import AccessCredential, ApiToken, DriverInstruction
 from exceptions import workflow
@@ -38,7 +39,7 @@ def test_a_gate_code_by_sms_reaches_the_driver(dave, dave_stop, twilio, live_ser
     api = client_for(dave.user, ApiToken.Kind.DRIVER)
     scan = api.post(
         f"/api/v1/driver/stops/{dave_stop.pk}/scans",
-        {"outcome": "failed", "reason_code": "ACCESS_DENIED", "device_time": "2026-11-21T10:00:00-06:00"},
+        {"outcome": "failed", "reason_code": "ACCESS_DENIED", "device_time": timezone.now().isoformat()},
         format="json",
         HTTP_IDEMPOTENCY_KEY="e2e-1",
     )
@@ -66,7 +67,7 @@ def test_a_gate_code_by_sms_reaches_the_driver(dave, dave_stop, twilio, live_ser
 
     delivered = api.post(
         f"/api/v1/driver/stops/{dave_stop.pk}/scans",
-        {"outcome": "delivered", "device_time": "2026-11-21T10:05:00-06:00"},
+        {"outcome": "delivered", "device_time": timezone.now().isoformat()},
         format="json",
         HTTP_IDEMPOTENCY_KEY="e2e-2",
     )

@@ -1,6 +1,6 @@
 """A small depot on a north-south line, where travel times can be checked by hand.
 
-The clock is pinned to 10:00 on a Wednesday in Chicago. Travel is straight
+The clock is pinned to 10:00 on a Wednesday in Chicago (``tests.clock.NOW``), and stands still. Travel is straight
 lines at 36 km/h (10 m/s) with no circuity, so a kilometre north is exactly 100
 seconds, and points on one meridian add up: going via a point between two
 others costs no extra distance.
@@ -20,18 +20,11 @@ from routing.feasibility import plan_violations
 from routing.models import RoutingSettings
 from routing.state import run_problem, runs_state
 from routing.travel import travel_times
-from tests.factories import CHICAGO, RunFactory, StopFactory
+from tests.clock import NOW, TODAY, local
+from tests.factories import RunFactory, StopFactory
 
 DEPOT = (41.8847, -87.6633)
 METRES_PER_DEGREE = 111_195.08  # of latitude, on the sphere dispatch.geo uses
-TODAY = dt.date(2026, 11, 18)
-
-
-def local(hour: int, minute: int = 0, day: dt.date = TODAY) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=CHICAGO)
-
-
-NOW = local(10, 0)
 
 
 def north(km: float) -> tuple[float, float]:

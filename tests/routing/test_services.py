@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 
-from config.celery import app
 from dispatch.models import DriverInstruction, Order, Run, Stop
 from exceptions import workflow
 from exceptions.models import CaseEvent, ExceptionCase, ReplyIntent
@@ -25,14 +24,6 @@ TOMORROW = TODAY + dt.timedelta(days=1)
 def outreach(settings):
     # Replies are given to the workflow directly; nobody is texted.
     settings.EXCEPTIONS_OUTREACH = "tests.exceptions.standins.RecordingOutreach"
-
-
-@pytest.fixture
-def eager_tasks():
-    """Celery runs the routing task in-process when the workflow's transaction commits."""
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
 
 
 def failed_at(stop: Stop) -> Stop:

@@ -51,8 +51,10 @@ from dispatch.simulation import world
 
 __all__ = [
     "DEPOT_CODE",
+    "DEPOT_TIME_ZONE",
     "MAX_DRIVERS",
     "MAX_STOPS",
+    "SHIFT_START",
     "DemoDaySummary",
     "DemoLogin",
     "DemoSeedError",
@@ -86,6 +88,7 @@ CIRCUITY: Final = 1.3
 SPEED_KMH: Final = 25.0
 LOADING_MINUTES: Final = 20
 SHIFT_HOURS: Final = 9
+SHIFT_START: Final = dt.time(8, 0)  # most drivers'; a few start an hour earlier or later
 HISTORY_DAYS: Final = 60
 # Earlier parcels per address over HISTORY_DAYS, (count, weight): about one a month on average.
 PAST_PARCELS: Final = ((0, 20), (1, 25), (2, 25), (3, 20), (4, 10))
@@ -518,6 +521,7 @@ class DemoDaySummary:
     past_runs: int
     past_failed_scans: int
     logins: tuple[DemoLogin, ...]
+    driver_usernames: tuple[str, ...]
 
 
 # ---------------------------------------------------------------------------
@@ -1039,6 +1043,7 @@ def _day_plan(
     stops: int,
     driver_usernames: list[str],
     service_date: dt.date,
+    shift_start: dt.time,
     tz: zoneinfo.ZoneInfo,
     reason_codes: dict[str, ReasonCode],
 ) -> _DayPlan:
@@ -1052,11 +1057,13 @@ def _day_plan(
 
     # Today's runs: a wedge of the map each, nearest neighbour from the depot,
     # arrivals at straight-line distance x circuity at city speed plus service time.
-    shift_starts = [_pick(rng, ((8, 80), (7, 10), (9, 10))) for _ in range(drivers)]
+    # Most shifts start at ``shift_start``, a few an hour earlier or later (minutes after local midnight).
+    usual = shift_start.hour * 60 + shift_start.minute
+    shift_starts = [usual + _pick(rng, ((0, 80), (-60, 10), (60, 10))) for _ in range(drivers)]
     routes = [_sequence(wedge) for wedge in _sweep(deliveries, drivers)]
     late_runs = 0
     for run_index, route in enumerate(routes):
-        clock = (shift_starts[run_index] * 60 + LOADING_MINUTES) * 60.0
+        clock = (shift_starts[run_index] + LOADING_MINUTES) * 60.0
         here = (DEPOT_LATITUDE, DEPOT_LONGITUDE)
         for delivery in route:
             clock += _distance_km(here, delivery.site.point) * CIRCUITY / SPEED_KMH * 3600
@@ -1064,7 +1071,7 @@ def _day_plan(
             delivery.run_index = run_index
             clock = (delivery.arrival_minutes + delivery.service_minutes) * 60.0
             here = delivery.site.point
-        if clock > (shift_starts[run_index] + SHIFT_HOURS) * 3600:
+        if clock > (shift_starts[run_index] + SHIFT_HOURS * 60) * 60:
             late_runs += 1
 
     windows: dict[bool, int] = {True: 0, False: 0}  # all-day?
@@ -1106,8 +1113,8 @@ def _day_plan(
             depot=depot,
             driver=driver,
             service_date=service_date,
-            shift_start=_local(service_date, shift_starts[i] * 60, tz),
-            shift_end=_local(service_date, (shift_starts[i] + SHIFT_HOURS) * 60, tz),
+            shift_start=_local(service_date, shift_starts[i], tz),
+            shift_end=_local(service_date, shift_starts[i] + SHIFT_HOURS * 60, tz),
             status=Run.Status.PLANNED,
             external_ref=f"demo-{service_date:%Y%m%d}-{driver_usernames[i]}",
         )
@@ -1268,9 +1275,10 @@ def _previous_demo_delete(*, depot: Depot, driver_usernames: Iterable[str]) -> N
             f"User {clash.username!r} drives for another depot, and the demo needs that username for its drivers; "
             "rename that user or ask for fewer --drivers."
         )
-    # Ids first: the user and driver filters go through rows deleted below.
+    # Ids first: the user and driver filters go through rows deleted below. The demo's drivers keep
+    # their user accounts (and the tokens issued to them); drivers beyond today's count go.
     driver_user_ids = list(
-        User.objects.filter(Q(driver__depot=depot) | Q(username__in=usernames)).values_list("id", flat=True)
+        User.objects.filter(driver__depot=depot).exclude(username__in=usernames).values_list("id", flat=True)
     )
     driver_ids = list(Driver.objects.filter(depot=depot).values_list("id", flat=True))
     recipients = Recipient.objects.filter(external_id__startswith=DEMO_PREFIX)
@@ -1329,15 +1337,24 @@ def _demo_user_upsert(*, username: str, password_hash: str, group: Group, superu
 
 
 def demo_day_seed(
-    *, stops: int = 2000, drivers: int = 40, seed: int = 1, service_date: dt.date | None = None
+    *,
+    stops: int = 2000,
+    drivers: int = 40,
+    seed: int = 1,
+    service_date: dt.date | None = None,
+    time_zone: str = DEPOT_TIME_ZONE,
+    shift_start: dt.time = SHIFT_START,
 ) -> DemoDaySummary:
     """Replace the demo depot's day with a new one: ``stops`` stops over ``drivers`` runs on ``service_date``.
 
-    The service date defaults to today in the depot's time zone. A seed gives
-    the same day on any date; only the dates move.
+    The service date defaults to today in the depot's time zone, ``time_zone``
+    (Chicago's unless a demo day starting now moves it, ``dispatch.demo_clock``).
+    Most shifts start at ``shift_start``. A seed gives the same day on any date;
+    only the dates move. The demo's drivers keep their user accounts, and so
+    the API tokens issued to them, from one seeding to the next.
     """
     _check_size(stops=stops, drivers=drivers)
-    tz = zoneinfo.ZoneInfo(DEPOT_TIME_ZONE)
+    tz = zoneinfo.ZoneInfo(time_zone)
     service_date = service_date or timezone.now().astimezone(tz).date()
     width = max(2, len(str(drivers)))
     driver_usernames = [f"driver{i:0{width}d}" for i in range(1, drivers + 1)]
@@ -1360,7 +1377,7 @@ def demo_day_seed(
                 code=DEPOT_CODE,
                 defaults={
                     "name": DEPOT_NAME,
-                    "time_zone": DEPOT_TIME_ZONE,
+                    "time_zone": time_zone,
                     "address": DEPOT_ADDRESS,
                     "latitude": DEPOT_LATITUDE,
                     "longitude": DEPOT_LONGITUDE,
@@ -1374,6 +1391,7 @@ def demo_day_seed(
                 stops=stops,
                 driver_usernames=driver_usernames,
                 service_date=service_date,
+                shift_start=shift_start,
                 tz=tz,
                 reason_codes=ReasonCode.objects.in_bulk(field_name="code"),
             )
@@ -1394,9 +1412,16 @@ def demo_day_seed(
             driver_hash = hashes[DRIVER_PASSWORD].result()
             for user in plan.driver_users:
                 user.password = driver_hash
-            User.objects.bulk_create(plan.driver_users, batch_size=BATCH)
+            User.objects.bulk_create(
+                plan.driver_users,
+                batch_size=BATCH,
+                update_conflicts=True,
+                unique_fields=["username"],
+                update_fields=["first_name", "last_name", "email", "password", "is_active"],
+            )
             User.groups.through.objects.bulk_create(
-                [User.groups.through(user_id=user.pk, group_id=groups[roles.DRIVERS].pk) for user in plan.driver_users]
+                [User.groups.through(user_id=user.pk, group_id=groups[roles.DRIVERS].pk) for user in plan.driver_users],
+                ignore_conflicts=True,
             )
             Driver.objects.bulk_create(plan.drivers, batch_size=BATCH)
             Run.objects.bulk_create(plan.runs + plan.past_runs, batch_size=BATCH)
@@ -1428,7 +1453,7 @@ def demo_day_seed(
     return DemoDaySummary(
         depot_code=depot.code,
         depot_name=depot.name,
-        time_zone=DEPOT_TIME_ZONE,
+        time_zone=time_zone,
         service_date=service_date,
         drivers=drivers,
         runs=len(plan.runs),
@@ -1451,4 +1476,5 @@ def demo_day_seed(
             DemoLogin(dispatcher.username, DISPATCHER_PASSWORD, f"dispatcher at {depot.code}"),
             DemoLogin(f"{first_driver}..{last_driver}" if drivers > 1 else first_driver, DRIVER_PASSWORD, "drivers"),
         ),
+        driver_usernames=tuple(driver_usernames),
     )

@@ -93,8 +93,12 @@ ensure_venv() {  # requirement files...
     python3 -m venv "$VENV" || fail "python3 -m venv failed; install Python 3.11+ with venv (apt install python3-venv)."
   fi
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    say "Installing pinned requirements"
-    "$PY" -m pip install --quiet --disable-pip-version-check $(printf -- '-r %s ' "$@") || fail "pip install failed."
+    say "Installing pinned requirements (pip's output: var/log/pip.log)"
+    mkdir -p "$ROOT/var/log"
+    if ! "$PY" -m pip install --quiet --disable-pip-version-check $(printf -- '-r %s ' "$@") >"$ROOT/var/log/pip.log" 2>&1; then
+      tail -n 20 "$ROOT/var/log/pip.log" >&2
+      fail "pip install failed; the whole output is in var/log/pip.log."
+    fi
     echo "$want" > "$stamp"
   fi
 }

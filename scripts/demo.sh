@@ -20,8 +20,10 @@ say "Migrating"
 "$PY" manage.py migrate --no-input >/dev/null
 say "Collecting static files"
 "$PY" manage.py collectstatic --no-input >/dev/null
-say "Seeding the demo day (${DEMO_STOPS:-2000} stops, ${DEMO_DRIVERS:-40} drivers)"
-"$PY" manage.py seed_demo --stops "${DEMO_STOPS:-2000}" --drivers "${DEMO_DRIVERS:-40}" | tee "$LOGS/seed.txt"
+say "Seeding the demo day (${DEMO_STOPS:-2000} stops, ${DEMO_DRIVERS:-40} drivers), starting now"
+# Drivers leave the depot now, in a morning somewhere (Chicago's when it is morning there): see the README.
+"$PY" manage.py seed_demo --stops "${DEMO_STOPS:-2000}" --drivers "${DEMO_DRIVERS:-40}" --starting-now \
+  --driver-token "${DEMO_TOKEN_FILE:-$ROOT/var/demo/driver-token}" | tee "$LOGS/seed.txt"
 
 pids=()
 sim_pid=""
@@ -71,7 +73,7 @@ done
 # A gentle day: a few drivers work their stops ten times faster than life, recipients text back,
 # and the escalated cases wait on the board for you. DEMO_SIMULATE=0 leaves the day still.
 if [ "${DEMO_SIMULATE:-1}" != "0" ]; then
-  "$PY" manage.py simulate_day --live --drivers "${DEMO_SIM_DRIVERS:-8}" --speed "${DEMO_SIM_SPEED:-10}" \
+  "$PY" manage.py simulate_day --live --opening --drivers "${DEMO_SIM_DRIVERS:-8}" --speed "${DEMO_SIM_SPEED:-10}" \
     --dispatchers 0 >"$LOGS/simulate.log" 2>&1 & sim_pid=$!
 fi
 
@@ -82,12 +84,15 @@ cat <<TXT
     Admin:      http://$HOST:$PORT/admin/
     API docs:   http://$HOST:$PORT/api/docs/
     Health:     http://$HOST:$PORT/healthz
-  A driver app's token: .venv/bin/python manage.py issue_token driver01
-  Logins are printed above by the demo seeding (admin, dispatcher, drivers).
   Texts: ${TWILIO_API_BASE_URL:-Twilio} (a fake Twilio on this machine unless TWILIO_ACCOUNT_SID is set).
   Drivers are on the road (simulated, var/log/simulate.log): exceptions appear on the board as they fail stops.
-  Logs: var/log/web.log, var/log/worker.log, var/log/beat.log. Ctrl-C stops everything.
+  Logs: var/log/web.log, var/log/worker.log, var/log/beat.log.
 
+$(grep -E '^  It is ' "$LOGS/seed.txt")
+$(sed -n 's/^  driver app token/  Driver app token/p' "$LOGS/seed.txt")
+$(sed -n '/^Demo logins/,$p' "$LOGS/seed.txt" | sed 's/^/  /')
+
+  Ctrl-C stops everything.
 TXT
 wait -n "${pids[@]}" || true
 fail "A process stopped; see $LOGS/."

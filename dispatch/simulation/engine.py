@@ -62,7 +62,7 @@ from dispatch.models import (
     User,
 )
 from dispatch.services.tokens import api_token_issue
-from dispatch.simulation import behaviour, world
+from dispatch.simulation import behaviour, opening, world
 from exceptions import risk, workflow
 from exceptions.models import ExceptionCase, PreArrivalContact
 from exceptions.prevention import prevention_settings
@@ -110,6 +110,7 @@ class Options:
     speed: float = 0.0  # simulated seconds per real second; 0: as fast as the machine goes
     live: bool = False  # the running product on the wall clock, instead of a virtual one
     prevention: bool = True  # text risky stops ahead of the driver (the admin's prevention switch)
+    opening: bool = False  # live: begin with the demo's scripted case (dispatch/simulation/opening.py)
 
 
 @dataclass
@@ -147,6 +148,8 @@ class Simulation:
             raise SimulationError("--exception-rate must be between 0 and 1, e.g. 0.1 for one stop in ten.")
         if options.speed < 0:
             raise SimulationError("--speed must be 0 (as fast as possible) or a positive factor, e.g. 60.")
+        if options.opening and not options.live:
+            raise SimulationError("--opening goes with --live: a measured day has no scripted case.")
         if options.dispatchers < (0 if options.live else 1):
             raise SimulationError("--dispatchers must be at least 1 (0 is allowed with --live).")
         path = options.replies or default_replies()
@@ -173,6 +176,7 @@ class Simulation:
         self.host = urlsplit(settings.PUBLIC_BASE_URL).netloc
         self.started = timezone.now()
         self.twilio: FakeTwilio | None = None
+        self.opening: str | None = None  # the order of the opening scene's case
 
     # --- Running ----------------------------------------------------------------------------------------------
 
@@ -222,6 +226,8 @@ class Simulation:
         self.twilio = None
         self.progress(f"working {self.options.drivers} drivers of today's demo day at {self.options.speed or 1:g}x")
         self._people_ready()
+        if self.options.opening:
+            opening.opening_schedule(self)
         self._loop()
         return Result(self, started=start, finished=self.now)
 
@@ -314,7 +320,9 @@ class Simulation:
             .select_related("driver__user")
             .order_by("shift_start", "pk")
         )
-        if self.options.live:
+        if self.options.live:  # the drivers leaving the depot about now
+            leave = dt.timedelta(minutes=demo.LOADING_MINUTES)
+            runs.sort(key=lambda run: (abs(run.shift_start + leave - self.now), run.pk))
             runs = runs[: self.options.drivers]
         # The city's odds at each stop's planned arrival, with the codes on file now, set the day's scale.
         stops = list(Stop.objects.filter(run__in=runs).select_related("order__address"))
@@ -358,6 +366,9 @@ class Simulation:
             name, every = entry["task"], float(entry["schedule"])
             self.beat[name] = every
             self._schedule(start + dt.timedelta(seconds=every), "beat", name)
+
+    def _on_opening(self, driver_id: int) -> None:
+        self.opening = opening.opening_play(self, driver_id)
 
     def _on_beat(self, name: str) -> None:
         result = celery_app.tasks[name].apply().get()
@@ -601,12 +612,16 @@ class Simulation:
             self.prompts[case_id] += 1
             reference = message["conversation__case__order__reference"]
             draw = random.Random(f"{self.options.seed}:reply:{reference}:{self.prompts[case_id]}")  # noqa: S311
-            reply = behaviour.recipient_reply(
-                draw,
-                self.corpus,
-                reason_code=message["conversation__case__reason_code__code"],
-                prompt_number=self.prompts[case_id],
-                answered_before=self.answered[case_id],
+            reply = (
+                opening.opening_reply(self)
+                if reference == self.opening and self.prompts[case_id] == 1
+                else behaviour.recipient_reply(
+                    draw,
+                    self.corpus,
+                    reason_code=message["conversation__case__reason_code__code"],
+                    prompt_number=self.prompts[case_id],
+                    answered_before=self.answered[case_id],
+                )
             )
             if reply is None:
                 self.tally.silent_prompts += 1

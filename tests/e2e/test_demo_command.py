@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.cookiejar
+import json
 import os
 import re
 import signal
@@ -18,7 +19,7 @@ import psycopg2
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.wall_clock]
 
 
 def free_port() -> int:
@@ -83,6 +84,7 @@ def demo(tmp_path):
         "WEB_WORKERS": "1",
         "WORKER_CONCURRENCY": "1",
         "LOG_DIR": str(tmp_path),
+        "DEMO_TOKEN_FILE": str(tmp_path / "driver-token"),
     }
     process = subprocess.Popen(
         ["bash", "scripts/demo.sh"],
@@ -95,9 +97,10 @@ def demo(tmp_path):
         assert process.stdout is not None
         for line in process.stdout:
             output.append(line)
-            if "is running" in line or time.monotonic() > deadline:
+            if "Ctrl-C stops everything" in line or time.monotonic() > deadline:
                 break
         assert any("is running" in line for line in output), "".join(output)
+        assert "Ctrl-C stops everything" in output[-1], "".join(output)
         yield {"base": f"http://127.0.0.1:{port}", "output": "".join(output), "env": environment, "logs": tmp_path}
     finally:
         os.killpg(process.pid, signal.SIGINT)
@@ -115,14 +118,23 @@ def test_the_demo_command_starts_web_worker_and_beat_with_the_demo_day(demo):
 
     fake_twilio = (demo["logs"] / "fake-twilio.log").read_text()
     assert f"fake Twilio on http://127.0.0.1:{demo['env']['TWILIO_PORT']}" in fake_twilio
-    printed = re.search(r"admin\s*/\s*(\S+)", demo["output"])
+    # The logins, and a driver app's token, are in the last lines it prints.
+    banner = demo["output"].split("is running")[-1]
+    printed = re.search(r"^\s+admin / (\S+)", banner, re.MULTILINE)
     assert printed, demo["output"]
+    assert re.search(r"^\s+dispatcher / \S+", banner, re.MULTILINE), banner
+    assert re.search(r"Driver app token for driver03 \(NEW: none was kept yet\): \S{40,}", banner), banner
+    assert re.search(r"It is \d\d:\d\d at the depot", banner), banner
     dashboard = browser.login("admin", printed.group(1))
     assert "Site administration" in dashboard or "Administration" in dashboard
 
     status, orders = browser.get("/admin/dispatch/order/?status__exact=out_for_delivery")
     assert status == 200
     assert "60 orders" in orders
+    # Scored when seeded: Risky stops lists stops from the first minute, at any hour.
+    status, risky = browser.get("/api/v1/board/risky-stops")
+    assert status == 200
+    assert json.loads(risky)["stops"], risky[:500]
 
     ping = subprocess.run(
         [str(ROOT / ".venv/bin/celery"), "-A", "config", "inspect", "ping", "--timeout", "10"],
@@ -137,3 +149,26 @@ def test_the_demo_command_starts_web_worker_and_beat_with_the_demo_day(demo):
             break
         time.sleep(1)
     assert "beat: Starting" in beat_log
+
+    # The opening scene: a first case at once, its question texted, "back at" answered with a same-day slot.
+    cfg = dj_database_url.parse(demo["env"]["DATABASE_URL"])
+    query = (
+        "SELECT c.outcome, (SELECT count(*) FROM outreach_message m JOIN outreach_conversation v "
+        "ON m.conversation_id = v.id WHERE v.case_id = c.id AND m.direction = 'outbound' "
+        "AND m.status IN ('sent', 'delivered')) FROM exceptions_exceptioncase c ORDER BY c.id LIMIT 1"
+    )
+    first = None
+    for _ in range(120):
+        conn = psycopg2.connect(dbname=cfg["NAME"], user=cfg["USER"], password=cfg["PASSWORD"] or None,
+                                host=cfg["HOST"], port=cfg["PORT"])  # fmt: skip
+        with conn, conn.cursor() as cursor:
+            cursor.execute(query)
+            first = cursor.fetchone()
+        conn.close()
+        if first and first[0]:
+            break
+        time.sleep(1)
+    simulated = (demo["logs"] / "simulate.log").read_text()
+    assert first is not None, simulated
+    assert first[0] == "rescheduled_same_day", simulated
+    assert first[1] >= 1, simulated  # the question went out by SMS

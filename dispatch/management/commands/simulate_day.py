@@ -49,6 +49,12 @@ class Command(BaseCommand):
             "--speed makes the people (not the product's timers) that much faster.",
         )
         parser.add_argument(
+            "--opening",
+            action="store_true",
+            help="With --live: begin with one scripted case, so the board has work in its first minute: the first "
+            "driver finds nobody home, and the recipient answers 'back at' a time two hours on.",
+        )
+        parser.add_argument(
             "--no-prevention",
             action="store_true",
             help="Switch pre-arrival texts off for the day, to compare with the same seed with them on.",
@@ -86,6 +92,7 @@ class Command(BaseCommand):
             speed=options["speed"],
             live=options["live"],
             prevention=not options["no_prevention"],
+            opening=options["opening"],
         )
         started = time.perf_counter()
         try:

@@ -17,7 +17,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,6 +25,7 @@ from rest_framework.views import APIView
 from dispatch import selectors
 from dispatch.api.authentication import ApiTokenAuthentication
 from dispatch.api.errors import Conflict, Refused
+from dispatch.api.parsers import JSONParser
 from dispatch.api.permissions import IsDriver
 from dispatch.api.throttling import WindowRateThrottle
 from dispatch.models import AccessRevealAudit, Driver, DriverInstruction, ReasonCode, ScanEvent, Stop

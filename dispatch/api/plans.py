@@ -25,6 +25,7 @@ from rest_framework.views import APIView
 from dispatch.api.authentication import ApiTokenAuthentication
 from dispatch.api.driver import ERROR
 from dispatch.api.errors import Conflict, Refused
+from dispatch.api.parsers import NESTED_TOO_DEEPLY
 from dispatch.api.permissions import IsIntegration
 from dispatch.api.throttling import WindowRateThrottle
 from dispatch.models import AccessCredential, Address, ApiToken, Recipient
@@ -73,6 +74,8 @@ class LargeJSONParser(BaseParser):
             return json.loads(_read_capped(stream), parse_constant=_no_constants)
         except ValueError as exc:
             raise exceptions.ParseError(f"JSON parse error - {exc}") from None
+        except RecursionError:
+            raise exceptions.ParseError(NESTED_TOO_DEEPLY) from None
 
 
 def _no_constants(name: str) -> Any:
@@ -426,7 +429,8 @@ class RecipientImportView(IntegrationView):
         only_depot = token.depot if isinstance(token, ApiToken) else None
         try:
             if isinstance(request.data, dict) and (request.content_type or "").startswith(CSVTextParser.media_type):
-                rows, lines = recipient_rows_from_csv(text=request.data["csv"])
+                # An empty body reaches no parser: DRF gives empty data, read here as an empty file.
+                rows, lines = recipient_rows_from_csv(text=request.data.get("csv", ""))
                 result = recipients_import(rows=rows, lines=lines, only_depot=only_depot)
             elif isinstance(request.data, dict) and "recipients" in request.data:
                 result = recipients_import(rows=request.data["recipients"], only_depot=only_depot)

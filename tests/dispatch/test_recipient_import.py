@@ -223,6 +223,13 @@ def test_it_answers_a_request_of_the_wrong_shape_with_a_400(crm, body, field, me
     assert response.json()["fields"] == {field: [message]}
 
 
+def test_an_empty_csv_is_a_400_that_asks_for_the_header_row(crm):
+    response = crm.post(URL, b"", content_type="text/csv")
+
+    assert response.status_code == 400
+    assert response.json()["fields"]["non_field_errors"][0].startswith("Expected a header row with external_id")
+
+
 def test_it_answers_malformed_json_and_a_non_utf8_csv_with_a_400(crm):
     assert crm.post(URL, "{", content_type="application/json").json()["code"] == "parse_error"
     response = crm.post(URL, "external_id\nCAFÉ\n".encode("cp1252"), content_type="text/csv")

@@ -18,6 +18,12 @@ from twilio.request_validator import RequestValidator
 from outreach.services import inbound_receive, message_status_record
 
 TWIML = "application/xml"
+SID_MAX = 64  # Message.provider_sid; Twilio's own are 34 characters
+
+
+def _param(request: HttpRequest, name: str) -> str:
+    """A POST parameter without NUL characters, which no text column can store (the rest of the text is kept)."""
+    return request.POST.get(name, "").replace("\x00", "")
 
 
 def _signed(request: HttpRequest) -> bool:
@@ -39,10 +45,12 @@ def _twiml(reply: str = "") -> HttpResponse:
 def twilio_inbound(request: HttpRequest) -> HttpResponse:
     if not _signed(request):
         return HttpResponseForbidden("Invalid Twilio signature.")
-    sid, sender = request.POST.get("MessageSid", ""), request.POST.get("From", "")
+    sid, sender = _param(request, "MessageSid"), _param(request, "From")
     if not sid or not sender:
         return HttpResponse("MessageSid and From are required.", status=400)
-    result = inbound_receive(provider_sid=sid, from_phone=sender, body=request.POST.get("Body", ""))
+    if len(sid) > SID_MAX:
+        return HttpResponse(f"MessageSid is longer than {SID_MAX} characters: not a Twilio message.", status=400)
+    result = inbound_receive(provider_sid=sid, from_phone=sender, body=_param(request, "Body"))
     return _twiml(result.reply)
 
 
@@ -51,10 +59,10 @@ def twilio_inbound(request: HttpRequest) -> HttpResponse:
 def twilio_status(request: HttpRequest) -> HttpResponse:
     if not _signed(request):
         return HttpResponseForbidden("Invalid Twilio signature.")
-    code = request.POST.get("ErrorCode", "")
+    code = _param(request, "ErrorCode")
     message_status_record(
-        provider_sid=request.POST.get("MessageSid", ""),
-        provider_status=request.POST.get("MessageStatus", ""),
-        error_code=int(code) if code.isdigit() else None,
+        provider_sid=_param(request, "MessageSid")[:SID_MAX],
+        provider_status=_param(request, "MessageStatus"),
+        error_code=int(code) if code.isascii() and code.isdigit() and len(code) < 10 else None,
     )
     return HttpResponse(status=204)

@@ -1,0 +1,87 @@
+"""Twilio's two webhooks under validly signed hostile input: NUL, random unicode, huge and empty fields.
+
+A signature proves the request came from Twilio (or whoever holds the token), not that its fields are
+sane. Whatever they hold, the answer is a 2xx or a clear 400, never a 500, and a reply is never lost:
+a NUL byte, which no text column can store, is dropped and the rest of the reply kept.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pytest
+from django.test import Client
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from twilio.request_validator import RequestValidator
+
+from outreach.models import Conversation, Message
+from tests.factories import ExceptionCaseFactory
+
+pytestmark = pytest.mark.django_db
+
+PUBLIC = "https://desk.example.com"
+TOKEN = "fake-auth-token"
+INBOUND, STATUS = "/outreach/twilio/inbound", "/outreach/twilio/status"
+# What a form field can carry: any unicode but surrogates (not encodable), NUL included, empty to huge.
+FIELD = st.one_of(
+    st.text(st.characters(exclude_categories=("Cs",)), max_size=80),
+    st.just(""),
+    st.just("\x00"),
+    st.text(alphabet="0123456789+", min_size=100, max_size=5000),
+)
+EXAMPLES = 150
+
+
+@pytest.fixture(autouse=True)
+def signed(settings):
+    settings.PUBLIC_BASE_URL = PUBLIC
+    settings.TWILIO_AUTH_TOKEN = TOKEN
+
+
+def post(path: str, params: dict[str, str]):
+    signature = RequestValidator(TOKEN).compute_signature(PUBLIC + path, params)
+    return Client().post(
+        path, urlencode(params), content_type="application/x-www-form-urlencoded", HTTP_X_TWILIO_SIGNATURE=signature
+    )
+
+
+@pytest.fixture
+def conversation(dave) -> Conversation:
+    case = ExceptionCaseFactory(scan__stop__run__driver=dave)
+    return Conversation.objects.create(case=case, recipient=case.order.recipient)
+
+
+def test_a_reply_with_nul_bytes_is_kept_without_them(conversation):
+    sender = str(conversation.recipient.phone)
+
+    response = post(INBOUND, {"MessageSid": "SM\x00nul1", "From": sender + "\x00", "Body": "back at\x00 5pm"})
+
+    assert response.status_code == 200
+    reply = Message.objects.get(direction=Message.Direction.INBOUND)
+    assert (reply.provider_sid, reply.body) == ("SMnul1", "back at 5pm")
+
+
+def test_a_sid_too_long_to_be_twilios_is_a_400():
+    response = post(INBOUND, {"MessageSid": "SM" + "0" * 70, "From": "+17735550101", "Body": "hello"})
+
+    assert response.status_code == 400
+    assert b"longer than 64" in response.content
+    assert not Message.objects.exists()
+
+
+@hypothesis_settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sid=FIELD, sender=FIELD, body=FIELD)
+def test_any_signed_reply_is_answered_without_a_server_error(conversation, sid, sender, body):
+    params = {"MessageSid": sid, "From": sender, "Body": body}
+
+    assert post(INBOUND, params).status_code in (200, 400)
+    reply = post(INBOUND, {**params, "From": str(conversation.recipient.phone)})
+    assert reply.status_code in (200, 400)
+
+
+@hypothesis_settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sid=FIELD, status=st.one_of(FIELD, st.sampled_from(["delivered", "failed", "undelivered"])), code=FIELD)
+def test_any_signed_status_is_answered_without_a_server_error(sid, status, code):
+    assert post(STATUS, {"MessageSid": sid, "MessageStatus": status, "ErrorCode": code}).status_code == 204

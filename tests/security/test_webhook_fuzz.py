@@ -26,7 +26,7 @@ TOKEN = "fake-auth-token"
 INBOUND, STATUS = "/outreach/twilio/inbound", "/outreach/twilio/status"
 # What a form field can carry: any unicode but surrogates (not encodable), NUL included, empty to huge.
 FIELD = st.one_of(
-    st.text(st.characters(exclude_categories=("Cs",)), max_size=80),
+    st.text(st.characters(exclude_categories=["Cs"]), max_size=80),
     st.just(""),
     st.just("\x00"),
     st.text(alphabet="0123456789+", min_size=100, max_size=5000),

@@ -27,6 +27,7 @@ from dispatch import roles
 from dispatch.api.driver import ERROR
 from dispatch.api.errors import Refused
 from dispatch.models import Depot, User
+from dispatch.spreadsheet import spreadsheet_rows
 from exceptions.analytics import GROUP_BY, Prevention, depot_list_for_metrics, metrics_summary
 
 MAX_DAYS = 92
@@ -204,7 +205,7 @@ class MetricsCsvRenderer(BaseRenderer):
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(spreadsheet_rows(rows))
         return out.getvalue().encode("utf-8")
 
 

@@ -31,7 +31,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from dispatch.models import Driver, Run, ScanEvent, Stop
+from dispatch.models import Address, Driver, Run, ScanEvent, Stop
 from exceptions.analytics import GROUP_BY, useful_reply
 from exceptions.models import PreArrivalContact
 from tests.exceptions.conftest import METRICS_DAY, groups, summary
@@ -388,6 +388,15 @@ def test_it_appends_the_prevention_columns_to_the_csv(day, alice):
     assert total["prevention_exceptions_prevented"] == "1"
     by_area = {row["key"]: row for row in rows[1:]}
     assert by_area["60607"]["prevention_exceptions_prevented"] == "1"
+
+
+def test_a_postal_code_a_spreadsheet_would_run_as_a_formula_is_written_as_text(day, alice):
+    Address.objects.filter(postal_code="60607").update(postal_code="=1+2")
+
+    by_area = {row["key"]: row for row in csv_rows(signed_in(alice), group_by="area")[1:]}
+
+    assert "'=1+2" in by_area
+    assert "=1+2" not in by_area
 
 
 def test_it_keeps_the_csv_columns_it_had_before_prevention_in_their_places(day, alice):

@@ -13,14 +13,15 @@ from channels.routing import URLRouter
 from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import path, re_path
 
-from dispatch.consumers import DriverConsumer
+from dispatch.consumers import DriverConsumer, NoSuchSocket
 from exceptions.consumers import BoardConsumer
 
 driver_routes = [path("ws/driver/", DriverConsumer.as_asgi())]
 # Matched after "ws/": the dispatchers' live board.
-browser_routes: list[Any] = [path("board/", BoardConsumer.as_asgi())]
+browser_routes: list[Any] = [path("board/", BoardConsumer.as_asgi()), re_path(r"", NoSuchSocket.as_asgi())]
 
 websocket_urlpatterns: list[Any] = [
     *driver_routes,
     re_path(r"^ws/", AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(browser_routes)))),
+    re_path(r"", NoSuchSocket.as_asgi()),  # anything else: refused, not an error
 ]

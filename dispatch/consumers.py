@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
 from dispatch.api.authentication import KEYWORDS
 from dispatch.models import ApiToken
@@ -37,7 +37,24 @@ def _bearer_key(scope: dict[str, Any]) -> str | None:
     return None
 
 
-class DriverConsumer(AsyncJsonWebsocketConsumer):
+class OneWayConsumer(AsyncJsonWebsocketConsumer):
+    """A socket that only sends. Whatever a client sends (JSON or not, text or binary) is ignored, never decoded:
+    a frame that is not JSON must not end the socket without its ``disconnect``."""
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        return
+
+
+class NoSuchSocket(AsyncWebsocketConsumer):
+    """Any path no socket is served at: the handshake is refused (403), without an error."""
+
+    async def connect(self) -> None:
+        await self.close()
+
+
+class DriverConsumer(OneWayConsumer):
+    """The driver app's instruction feed. One-way: everything the app sends goes through the REST API."""
+
     group: str | None = None
 
     async def connect(self) -> None:
@@ -53,10 +70,6 @@ class DriverConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
-
-    async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        # The socket is one-way; everything the app sends goes through the REST API.
-        return
 
     async def instruction_pushed(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "instruction", "instruction": event["payload"]})

@@ -28,9 +28,9 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from dispatch import realtime
+from dispatch.consumers import OneWayConsumer
 from exceptions import board, payloads
 
 CLOSE_SIGNED_OUT = 4401
@@ -38,7 +38,9 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_DEPOTS_CHANGED = 4409
 
 
-class BoardConsumer(AsyncJsonWebsocketConsumer):
+class BoardConsumer(OneWayConsumer):
+    """One-way: actions go through the REST API, with CSRF and the case's version."""
+
     RECHECK_SECONDS = 5.0
 
     depots: frozenset[int] = frozenset()
@@ -64,17 +66,24 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(payloads.hello_message(seq))
         self.refresher = asyncio.create_task(self._keep_access_fresh())
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # The access re-check ends with the socket, however the socket ends (a crash included).
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._refresher_stop()
+
     async def disconnect(self, code: int) -> None:
-        if self.refresher is not None:
-            self.refresher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.refresher
+        await self._refresher_stop()
         for depot_id in self.depots:
             await self.channel_layer.group_discard(realtime.depot_group(depot_id), self.channel_name)
 
-    async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        # One-way: actions go through the REST API, with CSRF and the case's version.
-        return
+    async def _refresher_stop(self) -> None:
+        refresher, self.refresher = self.refresher, None
+        if refresher is not None:
+            refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await refresher
 
     # --- Events from the depots' groups (dispatch.realtime.board_send_on_commit) --------------------------------
 

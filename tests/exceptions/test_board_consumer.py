@@ -9,6 +9,7 @@ Transactional (the consumer reads the database from its own threads), so kept fe
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -150,6 +151,35 @@ def test_it_refuses_a_foreign_origin_even_with_a_valid_session(alice, chicago):
         return accepted, refused
 
     assert async_to_sync(scenario)() == (True, False)
+
+
+def test_frames_from_a_client_are_ignored_and_the_access_check_ends_with_the_socket(alice, chicago):
+    client = signed_in(alice)
+
+    async def scenario() -> tuple[bool, bool, list[Any]]:
+        communicator = socket(client)
+        connected, _ = await communicator.connect()
+        await communicator.receive_json_from()  # the greeting
+        await communicator.send_to(text_data="{not json")
+        await communicator.send_to(bytes_data=b"\x00\xff")
+        await communicator.send_json_to({"type": "ping"})
+        quiet = await communicator.receive_nothing(timeout=0.3)
+        await communicator.disconnect()
+        left = [task for task in asyncio.all_tasks() if "_keep_access_fresh" in repr(task.get_coro())]
+        return connected, quiet, left
+
+    assert async_to_sync(scenario)() == (True, True, [])
+
+
+@pytest.mark.parametrize("path", ["/ws/nowhere/", "/nowhere", "/ws/board/extra"])
+def test_a_socket_to_a_path_nobody_serves_is_refused_without_an_error(path):
+    async def scenario() -> bool:
+        communicator = WebsocketCommunicator(application, path, headers=[ORIGIN])
+        connected, _ = await communicator.connect()
+        await communicator.wait()
+        return connected
+
+    assert async_to_sync(scenario)() is False
 
 
 def test_it_refuses_a_signed_in_driver(dave):

@@ -444,6 +444,14 @@ def _inbound_apply(
     case_reply_apply(case_id=conversation.case_id, understood=understood, now=now)
 
 
+INBOUND_KEY_PREFIX = "in:"
+# The longest provider id an inbound message can keep, as itself and in its idempotency key.
+INBOUND_SID_MAX = min(
+    Message._meta.get_field("provider_sid").max_length or 0,
+    (Message._meta.get_field("idempotency_key").max_length or 0) - len(INBOUND_KEY_PREFIX),
+)
+
+
 def _inbound_record(
     conversation: Conversation, understood: Any, *, provider_sid: str, body: str, now: dt.datetime
 ) -> None:
@@ -455,7 +463,7 @@ def _inbound_record(
         channel=Channel.SMS,
         body=_masked(body, understood.code),
         language=recipient.language,
-        idempotency_key=f"in:{provider_sid}",
+        idempotency_key=f"{INBOUND_KEY_PREFIX}{provider_sid}",
         status=Status.RECEIVED,
         provider_sid=provider_sid,
     )

@@ -15,10 +15,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
-from outreach.services import inbound_receive, message_status_record
+from outreach.services import INBOUND_SID_MAX, inbound_receive, message_status_record
 
 TWIML = "application/xml"
-SID_MAX = 64  # Message.provider_sid; Twilio's own are 34 characters
+# Twilio's own SIDs are 34 characters.
+SID_MAX = INBOUND_SID_MAX
 
 
 def _param(request: HttpRequest, name: str) -> str:

@@ -65,6 +65,7 @@ from dispatch.models import (
     order_reference_validator,
 )
 from dispatch.services.instructions import instruction_push
+from dispatch.tenancy import shared_rows_used_elsewhere, used_elsewhere_message
 
 Row = dict[str, Any]
 Errors = dict[str, list[str]]
@@ -888,7 +889,7 @@ def plan_import(*, document: Any, only_depot: Depot | None = None, dry_run: bool
         with transaction.atomic():
             _lock_imports()
             _defer_sequence_check()
-            result = _apply(plan, depot, plan.service_date, errors, dry_run=dry_run)
+            result = _apply(plan, depot, plan.service_date, errors, dry_run=dry_run, only_depot=only_depot)
             if dry_run:
                 raise _DryRun(result)
     except _DryRun as done:
@@ -1070,7 +1071,7 @@ def _check_database(plan: _ParsedPlan, depot: Depot, service_date: dt.date, erro
         path = f"{stop.path}.order.reference"
         if order["depot_id"] != depot.pk:
             errors.setdefault(path, []).append(
-                f"Order {order['reference']} belongs to another depot ({order['depot__code']})."
+                f"Order {order['reference']} belongs to another depot."
             )
         elif order["id"] in elsewhere:
             active_stop = elsewhere[order["id"]]
@@ -1087,10 +1088,36 @@ def _check_database(plan: _ParsedPlan, depot: Depot, service_date: dt.date, erro
     return _Existing(drivers=drivers, runs=runs, day_runs=day_runs, orders=orders, day_stops=day_stops)
 
 
+def _check_shared_rows(plan: _ParsedPlan, depot: Depot, errors: Errors) -> None:
+    """A caller limited to ``depot`` names no recipient or address another depot uses (``dispatch.tenancy``)."""
+    for model, lookup, keys, part, kind in (
+        (Recipient, "external_id", plan.recipients, "recipient", "Recipient"),
+        (Address, "external_ref", plan.addresses, "address", "Address"),
+    ):
+        ids = {key: row["id"] for key, row in _rows_by(model.objects.all(), lookup, keys, []).items()}
+        taken = shared_rows_used_elsewhere(model=model, ids=ids.values(), depot=depot)
+        if not taken:
+            continue
+        for stop in plan.stops:
+            key = stop.recipient_id if model is Recipient else stop.address_ref
+            if key is not None and ids.get(key) in taken:
+                errors.setdefault(f"{stop.path}.order.{part}.{lookup}", []).append(
+                    used_elsewhere_message(kind, key, depot)
+                )
+
+
 def _apply(
-    plan: _ParsedPlan, depot: Depot, service_date: dt.date, errors: Errors, *, dry_run: bool
+    plan: _ParsedPlan,
+    depot: Depot,
+    service_date: dt.date,
+    errors: Errors,
+    *,
+    dry_run: bool,
+    only_depot: Depot | None = None,
 ) -> PlanImportResult:
     existing = _check_database(plan, depot, service_date, errors)
+    if only_depot is not None:
+        _check_shared_rows(plan, only_depot, errors)
     if errors:
         raise PlanInvalid(errors)
     now = timezone.now()
@@ -1708,14 +1735,10 @@ def recipients_import(
         # Locked: an inbound STOP must not be overwritten by a write based on what we read before it.
         columns = [name for name in RECIPIENT_IMPORT_FIELDS if name != "external_id"] + ["opted_out_at"]
         existing = _rows_by(Recipient.objects.select_for_update(), "external_id", valid, columns)
-        theirs = (
-            set(
-                Order.objects.filter(depot=only_depot, recipient_id__in=[row["id"] for row in existing.values()])
-                .values_list("recipient_id", flat=True)
-                .distinct()
-            )
+        elsewhere = (
+            shared_rows_used_elsewhere(model=Recipient, ids=(row["id"] for row in existing.values()), depot=only_depot)
             if only_depot is not None
-            else None
+            else set()
         )
         new: list[Row] = []
         changes: list[tuple[int, Row]] = []
@@ -1735,14 +1758,12 @@ def recipients_import(
                     values["opted_out_at"] = now
                 new.append(values)
                 continue
-            if theirs is not None and stored["id"] not in theirs:
+            if only_depot is not None and stored["id"] in elsewhere:
                 errors.append(
                     {
                         "row": row_number,
                         "external_id": external_id,
-                        "fields": {
-                            "external_id": [f"Not a recipient of depot {only_depot}: this token cannot change them."]
-                        },
+                        "fields": {"external_id": [used_elsewhere_message("Recipient", external_id, only_depot)]},
                     }
                 )
                 continue

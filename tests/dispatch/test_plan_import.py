@@ -43,6 +43,7 @@ from dispatch.services import plans
 from dispatch.services.tokens import api_token_issue
 from tests.factories import (
     AccessCredentialFactory,
+    AddressFactory,
     OrderFactory,
     RecipientFactory,
     RunFactory,
@@ -559,7 +560,7 @@ def test_it_rejects_an_order_of_another_depot_or_still_active_on_another_day(pla
             "Order LM-2 already has an active stop on run 'R-YESTERDAY' (2030-03-03); "
             "reschedule or close it before planning the order on another day."
         ],
-        "runs[1].stops[0].order.reference": ["Order LM-4 belongs to another depot (mke)."],
+        "runs[1].stops[0].order.reference": ["Order LM-4 belongs to another depot."],
     }
 
 
@@ -624,6 +625,54 @@ def test_it_accepts_a_token_limited_to_the_plans_depot(chicago, dave, erin):
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
 
     assert send(client, the_day(dave, erin)).status_code == 201
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["import", "dry run"])
+def test_a_token_limited_to_a_depot_cannot_touch_another_depots_recipient_or_address(chicago, milwaukee, dave, dry_run):
+    # Milwaukee's recipient and address: a parcel of theirs points at both.
+    theirs = RecipientFactory(external_id="C-77", name="Oren Milwaukee", phone="+14145550188")
+    building = AddressFactory(external_ref="A-C-77", line1="700 N Water St", building_notes="Ring twice")
+    OrderFactory(recipient=theirs, address=building, depot=milwaukee)
+    _, key = api_token_issue(
+        user=UserFactory(username="chi-planner"), kind=ApiToken.Kind.INTEGRATION, name="CHI", depot=chicago
+    )
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    stop = a_stop("LM-1", 1, customer="C-77", phone="+13125550666", codes=[{"kind": "gate", "code": "0000"}])
+    stop["order"]["address"]["building_notes"] = "Leave it with the attacker"
+
+    response = client.post(
+        URL + ("?dry_run=1" if dry_run else ""), a_plan(a_run("R-DAVE", "dave", [stop])), format="json"
+    )
+
+    assert response.status_code == 400, response.content
+    fields = response.json()["fields"]
+    path = "runs[0].stops[0].order"
+    assert "is used by another depot" in fields[f"{path}.recipient.external_id"][0]
+    assert "is used by another depot" in fields[f"{path}.address.external_ref"][0]
+    assert "mke" not in json.dumps(fields).lower()  # nor which depot
+    theirs.refresh_from_db()
+    building.refresh_from_db()
+    assert (theirs.name, str(theirs.phone)) == ("Oren Milwaukee", "+14145550188")
+    assert (building.line1, building.building_notes) == ("700 N Water St", "Ring twice")
+    assert not AccessCredential.objects.filter(address=building).exists()
+    assert not Order.objects.filter(reference="LM-1").exists()
+
+
+def test_a_token_limited_to_a_depot_may_use_a_recipient_only_its_depot_uses(chicago, dave):
+    ours = RecipientFactory(external_id="CHI-1", name="Old Name")
+    OrderFactory(recipient=ours, depot=chicago)
+    _, key = api_token_issue(
+        user=UserFactory(username="chi-planner"), kind=ApiToken.Kind.INTEGRATION, name="CHI", depot=chicago
+    )
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+
+    response = client.post(URL, a_plan(a_run("R-DAVE", "dave", [a_stop("LM-1", 1, customer="CHI-1")])), format="json")
+
+    assert response.status_code == 201, response.content
+    ours.refresh_from_db()
+    assert ours.name == "Customer CHI-1"
 
 
 # --- Malformed input is a 400, never a 500 -----------------------------------------------------------

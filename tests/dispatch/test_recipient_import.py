@@ -287,7 +287,7 @@ def test_a_token_limited_to_a_depot_changes_only_that_depots_recipients(maria, c
     body = response.json()
     assert (body["created"], body["updated"]) == (1, 1)
     assert [(error["row"], error["external_id"]) for error in body["errors"]] == [(0, "CRM-1")]
-    assert "cannot change them" in body["errors"][0]["fields"]["external_id"][0]
+    assert "is used by another depot" in body["errors"][0]["fields"]["external_id"][0]
     maria.refresh_from_db()
     assert str(maria.phone) == "+13125550142"
     theirs.refresh_from_db()

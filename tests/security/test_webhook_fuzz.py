@@ -31,7 +31,7 @@ FIELD = st.one_of(
     st.just("\x00"),
     st.text(alphabet="0123456789+", min_size=100, max_size=5000),
 )
-EXAMPLES = 150
+EXAMPLES = 300  # the same examples every run (derandomize): a failure here is a bug, not a draw
 
 
 @pytest.fixture(autouse=True)
@@ -67,11 +67,13 @@ def test_a_sid_too_long_to_be_twilios_is_a_400():
     response = post(INBOUND, {"MessageSid": "SM" + "0" * 70, "From": "+17735550101", "Body": "hello"})
 
     assert response.status_code == 400
-    assert b"longer than 64" in response.content
+    assert b"longer than 61 characters" in response.content
     assert not Message.objects.exists()
 
 
-@hypothesis_settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hypothesis_settings(
+    max_examples=EXAMPLES, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(sid=FIELD, sender=FIELD, body=FIELD)
 def test_any_signed_reply_is_answered_without_a_server_error(conversation, sid, sender, body):
     params = {"MessageSid": sid, "From": sender, "Body": body}
@@ -81,7 +83,9 @@ def test_any_signed_reply_is_answered_without_a_server_error(conversation, sid, 
     assert reply.status_code in (200, 400)
 
 
-@hypothesis_settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hypothesis_settings(
+    max_examples=EXAMPLES, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(sid=FIELD, status=st.one_of(FIELD, st.sampled_from(["delivered", "failed", "undelivered"])), code=FIELD)
 def test_any_signed_status_is_answered_without_a_server_error(sid, status, code):
     assert post(STATUS, {"MessageSid": sid, "MessageStatus": status, "ErrorCode": code}).status_code == 204

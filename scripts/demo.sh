@@ -47,8 +47,10 @@ if [ -z "${TWILIO_ACCOUNT_SID:-}" ]; then
 fi
 
 say "Starting web, worker and beat (logs in var/log/)"
+# No proxy stands in front of the demo: X-Forwarded-For is nobody's to set (it would pick the address the
+# sign-in lockout counts). Behind a proxy, uvicorn trusts the addresses in FORWARDED_ALLOW_IPS.
 "$VENV/bin/uvicorn" config.asgi:application --host "$HOST" --port "$PORT" --workers "${WEB_WORKERS:-2}" \
-  --timeout-graceful-shutdown 10 \
+  --timeout-graceful-shutdown 10 --no-proxy-headers \
   >"$LOGS/web.log" 2>&1 & pids+=($!)
 "$VENV/bin/celery" -A config worker -Q default,outreach,routing --concurrency "${WORKER_CONCURRENCY:-2}" \
   --loglevel INFO >"$LOGS/worker.log" 2>&1 & pids+=($!)

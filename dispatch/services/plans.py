@@ -1070,9 +1070,7 @@ def _check_database(plan: _ParsedPlan, depot: Depot, service_date: dt.date, erro
             continue
         path = f"{stop.path}.order.reference"
         if order["depot_id"] != depot.pk:
-            errors.setdefault(path, []).append(
-                f"Order {order['reference']} belongs to another depot."
-            )
+            errors.setdefault(path, []).append(f"Order {order['reference']} belongs to another depot.")
         elif order["id"] in elsewhere:
             active_stop = elsewhere[order["id"]]
             errors.setdefault(path, []).append(

@@ -22,11 +22,18 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://dispatch:pw@db.internal:5432/dispatch",
     "REDIS_URL": "redis://redis.internal:6379/0",
     "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+    "TWILIO_AUTH_TOKEN": "f" * 32,
+    "TWILIO_FROM_NUMBER": "+13125550100",
 }
 
 
 def run_manage(*args: str, extra_env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV and k != "DJANGO_SETTINGS_MODULE"}
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in PRODUCTION_ENV and k not in ("DJANGO_SETTINGS_MODULE", "OUTREACH_SMS_BACKEND")
+    }
     environment.update(extra_env)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120

@@ -25,7 +25,11 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://dispatch:pw@db.internal:5432/dispatch",
     "REDIS_URL": "rediss://redis.internal:6379/0",
     "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+    "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
+    "TWILIO_FROM_NUMBER": "+13125550100",
 }
+TWILIO = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER", "TWILIO_MESSAGING_SERVICE_SID")
 # Knobs that relax production for the benchmarks (bench/scan_load.py): left to their production defaults here.
 RELAXING = (
     "DEBUG",
@@ -37,12 +41,17 @@ RELAXING = (
 )
 
 
-def manage(*args: str) -> subprocess.CompletedProcess[str]:
-    inherited = {key: value for key, value in os.environ.items() if key not in PRODUCTION_ENV and key not in RELAXING}
+def manage(*args: str, without: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    inherited = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in PRODUCTION_ENV and key not in RELAXING and key not in TWILIO and key != "OUTREACH_SMS_BACKEND"
+    }
+    production = {key: value for key, value in PRODUCTION_ENV.items() if key not in without}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
-        env={**inherited, **PRODUCTION_ENV},
+        env={**inherited, **production},
         capture_output=True,
         text=True,
         timeout=120,
@@ -54,6 +63,14 @@ def test_the_deploy_check_is_clean_with_production_settings():
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_the_deploy_check_fails_when_production_would_print_texts_instead_of_sending_them():
+    result = manage("check", "--deploy", without=TWILIO)
+
+    assert result.returncode != 0
+    assert "outreach.E001" in result.stderr
+    assert "ConsoleBackend: texts would be kept in this process, never sent" in result.stderr
 
 
 def test_production_keeps_its_rate_limits():

@@ -28,6 +28,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from dispatch import realtime, roles
+from dispatch.masking import phone_masked
 from dispatch.models import Depot, Driver, User
 from dispatch.selectors import user_depots
 from exceptions import payloads
@@ -321,7 +322,7 @@ def board_case_detail(*, case_id: int, depot_ids: Sequence[int]) -> CaseDetail |
         },
         "recipient": {
             "name": recipient.name,
-            "phone_masked": payloads.phone_masked(recipient.phone),
+            "phone_masked": phone_masked(recipient.phone),
             "language": recipient.language,
             "preferred_channel": recipient.preferred_channel,
             "opted_out": recipient.opted_out,

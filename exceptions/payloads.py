@@ -14,9 +14,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, TypedDict
 
+from dispatch.masking import MASK
 from exceptions.models import ExceptionCase
-
-MASK = "••••"
 
 # Lookups for ``.values()``; ``case_row_of`` fills the same keys from a loaded case.
 CASE_ROW_VALUES = (
@@ -195,12 +194,6 @@ def text_masked(text: str, *, keep: tuple[str, ...] = ()) -> str:
     for placeholder, word in held.items():
         text = text.replace(placeholder, word)
     return text
-
-
-def phone_masked(phone: object) -> str:
-    """Only the last two digits of a phone number: enough to tell two numbers apart on a call."""
-    digits = re.sub(r"\D", "", str(phone or ""))
-    return f"{MASK}{digits[-2:]}" if len(digits) >= 2 else ""
 
 
 # --- The case panel -------------------------------------------------------------------------------------------------

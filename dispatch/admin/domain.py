@@ -31,7 +31,7 @@ from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_post_parameters
 
 from dispatch.admin.forms import WriteOnlySecretForm, secret_field
-from dispatch.admin.scoping import DepotScopedAdmin
+from dispatch.admin.scoping import DepotScopedAdmin, PhonesMaskedAdmin
 from dispatch.models import (
     AccessCredential,
     Address,
@@ -218,8 +218,9 @@ class RecentRunInline(ReadOnlyInline):
 
 
 @admin.register(Driver)
-class DriverAdmin(DepotScopedAdmin):
+class DriverAdmin(PhonesMaskedAdmin, DepotScopedAdmin):
     depot_path = "depot"
+    phone_fields = ("phone",)
     list_display = ("__str__", "username", "depot", "phone", "active", "vehicle_capacity", "last_seen_at")
     list_filter = ("active", "depot")
     list_select_related = ("user", "depot")
@@ -466,8 +467,9 @@ class OrderAdmin(DepotScopedAdmin):
 
 
 @admin.register(Recipient)
-class RecipientAdmin(DepotScopedAdmin):
+class RecipientAdmin(PhonesMaskedAdmin, DepotScopedAdmin):
     depot_path = "orders__depot"
+    phone_fields = ("phone", "alt_phone")
     list_display = ("name", "phone", "email", "language", "preferred_channel", "tier", "opted_out", "created_at")
     list_filter = ("tier", "language", "preferred_channel", "opted_out")
     search_fields = ("name", "phone", "alt_phone", "email", "external_id")

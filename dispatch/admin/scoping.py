@@ -17,6 +17,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from dispatch.masking import phone_masked
 from dispatch.models import User
 from dispatch.selectors import user_depots
 
@@ -35,3 +36,38 @@ class DepotScopedAdmin(admin.ModelAdmin):
         ids = depots.values("pk")
         mine = queryset.model._default_manager.filter(**{f"{self.depot_path}__in": ids}).values("pk")
         return queryset.filter(pk__in=mine)
+
+
+class PhonesMaskedAdmin(admin.ModelAdmin):
+    """Desk users who are not admins see the ``phone_fields`` as the board shows them (the last two digits),
+    in lists and on the page, and cannot change them; admins see and edit them whole."""
+
+    phone_fields: tuple[str, ...] = ()
+
+    def _masked(self, request: HttpRequest) -> bool:
+        return user_depots(user=cast(User, request.user)) is not None
+
+    def _swap(self, names: Any) -> list[Any]:
+        return [f"{name}_masked" if name in self.phone_fields else name for name in names]
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        names = super().get_list_display(request)
+        return self._swap(names) if self._masked(request) else names
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if not self._masked(request):
+            return fieldsets
+        return [(title, {**options, "fields": self._swap(options["fields"])}) for title, options in fieldsets]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        names = tuple(super().get_readonly_fields(request, obj))
+        return (*names, *(f"{name}_masked" for name in self.phone_fields)) if self._masked(request) else names
+
+    @admin.display(description="Phone")
+    def phone_masked(self, obj: Any) -> str:
+        return phone_masked(obj.phone)
+
+    @admin.display(description="Alternative phone")
+    def alt_phone_masked(self, obj: Any) -> str:
+        return phone_masked(obj.alt_phone)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib import admin
+from django.test import Client
 from django.urls import reverse
 
 from dispatch.admin.scoping import DepotScopedAdmin
@@ -116,3 +117,30 @@ def test_an_admin_sees_every_depot(client, two_depots):
     client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
     shown = {row.pk for row in client.get(reverse("admin:dispatch_order_changelist")).context["cl"].result_list}
     assert {two_depots["chicago"].order_id, two_depots["milwaukee"].order_id} <= shown
+
+
+def test_a_dispatcher_sees_phone_numbers_masked_in_admin_and_cannot_change_them(alice, admin_user, dave):
+    stop = StopFactory(run__driver=dave, order__recipient__phone="+17735550142")
+    recipient = stop.order.recipient
+    recipient.alt_phone = "+17735550177"
+    recipient.save()
+    dispatcher, admin_client = Client(), Client()
+    dispatcher.force_login(alice)
+    admin_client.force_login(admin_user)
+    pages = [
+        reverse("admin:dispatch_recipient_changelist"),
+        reverse("admin:dispatch_recipient_change", args=[recipient.pk]),
+        reverse("admin:dispatch_driver_changelist"),
+        reverse("admin:dispatch_driver_change", args=[dave.pk]),
+    ]
+    whole = ("7735550142", "773) 555-0142", "7735550177", str(dave.phone)[2:])
+
+    for page in pages:
+        seen = dispatcher.get(page).content.decode()
+        assert not [number for number in whole if number in seen], page
+        assert "••••" in seen, page
+    assert "7735550142" in admin_client.get(pages[1]).content.decode().replace(" ", "").replace("-", "")
+
+    form = dispatcher.get(pages[1]).context["adminform"].form
+    assert "phone" not in form.fields
+    assert "alt_phone" not in form.fields

@@ -17,7 +17,7 @@ from schemathesis.checks import (
 
 from dispatch.models import ApiToken
 from dispatch.services import api_token_issue
-from tests.factories import RunFactory, StopFactory
+from tests.factories import RunFactory, StopFactory, UserFactory
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
@@ -51,3 +51,20 @@ def driver_headers(dave) -> dict[str, str]:
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_the_api_keeps_its_contract_for_any_input(case, driver_headers, keep_test_connection):
     case.call_and_validate(headers=driver_headers, checks=CHECKS)
+
+
+@pytest.fixture
+def integration_headers(dave) -> dict[str, str]:
+    """A planner's token limited to Dave's depot, with a day of his on file."""
+    run = RunFactory(driver=dave)
+    StopFactory(run=run, sequence=1)
+    planner = UserFactory(username="fuzz-planner")
+    _, key = api_token_issue(user=planner, kind=ApiToken.Kind.INTEGRATION, name="fuzz", depot=dave.depot)
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.mark.django_db
+@schema.include(path_regex=r"^/api/v1/(plans|recipients/)").parametrize()
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_the_integration_api_keeps_its_contract_for_any_input(case, integration_headers, keep_test_connection):
+    case.call_and_validate(headers=integration_headers, checks=CHECKS)

@@ -10,6 +10,7 @@ with no check here fails by name.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,13 +20,13 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from dispatch.models import AccessCredential, Driver, DriverInstruction, ScanEvent, Stop
+from dispatch.models import AccessCredential, ApiToken, Driver, DriverInstruction, ScanEvent, Stop
 from dispatch.services import instruction_push
 from exceptions.models import CaseEvent, ExceptionCase, PreArrivalContact, StopRisk
 from outreach.models import Message
 from tests.dispatch.api.conftest import client_for
 from tests.exceptions.conftest import at
-from tests.factories import AccessCredentialFactory, StopFactory
+from tests.factories import AccessCredentialFactory, StopFactory, UserFactory
 from tests.security import endpoints
 from tests.security.cases import escalated, recipe
 from tests.security.conftest import signed_in
@@ -255,3 +256,73 @@ def test_the_desk_pages_list_only_the_dispatchers_depots(name, depots):
     assert response.status_code == 200
     assert [depot.code for depot in response.context["depots"]] == [depots.depot_codes[0]]
     assert "Milwaukee" not in response.content.decode()
+
+
+# --- Integrations ---------------------------------------------------------------------------------------------------
+# A token limited to a depot writes shared rows (recipients, addresses) only where no other depot uses them
+# (dispatch/tenancy.py). Each integration endpoint is tried with Milwaukee's token on Chicago's recipient.
+
+
+def plan_import_keeps_off(token: APIClient, stop: Stop, oscar: Driver) -> Any:
+    recipient, address = stop.order.recipient, stop.order.address
+    order = {
+        "reference": "LM-MKE-1",
+        "recipient": {"external_id": recipient.external_id, "name": "Taken Over", "phone": "+14145550100"},
+        "address": {
+            "external_ref": address.external_ref,
+            "line1": "1 Elsewhere St",
+            "city": "Chicago",
+            "postal_code": "60622",
+            "latitude": 41.9,
+            "longitude": -87.67,
+        },
+        "access_codes": [{"kind": "gate", "code": "0000"}],
+    }
+    today = timezone.localdate(timezone.now(), oscar.depot.time_zone)
+    shift = (timezone.now() + dt.timedelta(hours=1)).isoformat()
+    plan = {
+        "depot": oscar.depot.code,
+        "service_date": today.isoformat(),
+        "runs": [
+            {
+                "external_ref": "R-MKE",
+                "driver": oscar.user.username,
+                "shift_start": shift,
+                "shift_end": (timezone.now() + dt.timedelta(hours=8)).isoformat(),
+                "stops": [{"sequence": 1, "order": order}],
+            }
+        ],
+    }
+    return token.post(url("plan-import"), plan, format="json")
+
+
+def recipient_import_keeps_off(token: APIClient, stop: Stop, oscar: Driver) -> Any:
+    rows = [{"external_id": stop.order.recipient.external_id, "name": "Taken Over", "phone": "+14145550100"}]
+    return token.post(url("recipient-import"), {"recipients": rows}, format="json")
+
+
+INTEGRATION_CHECKS: dict[str, Callable[[APIClient, Stop, Driver], Any]] = {
+    "plan-import": plan_import_keeps_off,
+    "recipient-import": recipient_import_keeps_off,
+}
+
+
+@pytest.mark.parametrize("name", endpoints.names("integration"))
+def test_a_depot_limited_token_changes_nothing_another_depot_uses(name, milwaukee, dave_stop, oscar):
+    send = INTEGRATION_CHECKS.get(name)
+    assert send is not None, f"{name}: an integration endpoint with no cross-depot check; add one to INTEGRATION_CHECKS"
+    recipient, address = dave_stop.order.recipient, dave_stop.order.address
+    recipient.external_id, address.external_ref = "CHI-R-1", "CHI-A-1"
+    recipient.save()
+    address.save()
+    before = (recipient.name, str(recipient.phone), address.line1)
+    token = client_for(UserFactory(username="mke-planner"), ApiToken.Kind.INTEGRATION, depot=milwaukee)
+
+    response = send(token, dave_stop, oscar)
+
+    assert response.status_code in (200, 400), response.content
+    assert "is used by another depot" in response.content.decode()
+    recipient.refresh_from_db()
+    address.refresh_from_db()
+    assert (recipient.name, str(recipient.phone), address.line1) == before
+    assert not AccessCredential.objects.filter(address=address).exists()

@@ -86,7 +86,8 @@ def main() -> int:
                 "(each run replaces the previous demo day)",
                 f"- All runs (s): {', '.join(f'{t:.2f}' for t in times)}",
                 "- Each run: delete the previous demo day, plan in memory, bulk-insert ~10k rows in one transaction, "
-                "and hash three demo passwords (PBKDF2, in parallel threads).",
+                "hash three demo passwords (PBKDF2, in parallel threads), then score every stop for risk "
+                "(as a plan import does, so Risky stops is full at once).",
                 f"- Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
                 "",
             ]

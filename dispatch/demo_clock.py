@@ -3,7 +3,7 @@
 Started at 21:00 in Chicago, a Chicago day would be over: every shift ended, recipients in their
 quiet hours, no slot left today, nothing due to be texted ahead. So a demo day starting now keeps
 Chicago's streets and people but takes the clock of a place where the working day is beginning:
-Chicago itself when its morning is now, else the zone below whose local time is nearest to 09:00.
+Chicago itself when its morning is now, else the zone below whose local time is nearest to 10:00.
 Every clock stays real (the web, the worker, Postgres, the browser): only the depot's zone moves.
 """
 
@@ -17,11 +17,11 @@ from typing import Final
 from dispatch.demo import LOADING_MINUTES
 
 HOME_ZONE: Final = "America/Chicago"
-# A demo day may start in these local hours: its nine-hour shifts then end before 20:00, when the
-# earliest quiet hours begin.
-MORNING_FROM: Final = dt.time(7, 0)
+# A demo day may start in these local hours: every recipient's quiet hours are over (the latest end at
+# 09:00), and its nine-hour shifts end before 20:00, when the earliest begin.
+MORNING_FROM: Final = dt.time(9, 0)
 MORNING_UNTIL: Final = dt.time(11, 0)
-IDEAL_MINUTES: Final = 9 * 60
+IDEAL_MINUTES: Final = 10 * 60
 # One zone without daylight saving for each whole hour from UTC-11 to UTC+12: some zone is always
 # in its morning.
 ZONES: Final = (

@@ -113,6 +113,22 @@ def test_a_dispatcher_sees_only_their_depots_rows_in_every_list_and_page(client,
     assert checked == 15
 
 
+@pytest.mark.parametrize("label", ["dispatch.order", "dispatch.stop", "dispatch.recipient"])
+def test_a_dispatcher_cannot_change_another_depots_rows_in_admin(client, alice, two_depots, label):
+    # The models a dispatcher may change in admin (dispatch.roles.DISPATCHER_CHANGE_MODELS), posted for Milwaukee.
+    client.force_login(alice)
+    theirs = _objects(two_depots["milwaukee"])[label]
+    theirs.refresh_from_db()
+    before = {field.attname: getattr(theirs, field.attname) for field in type(theirs)._meta.concrete_fields}
+    app, model = label.split(".")
+
+    response = client.post(reverse(f"admin:{app}_{model}_change", args=[theirs.pk]), {"name": "Taken Over"})
+
+    assert response.status_code == 302  # "not found": back to the admin index, nothing saved
+    theirs.refresh_from_db()
+    assert {field.attname: getattr(theirs, field.attname) for field in type(theirs)._meta.concrete_fields} == before
+
+
 def test_an_admin_sees_every_depot(client, two_depots):
     client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
     shown = {row.pk for row in client.get(reverse("admin:dispatch_order_changelist")).context["cl"].result_list}

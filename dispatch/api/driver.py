@@ -380,6 +380,36 @@ class InstructionAckView(DriverView):
         return Response(instruction_payload(instruction))
 
 
+# --- Reason codes --------------------------------------------------------------------------------
+
+
+class ReasonCodeOutput(serializers.Serializer[Any]):
+    code = serializers.CharField(help_text="What a failed scan sends as `reason_code`.")
+    label = serializers.CharField(help_text="How to show it to the driver.")  # type: ignore[assignment]
+    category = serializers.ChoiceField(choices=ReasonCode.Category.choices)
+    photo_required = serializers.BooleanField(
+        help_text="A failed scan with this code must attach a `photo` (send the scan as multipart/form-data)."
+    )
+    description = serializers.CharField(help_text="When to use it; may be empty.")
+
+
+class ReasonCodesOutput(serializers.Serializer[Any]):
+    reason_codes = ReasonCodeOutput(many=True)
+
+
+class ReasonCodesView(DriverView):
+    @extend_schema(
+        operation_id="driver_reason_codes",
+        summary="The reason codes a failed scan may give",
+        description="The depot's active codes, in code order, and which of them need a photo. They change rarely: "
+        "read them when the app starts.",
+        responses={200: ReasonCodesOutput},
+    )
+    def get(self, request: Request, version: str) -> Response:
+        codes = sorted(reason_codes_active().values(), key=lambda reason: reason.code)
+        return Response(ReasonCodesOutput({"reason_codes": codes}).data)
+
+
 # --- Access codes --------------------------------------------------------------------------------
 
 

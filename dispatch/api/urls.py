@@ -11,6 +11,7 @@ urlpatterns = [
         name="driver-access-code-reveal",
     ),
     path("driver/locations", driver.LocationsView.as_view(), name="driver-locations"),
+    path("driver/reason-codes", driver.ReasonCodesView.as_view(), name="driver-reason-codes"),
     path("driver/instructions", driver.InstructionListView.as_view(), name="driver-instructions"),
     path(
         "driver/instructions/<int:instruction_id>/ack",

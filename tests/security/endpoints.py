@@ -33,6 +33,7 @@ DRIVER = frozenset(
         "driver-locations",
         "driver-instructions",
         "driver-instruction-ack",
+        "driver-reason-codes",
     }
 )
 # Integrations, by integration token (plan import honours a token's depot; recipients belong to no depot).

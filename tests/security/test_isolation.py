@@ -129,7 +129,15 @@ def ack_needs_ones_own_instruction(me: DriverWorld, victim: DriverWorld) -> None
     assert victim.api.post(url("driver-instruction-ack", instruction_id=victim.instruction.pk)).status_code == 200
 
 
+def reason_codes_are_the_same_for_everyone(me: DriverWorld, victim: DriverWorld) -> None:
+    mine, theirs = me.api.get(url("driver-reason-codes")), victim.api.get(url("driver-reason-codes"))
+
+    assert (mine.status_code, theirs.status_code) == (200, 200)
+    assert mine.json() == theirs.json()  # nothing of a driver's own in it
+
+
 DRIVER_CHECKS: dict[str, Callable[[DriverWorld, DriverWorld], None]] = {
+    "driver-reason-codes": reason_codes_are_the_same_for_everyone,
     "driver-run": run_is_ones_own,
     "driver-scan-create": scan_needs_ones_own_stop,
     "driver-access-code-reveal": reveal_needs_ones_own_stop,

@@ -312,6 +312,9 @@ class LocationsInput(serializers.Serializer[Any]):
 
 
 class LocationsView(DriverView):
+    # A batch is a nested array: only JSON carries it (a form cannot), so only JSON is declared and read.
+    parser_classes = [JSONParser]
+
     @extend_schema(
         operation_id="driver_locations",
         summary=f"Upload GPS pings (1-{MAX_PINGS_PER_BATCH} per call)",
@@ -335,11 +338,20 @@ FEED_LIMIT = 200
 
 class InstructionFeedOutput(serializers.Serializer[Any]):
     instructions = InstructionPayload(many=True)
-    next_cursor = serializers.CharField(help_text="Send as ?after= next time; unchanged when nothing is new.")
+    next_cursor = serializers.RegexField(
+        r"^[0-9]{1,18}$", help_text="Send as ?after= next time; unchanged when nothing is new."
+    )
 
 
 class FeedParams(serializers.Serializer[Any]):
-    after = serializers.IntegerField(required=False, min_value=0, default=0)
+    # One type with next_cursor: a client passes back what it was given, whatever language generated it.
+    after = serializers.RegexField(
+        r"^[0-9]{1,18}$",
+        required=False,
+        default="0",
+        help_text="The `next_cursor` of the last page; leave it out (or send 0) to read from the start.",
+        error_messages={"invalid": "Send the next_cursor of the last page, or 0."},
+    )
     limit = serializers.IntegerField(required=False, min_value=1, max_value=FEED_LIMIT, default=FEED_LIMIT)
 
 
@@ -353,7 +365,7 @@ class InstructionListView(DriverView):
     def get(self, request: Request, version: str) -> Response:
         params = FeedParams(data=request.query_params)
         params.is_valid(raise_exception=True)
-        after = params.validated_data["after"]
+        after = int(params.validated_data["after"])
         items = selectors.driver_instructions_after(
             driver=self.driver(request), after=after, limit=params.validated_data["limit"]
         )

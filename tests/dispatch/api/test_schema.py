@@ -38,3 +38,31 @@ def test_it_serves_the_docs_page_without_a_cdn(client):
 def test_it_flattens_nested_errors_to_json_paths():
     errors = {"runs": [{}, {"stops": {2: {"order": {"reference": ["Required."]}}}}], "depot": ["Unknown."]}
     assert flatten(errors) == {"runs[1].stops[2].order.reference": ["Required."], "depot": ["Unknown."]}
+
+
+def operation(path: str, method: str) -> dict:
+    schema = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    return schema["paths"][path][method]
+
+
+def test_the_feed_cursor_is_one_type_in_and_out():
+    feed = operation("/api/v1/driver/instructions", "get")
+    (after,) = [parameter for parameter in feed["parameters"] if parameter["name"] == "after"]
+    schema = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+
+    assert after["schema"]["type"] == "string"
+    assert schema["components"]["schemas"]["InstructionFeedOutput"]["properties"]["next_cursor"]["type"] == "string"
+
+
+def test_a_gps_batch_is_json_only():
+    assert list(operation("/api/v1/driver/locations", "post")["requestBody"]["content"]) == ["application/json"]
+
+
+def test_a_form_encoded_gps_batch_is_refused_with_a_415(dave):
+    from tests.dispatch.api.conftest import client_for
+
+    response = client_for(dave.user).post(
+        "/api/v1/driver/locations", "pings=1", content_type="application/x-www-form-urlencoded"
+    )
+
+    assert response.status_code == 415

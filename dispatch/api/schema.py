@@ -1,4 +1,8 @@
-"""OpenAPI post-processing: the answers every authenticated operation can give."""
+"""OpenAPI post-processing: the answers every authenticated operation can give, and the headers it sends.
+
+drf-spectacular describes bodies; the headers a client must read (an ETag to send back, a replay flag,
+how long to wait after a 429) are added here, so a generated client knows them.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +13,44 @@ COMMON_RESPONSES = {
     "403": "The token is valid but may not use this operation.",
     "429": "Too many requests; retry after the number of seconds in Retry-After.",
 }
+RETRY_AFTER = {
+    "Retry-After": {"description": "Seconds to wait before the next request.", "schema": {"type": "integer"}}
+}
+ETAG = {
+    "ETag": {
+        "description": "The run's version: send it back as If-None-Match to get 304 while nothing changed.",
+        "schema": {"type": "string"},
+    }
+}
+# (operation id, status) -> the headers that response carries.
+RESPONSE_HEADERS: dict[tuple[str, str], dict[str, Any]] = {
+    ("driver_run", "200"): ETAG,
+    ("driver_run", "304"): ETAG,
+    ("driver_scan_create", "201"): {
+        "Idempotent-Replayed": {
+            "description": "`true` when this Idempotency-Key was seen before: the body is the first answer, "
+            "and nothing was recorded again. Absent on a first scan.",
+            "schema": {"type": "string", "enum": ["true"]},
+        }
+    },
+}
 
 
 def add_common_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     error = {"$ref": "#/components/schemas/Error"}
     for path in result.get("paths", {}).values():
         for operation in path.values():
-            if not isinstance(operation, dict) or not operation.get("security"):
+            if not isinstance(operation, dict):
                 continue
             responses = operation.setdefault("responses", {})
+            for (operation_id, status), headers in RESPONSE_HEADERS.items():
+                if operation.get("operationId") == operation_id and status in responses:
+                    responses[status].setdefault("headers", {}).update(headers)
+            if not operation.get("security"):
+                continue
             for status, description in COMMON_RESPONSES.items():
                 responses.setdefault(
                     status, {"description": description, "content": {"application/json": {"schema": error}}}
                 )
+            responses["429"].setdefault("headers", {}).update(RETRY_AFTER)
     return result

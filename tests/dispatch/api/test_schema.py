@@ -66,3 +66,17 @@ def test_a_form_encoded_gps_batch_is_refused_with_a_415(dave):
     )
 
     assert response.status_code == 415
+
+
+def test_the_headers_a_client_reads_are_described():
+    run, scan = operation("/api/v1/driver/run", "get"), operation("/api/v1/driver/stops/{stop_id}/scans", "post")
+
+    assert set(run["responses"]["200"]["headers"]) == {"ETag"}
+    assert set(run["responses"]["304"]["headers"]) == {"ETag"}
+    assert set(scan["responses"]["201"]["headers"]) == {"Idempotent-Replayed"}
+    for path, method in (
+        ("/api/v1/driver/run", "get"),
+        ("/api/v1/plans", "post"),
+        ("/api/v1/driver/locations", "post"),
+    ):
+        assert set(operation(path, method)["responses"]["429"]["headers"]) == {"Retry-After"}, path

@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 
 from dispatch.api.driver import ERROR
 from dispatch.api.errors import Conflict
+from dispatch.api.parsers import JSONParser
 from dispatch.models import Depot, User
 from exceptions import board, risk_board, workflow
 from exceptions.models import ExceptionCase
@@ -219,8 +220,12 @@ class BoardCaseView(BoardView):
 
 
 class CaseActionView(BoardView):
-    """One dispatcher action: the body carries the case ``version`` the dispatcher decided on."""
+    """One dispatcher action: the body carries the case ``version`` the dispatcher decided on.
 
+    JSON only, as the board sends it: one content type per operation, so a client generated from the
+    schema is generated right."""
+
+    parser_classes = [JSONParser]
     action_name: ClassVar[str]
 
     class InputSerializer(serializers.Serializer[Any]):

@@ -247,6 +247,20 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 
 
+class ScanForm(ScanInput):
+    """The scan as the schema declares it: a form (multipart/form-data), the one body that carries a photo.
+
+    A field a client has no value for is left out, never sent empty: nothing here is nullable. The view
+    also reads the same fields as JSON (a scan without a photo), for clients written by hand.
+    """
+
+    latitude = serializers.FloatField(required=False, min_value=-90, max_value=90)
+    longitude = serializers.FloatField(required=False, min_value=-180, max_value=180)
+    photo = serializers.FileField(
+        required=False, help_text="JPEG, PNG or HEIC, up to 10 MB. Required by the reason codes that say so."
+    )
+
+
 class ScanCreateView(DriverView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
@@ -254,7 +268,7 @@ class ScanCreateView(DriverView):
         operation_id="driver_scan_create",
         summary="Report a delivered or failed scan",
         parameters=[IDEMPOTENCY_KEY],
-        request={"application/json": ScanInput, "multipart/form-data": ScanInput},
+        request={"multipart/form-data": ScanForm},
         responses={201: ScanOutput, 400: ERROR, 404: ERROR, 409: ERROR},
     )
     def post(self, request: Request, version: str, stop_id: int) -> Response:

@@ -256,6 +256,7 @@ class ScanForm(ScanInput):
 
     latitude = serializers.FloatField(required=False, min_value=-90, max_value=90)
     longitude = serializers.FloatField(required=False, min_value=-180, max_value=180)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=500, help_text="What the driver saw.")
     photo = serializers.FileField(
         required=False, help_text="JPEG, PNG or HEIC, up to 10 MB. Required by the reason codes that say so."
     )

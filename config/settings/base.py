@@ -253,6 +253,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per choice set, whichever serializer field carries it.
+    "ENUM_NAME_OVERRIDES": {
+        "StopStatusEnum": "dispatch.models.Stop.Status",
+        "RunStatusEnum": "dispatch.models.Run.Status",
+        "ScanOutcomeEnum": "dispatch.models.ScanEvent.Outcome",
+        "AccessCodeKindEnum": "dispatch.models.AccessCredential.Kind",
+        "InstructionKindEnum": "dispatch.models.DriverInstruction.Kind",
+        "BuildingTypeEnum": "dispatch.models.Address.BuildingType",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "dispatch.api.schema.add_common_responses",

@@ -28,7 +28,17 @@ from dispatch.api.errors import Conflict, Refused
 from dispatch.api.parsers import JSONParser
 from dispatch.api.permissions import IsDriver
 from dispatch.api.throttling import WindowRateThrottle
-from dispatch.models import AccessRevealAudit, Driver, DriverInstruction, ReasonCode, ScanEvent, Stop
+from dispatch.models import (
+    AccessCredential,
+    AccessRevealAudit,
+    Address,
+    Driver,
+    DriverInstruction,
+    ReasonCode,
+    Run,
+    ScanEvent,
+    Stop,
+)
 from dispatch.payloads import InstructionPayload, instruction_payload
 from dispatch.reasons import reason_codes_active
 from dispatch.services import instruction_ack
@@ -75,7 +85,7 @@ STOP_FIELDS = (
 class RunStopOutput(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     sequence = serializers.IntegerField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=Stop.Status.choices)
     planned_arrival = serializers.DateTimeField(allow_null=True)
     window_start = serializers.DateTimeField(allow_null=True)
     window_end = serializers.DateTimeField(allow_null=True)
@@ -102,7 +112,7 @@ class RunStopOutput(serializers.Serializer[Any]):
             "postal_code": serializers.CharField(),
             "latitude": serializers.FloatField(),
             "longitude": serializers.FloatField(),
-            "building_type": serializers.CharField(),
+            "building_type": serializers.ChoiceField(choices=Address.BuildingType.choices),
             "building_notes": serializers.CharField(),
         },
     )
@@ -115,7 +125,7 @@ class RunOutput(serializers.Serializer[Any]):
     service_date = serializers.DateField()
     shift_start = serializers.DateTimeField()
     shift_end = serializers.DateTimeField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=Run.Status.choices)
     plan_version = serializers.IntegerField()
     depot = inline_serializer("RunDepot", {"code": serializers.CharField(), "name": serializers.CharField()})
     stops = RunStopOutput(many=True)
@@ -231,10 +241,10 @@ class ScanInput(serializers.Serializer[Any]):
 class ScanOutput(serializers.Serializer[Any]):
     scan_id = serializers.IntegerField()
     stop_id = serializers.IntegerField()
-    outcome = serializers.CharField()
+    outcome = serializers.ChoiceField(choices=ScanEvent.Outcome.choices)
     reason_code = serializers.CharField(allow_null=True)
     attempt = serializers.IntegerField()
-    stop_status = serializers.CharField()
+    stop_status = serializers.ChoiceField(choices=Stop.Status.choices)
     case_id = serializers.IntegerField(allow_null=True, help_text="The exception case a failed scan opened.")
 
 
@@ -444,7 +454,7 @@ class RevealOutput(serializers.Serializer[Any]):
     codes = inline_serializer(
         "RevealedCode",
         {
-            "kind": serializers.CharField(),
+            "kind": serializers.ChoiceField(choices=AccessCredential.Kind.choices),
             "code": serializers.CharField(),
             "verified": serializers.BooleanField(),
             "last_worked_at": serializers.DateTimeField(allow_null=True),

@@ -109,7 +109,7 @@ def test_a_drivers_day_and_a_plan_import_through_the_generated_client(
     assert codes["DAMAGED"].photo_required is True
     photo = types.File(payload=io.BytesIO(PIXEL_PNG), file_name="parcel.png", mime_type="image/png")
     form = models.ScanFormRequest(
-        outcome=models.ScanFormOutcomeEnum.FAILED,
+        outcome=models.ScanOutcomeEnum.FAILED,
         reason_code="DAMAGED",
         device_time=timezone.now(),
         notes="Box crushed on one corner",

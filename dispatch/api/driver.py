@@ -202,7 +202,8 @@ class ScanInput(serializers.Serializer[Any]):
     outcome = serializers.ChoiceField(choices=ScanEvent.Outcome.choices)
     reason_code = serializers.CharField(required=False, allow_blank=True, max_length=40)
     device_time = serializers.DateTimeField(
-        help_text="When the driver scanned, with its UTC offset.", validators=[validate_device_time]
+        help_text="When the driver scanned, with its UTC offset: within the last 7 days, at most 10 minutes ahead.",
+        validators=[validate_device_time],
     )
     latitude = serializers.FloatField(required=False, allow_null=True, min_value=-90, max_value=90)
     longitude = serializers.FloatField(required=False, allow_null=True, min_value=-180, max_value=180)
@@ -250,7 +251,7 @@ class ScanOutput(serializers.Serializer[Any]):
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    OpenApiTypes.STR,
+    {"type": "string", "minLength": 1, "maxLength": 64},
     OpenApiParameter.HEADER,
     required=True,
     description="A unique value per scan (a UUID). Sending it again returns the first answer and records nothing.",

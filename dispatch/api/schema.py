@@ -36,8 +36,19 @@ RESPONSE_HEADERS: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 
+def _limits() -> dict[tuple[str, str], dict[str, Any]]:
+    """(component, property) -> the constraints drf-spectacular cannot read off the serializer."""
+    from dispatch.services.locations import MAX_PINGS_PER_BATCH
+
+    return {("LocationsInputRequest", "pings"): {"minItems": 1, "maxItems": MAX_PINGS_PER_BATCH}}
+
+
 def add_common_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     error = {"$ref": "#/components/schemas/Error"}
+    components = result.get("components", {}).get("schemas", {})
+    for (component, name), limits in _limits().items():
+        if name in components.get(component, {}).get("properties", {}):
+            components[component]["properties"][name].update(limits)
     for path in result.get("paths", {}).values():
         for operation in path.values():
             if not isinstance(operation, dict):

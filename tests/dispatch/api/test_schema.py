@@ -125,3 +125,13 @@ def test_fixed_values_are_enums_with_one_name_each():
         assert values <= set(components[name]["enum"]), name
     # drf-spectacular names a clash with a hash ("Status905Enum"): each choice set has its own name instead.
     assert [name for name in components if re.search(r"[0-9a-f]{3}Enum$", name)] == []
+
+
+def test_the_limits_are_schema_constraints():
+    schema = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    pings = schema["components"]["schemas"]["LocationsInputRequest"]["properties"]["pings"]
+    scan = operation("/api/v1/driver/stops/{stop_id}/scans", "post")
+    (key,) = [parameter for parameter in scan["parameters"] if parameter["name"] == "Idempotency-Key"]
+
+    assert (pings["minItems"], pings["maxItems"]) == (1, 500)
+    assert (key["schema"]["minLength"], key["schema"]["maxLength"], key["required"]) == (1, 64, True)

@@ -253,6 +253,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # 3.1: a field that is an object or null (a stop's newest instruction) is said the way JSON Schema says it.
+    "OAS_VERSION": "3.1.0",
     # One name per choice set, whichever serializer field carries it.
     "ENUM_NAME_OVERRIDES": {
         "StopStatusEnum": "dispatch.models.Stop.Status",

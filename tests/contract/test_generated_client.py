@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import io
+import json
 import pkgutil
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from django.utils import timezone
 from dispatch.models import ApiToken, ScanEvent
 from dispatch.services import instruction_push
 from dispatch.services.tokens import api_token_issue
+from tests.contract.strict import StrictResponses
 from tests.exceptions.conftest import at
 from tests.factories import AccessCredentialFactory, RunFactory, StopFactory, UserFactory
 
@@ -79,7 +81,7 @@ def test_every_module_of_the_generated_client_imports(client_package):
 
 
 def test_a_drivers_day_and_a_plan_import_through_the_generated_client(
-    request, client_package, live_server, dave, chicago
+    request, client_package, openapi_schema, live_server, dave, chicago
 ):
     run = RunFactory(driver=dave)
     damaged, gated = StopFactory(run=run, sequence=1), StopFactory(run=run, sequence=2)
@@ -89,7 +91,9 @@ def test_a_drivers_day_and_a_plan_import_through_the_generated_client(
     types = module("types")
     client_class = importlib.import_module(PACKAGE).AuthenticatedClient
     # Closed at the end: a kept-alive connection would keep a server thread, and its database session, open.
-    driver = client_class(base_url=live_server.url, token=key, raise_on_unexpected_status=True)
+    strict = StrictResponses(json.loads(openapi_schema.read_text()))
+    hooks = {"event_hooks": {"response": [strict]}}
+    driver = client_class(base_url=live_server.url, token=key, raise_on_unexpected_status=True, httpx_args=hooks)
     request.addfinalizer(lambda: driver.get_httpx_client().close())
     api = {name: module(f"api.driver.{name}") for name in (
         "driver_run", "driver_scan_create", "driver_locations", "driver_instructions",
@@ -150,7 +154,9 @@ def test_a_drivers_day_and_a_plan_import_through_the_generated_client(
     _, planner_key = api_token_issue(
         user=UserFactory(username="planner"), kind=ApiToken.Kind.INTEGRATION, name="generated", depot=chicago
     )
-    planner = client_class(base_url=live_server.url, token=planner_key, raise_on_unexpected_status=True)
+    planner = client_class(
+        base_url=live_server.url, token=planner_key, raise_on_unexpected_status=True, httpx_args=hooks
+    )
     request.addfinalizer(lambda: planner.get_httpx_client().close())
     plan_import = module("api.plans.plan_import")
     body = models.PlanImportRequest.from_dict(a_plan(chicago.code, dave.user.username))
@@ -159,6 +165,10 @@ def test_a_drivers_day_and_a_plan_import_through_the_generated_client(
     imported = plan_import.sync_detailed(client=planner, body=body)
     assert imported.status_code == 201, imported.content
     assert imported.parsed.stops.created == 1
+
+    # Every answer of the day, strictly as the schema says: no field it does not name, no status it does not list.
+    assert strict.checked == 12
+    assert strict.mismatches == []
 
 
 def a_plan(depot: str, driver: str) -> dict[str, Any]:

@@ -12,11 +12,10 @@ import hashlib
 import json
 from typing import Any
 
-from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -54,6 +53,14 @@ ERROR = inline_serializer(
         "fields": serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False),
     },
 )
+
+
+def errors(**codes: str) -> OpenApiResponse:
+    """An error answer, with the ``code`` values it can carry and what each means."""
+    return OpenApiResponse(ERROR, description="; ".join(f"`{code}`: {meaning}" for code, meaning in codes.items()))
+
+
+INVALID = errors(invalid="a field is wrong; `fields` says which, by JSON path")
 
 
 class DriverView(APIView):
@@ -139,14 +146,14 @@ class DriverRunView(DriverView):
         responses={
             200: RunOutput,
             304: OpenApiResponse(description="Nothing changed since the ETag you sent."),
-            404: ERROR,
+            404: errors(no_run_today="you have no run today"),
         },
     )
     def get(self, request: Request, version: str) -> Response:
         driver = self.driver(request)
         run = selectors.driver_run_current(driver=driver)
         if run is None:
-            raise Http404("You have no run today.")
+            raise exceptions.NotFound("You have no run today.", code="no_run_today")
         stops = list(selectors.run_stops(run=run))
         latest = selectors.stop_latest_instructions(driver=driver, stop_ids=[stop.pk for stop in stops])
         body = RunOutput(
@@ -281,7 +288,15 @@ class ScanCreateView(DriverView):
         summary="Report a delivered or failed scan",
         parameters=[IDEMPOTENCY_KEY],
         request={"multipart/form-data": ScanForm},
-        responses={201: ScanOutput, 400: ERROR, 404: ERROR, 409: ERROR},
+        responses={
+            201: ScanOutput,
+            400: INVALID,
+            404: errors(stop_not_found="no such stop on your runs"),
+            409: errors(
+                idempotency_key_reused="this Idempotency-Key came before with another body",
+                stop_not_active="the stop is delivered, cancelled or moved: it takes no more scans",
+            ),
+        },
     )
     def post(self, request: Request, version: str, stop_id: int) -> Response:
         key = request.headers.get("Idempotency-Key", "").strip()
@@ -306,7 +321,7 @@ class ScanCreateView(DriverView):
                 idempotency_key=key,
             )
         except StopNotFound as exc:
-            raise Http404(str(exc)) from None
+            raise exceptions.NotFound(str(exc), code="stop_not_found") from None
         except ScanRejected as exc:
             if exc.field:
                 raise serializers.ValidationError({exc.field: [str(exc)]}) from None
@@ -345,7 +360,10 @@ class LocationsView(DriverView):
         operation_id="driver_locations",
         summary=f"Upload GPS pings (1-{MAX_PINGS_PER_BATCH} per call)",
         request=LocationsInput,
-        responses={202: inline_serializer("LocationsAccepted", {"accepted": serializers.IntegerField()}), 400: ERROR},
+        responses={
+            202: inline_serializer("LocationsAccepted", {"accepted": serializers.IntegerField()}),
+            400: INVALID,
+        },
     )
     def post(self, request: Request, version: str) -> Response:
         data = LocationsInput(data=request.data)
@@ -386,7 +404,7 @@ class InstructionListView(DriverView):
         operation_id="driver_instructions",
         summary="The instruction feed, oldest first, after a cursor",
         parameters=[FeedParams],
-        responses={200: InstructionFeedOutput, 400: ERROR},
+        responses={200: InstructionFeedOutput, 400: INVALID},
     )
     def get(self, request: Request, version: str) -> Response:
         params = FeedParams(data=request.query_params)
@@ -408,13 +426,13 @@ class InstructionAckView(DriverView):
         operation_id="driver_instruction_ack",
         summary="Acknowledge an instruction",
         request=None,
-        responses={200: InstructionPayload, 404: ERROR},
+        responses={200: InstructionPayload, 404: errors(instruction_not_found="no such instruction in your feed")},
     )
     def post(self, request: Request, version: str, instruction_id: int) -> Response:
         try:
             instruction = instruction_ack(driver=self.driver(request), instruction_id=instruction_id)
         except DriverInstruction.DoesNotExist:
-            raise Http404("No such instruction in your feed.") from None
+            raise exceptions.NotFound("No such instruction in your feed.", code="instruction_not_found") from None
         return Response(instruction_payload(instruction))
 
 
@@ -476,17 +494,25 @@ class AccessCodeRevealView(DriverView):
         operation_id="driver_access_code_reveal",
         summary="Reveal the access code for one of your active stops (audited)",
         request=None,
-        responses={200: RevealOutput, 403: ERROR, 404: ERROR},
+        responses={
+            200: RevealOutput,
+            403: errors(
+                stop_not_active="the stop is not active, so its code is not available",
+                outside_radius="you are too far from the stop",
+                no_position="your location is unknown or out of date",
+            ),
+            404: errors(stop_not_found="no such stop on your runs", no_code_on_file="no access code is on file"),
+        },
     )
     def post(self, request: Request, version: str, stop_id: int) -> Response:
         try:
             reveal = access_code_reveal(user=request.user, stop_id=stop_id)  # type: ignore[arg-type]
         except Stop.DoesNotExist:
-            raise Http404("No such stop on your runs.") from None
+            raise exceptions.NotFound("No such stop on your runs.", code="stop_not_found") from None
         if reveal.result == AccessRevealAudit.Result.NOT_ASSIGNED:
-            raise Http404("No such stop on your runs.")
+            raise exceptions.NotFound("No such stop on your runs.", code="stop_not_found")
         if reveal.result == AccessRevealAudit.Result.NO_CODE:
-            raise Http404("There is no access code on file for this stop.")
+            raise exceptions.NotFound("There is no access code on file for this stop.", code="no_code_on_file")
         if not reveal.granted:
             raise Refused(REFUSALS[AccessRevealAudit.Result(reveal.result)], reveal.result)
         codes = [

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from dispatch.models import AccessRevealAudit
-from tests.factories import AccessCredentialFactory
+from tests.factories import AccessCredentialFactory, StopFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -95,8 +95,10 @@ def test_it_refuses_a_stale_position_where_a_radius_is_set(dave, dave_api, gated
 def test_it_says_when_no_code_is_on_file(dave_api, dave_run):
     response = reveal(dave_api, dave_run.stops.get(sequence=2))
     assert response.status_code == 404
-    assert response.json()["detail"] == "There is no access code on file for this stop."
+    assert response.json() == {"detail": "There is no access code on file for this stop.", "code": "no_code_on_file"}
     assert AccessRevealAudit.objects.get().result == "no_code"
+    # Not the answer for a stop that is not the driver's: an app can tell the two apart.
+    assert reveal(dave_api, StopFactory()).json()["code"] == "stop_not_found"
 
 
 def test_it_skips_a_flagged_code(dave_api, gated_stop):

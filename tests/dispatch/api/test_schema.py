@@ -135,3 +135,14 @@ def test_the_limits_are_schema_constraints():
 
     assert (pings["minItems"], pings["maxItems"]) == (1, 500)
     assert (key["schema"]["minLength"], key["schema"]["maxLength"], key["required"]) == (1, 64, True)
+
+
+def test_each_driver_operation_lists_the_error_codes_it_answers():
+    reveal = operation("/api/v1/driver/stops/{stop_id}/access-code/reveal", "post")["responses"]
+    scan = operation("/api/v1/driver/stops/{stop_id}/scans", "post")["responses"]
+
+    assert "`stop_not_found`" in reveal["404"]["description"]
+    assert "`no_code_on_file`" in reveal["404"]["description"]
+    assert "`outside_radius`" in reveal["403"]["description"]
+    assert "`idempotency_key_reused`" in scan["409"]["description"]
+    assert "`stop_not_active`" in scan["409"]["description"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+SIGNED_OUT = "Not signed in to the desk: sign in first (the session cookie)."
 COMMON_RESPONSES = {
     "401": "No token, or a token that is unknown, revoked or expired.",
     "403": "The token is valid but may not use this operation.",
@@ -57,9 +58,19 @@ def add_common_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any
             for (operation_id, status), headers in RESPONSE_HEADERS.items():
                 if operation.get("operationId") == operation_id and status in responses:
                     responses[status].setdefault("headers", {}).update(headers)
+            # Every body an operation declares is one it needs.
+            if "requestBody" in operation:
+                operation["requestBody"]["required"] = True
+            # A CSV answer is text, whatever the JSON beside it looks like.
+            for answer in responses.values():
+                if "text/csv" in answer.get("content", {}):
+                    answer["content"]["text/csv"] = {"schema": {"type": "string"}}
             if not operation.get("security"):
                 continue
+            by_session = all(set(scheme) <= {"cookieAuth"} for scheme in operation["security"])
             for status, description in COMMON_RESPONSES.items():
+                if status == "401" and by_session:
+                    description = SIGNED_OUT
                 responses.setdefault(
                     status, {"description": description, "content": {"application/json": {"schema": error}}}
                 )

@@ -146,3 +146,15 @@ def test_each_driver_operation_lists_the_error_codes_it_answers():
     assert "`outside_radius`" in reveal["403"]["description"]
     assert "`idempotency_key_reused`" in scan["409"]["description"]
     assert "`stop_not_active`" in scan["409"]["description"]
+
+
+def test_what_is_always_sent_is_required_and_bodies_and_csv_are_said_right():
+    schema = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    instruction = schema["components"]["schemas"]["InstructionPayload"]
+    metrics = operation("/api/v1/metrics", "get")["responses"]
+
+    assert {"created_at", "payload", "acked_at"} <= set(instruction["required"])
+    assert instruction["properties"]["payload"]["type"] == "object"
+    assert operation("/api/v1/recipients/import", "post")["requestBody"]["required"] is True
+    assert metrics["200"]["content"]["text/csv"]["schema"] == {"type": "string"}
+    assert "sign in" in metrics["401"]["description"]

@@ -261,7 +261,6 @@ SPECTACULAR_SETTINGS = {
         "RunStatusEnum": "dispatch.models.Run.Status",
         "ScanOutcomeEnum": "dispatch.models.ScanEvent.Outcome",
         "AccessCodeKindEnum": "dispatch.models.AccessCredential.Kind",
-        "InstructionKindEnum": "dispatch.models.DriverInstruction.Kind",
         "BuildingTypeEnum": "dispatch.models.Address.BuildingType",
     },
     "POSTPROCESSING_HOOKS": [

@@ -38,7 +38,7 @@ from dispatch.models import (
     ScanEvent,
     Stop,
 )
-from dispatch.payloads import InstructionPayload, instruction_payload
+from dispatch.payloads import InstructionField, instruction_payload, instruction_schema
 from dispatch.reasons import reason_codes_active
 from dispatch.services import instruction_ack
 from dispatch.services.locations import MAX_BATCH_SPAN, MAX_PINGS_PER_BATCH, Ping, locations_record
@@ -124,7 +124,7 @@ class RunStopOutput(serializers.Serializer[Any]):
         },
     )
     has_access_code = serializers.BooleanField(help_text="A code is on file: reveal it at the stop.")
-    instruction = InstructionPayload(allow_null=True, help_text="The newest instruction for this stop.")
+    instruction = InstructionField(allow_null=True, help_text="The newest instruction for this stop.")
 
 
 class RunOutput(serializers.Serializer[Any]):
@@ -381,7 +381,7 @@ FEED_LIMIT = 200
 
 
 class InstructionFeedOutput(serializers.Serializer[Any]):
-    instructions = InstructionPayload(many=True)
+    instructions = instruction_schema(many=True)
     next_cursor = serializers.RegexField(
         r"^[0-9]{1,18}$", help_text="Send as ?after= next time; unchanged when nothing is new."
     )
@@ -426,7 +426,7 @@ class InstructionAckView(DriverView):
         operation_id="driver_instruction_ack",
         summary="Acknowledge an instruction",
         request=None,
-        responses={200: InstructionPayload, 404: errors(instruction_not_found="no such instruction in your feed")},
+        responses={200: instruction_schema(), 404: errors(instruction_not_found="no such instruction in your feed")},
     )
     def post(self, request: Request, version: str, instruction_id: int) -> Response:
         try:

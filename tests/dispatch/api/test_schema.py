@@ -119,7 +119,6 @@ def test_fixed_values_are_enums_with_one_name_each():
         ("RunStatusEnum", {"planned", "in_progress"}),
         ("ScanOutcomeEnum", {"delivered", "failed"}),
         ("AccessCodeKindEnum", {"gate", "door"}),
-        ("InstructionKindEnum", {"access_code", "route_updated"}),
         ("BuildingTypeEnum", {"house", "multi_unit"}),
     ):
         assert values <= set(components[name]["enum"]), name
@@ -150,11 +149,23 @@ def test_each_driver_operation_lists_the_error_codes_it_answers():
 
 def test_what_is_always_sent_is_required_and_bodies_and_csv_are_said_right():
     schema = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
-    instruction = schema["components"]["schemas"]["InstructionPayload"]
+    components = schema["components"]["schemas"]
     metrics = operation("/api/v1/metrics", "get")["responses"]
 
-    assert {"created_at", "payload", "acked_at"} <= set(instruction["required"])
-    assert instruction["properties"]["payload"]["type"] == "object"
+    for variant in ("CaseInstruction", "SkipInstruction", "RouteUpdatedInstruction", "NoteInstruction"):
+        assert {"created_at", "payload", "acked_at", "kind"} <= set(components[variant]["required"]), variant
     assert operation("/api/v1/recipients/import", "post")["requestBody"]["required"] is True
     assert metrics["200"]["content"]["text/csv"]["schema"] == {"type": "string"}
     assert "sign in" in metrics["401"]["description"]
+
+
+def test_an_instruction_is_one_shape_per_kind_told_apart_by_kind():
+    from dispatch.models import DriverInstruction
+
+    schema = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    instruction = schema["components"]["schemas"]["Instruction"]
+    route = schema["components"]["schemas"]["RoutePayload"]
+
+    assert instruction["discriminator"]["propertyName"] == "kind"
+    assert set(instruction["discriminator"]["mapping"]) == set(DriverInstruction.Kind.values)
+    assert {"run_id", "plan_version"} <= set(route["required"])

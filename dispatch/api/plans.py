@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dispatch.api.authentication import ApiTokenAuthentication
-from dispatch.api.driver import ERROR
+from dispatch.api.driver import errors
 from dispatch.api.errors import Conflict, Refused
 from dispatch.api.parsers import NESTED_TOO_DEEPLY
 from dispatch.api.permissions import IsIntegration
@@ -331,9 +331,15 @@ class PlanImportView(IntegrationView):
         responses={
             200: OutputSerializer,
             201: OutputSerializer,
-            400: ERROR,
-            409: ERROR,
-            413: ERROR,
+            400: errors(
+                invalid="the plan is wrong; `fields` says where, by JSON path", parse_error="the body is not JSON"
+            ),
+            403: errors(
+                depot_not_allowed="this token is limited to another depot",
+                permission_denied="the token is not an integration's",
+            ),
+            409: errors(plan_conflict="a concurrent change got there first; nothing was written: send it again"),
+            413: errors(payload_too_large="the body is over 64 MB: split the plan"),
         },
     )
     def post(self, request: Request, version: str) -> Response:
@@ -420,8 +426,11 @@ class RecipientImportView(IntegrationView):
         },
         responses={
             200: OutputSerializer,
-            400: ERROR,
-            413: ERROR,
+            400: errors(
+                invalid="the import as a whole is wrong (a row's own errors are in the report)",
+                parse_error="the body is not JSON, or the CSV not UTF-8",
+            ),
+            413: errors(payload_too_large="the body is over 64 MB: split the import"),
         },
     )
     def post(self, request: Request, version: str) -> Response:

@@ -169,3 +169,12 @@ def test_an_instruction_is_one_shape_per_kind_told_apart_by_kind():
     assert instruction["discriminator"]["propertyName"] == "kind"
     assert set(instruction["discriminator"]["mapping"]) == set(DriverInstruction.Kind.values)
     assert {"run_id", "plan_version"} <= set(route["required"])
+
+
+def test_the_integration_operations_list_their_error_codes():
+    plans = operation("/api/v1/plans", "post")["responses"]
+
+    assert "`depot_not_allowed`" in plans["403"]["description"]
+    assert "`plan_conflict`" in plans["409"]["description"]
+    assert "`payload_too_large`" in plans["413"]["description"]
+    assert "`parse_error`" in operation("/api/v1/recipients/import", "post")["responses"]["400"]["description"]

@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from dispatch.api.driver import ERROR
+from dispatch.api.driver import INVALID, errors
 from dispatch.api.errors import Conflict
 from dispatch.api.parsers import JSONParser
 from dispatch.models import Depot, User
@@ -38,6 +38,7 @@ MAX_AGE_MINUTES = 60 * 24 * 60
 WINDOW_PAST = dt.timedelta(days=1)
 WINDOW_AHEAD = dt.timedelta(days=31)
 WINDOW_LONGEST = dt.timedelta(days=7)
+NO_DEPOT = "no such depot among the depots you work"
 
 Outcome = ExceptionCase.Outcome
 
@@ -149,7 +150,7 @@ class BoardSnapshotView(BoardView):
             "only websocket events numbered after it. The filters narrow the cases, not the counters."
         ),
         parameters=[InputSerializer],
-        responses={200: _schema(board.Snapshot), 400: ERROR, 404: ERROR},
+        responses={200: _schema(board.Snapshot), 400: INVALID, 404: errors(depot_not_found=NO_DEPOT)},
     )
     def get(self, request: Request, version: str) -> Response:
         params = self.InputSerializer(data=request.query_params)
@@ -190,7 +191,7 @@ class RiskyStopsView(BoardView):
             "`learned` is in words: an access code is never shown, only that it came."
         ),
         parameters=[InputSerializer],
-        responses={200: _schema(risk_board.RiskyStops), 400: ERROR, 404: ERROR},
+        responses={200: _schema(risk_board.RiskyStops), 400: INVALID, 404: errors(depot_not_found=NO_DEPOT)},
     )
     def get(self, request: Request, version: str) -> Response:
         params = self.InputSerializer(data=request.query_params)
@@ -208,7 +209,7 @@ class BoardCaseView(BoardView):
         operation_id="board_case",
         summary="A case's panel: its row, timeline, conversation, order, recipient and the actions open now",
         description="Access codes in the conversation are masked; the recipient's number shows its last two digits.",
-        responses={200: _schema(CaseDetail), 404: ERROR},
+        responses={200: _schema(CaseDetail), 404: errors(case_not_found="no such case on your board")},
     )
     def get(self, request: Request, version: str, case_id: int) -> Response:
         detail = (
@@ -257,9 +258,13 @@ def _action_schema(view: type[CaseActionView], summary: str) -> Any:
         request=view.InputSerializer,
         responses={
             200: OpenApiResponse(CASE_RESPONSE, description="The case's row after the action."),
-            400: OpenApiResponse(ERROR, description="Bad input, or a move the case does not allow now."),
-            404: ERROR,
-            409: OpenApiResponse(CONFLICT_RESPONSE, description="The case changed since `version`: its row now."),
+            400: errors(
+                invalid="a field is wrong; `fields` says which", not_allowed="the case does not allow this move now"
+            ),
+            404: errors(case_not_found="no such case on your board"),
+            409: OpenApiResponse(
+                CONFLICT_RESPONSE, description="`case_changed`: the case changed since `version`; its row now."
+            ),
         },
     )
 

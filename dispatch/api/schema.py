@@ -23,9 +23,22 @@ ETAG = {
         "schema": {"type": "string"},
     }
 }
+NO_STORE = {
+    "Cache-Control": {
+        "description": "`no-store`: an access code is never kept in a cache.",
+        "schema": {"type": "string"},
+    }
+}
+PRIVATE = {
+    "Cache-Control": {
+        "description": "`private, no-cache`: ask again with If-None-Match before using a kept copy.",
+        "schema": {"type": "string"},
+    }
+}
 # (operation id, status) -> the headers that response carries.
 RESPONSE_HEADERS: dict[tuple[str, str], dict[str, Any]] = {
-    ("driver_run", "200"): ETAG,
+    ("driver_run", "200"): {**ETAG, **PRIVATE},
+    ("driver_access_code_reveal", "200"): NO_STORE,
     ("driver_run", "304"): ETAG,
     ("driver_scan_create", "201"): {
         "Idempotent-Replayed": {

@@ -74,7 +74,9 @@ def test_a_form_encoded_gps_batch_is_refused_with_a_415(dave):
 def test_the_headers_a_client_reads_are_described():
     run, scan = operation("/api/v1/driver/run", "get"), operation("/api/v1/driver/stops/{stop_id}/scans", "post")
 
-    assert set(run["responses"]["200"]["headers"]) == {"ETag"}
+    assert set(run["responses"]["200"]["headers"]) == {"ETag", "Cache-Control"}
+    reveal = operation("/api/v1/driver/stops/{stop_id}/access-code/reveal", "post")
+    assert set(reveal["responses"]["200"]["headers"]) == {"Cache-Control"}
     assert set(run["responses"]["304"]["headers"]) == {"ETag"}
     assert set(scan["responses"]["201"]["headers"]) == {"Idempotent-Replayed"}
     for path, method in (

@@ -323,6 +323,19 @@ class Order(models.Model):
     def __str__(self) -> str:
         return self.reference
 
+    def drop_refusal(self, *, neighbour: bool) -> str:
+        """Why the sender does not let this parcel be left unattended or with a neighbour ('' when it does).
+
+        The one home of the drop policy: a case's outcome and a place given ahead of the driver both ask here.
+        """
+        if neighbour:
+            return "" if self.neighbour_allowed else "The sender does not allow leaving this order with a neighbour."
+        if not self.safe_drop_allowed:
+            return "The sender does not allow a safe drop for this order."
+        if self.signature_required:
+            return "This order needs a signature: it cannot be left unattended."
+        return ""
+
 
 class Stop(models.Model):
     class Status(models.TextChoices):

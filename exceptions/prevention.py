@@ -281,7 +281,7 @@ def prearrival_reply_apply(
             start, end = understood.window_start.isoformat(), _iso(understood.window_end)
             transaction.on_commit(lambda: stop_window_apply_task.delay(stop_id, start, end), robust=True)
     elif intent in ("SAFE_DROP", "NEIGHBOR"):
-        allowed = stop.order.safe_drop_allowed if intent == "SAFE_DROP" else stop.order.neighbour_allowed
+        allowed = not stop.order.drop_refusal(neighbour=intent == "NEIGHBOR")
         key = "safe_place" if intent == "SAFE_DROP" else "neighbour"
         learned[key] = bool(allowed)
         if allowed and active:

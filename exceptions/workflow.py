@@ -622,15 +622,10 @@ def _driver_distance(case: ExceptionCase, now: dt.datetime) -> float | None:
 
 def _policy_refusal(case: ExceptionCase, outcome: str) -> str:
     """Why the order's policy does not let automation apply this outcome ('' when it does)."""
+    if outcome not in (Outcome.SAFE_DROP, Outcome.NEIGHBOUR):
+        return ""
     order: Order = case.order
-    if outcome == Outcome.SAFE_DROP:
-        if not order.safe_drop_allowed:
-            return "The sender does not allow a safe drop for this order."
-        if order.signature_required:
-            return "This order needs a signature: it cannot be left unattended."
-    if outcome == Outcome.NEIGHBOUR and not order.neighbour_allowed:
-        return "The sender does not allow leaving this order with a neighbour."
-    return ""
+    return order.drop_refusal(neighbour=outcome == Outcome.NEIGHBOUR)
 
 
 def _propose(

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 import time_machine
 
-from dispatch.models import AccessCredential, DriverInstruction, Recipient, Stop
+from dispatch.models import AccessCredential, DriverInstruction, Order, Recipient, Stop
 from exceptions import prevention
 from exceptions.models import PreArrivalContact, PreventionSettings, StopRisk
 from outreach.models import Message
@@ -194,6 +194,26 @@ def test_a_code_sent_ahead_goes_to_the_vault_and_the_drivers_stop(day, dave):
     inbound = Message.objects.get(conversation__stop=stops[0], direction="inbound")
     assert "4821" not in inbound.body
     Stop.objects.filter(pk=stops[0].pk, status=Stop.Status.PENDING).get()  # nothing attempted yet
+
+
+@pytest.mark.parametrize(
+    ("policy", "reaches_the_driver"),
+    [({}, True), ({"signature_required": True}, False), ({"safe_drop_allowed": False}, False)],
+    ids=["allowed", "needs-a-signature", "sender-forbids"],
+)
+def test_a_safe_place_given_ahead_reaches_the_driver_only_where_the_sender_allows_it(
+    day, dave, policy, reaches_the_driver
+):
+    _run, stops = day
+    Order.objects.filter(pk=stops[0].order_id).update(**policy)
+    lead(lead_stops=1)
+    prevention.prearrival_sweep()
+
+    _reply(stops[0], "just leave it at the back door", "SM-ahead-safe")
+
+    notes = DriverInstruction.objects.filter(driver=dave, stop=stops[0], kind=DriverInstruction.Kind.NOTE)
+    assert notes.exists() == reaches_the_driver
+    assert PreArrivalContact.objects.get(stop=stops[0]).learned == {"safe_place": reaches_the_driver}
 
 
 @pytest.mark.parametrize("missing", [["availability"], ["access_code"]], ids=["asked-availability", "asked-a-code"])

@@ -31,7 +31,7 @@ from dispatch import realtime, roles
 from dispatch.masking import phone_masked
 from dispatch.models import Depot, Driver, User
 from dispatch.selectors import user_depots
-from exceptions import payloads
+from exceptions import payloads, ports
 from exceptions.models import CaseEvent, ExceptionCase
 from exceptions.payloads import CaseDetail, CaseRow
 from outreach.models import Message
@@ -298,7 +298,7 @@ def board_case_detail(*, case_id: int, depot_ids: Sequence[int]) -> CaseDetail |
     timeline = CaseEvent.objects.filter(case_id=case_id).order_by("at", "id")
     messages = Message.objects.filter(conversation__case_id=case_id).order_by("created_at", "id")
     keep = (order.reference,)
-    reachable = (bool(recipient.phone) and not recipient.opted_out) or bool(recipient.external_id)
+    reachable = ports.outreach().can_reach(recipient=recipient)
     return {
         "case": row,
         "timeline": [

@@ -25,6 +25,7 @@ from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
 if TYPE_CHECKING:
+    from dispatch.models import Recipient
     from exceptions.models import ExceptionCase
 
 
@@ -61,6 +62,9 @@ class Outreach(Protocol):
     def notify_outcome(self, *, case: ExceptionCase) -> None:
         """Tell the recipient what will happen to their parcel (the case's outcome is set)."""
 
+    def can_reach(self, *, recipient: Recipient) -> bool:
+        """Whether a message would reach this recipient now, on any channel (the board offers "Message" then)."""
+
 
 class Routing(Protocol):
     def reinsert(
@@ -77,6 +81,9 @@ class NoOutreach:
 
     def notify_outcome(self, *, case: ExceptionCase) -> None:
         return None
+
+    def can_reach(self, *, recipient: Recipient) -> bool:
+        return False
 
 
 class NoRouting:

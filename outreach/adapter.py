@@ -83,6 +83,9 @@ class SmsOutreach:
             context={"order": case.order.reference, "outcome": case.get_outcome_display()},
         )
 
+    def can_reach(self, *, recipient: Recipient) -> bool:
+        return _channel(recipient) is not None
+
 
 def _channel(recipient: Recipient) -> str | None:
     """The channel on file, else the other one that works; None when neither reaches them."""

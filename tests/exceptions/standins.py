@@ -32,6 +32,9 @@ class RecordingOutreach:
     def notify_outcome(self, *, case: ExceptionCase) -> None:
         self.notified.append((case.pk, case.outcome))
 
+    def can_reach(self, *, recipient: Any) -> bool:
+        return self.reachable
+
 
 class RecordingRouting:
     requests: ClassVar[list[dict[str, Any]]] = []

@@ -270,6 +270,19 @@ def test_the_panel_shows_the_timeline_conversation_order_and_actions(alice_clien
     assert body["actions"] == ["resolve", "window", "access-code", "message", "call", "return", "assign", "release"]
 
 
+@pytest.mark.parametrize(("push_url", "offered"), [("", False), ("https://app.example.com/push", True)])
+def test_message_is_offered_only_when_a_channel_reaches_the_recipient(
+    alice_client, dave_stop, settings, push_url, offered
+):
+    # Opted out of texts, with an app: only push reaches them, and only when push is set up.
+    settings.EXCEPTIONS_OUTREACH = "outreach.adapter.SmsOutreach"
+    settings.OUTREACH_PUSH_URL, settings.OUTREACH_PUSH_SECRET = push_url, "push-secret" if push_url else ""
+    Recipient.objects.filter(pk=dave_stop.order.recipient_id).update(opted_out=True, external_id="APP-7")
+    case = escalated(dave_stop)
+
+    assert ("message" in alice_client.get(case_url(case)).json()["actions"]) is offered
+
+
 def test_the_panel_offers_the_depots_active_dispatchers_to_assign(alice, carol, alice_client, dave_stop, chicago):
     UserFactory(username="zed", first_name="Zed", is_active=False).depots.add(chicago)
     UserFactory(username="yan", first_name="Yan")  # another depot's dispatcher

@@ -24,8 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dispatch import roles
-from dispatch.api.driver import ERROR
-from dispatch.api.errors import Refused
+from dispatch.api.errors import ERROR, Refused
 from dispatch.models import Depot, User
 from dispatch.spreadsheet import spreadsheet_rows
 from exceptions.analytics import GROUP_BY, Prevention, depot_list_for_metrics, metrics_summary

@@ -22,8 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from dispatch.api.driver import INVALID, errors
-from dispatch.api.errors import Conflict
+from dispatch.api.errors import INVALID, Conflict, errors
 from dispatch.api.parsers import JSONParser
 from dispatch.models import Depot, User
 from exceptions import board, risk_board, workflow

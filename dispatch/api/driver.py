@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 
 from dispatch import selectors
 from dispatch.api.authentication import ApiTokenAuthentication
-from dispatch.api.errors import Conflict, Refused
+from dispatch.api.errors import INVALID, Conflict, Refused, errors
 from dispatch.api.parsers import JSONParser
 from dispatch.api.permissions import IsDriver
 from dispatch.api.throttling import WindowRateThrottle
@@ -44,23 +44,6 @@ from dispatch.services import instruction_ack
 from dispatch.services.locations import MAX_BATCH_SPAN, MAX_PINGS_PER_BATCH, Ping, locations_record
 from dispatch.services.scans import IdempotencyConflict, ScanRejected, StopNotFound, scan_record
 from dispatch.services.vault import access_code_reveal
-
-ERROR = inline_serializer(
-    "Error",
-    {
-        "detail": serializers.CharField(),
-        "code": serializers.CharField(),
-        "fields": serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False),
-    },
-)
-
-
-def errors(**codes: str) -> OpenApiResponse:
-    """An error answer, with the ``code`` values it can carry and what each means."""
-    return OpenApiResponse(ERROR, description="; ".join(f"`{code}`: {meaning}" for code, meaning in codes.items()))
-
-
-INVALID = errors(invalid="a field is wrong; `fields` says which, by JSON path")
 
 
 class DriverView(APIView):

@@ -12,7 +12,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
-from rest_framework import exceptions, status
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -77,3 +78,23 @@ class Refused(exceptions.APIException):
 
     def __init__(self, detail: str, code: str) -> None:
         super().__init__(detail, code)
+
+
+# --- The shape in the schema ---------------------------------------------------------------------------
+
+ERROR = inline_serializer(
+    "Error",
+    {
+        "detail": serializers.CharField(),
+        "code": serializers.CharField(),
+        "fields": serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False),
+    },
+)
+
+
+def errors(**codes: str) -> OpenApiResponse:
+    """An error answer, with the ``code`` values it can carry and what each means."""
+    return OpenApiResponse(ERROR, description="; ".join(f"`{code}`: {meaning}" for code, meaning in codes.items()))
+
+
+INVALID = errors(invalid="a field is wrong; `fields` says which, by JSON path")

@@ -23,8 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dispatch.api.authentication import ApiTokenAuthentication
-from dispatch.api.driver import errors
-from dispatch.api.errors import Conflict, Refused
+from dispatch.api.errors import Conflict, Refused, errors
 from dispatch.api.parsers import NESTED_TOO_DEEPLY
 from dispatch.api.permissions import IsIntegration
 from dispatch.api.throttling import WindowRateThrottle

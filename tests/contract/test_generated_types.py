@@ -23,7 +23,7 @@ export const after: NonNullable<FeedQuery["after"]> = page.next_cursor;
 export const scan: components["schemas"]["ScanFormRequest"] = {
   outcome: "failed",
   reason_code: "DAMAGED",
-  device_time: "2026-11-18T10:00:00-06:00",
+  device_time: new Date().toISOString(),
 };
 
 declare const codes: components["schemas"]["ReasonCodesOutput"];

@@ -24,6 +24,7 @@ from exceptions.models import ExceptionCase, PreArrivalContact, StopRisk
 from exceptions.prevention import prearrival_sweep
 from outreach.models import Message
 from outreach.services import inbound_receive, message_send
+from tests.clock import local
 from tests.exceptions.conftest import at, fail
 
 pytestmark = pytest.mark.django_db
@@ -31,13 +32,10 @@ pytestmark = pytest.mark.django_db
 CHICAGO = zoneinfo.ZoneInfo(HOME_ZONE)
 
 
-def chicago(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=CHICAGO)
-
-
-NIGHT = chicago(dt.date(2026, 12, 7), 3)  # a Monday, 03:00 in Chicago
-MIDDAY = chicago(dt.date(2026, 12, 7), 13)  # past Chicago's morning
-MORNING = chicago(dt.date(2026, 12, 7), 9, 30)
+DEMO_DAY = dt.date(2026, 12, 7)  # a Monday
+NIGHT = local(3, day=DEMO_DAY)  # 03:00 in Chicago
+MIDDAY = local(13, day=DEMO_DAY)  # past Chicago's morning
+MORNING = local(9, 30, day=DEMO_DAY)
 # Sunday 8 March 2026: Chicago's clocks jump from 02:00 to 03:00; 1 November 2026 they fall back.
 SPRING_FORWARD = dt.datetime(2026, 3, 8, 8, 30, tzinfo=dt.UTC)
 FALL_BACK = dt.datetime(2026, 11, 1, 7, 30, tzinfo=dt.UTC)

@@ -166,16 +166,11 @@ def assert_deferred_constraints_hold() -> None:
 # --- Creating and re-sending a day ----------------------------------------------------------------
 
 
-def test_an_imported_day_is_scored_for_prevention(planner, dave, erin, django_capture_on_commit_callbacks):
-    from config.celery import app
+def test_an_imported_day_is_scored_for_prevention(planner, dave, erin, eager_tasks, django_capture_on_commit_callbacks):
     from exceptions.models import StopRisk
 
-    app.conf.task_always_eager = True
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            assert send(planner, the_day(dave, erin)).status_code == 201
-    finally:
-        app.conf.task_always_eager = False
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send(planner, the_day(dave, erin)).status_code == 201
 
     scored = StopRisk.objects.filter(stop__run__service_date=DAY)
     assert sorted(scored.values_list("stop__order__reference", flat=True)) == ["LM-1", "LM-2", "LM-3", "LM-4", "LM-5"]

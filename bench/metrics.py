@@ -160,6 +160,7 @@ def _build_day(
     tag = f"{depot.code[-3:]}{service_date:%m%d}"
     addresses = Address.objects.bulk_create(
         Address(
+            depot=depot,
             line1=f"{index} Bench St",
             city="Bench",
             postal_code="60600",
@@ -168,7 +169,9 @@ def _build_day(
         )
         for index in range(stops)
     )
-    recipients = Recipient.objects.bulk_create(Recipient(name=f"Recipient {index}") for index in range(stops))
+    recipients = Recipient.objects.bulk_create(
+        Recipient(depot=depot, name=f"Recipient {index}") for index in range(stops)
+    )
     orders = Order.objects.bulk_create(
         Order(reference=f"MB-{tag}-{index}", depot=depot, recipient=recipient, address=address)
         for index, (recipient, address) in enumerate(zip(recipients, addresses, strict=True))

@@ -100,9 +100,10 @@ def main() -> int:
 
     def order_at(lat: float, lng: float) -> Order:
         n = next(counter)
-        recipient = Recipient.objects.create(name=f"Recipient {n}", phone=f"+1312{5550000 + n % 10000:07d}")
+        phone = f"+1312{5550000 + n % 10000:07d}"
+        recipient = Recipient.objects.create(depot=depot, name=f"Recipient {n}", phone=phone)
         address = Address.objects.create(
-            line1=f"{n} Bench St", city="Chicago", postal_code="60607", latitude=lat, longitude=lng
+            depot=depot, line1=f"{n} Bench St", city="Chicago", postal_code="60607", latitude=lat, longitude=lng
         )
         return Order.objects.create(reference=f"RB-{tag}-{n}", depot=depot, recipient=recipient, address=address)
 

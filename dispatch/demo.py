@@ -1281,8 +1281,8 @@ def _previous_demo_delete(*, depot: Depot, driver_usernames: Iterable[str]) -> N
         User.objects.filter(driver__depot=depot).exclude(username__in=usernames).values_list("id", flat=True)
     )
     driver_ids = list(Driver.objects.filter(depot=depot).values_list("id", flat=True))
-    recipients = Recipient.objects.filter(external_id__startswith=DEMO_PREFIX)
-    addresses = Address.objects.filter(external_ref__startswith=DEMO_PREFIX)
+    recipients = Recipient.objects.filter(depot=depot, external_id__startswith=DEMO_PREFIX)
+    addresses = Address.objects.filter(depot=depot, external_ref__startswith=DEMO_PREFIX)
     orders = Order.objects.filter(Q(depot=depot) | Q(recipient__in=recipients) | Q(address__in=addresses))
     runs = Run.objects.filter(Q(depot=depot) | Q(driver_id__in=driver_ids))
     stops = Stop.objects.filter(Q(run__in=runs) | Q(order__in=orders))
@@ -1396,7 +1396,7 @@ def demo_day_seed(
                 reason_codes=ReasonCode.objects.in_bulk(field_name="code"),
             )
             taken = set(
-                Order.objects.filter(reference__in=[o.reference for o in plan.orders]).values_list(
+                Order.objects.filter(depot=depot, reference__in=[o.reference for o in plan.orders]).values_list(
                     "reference", flat=True
                 )
             )
@@ -1406,6 +1406,8 @@ def demo_day_seed(
                     order.reference = next(spares)
 
             # Parents first; bulk_create fills in the primary keys the children point at.
+            for delivery in plan.deliveries:
+                delivery.recipient.depot = delivery.address.depot = depot
             Recipient.objects.bulk_create([d.recipient for d in plan.deliveries], batch_size=BATCH)
             Address.objects.bulk_create([d.address for d in plan.deliveries], batch_size=BATCH)
             AccessCredential.objects.bulk_create(plan.credentials, batch_size=BATCH)

@@ -146,6 +146,12 @@ class Recipient(models.Model):
         PRIORITY = "priority", "Priority"
         VIP = "vip", "VIP"
 
+    depot = models.ForeignKey(
+        Depot,
+        on_delete=models.PROTECT,
+        related_name="recipients",
+        help_text="The depot whose orders this record serves: a CRM id names a recipient within one depot.",
+    )
     name = models.CharField(max_length=120)
     phone = PhoneNumberField(blank=True, help_text="Main mobile number, stored in E.164.")
     alt_phone = PhoneNumberField(blank=True, help_text="Second number, stored in E.164.")
@@ -158,13 +164,24 @@ class Recipient(models.Model):
     quiet_hours_start = models.TimeField(default=dt.time(21, 0))
     quiet_hours_end = models.TimeField(default=dt.time(8, 0))
     time_zone = TimeZoneField(null=True, blank=True, help_text="Leave blank to use the depot's time zone.")
-    external_id = models.CharField(max_length=64, null=True, blank=True, unique=True, help_text="CRM identifier.")
+    # NULL, not "", is "no id": the per-depot uniqueness below skips rows without one.
+    external_id = models.CharField(  # noqa: DJ001
+        max_length=64, null=True, blank=True, help_text="CRM identifier, unique within the depot."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
         indexes = [models.Index(fields=["phone"], name="recipient_phone_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["depot", "external_id"],
+                condition=Q(external_id__isnull=False),
+                name="recipient_unique_external_id_in_depot",
+                violation_error_message="This depot already has a recipient with this CRM identifier.",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -181,6 +198,12 @@ class Address(models.Model):
         GATED = "gated", "Gated community"
         BUSINESS = "business", "Business"
 
+    depot = models.ForeignKey(
+        Depot,
+        on_delete=models.PROTECT,
+        related_name="addresses",
+        help_text="The depot whose orders go here: an address reference names a place within one depot.",
+    )
     line1 = models.CharField(max_length=200)
     line2 = models.CharField(max_length=200, blank=True)
     unit = models.CharField(max_length=32, blank=True)
@@ -192,13 +215,24 @@ class Address(models.Model):
     longitude = longitude_field()
     building_type = models.CharField(max_length=16, choices=BuildingType.choices, default=BuildingType.HOUSE)
     building_notes = models.TextField(blank=True, help_text="Visible to drivers: entrances, parking, dogs.")
-    external_ref = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # NULL, not "", is "no reference": the per-depot uniqueness below skips rows without one.
+    external_ref = models.CharField(  # noqa: DJ001
+        max_length=64, null=True, blank=True, help_text="The order system's identifier, unique within the depot."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name_plural = "addresses"
         ordering = ["line1", "unit"]
-        constraints = coordinate_constraints("address")
+        constraints = [
+            *coordinate_constraints("address"),
+            models.UniqueConstraint(
+                fields=["depot", "external_ref"],
+                condition=Q(external_ref__isnull=False),
+                name="address_unique_external_ref_in_depot",
+                violation_error_message="This depot already has an address with this reference.",
+            ),
+        ]
         indexes = [models.Index(fields=["postal_code", "line1"], name="address_building_idx")]
 
     def __str__(self) -> str:
@@ -291,7 +325,11 @@ class Order(models.Model):
         RETURNED = "returned", "Returned to sender"
         CANCELLED = "cancelled", "Cancelled"
 
-    reference = models.CharField(max_length=40, unique=True, validators=[order_reference_validator])
+    reference = models.CharField(
+        max_length=40,
+        validators=[order_reference_validator],
+        help_text="The sender's reference, unique within the depot.",
+    )
     depot = models.ForeignKey(Depot, on_delete=models.PROTECT, related_name="orders")
     recipient = models.ForeignKey(Recipient, on_delete=models.PROTECT, related_name="orders")
     address = models.ForeignKey(Address, on_delete=models.PROTECT, related_name="orders")
@@ -317,11 +355,25 @@ class Order(models.Model):
                 name="order_value_not_negative",
                 violation_error_message="The declared value cannot be negative.",
             ),
+            models.UniqueConstraint(
+                fields=["depot", "reference"],
+                name="order_unique_reference_in_depot",
+                violation_error_message="This depot already has an order with this reference.",
+            ),
         ]
         indexes = [models.Index(fields=["depot", "status"], name="order_depot_status_idx")]
 
     def __str__(self) -> str:
         return self.reference
+
+    def clean(self) -> None:
+        errors = {}
+        if self.depot_id and self.recipient_id and self.recipient.depot_id != self.depot_id:
+            errors["recipient"] = "This recipient belongs to another depot."
+        if self.depot_id and self.address_id and self.address.depot_id != self.depot_id:
+            errors["address"] = "This address belongs to another depot."
+        if errors:
+            raise ValidationError(errors)
 
     def drop_refusal(self, *, neighbour: bool) -> str:
         """Why the sender does not let this parcel be left unattended or with a neighbour ('' when it does).

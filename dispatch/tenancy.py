@@ -1,51 +1,40 @@
-"""Who may change what: the tenancy model, and the one check every import goes through.
+"""Who may change what: the tenancy model.
 
-- **Depot rows.** A depot owns its runs, stops, orders and drivers, and everything that hangs off them
-  (scans, exception cases, messages, plan versions). A user or token limited to depots reads and writes
-  only those depots' rows.
-- **Shared rows.** Recipients and addresses, with each address's access codes, are shared: the same
-  person or building gets parcels from several depots, and a CRM or planner names them by one external
-  id (``Recipient.external_id``, ``Address.external_ref``). A shared row is used by the depots whose
-  orders point at it.
-- A caller with no depot limit (an admin, an unlimited integration) may create and change any row.
-- A caller limited to a depot may create shared rows, and may change, or attach its orders to, an
-  existing one only when no other depot uses it. Attaching is refused as well as changing: an order of
-  its depot pointing at another depot's recipient would show it that recipient, and route that
-  recipient's replies to its cases.
-
-What a limited caller can still learn: that an external id it names is taken (it is told the id is used
-by another depot, never which depot nor any of the row's data).
+- **Everything operational belongs to one depot.** A depot owns its drivers, runs, stops and orders, its
+  recipients and addresses (with each address's access codes), and everything that hangs off them: scans,
+  exception cases, conversations and messages, plan versions.
+- **External ids are names within a depot.** ``Recipient.external_id``, ``Address.external_ref``,
+  ``Order.reference`` and ``Run.external_ref`` are unique per depot, and every import matches them only among
+  its depot's rows. Two depots may use the same id for different people or buildings; a person who gets
+  parcels from two depots is two recipients. So an import can neither change another depot's row nor learn
+  whether an id is used elsewhere: a name another depot uses is, to this depot, simply new.
+- **Orders stay home.** An order's recipient and address belong to its depot (``Order.clean``, and imports
+  only ever attach their own depot's rows).
+- **Shared configuration is an admin's.** Reason codes, playbooks, rules, message templates and the settings
+  rows apply to every depot and are changed only by admins.
+- **Who is limited.** A user with depots, or an integration token bound to a depot, reads and writes only
+  those depots' rows: the API and board through ``dispatch.selectors.user_depots``, admin through
+  ``dispatch.admin.scoping`` (lists, pages and the choices of every depot-owned foreign key). A caller with no
+  limit (an admin, an unlimited integration) names the depot it writes to: a plan's ``depot``, a recipient
+  import's ``?depot=``.
+- **A phone number is one person to the carrier.** STOP from a number opts out every recipient with that
+  number, whichever depot: the carrier blocks our sender for that number, not for one depot.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Final
+from typing import Any
 
-from dispatch.models import Address, Depot, Order, Recipient
+from django.db.models import QuerySet
 
-BATCH: Final = 5_000
-_ORDER_FIELD: Final = {Recipient: "recipient_id", Address: "address_id"}
+from dispatch.models import Depot
 
 
-def shared_rows_used_elsewhere(*, model: type[Recipient] | type[Address], ids: Iterable[int], depot: Depot) -> set[int]:
-    """The ``ids`` of shared rows an order of a depot other than ``depot`` points at: ``depot``'s callers keep off."""
-    field = _ORDER_FIELD[model]
-    wanted = sorted(set(ids))
-    used: set[int] = set()
-    for start in range(0, len(wanted), BATCH):
-        chunk = wanted[start : start + BATCH]
-        used.update(
-            Order.objects.filter(**{f"{field}__in": chunk})
-            .exclude(depot=depot)
-            .values_list(field, flat=True)
-            .distinct()
-        )
-    return used
-
-
-def used_elsewhere_message(kind: str, key: str, depot: Depot) -> str:
-    return (
-        f"{kind} {key!r} is used by another depot: a token limited to {depot.code} cannot change it or plan "
-        "orders for it. Use an id of your own, or ask an admin."
-    )
+def within_depots(queryset: QuerySet[Any], depots: QuerySet[Depot]) -> QuerySet[Any]:
+    """``queryset`` limited to rows of ``depots``, for a model that is a depot or has a ``depot``; else as is."""
+    model = queryset.model
+    if model is Depot:
+        return queryset.filter(pk__in=depots.values("pk"))
+    if any(field.name == "depot" and field.is_relation for field in model._meta.get_fields()):
+        return queryset.filter(depot__in=depots.values("pk"))
+    return queryset

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -281,11 +281,21 @@ def _deliver(message: Message, *, backend: MessageBackend, to: str, now: dt.date
     return SendResult(status=status)
 
 
+def _same_number(recipient_id: int) -> QuerySet[Recipient]:
+    """The recipient and every other record (another depot's) of their phone number: the carrier blocks or
+    unblocks our sender for a number, not for one depot (``dispatch.tenancy``)."""
+    phone = Recipient.objects.filter(pk=recipient_id).values_list("phone", flat=True).first()
+    return Recipient.objects.filter(Q(pk=recipient_id) | Q(phone=phone) if phone else Q(pk=recipient_id))
+
+
 def recipient_opted_out(*, recipient_id: int, now: dt.datetime | None = None) -> None:
-    """The recipient said STOP (or Twilio says they did): no text goes to them until they opt back in."""
-    Recipient.objects.filter(pk=recipient_id, opted_out=False).update(
-        opted_out=True, opted_out_at=now or timezone.now()
-    )
+    """The recipient said STOP (or Twilio says they did): no text goes to their number until they opt back in."""
+    _same_number(recipient_id).filter(opted_out=False).update(opted_out=True, opted_out_at=now or timezone.now())
+
+
+def recipient_opted_in(*, recipient_id: int) -> None:
+    """The recipient said START: their number may be texted again."""
+    _same_number(recipient_id).filter(opted_out=True).update(opted_out=False, opted_out_at=None)
 
 
 def _cannot_reach(conversation: Conversation, reason: str) -> None:
@@ -470,7 +480,7 @@ def _inbound_record(
     if understood.intent == "OPT_OUT":
         recipient_opted_out(recipient_id=recipient.pk, now=now)
     elif understood.intent == "OPT_IN":
-        Recipient.objects.filter(pk=recipient.pk).update(opted_out=False, opted_out_at=None)
+        recipient_opted_in(recipient_id=recipient.pk)
 
 
 def _template(key: str, language: str) -> MessageTemplate | None:

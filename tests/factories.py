@@ -69,7 +69,19 @@ class RunFactory(factory.django.DjangoModelFactory):
     shift_end = factory.LazyAttribute(lambda run: local(17, 0, run.service_date))
 
 
-class RecipientFactory(factory.django.DjangoModelFactory):
+class _InFirstDepot(factory.django.DjangoModelFactory):
+    """A recipient or address created on its own belongs to the test's depot (the first one), or a new one."""
+
+    depot = None
+
+    @classmethod
+    def _create(cls, model_class: type, *args: object, **kwargs: object) -> object:
+        if kwargs.get("depot") is None:
+            kwargs["depot"] = models.Depot.objects.order_by("pk").first() or DepotFactory()
+        return super()._create(model_class, *args, **kwargs)
+
+
+class RecipientFactory(_InFirstDepot):
     class Meta:
         model = models.Recipient
 
@@ -78,7 +90,7 @@ class RecipientFactory(factory.django.DjangoModelFactory):
     language = "en"
 
 
-class AddressFactory(factory.django.DjangoModelFactory):
+class AddressFactory(_InFirstDepot):
     class Meta:
         model = models.Address
 
@@ -105,8 +117,8 @@ class OrderFactory(factory.django.DjangoModelFactory):
 
     reference = factory.Sequence(lambda n: f"LM-{88200 + n}")
     depot = factory.SubFactory(DepotFactory)
-    recipient = factory.SubFactory(RecipientFactory)
-    address = factory.SubFactory(AddressFactory)
+    recipient = factory.SubFactory(RecipientFactory, depot=factory.SelfAttribute("..depot"))
+    address = factory.SubFactory(AddressFactory, depot=factory.SelfAttribute("..depot"))
     declared_value = Decimal("45.00")
 
 

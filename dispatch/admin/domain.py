@@ -468,18 +468,33 @@ class OrderAdmin(DepotScopedAdmin):
 
 @admin.register(Recipient)
 class RecipientAdmin(PhonesMaskedAdmin, DepotScopedAdmin):
-    depot_path = "orders__depot"
+    depot_path = "depot"
     phone_fields = ("phone", "alt_phone")
-    list_display = ("name", "phone", "email", "language", "preferred_channel", "tier", "opted_out", "created_at")
-    list_filter = ("tier", "language", "preferred_channel", "opted_out")
+    list_display = (
+        "name",
+        "depot",
+        "phone",
+        "email",
+        "language",
+        "preferred_channel",
+        "tier",
+        "opted_out",
+        "created_at",
+    )
+    list_filter = ("depot", "tier", "language", "preferred_channel", "opted_out")
+    list_select_related = ("depot",)
     search_fields = ("name", "phone", "alt_phone", "email", "external_id")
     readonly_fields = ("created_at", "updated_at")
     fieldsets = (
-        (None, {"fields": ("name", "tier", "external_id")}),
+        (None, {"fields": ("depot", "name", "tier", "external_id")}),
         ("Contact", {"fields": ("phone", "alt_phone", "email", "language", "preferred_channel", "time_zone")}),
         ("Messaging", {"fields": ("opted_out", "opted_out_at", "quiet_hours_start", "quiet_hours_end")}),
         ("Record", {"fields": ("created_at", "updated_at")}),
     )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Recipient | None = None) -> Any:
+        # The orders of a recipient are their depot's: moving the recipient would leave the orders behind.
+        return (*super().get_readonly_fields(request, obj), *(("depot",) if obj is not None else ()))
 
 
 # --- The access vault ------------------------------------------------------------------------------------------------
@@ -546,9 +561,10 @@ class _AddressCounts(TypedDict):
 
 @admin.register(Address)
 class AddressAdmin(DepotScopedAdmin):
-    depot_path = "orders__depot"
+    depot_path = "depot"
     list_display = (
         "__str__",
+        "depot",
         "city",
         "postal_code",
         "building_type",
@@ -556,16 +572,21 @@ class AddressAdmin(DepotScopedAdmin):
         "flagged_credential_count",
         "created_at",
     )
-    list_filter = ("building_type", "country", "region")
+    list_filter = ("depot", "building_type", "country", "region")
+    list_select_related = ("depot",)
     search_fields = ("line1", "line2", "unit", "city", "postal_code", "external_ref")
     readonly_fields = ("created_at",)
     fieldsets = (
-        (None, {"fields": ("line1", "line2", "unit", "city", "region", "postal_code", "country")}),
+        (None, {"fields": ("depot", "line1", "line2", "unit", "city", "region", "postal_code", "country")}),
         ("Location", {"fields": ("latitude", "longitude")}),
         ("Building", {"fields": ("building_type", "building_notes")}),
         ("Record", {"fields": ("external_ref", "created_at")}),
     )
     inlines = (AccessCredentialInline,)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Address | None = None) -> Any:
+        # The orders to an address are their depot's: moving the address would leave the orders behind.
+        return (*super().get_readonly_fields(request, obj), *(("depot",) if obj is not None else ()))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Address]:
         return (

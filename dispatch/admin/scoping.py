@@ -20,6 +20,7 @@ from django.http import HttpRequest
 from dispatch.masking import phone_masked
 from dispatch.models import User
 from dispatch.selectors import user_depots
+from dispatch.tenancy import within_depots
 
 
 class DepotScopedAdmin(admin.ModelAdmin):
@@ -36,6 +37,13 @@ class DepotScopedAdmin(admin.ModelAdmin):
         ids = depots.values("pk")
         mine = queryset.model._default_manager.filter(**{f"{self.depot_path}__in": ids}).values("pk")
         return queryset.filter(pk__in=mine)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        """A depot-owned foreign key offers only the user's depots' rows: nothing can be pointed elsewhere."""
+        depots = user_depots(user=cast(User, request.user))
+        if depots is not None and "queryset" not in kwargs:
+            kwargs["queryset"] = within_depots(db_field.remote_field.model._default_manager.all(), depots)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class PhonesMaskedAdmin(admin.ModelAdmin):

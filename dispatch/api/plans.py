@@ -27,7 +27,7 @@ from dispatch.api.errors import Conflict, Refused, errors
 from dispatch.api.parsers import NESTED_TOO_DEEPLY
 from dispatch.api.permissions import IsIntegration
 from dispatch.api.throttling import WindowRateThrottle
-from dispatch.models import AccessCredential, Address, ApiToken, Recipient
+from dispatch.models import AccessCredential, Address, ApiToken, Depot, Recipient
 from dispatch.services.plans import (
     MAX_RECIPIENT_ROWS,
     MAX_STOPS,
@@ -415,10 +415,19 @@ class RecipientImportView(IntegrationView):
         operation_id="recipient_import",
         summary="Import recipient preferences from a CRM export",
         description=(
-            "Upserts recipients by `external_id`. Each row stands alone: a row with an error is skipped and "
-            "reported in `errors`, the others are applied. Send JSON, or `text/csv` with a header row of the same "
-            "field names (an empty cell leaves the field as it is)."
+            "Upserts one depot's recipients by `external_id` (an id names a recipient within a depot). Each row "
+            "stands alone: a row with an error is skipped and reported in `errors`, the others are applied. Send "
+            "JSON, or `text/csv` with a header row of the same field names (an empty cell leaves the field as it is)."
         ),
+        parameters=[
+            OpenApiParameter(
+                "depot",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                required=False,
+                description="The depot's code. Required unless the token is limited to a depot (then it is that one).",
+            )
+        ],
         request={
             "application/json": InputSerializer,
             "text/csv": OpenApiTypes.STR,
@@ -426,22 +435,26 @@ class RecipientImportView(IntegrationView):
         responses={
             200: OutputSerializer,
             400: errors(
-                invalid="the import as a whole is wrong (a row's own errors are in the report)",
+                invalid="the import as a whole is wrong, or names no depot (a row's own errors are in the report)",
                 parse_error="the body is not JSON, or the CSV not UTF-8",
+            ),
+            403: errors(
+                depot_not_allowed="this token is limited to another depot",
+                permission_denied="the token is not an integration's",
             ),
             413: errors(payload_too_large="the body is over 64 MB: split the import"),
         },
     )
     def post(self, request: Request, version: str) -> Response:
-        token = request.auth
-        only_depot = token.depot if isinstance(token, ApiToken) else None
+        request.data  # noqa: B018 - a body that cannot be read is the first thing to say
+        depot = self._depot(request)
         try:
             if isinstance(request.data, dict) and (request.content_type or "").startswith(CSVTextParser.media_type):
                 # An empty body reaches no parser: DRF gives empty data, read here as an empty file.
                 rows, lines = recipient_rows_from_csv(text=request.data.get("csv", ""))
-                result = recipients_import(rows=rows, lines=lines, only_depot=only_depot)
+                result = recipients_import(rows=rows, lines=lines, depot=depot)
             elif isinstance(request.data, dict) and "recipients" in request.data:
-                result = recipients_import(rows=request.data["recipients"], only_depot=only_depot)
+                result = recipients_import(rows=request.data["recipients"], depot=depot)
             else:
                 raise serializers.ValidationError({"recipients": ["This field is required."]})
         except RecipientImportInvalid as exc:
@@ -454,3 +467,25 @@ class RecipientImportView(IntegrationView):
             "warnings": result.warnings,
         }
         return Response(self.OutputSerializer(body).data)
+
+    @staticmethod
+    def _depot(request: Request) -> Depot:
+        """The depot named by ``?depot=``, or the one the token is limited to."""
+        token = request.auth
+        only_depot = token.depot if isinstance(token, ApiToken) else None
+        code = request.query_params.get("depot", "").strip()
+        if only_depot is not None:
+            if code and code != only_depot.code:
+                raise Refused(
+                    f"This token is limited to depot {only_depot.code!r}; it cannot import recipients for {code!r}.",
+                    "depot_not_allowed",
+                )
+            return only_depot
+        if not code:
+            raise serializers.ValidationError(
+                {"depot": ["This field is required: the code of the depot whose recipients these are (?depot=...)."]}
+            )
+        depot = Depot.objects.filter(code=code).first()
+        if depot is None:
+            raise serializers.ValidationError({"depot": [f"No depot with code {code!r}."]})
+        return depot

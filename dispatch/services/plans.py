@@ -11,9 +11,10 @@ transaction or nothing, with every problem reported by its JSON path
   plan (~250,000 values) those take ~3 s on a quiet 2-core machine before any
   phone number or database check, 3x this module with them
   (bench/RESULTS.md). Messages follow DRF's wording, so clients see one style.
-* Everything is matched by its external reference: recipients by
-  ``external_id``, addresses by ``external_ref``, orders by ``reference``, runs
-  by (depot, ``external_ref``), stops by (run, order). A re-sent plan writes
+* Everything is matched by its external reference within the plan's depot
+  (``dispatch.tenancy``): recipients by ``external_id``, addresses by
+  ``external_ref``, orders by ``reference``, runs by ``external_ref``, stops by
+  (run, order). A re-sent plan writes
   nothing; a changed one updates rows in place; lookups and writes are
   batched, never a query per row.
 * Fields a plan leaves out of a recipient, address or order keep their stored
@@ -23,9 +24,9 @@ transaction or nothing, with every problem reported by its JSON path
   pending/cancelled) are never touched, and neither are the other stops of
   their order that day: they are reported as "kept". Stops of the day that
   the plan no longer lists are cancelled if unattempted.
-* Imports serialize on one advisory lock: plans share recipients and
-  addresses across depots, and two concurrent imports creating the same
-  external_id would otherwise race to a unique violation.
+* A depot's imports (plans and recipients) serialize on an advisory lock of
+  their own: two concurrent imports creating the same external_id would
+  otherwise race to a unique violation. Depots import side by side.
 """
 
 from __future__ import annotations
@@ -65,7 +66,6 @@ from dispatch.models import (
     order_reference_validator,
 )
 from dispatch.services.instructions import instruction_push
-from dispatch.tenancy import shared_rows_used_elsewhere, used_elsewhere_message
 
 Row = dict[str, Any]
 Errors = dict[str, list[str]]
@@ -807,9 +807,9 @@ def _concrete(model: type[models.Model], name: str) -> models.Field[Any, Any]:
     return found
 
 
-def _lock_imports() -> None:
+def _lock_imports(depot: Depot) -> None:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_KEY])
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [IMPORT_LOCK_KEY, depot.pk])
 
 
 def _defer_sequence_check() -> None:
@@ -824,18 +824,18 @@ class _Counts(Counter[str]):
         return {name: self[name] for name in names}
 
 
-def _upsert_shared(
-    model: type[models.Model], key: str, rows: dict[str, Row], counts: _Counts, now: dt.datetime
+def _upsert_in_depot(
+    model: type[models.Model], key: str, rows: dict[str, Row], depot: Depot, counts: _Counts, now: dt.datetime
 ) -> dict[str, int]:
-    """Create or update recipients or addresses by their external key; return every id by key."""
+    """Create or update the depot's recipients or addresses by their external key; return every id by key."""
     columns = sorted({name for row in rows.values() for name in row} - {key})
-    existing = _rows_by(model._default_manager.all(), key, rows, columns)
+    existing = _rows_by(model._default_manager.filter(depot=depot), key, rows, columns)
     changes: list[tuple[int, Row]] = []
     new: list[Row] = []
     for ref, values in rows.items():
         stored = existing.get(ref)
         if stored is None:
-            new.append(values)
+            new.append({**values, "depot_id": depot.pk})
             continue
         changed = _changes(stored, {name: value for name, value in values.items() if name != key})
         changes.append((stored["id"], changed))
@@ -887,9 +887,9 @@ def plan_import(*, document: Any, only_depot: Depot | None = None, dry_run: bool
         raise PlanInvalid(errors)
     try:
         with transaction.atomic():
-            _lock_imports()
+            _lock_imports(depot)
             _defer_sequence_check()
-            result = _apply(plan, depot, plan.service_date, errors, dry_run=dry_run, only_depot=only_depot)
+            result = _apply(plan, depot, plan.service_date, errors, dry_run=dry_run)
             if dry_run:
                 raise _DryRun(result)
     except _DryRun as done:
@@ -1041,7 +1041,7 @@ def _check_database(plan: _ParsedPlan, depot: Depot, service_date: dt.date, erro
             )
 
     orders = _rows_by(
-        Order.objects.all(),
+        Order.objects.filter(depot=depot),
         "reference",
         (stop.order["reference"] for stop in plan.stops if "reference" in stop.order),
         [*ORDER_COLUMNS, "depot_id", "depot__code", "status"],
@@ -1069,9 +1069,7 @@ def _check_database(plan: _ParsedPlan, depot: Depot, service_date: dt.date, erro
         if order is None:
             continue
         path = f"{stop.path}.order.reference"
-        if order["depot_id"] != depot.pk:
-            errors.setdefault(path, []).append(f"Order {order['reference']} belongs to another depot.")
-        elif order["id"] in elsewhere:
+        if order["id"] in elsewhere:
             active_stop = elsewhere[order["id"]]
             errors.setdefault(path, []).append(
                 f"Order {order['reference']} already has an active stop on run "
@@ -1086,24 +1084,6 @@ def _check_database(plan: _ParsedPlan, depot: Depot, service_date: dt.date, erro
     return _Existing(drivers=drivers, runs=runs, day_runs=day_runs, orders=orders, day_stops=day_stops)
 
 
-def _check_shared_rows(plan: _ParsedPlan, depot: Depot, errors: Errors) -> None:
-    """A caller limited to ``depot`` names no recipient or address another depot uses (``dispatch.tenancy``)."""
-    for model, lookup, keys, part, kind in (
-        (Recipient, "external_id", plan.recipients, "recipient", "Recipient"),
-        (Address, "external_ref", plan.addresses, "address", "Address"),
-    ):
-        ids = {key: row["id"] for key, row in _rows_by(model.objects.all(), lookup, keys, []).items()}
-        taken = shared_rows_used_elsewhere(model=model, ids=ids.values(), depot=depot)
-        if not taken:
-            continue
-        for stop in plan.stops:
-            key = stop.recipient_id if model is Recipient else stop.address_ref
-            if key is not None and ids.get(key) in taken:
-                errors.setdefault(f"{stop.path}.order.{part}.{lookup}", []).append(
-                    used_elsewhere_message(kind, key, depot)
-                )
-
-
 def _apply(
     plan: _ParsedPlan,
     depot: Depot,
@@ -1111,19 +1091,16 @@ def _apply(
     errors: Errors,
     *,
     dry_run: bool,
-    only_depot: Depot | None = None,
 ) -> PlanImportResult:
     existing = _check_database(plan, depot, service_date, errors)
-    if only_depot is not None:
-        _check_shared_rows(plan, only_depot, errors)
     if errors:
         raise PlanInvalid(errors)
     now = timezone.now()
     counts = {name: _Counts() for name in ("runs", "stops", "orders", "recipients", "addresses", "access_codes")}
     created_day = not existing.day_runs
 
-    recipients = _upsert_shared(Recipient, "external_id", plan.recipients, counts["recipients"], now)
-    addresses = _upsert_shared(Address, "external_ref", plan.addresses, counts["addresses"], now)
+    recipients = _upsert_in_depot(Recipient, "external_id", plan.recipients, depot, counts["recipients"], now)
+    addresses = _upsert_in_depot(Address, "external_ref", plan.addresses, depot, counts["addresses"], now)
     _add_access_codes(plan, addresses, counts["access_codes"])
 
     # Orders with an attempted stop today are the road's, not the plan's: keep them and all their stops.
@@ -1689,13 +1666,9 @@ def recipient_rows_from_csv(*, text: str) -> tuple[list[Row], list[int]]:
     return parsed, lines
 
 
-def recipients_import(
-    *, rows: Any, lines: Sequence[int] | None = None, only_depot: Depot | None = None
-) -> RecipientImportResult:
-    """Create or update recipients by ``external_id``; a bad row is reported and skipped, the others applied.
-
-    With ``only_depot`` (an integration limited to one depot) an existing recipient is changed only when
-    they have an order at that depot; the others are reported, not touched.
+def recipients_import(*, rows: Any, depot: Depot, lines: Sequence[int] | None = None) -> RecipientImportResult:
+    """Create or update ``depot``'s recipients by ``external_id``; a bad row is reported and skipped, the others
+    applied. Another depot's recipient with the same id is neither read nor touched (``dispatch.tenancy``).
 
     Each error and warning names its row: the index in ``rows``, or the file
     line from ``lines`` for a CSV. A CRM export can opt a recipient out (which
@@ -1729,15 +1702,10 @@ def recipients_import(
     created = updated = unchanged = 0
     now = timezone.now()
     with transaction.atomic():
-        _lock_imports()
+        _lock_imports(depot)
         # Locked: an inbound STOP must not be overwritten by a write based on what we read before it.
         columns = [name for name in RECIPIENT_IMPORT_FIELDS if name != "external_id"] + ["opted_out_at"]
-        existing = _rows_by(Recipient.objects.select_for_update(), "external_id", valid, columns)
-        elsewhere = (
-            shared_rows_used_elsewhere(model=Recipient, ids=(row["id"] for row in existing.values()), depot=only_depot)
-            if only_depot is not None
-            else set()
-        )
+        existing = _rows_by(Recipient.objects.select_for_update().filter(depot=depot), "external_id", valid, columns)
         new: list[Row] = []
         changes: list[tuple[int, Row]] = []
         for external_id, (row_number, values) in valid.items():
@@ -1754,16 +1722,7 @@ def recipients_import(
                     continue
                 if values.get("opted_out"):
                     values["opted_out_at"] = now
-                new.append(values)
-                continue
-            if only_depot is not None and stored["id"] in elsewhere:
-                errors.append(
-                    {
-                        "row": row_number,
-                        "external_id": external_id,
-                        "fields": {"external_id": [used_elsewhere_message("Recipient", external_id, only_depot)]},
-                    }
-                )
+                new.append({**values, "depot_id": depot.pk})
                 continue
             if "opted_out" in values and values["opted_out"] != stored["opted_out"]:
                 if values["opted_out"]:

@@ -12,6 +12,7 @@ from dispatch import models
 from tests.factories import (
     AddressFactory,
     OrderFactory,
+    RecipientFactory,
     RunFactory,
     ScanEventFactory,
     StopFactory,
@@ -21,10 +22,36 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
-def test_it_rejects_a_duplicate_order_reference():
-    OrderFactory(reference="LM-88204")
-    with pytest.raises(IntegrityError), transaction.atomic():
-        OrderFactory(reference="LM-88204")
+def test_it_rejects_a_duplicate_order_reference_in_a_depot(chicago, milwaukee):
+    OrderFactory(reference="LM-88204", depot=chicago)
+    OrderFactory(reference="LM-88204", depot=milwaukee)  # another depot's order: its own namespace
+    with pytest.raises(IntegrityError, match="order_unique_reference_in_depot"), transaction.atomic():
+        OrderFactory(reference="LM-88204", depot=chicago)
+
+
+def test_it_rejects_a_duplicate_crm_id_in_a_depot(chicago, milwaukee):
+    RecipientFactory(external_id="CRM-1", depot=chicago)
+    AddressFactory(external_ref="A-1", depot=chicago)
+    RecipientFactory(external_id="CRM-1", depot=milwaukee)
+    AddressFactory(external_ref="A-1", depot=milwaukee)
+    RecipientFactory(external_id=None, depot=chicago)
+    RecipientFactory(external_id=None, depot=chicago)  # no id is no clash
+    with pytest.raises(IntegrityError, match="recipient_unique_external_id_in_depot"), transaction.atomic():
+        RecipientFactory(external_id="CRM-1", depot=chicago)
+    with pytest.raises(IntegrityError, match="address_unique_external_ref_in_depot"), transaction.atomic():
+        AddressFactory(external_ref="A-1", depot=chicago)
+
+
+def test_an_order_keeps_to_its_depots_recipient_and_address(chicago, milwaukee):
+    order = OrderFactory.build(
+        depot=chicago, recipient=RecipientFactory(depot=milwaukee), address=AddressFactory(depot=milwaukee)
+    )
+    with pytest.raises(ValidationError) as caught:
+        order.clean()
+    assert caught.value.message_dict == {
+        "recipient": ["This recipient belongs to another depot."],
+        "address": ["This address belongs to another depot."],
+    }
 
 
 def test_it_rejects_an_order_window_that_ends_before_it_starts():

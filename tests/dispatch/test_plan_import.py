@@ -543,8 +543,8 @@ def test_it_rejects_an_unknown_depot_and_a_shift_off_the_service_date(planner, d
     }
 
 
-def test_it_rejects_an_order_of_another_depot_or_still_active_on_another_day(planner, dave, erin, milwaukee):
-    OrderFactory(reference="LM-4", depot=milwaukee)
+def test_it_rejects_an_order_still_active_on_another_day(planner, dave, erin, milwaukee):
+    theirs = OrderFactory(reference="LM-4", depot=milwaukee)  # another depot's LM-4: not this plan's
     earlier = RunFactory(driver=dave, service_date=DAY - dt.timedelta(days=1), external_ref="R-YESTERDAY")
     StopFactory(run=earlier, order__reference="LM-2", status=Stop.Status.FAILED, attempt_count=1)
 
@@ -555,8 +555,8 @@ def test_it_rejects_an_order_of_another_depot_or_still_active_on_another_day(pla
             "Order LM-2 already has an active stop on run 'R-YESTERDAY' (2030-03-03); "
             "reschedule or close it before planning the order on another day."
         ],
-        "runs[1].stops[0].order.reference": ["Order LM-4 belongs to another depot."],
     }
+    assert not Stop.objects.filter(order=theirs).exists()
 
 
 def test_it_rejects_a_run_reference_used_on_another_day_and_a_double_booked_driver(planner, dave, erin):
@@ -623,11 +623,13 @@ def test_it_accepts_a_token_limited_to_the_plans_depot(chicago, dave, erin):
 
 
 @pytest.mark.parametrize("dry_run", [False, True], ids=["import", "dry run"])
-def test_a_token_limited_to_a_depot_cannot_touch_another_depots_recipient_or_address(chicago, milwaukee, dave, dry_run):
-    # Milwaukee's recipient and address: a parcel of theirs points at both.
-    theirs = RecipientFactory(external_id="C-77", name="Oren Milwaukee", phone="+14145550188")
-    building = AddressFactory(external_ref="A-C-77", line1="700 N Water St", building_notes="Ring twice")
-    OrderFactory(recipient=theirs, address=building, depot=milwaukee)
+def test_another_depots_ids_are_new_names_to_a_depot_limited_token(chicago, milwaukee, dave, dry_run):
+    # Milwaukee's recipient, address and order, with the ids the Chicago plan uses.
+    theirs = RecipientFactory(depot=milwaukee, external_id="C-77", name="Oren Milwaukee", phone="+14145550188")
+    building = AddressFactory(
+        depot=milwaukee, external_ref="A-C-77", line1="700 N Water St", building_notes="Ring twice"
+    )
+    their_order = OrderFactory(reference="LM-1", recipient=theirs, address=building, depot=milwaukee)
     _, key = api_token_issue(
         user=UserFactory(username="chi-planner"), kind=ApiToken.Kind.INTEGRATION, name="CHI", depot=chicago
     )
@@ -635,27 +637,30 @@ def test_a_token_limited_to_a_depot_cannot_touch_another_depots_recipient_or_add
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
     stop = a_stop("LM-1", 1, customer="C-77", phone="+13125550666", codes=[{"kind": "gate", "code": "0000"}])
     stop["order"]["address"]["building_notes"] = "Leave it with the attacker"
+    plan = a_plan(a_run("R-DAVE", "dave", [stop]))
 
-    response = client.post(
-        URL + ("?dry_run=1" if dry_run else ""), a_plan(a_run("R-DAVE", "dave", [stop])), format="json"
-    )
+    response = client.post(URL + ("?dry_run=1" if dry_run else ""), plan, format="json")
 
-    assert response.status_code == 400, response.content
-    fields = response.json()["fields"]
-    path = "runs[0].stops[0].order"
-    assert "is used by another depot" in fields[f"{path}.recipient.external_id"][0]
-    assert "is used by another depot" in fields[f"{path}.address.external_ref"][0]
-    assert "mke" not in json.dumps(fields).lower()  # nor which depot
+    # The answer is the one ids nobody uses get: everything created, in Chicago.
+    assert response.status_code == (200 if dry_run else 201), response.content
+    summary = response.json()
+    assert [summary[part]["created"] for part in ("orders", "recipients", "addresses", "access_codes")] == [1, 1, 1, 1]
     theirs.refresh_from_db()
     building.refresh_from_db()
+    their_order.refresh_from_db()
     assert (theirs.name, str(theirs.phone)) == ("Oren Milwaukee", "+14145550188")
     assert (building.line1, building.building_notes) == ("700 N Water St", "Ring twice")
     assert not AccessCredential.objects.filter(address=building).exists()
-    assert not Order.objects.filter(reference="LM-1").exists()
+    assert (their_order.recipient, their_order.address, their_order.status) == (theirs, building, Order.Status.PENDING)
+    assert not their_order.stops.exists()
+    if not dry_run:
+        ours = Order.objects.get(reference="LM-1", depot=chicago)
+        assert (ours.recipient.depot, ours.address.depot) == (chicago, chicago)
+        assert (ours.recipient.external_id, str(ours.recipient.phone)) == ("C-77", "+13125550666")
 
 
-def test_a_token_limited_to_a_depot_may_use_a_recipient_only_its_depot_uses(chicago, dave):
-    ours = RecipientFactory(external_id="CHI-1", name="Old Name")
+def test_a_token_limited_to_a_depot_updates_its_own_recipient(chicago, dave):
+    ours = RecipientFactory(depot=chicago, external_id="CHI-1", name="Old Name")
     OrderFactory(recipient=ours, depot=chicago)
     _, key = api_token_issue(
         user=UserFactory(username="chi-planner"), kind=ApiToken.Kind.INTEGRATION, name="CHI", depot=chicago

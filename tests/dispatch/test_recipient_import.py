@@ -21,11 +21,11 @@ from tests.factories import OrderFactory, RecipientFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-URL = "/api/v1/recipients/import"
+URL = "/api/v1/recipients/import?depot=chi-west"
 
 
 @pytest.fixture
-def crm(db) -> APIClient:
+def crm(chicago) -> APIClient:
     _, key = api_token_issue(user=UserFactory(username="crm"), kind=ApiToken.Kind.INTEGRATION, name="CRM")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
@@ -33,9 +33,9 @@ def crm(db) -> APIClient:
 
 
 @pytest.fixture
-def maria(db) -> Recipient:
+def maria(chicago) -> Recipient:
     """Maria: known to the CRM, English, texts, default quiet hours."""
-    return RecipientFactory(external_id="CRM-1", name="Maria Lopez", phone="+13125550142", language="en")
+    return RecipientFactory(depot=chicago, external_id="CRM-1", name="Maria Lopez", phone="+13125550142", language="en")
 
 
 def send(client: APIClient, rows: Any) -> Any:
@@ -247,26 +247,26 @@ def test_it_is_for_integrations_only(maria, dave):
     assert maria.language == "en"
 
 
-def test_it_numbers_rows_by_file_line_for_a_csv():
-    result = recipients_import(rows=[{"external_id": "A", "name": ""}], lines=[7])
+def test_it_numbers_rows_by_file_line_for_a_csv(chicago):
+    result = recipients_import(rows=[{"external_id": "A", "name": ""}], lines=[7], depot=chicago)
 
     assert result.errors == [{"row": 7, "external_id": "A", "fields": {"name": ["This field may not be blank."]}}]
 
 
-def test_it_imports_many_rows_in_a_few_queries(django_assert_max_num_queries):
+def test_it_imports_many_rows_in_a_few_queries(django_assert_max_num_queries, chicago):
     rows = [{"external_id": f"CRM-{n}", "name": f"R {n}", "phone": f"+1312555{n % 10_000:04d}"} for n in range(3000)]
     with django_assert_max_num_queries(12):
-        result = recipients_import(rows=rows)
+        result = recipients_import(rows=rows, depot=chicago)
     assert result.created == 3000
     rows[0]["language"] = "es"
     with django_assert_max_num_queries(12):
-        result = recipients_import(rows=rows)
+        result = recipients_import(rows=rows, depot=chicago)
     assert (result.updated, result.unchanged) == (1, 2999)
 
 
-def test_a_token_limited_to_a_depot_changes_only_that_depots_recipients(maria, chicago, milwaukee):
+def test_a_token_limited_to_a_depot_reads_and_writes_only_its_own_recipients(maria, chicago, milwaukee):
     OrderFactory(recipient=maria, depot=chicago)
-    theirs = RecipientFactory(external_id="CRM-2", name="Oren Milwaukee", phone="+14145550188")
+    theirs = RecipientFactory(depot=milwaukee, external_id="CRM-2", name="Oren Milwaukee", phone="+14145550188")
     OrderFactory(recipient=theirs, depot=milwaukee)
     _, key = api_token_issue(
         user=UserFactory(username="mke-crm"), kind=ApiToken.Kind.INTEGRATION, name="MKE CRM", depot=milwaukee
@@ -274,21 +274,73 @@ def test_a_token_limited_to_a_depot_changes_only_that_depots_recipients(maria, c
     mke = APIClient()
     mke.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
 
-    response = send(
-        mke,
-        [
-            {"external_id": "CRM-1", "phone": "+13125550999"},  # Chicago's Maria: not theirs
-            {"external_id": "CRM-2", "language": "es"},
-            {"external_id": "CRM-3", "name": "New Person"},
-        ],
+    response = mke.post(
+        "/api/v1/recipients/import",
+        json.dumps(
+            {
+                "recipients": [
+                    {"external_id": "CRM-1", "phone": "+13125550999"},  # Chicago's Maria's id: not theirs
+                    {"external_id": "CRM-2", "language": "es"},
+                    {"external_id": "CRM-3", "name": "New Person"},
+                ]
+            }
+        ),
+        content_type="application/json",
     )
 
+    # CRM-1 is a name in Milwaukee's namespace like any other: without a name it cannot be created, and the
+    # answer is the one an unused id gets. Chicago's Maria is neither read nor changed.
     assert response.status_code == 200, response.content
     body = response.json()
     assert (body["created"], body["updated"]) == (1, 1)
-    assert [(error["row"], error["external_id"]) for error in body["errors"]] == [(0, "CRM-1")]
-    assert "is used by another depot" in body["errors"][0]["fields"]["external_id"][0]
+    assert body["errors"] == [
+        {"row": 0, "external_id": "CRM-1", "fields": {"name": ["This field is required to create a recipient."]}}
+    ]
     maria.refresh_from_db()
     assert str(maria.phone) == "+13125550142"
     theirs.refresh_from_db()
     assert theirs.language == "es"
+    assert Recipient.objects.get(external_id="CRM-3").depot == milwaukee
+
+
+def test_the_same_crm_id_in_two_depots_is_two_recipients(crm, maria, milwaukee):
+    response = crm.post(
+        "/api/v1/recipients/import?depot=mke",
+        json.dumps({"recipients": [{"external_id": "CRM-1", "name": "Maria Milwaukee", "phone": "+14145550100"}]}),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["created"] == 1
+    assert sorted(Recipient.objects.filter(external_id="CRM-1").values_list("depot__code", "name")) == [
+        ("chi-west", "Maria Lopez"),
+        ("mke", "Maria Milwaukee"),
+    ]
+
+
+def test_an_unlimited_integration_names_the_depot(crm, maria, milwaukee):
+    rows = json.dumps({"recipients": [{"external_id": "CRM-1", "language": "es"}]})
+
+    missing = crm.post("/api/v1/recipients/import", rows, content_type="application/json")
+    unknown = crm.post("/api/v1/recipients/import?depot=nowhere", rows, content_type="application/json")
+
+    assert missing.status_code == unknown.status_code == 400
+    assert "required" in missing.json()["fields"]["depot"][0]
+    assert unknown.json()["fields"]["depot"] == ["No depot with code 'nowhere'."]
+    maria.refresh_from_db()
+    assert maria.language == "en"
+
+
+def test_a_limited_token_cannot_name_another_depot(chicago, milwaukee, maria):
+    _, key = api_token_issue(
+        user=UserFactory(username="mke-crm"), kind=ApiToken.Kind.INTEGRATION, name="MKE CRM", depot=milwaukee
+    )
+    mke = APIClient()
+    mke.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+
+    response = send(mke, [{"external_id": "CRM-1", "language": "es"}])
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "depot_not_allowed"
+    maria.refresh_from_db()
+    assert maria.language == "en"

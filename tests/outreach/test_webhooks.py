@@ -11,6 +11,7 @@ from dispatch.models import Recipient
 from outreach.fake_twilio import FakeTwilio
 from outreach.models import Message
 from outreach.services import message_send
+from tests.factories import RecipientFactory
 from tests.outreach.test_sending import asked
 
 pytestmark = pytest.mark.usefixtures("triage_enqueued")
@@ -162,6 +163,23 @@ def test_stop_opts_out_but_stop_please_does_not(client, sent, signed):
 
     reply(client, sent, "stop", sid="SMb")
     assert Recipient.objects.get(pk=recipient_id).opted_out
+
+
+def test_stop_and_start_hold_for_the_number_in_every_depot(client, sent, signed, milwaukee):
+    # The carrier blocks our sender for a number, so another depot's record of the same person stops too.
+    ours = Recipient.objects.get(pk=sent.conversation.recipient_id)
+    theirs = RecipientFactory(depot=milwaukee, phone=ours.phone)
+    stranger = RecipientFactory(depot=milwaukee, phone="+14145550199")
+
+    reply(client, sent, "STOP", sid="SMa")
+    assert [r.opted_out for r in Recipient.objects.filter(pk__in=[ours.pk, theirs.pk, stranger.pk]).order_by("pk")] == [
+        True,
+        True,
+        False,
+    ]
+
+    reply(client, sent, "START", sid="SMb")
+    assert not Recipient.objects.filter(pk__in=[ours.pk, theirs.pk], opted_out=True).exists()
 
 
 def test_help_is_answered_in_twiml(client, sent, signed):

@@ -8,10 +8,11 @@ from django.test import Client
 from django.urls import reverse
 
 from dispatch.admin.scoping import DepotScopedAdmin
-from dispatch.models import AccessRevealAudit, DriverInstruction, ScanEvent
+from dispatch.models import AccessRevealAudit, DriverInstruction, Order, ScanEvent
 from exceptions.models import ExceptionCase, StopRisk
 from outreach.models import Conversation, Message
 from routing.models import PlanVersion
+from tests.dispatch.test_admin import form_data
 from tests.exceptions.conftest import fail
 from tests.factories import StopFactory, UserFactory
 
@@ -160,3 +161,24 @@ def test_a_dispatcher_sees_phone_numbers_masked_in_admin_and_cannot_change_them(
     form = dispatcher.get(pages[1]).context["adminform"].form
     assert "phone" not in form.fields
     assert "alt_phone" not in form.fields
+
+
+def test_a_dispatcher_cannot_point_their_order_at_another_depots_rows(client, alice, two_depots):
+    client.force_login(alice)
+    ours, theirs = two_depots["chicago"].order, two_depots["milwaukee"].order
+    page = reverse("admin:dispatch_order_change", args=[ours.pk])
+    form = client.get(page).context["adminform"].form
+    for field, other in (("depot", theirs.depot), ("recipient", theirs.recipient), ("address", theirs.address)):
+        assert not form.fields[field].queryset.filter(pk=other.pk).exists(), field
+
+    for field, other in (
+        ("depot", theirs.depot_id),
+        ("recipient", theirs.recipient_id),
+        ("address", theirs.address_id),
+    ):
+        response = client.post(page, form_data(client, page, Order, **{field: str(other)}))
+
+        assert response.status_code == 200, field  # the form again, with the error
+        assert field in response.context["adminform"].form.errors, field
+        ours.refresh_from_db()
+        assert getattr(ours, f"{field}_id") != other, field

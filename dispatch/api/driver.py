@@ -371,13 +371,14 @@ class InstructionFeedOutput(serializers.Serializer[Any]):
 
 
 class FeedParams(serializers.Serializer[Any]):
+    EMPTY_CURSOR = "Send the next_cursor of the last page, or 0."
     # One type with next_cursor: a client passes back what it was given, whatever language generated it.
     after = serializers.RegexField(
         r"^[0-9]{1,18}$",
         required=False,
         default="0",
         help_text="The `next_cursor` of the last page; leave it out (or send 0) to read from the start.",
-        error_messages={"invalid": "Send the next_cursor of the last page, or 0."},
+        error_messages={"invalid": EMPTY_CURSOR},
     )
     limit = serializers.IntegerField(required=False, min_value=1, max_value=FEED_LIMIT, default=FEED_LIMIT)
 
@@ -390,6 +391,9 @@ class InstructionListView(DriverView):
         responses={200: InstructionFeedOutput, 400: INVALID},
     )
     def get(self, request: Request, version: str) -> Response:
+        if request.query_params.get("after") == "":
+            # A form field left empty reads as left out; a cursor sent empty is a client's mistake.
+            raise serializers.ValidationError({"after": [FeedParams.EMPTY_CURSOR]})
         params = FeedParams(data=request.query_params)
         params.is_valid(raise_exception=True)
         after = int(params.validated_data["after"])

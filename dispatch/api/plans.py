@@ -277,6 +277,15 @@ def _counts(name: str, *fields: str) -> type[serializers.Serializer[Any]]:
     )
 
 
+class PlanImportParams(serializers.Serializer[Any]):
+    # Strict: a misspelt ?dry_run=ture must not import the plan for real.
+    dry_run = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="true: validate and return the summary of what would change, then write nothing.",
+    )
+
+
 class PlanImportView(IntegrationView):
     @extend_schema_serializer(
         component_name="PlanImport", examples=[OpenApiExample("One run, one stop", value=PLAN_EXAMPLE)]
@@ -318,15 +327,7 @@ class PlanImportView(IntegrationView):
             "plans (403)."
         ),
         request=InputSerializer,
-        parameters=[
-            OpenApiParameter(
-                "dry_run",
-                OpenApiTypes.BOOL,
-                OpenApiParameter.QUERY,
-                required=False,
-                description="Validate and return the summary of what would change, then write nothing.",
-            )
-        ],
+        parameters=[PlanImportParams],
         responses={
             200: OutputSerializer,
             201: OutputSerializer,
@@ -344,7 +345,9 @@ class PlanImportView(IntegrationView):
     def post(self, request: Request, version: str) -> Response:
         token = request.auth
         only_depot = token.depot if isinstance(token, ApiToken) else None
-        dry_run = request.query_params.get("dry_run", "").lower() in {"1", "true", "yes"}
+        params = PlanImportParams(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        dry_run = params.validated_data["dry_run"]
         try:
             result = plan_import(document=request.data, only_depot=only_depot, dry_run=dry_run)
         except PlanInvalid as exc:

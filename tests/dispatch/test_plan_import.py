@@ -464,6 +464,15 @@ def test_it_can_validate_without_writing(planner, dave, erin):
     assert row_counts() == {name: 0 for name in row_counts()}
 
 
+@pytest.mark.parametrize("value", ["ture", "null", "2"])
+def test_a_dry_run_flag_it_cannot_read_is_a_400_not_an_import(planner, dave, erin, value):
+    response = send(planner, the_day(dave, erin), dry_run=value)
+
+    assert response.status_code == 400
+    assert response.json()["fields"]["dry_run"] == ["Must be a valid boolean."]
+    assert row_counts() == {name: 0 for name in row_counts()}
+
+
 # --- Rejected plans ---------------------------------------------------------------------------------
 
 

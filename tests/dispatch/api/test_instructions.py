@@ -56,10 +56,11 @@ def test_it_keeps_each_drivers_feed_to_themselves(dave, erin, dave_api, erin_api
     assert erin_api.post(f"/api/v1/driver/instructions/{instruction['id']}/ack").status_code == 404
 
 
-def test_it_refuses_a_cursor_that_is_not_one(dave_api):
-    response = dave_api.get("/api/v1/driver/instructions", {"after": "yesterday"})
+@pytest.mark.parametrize("cursor", ["yesterday", ""])
+def test_it_refuses_a_cursor_that_is_not_one(dave_api, cursor):
+    response = dave_api.get("/api/v1/driver/instructions", {"after": cursor})
     assert response.status_code == 400
-    assert "after" in response.json()["fields"]
+    assert response.json()["fields"]["after"] == ["Send the next_cursor of the last page, or 0."]
 
 
 def test_it_acks_once_and_keeps_the_first_time(dave, dave_api):

@@ -15,6 +15,8 @@ say "ruff (lint and format)"
 "$VENV/bin/ruff" format --check .
 say "mypy"
 "$VENV/bin/mypy" .
+say "the layers (import-linter)"
+"$VENV/bin/lint-imports" --no-cache >/dev/null || "$VENV/bin/lint-imports" --no-cache || fail "An import breaks the layers: see pyproject.toml [tool.importlinter]."
 say "front-end unit tests"
 node --test --test-reporter=dot tests/js/*.test.mjs || fail "Front-end unit tests failed."
 ensure_database

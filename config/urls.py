@@ -5,7 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import health
-from exceptions.api import MetricsCsvView
+from exceptions.api import MetricsCsvView, MetricsView
 from exceptions.urls import api_urlpatterns as board_api_urlpatterns
 from exceptions.urls import page_urlpatterns as desk_page_urlpatterns
 from exceptions.views import DeskLoginView, ThrottledAdminAuthenticationForm
@@ -24,6 +24,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     re_path(r"^api/(?P<version>v1)/metrics\.csv$", MetricsCsvView.as_view(), name="metrics-csv"),
+    re_path(r"^api/(?P<version>v1)/metrics$", MetricsView.as_view(), name="metrics"),
     re_path(r"^api/(?P<version>v1)/board/", include(board_api_urlpatterns)),
     re_path(r"^api/(?P<version>v1)/", include("dispatch.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

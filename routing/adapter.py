@@ -1,4 +1,5 @@
-"""The operator's routing port (``exceptions.ports.Routing``) on our own solver.
+"""Our own solver behind the desk's routing port (``exceptions.ports.Routing``) and the domain's
+(``dispatch.ports.Routing``: an admin's re-sequence).
 
 Called inside the workflow's transaction with the case locked: it only queues
 the search for after commit. The answer comes back through
@@ -11,6 +12,7 @@ timer hands the case to a dispatcher.
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import TYPE_CHECKING
 
 from django.db import transaction
@@ -39,6 +41,13 @@ class SolverRouting:
         # callbacks after this one (the board's event); the relay asks again.
         transaction.on_commit(lambda: case_slot_find_task.delay(case_id, start, end), robust=True)
         return RoutingRequest(accepted=True)
+
+    def runs_resequence(self, *, run_ids: list[int], requested_by: str, user_id: int | None) -> bool:
+        from routing.tasks import run_resequence_task
+
+        for run_id in run_ids:
+            transaction.on_commit(partial(run_resequence_task.delay, run_id, requested_by, user_id))
+        return True
 
 
 def slot_requests_unanswered(*, now: dt.datetime | None = None) -> list[tuple[int, str | None, str | None]]:

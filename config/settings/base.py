@@ -182,6 +182,10 @@ TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL", "")
 # Below the Celery soft time limit, so a stalled POST ends in our code, not in a kill.
 TWILIO_HTTP_TIMEOUT = env_float("TWILIO_HTTP_TIMEOUT", 10.0)
 
+# What the domain tells the desk and the solver (dispatch/ports.py).
+DISPATCH_DESK = env_str("DISPATCH_DESK", "exceptions.inbox.Inbox")
+DISPATCH_ROUTING = env_str("DISPATCH_ROUTING", "routing.adapter.SolverRouting")
+
 # The operator (exceptions.workflow): who it asks and who re-routes (exceptions/ports.py), and
 # what "the driver is still there" means for a recipient who says they are coming.
 EXCEPTIONS_OUTREACH = env_str("EXCEPTIONS_OUTREACH", "outreach.adapter.SmsOutreach")

@@ -15,12 +15,10 @@ Three things shape every class here:
 from __future__ import annotations
 
 import datetime as dt
-from functools import partial
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
@@ -30,6 +28,7 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_post_parameters
 
+from dispatch import ports
 from dispatch.admin.forms import WriteOnlySecretForm, secret_field
 from dispatch.admin.scoping import DepotScopedAdmin, PhonesMaskedAdmin
 from dispatch.models import (
@@ -308,14 +307,13 @@ class RunAdmin(DepotScopedAdmin):
 
     @admin.action(description="Re-sequence the remaining stops of the selected runs")
     def resequence(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
-        from routing.tasks import run_resequence_task
-
         runs = list(
             queryset.exclude(status__in=(Run.Status.COMPLETED, Run.Status.CANCELLED)).values_list("pk", flat=True)
         )
         requested_by = f"Admin {request.user.get_username()}"
-        for run_id in runs:
-            transaction.on_commit(partial(run_resequence_task.delay, run_id, requested_by, request.user.pk))
+        if not ports.routing().runs_resequence(run_ids=runs, requested_by=requested_by, user_id=request.user.pk):
+            self.message_user(request, "Automatic re-sequencing is not set up.", level=messages.WARNING)
+            return
         self.message_user(
             request,
             f"{len(runs)} run(s) queued for re-sequencing; drivers get the new order if it is better. "

@@ -27,8 +27,3 @@ urlpatterns += [
     path("plans", plans.PlanImportView.as_view(), name="plan-import"),
     path("recipients/import", plans.RecipientImportView.as_view(), name="recipient-import"),
 ]
-
-# The desk.
-from exceptions.api import MetricsView  # noqa: E402
-
-urlpatterns += [path("metrics", MetricsView.as_view(), name="metrics")]

@@ -53,6 +53,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 
+from dispatch import ports
 from dispatch.models import (
     AccessCredential,
     Address,
@@ -1139,11 +1140,8 @@ def _apply(
             )
 
     if not dry_run:
-        from exceptions.tasks import risk_score_plan_task
-
         # The day's stops are scored for pre-arrival outreach once the plan is in.
-        day = service_date.isoformat()
-        transaction.on_commit(lambda: risk_score_plan_task.delay(depot.pk, day), robust=True)
+        ports.desk().day_planned(depot=depot, service_date=service_date)
 
     summary = {
         "depot": depot.code,

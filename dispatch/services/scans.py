@@ -13,9 +13,9 @@ from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
+from dispatch import ports
 from dispatch.models import Driver, Order, ReasonCode, Run, ScanEvent, Stop, WebhookEvent
 from dispatch.services.webhooks import webhook_events_emit
-from exceptions.workflow import case_open, case_stop_delivered
 
 
 class ScanRejected(Exception):
@@ -175,12 +175,11 @@ def _record(scan: ScanEvent) -> ScanOutcome:
         # The run's first scan: it is on the road, so routing may hand it other drivers' stops.
         Run.objects.filter(pk=stop.run_id, status=Run.Status.PLANNED).update(status=Run.Status.IN_PROGRESS)
 
-    case = (
-        case_open(scan=scan, first_failure=not attempted_before) if scan.outcome == ScanEvent.Outcome.FAILED else None
-    )
-    if case is None and attempted_before:
+    failed = scan.outcome == ScanEvent.Outcome.FAILED
+    case = ports.desk().scan_failed(scan=scan, first_failure=not attempted_before) if failed else None
+    if not failed and attempted_before:
         # A stop that failed before may have a case waiting for this very delivery.
-        case_stop_delivered(scan=scan)
+        ports.desk().scan_delivered(scan=scan)
 
     response: dict[str, Any] = {
         "scan_id": scan.pk,
@@ -189,15 +188,15 @@ def _record(scan: ScanEvent) -> ScanOutcome:
         "reason_code": scan.reason_code.code if scan.reason_code else None,
         "attempt": stop.attempt_count,
         "stop_status": stop.status,
-        "case_id": case.pk if case else None,
+        "case_id": case.case_id if case else None,
     }
     ScanEvent.objects.filter(pk=scan.pk).update(response_body=response)
 
     events: list[tuple[str, dict[str, Any]]] = []
-    if case is not None:
+    if failed:
         events.append((WebhookEvent.SCAN_FAILED, {**response, "order": order.reference}))
-        if case.scan_id == scan.pk:
-            events.append((WebhookEvent.CASE_OPENED, {"case_id": case.pk, "order": order.reference}))
+    if case is not None and case.new:
+        events.append((WebhookEvent.CASE_OPENED, {"case_id": case.case_id, "order": order.reference}))
     if order.status != previous_order_status:
         events.append(
             (

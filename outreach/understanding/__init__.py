@@ -1,0 +1,139 @@
+"""Reply understanding: what a recipient's free-text answer to an outreach SMS means.
+
+Deterministic and explainable on purpose: compiled regexes and small keyword
+tables, English and Spanish, common SMS spellings. Whatever is not clearly one
+thing is UNCLEAR, and a person reads it; a wrong guess costs a second failed
+attempt, a human read costs a minute.
+
+The rules are tried in a fixed order and the first that decides wins:
+
+1. a carrier keyword that is the whole message (STOP, START, HELP...);
+2. nothing to read (emoji, punctuation) or a bare number (no numbered menu);
+3. a request to stop messages ("stop texting me");
+4. an access code: a reply that carries a code and a fallback is still a code;
+5. a refusal ("didn't order", "no lo quiero");
+5a. asked how to find the door (the driver could not find the address):
+    directions, when nothing in the reply is a drop-off, a time or a call;
+6. a neighbour, a pickup point, a safe place, in that order;
+7. "send it back" when nothing above matched;
+8. the recipient is there now, or will be within minutes;
+9. a call request;
+10. a time to come back, or else "try again" with no time (there now);
+11. a conditional call request ("call me if...").
+
+Each rule reads from its own module: `keywords` carrier keywords and set
+phrases (1, 3, 5, 7), `codes` access codes (2, 4), `places` directions,
+neighbours, pickup points and safe places (5a, 6), `availability` there now,
+a call or a time (8-11), with the windows `windows` makes of what `times`
+reads (conventions for times are there). All of them read the reply as
+`reply` folds it and cuts it into sentences and clauses. This module holds
+the order and the public entry point, `reply_understand`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+
+from exceptions.models import ReplyIntent
+from exceptions.workflow import Understanding
+from outreach.understanding.availability import _call_request, _now_or_later
+from outreach.understanding.codes import _BARE_NUMBER, _access_code, _bare_code
+from outreach.understanding.keywords import (
+    _KEYWORD_TRIM,
+    _STOP_FIRST,
+    CARRIER_KEYWORDS,
+    _opt_out,
+    _refuse,
+    _send_back,
+)
+from outreach.understanding.places import _directions, _neighbour, _pickup, _safe_drop
+from outreach.understanding.reply import _QUESTION, _fold, _Reply
+
+__all__ = ["reply_understand"]
+
+_WORDS = re.compile(r"[^\W_]")
+
+
+def reply_understand(
+    *, text: str, sent_at: dt.datetime, time_zone: zoneinfo.ZoneInfo, reason_code: str = ""
+) -> Understanding:
+    """What a recipient's reply means. Never guesses: what no rule reads clearly is UNCLEAR.
+
+    `sent_at` is when the outreach went out (aware); times in the reply are read in `time_zone`.
+    `why` names the rule or phrase that decided, for the case timeline; it never holds the access code.
+    """
+    if sent_at.tzinfo is None:
+        raise ValueError("sent_at must be timezone-aware")
+    key = _fold(text).strip(_KEYWORD_TRIM)
+    keyword = CARRIER_KEYWORDS.get(re.sub(r"\s+", " ", key))
+    if keyword is not None:
+        return Understanding(intent=keyword, why=f"keyword {key.upper()!r} is the whole message")
+    if not _WORDS.search(text):
+        return _unclear("no words: emoji or punctuation only")
+    reply = _Reply(text=text, now=sent_at.astimezone(time_zone), reason_code=reason_code)
+    if _BARE_NUMBER.fullmatch(key):
+        bare = _bare_code(reply, key)
+        return bare or _unclear("a bare number: the message offers no numbered menu")
+    for rule in _RULES:
+        understood = rule(reply)
+        if understood is not None:
+            return _safe_why(understood)
+    if _STOP_FIRST.match(reply.t):
+        # Whoever starts with STOP is not asked again, whatever the carrier makes of the rest.
+        return Understanding(intent=ReplyIntent.UNCLEAR, why=_unclear_why(reply), ask_again=False)
+    return _unclear(_unclear_why(reply))
+
+
+def _unclear(why: str) -> Understanding:
+    return Understanding(intent=ReplyIntent.UNCLEAR, why=why)
+
+
+def _safe_why(understood: Understanding) -> Understanding:
+    # Belt and braces: the timeline shows `why` unmasked, so a code must never reach it.
+    if understood.code and understood.code.strip("#*") in re.sub(r"\s", "", understood.why):
+        return Understanding(
+            intent=understood.intent,
+            code=understood.code,
+            window_start=understood.window_start,
+            window_end=understood.window_end,
+            detail=understood.detail,
+            why="code given",
+        )
+    return understood
+
+
+def _unclear_why(reply: _Reply) -> str:
+    m = _STOP_FIRST.match(reply.t)
+    if m:
+        # "STOP PLEASE": carriers act only on the bare keyword, so neither do we; a person reads it.
+        return f"{m.group(1).upper()!r} with other words is not a carrier keyword; a person decides"
+    if reply.negated:
+        return "says what not to do, not what to do"
+    if _QUESTION.search(reply.t):
+        return "a question, not an answer"
+    if _ANOTHER_TIME.search(reply.t):
+        return "asks for another time but names none"
+    return "no rule matched"
+
+
+_ANOTHER_TIME = re.compile(
+    r"\b(?:another|different|other|some other)\s+(?:day|time)\b|\b(?:otro|otra)\s+(?:dia|hora|vez)\b|\breschedule\b"
+)
+
+
+# --- The order the rules are tried in ---------------------------------------------------------------------------------
+
+_RULES = (
+    _opt_out,
+    _access_code,
+    _refuse,
+    _directions,
+    _neighbour,
+    _pickup,
+    _safe_drop,
+    _send_back,
+    _now_or_later,
+    lambda reply: _call_request(reply, conditional=True),
+)

@@ -1,0 +1,128 @@
+"""There now, a call, or a time to come back: when and how the recipient can take the parcel (rules 8 to 11).
+
+"I'm home", "omw", "give me 5 minutes", "ya voy": the recipient is there now or within minutes, unless the reply
+also names a later time. A call request ("call me", "llámame") is one; followed by a condition ("call me if you
+can't find it") it is a courtesy, read only when no other rule decided. A time names a window (`windows`);
+"try again" with no time means now. Whatever sits in a clause complaining about the past ("I was home at 2, no
+one came") says nothing about now.
+"""
+
+from __future__ import annotations
+
+import re
+
+from exceptions.models import ReplyIntent
+from exceptions.workflow import Understanding
+from outreach.understanding.reply import _Reply
+from outreach.understanding.times import SHORT_ARRIVAL, SHORT_WAIT, _number
+from outreach.understanding.windows import _best_window, _describe, _in_complaint, _windows
+
+# --- 8. There now -----------------------------------------------------------------------------------------------------
+
+_PRESENT = re.compile(
+    r"\b(?:i'?m|i am|im|we'?re|we are|someone'?s|someone is|somebody'?s|somebody is|my\s+\w+\s+is|my\s+\w+'s|"
+    r"he'?s|she'?s|they'?re|i'?m\s+already|i\s+just\s+got|just\s+got|i\s+got)\s+"
+    r"(?:(?:already|just|now|finally|still|right)\s+)?"
+    r"(?:home|here|there|back|in(?=\s*(?:[.!,]|$|now))|downstairs|outside|available|around|"
+    r"at\s+(?:home|the\s+(?:(?:front|back|side|main)\s+)?(?:door|front|gate|lobby|house|entrance))|"
+    r"in\s+the\s+(?:lobby|house|building|office))\b"
+    r"(?!\s+(?:at|after|by|from|around|tomorrow|tmrw|tonight|later|on|in\s+\d|in\s+an?\b|"
+    r"between|this\s+(?:afternoon|evening)|soon|next))"
+    r"|\b(?:home|here|back|open)\s+now\b|\b(?:we'?re|we\s+are|it'?s|store\s+is|office\s+is)\s+open\b(?!\s+(?:at|after|from|until|till|on|tomorrow))"
+    r"|\b(?:i'?m\s+|im\s+)?coming\b(?=\s*(?:[.!]|$))|\b(?:i'?m|im)\s+coming\b(?!\s+(?:home|back|at|after|by|in|on|tomorrow|tmrw|tonight|later|around|from))"
+    r"|\b(?:be|back|down|out|there)\s+in\s+(?:a|one|1)\s+(?:sec|second|moment|min|minute)\b|\bcome\s+(?:on\s+)?up\b"
+    r"|\b(?:i'?m|im|we'?re)\s+(?:in|at)\s+the\s+(?:back\s*yard|backyard|garden|yard|garage|back|side)\b"
+    r"|\b(?:just\s+)?(?:pulled|pulling|got|getting)\s+(?:in|up|into)\s+(?:the\s+)?(?:driveway|now)\b|\bjust\s+(?:arrived|pulled\s+in)\b"
+    r"|\b(?:on\s+my\s+way|omw|otw|coming\s+(?:down|out|now|to\s+the\s+door|right\s+now|over)|be\s+right\s+"
+    r"(?:there|down|out|back|over)|brt|one\s+(?:sec|second|moment)|1\s+sec|hold\s+on|"
+    r"(?:try|come|ring|knock)\s+(?:again\s+)?now|you\s+can\s+come\s+now|come\s+back\s+now|"
+    r"knock\s+(?:again|loud|louder|harder)|ring\s+again|try\s+again\s+now)\b"
+    r"|(?<!\bno\s)\b(?:ya\s+)?estoy\s+(?:en\s+casa|aqui|afuera|abajo)\b|\bya\s+(?:voy|bajo|salgo|llegue|estoy)\b"
+    r"|^\W*(?:now|right\s+now|now\s+is\s+(?:fine|good|ok|okay)|ahora|ahorita)\W*$"
+    r"|\bvoy\s+bajando\b|\bun\s+momento\b|\bespere(?:me)?\b|\bahorita\s+(?:bajo|salgo|voy)\b"
+)
+_TRY_AGAIN = re.compile(
+    r"\b(?:try\s+again|ring\s+again|knock\s+again|ring\s+the\s+bell|knock\s+(?:loud|louder|harder)|come\s+back|"
+    r"vuelva\s+a\s+(?:tocar|intentar)|intente\s+de\s+nuevo|toque\s+(?:el\s+timbre|otra\s+vez))\b"
+    r"(?!\s+(?:later|another|some|other|next|tomorrow|tmrw|on|in|after|at))"
+)
+_NOT_PRESENT_BEFORE = re.compile(r"\b(?:not|no|nobody|no one|noone|nadie|isn'?t|aren'?t)\s*$")
+_SHORT_WAIT = re.compile(
+    r"\b(?:give\s+me|gimme|wait(?:\s+for\s+me)?|need|dame|espere(?:me)?|deme)\s+(?:like\s+|about\s+)?"
+    r"(?P<n>a|an|one|two|three|five|ten|fifteen|a\s+few|a\s+couple(?:\s+of)?|\d{1,2}|un|una|unos|cinco|diez|dos)\s*"
+    r"(?P<unit>min|mins|minute|minutes|minuto|minutos|sec|secs|second|seconds|segundos|moment|momento)\b"
+)
+
+
+def _present_now(reply: _Reply) -> str:
+    """The phrase that says the recipient is there (or within minutes), or ''."""
+    t = reply.t
+    for m in _PRESENT.finditer(t):
+        if _NOT_PRESENT_BEFORE.search(t, max(0, m.start() - 10), m.start()) or _in_complaint(reply, m.start()):
+            continue
+        return reply.original(m.start(), m.end())
+    for m in _SHORT_WAIT.finditer(t):
+        n = _number(m.group("n"))
+        minutes = n / 60 if m.group("unit").startswith(("sec", "seg")) else n
+        if m.group("unit").startswith("moment") or minutes <= SHORT_WAIT.total_seconds() / 60:
+            return reply.original(m.start(), m.end())
+    return ""
+
+
+# --- 9. Call request --------------------------------------------------------------------------------------------------
+
+_CALL = re.compile(
+    r"\b(?:call|phone|ring|cal|cll)\s+(?:me|us|my\s+(?:cell|phone|number|mobile|husband|wife)|this\s+number|(?=\(?\d{3}))"
+    r"|\bgive\s+(?:me|us)\s+a\s+(?:call|ring|buzz)\b"
+    r"|\b(?:can|could|would|will|pls|please|plz)\s+(?:you|someone|somebody|the\s+driver|driver|u|anyone|y'?all)\s+"
+    r"(?:please\s+|pls\s+)?(?:call|phone|ring)\b(?!\s*box)"
+    r"|\bhave\s+(?:the\s+driver|someone|somebody|him|her|them|driver)\s+(?:call|phone)\b"
+    r"|\b(?:please|pls|plz)\s+call\b(?!\s*box)"
+    r"|\b(?:talk|speak)\s+(?:to|with)\s+(?:a\s+person|someone|somebody|a\s+human|the\s+driver|dispatch|a\s+real\s+person)\b"
+    r"|\b(?:llamame|llameme|llamenme|marcame|marqueme|hablame|hableme)\b"
+    r"|(?<!don't\s)(?<!dont\s)(?<!not\s)\btext\s+me\b(?=\s*(?:when|before|once|if|cuando|back|first))"
+    r"|\bme\s+(?:pueden|puede|podrian|podria|puedes)\s+(?:llamar|marcar|hablar)\b"
+)
+_CALL_CONDITION = re.compile(r"\s*(?:if|in\s+case|when|once|before|si|cuando|antes)\b")
+_NO_CALL_BEFORE = re.compile(r"\b(?:don'?t|dont|do not|no need to|never|no me|not)\s+(?:\w+\s+)?$")
+
+
+def _call_request(reply: _Reply, *, conditional: bool) -> Understanding | None:
+    t = reply.t
+    for m in _CALL.finditer(t):
+        if _NO_CALL_BEFORE.search(t, max(0, m.start() - 20), m.start()):
+            continue
+        courtesy = bool(_CALL_CONDITION.match(t, m.end()))
+        if courtesy == conditional:
+            phrase = reply.original(m.start(), m.end()).strip()
+            kind = "asks for a call if needed" if conditional else "asks for a call"
+            return Understanding(intent=ReplyIntent.CALL_REQUEST, why=f"{kind} ({phrase!r})")
+    return None
+
+
+# --- 8 to 10. There now, a call, or a time to come back ---------------------------------------------------------------
+
+
+def _now_or_later(reply: _Reply) -> Understanding | None:
+    present = _present_now(reply)
+    window = _best_window(_windows(reply))
+    later = window is not None and window.kind not in ("until", "before") and window.start > reply.now + SHORT_WAIT
+    if present and not later:
+        return Understanding(intent=ReplyIntent.AVAILABLE_NOW, why=f"there now ({present!r})")
+    call = _call_request(reply, conditional=False)
+    if call is not None:
+        return call
+    if window is None:
+        again = _TRY_AGAIN.search(reply.t)
+        if again is not None and not _in_complaint(reply, again.start()):
+            # "sorry I was in the shower, try again": no time named, so now.
+            return Understanding(intent=ReplyIntent.AVAILABLE_NOW, why=f"asks to try again ({again.group(0)!r})")
+        return None
+    if window.kind == "in" and window.end is None and window.start - reply.now <= SHORT_ARRIVAL:
+        return Understanding(intent=ReplyIntent.AVAILABLE_NOW, why=f"there within minutes ({window.phrase!r})")
+    return Understanding(
+        intent=ReplyIntent.RESCHEDULE,
+        window_start=window.start,
+        window_end=window.end,
+        why=_describe(window, reply.today),
+    )

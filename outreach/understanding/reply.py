@@ -1,0 +1,120 @@
+"""The reply as every rule reads it: folded once, cut into sentences and clauses, with what it rules out.
+
+The text is folded to lower case without accents and keeps its length, so a span found in the folded text maps
+back to the recipient's own words (a name keeps its capitals, a place its spelling). A sentence ends at "!", "?",
+";", a new line, a dash or slash between spaces, or a full stop that is not a decimal ("6.30") or after a title
+("Mrs. Chen"); a clause also ends at a comma, a bracket or "but", "pero", "so", "then". An action the recipient
+rules out ("don't leave it outside") covers the rest of its clause; a place or person ruled out ("not with the
+neighbour", "porch isn't safe") covers only its own words.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+_FOLD = str.maketrans(
+    "áàâäéèêëíìïîóòöôúùüûñç\u2019\u2018`\u00b4\u201c\u201d\u2013\u2014\u00a0\t\r",
+    "aaaaeeeeiiiioooouuuunc''''\"\"--   ",
+)
+# "p.m." would otherwise end a sentence; rewritten in place with padding so offsets stay put.
+_MERIDIEM_DOTS = re.compile(r"(?<=[\d\s])([ap])\.\s?m\.?")
+
+
+def _fold(text: str) -> str:
+    low = text.lower()
+    if len(low) != len(text):
+        # A few characters lower-case to two (e.g. 'İ'); keep them as they are so offsets stay aligned.
+        low = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    low = low.translate(_FOLD)
+    return _MERIDIEM_DOTS.sub(lambda m: (m.group(1) + "m").ljust(len(m.group(0))), low)
+
+
+# A full stop ends a sentence unless it is a decimal ("6.30") or a title ("Mrs. Chen").
+_STOP = r"\.(?!\d)(?<!\bmrs\.)(?<!\bmr\.)(?<!\bms\.)(?<!\bdr\.)(?<!\bsr\.)(?<!\bsra\.)"
+_SENTENCE_END = re.compile(rf"[!?;\n]+|{_STOP}|\s-\s|\s/\s")
+_CLAUSE_END = re.compile(rf"[!?;\n,()]+|{_STOP}|\s-\s|\s/\s|\s(?:but|pero|although|though|so|then|and then)\s")
+
+
+@dataclass(frozen=True)
+class _Span:
+    start: int
+    end: int
+
+
+class _Reply:
+    """The reply once, folded, with its sentences and clauses; every rule reads from here."""
+
+    def __init__(self, *, text: str, now: dt.datetime, reason_code: str) -> None:
+        self.raw = text
+        self.t = _fold(text)
+        self.now = now
+        self.today = now.date()
+        self.reason_code = reason_code.strip().upper()
+        self.sentences = _split(self.t, _SENTENCE_END)
+        self.clauses = _split(self.t, _CLAUSE_END)
+        self.negated_actions = [
+            _Span(m.start(), _clause_end(self.t, m.end())) for m in _NEGATED_ACTION.finditer(self.t)
+        ]
+        self.negated = self.negated_actions + [_Span(m.start(), m.end()) for m in _NEGATED_PHRASE.finditer(self.t)]
+
+    def is_negated(self, pos: int, *, actions_only: bool = False) -> bool:
+        spans = self.negated_actions if actions_only else self.negated
+        return any(span.start <= pos < span.end for span in spans)
+
+    def sentence(self, pos: int) -> int:
+        return _index_of(self.sentences, pos)
+
+    def clause(self, pos: int) -> _Span:
+        return self.clauses[_index_of(self.clauses, pos)]
+
+    def original(self, start: int, end: int) -> str:
+        return self.raw[start:end]
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+def _split(text: str, boundary: re.Pattern[str]) -> list[_Span]:
+    spans, start = [], 0
+    for m in boundary.finditer(text):
+        spans.append(_Span(start, m.start()))
+        start = m.end()
+    spans.append(_Span(start, len(text)))
+    return spans
+
+
+def _index_of(spans: list[_Span], pos: int) -> int:
+    for i, span in enumerate(spans):
+        if pos < span.end or (pos == span.end and i == len(spans) - 1):
+            return i
+    return len(spans) - 1
+
+
+def _clause_end(text: str, pos: int) -> int:
+    m = _CLAUSE_END.search(text, pos)
+    return m.start() if m else len(text)
+
+
+# "don't leave it outside", "no lo deje afuera": an action the recipient rules out, up to the end of its clause.
+_NEGATED_ACTION = re.compile(
+    r"\b(?:do ?n'?t|do not|dont|never|no|nunca|please don'?t|pls don'?t|can'?t|cannot|can not|won'?t|wont|"
+    r"unable to|no puedo|no voy a)\s+(?:(?:please|pls|just|ever|u|you|go|lo|la|los|las|me|le)\s+){0,2}"
+    r"(?:leave|leav|put|drop|place|set|give|deliver|hand|bring|send|take|pick|collect|get|go|come|"
+    r"deje|dejes|dejen|dejar|dejarlo|dejarla|entregue|entreguen|pongan?|pongas|recoger|ir)\b"
+)
+# "not with the neighbour", "porch isn't safe", "my neighbour is away".
+_NEGATED_PHRASE = re.compile(
+    r"\bnot\s+(?:with|to|on|at|in)\s+(?:the|my|a|any)?\s*\w+(?:\s+\w+)?"
+    r"|\b\w+(?:\s+\w+)?\s+(?:isn'?t|aren'?t|is\s+not|are\s+not|not)\s+(?:safe|secure)\b"
+    r"|\b(?:neighbou?rs?|vecin[oa]s?)\s+(?:isn'?t|aren'?t|is\s+not|are\s+not|won'?t|can'?t|"
+    r"(?:is|are)\s+(?:never|rarely|away|out|gone|at\s+work))\b"
+    r"|\bno\s+(?:neighbou?rs?|vecin[oa]s?|lockers?|porch|safe\s*drop)\b"
+    r"|\bnot\s+(?:the|my|a|an|any|your)\s+\w+"
+)
+
+
+# "who is this?", "que es esto": a question asks, it does not answer.
+_QUESTION = re.compile(r"\?|\b(?:who|what|why|que|quien|por que)\b")

@@ -1,0 +1,335 @@
+"""Times as a reply names them: clock readings, days and parts of the day, in English and Spanish SMS spellings.
+
+One regex each for a clock reading with what comes before it (`_TIME`: "at 2", "after 5pm", "between 3 and 5",
+"in 20 mins", "back in 10"), a day (`_DAY`: "tmrw", "friday", "the 21st", "next week", "later") and a part of the
+day (`_PART`: "morning", "after lunch", "por la tarde"), and the small functions that turn a match into hours and
+dates. Which of them the reply means, and for when, is read in `windows`.
+
+Conventions follow the labelled corpus (shared/benchmarks/replies): delivery hours 08:00-20:00; a morning
+08:00-12:00, an afternoon 12:00-17:00, an evening 17:00-20:00; "after lunch" 13:00; a bare hour is the next such
+time within delivery hours that day (2 means 14:00); a weekday is its next occurrence after the day the outreach
+went out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from outreach.understanding.reply import _Reply
+
+DAY_OPENS = dt.time(8)
+DAY_CLOSES = dt.time(20)
+MORNING = (dt.time(8), dt.time(12))
+AFTERNOON = (dt.time(12), dt.time(17))
+EVENING = (dt.time(17), dt.time(20))
+LUNCH = (dt.time(12), dt.time(13))
+AFTER_LUNCH = dt.time(13)
+# A recipient who will be there within this long is treated as there now: the driver can wait or loop back.
+SHORT_WAIT = dt.timedelta(minutes=15)
+# "in 5 minutes" without a "give me"/"wait" is a shorter promise than "give me 10 minutes".
+SHORT_ARRIVAL = dt.timedelta(minutes=5)
+# "later" names no time; an hour on is the earliest a dispatcher would send the driver back.
+LATER = dt.timedelta(hours=1)
+# A time of day that passed longer ago than this, with no day named, means the next day's.
+GONE_GRACE = dt.timedelta(minutes=30)
+
+
+_NUMBER_WORDS = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "un": 1,
+    "una": 1,
+    "uno": 1,
+    "two": 2,
+    "dos": 2,
+    "three": 3,
+    "tres": 3,
+    "four": 4,
+    "cuatro": 4,
+    "five": 5,
+    "cinco": 5,
+    "six": 6,
+    "seis": 6,
+    "seven": 7,
+    "siete": 7,
+    "eight": 8,
+    "ocho": 8,
+    "nine": 9,
+    "nueve": 9,
+    "ten": 10,
+    "diez": 10,
+    "eleven": 11,
+    "once": 11,
+    "twelve": 12,
+    "doce": 12,
+    "fifteen": 15,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "forty five": 45,
+    "forty-five": 45,
+    "a few": 3,
+    "few": 3,
+    "unos": 3,
+    "a couple": 2,
+    "a couple of": 2,
+    "couple": 2,
+    "couple of": 2,
+    "half an": 0.5,
+    "half a": 0.5,
+    "media": 0.5,
+    "a half": 0.5,
+}
+
+
+def _number(word: str) -> float:
+    word = re.sub(r"\s+", " ", word.strip())
+    return float(word) if word.isdigit() else _NUMBER_WORDS.get(word, 0)
+
+
+_HOUR_WORD = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"una|uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|once|doce"
+)
+# A clock reading: "2", "2pm", "2:30", "14:00", "6.30", "5ish", "three", "noon", "4 y media".
+_CLOCK = (
+    rf"(?:half\s+past\s+)?(?:\d{{1,2}}(?![\d/])|{_HOUR_WORD}|noon|midday|mediodia|medio\s+dia|midnight)"
+    r"(?:[:.h][0-5]\d)?(?:\s*(?:am|pm)\b|(?<=\d)[ap]\b)?(?:\s*o'?clock|\s?ish)?(?:\s+y\s+(?:media|cuarto))?"
+)
+_MERIDIEM_CLOCK = r"\d{1,2}(?:[:.][0-5]\d)?\s*(?:am|pm)\b|\d{1,2}[:][0-5]\d|\d{1,2}(?<=\d)[ap]\b|noon|midday|mediodia"
+_AT = (
+    r"at|@|around|arround|aroud|round|about|abt|by|like|at\s+like|at\s+about|at\s+around|say|a\s+las|a\s+la|"
+    r"como\s+a\s+las|tipo|sobre\s+las|para\s+las|alrededor\s+de\s+las|a\s+eso\s+de\s+las"
+)
+_AFTER = (
+    r"after|aftr|afer|past|from|later\s+than|any\s*time\s+after|any\s*time\s+from|despues\s+de\s+las|"
+    r"despues\s+de\s+la|desde\s+las|desde\s+la|a\s+partir\s+de\s+las|a\s+partir\s+de\s+la|luego\s+de\s+las"
+)
+_UNTIL = r"until|untill|untl|till|til|'til|hasta\s+las|hasta\s+la"
+_BEFORE = r"before|b4|befor|bfr|no\s+later\s+than|antes\s+de\s+las|antes\s+de\s+la"
+_UNIT_AFTER = (
+    r"(?!\s*(?:min|mins|minute|minutes|hour|hours|hr|hrs|sec|secs|days?|weeks?|minutos|horas|dias|st|nd|rd|th)\b)"
+)
+_TIME = re.compile(
+    rf"(?P<between>\b(?:between|btwn|btw|from|entre|de)\s+(?:las?\s+)?(?P<b1>{_CLOCK})\s*"
+    rf"(?:and|&|to|til+|until|-|y|a|hasta)\s*(?:las?\s+)?(?P<b2>{_CLOCK}){_UNIT_AFTER}(?!\s*[\d/]))"
+    rf"|(?P<range>(?<![\w:.#/-])(?P<r1>\d{{1,2}}(?:[:.][0-5]\d)?(?:\s*(?:am|pm))?)\s*(?:-|to)\s*"
+    rf"(?P<r2>\d{{1,2}}(?:[:.][0-5]\d)?)\s*(?P<rap>am|pm)?(?![\w/-]){_UNIT_AFTER})"
+    r"|(?P<rel>\b(?:in|within|en|dentro\s+de|give\s+me|gimme|dame|deme|need)\s+(?:like\s+|about\s+|around\s+|approx\s+|unos\s+|un\s+)?"
+    r"(?P<rn>\d{1,3}|an?|one|two|three|four|five|ten|fifteen|twenty|thirty|forty(?:[\s-]five)?|half\s+an?|"
+    r"a\s+half|a\s+couple(?:\s+of)?|couple(?:\s+of)?|a\s+few|few|una|media)\s*"
+    r"(?P<ru>min|mins|minute|minutes|minuto|minutos|hours|hour|hrs|hr|h|horas|hora)\b)"
+    r"|(?P<away>\b(?P<an>\d{1,3}|a\s+few|few|five|ten|fifteen|twenty|thirty)\s*(?P<au>min|mins|minute|minutes|hours?|hrs?)"
+    r"\s+(?:away|out)\b)"
+    r"|(?P<soon>\b(?:back|home|there|down|out)\s+in\s+(?P<sn>\d{1,2})(?!\s*(?:am|pm|:|\w)))"
+    rf"|(?P<prep>(?<![\w'])(?P<p>{_AT}|{_AFTER}|{_UNTIL}|{_BEFORE})(?:\s+|(?<=@))(?:(?:about|around|like|approx|approximately|maybe)\s+)?(?P<c>{_CLOCK}){_UNIT_AFTER}(?![\w/]))"
+    rf"|(?P<bare>(?<![\w:#*/.])(?P<bc>{_MERIDIEM_CLOCK})(?![\w/]))"
+    rf"|(?P<dayclock>(?<![\w:#*/.])(?P<dc>\d{{1,2}}(?:[:.][0-5]\d)?)(?=\s+(?:in\s+the|this|de\s+la|por\s+la|at\s+night|"
+    rf"tonight|tomorrow|tmrw|today|manana|hoy)\b))"
+)
+_PREP_KIND = [
+    (re.compile(rf"^(?:{_AFTER})$"), "after"),
+    (re.compile(rf"^(?:{_UNTIL})$"), "until"),
+    (re.compile(rf"^(?:{_BEFORE})$"), "before"),
+]
+_CLOCK_PARTS = re.compile(
+    rf"(?P<half>half\s+past\s+)?(?P<h>\d{{1,2}}|{_HOUR_WORD}|noon|midday|mediodia|medio\s+dia|midnight)"
+    r"(?:[:.h](?P<m>[0-5]\d))?\s*(?P<ap>am|pm|a|p)?(?:\s*o'?clock|\s?ish)?(?:\s+y\s+(?P<y>media|cuarto))?"
+)
+
+_TOMORROW = (
+    r"tomorrow|tomorow|tommorow|tommorrow|tomorrrow|tomorro|tomoro|tmrw|tmrow|tmrrw|tmw|tmr|tmro|2moro|2morrow|2morow|"
+    r"2mrw|2mro|2mrow"
+)
+_WEEKDAYS = {
+    "monday": 0,
+    "mon": 0,
+    "lunes": 0,
+    "tuesday": 1,
+    "tues": 1,
+    "tue": 1,
+    "martes": 1,
+    "wednesday": 2,
+    "wed": 2,
+    "weds": 2,
+    "wensday": 2,
+    "wednsday": 2,
+    "miercoles": 2,
+    "thursday": 3,
+    "thurs": 3,
+    "thur": 3,
+    "thu": 3,
+    "thrusday": 3,
+    "jueves": 3,
+    "friday": 4,
+    "fri": 4,
+    "viernes": 4,
+    "saturday": 5,
+    "saterday": 5,
+    "sat": 5,
+    "sabado": 5,
+    "sunday": 6,
+    "sun": 6,
+    "domingo": 6,
+}
+_MONTHS = {
+    name: i + 1
+    for i, names in enumerate(
+        [
+            ("january", "jan", "enero"),
+            ("february", "feb", "febrero"),
+            ("march", "mar", "marzo"),
+            ("april", "apr", "abril"),
+            ("may", "mayo"),
+            ("june", "jun", "junio"),
+            ("july", "jul", "julio"),
+            ("august", "aug", "agosto"),
+            ("september", "sep", "sept", "septiembre"),
+            ("october", "oct", "octubre"),
+            ("november", "nov", "noviembre"),
+            ("december", "dec", "diciembre"),
+        ]
+    )
+    for name in names
+}
+_MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
+# "sat" and "sun" are ordinary words too; they count as days only where a day is expected.
+_WEEKDAY_NAMES = "|".join(sorted((d for d in _WEEKDAYS if d not in ("sat", "sun")), key=len, reverse=True))
+_DAY = re.compile(
+    rf"(?P<after_tomorrow>\b(?:the\s+)?day\s+after\s+(?:{_TOMORROW})\b|\bpasado\s+manana\b)"
+    rf"|(?P<tomorrow>\b(?:{_TOMORROW})\b|(?<!\bla\s)(?<!\besta\s)\bmanana\b)"
+    r"|(?P<today>\b(?:today|2day|tday|todays|hoy)\b)"
+    r"|(?P<tonight>\b(?:tonight|tonite|2nite|2night|esta\s+noche)\b)"
+    r"|(?P<next_week>\b(?:next|nxt|following)\s+(?:week|wk)\b|\b(?:la\s+)?(?:proxima|siguiente)\s+semana\b"
+    r"|\b(?:la\s+)?semana\s+(?:que\s+viene|proxima|entrante)\b)"
+    r"|(?P<weekend>\b(?:weekend|wknd|wkend)\b|\bfin\s+de\s+semana\b)"
+    rf"|(?P<weekday>(?<!')\b(?:{_WEEKDAY_NAMES})\b"
+    r"|\b(?:sat|sun)\b(?=\s+(?:morning|afternoon|evening|night|at|after|before|\d))"
+    r"|(?<=\bon\s)(?:sat|sun)\b|(?<=\bthis\s)(?:sat|sun)\b|(?<=\bnext\s)(?:sat|sun)\b)"
+    rf"|(?P<date>\b(?P<mon>{_MONTH_NAMES})\.?\s+(?P<dom>\d{{1,2}})(?:st|nd|rd|th)?\b"
+    rf"|\b(?P<dom2>\d{{1,2}})\s+de\s+(?P<mon2>{_MONTH_NAMES})\b"
+    r"|(?<![\d/])(?P<m3>1[0-2]|0?[1-9])/(?P<d3>3[01]|[12]\d|0?[1-9])(?![\d/])"
+    r"|\b(?:on\s+)?the\s+(?P<dom4>\d{1,2})(?:st|nd|rd|th)\b)"
+    r"|(?P<later>\b(?:later|l8r|l8ter)(?:\s+(?:today|on))?\b|\bmas\s+tarde\b)"
+    r"|(?P<in_days>\b(?:in|en|dentro\s+de)\s+(?P<nd>\d|a|one|two|three|four|five|a\s+couple(?:\s+of)?|a\s+few|un|una|dos|tres)"
+    r"\s+(?P<du>days?|dias?|weeks?|semanas?)\b)"
+)
+_PART = re.compile(
+    r"(?P<after_lunch>\b(?:after|aftr|past|despues\s+del?|luego\s+del?)\s+(?:la\s+)?(?:lunch|lunchtime|almuerzo|comida)\b)"
+    r"|(?P<lunch>\b(?:at|around|by|during|over|a\s+la\s+hora\s+del?)\s+(?:lunch|lunchtime|almuerzo|comida)\b)"
+    r"|(?P<morning>\b(?:morning|mornin'?|mornig|moring|morn|mrng|mornings)\b|\b(?:por|en|de|a)\s+la\s+manana\b|\besta\s+manana\b"
+    r"|\btemprano\b|\bfirst\s+thing\b)"
+    r"|(?P<afternoon>\b(?:afternoon|afternoons|aftrnoon|afternon|arvo)\b|\b(?:por|en|de)\s+la\s+tarde\b|\besta\s+tarde\b)"
+    r"|(?P<evening>\b(?:evening|evenings|evenin|evning|evenning|eve|evng|night|nite|nights)\b|\b(?:por|en|de)\s+la\s+noche\b)"
+    r"|(?P<anytime>\b(?:any\s*time|all\s+day|whole\s+day|todo\s+el\s+dia|cualquier\s+hora|whenever)\b"
+    r"(?!\s+(?:after|before|between|from|till|until|despues|antes|that|then)))"
+)
+
+
+def _clock(text: str) -> tuple[int, int, str] | None:
+    """(hour, minute, meridiem) of a clock reading; meridiem is 'am', 'pm', or '' when the reply did not say."""
+    m = _CLOCK_PARTS.match(text.strip())
+    if m is None:
+        return None
+    word = re.sub(r"\s+", " ", m.group("h"))
+    if word in ("noon", "midday", "mediodia", "medio dia"):
+        return 12, 0, "pm"
+    if word == "midnight":
+        return 0, 0, "am"
+    hour = int(word) if word.isdigit() else int(_NUMBER_WORDS[word])
+    minute = int(m.group("m") or 0)
+    if m.group("half"):
+        minute = 30
+    if m.group("y"):
+        minute = 30 if m.group("y") == "media" else 15
+    if hour > 24 or (hour == 0 and not m.group("m")):
+        return None
+    ap = {"a": "am", "p": "pm"}.get(m.group("ap") or "", m.group("ap") or "")
+    return hour, minute, ap
+
+
+def _resolve(
+    day: dt.date, clock: tuple[int, int, str], *, hint: str, now: dt.datetime, after: dt.datetime | None = None
+) -> dt.datetime:
+    """The clock on `day`. A bare hour is the next such time within delivery hours (2 means 14:00)."""
+    hour, minute, ap = clock
+    ap = ap or hint
+    tz = now.tzinfo
+    if hour > 12 or hour == 0:
+        options = [hour % 24]
+    elif ap == "am":
+        options = [hour % 12]
+    elif ap == "pm":
+        options = [hour % 12 + 12]
+    else:
+        options = [hour % 12, hour % 12 + 12] if hour != 12 else [12]
+    stamps = [dt.datetime.combine(day, dt.time(h, minute), tzinfo=tz) for h in options]
+    opens = dt.datetime.combine(day, DAY_OPENS, tzinfo=tz)
+    closes = dt.datetime.combine(day, DAY_CLOSES, tzinfo=tz)
+    in_hours = [s for s in stamps if opens <= s <= closes] or stamps
+    floor = after or (now if day == now.date() else None)
+    upcoming = [s for s in in_hours if floor is None or s >= floor]
+    if after is not None and not upcoming:
+        upcoming = [s for s in stamps if s > after]
+    return min(upcoming or in_hours)
+
+
+def _at(day: dt.date, time: dt.time, now: dt.datetime) -> dt.datetime:
+    return dt.datetime.combine(day, time, tzinfo=now.tzinfo)
+
+
+def _day_offset(reply: _Reply, m: re.Match[str]) -> tuple[dt.date, dt.date] | None:
+    """First and last day a day mention names."""
+    today, kind = reply.today, m.lastgroup
+    if kind in ("today", "tonight", "later"):
+        return today, today
+    if kind == "tomorrow":
+        return today + dt.timedelta(days=1), today + dt.timedelta(days=1)
+    if kind == "after_tomorrow":
+        return today + dt.timedelta(days=2), today + dt.timedelta(days=2)
+    if kind == "in_days":
+        days = int(_number(m.group("nd")) * (7 if m.group("du").startswith(("week", "semana")) else 1))
+        return today + dt.timedelta(days=days), today + dt.timedelta(days=days)
+    if kind == "weekday":
+        wanted = _WEEKDAYS[m.group(0)]
+        ahead = (wanted - today.weekday() - 1) % 7 + 1  # strictly after the day the outreach went out
+        day = today + dt.timedelta(days=ahead)
+        return day, day
+    if kind == "next_week":
+        monday = today + dt.timedelta(days=7 - today.weekday())
+        return monday, monday + dt.timedelta(days=4)
+    if kind == "weekend":
+        if today.weekday() == 6:
+            return today, today  # on a Sunday, what is left of the weekend is today
+        saturday = today + dt.timedelta(days=(5 - today.weekday()) % 7)
+        return saturday, saturday + dt.timedelta(days=1)
+    if kind == "date":
+        return _date(reply, m)
+    return None
+
+
+def _date(reply: _Reply, m: re.Match[str]) -> tuple[dt.date, dt.date] | None:
+    today = reply.today
+    month_name = m.group("mon") or m.group("mon2")
+    if month_name:
+        month, dom = _MONTHS[month_name], int(m.group("dom") or m.group("dom2"))
+    elif m.group("m3"):
+        month, dom = int(m.group("m3")), int(m.group("d3"))
+    else:
+        month, dom = today.month, int(m.group("dom4"))
+        if dom <= today.day:
+            month = month % 12 + 1
+    year = today.year
+    try:
+        day = dt.date(year, month, dom)
+        if day < today:
+            day = dt.date(year + 1, month, dom)
+    except ValueError:
+        return None
+    return day, day
+
+
+def _part_hint(kind: str | None) -> str:
+    return {"morning": "am", "afternoon": "pm", "evening": "pm", "tonight": "pm", "lunch": "pm"}.get(kind or "", "")

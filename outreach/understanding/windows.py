@@ -1,0 +1,275 @@
+"""When the recipient can take the parcel: every time the reply names, resolved to a window in their local time.
+
+Read sentence by sentence. A clock takes the day and the part of the day nearest it in its sentence, or the day
+the sentence before named ("tomorrow. after 10"); a part of the day alone stands for its hours, a day alone for
+the delivery hours left in it. A time of day already gone, with no day named, is the next day's. "We close at 5"
+and "open until 6" mean come before then. Clauses that complain about the past ("I was home at 2") and days the
+reply rules out ("not Monday", "busy Friday") name no time. Of several windows the latest start is the one
+to use, an "until" only when nothing else is named.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from outreach.understanding.reply import _Reply
+from outreach.understanding.times import (
+    _DAY,
+    _PART,
+    _PREP_KIND,
+    _TIME,
+    _UNTIL,
+    AFTER_LUNCH,
+    AFTERNOON,
+    DAY_CLOSES,
+    DAY_OPENS,
+    EVENING,
+    GONE_GRACE,
+    LATER,
+    LUNCH,
+    MORNING,
+    _at,
+    _clock,
+    _day_offset,
+    _number,
+    _part_hint,
+    _resolve,
+)
+
+_NEGATED_DAY_BEFORE = re.compile(
+    r"\b(?:not|no|can'?t|cant|cannot|won'?t|isn'?t|except|busy|away|out|gone|working|at\s+work|closed|"
+    r"traveling|travelling|ocupad[oa]|trabajando|fuera)\b[^,.!?;\n]{0,20}$"
+)
+_NEGATED_DAY_AFTER = re.compile(
+    r"^\s*(?:(?:is|isn'?t|doesn'?t|does not|won'?t|will not|is not)\s+(?:no\s+good|bad|not\s+good|work|good)|no)\b"
+)
+_CLOSING_BEFORE = re.compile(r"\b(?:close|closes|closing|shut|shuts|cierra|cierran|cerramos)\s+$")
+_OPEN_BEFORE = re.compile(r"\b(?:open|abiert[oa]|available|disponible|here|home|around|there|aqui|en\s+casa)\s+$")
+_NEGATOR = re.compile(r"\b(?:not|no|nobody|no\s+one|noone|nadie|never|nunca|isn'?t|aren'?t|won'?t|wont|can'?t|cant)\b")
+_UNTIL_BEFORE = re.compile(rf"\b(?:{_UNTIL})\s+$")
+_COMPLAINT = re.compile(
+    r"\b(?:was|were|came|stolen|last\s+time|come\s+by\s+earlier|waited|been|estaba|estuve|vino|vinieron|never\s+came|"
+    r"didn'?t\s+(?:come|knock|ring|even)|no\s+one\s+(?:came|knocked)|nobody\s+(?:came|knocked))\b"
+)
+
+
+@dataclass(frozen=True)
+class _Window:
+    start: dt.datetime
+    end: dt.datetime | None
+    kind: str  # at, after, until, before, range, part, day
+    pos: int
+    phrase: str
+
+
+def _in_complaint(reply: _Reply, pos: int) -> bool:
+    clause = reply.clause(pos)
+    return bool(_COMPLAINT.search(reply.t, clause.start, clause.end))
+
+
+def _windows(reply: _Reply) -> list[_Window]:
+    """Every time the reply names, resolved. Clauses that complain about the past ("I was home at 2") name none."""
+    t, now = reply.t, reply.now
+    days = [m for m in _DAY.finditer(t) if not _in_complaint(reply, m.start())]
+    parts = [m for m in _PART.finditer(t) if not _in_complaint(reply, m.start())]
+    times = [m for m in _TIME.finditer(t) if not _in_complaint(reply, m.start()) and not _is_unit_number(reply, m)]
+    windows: list[_Window] = []
+    carried: re.Match[str] | None = None
+    for index in range(len(reply.sentences)):
+        s_days = [d for d in days if reply.sentence(d.start()) == index]
+        s_parts = [p for p in parts if reply.sentence(p.start()) == index]
+        s_times = [m for m in times if reply.sentence(m.start()) == index]
+        for m in s_times:
+            day_match = _nearest(s_days, m.start()) or carried
+            part = _nearest(s_parts, m.start())
+            tonight = day_match is not None and day_match.lastgroup == "tonight"
+            bounds = _day_offset(reply, day_match) if day_match else None
+            day = bounds[0] if bounds else reply.today
+            hint = "pm" if tonight else _part_hint(part.lastgroup if part else None)
+            window = _time_window(reply, m, day, hint)
+            if window is not None and day_match is None and _gone(window, now):
+                # "gate opens at 9" sent at 11: today's 9 has passed, so the next one.
+                window = _time_window(reply, m, day + dt.timedelta(days=1), hint)
+            if window is not None:
+                if day_match is not None:
+                    # "tmrw after 10am": the timeline shows the day with the time.
+                    first, second = sorted((m, day_match), key=lambda x: x.start())
+                    if 0 <= second.start() - first.end() <= 20:
+                        phrase = reply.original(first.start(), second.end())
+                    else:
+                        phrase = f"{reply.original(day_match.start(), day_match.end())} … {window.phrase}"
+                    window = dataclasses.replace(window, phrase=phrase.strip())
+                windows.append(window)
+        if not s_times:
+            for p in s_parts:
+                day_match = _nearest(s_days, p.start()) or carried
+                found = _part_window(reply, p, day_match, reply.today)
+                if day_match is None and any(_gone(w, now) for w in found):
+                    found = _part_window(reply, p, None, reply.today + dt.timedelta(days=1))
+                windows.extend(found)
+            if not s_parts:
+                for d in s_days:
+                    if not _day_negated(reply, d):
+                        windows.extend(_day_window(reply, d))
+        if s_days and not s_times:
+            carried = s_days[-1]
+        elif s_days:
+            carried = None
+    return windows
+
+
+def _gone(window: _Window, now: dt.datetime) -> bool:
+    if window.end is not None:
+        return window.end <= now
+    return window.start < now - GONE_GRACE
+
+
+def _nearest(matches: Iterable[re.Match[str]], pos: int) -> re.Match[str] | None:
+    return min(matches, key=lambda m: abs(m.start() - pos), default=None)
+
+
+def _is_unit_number(reply: _Reply, m: re.Match[str]) -> bool:
+    # "at 118" next to a neighbour is an address, not a time; _CLOCK only reads 1-2 digits, so this is "apt 12 at".
+    return bool(re.search(r"\b(?:apt|unit|suite|#|no\.?|room)\s*$", reply.t[max(0, m.start() - 8) : m.start()]))
+
+
+def _time_window(reply: _Reply, m: re.Match[str], day: dt.date, hint: str) -> _Window | None:
+    now = reply.now
+    phrase = reply.original(m.start(), m.end()).strip()
+    if m.group("between") or m.group("range"):
+        first, second = (m.group("b1"), m.group("b2")) if m.group("between") else (m.group("r1"), m.group("r2"))
+        c1, c2 = _clock(first), _clock(second)
+        if c1 is None or c2 is None:
+            return None
+        shared = m.group("rap") or c2[2]
+        if not c1[2] and shared and not (shared == "pm" and c1[0] > c2[0] and c2[0] != 12):
+            c1 = (c1[0], c1[1], shared)
+        start = _resolve(day, c1, hint=hint, now=now)
+        end = _resolve(day, c2, hint="", now=now, after=start)
+        if end <= start:
+            return None
+        return _Window(start, end, "range", m.start(), phrase)
+    if m.group("rel") or m.group("soon") or m.group("away"):
+        if m.group("soon"):
+            amount, unit = float(m.group("sn")), "min"
+        elif m.group("away"):
+            amount, unit = _number(m.group("an")), m.group("au")
+        else:
+            amount, unit = _number(m.group("rn")), m.group("ru")
+        delta = dt.timedelta(hours=amount) if unit.startswith("h") else dt.timedelta(minutes=amount)
+        if not delta:
+            return None
+        return _Window(now + delta, None, "in", m.start(), phrase)
+    if m.group("prep"):
+        clock = _clock(m.group("c"))
+        word = re.sub(r"\s+", " ", m.group("p"))
+        kind = next((k for pattern, k in _PREP_KIND if pattern.match(word)), "at")
+    else:
+        clock = _clock(m.group("bc") or m.group("dc"))
+        kind = "at"
+    if clock is None:
+        return None
+    when = _resolve(day, clock, hint=hint, now=now)
+    if _CLOSING_BEFORE.search(reply.t, max(0, m.start() - 12), m.start()) or (
+        kind == "until"
+        and _OPEN_BEFORE.search(reply.t, max(0, m.start() - 12), m.start())
+        and not _NEGATOR.search(reply.t, reply.clause(m.start()).start, m.start())
+    ):
+        kind = "before"  # "we close at 5", "gate is open until 6": come before then
+    if kind == "before":
+        opens = max(_at(day, DAY_OPENS, now), now)
+        return _Window(opens, when, "before", m.start(), phrase) if opens < when else None
+    return _Window(when, None, kind, m.start(), phrase)
+
+
+def _part_window(reply: _Reply, p: re.Match[str], day_match: re.Match[str] | None, today: dt.date) -> list[_Window]:
+    now, kind = reply.now, p.lastgroup
+    bounds = _day_offset(reply, day_match) if day_match else None
+    day = bounds[0] if bounds else today
+    phrase = reply.original(
+        min(p.start(), day_match.start()) if day_match else p.start(),
+        max(p.end(), day_match.end()) if day_match else p.end(),
+    )
+    if kind == "after_lunch":
+        return [_Window(_at(day, AFTER_LUNCH, now), None, "after", p.start(), phrase)]
+    if kind == "anytime":
+        start = max(_at(day, DAY_OPENS, now), now) if day == now.date() else _at(day, DAY_OPENS, now)
+        end_day = bounds[1] if bounds else day
+        return [_Window(start, _at(end_day, DAY_CLOSES, now), "day", p.start(), phrase)]
+    if kind == "morning" and re.search(r"first\s+thing|temprano", p.group(0)):
+        return [_Window(_at(day, DAY_OPENS, now), None, "at", p.start(), phrase)]
+    span = {"morning": MORNING, "afternoon": AFTERNOON, "evening": EVENING, "lunch": LUNCH}[kind or ""]
+    return [_Window(_at(day, span[0], now), _at(day, span[1], now), "part", p.start(), phrase)]
+
+
+def _day_window(reply: _Reply, d: re.Match[str]) -> list[_Window]:
+    now = reply.now
+    phrase = reply.original(d.start(), d.end())
+    if d.lastgroup == "tonight":
+        return [
+            _Window(_at(reply.today, EVENING[0], now), _at(reply.today, EVENING[1], now), "part", d.start(), phrase)
+        ]
+    if d.lastgroup == "later":
+        start = now + LATER
+        if start.time() >= DAY_CLOSES or start.date() != reply.today:
+            return []
+        return [
+            _Window(
+                max(start, _at(reply.today, DAY_OPENS, now)),
+                _at(reply.today, DAY_CLOSES, now),
+                "day",
+                d.start(),
+                phrase,
+            )
+        ]
+    bounds = _day_offset(reply, d)
+    if bounds is None:
+        return []
+    first, last = bounds
+    start = _at(first, DAY_OPENS, now)
+    if first == reply.today:
+        start = max(start, now)
+        if start >= _at(first, DAY_CLOSES, now):
+            return []
+    return [_Window(start, _at(last, DAY_CLOSES, now), "day", d.start(), phrase)]
+
+
+def _day_negated(reply: _Reply, d: re.Match[str]) -> bool:
+    clause = reply.clause(d.start())
+    if _UNTIL_BEFORE.search(reply.t, clause.start, d.start()):
+        return False  # "not home until tonight": the day is when they are back
+    return bool(
+        _NEGATED_DAY_BEFORE.search(reply.t, clause.start, d.start())
+        or _NEGATED_DAY_AFTER.match(reply.t, d.end(), clause.end)
+    )
+
+
+def _best_window(windows: list[_Window]) -> _Window | None:
+    # "Not home till 7. can u try tmrw after 10am": the 'until' is a constraint, the request is the time to use;
+    # among several, the latest start is the one the recipient is sure to be there for.
+    wanted = [w for w in windows if w.kind != "until"] or windows
+    return max(wanted, key=lambda w: (w.start, w.end is not None, w.pos), default=None)
+
+
+def _describe(window: _Window, today: dt.date) -> str:
+    """ "time 'after 5' → 17:00 today", "time 'between 3 and 5' → 15:00-17:00 tomorrow"."""
+
+    def day(moment: dt.datetime) -> str:
+        if moment.date() == today:
+            return "today"
+        if moment.date() == today + dt.timedelta(days=1):
+            return "tomorrow"
+        return f"{moment:%a %d %b}"
+
+    start, end = window.start, window.end
+    if end is None:
+        text = f"{start:%H:%M} {day(start)}"
+    elif end.date() == start.date():
+        text = f"{start:%H:%M}-{end:%H:%M} {day(start)}"
+    else:
+        text = f"{start:%H:%M} {day(start)} to {end:%H:%M} {day(end)}"
+    return f"time {window.phrase!r} → {text}"

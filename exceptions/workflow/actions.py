@@ -1,0 +1,156 @@
+"""Dispatcher actions: each checks the version the dispatcher saw.
+
+An action carries the version of the case it was decided on and gets a ``CaseConflict`` when the
+case moved meanwhile.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from django.db import transaction
+from django.utils import timezone
+
+from dispatch.models import AccessCredential, User
+from dispatch.services.vault import access_credential_record
+from exceptions.models import ExceptionCase
+from exceptions.workflow.outcomes import _apply, _reschedule, _resolve, _terminal
+from exceptions.workflow.timeline import _change, _for_dispatcher, _save
+from exceptions.workflow.triage import _playbook_advance
+from exceptions.workflow.vocabulary import DRIVER_OUTCOMES, RESCHEDULE_OUTCOMES, Kind, Outcome, State, WorkflowError
+
+
+def _dispatcher_action(
+    case_id: int, user: User, version: int, act: Callable[[ExceptionCase, dt.datetime], None]
+) -> ExceptionCase:
+    now = timezone.now()
+    with transaction.atomic():
+        case = _for_dispatcher(case_id, user, version)
+        act(case, now)
+        _save(case)
+        return case
+
+
+def case_approve(*, case_id: int, user: User, version: int) -> ExceptionCase:
+    """Approve the outcome the operator is holding (a safe drop, a neighbour, a window)."""
+
+    def act(case: ExceptionCase, now: dt.datetime) -> None:
+        if not case.pending_outcome:
+            raise WorkflowError("There is no outcome waiting for approval on this case.")
+        outcome = case.pending_outcome
+        _change(
+            case,
+            now=now,
+            kind=Kind.DISPATCHER_ACTION,
+            summary=f"Approved: {Outcome(outcome).label}",
+            user=user,
+            requires_approval=False,
+        )
+        _apply(case, now, outcome, detail=dict(case.outcome_detail), user=user)
+
+    return _dispatcher_action(case_id, user, version, act)
+
+
+def case_resolve(*, case_id: int, user: User, version: int, outcome: str, note: str = "") -> ExceptionCase:
+    """Record an outcome the dispatcher settled themselves (on the phone, say)."""
+    if outcome not in Outcome.values:
+        raise WorkflowError(f"Unknown outcome {outcome!r}.")
+
+    def act(case: ExceptionCase, now: dt.datetime) -> None:
+        _change(case, now=now, kind=Kind.DISPATCHER_ACTION, summary=f"Resolved by hand: {note}".rstrip(": "), user=user)
+        if outcome in DRIVER_OUTCOMES or outcome in RESCHEDULE_OUTCOMES:
+            _apply(case, now, outcome, detail={**case.outcome_detail, "note": note}, user=user)
+        elif outcome == Outcome.DELIVERED_ON_RETRY:
+            _resolve(case, now, outcome, detail={"note": note}, user=user)
+        else:
+            _terminal(case, now, outcome, detail={"note": note}, user=user)
+
+    return _dispatcher_action(case_id, user, version, act)
+
+
+def case_window_set(
+    *, case_id: int, user: User, version: int, window_start: dt.datetime, window_end: dt.datetime | None
+) -> ExceptionCase:
+    """Set a redelivery window; routing finds the slot."""
+    if window_end is not None and window_end <= window_start:
+        raise WorkflowError("The window must end after it starts.")
+
+    def act(case: ExceptionCase, now: dt.datetime) -> None:
+        _change(
+            case,
+            now=now,
+            kind=Kind.DISPATCHER_ACTION,
+            summary="Set a redelivery window",
+            user=user,
+            outcome_detail={"window_start": window_start, "window_end": window_end},
+        )
+        _reschedule(case, now, window_start, window_end, user=user)
+
+    return _dispatcher_action(case_id, user, version, act)
+
+
+def case_access_code_enter(*, case_id: int, user: User, version: int, code: str) -> ExceptionCase:
+    """A dispatcher got the code (by phone): it goes to the vault and the driver is told to reveal it."""
+    if not code.strip():
+        raise WorkflowError("Enter the access code.")
+
+    def act(case: ExceptionCase, now: dt.datetime) -> None:
+        credential, _ = access_credential_record(
+            address_id=case.order.address_id, secret=code, source=AccessCredential.Source.DISPATCHER
+        )
+        _change(case, now=now, kind=Kind.DISPATCHER_ACTION, summary="Entered an access code", user=user)
+        _apply(
+            case,
+            now,
+            Outcome.ACCESS_CODE_PROVIDED,
+            detail={"credential_id": credential.pk, "source": "dispatcher"},
+            user=user,
+        )
+
+    return _dispatcher_action(case_id, user, version, act)
+
+
+def case_call_mark(*, case_id: int, user: User, version: int, note: str = "") -> ExceptionCase:
+    def act(case: ExceptionCase, now: dt.datetime) -> None:
+        _change(case, now=now, kind=Kind.DISPATCHER_ACTION, summary=f"Called the recipient. {note}".strip(), user=user)
+
+    return _dispatcher_action(case_id, user, version, act)
+
+
+def case_return_to_sender(*, case_id: int, user: User, version: int, note: str = "") -> ExceptionCase:
+    def act(case: ExceptionCase, now: dt.datetime) -> None:
+        _change(case, now=now, kind=Kind.DISPATCHER_ACTION, summary="Return to sender", user=user)
+        _terminal(case, now, Outcome.RETURNED_TO_SENDER, detail={"note": note}, user=user)
+
+    return _dispatcher_action(case_id, user, version, act)
+
+
+def case_assign(*, case_id: int, user: User, version: int, assignee: User | None) -> ExceptionCase:
+    def act(case: ExceptionCase, now: dt.datetime) -> None:
+        who = assignee.get_username() if assignee else "nobody"
+        _change(
+            case, now=now, kind=Kind.DISPATCHER_ACTION, summary=f"Assigned to {who}", user=user, assigned_to=assignee
+        )
+
+    return _dispatcher_action(case_id, user, version, act)
+
+
+def case_release(*, case_id: int, user: User, version: int) -> ExceptionCase:
+    """Hand an escalated case back to automation: the playbook goes on from where it stopped."""
+
+    def act(case: ExceptionCase, now: dt.datetime) -> None:
+        if case.state != State.ESCALATED:
+            raise WorkflowError("Only an escalated case can be released to automation.")
+        _change(
+            case,
+            now=now,
+            kind=Kind.DISPATCHER_ACTION,
+            summary="Released to automation",
+            user=user,
+            state=State.TRIAGING,
+            assigned_to=None,
+        )
+        _playbook_advance(case, now)
+
+    return _dispatcher_action(case_id, user, version, act)

@@ -1,0 +1,294 @@
+"""Answers from outside: the recipient's reply, routing's slot or its failure, the driver's delivery."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from dispatch.models import AccessCredential, DriverInstruction, Order, ScanEvent, Stop
+from dispatch.services.instructions import instruction_push
+from dispatch.services.stops import stop_status_set
+from dispatch.services.vault import access_credential_record, access_credentials_worked
+from exceptions.models import ExceptionCase, ReplyIntent
+from exceptions.workflow.handoff import _ask, _escalate, _last_topic, _steps
+from exceptions.workflow.outcomes import _propose, _reschedule_outcome, _resolve
+from exceptions.workflow.timeline import CASE_RELATED, _change, _locked, _save
+from exceptions.workflow.triage import _rules_apply
+from exceptions.workflow.vocabulary import (
+    DIRECTIONS_MAX,
+    DIRECTIONS_NOTE,
+    RESCHEDULE_OUTCOMES,
+    Actor,
+    Kind,
+    Outcome,
+    State,
+    Understanding,
+    WorkflowError,
+)
+
+# --- The recipient ---------------------------------------------------------------------------------------------------
+
+
+def case_reply_apply(
+    *, case_id: int, understood: Understanding, now: dt.datetime | None = None
+) -> ExceptionCase | None:
+    """Act on an understood reply. A reply to a case a dispatcher owns is recorded for them, not acted on."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        case = _locked(case_id)
+        if case is None:
+            return None
+        shown = {**understood.__dict__, "code": "•" * len(understood.code) if understood.code else ""}
+        if not case.is_open:
+            _change(
+                case,
+                now=now,
+                kind=Kind.UNDERSTANDING,
+                summary=f"Late reply ({understood.intent}) after the case ended",
+                payload=shown,
+            )
+            _save(case)
+            return case
+        _change(
+            case,
+            now=now,
+            kind=Kind.UNDERSTANDING,
+            summary=f"Reply understood: {ReplyIntent(understood.intent).label}",
+            payload=shown,
+            last_reply_at=now,
+            last_intent=understood.intent,
+        )
+        owned = case.state == State.ESCALATED and (case.touched_by_dispatcher or case.assigned_to_id is not None)
+        # Before triage nobody was asked yet: the reply is on the timeline and triage reads the case as it is.
+        untriaged = case.state == State.OPENED
+        if not owned and not untriaged and not _rules_apply(case, now):
+            _reply_act(case, now, understood)
+        _save(case)
+        return case
+
+
+def _reply_act(case: ExceptionCase, now: dt.datetime, understood: Understanding) -> None:
+    intent = understood.intent
+    if case.state == State.RESOLVING and intent not in (ReplyIntent.CALL_REQUEST, ReplyIntent.REFUSE):
+        # Already being carried out; a second answer (a twin reply) does not start another outcome.
+        return
+    if intent == ReplyIntent.ACCESS_CODE and understood.code:
+        credential, _ = access_credential_record(
+            address_id=case.order.address_id, secret=understood.code, source=AccessCredential.Source.RECIPIENT
+        )
+        _propose(
+            case, now, Outcome.ACCESS_CODE_PROVIDED, detail={"credential_id": credential.pk, "source": "recipient"}
+        )
+    elif intent == ReplyIntent.AVAILABLE_NOW:
+        _propose(case, now, Outcome.RETRY_NOW, detail={})
+    elif intent == ReplyIntent.RESCHEDULE and understood.window_start is not None:
+        detail = {"window_start": understood.window_start, "window_end": understood.window_end}
+        _propose(case, now, _reschedule_outcome(case, now, understood.window_start), detail=detail)
+    elif intent == ReplyIntent.SAFE_DROP:
+        _propose(case, now, Outcome.SAFE_DROP, detail={"place": understood.detail})
+    elif intent == ReplyIntent.NEIGHBOR:
+        _propose(case, now, Outcome.NEIGHBOUR, detail={"neighbour": understood.detail})
+    elif intent == ReplyIntent.DIRECTIONS and understood.detail:
+        directions = understood.detail[:DIRECTIONS_MAX]
+        _directions_keep(case, now, directions)
+        _propose(
+            case,
+            now,
+            Outcome.RETRY_NOW,
+            detail={"directions": directions},
+            text=f"Directions from the recipient: {directions}",
+        )
+    elif intent == ReplyIntent.PICKUP_POINT:
+        _propose(case, now, Outcome.PICKUP_POINT, detail={"place": understood.detail})
+    elif intent == ReplyIntent.CALL_REQUEST:
+        _escalate(case, now, reason="The recipient asked for a call.")
+    elif intent == ReplyIntent.REFUSE:
+        _escalate(case, now, reason="The recipient refused the parcel: confirm the return.")
+    elif intent == ReplyIntent.OPT_OUT:
+        _escalate(case, now, reason="The recipient opted out of messages.")
+    elif intent in (ReplyIntent.OPT_IN, ReplyIntent.HELP):
+        return
+    else:
+        # Never guessed: asked once more in other words, then a human reads it.
+        ask = understood.ask_again and case.state == State.AWAITING_RECIPIENT and case.prompts_sent == 1
+        steps = _steps(case) if ask else []
+        if steps:
+            position = min(max(case.playbook_step, 1), len(steps))
+            _ask(case, now, _last_topic(steps, position), steps[position - 1], position, reprompt=True)
+            return
+        _escalate(case, now, reason="The reply was not understood.")
+
+
+def _directions_keep(case: ExceptionCase, now: dt.datetime, directions: str) -> None:
+    """The recipient's way to the door goes on the address's notes: every later visit, and every driver, has it."""
+    address = case.order.address
+    dated = f"{DIRECTIONS_NOTE} ({timezone.localdate(now, case.depot.time_zone):%d %b}): {directions}"
+    if directions in address.building_notes:
+        return
+    address.building_notes = "\n".join(part for part in (address.building_notes.strip(), dated) if part)
+    address.save(update_fields=["building_notes"])
+    _change(case, now=now, kind=Kind.DECISION, summary="The recipient's directions are on the address's notes")
+
+
+def case_outreach_failed(*, case_id: int, reason: str, now: dt.datetime | None = None) -> ExceptionCase | None:
+    """A question to the recipient could not be sent: while we wait on them, a dispatcher takes over."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        case = _locked(case_id)
+        if case is None or case.state not in (State.TRIAGING, State.AWAITING_RECIPIENT):
+            return case
+        _escalate(case, now, reason=reason)
+        _save(case)
+        return case
+
+
+# --- Routing ---------------------------------------------------------------------------------------------------------
+
+
+def case_awaiting_slot(*, case_id: int) -> ExceptionCase | None:
+    """The case, locked until the caller's transaction ends, if it still waits for routing; else None.
+
+    Routing takes this lock before it writes a plan, so a dispatcher's click and
+    a new plan for the same case serialize: a case resolved meanwhile gets no
+    plan change.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise WorkflowError("Lock the case inside the transaction that writes the plan.")
+    case = _locked(case_id)
+    if case is None or case.state != State.RESOLVING or case.pending_outcome not in RESCHEDULE_OUTCOMES:
+        return None
+    return case
+
+
+def case_reschedule_confirm(
+    *,
+    case_id: int,
+    new_stop_id: int | None,
+    summary: str,
+    later_day: bool | None = None,
+    payload: dict[str, Any] | None = None,
+    now: dt.datetime | None = None,
+) -> ExceptionCase | None:
+    """Routing found the slot. The old stop leaves the driver's run unless it was re-inserted in place.
+
+    ``later_day`` says where the slot turned out to be when it differs from what
+    was asked (no room today: the next service day).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        case = _locked(case_id)
+        if case is None or case.state != State.RESOLVING or case.pending_outcome not in RESCHEDULE_OUTCOMES:
+            return case
+        outcome = case.pending_outcome
+        if later_day is not None:
+            outcome = Outcome.RESCHEDULED_LATER if later_day else Outcome.RESCHEDULED_SAME_DAY
+        stop = case.stop
+        if new_stop_id is not None and new_stop_id != stop.pk:
+            # Routing may already have taken the stop off the run; its driver is told either way.
+            if stop.status in (*Stop.ACTIVE_STATUSES, Stop.Status.RESCHEDULED):
+                instruction_push(
+                    driver=stop.run.driver,
+                    kind=DriverInstruction.Kind.SKIP,
+                    text=f"Skip this stop: {summary}",
+                    stop=stop,
+                    payload={"case_id": case.pk, "new_stop_id": new_stop_id},
+                )
+            stop_status_set(stop=stop, status=Stop.Status.RESCHEDULED, order_status=Order.Status.RESCHEDULED)
+        else:
+            stop_status_set(stop=stop, status=Stop.Status.PENDING, order_status=Order.Status.OUT_FOR_DELIVERY)
+        _change(
+            case,
+            now=now,
+            kind=Kind.ROUTE_CHANGE,
+            summary=f"Re-routed: {summary}",
+            payload={**(payload or {}), "new_stop_id": new_stop_id},
+            pending_outcome=outcome,
+        )
+        _resolve(case, now, case.pending_outcome, detail={**case.outcome_detail, "new_stop_id": new_stop_id})
+        _save(case)
+        return case
+
+
+def case_reschedule_fail(*, case_id: int, reason: str, now: dt.datetime | None = None) -> ExceptionCase | None:
+    """Routing found no feasible slot: a dispatcher picks one (the wanted window stays on the case)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        case = _locked(case_id)
+        if case is None or case.state != State.RESOLVING or case.pending_outcome not in RESCHEDULE_OUTCOMES:
+            return case
+        _change(case, now=now, kind=Kind.ROUTE_CHANGE, summary=f"No slot: {reason}")
+        _escalate(case, now, reason=f"Routing found no slot: {reason}")
+        _save(case)
+        return case
+
+
+def case_reschedule_await_plan(
+    *,
+    case_id: int,
+    day: dt.date,
+    window_start: dt.datetime | None,
+    window_end: dt.datetime | None,
+    now: dt.datetime | None = None,
+) -> ExceptionCase | None:
+    """No run is planned yet for the day the parcel goes out again: it waits for that day's plan.
+
+    The stop leaves today's run (its driver is told), the order keeps the window
+    the recipient asked for so the planner schedules it, and the case is resolved
+    as rescheduled to a later day. Nothing here needs a dispatcher.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        case = _locked(case_id)
+        if case is None or case.state != State.RESOLVING or case.pending_outcome not in RESCHEDULE_OUTCOMES:
+            return case
+        stop = case.stop
+        if stop.status in Stop.ACTIVE_STATUSES:
+            instruction_push(
+                driver=stop.run.driver,
+                kind=DriverInstruction.Kind.SKIP,
+                text=f"Skip this stop: it goes out again on {day:%a %d %b}.",
+                stop=stop,
+                payload={"case_id": case.pk, "planned_day": day.isoformat()},
+            )
+        stop_status_set(stop=stop, status=Stop.Status.RESCHEDULED, order_status=Order.Status.RESCHEDULED)
+        if window_start is not None:
+            Order.objects.filter(pk=case.order_id).update(
+                window_start=window_start, window_end=window_end, updated_at=now
+            )
+        summary = f"Rescheduled to {day:%a %d %b}: no run is planned for that day yet, so it goes into that day's plan"
+        _change(case, now=now, kind=Kind.ROUTE_CHANGE, summary=summary, payload={"planned_day": day.isoformat()})
+        _resolve(case, now, Outcome.RESCHEDULED_LATER, detail={**case.outcome_detail, "planned_day": day.isoformat()})
+        _save(case)
+        return case
+
+
+# --- The driver ------------------------------------------------------------------------------------------------------
+
+
+def case_stop_delivered(*, scan: ScanEvent) -> ExceptionCase | None:
+    """The stop was delivered (inside the scan's transaction): its open case is resolved with what worked."""
+    now = timezone.now()
+    case = (
+        ExceptionCase.objects.select_for_update(of=("self",))
+        .select_related(*CASE_RELATED)
+        .filter(stop_id=scan.stop_id, state__in=ExceptionCase.OPEN_STATES)
+        .order_by()
+        .first()
+    )
+    if case is None:
+        return None
+    pending = case.pending_outcome
+    outcome = (
+        pending
+        if pending in (Outcome.SAFE_DROP, Outcome.NEIGHBOUR, Outcome.ACCESS_CODE_PROVIDED)
+        else Outcome.DELIVERED_ON_RETRY
+    )
+    if pending == Outcome.ACCESS_CODE_PROVIDED:
+        access_credentials_worked(stop=case.stop, now=now)
+    _change(case, now=now, kind=Kind.SCAN, actor=Actor.DRIVER, summary="Delivered", payload={"scan_id": scan.pk})
+    _resolve(case, now, outcome)
+    _save(case)
+    return case

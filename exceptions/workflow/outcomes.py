@@ -1,0 +1,278 @@
+"""Outcomes: applying, proposing, rescheduling and ending a case.
+
+What the order's policy or an escalation rule holds back waits for a dispatcher's approval. The
+driver's outcomes resolve the case when the stop is delivered; a reschedule, when routing confirms
+the slot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from dispatch.geo import haversine_m
+from dispatch.models import Driver, DriverInstruction, Order, Stop, User, WebhookEvent
+from dispatch.services.instructions import instruction_push
+from dispatch.services.stops import stop_status_set
+from exceptions import ports
+from exceptions.models import ExceptionCase
+from exceptions.workflow.handoff import _ask, _escalate, _steps
+from exceptions.workflow.timeline import _case_webhook, _change, _timer
+from exceptions.workflow.vocabulary import (
+    DRIVER_OUTCOMES,
+    RESCHEDULE_OUTCOMES,
+    ROUTING_GRACE,
+    Kind,
+    Outcome,
+    State,
+    Timer,
+)
+
+
+def _driver_distance(case: ExceptionCase, now: dt.datetime) -> float | None:
+    """Metres from the driver's fresh last position to the stop, or None when we don't know where they are."""
+    driver: Driver = case.stop.run.driver
+    address = case.order.address
+    if driver.last_latitude is None or driver.last_longitude is None or driver.last_seen_at is None:
+        return None
+    if now - driver.last_seen_at > dt.timedelta(seconds=settings.EXCEPTIONS_POSITION_MAX_AGE_S):
+        return None
+    return haversine_m(driver.last_latitude, driver.last_longitude, address.latitude, address.longitude)
+
+
+def _policy_refusal(case: ExceptionCase, outcome: str) -> str:
+    """Why the order's policy does not let automation apply this outcome ('' when it does)."""
+    if outcome not in (Outcome.SAFE_DROP, Outcome.NEIGHBOUR):
+        return ""
+    order: Order = case.order
+    return order.drop_refusal(neighbour=outcome == Outcome.NEIGHBOUR)
+
+
+def _propose(
+    case: ExceptionCase,
+    now: dt.datetime,
+    outcome: str,
+    *,
+    detail: dict[str, Any],
+    text: str = "",
+    user: User | None = None,
+) -> None:
+    """Apply an outcome if the order's policy and the rules allow it; otherwise hold it for a dispatcher's click."""
+    refusal = _policy_refusal(case, outcome)
+    if user is None and refusal and not case.requires_approval and _ask_in_person(case, now, outcome, refusal):
+        return
+    if user is None and (refusal or case.requires_approval):
+        _change(
+            case,
+            now=now,
+            kind=Kind.DECISION,
+            summary=f"{Outcome(outcome).label} needs a dispatcher's approval"
+            + (f": {refusal}" if refusal else " (rule)"),
+            pending_outcome=outcome,
+            outcome_detail=detail,
+        )
+        _escalate(case, now, reason=refusal or "An escalation rule requires approval of the outcome.")
+        return
+    _apply(case, now, outcome, detail=detail, text=text, user=user)
+
+
+def _ask_in_person(case: ExceptionCase, now: dt.datetime, outcome: str, refusal: str) -> bool:
+    """A drop the sender forbids: ask once when someone will be in to take it, before bringing in a dispatcher."""
+    if outcome not in (Outcome.SAFE_DROP, Outcome.NEIGHBOUR):
+        return False
+    if case.events.filter(kind=Kind.DECISION, payload__has_key="in_person").exists():
+        return False  # asked already: the dispatcher decides
+    steps = _steps(case)
+    if not steps:
+        return False
+    position = min(max(case.playbook_step, 1), len(steps))
+    _change(
+        case,
+        now=now,
+        kind=Kind.DECISION,
+        summary=f"{Outcome(outcome).label} not allowed: {refusal} Asking when someone will be in.",
+        payload={"in_person": outcome},
+    )
+    _ask(case, now, ports.Topic.IN_PERSON, steps[position - 1], position, reprompt=False)
+    return True
+
+
+def _apply(
+    case: ExceptionCase,
+    now: dt.datetime,
+    outcome: str,
+    *,
+    detail: dict[str, Any],
+    text: str = "",
+    user: User | None = None,
+) -> None:
+    if outcome in DRIVER_OUTCOMES:
+        _driver_outcome(case, now, outcome, text=text or _instruction_text(outcome, detail), detail=detail, user=user)
+    elif outcome in RESCHEDULE_OUTCOMES:
+        _reschedule(case, now, _parse(detail.get("window_start")), _parse(detail.get("window_end")), user=user)
+    else:
+        _terminal(case, now, outcome, detail=detail, user=user)
+
+
+def _parse(value: Any) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def _instruction_text(outcome: str, detail: dict[str, Any]) -> str:
+    place = detail.get("place") or detail.get("neighbour") or ""
+    texts: dict[str, str] = {
+        Outcome.RETRY_NOW: "The recipient is coming: go back and retry now.",
+        Outcome.ACCESS_CODE_PROVIDED: "A new access code is on file: reveal it in the app and retry.",
+        Outcome.SAFE_DROP: f"Safe drop approved: leave it {place}, take a photo.".replace("  ", " "),
+        Outcome.NEIGHBOUR: f"Leave it with the neighbour: {place}. Get a name and signature.",
+    }
+    return texts.get(outcome, "Retry this stop.")
+
+
+def _driver_outcome(
+    case: ExceptionCase,
+    now: dt.datetime,
+    outcome: str,
+    *,
+    text: str,
+    detail: dict[str, Any],
+    user: User | None = None,
+) -> None:
+    """An outcome the driver carries out: at once if still near the stop, else a slot later today."""
+    distance = _driver_distance(case, now)
+    if distance is None or distance > settings.EXCEPTIONS_NEARBY_M:
+        where = "position unknown" if distance is None else f"{distance:.0f} m away"
+        _change(
+            case,
+            now=now,
+            kind=Kind.DECISION,
+            summary=f"{Outcome(outcome).label}, but the driver has moved on ({where}): re-route later today",
+            payload={"distance_m": distance},
+            outcome_detail={**detail, "then": outcome},
+            user=user,
+        )
+        _reschedule(case, now, None, None, user=user, same_day=True)
+        return
+    kind = DRIVER_OUTCOMES[outcome]
+    wait = settings.EXCEPTIONS_WAIT_MINUTES
+    if outcome == Outcome.RETRY_NOW and distance <= settings.EXCEPTIONS_AT_STOP_M and not detail.get("directions"):
+        kind, text = DriverInstruction.Kind.WAIT, f"The recipient is coming down: wait up to {wait} min at this stop."
+    stop = case.stop
+    instruction = instruction_push(
+        driver=stop.run.driver, kind=kind, text=text, stop=stop, payload={"case_id": case.pk, "minutes": wait}
+    )
+    stop_status_set(stop=stop, status=Stop.Status.PENDING, order_status=Order.Status.OUT_FOR_DELIVERY)
+    _change(
+        case,
+        now=now,
+        kind=Kind.INSTRUCTION,
+        summary=f"Driver told: {text}",
+        payload={"instruction_id": instruction.pk, "seq": instruction.seq, "distance_m": round(distance)},
+        state=State.RESOLVING,
+        pending_outcome=outcome,
+        outcome_detail=detail,
+        requires_approval=False,
+        user=user,
+        **_timer(Timer.DRIVER_RETRY, now + dt.timedelta(minutes=settings.EXCEPTIONS_RETRY_MINUTES)),
+    )
+
+
+def _reschedule_outcome(case: ExceptionCase, now: dt.datetime, start: dt.datetime | None) -> str:
+    """Later today (or as soon as possible) is a same-day reschedule; another day, a later one."""
+    zone = case.depot.time_zone
+    if start is None or timezone.localdate(start, zone) == timezone.localdate(now, zone):
+        return Outcome.RESCHEDULED_SAME_DAY
+    return Outcome.RESCHEDULED_LATER
+
+
+def _reschedule(
+    case: ExceptionCase,
+    now: dt.datetime,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    *,
+    user: User | None = None,
+    same_day: bool = False,
+) -> None:
+    outcome = Outcome.RESCHEDULED_SAME_DAY if same_day else _reschedule_outcome(case, now, start)
+    detail = {**case.outcome_detail, "window_start": start, "window_end": end}
+    request = ports.routing().reinsert(case=case, window_start=start, window_end=end)
+    if not request.accepted:
+        _change(
+            case,
+            now=now,
+            kind=Kind.ROUTE_CHANGE,
+            summary="Routing could not take it",
+            pending_outcome=outcome,
+            outcome_detail=detail,
+            user=user,
+        )
+        _escalate(case, now, reason=request.reason or "No slot found: a dispatcher picks one.")
+        return
+    when = f" for {timezone.localtime(start, case.depot.time_zone):%a %H:%M}" if start else ""
+    _change(
+        case,
+        now=now,
+        kind=Kind.ROUTE_CHANGE,
+        summary=f"Asked routing for a new slot{when}",
+        state=State.RESOLVING,
+        pending_outcome=outcome,
+        outcome_detail=detail,
+        requires_approval=False,
+        user=user,
+        **_timer(Timer.ROUTING, now + ROUTING_GRACE),
+    )
+
+
+def _terminal(
+    case: ExceptionCase, now: dt.datetime, outcome: str, *, detail: dict[str, Any], user: User | None = None
+) -> None:
+    """Outcomes that take the parcel off the road: pickup point, return to sender, cancelled."""
+    stop = case.stop
+    order_statuses: dict[str, str] = {
+        Outcome.RETURNED_TO_SENDER: Order.Status.RETURNED,
+        Outcome.CANCELLED: Order.Status.CANCELLED,
+    }
+    order_status = order_statuses.get(outcome, Order.Status.RESCHEDULED)
+    if stop.status in Stop.ACTIVE_STATUSES:
+        texts: dict[str, str] = {
+            Outcome.RETURNED_TO_SENDER: "Do not retry: bring the parcel back to the depot for return to sender.",
+            Outcome.PICKUP_POINT: "Do not retry: the recipient collects at a pickup point. Bring it back to the depot.",
+        }
+        text = texts.get(outcome, "Do not retry this stop: bring the parcel back to the depot.")
+        instruction_push(
+            driver=stop.run.driver, kind=DriverInstruction.Kind.SKIP, text=text, stop=stop, payload={"case_id": case.pk}
+        )
+        status = Stop.Status.CANCELLED if outcome == Outcome.CANCELLED else Stop.Status.SKIPPED
+        stop_status_set(stop=stop, status=status, order_status=order_status)
+    _resolve(case, now, outcome, detail=detail, user=user)
+
+
+def _resolve(
+    case: ExceptionCase,
+    now: dt.datetime,
+    outcome: str,
+    *,
+    detail: dict[str, Any] | None = None,
+    user: User | None = None,
+) -> None:
+    _change(
+        case,
+        now=now,
+        kind=Kind.STATE,
+        summary=f"Resolved: {Outcome(outcome).label}",
+        state=State.RESOLVED,
+        outcome=outcome,
+        outcome_detail=detail if detail is not None else case.outcome_detail,
+        pending_outcome="",
+        requires_approval=False,
+        resolved_by=user,
+        **_timer(),
+    )
+    ports.outreach().notify_outcome(case=case)
+    _case_webhook(case, WebhookEvent.CASE_RESOLVED)

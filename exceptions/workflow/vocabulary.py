@@ -1,0 +1,104 @@
+"""The operator's vocabulary: the states and the legal moves between them, phases, outcomes, limits, errors.
+
+A move is legal only from the case's current state (``ALLOWED``); entering a phase stamps its time
+(``PHASE_STAMPS``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from dispatch.models import DriverInstruction
+from exceptions import ports
+from exceptions.models import CaseEvent, ExceptionCase, PlaybookStep
+
+State = ExceptionCase.State
+Outcome = ExceptionCase.Outcome
+Timer = ExceptionCase.Timer
+Kind = CaseEvent.Kind
+Actor = CaseEvent.Actor
+
+# Until triage has run, the case is swept after this long (a lost enqueue is picked up).
+TRIAGE_GRACE = dt.timedelta(seconds=60)
+# Routing answers within seconds; after this the case goes to a dispatcher.
+ROUTING_GRACE = dt.timedelta(minutes=10)
+DEFAULT_SLA = dt.timedelta(minutes=30)
+DEFAULT_ESCALATION_PRIORITY = 2
+# Directions to the door, as a recipient wrote them: enough for a paragraph, short enough for the driver's screen.
+DIRECTIONS_MAX = 240
+# How the recipient's directions start on the address's notes.
+DIRECTIONS_NOTE = "Recipient's directions"
+# Per sweep: set-based SLA and close passes take this many cases; due timers, each its own
+# transaction at ~20 ms, take TIMER_BATCH so a sweep stays well inside the task's 30 s soft limit.
+SWEEP_BATCH = 1000
+TIMER_BATCH = 500
+
+ALLOWED: dict[str, frozenset[str]] = {
+    State.OPENED: frozenset({State.TRIAGING, State.ESCALATED, State.RESOLVED, State.CLOSED}),
+    State.TRIAGING: frozenset(
+        {State.AWAITING_RECIPIENT, State.RESOLVING, State.ESCALATED, State.RESOLVED, State.CLOSED}
+    ),
+    State.AWAITING_RECIPIENT: frozenset(
+        {State.TRIAGING, State.RESOLVING, State.ESCALATED, State.RESOLVED, State.CLOSED}
+    ),
+    State.RESOLVING: frozenset({State.TRIAGING, State.ESCALATED, State.RESOLVED, State.CLOSED}),
+    State.ESCALATED: frozenset({State.TRIAGING, State.RESOLVING, State.RESOLVED, State.CLOSED}),
+    State.RESOLVED: frozenset({State.CLOSED}),
+    State.CLOSED: frozenset(),
+}
+PHASE_STAMPS: dict[str, str] = {
+    State.TRIAGING: "triaged_at",
+    State.AWAITING_RECIPIENT: "awaiting_at",
+    State.RESOLVING: "resolving_at",
+    State.ESCALATED: "escalated_at",
+    State.RESOLVED: "resolved_at",
+    State.CLOSED: "closed_at",
+}
+# The phases a case can pass through more than once keep their first time; resolution is final.
+FIRST_TIME_ONLY = {"triaged_at", "awaiting_at", "resolving_at", "escalated_at"}
+
+ASK_TOPICS: dict[str, str] = {
+    PlaybookStep.Action.ASK_ACCESS_CODE: ports.Topic.ACCESS_CODE,
+    PlaybookStep.Action.ASK_WINDOW: ports.Topic.WINDOW,
+    PlaybookStep.Action.OFFER_ALTERNATIVES: ports.Topic.ALTERNATIVES,
+    PlaybookStep.Action.ASK_DIRECTIONS: ports.Topic.DIRECTIONS,
+}
+# Outcomes the driver carries out at the stop; the case resolves when the stop is delivered.
+DRIVER_OUTCOMES: dict[str, str] = {
+    Outcome.RETRY_NOW: DriverInstruction.Kind.RETRY_NOW,
+    Outcome.ACCESS_CODE_PROVIDED: DriverInstruction.Kind.ACCESS_CODE,
+    Outcome.SAFE_DROP: DriverInstruction.Kind.SAFE_DROP,
+    Outcome.NEIGHBOUR: DriverInstruction.Kind.NEIGHBOUR,
+}
+RESCHEDULE_OUTCOMES = (Outcome.RESCHEDULED_SAME_DAY, Outcome.RESCHEDULED_LATER)
+
+
+class WorkflowError(Exception):
+    """A move the workflow does not allow from the case's current state."""
+
+
+class CaseConflict(WorkflowError):
+    """The case changed after the dispatcher looked at it."""
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """What a recipient's reply says, as reply understanding reports it."""
+
+    intent: str
+    code: str = ""
+    window_start: dt.datetime | None = None
+    window_end: dt.datetime | None = None
+    detail: str = ""
+    # How it was read, for the timeline: the rule or phrase that decided.
+    why: str = ""
+    # False when asking again would be unwelcome ("STOP PLEASE"): an unclear reply then goes straight to a person.
+    ask_again: bool = True
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    fired: int
+    breached: int
+    closed: int

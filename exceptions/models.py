@@ -12,26 +12,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from dispatch.models import Depot, Order, ReasonCode, Recipient, ScanEvent, Stop
+from exceptions.ports import ReplyIntent
 
 PRIORITY_VALIDATORS = [MinValueValidator(1), MaxValueValidator(5)]
-
-
-class ReplyIntent(models.TextChoices):
-    """What a recipient's reply means, as reply understanding reports it."""
-
-    ACCESS_CODE = "ACCESS_CODE", "Gave an access code"
-    RESCHEDULE = "RESCHEDULE", "Gave a time to come back"
-    SAFE_DROP = "SAFE_DROP", "Named a safe place"
-    NEIGHBOR = "NEIGHBOR", "Named a neighbour"
-    PICKUP_POINT = "PICKUP_POINT", "Will collect at a pickup point"
-    DIRECTIONS = "DIRECTIONS", "Said how to find the door"
-    AVAILABLE_NOW = "AVAILABLE_NOW", "Is there now or coming"
-    CALL_REQUEST = "CALL_REQUEST", "Asked for a call"
-    REFUSE = "REFUSE", "Refused the parcel"
-    OPT_OUT = "OPT_OUT", "Opted out"
-    OPT_IN = "OPT_IN", "Opted back in"
-    HELP = "HELP", "Asked for help"
-    UNCLEAR = "UNCLEAR", "Not understood"
 
 
 class Playbook(models.Model):

@@ -24,6 +24,11 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
+# What a reply means, as outreach reads it: the desk acts on these.
+from outreach.understanding.meaning import ReplyIntent, Understanding
+
+__all__ = ["ReplyIntent", "Understanding"]
+
 if TYPE_CHECKING:
     from dispatch.models import Recipient
     from exceptions.models import ExceptionCase

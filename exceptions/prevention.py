@@ -33,6 +33,7 @@ from dispatch.models import DriverInstruction, Run, ScanEvent, Stop
 from dispatch.services.instructions import instruction_push
 from dispatch.services.vault import access_credential_record
 from exceptions.models import ExceptionCase, PreArrivalContact, PreventionSettings, StopRisk
+from exceptions.ports import ReplyIntent, Understanding
 
 logger = logging.getLogger(__name__)
 
@@ -251,7 +252,7 @@ def prearrival_undelivered(*, stop_id: int, reason: str) -> bool:
 
 
 def prearrival_reply_apply(
-    *, stop_id: int, understood: Any, now: dt.datetime | None = None
+    *, stop_id: int, understood: Understanding, now: dt.datetime | None = None
 ) -> PreArrivalContact | None:
     """Put what the recipient told us ahead of time where the driver and the plan will find it."""
     from routing.tasks import stop_window_apply_task
@@ -264,7 +265,7 @@ def prearrival_reply_apply(
     learned: dict[str, Any] = dict(contact.learned)
     intent = understood.intent
     active = stop.status == Stop.Status.PENDING
-    if intent == "ACCESS_CODE" and understood.code:
+    if intent == ReplyIntent.ACCESS_CODE and understood.code:
         access_credential_record(address_id=stop.order.address_id, secret=understood.code, source="recipient")
         learned["access_code"] = True
         if active:
@@ -275,18 +276,18 @@ def prearrival_reply_apply(
                 stop=stop,
                 payload={"prearrival": True},
             )
-    elif intent == "RESCHEDULE" and understood.window_start is not None:
+    elif intent == ReplyIntent.RESCHEDULE and understood.window_start is not None:
         learned["window"] = {"start": understood.window_start.isoformat(), "end": _iso(understood.window_end)}
         if active:
             start, end = understood.window_start.isoformat(), _iso(understood.window_end)
             transaction.on_commit(lambda: stop_window_apply_task.delay(stop_id, start, end), robust=True)
-    elif intent in ("SAFE_DROP", "NEIGHBOR"):
-        allowed = not stop.order.drop_refusal(neighbour=intent == "NEIGHBOR")
-        key = "safe_place" if intent == "SAFE_DROP" else "neighbour"
+    elif intent in (ReplyIntent.SAFE_DROP, ReplyIntent.NEIGHBOR):
+        allowed = not stop.order.drop_refusal(neighbour=intent == ReplyIntent.NEIGHBOR)
+        key = "safe_place" if intent == ReplyIntent.SAFE_DROP else "neighbour"
         learned[key] = bool(allowed)
         if allowed and active:
             where = understood.detail or "as the recipient described"
-            label = "Safe place" if intent == "SAFE_DROP" else "Leave with a neighbour"
+            label = "Safe place" if intent == ReplyIntent.SAFE_DROP else "Leave with a neighbour"
             instruction_push(
                 driver=stop.run.driver,
                 kind=DriverInstruction.Kind.NOTE,
@@ -294,7 +295,7 @@ def prearrival_reply_apply(
                 stop=stop,
                 payload={"prearrival": True},
             )
-    elif intent == "AVAILABLE_NOW":
+    elif intent == ReplyIntent.AVAILABLE_NOW:
         learned["home"] = True
     else:
         learned["other"] = intent.lower()

@@ -33,6 +33,7 @@ from outreach.backends import (
     sms_backend,
 )
 from outreach.models import Channel, Conversation, Message, MessageTemplate
+from outreach.understanding.meaning import ReplyIntent, Understanding
 
 logger = logging.getLogger(__name__)
 
@@ -408,7 +409,7 @@ def inbound_receive(*, provider_sid: str, from_phone: str, body: str, now: dt.da
     except IntegrityError:
         # Twilio's retry of this very reply, racing the first delivery: that one is recorded.
         return InboundResult(duplicate=True)
-    reply = _help_text(recipient.language) if understood.intent == "HELP" else ""
+    reply = _help_text(recipient.language) if understood.intent == ReplyIntent.HELP else ""
     return InboundResult(reply=reply, case_id=case.pk)
 
 
@@ -437,15 +438,15 @@ def _prearrival_inbound(conversation: Conversation, *, provider_sid: str, body: 
     try:
         with transaction.atomic():
             _inbound_record(conversation, understood, provider_sid=provider_sid, body=body, now=now)
-            if understood.intent not in ("OPT_OUT", "OPT_IN"):
+            if understood.intent not in (ReplyIntent.OPT_OUT, ReplyIntent.OPT_IN):
                 prearrival_reply_apply(stop_id=stop.pk, understood=understood, now=now)
     except IntegrityError:
         return InboundResult(duplicate=True)
-    return InboundResult(reply=_help_text(recipient.language) if understood.intent == "HELP" else "")
+    return InboundResult(reply=_help_text(recipient.language) if understood.intent == ReplyIntent.HELP else "")
 
 
 def _inbound_apply(
-    conversation: Conversation, understood: Any, *, provider_sid: str, body: str, now: dt.datetime
+    conversation: Conversation, understood: Understanding, *, provider_sid: str, body: str, now: dt.datetime
 ) -> None:
     from exceptions.workflow import case_reply_apply
 
@@ -463,7 +464,7 @@ INBOUND_SID_MAX = min(
 
 
 def _inbound_record(
-    conversation: Conversation, understood: Any, *, provider_sid: str, body: str, now: dt.datetime
+    conversation: Conversation, understood: Understanding, *, provider_sid: str, body: str, now: dt.datetime
 ) -> None:
     """Store the reply (its code masked; the provider's id makes a retry fail here) and honour STOP and START."""
     recipient = conversation.recipient
@@ -477,9 +478,9 @@ def _inbound_record(
         status=Status.RECEIVED,
         provider_sid=provider_sid,
     )
-    if understood.intent == "OPT_OUT":
+    if understood.intent == ReplyIntent.OPT_OUT:
         recipient_opted_out(recipient_id=recipient.pk, now=now)
-    elif understood.intent == "OPT_IN":
+    elif understood.intent == ReplyIntent.OPT_IN:
         recipient_opted_in(recipient_id=recipient.pk)
 
 

@@ -17,6 +17,7 @@ Its modules, each built only on the ones listed before it:
 - ``actions``: dispatcher actions, each checked against the version the dispatcher saw.
 """
 
+from exceptions.ports import Understanding as Understanding
 from exceptions.workflow.actions import (
     case_access_code_enter,
     case_approve,
@@ -57,7 +58,7 @@ from exceptions.workflow.vocabulary import SWEEP_BATCH as SWEEP_BATCH
 from exceptions.workflow.vocabulary import TIMER_BATCH as TIMER_BATCH
 from exceptions.workflow.vocabulary import TRIAGE_GRACE as TRIAGE_GRACE
 from exceptions.workflow.vocabulary import Actor as Actor
-from exceptions.workflow.vocabulary import CaseConflict, Understanding, WorkflowError
+from exceptions.workflow.vocabulary import CaseConflict, WorkflowError
 from exceptions.workflow.vocabulary import Kind as Kind
 from exceptions.workflow.vocabulary import Outcome as Outcome
 from exceptions.workflow.vocabulary import State as State

@@ -12,7 +12,8 @@ from dispatch.models import AccessCredential, DriverInstruction, Order, ScanEven
 from dispatch.services.instructions import instruction_push
 from dispatch.services.stops import stop_status_set
 from dispatch.services.vault import access_credential_record, access_credentials_worked
-from exceptions.models import ExceptionCase, ReplyIntent
+from exceptions.models import ExceptionCase
+from exceptions.ports import ReplyIntent, Understanding
 from exceptions.workflow.handoff import _ask, _escalate, _last_topic, _steps
 from exceptions.workflow.outcomes import _propose, _reschedule_outcome, _resolve
 from exceptions.workflow.timeline import CASE_RELATED, _change, _locked, _save
@@ -25,7 +26,6 @@ from exceptions.workflow.vocabulary import (
     Kind,
     Outcome,
     State,
-    Understanding,
     WorkflowError,
 )
 

@@ -83,21 +83,6 @@ class CaseConflict(WorkflowError):
 
 
 @dataclass(frozen=True)
-class Understanding:
-    """What a recipient's reply says, as reply understanding reports it."""
-
-    intent: str
-    code: str = ""
-    window_start: dt.datetime | None = None
-    window_end: dt.datetime | None = None
-    detail: str = ""
-    # How it was read, for the timeline: the rule or phrase that decided.
-    why: str = ""
-    # False when asking again would be unwelcome ("STOP PLEASE"): an unclear reply then goes straight to a person.
-    ask_again: bool = True
-
-
-@dataclass(frozen=True)
 class SweepResult:
     fired: int
     breached: int

@@ -36,8 +36,6 @@ import datetime as dt
 import re
 import zoneinfo
 
-from exceptions.models import ReplyIntent
-from exceptions.workflow import Understanding
 from outreach.understanding.availability import _call_request, _now_or_later
 from outreach.understanding.codes import _BARE_NUMBER, _access_code, _bare_code
 from outreach.understanding.keywords import (
@@ -48,6 +46,7 @@ from outreach.understanding.keywords import (
     _refuse,
     _send_back,
 )
+from outreach.understanding.meaning import ReplyIntent, Understanding
 from outreach.understanding.places import _directions, _neighbour, _pickup, _safe_drop
 from outreach.understanding.reply import _QUESTION, _fold, _Reply
 

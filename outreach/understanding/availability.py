@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import re
 
-from exceptions.models import ReplyIntent
-from exceptions.workflow import Understanding
+from outreach.understanding.meaning import ReplyIntent, Understanding
 from outreach.understanding.reply import _Reply
 from outreach.understanding.times import SHORT_ARRIVAL, SHORT_WAIT, _number
 from outreach.understanding.windows import _best_window, _describe, _in_complaint, _windows

@@ -15,8 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from exceptions.models import ReplyIntent
-from exceptions.workflow import Understanding
+from outreach.understanding.meaning import ReplyIntent, Understanding
 from outreach.understanding.reply import _Reply
 from outreach.understanding.times import _TIME
 

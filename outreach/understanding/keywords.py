@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import re
 
-from exceptions.models import ReplyIntent
-from exceptions.workflow import Understanding
+from outreach.understanding.meaning import ReplyIntent, Understanding
 from outreach.understanding.reply import _Reply
 
 # Twilio acts on its default keywords only when one is the whole message, so we read them the same way
 # ("STOP PLEASE" is not one). "opt out" and "stop all" as two words are the FCC's and Telnyx's spellings.
-CARRIER_KEYWORDS: dict[str, str] = {
+CARRIER_KEYWORDS: dict[str, ReplyIntent] = {
     **dict.fromkeys(
         (
             "stop",

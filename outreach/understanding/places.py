@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import re
 
-from exceptions.models import ReplyIntent
-from exceptions.workflow import Understanding
 from outreach.understanding.availability import _now_or_later
+from outreach.understanding.meaning import ReplyIntent, Understanding
 from outreach.understanding.reply import _QUESTION, _Reply, _Span, _words
 from outreach.understanding.times import _TIME
 

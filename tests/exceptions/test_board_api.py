@@ -70,7 +70,7 @@ def triaged(case: ExceptionCase) -> ExceptionCase:
 
 
 def reply(case: ExceptionCase, intent: str, **fields: Any) -> ExceptionCase:
-    workflow.case_reply_apply(case_id=case.pk, understood=Understanding(intent=intent, **fields))
+    workflow.case_reply_apply(case_id=case.pk, understood=Understanding(intent=ReplyIntent(intent), **fields))
     return ExceptionCase.objects.get(pk=case.pk)
 
 

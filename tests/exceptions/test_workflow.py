@@ -34,7 +34,7 @@ def instructions(stop: Stop) -> list[DriverInstruction]:
 
 
 def reply(case: ExceptionCase, intent: str, **fields) -> ExceptionCase:
-    workflow.case_reply_apply(case_id=case.pk, understood=Understanding(intent=intent, **fields))
+    workflow.case_reply_apply(case_id=case.pk, understood=Understanding(intent=ReplyIntent(intent), **fields))
     return reload(case)
 
 

@@ -34,7 +34,6 @@ from dispatch.selectors import user_depots
 from exceptions import payloads, ports
 from exceptions.models import CaseEvent, ExceptionCase
 from exceptions.payloads import CaseDetail, CaseRow
-from outreach.models import Message
 
 State = ExceptionCase.State
 
@@ -296,7 +295,6 @@ def board_case_detail(*, case_id: int, depot_ids: Sequence[int]) -> CaseDetail |
         return None
     order, recipient = case.order, case.order.recipient
     timeline = CaseEvent.objects.filter(case_id=case_id).order_by("at", "id")
-    messages = Message.objects.filter(conversation__case_id=case_id).order_by("created_at", "id")
     keep = (order.reference,)
     reachable = ports.outreach().can_reach(recipient=recipient)
     return {
@@ -306,8 +304,7 @@ def board_case_detail(*, case_id: int, depot_ids: Sequence[int]) -> CaseDetail |
             for item in timeline.values("at", "kind", "actor", "summary", "actor_user__username")
         ],
         "conversation": [
-            payloads.conversation_item(item, keep=keep)
-            for item in messages.values("created_at", "direction", "body", "status")
+            payloads.conversation_item(item, keep=keep) for item in ports.outreach().conversation(case_id=case_id)
         ],
         "order": {
             "reference": order.reference,

@@ -28,7 +28,6 @@ from dispatch.models import Depot, User
 from exceptions import board, risk_board, workflow
 from exceptions.models import ExceptionCase
 from exceptions.payloads import CaseDetail, CaseRow, text_masked
-from outreach.services import message_dispatcher_send
 
 # Ids beyond a bigint are no case at all (and would fail in the database, not as a 404).
 MAX_ID = 2**63 - 1
@@ -352,7 +351,7 @@ class MessageView(CaseActionView):
         text = serializers.CharField(max_length=640, help_text="Sent to the recipient on their channel, as written.")
 
     def act(self, *, case_id: int, user: User, version: int, data: dict[str, Any]) -> None:
-        message_dispatcher_send(case_id=case_id, user=user, version=version, text=data["text"])
+        workflow.case_message_send(case_id=case_id, user=user, version=version, text=data["text"])
 
 
 class CallView(CaseActionView):

@@ -1,7 +1,9 @@
 """The desk's door: what the rest of the product tells it.
 
-The domain calls in through its port (``dispatch.ports.Desk``: a failed or delivered scan, a planned day);
-this module answers it with the workflow and the risk scoring, so nothing below the desk imports them.
+The domain calls in through its port (``dispatch.ports.Desk``: a failed or delivered scan, a planned day), and
+the adapters of outreach and routing bring their answers here (a reply, a text that reached nobody, a slot
+found or not). This module hands each to the workflow, the texts ahead of the driver or the risk scoring, so
+nothing below the desk imports them.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 
 from dispatch.ports import CaseOpened
-from exceptions.tasks import risk_score_plan_task
+from exceptions import prevention, workflow
+from exceptions.models import ExceptionCase, PreArrivalContact
+from exceptions.ports import ReplyIntent, Understanding
+from exceptions.tasks import risk_score_plan_task, risk_score_runs_task
 from exceptions.workflow import case_open, case_stop_delivered
 
 if TYPE_CHECKING:
@@ -32,3 +37,46 @@ class Inbox:
     def day_planned(self, *, depot: Depot, service_date: dt.date) -> None:
         depot_id, day = depot.pk, service_date.isoformat()
         transaction.on_commit(lambda: risk_score_plan_task.delay(depot_id, day), robust=True)
+
+
+# --- From outreach's adapter -----------------------------------------------------------------------------------------
+
+# A reply about a stop ahead of the driver is read against what was asked: a code, or when and where.
+AHEAD_READING = {True: "ACCESS_DENIED", False: "RECIPIENT_ABSENT"}
+
+
+def open_case_states() -> tuple[str, ...]:
+    """A reply from a recipient answers their case while it is in one of these."""
+    return tuple(ExceptionCase.OPEN_STATES)
+
+
+def ahead_reading(stop_id: int) -> str:
+    asked = PreArrivalContact.objects.filter(stop_id=stop_id).values_list("asked", flat=True).first() or []
+    return AHEAD_READING["access_code" in asked]
+
+
+def case_replied(*, case_id: int, understood: Understanding, now: dt.datetime) -> None:
+    workflow.case_reply_apply(case_id=case_id, understood=understood, now=now)
+
+
+def ahead_replied(*, stop_id: int, understood: Understanding, now: dt.datetime) -> None:
+    # STOP and START are the carrier's business and outreach's (the recipient's consent), not the stop's.
+    if understood.intent not in (ReplyIntent.OPT_OUT, ReplyIntent.OPT_IN):
+        prevention.prearrival_reply_apply(stop_id=stop_id, understood=understood, now=now)
+
+
+def case_unreachable(*, case_id: int, reason: str) -> None:
+    workflow.case_outreach_failed(case_id=case_id, reason=reason)
+
+
+def ahead_unreachable(*, stop_id: int, reason: str) -> None:
+    prevention.prearrival_undelivered(stop_id=stop_id, reason=reason)
+
+
+# --- From routing's adapter ------------------------------------------------------------------------------------------
+
+
+def runs_changed(*, run_ids: list[int]) -> None:
+    """Runs were re-planned: their stops' arrivals moved, and so did their risk."""
+    ids = list(run_ids)
+    transaction.on_commit(lambda: risk_score_runs_task.delay(ids), robust=True)

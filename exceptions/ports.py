@@ -1,9 +1,9 @@
-"""What the operator needs from outreach and routing, and how it finds them.
+"""What the desk needs from outreach and routing, and how it finds them.
 
-The workflow asks these two ports to act; they answer later through the
-workflow's own functions (``case_reply_apply``, ``case_reschedule_confirm``,
-``case_reschedule_fail``). Both are called inside the workflow's transaction
-with the case locked: an implementation records what it must and sends or
+The desk (a case's workflow, the texts ahead of the driver, the board) asks
+these two ports to act; the answers come back through the desk's door
+(``exceptions.inbox``), which the adapters call. Each is called inside the
+desk's transaction: an implementation records what it must and sends or
 solves only after commit, never inside.
 
 Which implementation runs is a setting (``EXCEPTIONS_OUTREACH``,
@@ -30,7 +30,7 @@ from outreach.understanding.meaning import ReplyIntent, Understanding
 __all__ = ["ReplyIntent", "Understanding"]
 
 if TYPE_CHECKING:
-    from dispatch.models import Recipient
+    from dispatch.models import Recipient, Stop
     from exceptions.models import ExceptionCase
 
 
@@ -70,12 +70,24 @@ class Outreach(Protocol):
     def can_reach(self, *, recipient: Recipient) -> bool:
         """Whether a message would reach this recipient now, on any channel (the board offers "Message" then)."""
 
+    def say(self, *, case: ExceptionCase, text: str) -> AskResult:
+        """Send a dispatcher's own words to the case's recipient, once per case version."""
+
+    def ask_ahead(self, *, stop: Stop, text: str, now: dt.datetime) -> AskResult:
+        """Text the recipient of a stop ahead of the driver, once per stop ever; unreachable says why not."""
+
+    def conversation(self, *, case_id: int) -> list[dict[str, object]]:
+        """The case's messages, oldest first: ``created_at``, ``direction``, ``body``, ``status``."""
+
 
 class Routing(Protocol):
     def reinsert(
         self, *, case: ExceptionCase, window_start: dt.datetime | None, window_end: dt.datetime | None
     ) -> RoutingRequest:
         """Ask for a new slot for the case's stop within the window (None: the earliest feasible)."""
+
+    def stop_window(self, *, stop_id: int, window_start: dt.datetime, window_end: dt.datetime | None) -> None:
+        """Move a stop with no case into the window its recipient gave ahead of the driver, if there is room."""
 
 
 class NoOutreach:
@@ -90,6 +102,15 @@ class NoOutreach:
     def can_reach(self, *, recipient: Recipient) -> bool:
         return False
 
+    def say(self, *, case: ExceptionCase, text: str) -> AskResult:
+        return AskResult(reachable=False, reason="No outreach channel is set up.")
+
+    def ask_ahead(self, *, stop: Stop, text: str, now: dt.datetime) -> AskResult:
+        return AskResult(reachable=False, reason="No outreach channel is set up.")
+
+    def conversation(self, *, case_id: int) -> list[dict[str, object]]:
+        return []
+
 
 class NoRouting:
     """No solver configured: a dispatcher picks the new slot."""
@@ -98,6 +119,9 @@ class NoRouting:
         self, *, case: ExceptionCase, window_start: dt.datetime | None, window_end: dt.datetime | None
     ) -> RoutingRequest:
         return RoutingRequest(accepted=False, reason="Automatic re-routing is not set up.")
+
+    def stop_window(self, *, stop_id: int, window_start: dt.datetime, window_end: dt.datetime | None) -> None:
+        return None
 
 
 @functools.cache

@@ -32,6 +32,7 @@ from django.utils import timezone
 from dispatch.models import DriverInstruction, Run, ScanEvent, Stop
 from dispatch.services.instructions import instruction_push
 from dispatch.services.vault import access_credential_record
+from exceptions import ports
 from exceptions.models import ExceptionCase, PreArrivalContact, PreventionSettings, StopRisk
 from exceptions.ports import ReplyIntent, Understanding
 
@@ -204,8 +205,6 @@ def _within_budget(settings: PreventionSettings, due: list[StopRisk]) -> list[St
 
 def prearrival_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Ask every stop that is due, once each. Returns how many were asked and how many could not be."""
-    from outreach.services import prearrival_message_queue
-
     now = now or timezone.now()
     asked = skipped = 0
     for risk in prearrival_due(now=now):
@@ -224,11 +223,9 @@ def prearrival_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
                 planned_arrival=stop.planned_arrival,
                 zone=stop.run.depot.time_zone,
             )
-            message, why = prearrival_message_queue(
-                stop=stop, ask=text, fallback_zone=stop.run.depot.time_zone, now=now
-            )
-            if message is None:
-                contact.status, contact.skip_reason = PreArrivalContact.Status.SKIPPED, why[:200]
+            sent = ports.outreach().ask_ahead(stop=stop, text=text, now=now)
+            if not sent.reachable:
+                contact.status, contact.skip_reason = PreArrivalContact.Status.SKIPPED, sent.reason[:200]
                 contact.save(update_fields=["status", "skip_reason"])
                 skipped += 1
             else:
@@ -255,8 +252,6 @@ def prearrival_reply_apply(
     *, stop_id: int, understood: Understanding, now: dt.datetime | None = None
 ) -> PreArrivalContact | None:
     """Put what the recipient told us ahead of time where the driver and the plan will find it."""
-    from routing.tasks import stop_window_apply_task
-
     now = now or timezone.now()
     contact = PreArrivalContact.objects.select_for_update().filter(stop_id=stop_id).first()
     stop = Stop.objects.select_related("order__address", "run__driver").filter(pk=stop_id).first()
@@ -279,8 +274,9 @@ def prearrival_reply_apply(
     elif intent == ReplyIntent.RESCHEDULE and understood.window_start is not None:
         learned["window"] = {"start": understood.window_start.isoformat(), "end": _iso(understood.window_end)}
         if active:
-            start, end = understood.window_start.isoformat(), _iso(understood.window_end)
-            transaction.on_commit(lambda: stop_window_apply_task.delay(stop_id, start, end), robust=True)
+            ports.routing().stop_window(
+                stop_id=stop_id, window_start=understood.window_start, window_end=understood.window_end
+            )
     elif intent in (ReplyIntent.SAFE_DROP, ReplyIntent.NEIGHBOR):
         allowed = not stop.order.drop_refusal(neighbour=intent == ReplyIntent.NEIGHBOR)
         key = "safe_place" if intent == ReplyIntent.SAFE_DROP else "neighbour"

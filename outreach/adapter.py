@@ -1,13 +1,24 @@
-"""Outreach as the operator sees it (exceptions.ports.Outreach): ask the recipient, tell them the outcome."""
+"""Outreach and the desk, both ways.
+
+``SmsOutreach`` is outreach as the desk sees it (``exceptions.ports.Outreach``): ask the recipient, tell them
+the outcome, pass on a dispatcher's words, text ahead of the driver, show the conversation. ``DeskAnswers`` is
+the desk as outreach sees it (``outreach.ports.Desk``): which conversation a reply answers, and the desk's door
+(``exceptions.inbox``) for the reply or for a text that reached nobody.
+"""
 
 from __future__ import annotations
 
-from dispatch.models import Recipient
+import datetime as dt
+
+from dispatch.models import Recipient, Stop
+from exceptions import inbox
 from exceptions.models import ExceptionCase
-from exceptions.ports import AskResult, Topic
+from exceptions.ports import AskResult, Topic, Understanding
 from outreach.backends import push_configured
-from outreach.models import Channel, MessageTemplate
-from outreach.services import message_queue
+from outreach.models import Channel, Conversation, MessageTemplate
+from outreach.services import conversation_of_case, message_queue, message_words_queue, prearrival_message_queue
+
+UNREACHABLE = "The recipient cannot be reached: opted out of texts and no app to push to."
 
 TEMPLATES = {
     Topic.ACCESS_CODE: MessageTemplate.Key.ASK_ACCESS_CODE,
@@ -86,6 +97,23 @@ class SmsOutreach:
     def can_reach(self, *, recipient: Recipient) -> bool:
         return _channel(recipient) is not None
 
+    def say(self, *, case: ExceptionCase, text: str) -> AskResult:
+        # The channel the desk's own questions use: the preferred one, else the one that works.
+        channel = _channel(case.order.recipient)
+        if channel is None:
+            return AskResult(reachable=False, reason=UNREACHABLE)
+        message = message_words_queue(case=case, text=text, channel=channel)
+        return AskResult(reachable=True, channel=channel, deferred_until=message.release_at)
+
+    def ask_ahead(self, *, stop: Stop, text: str, now: dt.datetime) -> AskResult:
+        message, why = prearrival_message_queue(stop=stop, ask=text, fallback_zone=stop.run.depot.time_zone, now=now)
+        if message is None:
+            return AskResult(reachable=False, reason=why)
+        return AskResult(reachable=True, channel=Channel.SMS, deferred_until=message.release_at)
+
+    def conversation(self, *, case_id: int) -> list[dict[str, object]]:
+        return conversation_of_case(case_id=case_id)
+
 
 def _channel(recipient: Recipient) -> str | None:
     """The channel on file, else the other one that works; None when neither reaches them."""
@@ -96,3 +124,33 @@ def _channel(recipient: Recipient) -> str | None:
     if sms:
         return Channel.SMS
     return Channel.PUSH if push else None
+
+
+class DeskAnswers:
+    def reply_to(self, *, from_phone: str) -> Conversation | None:
+        conversations = Conversation.objects.filter(recipient__phone=from_phone).select_related(
+            "recipient", "case__depot", "case__reason_code", "stop__run__depot"
+        )
+        return (
+            conversations.filter(case__state__in=inbox.open_case_states()).order_by("-created_at").first()
+            or conversations.filter(stop__status__in=Stop.ACTIVE_STATUSES).order_by("-created_at").first()
+            or conversations.order_by("-created_at").first()
+        )
+
+    def reading(self, *, conversation: Conversation) -> str:
+        if conversation.case is not None:
+            return conversation.case.reason_code.code
+        assert conversation.stop_id is not None  # a conversation is about a case or a stop
+        return inbox.ahead_reading(conversation.stop_id)
+
+    def replied(self, *, conversation: Conversation, understood: Understanding, now: dt.datetime) -> None:
+        if conversation.case_id is not None:
+            inbox.case_replied(case_id=conversation.case_id, understood=understood, now=now)
+        elif conversation.stop_id is not None:
+            inbox.ahead_replied(stop_id=conversation.stop_id, understood=understood, now=now)
+
+    def unreachable(self, *, conversation: Conversation, reason: str) -> None:
+        if conversation.case_id is not None:
+            inbox.case_unreachable(case_id=conversation.case_id, reason=reason)
+        elif conversation.stop_id is not None:
+            inbox.ahead_unreachable(stop_id=conversation.stop_id, reason=reason)

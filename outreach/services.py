@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,8 @@ from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from dispatch.models import Recipient, User
+from dispatch.models import Recipient
+from outreach import ports
 from outreach.backends import (
     OPTED_OUT,
     AmbiguousSendError,
@@ -82,6 +84,49 @@ def quiet_hours_release(*, recipient: Recipient, now: dt.datetime, fallback_zone
     return dt.datetime.combine(day, end, tzinfo=zone)
 
 
+def _outbound_write(
+    *,
+    conversation: Conversation,
+    idempotency_key: str,
+    body: Callable[[], tuple[str, str, str]],
+    channel: str = Channel.SMS,
+    urgent: bool = False,
+    release_at: dt.datetime | None = None,
+) -> Message:
+    """The one way an outbound message is written: once per key in its conversation, then sent after commit
+    (or by the sweep when ``release_at`` comes). ``body`` gives (text, language, template key) when it is new."""
+    from outreach.tasks import message_send_task
+
+    existing = Message.objects.filter(conversation=conversation, idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    text, language, template_key = body()
+    message = Message.objects.create(
+        conversation=conversation,
+        direction=Message.Direction.OUTBOUND,
+        channel=channel,
+        body=text,
+        template_key=template_key,
+        language=language,
+        idempotency_key=idempotency_key,
+        urgent=urgent,
+        release_at=release_at,
+    )
+    if release_at is None:
+        transaction.on_commit(lambda: message_send_task.delay(message.pk), robust=True)
+    return message
+
+
+def _templated(key: str, recipient: Recipient, context: dict[str, str]) -> Callable[[], tuple[str, str, str]]:
+    def render() -> tuple[str, str, str]:
+        template = _template(key, recipient.language)
+        if template is None:
+            raise MessageTemplate.DoesNotExist(f"No template {key!r}: add one in admin.")
+        return template.body.format_map(_Blank(context)), template.language, key
+
+    return render
+
+
 def message_queue(
     *,
     case: Any,
@@ -92,35 +137,42 @@ def message_queue(
     channel: str = Channel.SMS,
     now: dt.datetime | None = None,
 ) -> Message:
-    """Write an outbound SMS for the case (once per key) and send it after commit, or when quiet hours end."""
-    from outreach.tasks import message_send_task
-
+    """Write an outbound message for the case (once per key) and send it after commit, or when quiet hours end."""
     now = now or timezone.now()
     recipient: Recipient = case.order.recipient
     conversation, _ = Conversation.objects.get_or_create(case=case, defaults={"recipient": recipient})
-    existing = Message.objects.filter(conversation=conversation, idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return existing
-    template = _template(template_key, recipient.language)
-    if template is None:
-        raise MessageTemplate.DoesNotExist(f"No template {template_key!r}: add one in admin.")
     release_at = (
         None if urgent else quiet_hours_release(recipient=recipient, now=now, fallback_zone=case.depot.time_zone)
     )
-    message = Message.objects.create(
+    return _outbound_write(
         conversation=conversation,
-        direction=Message.Direction.OUTBOUND,
-        channel=channel,
-        body=template.body.format_map(_Blank(context)),
-        template_key=template_key,
-        language=template.language,
         idempotency_key=idempotency_key,
+        body=_templated(template_key, recipient, context),
+        channel=channel,
         urgent=urgent,
         release_at=release_at,
     )
-    if release_at is None:
-        transaction.on_commit(lambda: message_send_task.delay(message.pk), robust=True)
-    return message
+
+
+def message_words_queue(*, case: Any, text: str, channel: str, now: dt.datetime | None = None) -> Message:
+    """A dispatcher's own words to the case's recipient, as written: one per case version (the timeline line
+    that records them), sent after commit or when the recipient's quiet hours end."""
+    now = now or timezone.now()
+    recipient: Recipient = case.order.recipient
+    conversation, _ = Conversation.objects.get_or_create(case=case, defaults={"recipient": recipient})
+    return _outbound_write(
+        conversation=conversation,
+        idempotency_key=f"dispatcher:{case.version}",
+        body=lambda: (text, recipient.language, ""),
+        channel=channel,
+        release_at=quiet_hours_release(recipient=recipient, now=now, fallback_zone=case.depot.time_zone),
+    )
+
+
+def conversation_of_case(*, case_id: int) -> list[dict[str, Any]]:
+    """The case's messages, oldest first, as the board shows them."""
+    messages = Message.objects.filter(conversation__case_id=case_id).order_by("created_at", "id")
+    return [dict(row) for row in messages.values("created_at", "direction", "body", "status")]
 
 
 def prearrival_message_queue(
@@ -131,8 +183,6 @@ def prearrival_message_queue(
     Returns the message, or None and why nothing was queued: the recipient opted
     out or has no mobile number, or their quiet hours last past the planned arrival.
     """
-    from outreach.tasks import message_send_task
-
     now = now or timezone.now()
     recipient: Recipient = stop.order.recipient
     if recipient.opted_out or not recipient.phone:
@@ -141,74 +191,14 @@ def prearrival_message_queue(
     if release_at is not None and stop.planned_arrival is not None and release_at >= stop.planned_arrival:
         return None, "The recipient's quiet hours last until after the planned arrival."
     conversation, _ = Conversation.objects.get_or_create(stop=stop, defaults={"recipient": recipient})
-    key = f"prearrival:{stop.pk}"
-    existing = Message.objects.filter(conversation=conversation, idempotency_key=key).first()
-    if existing is not None:
-        return existing, ""
-    template = _template(MessageTemplate.Key.PREARRIVAL, recipient.language)
-    if template is None:
-        raise MessageTemplate.DoesNotExist("No pre-arrival template: add one in admin.")
     context = {"first_name": recipient.name.split(" ")[0], "order": stop.order.reference, "ask": ask}
-    message = Message.objects.create(
+    message = _outbound_write(
         conversation=conversation,
-        direction=Message.Direction.OUTBOUND,
-        channel=Channel.SMS,
-        body=template.body.format_map(_Blank(context)),
-        template_key=MessageTemplate.Key.PREARRIVAL,
-        language=template.language,
-        idempotency_key=key,
+        idempotency_key=f"prearrival:{stop.pk}",
+        body=_templated(MessageTemplate.Key.PREARRIVAL, recipient, context),
         release_at=release_at,
     )
-    if release_at is None:
-        transaction.on_commit(lambda: message_send_task.delay(message.pk), robust=True)
     return message, ""
-
-
-def message_dispatcher_send(*, case_id: int, user: User, version: int, text: str) -> Message:
-    """A dispatcher's own words to the recipient, on the case's timeline and sent like any question.
-
-    The timeline line and the message commit together; the message then goes through the same
-    once-only send path (``message_send`` after commit, or when the recipient's quiet hours end).
-    Raises ``WorkflowError`` when the recipient cannot be reached, ``CaseConflict`` on a stale version.
-    """
-    from exceptions.models import CaseEvent
-    from exceptions.workflow import WorkflowError, case_event_record
-    from outreach.adapter import _channel
-    from outreach.tasks import message_send_task
-
-    body = text.strip()
-    if not body:
-        raise WorkflowError("Write the message first.")
-    with transaction.atomic():
-        case = case_event_record(
-            case_id=case_id,
-            kind=CaseEvent.Kind.MESSAGE_OUT,
-            actor=CaseEvent.Actor.DISPATCHER,
-            summary="Dispatcher messaged the recipient",
-            user=user,
-            version=version,
-        )
-        assert case is not None  # a missing case raised DoesNotExist
-        recipient: Recipient = case.order.recipient
-        # The channel the operator's own questions use: the preferred one, else the one that works.
-        channel = _channel(recipient)
-        if channel is None:
-            raise WorkflowError("The recipient cannot be reached: opted out of texts and no app to push to.")
-        now = timezone.now()
-        conversation, _ = Conversation.objects.get_or_create(case=case, defaults={"recipient": recipient})
-        message = Message.objects.create(
-            conversation=conversation,
-            direction=Message.Direction.OUTBOUND,
-            channel=channel,
-            body=body,
-            language=recipient.language,
-            # One per timeline line: the case's version names the action that wrote it.
-            idempotency_key=f"dispatcher:{case.version}",
-            release_at=quiet_hours_release(recipient=recipient, now=now, fallback_zone=case.depot.time_zone),
-        )
-        if message.release_at is None:
-            transaction.on_commit(lambda: message_send_task.delay(message.pk), robust=True)
-        return message
 
 
 class _Blank(dict[str, str]):
@@ -300,15 +290,8 @@ def recipient_opted_in(*, recipient_id: int) -> None:
 
 
 def _cannot_reach(conversation: Conversation, reason: str) -> None:
-    """A text did not reach the recipient: the case waiting on them goes to a dispatcher; a text ahead of the
-    driver is counted as not asked."""
-    from exceptions.prevention import prearrival_undelivered
-    from exceptions.workflow import case_outreach_failed
-
-    if conversation.case_id is not None:
-        case_outreach_failed(case_id=conversation.case_id, reason=reason)
-    elif conversation.stop_id is not None:
-        prearrival_undelivered(stop_id=conversation.stop_id, reason=reason)
+    """A text did not reach the recipient: the desk decides what follows (``outreach.ports``)."""
+    ports.desk().unreachable(conversation=conversation, reason=reason)
 
 
 # --- What Twilio tells us: delivery status and replies ------------------------------------------------------------
@@ -372,87 +355,42 @@ def _masked(body: str, code: str) -> str:
 
 
 def inbound_receive(*, provider_sid: str, from_phone: str, body: str, now: dt.datetime | None = None) -> InboundResult:
-    """A reply from a recipient: recorded once (Twilio retries), understood, and handed to the operator."""
-    from exceptions.models import ExceptionCase
+    """A reply from a recipient: recorded once (Twilio retries), understood, and handed to the desk.
+
+    The desk says which conversation the reply answers and what it was asked about (``outreach.ports``).
+    """
     from outreach.understanding import reply_understand
 
     now = now or timezone.now()
     if Message.objects.filter(provider_sid=provider_sid).exists():
         return InboundResult(duplicate=True)
-    from dispatch.models import Stop
-
-    conversations = Conversation.objects.filter(recipient__phone=from_phone).select_related(
-        "recipient", "case__depot", "case__reason_code", "stop__run__depot"
-    )
-    conversation = (
-        conversations.filter(case__state__in=ExceptionCase.OPEN_STATES).order_by("-created_at").first()
-        or conversations.filter(stop__status__in=Stop.ACTIVE_STATUSES).order_by("-created_at").first()
-        or conversations.order_by("-created_at").first()
-    )
+    desk = ports.desk()
+    conversation = desk.reply_to(from_phone=from_phone)
     if conversation is None:
         logger.info("reply %s from a number with no conversation; answered with help", provider_sid)
         return InboundResult(reply=_help_text("en"))
     recipient = conversation.recipient
-    if conversation.case is None:
-        return _prearrival_inbound(conversation, provider_sid=provider_sid, body=body, now=now)
-    case = conversation.case
+    if conversation.case is not None:
+        depot = conversation.case.depot
+    else:
+        assert conversation.stop is not None  # a conversation is about a case or a stop
+        depot = conversation.stop.run.depot
     asked = conversation.messages.filter(direction=Message.Direction.OUTBOUND).order_by("-created_at").first()
     understood = reply_understand(
         text=body,
         sent_at=(asked.sent_at or asked.created_at) if asked else now,
-        time_zone=recipient.time_zone or case.depot.time_zone,
-        reason_code=case.reason_code.code,
-    )
-    try:
-        with transaction.atomic():
-            _inbound_apply(conversation, understood, provider_sid=provider_sid, body=body, now=now)
-    except IntegrityError:
-        # Twilio's retry of this very reply, racing the first delivery: that one is recorded.
-        return InboundResult(duplicate=True)
-    reply = _help_text(recipient.language) if understood.intent == ReplyIntent.HELP else ""
-    return InboundResult(reply=reply, case_id=case.pk)
-
-
-def _prearrival_asked(stop_id: int) -> list[str]:
-    from exceptions.models import PreArrivalContact
-
-    asked = PreArrivalContact.objects.filter(stop_id=stop_id).values_list("asked", flat=True).first()
-    return list(asked or [])
-
-
-def _prearrival_inbound(conversation: Conversation, *, provider_sid: str, body: str, now: dt.datetime) -> InboundResult:
-    """A reply to the text sent ahead of the driver: understood like any reply, applied to the stop."""
-    from exceptions.prevention import prearrival_reply_apply
-    from outreach.understanding import reply_understand
-
-    recipient, stop = conversation.recipient, conversation.stop
-    assert stop is not None
-    asked = conversation.messages.filter(direction=Message.Direction.OUTBOUND).order_by("-created_at").first()
-    understood = reply_understand(
-        text=body,
-        sent_at=(asked.sent_at or asked.created_at) if asked else now,
-        time_zone=recipient.time_zone or stop.run.depot.time_zone,
-        # Read the reply as an answer to what was asked: a code, or when and where.
-        reason_code="ACCESS_DENIED" if "access_code" in _prearrival_asked(stop.pk) else "RECIPIENT_ABSENT",
+        time_zone=recipient.time_zone or depot.time_zone,
+        reason_code=desk.reading(conversation=conversation),
     )
     try:
         with transaction.atomic():
             _inbound_record(conversation, understood, provider_sid=provider_sid, body=body, now=now)
-            if understood.intent not in (ReplyIntent.OPT_OUT, ReplyIntent.OPT_IN):
-                prearrival_reply_apply(stop_id=stop.pk, understood=understood, now=now)
+            desk.replied(conversation=conversation, understood=understood, now=now)
     except IntegrityError:
+        # Twilio's retry of this very reply, racing the first delivery: that one is recorded.
         return InboundResult(duplicate=True)
-    return InboundResult(reply=_help_text(recipient.language) if understood.intent == ReplyIntent.HELP else "")
-
-
-def _inbound_apply(
-    conversation: Conversation, understood: Understanding, *, provider_sid: str, body: str, now: dt.datetime
-) -> None:
-    from exceptions.workflow import case_reply_apply
-
-    _inbound_record(conversation, understood, provider_sid=provider_sid, body=body, now=now)
-    assert conversation.case_id is not None
-    case_reply_apply(case_id=conversation.case_id, understood=understood, now=now)
+    reply = _help_text(recipient.language) if understood.intent == ReplyIntent.HELP else ""
+    return InboundResult(reply=reply, case_id=conversation.case_id)
 
 
 INBOUND_KEY_PREFIX = "in:"

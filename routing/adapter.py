@@ -42,6 +42,12 @@ class SolverRouting:
         transaction.on_commit(lambda: case_slot_find_task.delay(case_id, start, end), robust=True)
         return RoutingRequest(accepted=True)
 
+    def stop_window(self, *, stop_id: int, window_start: dt.datetime, window_end: dt.datetime | None) -> None:
+        from routing.tasks import stop_window_apply_task
+
+        start, end = window_start.isoformat(), window_end.isoformat() if window_end else None
+        transaction.on_commit(lambda: stop_window_apply_task.delay(stop_id, start, end), robust=True)
+
     def runs_resequence(self, *, run_ids: list[int], requested_by: str, user_id: int | None) -> bool:
         from routing.tasks import run_resequence_task
 

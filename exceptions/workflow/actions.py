@@ -14,11 +14,20 @@ from django.utils import timezone
 
 from dispatch.models import AccessCredential, User
 from dispatch.services.vault import access_credential_record
+from exceptions import ports
 from exceptions.models import ExceptionCase
 from exceptions.workflow.outcomes import _apply, _reschedule, _resolve, _terminal
-from exceptions.workflow.timeline import _change, _for_dispatcher, _save
+from exceptions.workflow.timeline import _change, _for_dispatcher, _save, case_event_record
 from exceptions.workflow.triage import _playbook_advance
-from exceptions.workflow.vocabulary import DRIVER_OUTCOMES, RESCHEDULE_OUTCOMES, Kind, Outcome, State, WorkflowError
+from exceptions.workflow.vocabulary import (
+    DRIVER_OUTCOMES,
+    RESCHEDULE_OUTCOMES,
+    Actor,
+    Kind,
+    Outcome,
+    State,
+    WorkflowError,
+)
 
 
 def _dispatcher_action(
@@ -116,6 +125,31 @@ def case_call_mark(*, case_id: int, user: User, version: int, note: str = "") ->
         _change(case, now=now, kind=Kind.DISPATCHER_ACTION, summary=f"Called the recipient. {note}".strip(), user=user)
 
     return _dispatcher_action(case_id, user, version, act)
+
+
+def case_message_send(*, case_id: int, user: User, version: int, text: str) -> ExceptionCase:
+    """A dispatcher's own words to the recipient, on the case's timeline and sent like any question.
+
+    The timeline line and the message commit together; the message then goes through the same once-only
+    send path as the desk's questions. ``WorkflowError`` when the recipient cannot be reached.
+    """
+    body = text.strip()
+    if not body:
+        raise WorkflowError("Write the message first.")
+    with transaction.atomic():
+        case = case_event_record(
+            case_id=case_id,
+            kind=Kind.MESSAGE_OUT,
+            actor=Actor.DISPATCHER,
+            summary="Dispatcher messaged the recipient",
+            user=user,
+            version=version,
+        )
+        assert case is not None  # a missing case raised DoesNotExist
+        sent = ports.outreach().say(case=case, text=body)
+        if not sent.reachable:
+            raise WorkflowError(sent.reason)
+        return case
 
 
 def case_return_to_sender(*, case_id: int, user: User, version: int, note: str = "") -> ExceptionCase:

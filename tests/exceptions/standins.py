@@ -1,7 +1,8 @@
-"""Stand-ins for outreach and routing until they land: they record what the operator asked of them.
+"""Stand-ins for the desk's ports: they record what a case asked of outreach and routing, and answer as told.
 
-Selected through the EXCEPTIONS_OUTREACH / EXCEPTIONS_ROUTING settings, exactly
-as the real adapters will be.
+Selected through the EXCEPTIONS_OUTREACH / EXCEPTIONS_ROUTING settings, as the real adapters are. What a
+case's workflow does not ask of them (a dispatcher's words, a text ahead of the driver, the conversation, a
+window given ahead) goes to the real adapters they extend.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from typing import Any, ClassVar
 
 from exceptions.models import ExceptionCase
 from exceptions.ports import AskResult, RoutingRequest
+from outreach.adapter import SmsOutreach
+from routing.adapter import SolverRouting
 
 
-class RecordingOutreach:
+class RecordingOutreach(SmsOutreach):
     asked: ClassVar[list[dict[str, Any]]] = []
     notified: ClassVar[list[tuple[int, str]]] = []
     reachable: ClassVar[bool] = True
@@ -36,7 +39,7 @@ class RecordingOutreach:
         return self.reachable
 
 
-class RecordingRouting:
+class RecordingRouting(SolverRouting):
     requests: ClassVar[list[dict[str, Any]]] = []
     accepted: ClassVar[bool] = True
 

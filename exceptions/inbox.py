@@ -9,7 +9,7 @@ nothing below the desk imports them.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
@@ -74,6 +74,55 @@ def ahead_unreachable(*, stop_id: int, reason: str) -> None:
 
 
 # --- From routing's adapter ------------------------------------------------------------------------------------------
+
+
+def slot_wanted(case_id: int) -> int | None:
+    """The stop a case wants a slot for, while it still does (resolving); None when it moved on."""
+    case = ExceptionCase.objects.filter(pk=case_id).only("pk", "stop_id", "state").first()
+    if case is None or case.state != ExceptionCase.State.RESOLVING:
+        return None
+    return case.stop_id
+
+
+def slot_still_wanted(case_id: int) -> bool:
+    """Asked under the plan's locks, just before it changes: the case, locked, still waits for the slot."""
+    return workflow.case_awaiting_slot(case_id=case_id) is not None
+
+
+def slot_found(*, case_id: int, stop_id: int, summary: str, later_day: bool, payload: dict[str, Any]) -> None:
+    workflow.case_reschedule_confirm(
+        case_id=case_id, new_stop_id=stop_id, summary=summary, later_day=later_day, payload=payload
+    )
+
+
+def slot_awaits_plan(
+    *, case_id: int, day: dt.date, window_start: dt.datetime | None, window_end: dt.datetime | None
+) -> None:
+    workflow.case_reschedule_await_plan(case_id=case_id, day=day, window_start=window_start, window_end=window_end)
+
+
+def slot_not_found(*, case_id: int, reason: str) -> None:
+    workflow.case_reschedule_fail(case_id=case_id, reason=reason)
+
+
+def slot_requests_unanswered(*, asked_before: dt.datetime, now: dt.datetime, limit: int) -> list[tuple[int, Any]]:
+    """Cases still waiting for the slot they asked for before ``asked_before``: (case id, outcome detail).
+
+    The request is the case itself (resolving, a reschedule pending, the routing timer armed when it asked).
+    """
+    rows = (
+        ExceptionCase.objects.filter(
+            state=ExceptionCase.State.RESOLVING,
+            pending_outcome__in=workflow.RESCHEDULE_OUTCOMES,
+            next_action=ExceptionCase.Timer.ROUTING,
+            # Asked before then, and the routing timer has not fired yet.
+            next_action_due_at__lte=asked_before + workflow.ROUTING_GRACE,
+            next_action_due_at__gt=now,
+        )
+        .order_by("next_action_due_at")
+        .values_list("pk", "outcome_detail")[:limit]
+    )
+    return list(rows)
 
 
 def runs_changed(*, run_ids: list[int]) -> None:

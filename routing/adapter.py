@@ -1,12 +1,12 @@
-"""Our own solver behind the desk's routing port (``exceptions.ports.Routing``) and the domain's
-(``dispatch.ports.Routing``: an admin's re-sequence).
+"""Routing and the desk, both ways.
 
-Called inside the workflow's transaction with the case locked: it only queues
-the search for after commit. The answer comes back through
-``case_reschedule_confirm`` or ``case_reschedule_fail``. A search whose task
-was lost (Redis down at the commit, a worker killed) is asked again by the
-relay (``slot_requests_unanswered``, swept by beat) until the case's routing
-timer hands the case to a dispatcher.
+``SolverRouting`` is our own solver behind the desk's routing port (``exceptions.ports.Routing``) and the
+domain's (``dispatch.ports.Routing``: an admin's re-sequence). Called inside the workflow's transaction with
+the case locked, it only queues the search for after commit; ``case_slot_find`` runs it and brings the answer
+to the desk's door (``exceptions.inbox``): a slot found, a later day not planned yet, or none. A search whose
+task was lost (Redis down at the commit, a worker killed) is asked again by the relay
+(``slot_requests_unanswered``, swept by beat) until the case's routing timer hands the case to a dispatcher.
+``DeskAnswers`` is the desk as routing sees it (``routing.ports.Desk``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,10 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils import timezone
 
+from exceptions import inbox
 from exceptions.ports import RoutingRequest
+from routing import services
+from routing.services import Placed, RouteChange
 
 if TYPE_CHECKING:
     from exceptions.models import ExceptionCase
@@ -59,24 +62,55 @@ class SolverRouting:
 def slot_requests_unanswered(*, now: dt.datetime | None = None) -> list[tuple[int, str | None, str | None]]:
     """Cases still waiting for the slot they asked for at least ``SLOT_FIND_GRACE`` ago: (case id, window).
 
-    The request is the case itself (resolving, a reschedule pending, the routing timer armed when it
-    asked), so a search that never reached a worker is found here; a duplicate of one that is only
-    slow does no harm (routing locks the case before it writes, and a case answered meanwhile gets nothing).
+    A search that never reached a worker is found here; a duplicate of one that is only slow does no harm
+    (routing asks the case, locked, before it writes, and a case answered meanwhile gets nothing).
     """
-    from exceptions.models import ExceptionCase
-    from exceptions.workflow import RESCHEDULE_OUTCOMES, ROUTING_GRACE
-
     now = now or timezone.now()
-    rows = (
-        ExceptionCase.objects.filter(
-            state=ExceptionCase.State.RESOLVING,
-            pending_outcome__in=RESCHEDULE_OUTCOMES,
-            next_action=ExceptionCase.Timer.ROUTING,
-            # Asked at least the grace ago, and the routing timer has not fired yet.
-            next_action_due_at__lte=now + ROUTING_GRACE - SLOT_FIND_GRACE,
-            next_action_due_at__gt=now,
-        )
-        .order_by("next_action_due_at")
-        .values_list("pk", "outcome_detail")[:RELAY_BATCH]
-    )
+    rows = inbox.slot_requests_unanswered(asked_before=now - SLOT_FIND_GRACE, now=now, limit=RELAY_BATCH)
     return [(pk, (detail or {}).get("window_start"), (detail or {}).get("window_end")) for pk, detail in rows]
+
+
+def case_slot_find(
+    *, case_id: int, window_start: dt.datetime | None, window_end: dt.datetime | None
+) -> RouteChange | None:
+    """A case asked for a slot: place its stop, or tell the case there is none. None: the case moved on.
+
+    The case is asked again under the plan's locks (``guard``) and told in the same transaction
+    (``on_placed``): the new plan and the case's confirmation commit together.
+    """
+    stop_id = inbox.slot_wanted(case_id)
+    if stop_id is None:
+        return None
+
+    def placed(where: Placed) -> None:
+        inbox.slot_found(
+            case_id=case_id,
+            stop_id=where.stop_id,
+            summary=where.summary,
+            later_day=where.later_day,
+            payload=where.payload,
+        )
+
+    change = services.stop_reinsert(
+        stop_id=stop_id,
+        window_start=window_start,
+        window_end=window_end,
+        requested_by=f"Case #{case_id}",
+        case_id=case_id,
+        guard=lambda: inbox.slot_still_wanted(case_id),
+        on_placed=placed,
+    )
+    if not change.placed and not change.case_moved_on:
+        day = services.unplanned_day(stop_id=stop_id, window_start=window_start)
+        if day is not None:
+            inbox.slot_awaits_plan(case_id=case_id, day=day, window_start=window_start, window_end=window_end)
+        else:
+            inbox.slot_not_found(case_id=case_id, reason=change.reason)
+    return change
+
+
+class DeskAnswers:
+    """``routing.ports.Desk``: the desk's door for re-planned runs."""
+
+    def runs_changed(self, *, run_ids: list[int]) -> None:
+        inbox.runs_changed(run_ids=run_ids)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,9 +31,7 @@ from dispatch import realtime
 from dispatch.models import Depot, DriverInstruction, Order, Run, Stop, User
 from dispatch.services.instructions import instruction_push
 from dispatch.services.stops import stop_status_set
-from exceptions import workflow
-from exceptions.tasks import risk_score_runs_task
-from routing import solver
+from routing import ports, solver
 from routing.insertion import Insertion, best_insertion
 from routing.models import PlanVersion, RoutingSettings
 from routing.selectors import routing_settings
@@ -78,6 +76,20 @@ class RouteChange:
     alternative: Proposal | None = None
     # The case that asked was resolved or escalated meanwhile: nothing to answer.
     case_moved_on: bool = False
+
+
+@dataclass(frozen=True)
+class Placed:
+    """What the requester's ``on_placed`` learns, inside the transaction that wrote the new plan."""
+
+    stop_id: int
+    summary: str
+    later_day: bool
+    payload: dict[str, Any]
+
+
+# Asked inside the transaction before anything is written: False (the requester moved on) writes nothing.
+Guard = Callable[[], bool]
 
 
 @dataclass(frozen=True)
@@ -401,17 +413,27 @@ def _route_updated(*, run: Run, version: PlanVersion) -> None:
         "run.updated",
         {"run_id": run.pk, "plan_version": version.version, "operation": version.operation},
     )
-    # The run's arrivals moved: so did the risk of its stops (exceptions.risk).
-    run_id = run.pk
-    transaction.on_commit(lambda: risk_score_runs_task.delay([run_id]), robust=True)
+    # The run's arrivals moved: so did the risk of its stops.
+    ports.desk().runs_changed(run_ids=[run.pk])
 
 
 def proposal_apply(
-    *, proposal: Proposal, stop: Stop, requested_by: str, case_id: int | None = None, user: User | None = None
+    *,
+    proposal: Proposal,
+    stop: Stop,
+    requested_by: str,
+    case_id: int | None = None,
+    user: User | None = None,
+    guard: Guard | None = None,
+    on_placed: Callable[[Placed], None] | None = None,
 ) -> RouteChange:
-    """Write the proposal if its run is still on the version it was found on; StalePlan otherwise."""
+    """Write the proposal if its run is still on the version it was found on; StalePlan otherwise.
+
+    ``guard`` and ``on_placed`` let the requester (a case) check and answer in the same transaction as the
+    plan change; ``on_placed`` also tells the driver, so no "skip" goes out for a stop that moved runs.
+    """
     with transaction.atomic():
-        if case_id is not None and workflow.case_awaiting_slot(case_id=case_id) is None:
+        if guard is not None and not guard():
             return RouteChange(placed=False, reason="The case no longer waits for a slot.", case_moved_on=True)
         runs = _locked_runs(sorted({proposal.run_id, stop.run_id}))
         run = runs.get(proposal.run_id)
@@ -435,7 +457,7 @@ def proposal_apply(
                     "status": Stop.Status.PENDING,
                 },
             )
-            if case_id is None:
+            if on_placed is None:
                 instruction_push(
                     driver=stop.run.driver,
                     kind=DriverInstruction.Kind.SKIP,
@@ -471,13 +493,14 @@ def proposal_apply(
         same_day = proposal.operation == PlanVersion.Operation.REINSERT or (
             proposal.service_date == timezone.localdate(timezone.now(), run.depot.time_zone)
         )
-        if case_id is not None:
-            workflow.case_reschedule_confirm(
-                case_id=case_id,
-                new_stop_id=placed.pk,
-                summary=summary,
-                later_day=not same_day,
-                payload={"run_id": run.pk, "plan_version": version.version, "operation": proposal.operation},
+        if on_placed is not None:
+            on_placed(
+                Placed(
+                    stop_id=placed.pk,
+                    summary=summary,
+                    later_day=not same_day,
+                    payload={"run_id": run.pk, "plan_version": version.version, "operation": proposal.operation},
+                )
             )
         return RouteChange(
             placed=True,
@@ -500,6 +523,8 @@ def stop_reinsert(
     requested_by: str,
     case_id: int | None = None,
     user: User | None = None,
+    guard: Guard | None = None,
+    on_placed: Callable[[Placed], None] | None = None,
     allow_later_run: bool = True,
     now: dt.datetime | None = None,
 ) -> RouteChange:
@@ -522,7 +547,15 @@ def stop_reinsert(
                 return RouteChange(placed=False, reason=why, alternative=later)
             proposal = later
         try:
-            return proposal_apply(proposal=proposal, stop=stop, requested_by=requested_by, case_id=case_id, user=user)
+            return proposal_apply(
+                proposal=proposal,
+                stop=stop,
+                requested_by=requested_by,
+                case_id=case_id,
+                user=user,
+                guard=guard,
+                on_placed=on_placed,
+            )
         except StalePlan as exc:
             logger.info("routing: plan changed while placing stop %s (%s); trying again", stop_id, exc)
             reason = str(exc)
@@ -537,6 +570,8 @@ def stop_move_to_later_run(
     requested_by: str,
     case_id: int | None = None,
     user: User | None = None,
+    guard: Guard | None = None,
+    on_placed: Callable[[Placed], None] | None = None,
     now: dt.datetime | None = None,
 ) -> RouteChange:
     """Move the stop to a run not yet started (later today, else the next service day): never dropped."""
@@ -548,37 +583,18 @@ def stop_move_to_later_run(
         if proposal is None:
             return RouteChange(placed=False, reason=f"No later run: {reason}.")
         try:
-            return proposal_apply(proposal=proposal, stop=stop, requested_by=requested_by, case_id=case_id, user=user)
+            return proposal_apply(
+                proposal=proposal,
+                stop=stop,
+                requested_by=requested_by,
+                case_id=case_id,
+                user=user,
+                guard=guard,
+                on_placed=on_placed,
+            )
         except StalePlan as exc:
             reason = str(exc)
     return RouteChange(placed=False, reason=f"The plan kept changing while moving the stop: {reason}.")
-
-
-def case_slot_find(
-    *, case_id: int, window_start: dt.datetime | None, window_end: dt.datetime | None
-) -> RouteChange | None:
-    """A case asked for a slot: place its stop, or tell the case there is none. None: the case moved on."""
-    from exceptions.models import ExceptionCase
-
-    case = ExceptionCase.objects.filter(pk=case_id).only("pk", "stop_id", "state", "pending_outcome").first()
-    if case is None or case.state != ExceptionCase.State.RESOLVING:
-        return None
-    change = stop_reinsert(
-        stop_id=case.stop_id,
-        window_start=window_start,
-        window_end=window_end,
-        requested_by=f"Case #{case_id}",
-        case_id=case_id,
-    )
-    if not change.placed and not change.case_moved_on:
-        day = unplanned_day(stop_id=case.stop_id, window_start=window_start)
-        if day is not None:
-            workflow.case_reschedule_await_plan(
-                case_id=case_id, day=day, window_start=window_start, window_end=window_end
-            )
-        else:
-            workflow.case_reschedule_fail(case_id=case_id, reason=change.reason)
-    return change
 
 
 def unplanned_day(*, stop_id: int, window_start: dt.datetime | None, now: dt.datetime | None = None) -> dt.date | None:

@@ -6,13 +6,13 @@ from celery import shared_task
 from django.utils.dateparse import parse_datetime
 
 from routing import services
-from routing.adapter import slot_requests_unanswered
+from routing.adapter import case_slot_find, slot_requests_unanswered
 
 
 @shared_task(name="routing.case_slot_find", ignore_result=True)
 def case_slot_find_task(case_id: int, window_start: str | None, window_end: str | None) -> None:
     """Place a recovered stop for its case. A duplicate delivery finds the case resolved and does nothing."""
-    services.case_slot_find(
+    case_slot_find(
         case_id=case_id,
         window_start=parse_datetime(window_start) if window_start else None,
         window_end=parse_datetime(window_end) if window_end else None,

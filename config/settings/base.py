@@ -187,6 +187,8 @@ DISPATCH_DESK = env_str("DISPATCH_DESK", "exceptions.inbox.Inbox")
 DISPATCH_ROUTING = env_str("DISPATCH_ROUTING", "routing.adapter.SolverRouting")
 # What outreach tells the desk: replies, and texts that reached nobody (outreach/ports.py).
 OUTREACH_DESK = env_str("OUTREACH_DESK", "outreach.adapter.DeskAnswers")
+# What routing tells the desk: runs re-planned (routing/ports.py).
+ROUTING_DESK = env_str("ROUTING_DESK", "routing.adapter.DeskAnswers")
 
 # The operator (exceptions.workflow): who it asks and who re-routes (exceptions/ports.py), and
 # what "the driver is still there" means for a recipient who says they are coming.

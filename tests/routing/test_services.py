@@ -10,7 +10,7 @@ from dispatch.models import DriverInstruction, Order, Run, Stop
 from exceptions import workflow
 from exceptions.models import CaseEvent, ExceptionCase, ReplyIntent
 from exceptions.workflow import Understanding
-from routing import services
+from routing import adapter, services
 from routing.models import PlanVersion
 from routing.services import StalePlan
 from tests.exceptions.conftest import fail
@@ -319,9 +319,7 @@ def test_a_day_with_no_plan_yet_takes_the_parcel_into_that_days_plan(dave, outre
     monday = TODAY + dt.timedelta(days=5)
     _asks_for(case, local(17, 0, monday), local(20, 0, monday))
 
-    change = services.case_slot_find(
-        case_id=case.pk, window_start=local(17, 0, monday), window_end=local(20, 0, monday)
-    )
+    change = adapter.case_slot_find(case_id=case.pk, window_start=local(17, 0, monday), window_end=local(20, 0, monday))
 
     assert change is not None
     assert not change.placed
@@ -351,7 +349,7 @@ def test_a_planned_day_with_no_room_still_goes_to_a_dispatcher(dave, erin, outre
     run_with_stops(erin, [4], day=TOMORROW, status=Run.Status.PLANNED)  # planned, and full
     _asks_for(case, local(9, 0, TOMORROW), local(10, 0, TOMORROW))
 
-    services.case_slot_find(case_id=case.pk, window_start=local(9, 0, TOMORROW), window_end=local(10, 0, TOMORROW))
+    adapter.case_slot_find(case_id=case.pk, window_start=local(9, 0, TOMORROW), window_end=local(10, 0, TOMORROW))
 
     case.refresh_from_db()
     assert case.state == ExceptionCase.State.ESCALATED
@@ -370,7 +368,7 @@ def test_a_case_resolved_meanwhile_gets_no_plan_change(dave, alice, outreach):
         case_id=case.pk, user=alice, version=case.version, outcome=ExceptionCase.Outcome.PICKUP_POINT, note="Collects"
     )
 
-    change = services.case_slot_find(case_id=case.pk, window_start=local(14), window_end=None)
+    change = adapter.case_slot_find(case_id=case.pk, window_start=local(14), window_end=None)
 
     assert change is None
     assert not PlanVersion.objects.exists()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from django.conf import settings
@@ -26,17 +25,9 @@ if TYPE_CHECKING:
     from dispatch.models import Depot, ScanEvent
 
 
-@dataclass(frozen=True)
-class CaseOpened:
-    """The case a failed scan belongs to. ``new``: this scan opened it (a repeat joins the open one)."""
-
-    case_id: int
-    new: bool
-
-
 class Desk(Protocol):
-    def scan_failed(self, *, scan: ScanEvent, first_failure: bool) -> CaseOpened | None:
-        """A driver could not deliver: open (or join) the stop's case."""
+    def scan_failed(self, *, scan: ScanEvent, first_failure: bool) -> int | None:
+        """A driver could not deliver: open (or join) the stop's case, and say which."""
 
     def scan_delivered(self, *, scan: ScanEvent) -> None:
         """A stop that failed before was delivered: a case waiting for it is settled."""
@@ -53,7 +44,7 @@ class Routing(Protocol):
 class NoDesk:
     """No desk: a failed scan is recorded and nothing follows."""
 
-    def scan_failed(self, *, scan: ScanEvent, first_failure: bool) -> CaseOpened | None:
+    def scan_failed(self, *, scan: ScanEvent, first_failure: bool) -> int | None:
         return None
 
     def scan_delivered(self, *, scan: ScanEvent) -> None:

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
-from dispatch.ports import CaseOpened
 from exceptions import prevention, workflow
 from exceptions.models import ExceptionCase, PreArrivalContact
 from exceptions.ports import ReplyIntent, Understanding
@@ -27,9 +26,8 @@ if TYPE_CHECKING:
 class Inbox:
     """``dispatch.ports.Desk``, answered by the workflow."""
 
-    def scan_failed(self, *, scan: ScanEvent, first_failure: bool) -> CaseOpened | None:
-        case = case_open(scan=scan, first_failure=first_failure)
-        return CaseOpened(case_id=case.pk, new=case.scan_id == scan.pk)
+    def scan_failed(self, *, scan: ScanEvent, first_failure: bool) -> int | None:
+        return case_open(scan=scan, first_failure=first_failure).pk
 
     def scan_delivered(self, *, scan: ScanEvent) -> None:
         case_stop_delivered(scan=scan)

@@ -12,9 +12,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from dispatch.models import Depot, Order, ReasonCode, Recipient, ScanEvent, Stop
+from dispatch.singleton import SingletonModel
 from exceptions.ports import ReplyIntent
 
 PRIORITY_VALIDATORS = [MinValueValidator(1), MaxValueValidator(5)]
+
+
+# A case is resolved within this long of its failed scan, unless its reason code's playbook says otherwise.
+DEFAULT_SLA_MINUTES = 30
 
 
 class Playbook(models.Model):
@@ -22,7 +27,7 @@ class Playbook(models.Model):
 
     reason_code = models.OneToOneField(ReasonCode, on_delete=models.CASCADE, related_name="playbook")
     sla_minutes = models.PositiveIntegerField(
-        default=30,
+        default=DEFAULT_SLA_MINUTES,
         validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
         help_text="A case must be resolved within this many minutes of the failed scan.",
     )
@@ -369,7 +374,7 @@ class StopRisk(models.Model):
         return self.reasons[0]["label"] if self.reasons else ""
 
 
-class PreventionSettings(models.Model):
+class PreventionSettings(SingletonModel):
     """Who is asked ahead of the driver, and when: one row, edited in admin."""
 
     class Lead(models.TextChoices):

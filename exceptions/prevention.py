@@ -56,9 +56,7 @@ SWEEP_LIMIT = 500
 
 
 def prevention_settings() -> PreventionSettings:
-    """The one settings row, created with the defaults the first time it is asked for."""
-    settings, _ = PreventionSettings.objects.get_or_create(pk=1)
-    return settings
+    return PreventionSettings.current()
 
 
 def ask_text(*, missing: list[str], language: str, planned_arrival: dt.datetime | None, zone: Any) -> str:

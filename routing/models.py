@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from dispatch.singleton import SingletonModel
+
 # km/h by hour of day, local time: rush hours are slower in town.
 CITY_SPEEDS_KMH = [
     32.0, 34.0, 34.0, 34.0, 32.0, 28.0, 22.0, 18.0, 18.0, 22.0, 24.0, 24.0,
@@ -21,7 +23,7 @@ def city_speeds() -> list[float]:
     return list(CITY_SPEEDS_KMH)
 
 
-class RoutingSettings(models.Model):
+class RoutingSettings(SingletonModel):
     class FirstSolution(models.TextChoices):
         PARALLEL_CHEAPEST_INSERTION = "PARALLEL_CHEAPEST_INSERTION", "Parallel cheapest insertion"
         LOCAL_CHEAPEST_INSERTION = "LOCAL_CHEAPEST_INSERTION", "Local cheapest insertion"

@@ -30,7 +30,7 @@ from django.utils import timezone
 from dispatch import realtime
 from dispatch.models import Depot, DriverInstruction, Order, Run, Stop, User
 from dispatch.services.instructions import instruction_push
-from dispatch.services.stops import stop_status_set
+from dispatch.services.stops import stop_leave_run, stop_status_set
 from routing import ports, solver
 from routing.insertion import Insertion, best_insertion
 from routing.models import PlanVersion, RoutingSettings
@@ -444,6 +444,7 @@ def proposal_apply(
             return RouteChange(placed=False, reason=f"The stop is {stop.get_status_display().lower()} now.")
         current = {s.pk: s for s in Stop.objects.filter(run=run, status__in=(Stop.Status.PENDING, Stop.Status.ARRIVED))}
         if proposal.handover or run.pk != stop.run_id:
+            # Off its run first: an order has one active stop at a time.
             stop_status_set(stop=stop, status=Stop.Status.RESCHEDULED, order_status=Order.Status.RESCHEDULED)
             # A run the parcel left before keeps its stop row (one per order and run): that row takes it back.
             placed, _ = Stop.objects.update_or_create(
@@ -457,12 +458,12 @@ def proposal_apply(
                     "status": Stop.Status.PENDING,
                 },
             )
-            if on_placed is None:
-                instruction_push(
-                    driver=stop.run.driver,
-                    kind=DriverInstruction.Kind.SKIP,
-                    text="Skip this stop: it moved to another run.",
+            if on_placed is None:  # else the requester's answer tells the driver
+                stop_leave_run(
                     stop=stop,
+                    status=Stop.Status.RESCHEDULED,
+                    order_status=Order.Status.RESCHEDULED,
+                    text="Skip this stop: it moved to another run.",
                     payload={"new_stop_id": placed.pk},
                 )
         else:

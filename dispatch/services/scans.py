@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 
 from dispatch import ports
 from dispatch.models import Driver, Order, ReasonCode, Run, ScanEvent, Stop, WebhookEvent
+from dispatch.services.stops import stop_status_set
 from dispatch.services.webhooks import webhook_events_emit
 
 
@@ -160,23 +161,20 @@ def _record(scan: ScanEvent) -> ScanOutcome:
     scan.stop = stop
     scan.save(force_insert=True)
     order = stop.order
-    previous_order_status = order.status
     attempted_before = stop.attempt_count > 0
     stop.attempt_count += 1
-    if scan.outcome == ScanEvent.Outcome.DELIVERED:
-        stop.status = Stop.Status.DELIVERED
-        order.status = Order.Status.DELIVERED
-    else:
-        stop.status = Stop.Status.FAILED
-        order.status = Order.Status.ATTEMPT_FAILED
-    stop.save(update_fields=["attempt_count", "status", "updated_at"])
-    order.save(update_fields=["status", "updated_at"])
+    stop.save(update_fields=["attempt_count", "updated_at"])
+    failed = scan.outcome == ScanEvent.Outcome.FAILED
+    stop_status_set(
+        stop=stop,
+        status=Stop.Status.FAILED if failed else Stop.Status.DELIVERED,
+        order_status=Order.Status.ATTEMPT_FAILED if failed else Order.Status.DELIVERED,
+    )
     if stop.run.status == Run.Status.PLANNED:
         # The run's first scan: it is on the road, so routing may hand it other drivers' stops.
         Run.objects.filter(pk=stop.run_id, status=Run.Status.PLANNED).update(status=Run.Status.IN_PROGRESS)
 
-    failed = scan.outcome == ScanEvent.Outcome.FAILED
-    case = ports.desk().scan_failed(scan=scan, first_failure=not attempted_before) if failed else None
+    case_id = ports.desk().scan_failed(scan=scan, first_failure=not attempted_before) if failed else None
     if not failed and attempted_before:
         # A stop that failed before may have a case waiting for this very delivery.
         ports.desk().scan_delivered(scan=scan)
@@ -188,21 +186,11 @@ def _record(scan: ScanEvent) -> ScanOutcome:
         "reason_code": scan.reason_code.code if scan.reason_code else None,
         "attempt": stop.attempt_count,
         "stop_status": stop.status,
-        "case_id": case.case_id if case else None,
+        "case_id": case_id,
     }
     ScanEvent.objects.filter(pk=scan.pk).update(response_body=response)
-
-    events: list[tuple[str, dict[str, Any]]] = []
     if failed:
-        events.append((WebhookEvent.SCAN_FAILED, {**response, "order": order.reference}))
-    if case is not None and case.new:
-        events.append((WebhookEvent.CASE_OPENED, {"case_id": case.case_id, "order": order.reference}))
-    if order.status != previous_order_status:
-        events.append(
-            (
-                WebhookEvent.ORDER_STATUS_CHANGED,
-                {"order": order.reference, "from": previous_order_status, "to": order.status},
-            )
+        webhook_events_emit(
+            depot_id=order.depot_id, events=[(WebhookEvent.SCAN_FAILED, {**response, "order": order.reference})]
         )
-    webhook_events_emit(depot_id=stop.run.depot_id, events=events)
     return ScanOutcome(response=response, replayed=False)

@@ -1,11 +1,15 @@
-"""Stop and order status changes made by the operator (exceptions.workflow), with their webhooks."""
+"""A stop's and its order's status, with their webhooks: the one way either changes, and a stop leaving its run."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from dispatch.models import Stop, WebhookEvent
+from dispatch.models import DriverInstruction, Stop, WebhookEvent
+from dispatch.services.instructions import instruction_push
 from dispatch.services.webhooks import webhook_events_emit
+
+# A stop in one of these may still be on its driver's way: leaving the run, the driver is told to skip it.
+ON_THE_WAY = (*Stop.ACTIVE_STATUSES, Stop.Status.RESCHEDULED)
 
 
 def stop_status_set(*, stop: Stop, status: str, order_status: str | None = None) -> None:
@@ -29,3 +33,13 @@ def stop_status_set(*, stop: Stop, status: str, order_status: str | None = None)
             (WebhookEvent.ORDER_STATUS_CHANGED, {"order": order.reference, "from": previous, "to": order_status})
         )
     webhook_events_emit(depot_id=order.depot_id, events=events)
+
+
+def stop_leave_run(*, stop: Stop, status: str, order_status: str, text: str, payload: dict[str, Any]) -> None:
+    """The stop leaves its driver's run (another slot, another day, back to the depot): the driver is told to
+    skip it while it may still be on their way, and the stop and its order take their new status."""
+    if stop.status in ON_THE_WAY:
+        instruction_push(
+            driver=stop.run.driver, kind=DriverInstruction.Kind.SKIP, text=text, stop=stop, payload=payload
+        )
+    stop_status_set(stop=stop, status=status, order_status=order_status)

@@ -8,9 +8,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from dispatch.models import AccessCredential, DriverInstruction, Order, ScanEvent, Stop
-from dispatch.services.instructions import instruction_push
-from dispatch.services.stops import stop_status_set
+from dispatch.models import AccessCredential, Order, ScanEvent, Stop
+from dispatch.services.stops import stop_leave_run, stop_status_set
 from dispatch.services.vault import access_credential_record, access_credentials_worked
 from exceptions.models import ExceptionCase
 from exceptions.ports import ReplyIntent, Understanding
@@ -188,15 +187,13 @@ def case_reschedule_confirm(
         stop = case.stop
         if new_stop_id is not None and new_stop_id != stop.pk:
             # Routing may already have taken the stop off the run; its driver is told either way.
-            if stop.status in (*Stop.ACTIVE_STATUSES, Stop.Status.RESCHEDULED):
-                instruction_push(
-                    driver=stop.run.driver,
-                    kind=DriverInstruction.Kind.SKIP,
-                    text=f"Skip this stop: {summary}",
-                    stop=stop,
-                    payload={"case_id": case.pk, "new_stop_id": new_stop_id},
-                )
-            stop_status_set(stop=stop, status=Stop.Status.RESCHEDULED, order_status=Order.Status.RESCHEDULED)
+            stop_leave_run(
+                stop=stop,
+                status=Stop.Status.RESCHEDULED,
+                order_status=Order.Status.RESCHEDULED,
+                text=f"Skip this stop: {summary}",
+                payload={"case_id": case.pk, "new_stop_id": new_stop_id},
+            )
         else:
             stop_status_set(stop=stop, status=Stop.Status.PENDING, order_status=Order.Status.OUT_FOR_DELIVERY)
         _change(
@@ -245,15 +242,13 @@ def case_reschedule_await_plan(
         if case is None or case.state != State.RESOLVING or case.pending_outcome not in RESCHEDULE_OUTCOMES:
             return case
         stop = case.stop
-        if stop.status in Stop.ACTIVE_STATUSES:
-            instruction_push(
-                driver=stop.run.driver,
-                kind=DriverInstruction.Kind.SKIP,
-                text=f"Skip this stop: it goes out again on {day:%a %d %b}.",
-                stop=stop,
-                payload={"case_id": case.pk, "planned_day": day.isoformat()},
-            )
-        stop_status_set(stop=stop, status=Stop.Status.RESCHEDULED, order_status=Order.Status.RESCHEDULED)
+        stop_leave_run(
+            stop=stop,
+            status=Stop.Status.RESCHEDULED,
+            order_status=Order.Status.RESCHEDULED,
+            text=f"Skip this stop: it goes out again on {day:%a %d %b}.",
+            payload={"case_id": case.pk, "planned_day": day.isoformat()},
+        )
         if window_start is not None:
             Order.objects.filter(pk=case.order_id).update(
                 window_start=window_start, window_end=window_end, updated_at=now

@@ -16,7 +16,7 @@ from django.utils import timezone
 from dispatch.geo import haversine_m
 from dispatch.models import Driver, DriverInstruction, Order, Stop, User, WebhookEvent
 from dispatch.services.instructions import instruction_push
-from dispatch.services.stops import stop_status_set
+from dispatch.services.stops import stop_leave_run, stop_status_set
 from exceptions import ports
 from exceptions.models import ExceptionCase
 from exceptions.workflow.handoff import _ask, _escalate, _steps
@@ -244,12 +244,13 @@ def _terminal(
             Outcome.RETURNED_TO_SENDER: "Do not retry: bring the parcel back to the depot for return to sender.",
             Outcome.PICKUP_POINT: "Do not retry: the recipient collects at a pickup point. Bring it back to the depot.",
         }
-        text = texts.get(outcome, "Do not retry this stop: bring the parcel back to the depot.")
-        instruction_push(
-            driver=stop.run.driver, kind=DriverInstruction.Kind.SKIP, text=text, stop=stop, payload={"case_id": case.pk}
+        stop_leave_run(
+            stop=stop,
+            status=Stop.Status.CANCELLED if outcome == Outcome.CANCELLED else Stop.Status.SKIPPED,
+            order_status=order_status,
+            text=texts.get(outcome, "Do not retry this stop: bring the parcel back to the depot."),
+            payload={"case_id": case.pk},
         )
-        status = Stop.Status.CANCELLED if outcome == Outcome.CANCELLED else Stop.Status.SKIPPED
-        stop_status_set(stop=stop, status=status, order_status=order_status)
     _resolve(case, now, outcome, detail=detail, user=user)
 
 

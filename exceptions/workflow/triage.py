@@ -8,13 +8,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from dispatch import realtime
-from dispatch.models import ReasonCode, ScanEvent
+from dispatch.models import ReasonCode, ScanEvent, WebhookEvent
 from dispatch.services.vault import access_credentials_failed, access_credentials_untried
 from exceptions import board, rules
 from exceptions.models import CaseEvent, EscalationRule, ExceptionCase, PlaybookStep
 from exceptions.workflow.handoff import _alert, _ask, _escalate, _last_topic, _steps
 from exceptions.workflow.outcomes import _driver_outcome, _propose, _reschedule, _terminal
-from exceptions.workflow.timeline import CASE_RELATED, _change, _jsonable, _locked, _save, _timer
+from exceptions.workflow.timeline import CASE_RELATED, _case_webhook, _change, _jsonable, _locked, _save, _timer
 from exceptions.workflow.vocabulary import (
     ASK_TOPICS,
     DEFAULT_SLA,
@@ -110,6 +110,7 @@ def case_open(*, scan: ScanEvent, first_failure: bool = False) -> ExceptionCase:
     row = board.case_row_get(case_id=case.pk)
     if row is not None:
         realtime.board_send_on_commit(case.depot_id, "case.changed", dict(row))
+    _case_webhook(case, WebhookEvent.CASE_OPENED)
     _triage_on_commit(case.pk)
     return case
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from dispatch.models import DriverInstruction
 from exceptions import ports
-from exceptions.models import CaseEvent, ExceptionCase, PlaybookStep
+from exceptions.models import DEFAULT_SLA_MINUTES, CaseEvent, ExceptionCase, PlaybookStep
 
 State = ExceptionCase.State
 Outcome = ExceptionCase.Outcome
@@ -23,7 +23,7 @@ Actor = CaseEvent.Actor
 TRIAGE_GRACE = dt.timedelta(seconds=60)
 # Routing answers within seconds; after this the case goes to a dispatcher.
 ROUTING_GRACE = dt.timedelta(minutes=10)
-DEFAULT_SLA = dt.timedelta(minutes=30)
+DEFAULT_SLA = dt.timedelta(minutes=DEFAULT_SLA_MINUTES)
 DEFAULT_ESCALATION_PRIORITY = 2
 # Directions to the door, as a recipient wrote them: enough for a paragraph, short enough for the driver's screen.
 DIRECTIONS_MAX = 240

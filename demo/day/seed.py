@@ -33,6 +33,7 @@ from django.db import transaction
 from django.db.models import Model, ProtectedError, Q, QuerySet
 from django.utils import timezone
 
+from demo.simulation import world
 from dispatch import roles
 from dispatch.models import (
     AccessCredential,
@@ -47,7 +48,6 @@ from dispatch.models import (
     Stop,
     User,
 )
-from dispatch.simulation import world
 
 __all__ = [
     "DEPOT_CODE",
@@ -965,7 +965,7 @@ def _plan_history(rng: random.Random, deliveries: list[_Delivery], flagged: list
     """Earlier parcels to today's addresses over the last ``HISTORY_DAYS``, attempted as the city would have it.
 
     Each address had 0-4 earlier parcels; each was tried up to three times,
-    each try failing or not by the odds of ``dispatch.simulation.world`` (the
+    each try failing or not by the odds of ``demo.simulation.world`` (the
     building, the household, the hour, the code on file), then returned after
     three failures. Only parcels that failed at least once are kept: they are
     what the product learns from. A flagged code's address always has the two
@@ -1348,7 +1348,7 @@ def demo_day_seed(
     """Replace the demo depot's day with a new one: ``stops`` stops over ``drivers`` runs on ``service_date``.
 
     The service date defaults to today in the depot's time zone, ``time_zone``
-    (Chicago's unless a demo day starting now moves it, ``dispatch.demo_clock``).
+    (Chicago's unless a demo day starting now moves it, ``demo.day.clock``).
     Most shifts start at ``shift_start``. A seed gives the same day on any date;
     only the dates move. The demo's drivers keep their user accounts, and so
     the API tokens issued to them, from one seeding to the next.

@@ -47,7 +47,10 @@ from rest_framework.test import APIClient
 from twilio.request_validator import RequestValidator
 
 from config.celery import app as celery_app
-from dispatch import demo, roles
+from demo.day import seed as demo
+from demo.fakes.twilio import FakeTwilio
+from demo.simulation import behaviour, opening, world
+from dispatch import roles
 from dispatch.geo import haversine_m
 from dispatch.models import (
     AccessCredential,
@@ -62,11 +65,9 @@ from dispatch.models import (
     User,
 )
 from dispatch.services.tokens import api_token_issue
-from dispatch.simulation import behaviour, opening, world
 from exceptions import risk, workflow
 from exceptions.models import ExceptionCase, PreArrivalContact
 from exceptions.prevention import prevention_settings
-from outreach.fake_twilio import FakeTwilio
 from outreach.models import Message
 
 logger = logging.getLogger(__name__)
@@ -110,7 +111,7 @@ class Options:
     speed: float = 0.0  # simulated seconds per real second; 0: as fast as the machine goes
     live: bool = False  # the running product on the wall clock, instead of a virtual one
     prevention: bool = True  # text risky stops ahead of the driver (the admin's prevention switch)
-    opening: bool = False  # live: begin with the demo's scripted case (dispatch/simulation/opening.py)
+    opening: bool = False  # live: begin with the demo's scripted case (demo/simulation/opening.py)
 
 
 @dataclass
@@ -673,10 +674,10 @@ def default_replies() -> Path:
 
 
 class Result:
-    """The day's figures, from the product's records (see ``dispatch.simulation.report``)."""
+    """The day's figures, from the product's records (see ``demo.simulation.report``)."""
 
     def __init__(self, simulation: Simulation, *, started: dt.datetime, finished: dt.datetime) -> None:
-        from dispatch.simulation.report import day_figures
+        from demo.simulation.report import day_figures
 
         self.figures = day_figures(simulation, started=started, finished=finished)
 

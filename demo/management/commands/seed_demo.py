@@ -10,7 +10,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from dispatch.demo import (
+from demo.day.clock import demo_morning
+from demo.day.seed import (
     DEPOT_CODE,
     DEPOT_TIME_ZONE,
     MAX_DRIVERS,
@@ -19,7 +20,6 @@ from dispatch.demo import (
     DemoSeedError,
     demo_day_seed,
 )
-from dispatch.demo_clock import demo_morning
 from dispatch.models import ApiToken, Depot, User
 from dispatch.services.tokens import api_token_authenticate, api_token_issue
 from exceptions.risk import risk_score_day

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from demo.day.seed import FAILURE_NOTES
+from demo.day.history import FAILURE_NOTES
 from demo.simulation import world
 
 FIRST_REPLY_ODDS = 0.75

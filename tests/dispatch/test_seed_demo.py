@@ -14,7 +14,7 @@ from django.apps import apps
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from demo.day.seed import DEPOT_CODE
+from demo.day.depot import DEPOT_CODE
 from dispatch import models, roles
 from tests.factories import DriverFactory, UserFactory
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from demo.day.seed import BUSINESS, GATED, HOUSE, MULTI_UNIT
+from demo.day.places import BUSINESS, GATED, HOUSE, MULTI_UNIT
 from demo.simulation import behaviour, world
 from dispatch.models import Order, Stop
 from exceptions.models import ExceptionCase, PreArrivalContact

@@ -1,6 +1,6 @@
 """Outbound webhooks: outbox on commit, one signed POST per event, bounded retries, the sweep, the admin.
 
-A real HTTP receiver on 127.0.0.1 (tests/fakes/webhook_receiver.py) stands in
+A real HTTP receiver on 127.0.0.1 (demo/fakes/receiver.py) stands in
 for the integrator. Tasks are called directly; nothing reaches Redis.
 """
 

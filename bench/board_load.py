@@ -128,7 +128,8 @@ def main() -> int:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from dispatch.demo import DISPATCHER_USERNAME, demo_day_seed
+    from demo.day.depot import DISPATCHER_USERNAME
+    from demo.day.seed import demo_day_seed
     from dispatch.models import User
     from exceptions.models import ExceptionCase
 

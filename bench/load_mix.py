@@ -71,7 +71,7 @@ WARMUP_S = 3.0  # pings and polls at the target rates before the measured run (a
 # Failed scans without a photo (the photo-required codes would add a multipart upload and a file write).
 REASONS = [("RECIPIENT_ABSENT", 45), ("ACCESS_DENIED", 25), ("WRONG_ACCESS_CODE", 10), ("ADDRESS_NOT_FOUND", 8),
            ("UNSAFE_LOCATION", 7), ("REFUSED", 5)]  # fmt: skip
-MAX_SEED_STOPS = 10_000  # dispatch.demo's limit
+MAX_SEED_STOPS = 10_000  # demo.day.depot's limit
 MAX_SEED_DRIVERS = 500
 X = "\N{MULTIPLICATION SIGN}"
 
@@ -653,7 +653,7 @@ def main() -> int:
                 "the server's capacity.",
                 "- Assumptions and rates:",
                 *[f"  - {line}" for line in assumptions(rates)],
-                f"- Seeded: {seed_stops:,} stops over {seed_drivers} drivers (dispatch.demo), {rates.backlog} "
+                f"- Seeded: {seed_stops:,} stops over {seed_drivers} drivers (demo.day.seed), {rates.backlog} "
                 f"open cases, {rates.boards} signed-in dispatchers; scratch database "
                 f"`{args.database.rsplit('/', 1)[1]}`, Redis database 6.",
                 "",

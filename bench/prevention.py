@@ -94,7 +94,7 @@ def main() -> int:
         lines.append(line)
         tables.append(averted)
     if args.record:
-        from dispatch.simulation import behaviour
+        from demo.simulation import behaviour
 
         header = "| Texts ahead per stop | " + " | ".join(f"Seed {seed}: product / best possible" for seed in seeds)
         rows = [
@@ -111,7 +111,7 @@ def main() -> int:
                 "chosen stop averts, summed from the simulator's odds (nothing drawn). **Product**: the stops its "
                 "risk score ranks highest, asked what the product asks. **Best possible**: the stops the city "
                 "itself says a text helps most, asked for a code and whether someone will be in. Recipients as in "
-                f"`dispatch/simulation/behaviour.py`: {behaviour.PREARRIVAL_REPLY_ODDS:.0%} answer a text ahead.",
+                f"`demo/simulation/behaviour.py`: {behaviour.PREARRIVAL_REPLY_ODDS:.0%} answer a text ahead.",
                 *[f"- {line}" for line in lines],
                 "",
                 header + " |",
@@ -131,9 +131,9 @@ def _day(*, seed: int, stops: int, drivers: int, rate: float) -> list[StopOdds]:
     """The seeded day's stops, each with the city's odds at its planned arrival and the product's score."""
     import zoneinfo
 
-    from dispatch.demo import demo_day_seed
+    from demo.day.seed import demo_day_seed
+    from demo.simulation import behaviour, world
     from dispatch.models import AccessCredential, Depot, Run, Stop
-    from dispatch.simulation import behaviour, world
     from exceptions import workflow
     from exceptions.models import StopRisk
     from exceptions.risk import risk_score_day
@@ -192,7 +192,7 @@ def _averted(stop: StopOdds, asks: list[str]) -> float:
     Someone who will be out answers about being in, if asked; anyone else the first thing asked
     (``behaviour.prearrival_answered``).
     """
-    from dispatch.simulation import behaviour
+    from demo.simulation import behaviour
 
     def share(ask: str, intents: set[str]) -> float:
         answers = dict(behaviour.PREARRIVAL_ANSWERS[ask])

@@ -52,7 +52,7 @@ def main() -> int:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from dispatch.demo import demo_day_seed
+    from demo.day.seed import demo_day_seed
     from dispatch.models import Depot
     from exceptions.models import StopRisk
     from exceptions.risk import risk_score_day

@@ -78,7 +78,7 @@ def prepare(database_url: str, drivers: int, stops: int) -> list[tuple[str, list
     call_command("migrate", verbosity=0)
     from django.utils import timezone
 
-    from dispatch.demo import demo_day_seed
+    from demo.day.seed import demo_day_seed
     from dispatch.models import ApiToken, Depot, Driver, Stop
     from dispatch.services import api_token_issue
 

@@ -88,7 +88,7 @@ def main() -> int:
     from django.db.models import Count
     from django.utils import timezone
 
-    from dispatch.demo import demo_day_seed
+    from demo.day.seed import demo_day_seed
     from dispatch.models import ReasonCode, ScanEvent, Stop
     from dispatch.services import scans
     from exceptions import inbox, ports, tasks, workflow

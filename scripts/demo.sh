@@ -43,7 +43,7 @@ if [ -z "${TWILIO_ACCOUNT_SID:-}" ]; then
   export TWILIO_AUTH_TOKEN="demo-auth-token"
   export TWILIO_FROM_NUMBER="+13125550100"
   export TWILIO_API_BASE_URL="http://127.0.0.1:$TWILIO_PORT"
-  "$PY" -m outreach.fake_twilio --port "$TWILIO_PORT" >"$LOGS/fake-twilio.log" 2>&1 & pids+=($!)
+  "$PY" -m demo.fakes.twilio --port "$TWILIO_PORT" >"$LOGS/fake-twilio.log" 2>&1 & pids+=($!)
 fi
 
 say "Starting web, worker and beat (logs in var/log/)"

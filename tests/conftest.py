@@ -7,10 +7,10 @@ import time_machine
 from django.contrib.auth.models import Group
 
 from config.celery import app as celery_app
+from demo.fakes.twilio import FakeTwilio
 from dispatch import models, roles
 from dispatch.reasons import reason_codes_forget
 from exceptions.rules import rules_forget
-from outreach.fake_twilio import FakeTwilio
 from tests.clock import NOW
 from tests.factories import DepotFactory, DriverFactory, UserFactory
 

@@ -4,6 +4,8 @@ from config.env import env_str
 from config.settings.base import *  # noqa: F403
 
 DEBUG = False
+# The demo day, the simulator and the fakes the tests talk to.
+INSTALLED_APPS = [*INSTALLED_APPS, "demo"]  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {
     "default": {

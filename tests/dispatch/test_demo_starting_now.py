@@ -15,8 +15,8 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from dispatch.demo import DEPOT_CODE
-from dispatch.demo_clock import HOME_ZONE, MORNING_FROM, MORNING_UNTIL, demo_morning
+from demo.day.clock import HOME_ZONE, MORNING_FROM, MORNING_UNTIL, demo_morning
+from demo.day.depot import DEPOT_CODE
 from dispatch.models import ApiToken, Depot, Driver, Run, Stop
 from dispatch.services.tokens import api_token_authenticate
 from exceptions import workflow

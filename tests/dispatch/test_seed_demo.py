@@ -14,8 +14,8 @@ from django.apps import apps
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from demo.day.depot import DEPOT_CODE
 from dispatch import models, roles
-from dispatch.demo import DEPOT_CODE
 from tests.factories import DriverFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

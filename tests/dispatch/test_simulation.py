@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from dispatch.demo import BUSINESS, GATED, HOUSE, MULTI_UNIT
+from demo.day.places import BUSINESS, GATED, HOUSE, MULTI_UNIT
+from demo.simulation import behaviour, world
 from dispatch.models import Order, Stop
-from dispatch.simulation import behaviour, world
 from exceptions.models import ExceptionCase, PreArrivalContact
 from outreach.models import Message
 from tests.factories import AccessCredentialFactory

@@ -1,6 +1,6 @@
 """Outbound webhooks: outbox on commit, one signed POST per event, bounded retries, the sweep, the admin.
 
-A real HTTP receiver on 127.0.0.1 (tests/fakes/webhook_receiver.py) stands in
+A real HTTP receiver on 127.0.0.1 (demo/fakes/receiver.py) stands in
 for the integrator. Tasks are called directly; nothing reaches Redis.
 """
 
@@ -24,6 +24,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from demo.fakes.receiver import STALL, ReceivedRequest, WebhookReceiver
 from dispatch import crypto, tasks
 from dispatch.models import Depot, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from dispatch.services import webhooks
@@ -34,7 +35,6 @@ from dispatch.services.webhooks import (
     webhook_signature,
     webhook_signature_verify,
 )
-from tests.fakes.webhook_receiver import STALL, ReceivedRequest, WebhookReceiver
 
 SECRET = "whsec-0f7c2a9d41b8e365"
 OTHER_SECRET = "whsec-ffffffffffffffff"

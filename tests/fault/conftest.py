@@ -38,8 +38,8 @@ from django.utils import timezone
 from kombu import pools as kombu_pools
 
 from config.celery import app as celery_app
+from demo.fakes.twilio import FakeTwilio
 from dispatch.models import Recipient, Stop
-from outreach.fake_twilio import FakeTwilio
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUES = ("default", "outreach", "routing")

@@ -10,10 +10,10 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from demo.fakes.twilio import STALL
 from exceptions import workflow
 from exceptions.models import ExceptionCase
 from exceptions.workflow import ROUTING_GRACE
-from outreach.fake_twilio import STALL
 from outreach.models import Message
 from outreach.services import (
     BACKOFF_BASE_SECONDS,

@@ -17,9 +17,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from demo.fakes.twilio import STALL
 from dispatch.models import Recipient
 from exceptions.models import CaseEvent, ExceptionCase
-from outreach.fake_twilio import STALL
 from outreach.models import Message
 from outreach.services import RECONCILE_AFTER, SEND_LEASE
 from outreach.tasks import message_send_task, messages_sweep_task

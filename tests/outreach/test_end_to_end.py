@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from demo.fakes.twilio import FakeTwilio
 from dispatch.models import AccessCredential, ApiToken, DriverInstruction
 from exceptions import workflow
 from exceptions.models import ExceptionCase
-from outreach.fake_twilio import FakeTwilio
 from outreach.models import Message
 from outreach.services import message_send
 from tests.dispatch.api.conftest import client_for

@@ -6,13 +6,13 @@ import json
 
 import pytest
 
+from demo.fakes.receiver import WebhookReceiver
 from dispatch.models import Recipient
 from dispatch.services.webhooks import webhook_signature_verify
 from exceptions import workflow
 from outreach.models import Message
 from outreach.services import message_send
 from tests.exceptions.conftest import fail
-from tests.fakes.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.usefixtures("triage_enqueued")
 SECRET = "push-secret-for-tests"

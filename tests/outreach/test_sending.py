@@ -7,11 +7,11 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from demo.fakes.twilio import OPTED_OUT, STALL
 from dispatch.models import Order, Recipient
 from exceptions import workflow
 from exceptions.models import ExceptionCase, ReplyIntent
 from exceptions.workflow import Understanding
-from outreach.fake_twilio import OPTED_OUT, STALL
 from outreach.models import Message
 from outreach.services import message_send, quiet_hours_release, send_backoff
 from tests.exceptions.conftest import fail

@@ -7,8 +7,8 @@ from urllib.parse import urlencode
 import pytest
 from twilio.request_validator import RequestValidator
 
+from demo.fakes.twilio import FakeTwilio
 from dispatch.models import Recipient
-from outreach.fake_twilio import FakeTwilio
 from outreach.models import Message
 from outreach.services import message_send
 from tests.factories import RecipientFactory

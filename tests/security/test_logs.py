@@ -20,11 +20,11 @@ from collections.abc import Iterator
 import pytest
 from django.utils import timezone
 
+from demo.fakes.twilio import OPTED_OUT, STALL, FakeTwilio
 from dispatch.models import AccessCredential, ApiToken, Driver, Recipient
 from exceptions import tasks as exception_tasks
 from exceptions.models import ExceptionCase
 from outreach import tasks as outreach_tasks
-from outreach.fake_twilio import OPTED_OUT, STALL, FakeTwilio
 from outreach.models import Message
 from outreach.services import message_reconcile
 from tests.dispatch.api.conftest import client_for

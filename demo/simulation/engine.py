@@ -15,7 +15,7 @@ worker), and beat's sweeps run on beat's own schedule (``CELERY_BEAT_SCHEDULE``)
 One event queue orders everything: a driver reaching a stop, a recipient's
 reply, a dispatcher finishing a case, a beat tick. After each event the engine
 looks at what the product did (texts sent, instructions pushed, cases
-escalated) and schedules the people's reactions.
+escalated) and schedules the people's reactions (``demo.simulation.watching``).
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ import zoneinfo
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,14 +39,19 @@ import time_machine
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db.models import Q
 from django.test import Client, override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 from twilio.request_validator import RequestValidator
 
 from config.celery import app as celery_app
-from dispatch import demo, roles
+from demo.day.depot import CIRCUITY, DEPOT_CODE, DISPATCHER_USERNAME, LOADING_MINUTES, SPEED_KMH
+from demo.day.seed import demo_day_seed
+from demo.fakes.twilio import FakeTwilio
+from demo.simulation import behaviour, opening, world
+from demo.simulation.state import DriverState, Options, SimulationError, Tally
+from demo.simulation.watching import needs_human, product_seen
+from dispatch import roles
 from dispatch.geo import haversine_m
 from dispatch.models import (
     AccessCredential,
@@ -62,11 +66,9 @@ from dispatch.models import (
     User,
 )
 from dispatch.services.tokens import api_token_issue
-from dispatch.simulation import behaviour, opening, world
 from exceptions import risk, workflow
 from exceptions.models import ExceptionCase, PreArrivalContact
 from exceptions.prevention import prevention_settings
-from outreach.fake_twilio import FakeTwilio
 from outreach.models import Message
 
 logger = logging.getLogger(__name__)
@@ -91,55 +93,6 @@ RETRY_INSTRUCTIONS = frozenset(
         DriverInstruction.Kind.NEIGHBOUR,
     }
 )
-
-
-class SimulationError(Exception):
-    """The day could not be simulated as asked; the message says what to change."""
-
-
-@dataclass
-class Options:
-    stops: int = 2000
-    drivers: int = 40
-    exception_rate: float = 0.10
-    seed: int = 1
-    replies: Path | None = None
-    dispatchers: int = 3
-    handling_minutes: float = 6.0
-    service_date: dt.date | None = None
-    speed: float = 0.0  # simulated seconds per real second; 0: as fast as the machine goes
-    live: bool = False  # the running product on the wall clock, instead of a virtual one
-    prevention: bool = True  # text risky stops ahead of the driver (the admin's prevention switch)
-    opening: bool = False  # live: begin with the demo's scripted case (dispatch/simulation/opening.py)
-
-
-@dataclass
-class DriverState:
-    driver_id: int
-    run_id: int
-    client: APIClient
-    position: tuple[float, float]
-    cursor: str = "0"
-    busy: bool = False  # an arrival is scheduled
-    done: bool = False
-    retries: set[int] = field(default_factory=set)  # stops to attempt again on the recipient's word
-    refused: set[int] = field(default_factory=set)  # stops whose scan the API refused: not tried again
-
-
-@dataclass
-class Tally:
-    """What the people did, as the simulation saw it (the product's own records hold the rest)."""
-
-    scans_failed: int = 0
-    scans_delivered: int = 0
-    replies: int = 0
-    replies_by_intent: Counter[str] = field(default_factory=Counter)
-    silent_prompts: int = 0
-    dispatcher_actions: Counter[str] = field(default_factory=Counter)
-    api_errors: list[str] = field(default_factory=list)
-    events: int = 0
-    prearrival_replies: int = 0
-    prevented: int = 0  # failures the driver would have met, averted by what a recipient said ahead
 
 
 class Simulation:
@@ -183,7 +136,7 @@ class Simulation:
     def run(self) -> Result:
         if self.options.live:
             return self._run_live()
-        summary = demo.demo_day_seed(
+        summary = demo_day_seed(
             stops=self.options.stops,
             drivers=self.options.drivers,
             seed=self.options.seed,
@@ -214,7 +167,7 @@ class Simulation:
 
     def _run_live(self) -> Result:
         """The demo: today's seeded day, worked now, with the running worker, beat and fake Twilio."""
-        depot = Depot.objects.filter(code=demo.DEPOT_CODE).first()
+        depot = Depot.objects.filter(code=DEPOT_CODE).first()
         if depot is None:
             raise SimulationError("No demo depot yet: run `manage.py seed_demo` first, or leave out --live.")
         self.depot = depot
@@ -291,7 +244,7 @@ class Simulation:
             self.quiet = False
             getattr(self, f"_on_{kind}")(data)
             if not self.quiet:
-                self._observe()
+                product_seen(self)
             if self.now - last_report >= dt.timedelta(hours=1) or (self.options.live and self.tally.events % 200 == 0):
                 last_report = self.now
                 self.progress(f"{self.now.astimezone(self.zone):%H:%M} {self._status_line()}")
@@ -321,7 +274,7 @@ class Simulation:
             .order_by("shift_start", "pk")
         )
         if self.options.live:  # the drivers leaving the depot about now
-            leave = dt.timedelta(minutes=demo.LOADING_MINUTES)
+            leave = dt.timedelta(minutes=LOADING_MINUTES)
             runs.sort(key=lambda run: (abs(run.shift_start + leave - self.now), run.pk))
             runs = runs[: self.options.drivers]
         # The city's odds at each stop's planned arrival, with the codes on file now, set the day's scale.
@@ -346,10 +299,10 @@ class Simulation:
             if self.options.live:  # on the road now, one after another
                 self._schedule(self._later(60.0 * len(self.drivers)), "driver", run.driver_id)
             else:
-                self._schedule(run.shift_start + dt.timedelta(minutes=demo.LOADING_MINUTES), "driver", run.driver_id)
+                self._schedule(run.shift_start + dt.timedelta(minutes=LOADING_MINUTES), "driver", run.driver_id)
         group = Group.objects.get(name=roles.DISPATCHERS)
         for index in range(self.options.dispatchers):
-            username = demo.DISPATCHER_USERNAME if index == 0 else f"{demo.DISPATCHER_USERNAME}{index + 1}"
+            username = DISPATCHER_USERNAME if index == 0 else f"{DISPATCHER_USERNAME}{index + 1}"
             user, _ = User.objects.get_or_create(
                 username=username, defaults={"first_name": f"Dispatcher {index + 1}", "is_staff": True}
             )
@@ -394,8 +347,8 @@ class Simulation:
             return
         address = stop.order.address
         there = (address.latitude, address.longitude)
-        metres = haversine_m(state.position[0], state.position[1], there[0], there[1]) * demo.CIRCUITY
-        arrive = self._later(max(60.0, metres / (demo.SPEED_KMH / 3.6)))
+        metres = haversine_m(state.position[0], state.position[1], there[0], there[1]) * CIRCUITY
+        arrive = self._later(max(60.0, metres / (SPEED_KMH / 3.6)))
         if stop.window_start and arrive < stop.window_start and not self.options.live:
             arrive = stop.window_start  # early for a booked window: wait outside
         state.busy, state.done = True, False
@@ -542,7 +495,7 @@ class Simulation:
     def _on_dispatcher_done(self, data: tuple[int, int]) -> None:
         index, case_id = data
         case = ExceptionCase.objects.select_related("reason_code").filter(pk=case_id).first()
-        if case is not None and case.state in ExceptionCase.OPEN_STATES and _needs_human(case):
+        if case is not None and case.state in ExceptionCase.OPEN_STATES and needs_human(case):
             move = behaviour.dispatcher_move(
                 self.rng,
                 reason_code=case.reason_code.code,
@@ -561,110 +514,6 @@ class Simulation:
         self.in_hand.discard(case_id)
         self.free_dispatchers.append(index)
 
-    # --- Watching the product ---------------------------------------------------------------------------------
-
-    def _observe(self) -> None:
-        self._texts_seen()
-        self._instructions_seen()
-        self._escalations_seen()
-
-    def _texts_seen(self) -> None:
-        sent = list(
-            Message.objects.filter(
-                Q(conversation__case__isnull=False) | Q(conversation__stop__isnull=False),
-                pk__gt=self.message_cursor,
-                direction=Message.Direction.OUTBOUND,
-                status__in=(Message.Status.SENT, Message.Status.DELIVERED),
-            )
-            .order_by("pk")
-            .values(
-                "pk",
-                "conversation__case_id",
-                "conversation__recipient__phone",
-                "conversation__case__reason_code__code",
-                "conversation__case__order__reference",
-                "conversation__stop_id",
-                "conversation__stop__order__reference",
-                "conversation__stop__prearrival__asked",
-            )
-        )
-        for message in sent:
-            self.message_cursor = max(self.message_cursor, message["pk"])
-            phone = str(message["conversation__recipient__phone"])
-            case_id = message["conversation__case_id"]
-            if case_id is None:  # asked ahead of the driver
-                reference = message["conversation__stop__order__reference"]
-                draw = random.Random(f"{self.options.seed}:ahead:{reference}")  # noqa: S311
-                stop = Stop.objects.select_related("order__address").get(pk=message["conversation__stop_id"])
-                ahead = behaviour.prearrival_reply(
-                    draw,
-                    self.corpus,
-                    missing=message["conversation__stop__prearrival__asked"] or [],
-                    out=self._out_when_due(stop),
-                )
-                if ahead is None:
-                    self.tally.silent_prompts += 1
-                    continue
-                self.tally.prearrival_replies += 1
-                self.tally.replies_by_intent[ahead.intent] += 1
-                self._schedule(self._later(ahead.delay_seconds), "reply", (0, phone, ahead.text))
-                continue
-            self.prompts[case_id] += 1
-            reference = message["conversation__case__order__reference"]
-            draw = random.Random(f"{self.options.seed}:reply:{reference}:{self.prompts[case_id]}")  # noqa: S311
-            reply = (
-                opening.opening_reply(self)
-                if reference == self.opening and self.prompts[case_id] == 1
-                else behaviour.recipient_reply(
-                    draw,
-                    self.corpus,
-                    reason_code=message["conversation__case__reason_code__code"],
-                    prompt_number=self.prompts[case_id],
-                    answered_before=self.answered[case_id],
-                )
-            )
-            if reply is None:
-                self.tally.silent_prompts += 1
-                continue
-            self.answered[case_id] += 1
-            self.tally.replies_by_intent[reply.intent] += 1
-            self._schedule(self._later(reply.delay_seconds), "reply", (case_id, phone, reply.text))
-
-    def _instructions_seen(self) -> None:
-        cursors = {state.driver_id: int(state.cursor) for state in self.drivers.values()}
-        waiting = {
-            driver_id
-            for driver_id, seq in DriverInstruction.objects.filter(driver_id__in=cursors)
-            .values_list("driver_id", "seq")
-            .order_by()
-            if seq > cursors[driver_id]
-        }
-        for driver_id in waiting:
-            self._instructions_read(self.drivers[driver_id])
-
-    def _escalations_seen(self) -> None:
-        if not self.free_dispatchers:
-            return
-        waiting = [
-            case
-            for case in ExceptionCase.objects.filter(depot=self.depot, state__in=ExceptionCase.OPEN_STATES)
-            .exclude(pk__in=self.in_hand)
-            .order_by("priority", "sla_due_at", "pk")
-            .only("pk", "state", "requires_approval", "pending_outcome")
-            if _needs_human(case)
-        ]
-        for case in waiting:
-            if not self.free_dispatchers:
-                break
-            index = self.free_dispatchers.pop(0)
-            self.in_hand.add(case.pk)
-            seconds = behaviour.handling_seconds(self.rng, self.options.handling_minutes)
-            self._schedule(self._later(seconds), "dispatcher_done", (index, case.pk))
-
-
-def _needs_human(case: ExceptionCase) -> bool:
-    return case.state == ExceptionCase.State.ESCALATED or bool(case.requires_approval and case.pending_outcome)
-
 
 def default_replies() -> Path:
     """The public replies benchmark when it sits beside the repository, else the desk's own labelled replies."""
@@ -673,12 +522,12 @@ def default_replies() -> Path:
 
 
 class Result:
-    """The day's figures, from the product's records (see ``dispatch.simulation.report``)."""
+    """The day's figures, from the product's records (see ``demo.simulation.report``)."""
 
     def __init__(self, simulation: Simulation, *, started: dt.datetime, finished: dt.datetime) -> None:
-        from dispatch.simulation.report import day_figures
+        from demo.simulation.report import day_figures
 
         self.figures = day_figures(simulation, started=started, finished=finished)
 
 
-__all__ = ["Options", "Result", "Simulation", "SimulationError", "default_replies"]
+__all__ = ["Result", "Simulation", "default_replies"]

@@ -17,7 +17,7 @@ Like Twilio, it calls back: ``report_status`` posts a delivery status to the
 message's status callback and ``reply`` posts a recipient's text to the
 inbound webhook, both signed with the account's auth token.
 
-The demo runs it as a process (``python -m outreach.fake_twilio --port 8099``):
+The demo runs it as a process (``python -m demo.fakes.twilio --port 8099``):
 it accepts every message and reports it delivered a moment later, so the
 desk shows texts going out through the real SDK without reaching a phone.
 """
@@ -33,7 +33,7 @@ from urllib.parse import parse_qs
 import requests
 from twilio.request_validator import RequestValidator
 
-from config.local_server import STALL, ScriptedServer
+from demo.fakes.server import STALL, ScriptedServer
 
 OPTED_OUT: Literal["21610"] = "21610"
 Answer = int | Literal["stall", "21610"]

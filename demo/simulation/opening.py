@@ -12,11 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from demo.simulation import behaviour
 from dispatch.models import Recipient, Stop
-from dispatch.simulation import behaviour
 
 if TYPE_CHECKING:
-    from dispatch.simulation.engine import Simulation
+    from demo.simulation.engine import Simulation
 
 START_SECONDS = 20.0  # people's seconds after the start: a couple of real seconds in the demo
 REPLY_SECONDS = 90.0

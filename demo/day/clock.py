@@ -14,7 +14,7 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import Final
 
-from dispatch.demo import LOADING_MINUTES
+from demo.day.depot import LOADING_MINUTES
 
 HOME_ZONE: Final = "America/Chicago"
 # A demo day may start in these local hours: every recipient's quiet hours are over (the latest end at

@@ -1,4 +1,4 @@
-"""A webhook receiver for tests: a real HTTP server on 127.0.0.1 that records every request.
+"""A webhook and app-push receiver for tests: a real HTTP server on 127.0.0.1 that records every request.
 
 Tell it how to answer the next requests, in order, with ``answer(500, 200)``;
 once the script runs out it answers 200. ``STALL`` holds the request open
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 
-from config.local_server import STALL, ScriptedServer
+from demo.fakes.server import STALL, ScriptedServer
 
 Answer = int | Literal["stall"]
 

@@ -16,7 +16,7 @@ from exceptions.models import ExceptionCase, PreArrivalContact
 from outreach.models import Message
 
 if TYPE_CHECKING:
-    from dispatch.simulation.engine import Simulation
+    from demo.simulation.engine import Simulation
 
 
 def _percentile(values: list[float], share: float) -> float | None:

@@ -1,11 +1,11 @@
 """How the simulated people behave: where stops fail, how recipients answer, what dispatchers do.
 
 Pure functions of a ``random.Random`` and what the person can see; the engine
-(``dispatch.simulation.engine``) asks them and carries the answers out through
+(``demo.simulation.engine``) asks them and carries the answers out through
 the product's own interfaces. The figures below are stated assumptions, kept in
 one place so a reader can weigh them:
 
-- Where and why stops fail is the city's (``dispatch.simulation.world``): the
+- Where and why stops fail is the city's (``demo.simulation.world``): the
   building, the household, the hour and the code the driver arrives with,
   scaled to the day's exception rate.
 - About three recipients in four answer a first text; half of the rest answer a
@@ -34,8 +34,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from dispatch.demo import FAILURE_NOTES
-from dispatch.simulation import world
+from demo.day.history import FAILURE_NOTES
+from demo.simulation import world
 
 FIRST_REPLY_ODDS = 0.75
 REMINDER_REPLY_ODDS = 0.5

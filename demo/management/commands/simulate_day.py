@@ -10,9 +10,10 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from dispatch.demo import DEPOT_CODE, MAX_DRIVERS, MAX_STOPS, DemoSeedError
-from dispatch.simulation import report
-from dispatch.simulation.engine import Options, Simulation, SimulationError, default_replies
+from demo.day.depot import DEPOT_CODE, MAX_DRIVERS, MAX_STOPS, DemoSeedError
+from demo.simulation import report
+from demo.simulation.engine import Simulation, default_replies
+from demo.simulation.state import Options, SimulationError
 
 
 class Command(BaseCommand):

@@ -10,16 +10,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from dispatch.demo import (
-    DEPOT_CODE,
-    DEPOT_TIME_ZONE,
-    MAX_DRIVERS,
-    MAX_STOPS,
-    SHIFT_START,
-    DemoSeedError,
-    demo_day_seed,
-)
-from dispatch.demo_clock import demo_morning
+from demo.day.clock import demo_morning
+from demo.day.depot import DEPOT_CODE, DEPOT_TIME_ZONE, MAX_DRIVERS, MAX_STOPS, SHIFT_START, DemoSeedError
+from demo.day.seed import demo_day_seed
 from dispatch.models import ApiToken, Depot, User
 from dispatch.services.tokens import api_token_authenticate, api_token_issue
 from exceptions.risk import risk_score_day

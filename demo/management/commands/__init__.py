@@ -1,0 +1,1 @@
+"""The demo's management commands: ``seed_demo`` and ``simulate_day``."""

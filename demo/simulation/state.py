@@ -1,0 +1,59 @@
+"""What a simulated day is asked to do and what it keeps: its options, each driver's phone and place, the tally."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rest_framework.test import APIClient
+
+
+class SimulationError(Exception):
+    """The day could not be simulated as asked; the message says what to change."""
+
+
+@dataclass
+class Options:
+    stops: int = 2000
+    drivers: int = 40
+    exception_rate: float = 0.10
+    seed: int = 1
+    replies: Path | None = None
+    dispatchers: int = 3
+    handling_minutes: float = 6.0
+    service_date: dt.date | None = None
+    speed: float = 0.0  # simulated seconds per real second; 0: as fast as the machine goes
+    live: bool = False  # the running product on the wall clock, instead of a virtual one
+    prevention: bool = True  # text risky stops ahead of the driver (the admin's prevention switch)
+    opening: bool = False  # live: begin with the demo's scripted case (demo/simulation/opening.py)
+
+
+@dataclass
+class DriverState:
+    driver_id: int
+    run_id: int
+    client: APIClient
+    position: tuple[float, float]
+    cursor: str = "0"
+    busy: bool = False  # an arrival is scheduled
+    done: bool = False
+    retries: set[int] = field(default_factory=set)  # stops to attempt again on the recipient's word
+    refused: set[int] = field(default_factory=set)  # stops whose scan the API refused: not tried again
+
+
+@dataclass
+class Tally:
+    """What the people did, as the simulation saw it (the product's own records hold the rest)."""
+
+    scans_failed: int = 0
+    scans_delivered: int = 0
+    replies: int = 0
+    replies_by_intent: Counter[str] = field(default_factory=Counter)
+    silent_prompts: int = 0
+    dispatcher_actions: Counter[str] = field(default_factory=Counter)
+    api_errors: list[str] = field(default_factory=list)
+    events: int = 0
+    prearrival_replies: int = 0
+    prevented: int = 0  # failures the driver would have met, averted by what a recipient said ahead

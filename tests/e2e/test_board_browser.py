@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -23,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import connections
 from django.utils import timezone
@@ -35,6 +33,7 @@ from dispatch.services import api_token_issue
 from exceptions import workflow
 from exceptions.models import ExceptionCase, PreArrivalContact, StopRisk
 from tests.factories import CHICAGO, RunFactory, StopFactory, UserFactory
+from tests.helpers import database_url_for_others, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "var" / "test-artifacts"
@@ -53,19 +52,6 @@ pytestmark = [
 # --- The server and the browser -------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def server_database_url() -> str:
-    """The test database (pytest-django's), for the server process."""
-    db = settings.DATABASES["default"]
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @pytest.fixture(scope="module")
 def server(django_db_setup) -> Iterator[str]:
     """The product on a free port: Uvicorn, the test database, no map tiles (no outside requests)."""
@@ -75,7 +61,7 @@ def server(django_db_setup) -> Iterator[str]:
     environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.e2e.live_settings",
-        "DATABASE_URL": server_database_url(),
+        "DATABASE_URL": database_url_for_others(),
         "DB_CONN_MAX_AGE": "0",  # so the test database can be dropped at the end
         "BOARD_TILE_URL": "",
         "WEB_REQUEST_THREADS": "4",
@@ -149,7 +135,9 @@ def open_pages() -> Iterator[list[Any]]:
         assert not errors, errors
 
 
-def signed_in(chromium, server, open_pages, username: str, *, socket_route=None, live=True, **context_options) -> Any:
+def signed_in_page(
+    chromium, server, open_pages, username: str, *, socket_route=None, live=True, **context_options
+) -> Any:
     """A new browser (own cookies) signed in through the sign-in form, on the board.
 
     ``socket_route`` stands between the page and the board's websocket (Playwright's routeWebSocket).
@@ -259,7 +247,7 @@ def board_matches_database(page) -> None:
 def test_a_failed_scan_appears_on_an_open_board_without_a_reload(
     chromium, server, open_pages, alice, dave_stops, dave_token
 ):
-    page = signed_in(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 900})
+    page = signed_in_page(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 900})
     expect(page.locator("#queue-empty")).to_be_visible()
     page.evaluate("window.sameDocument = true")
 
@@ -280,8 +268,8 @@ def test_an_action_in_one_browser_shows_in_the_other(
     first = failed_scan(server, dave_token, dave_stops[0])
     second = failed_scan(server, dave_token, dave_stops[1], reason="RECIPIENT_ABSENT")
     escalate(first, settings)
-    alice_page = signed_in(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 900})
-    bob_page = signed_in(chromium, server, open_pages, "bob", viewport={"width": 1280, "height": 800})
+    alice_page = signed_in_page(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 900})
+    bob_page = signed_in_page(chromium, server, open_pages, "bob", viewport={"width": 1280, "height": 800})
     for page in (alice_page, bob_page):
         expect(row(page, first)).to_contain_text("Escalated")
         expect(row(page, second)).to_be_visible()
@@ -341,7 +329,7 @@ def test_a_stale_action_is_refused_and_the_panel_refreshed(
     case_id = failed_scan(server, dave_token, dave_stops[0])
     escalate(case_id, settings)
     # A socket that never hears from the server: the panel keeps the version it loaded while someone else acts.
-    page = signed_in(
+    page = signed_in_page(
         chromium, server, open_pages, "alice", socket_route=lambda ws: None, live=False,
         viewport={"width": 1280, "height": 800},
     )  # fmt: skip
@@ -388,7 +376,9 @@ def test_the_board_catches_up_after_a_lost_event_and_after_a_reconnect(
 
         upstream.on_message(from_server)
 
-    page = signed_in(chromium, server, open_pages, "alice", socket_route=proxy, viewport={"width": 1280, "height": 800})
+    page = signed_in_page(
+        chromium, server, open_pages, "alice", socket_route=proxy, viewport={"width": 1280, "height": 800}
+    )
     snapshots: list[str] = []
 
     def count_snapshots(request) -> None:
@@ -438,7 +428,7 @@ def test_the_board_is_usable_on_a_phone(chromium, server, open_pages, alice, dav
     case_id = failed_scan(server, dave_token, dave_stops[0])
     escalate(case_id, settings)
     failed_scan(server, dave_token, dave_stops[1], reason="RECIPIENT_ABSENT")
-    page = signed_in(
+    page = signed_in_page(
         chromium, server, open_pages, "alice",
         viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=2,
     )  # fmt: skip
@@ -490,7 +480,7 @@ def test_the_analytics_page_charts_the_period_and_exports_csv(
     case_id = failed_scan(server, dave_token, dave_stops[0])
     escalate(case_id, settings)
     failed_scan(server, dave_token, dave_stops[1], reason="RECIPIENT_ABSENT")
-    page = signed_in(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 1000})
+    page = signed_in_page(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 1000})
     page.get_by_role("link", name="Analytics").click()
     expect(page.locator("#kpi-cases")).to_have_text("2", timeout=WAIT_MS)
     expect(page.locator("#kpi-cases-detail")).to_contain_text("1 escalated")
@@ -540,7 +530,7 @@ def test_the_risky_stops_of_today_and_tomorrow_show_why_and_what_was_learned_ahe
         reasons=[{"code": "no_code", "label": "No access code on file for this gated community", "weight": 0.25}],
         missing=["access_code"],
     )
-    page = signed_in(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 900})
+    page = signed_in_page(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 900})
 
     page.get_by_role("tab", name="Risky stops").click()
     expect(page.get_by_role("tab", name="Risky stops")).to_have_attribute("aria-selected", "true")

@@ -40,19 +40,13 @@ from exceptions.models import CaseEvent, ExceptionCase, ReplyIntent
 from exceptions.workflow import Understanding
 from outreach import tasks as outreach_tasks
 from outreach.models import Conversation, Message
-from tests.exceptions.conftest import at, fail
 from tests.factories import StopFactory, UserFactory
+from tests.helpers import at, escalated, fail, reply, signed_in, triaged
 
 State = ExceptionCase.State
 Outcome = ExceptionCase.Outcome
 SNAPSHOT = "/api/v1/board/snapshot"
 pytestmark = pytest.mark.usefixtures("outreach", "routing", "triage_enqueued")
-
-
-def signed_in(user: Any, *, csrf: bool = False) -> Client:
-    client = Client(enforce_csrf_checks=csrf)
-    client.force_login(user)
-    return client
 
 
 def case_url(case: ExceptionCase, action: str = "") -> str:
@@ -62,21 +56,6 @@ def case_url(case: ExceptionCase, action: str = "") -> str:
 def act(client: Client, case: ExceptionCase, action: str, **body: Any) -> Any:
     body.setdefault("version", ExceptionCase.objects.get(pk=case.pk).version)
     return client.post(case_url(case, action), body, content_type="application/json")
-
-
-def triaged(case: ExceptionCase) -> ExceptionCase:
-    workflow.case_triage(case_id=case.pk)
-    return ExceptionCase.objects.get(pk=case.pk)
-
-
-def reply(case: ExceptionCase, intent: str, **fields: Any) -> ExceptionCase:
-    workflow.case_reply_apply(case_id=case.pk, understood=Understanding(intent=intent, **fields))
-    return ExceptionCase.objects.get(pk=case.pk)
-
-
-def escalated(stop: Any) -> ExceptionCase:
-    """A case the recipient asked a call for: with a dispatcher now."""
-    return reply(triaged(fail(stop)), ReplyIntent.CALL_REQUEST)
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from exceptions import workflow
 from exceptions.consumers import BoardConsumer
 from exceptions.models import ExceptionCase
 from tests.factories import ExceptionCaseFactory, StopFactory, UserFactory
+from tests.helpers import signed_in
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
@@ -35,12 +36,6 @@ pytestmark = [
 
 ORIGIN = (b"origin", b"http://localhost")
 OPEN = set(ExceptionCase.OPEN_STATES)
-
-
-def signed_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def socket(client: Client | None, origin: tuple[bytes, bytes] = ORIGIN) -> WebsocketCommunicator:

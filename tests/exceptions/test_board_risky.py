@@ -35,6 +35,7 @@ from tests.factories import (
     StopFactory,
     UserFactory,
 )
+from tests.helpers import signed_in
 
 RISKY = "/api/v1/board/risky-stops"
 TOMORROW = TODAY + dt.timedelta(days=1)
@@ -59,12 +60,6 @@ def bob(milwaukee):
 @pytest.fixture
 def dave_run(dave) -> Run:
     return RunFactory(driver=dave, service_date=TODAY)
-
-
-def signed_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def risky(stop: Stop, score: float, *labels: str, missing: tuple[str, ...] = ()) -> Stop:

@@ -52,8 +52,6 @@ from dispatch.geo import haversine_m
 from dispatch.models import ApiToken, Depot, Run, ScanEvent, Stop
 from exceptions.analytics import GROUP_BY, haversine_km
 from exceptions.models import CostModel, ExceptionCase
-from tests.dispatch.api.conftest import client_for
-from tests.exceptions.conftest import METRICS_DAY, groups, summary
 from tests.factories import (
     AddressFactory,
     DepotFactory,
@@ -66,6 +64,7 @@ from tests.factories import (
     UserFactory,
     reason,
 )
+from tests.helpers import METRICS_DAY, client_for, groups, signed_in, summary
 
 pytestmark = pytest.mark.django_db
 
@@ -391,12 +390,6 @@ def test_the_sql_distance_is_the_haversine_of_dispatch_geo(chicago, milwaukee):
 
 
 # --- The API -------------------------------------------------------------------------------------------------------
-
-
-def signed_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_it_serves_a_dispatcher_the_metrics_of_their_depot(day, alice):

@@ -14,7 +14,8 @@ from exceptions.models import PreArrivalContact, PreventionSettings, StopRisk
 from outreach.models import Message
 from outreach.services import inbound_receive, message_send, message_status_record
 from routing.models import PlanVersion, RoutingSettings
-from tests.routing.conftest import NOW, local, place, run_with_stops
+from tests.clock import NOW, local
+from tests.routing.line import place, run_with_stops
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from outreach.models import Message
 from outreach.tasks import message_send_task
-from tests.fault.conftest import Worker, question_held, queues_purge, side_transaction, wait_for, waiting_on_a_lock
+from tests.fault.harness import Worker, question_held, queues_purge, side_transaction, wait_for, waiting_on_a_lock
 
 pytestmark = [
     pytest.mark.fault,

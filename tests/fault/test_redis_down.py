@@ -24,9 +24,8 @@ from outreach.models import Message
 from outreach.tasks import messages_sweep_task
 from routing.models import PlanVersion
 from routing.tasks import slot_requests_relay_task
-from tests.exceptions.conftest import fail
 from tests.factories import StopFactory
-from tests.fault.conftest import (
+from tests.fault.harness import (
     QUEUES,
     RedisServer,
     SharedClock,
@@ -37,6 +36,7 @@ from tests.fault.conftest import (
     realtime_on,
     wait_for,
 )
+from tests.helpers import fail
 
 pytestmark = [
     pytest.mark.fault,

@@ -15,8 +15,8 @@ from dispatch.models import ScanEvent, Stop
 from exceptions import workflow
 from exceptions.models import ExceptionCase
 from outreach.models import Message
-from tests.exceptions.conftest import fail
-from tests.fault.conftest import QUEUES, Worker, queues_purge, reachable_any_time, wait_for
+from tests.fault.harness import QUEUES, Worker, queues_purge, reachable_any_time, wait_for
+from tests.helpers import fail
 
 pytestmark = [
     pytest.mark.fault,

@@ -17,7 +17,7 @@ from outreach.models import Message
 from outreach.services import MAX_SEND_ATTEMPTS
 from outreach.tasks import messages_sweep_task
 from tests.factories import StopFactory
-from tests.fault.conftest import FaultTwilio, SharedClock, Worker, question_asked, queues_purge, wait_for
+from tests.fault.harness import FaultTwilio, SharedClock, Worker, question_asked, queues_purge, wait_for
 
 pytestmark = [
     pytest.mark.fault,

@@ -11,8 +11,7 @@ from exceptions.models import ExceptionCase
 from outreach.fake_twilio import FakeTwilio
 from outreach.models import Message
 from outreach.services import message_send
-from tests.dispatch.api.conftest import client_for
-from tests.exceptions.conftest import at
+from tests.helpers import at, client_for
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),

@@ -13,8 +13,9 @@ from exceptions.workflow import Understanding
 from routing import services
 from routing.models import PlanVersion
 from routing.services import StalePlan
-from tests.exceptions.conftest import fail
-from tests.routing.conftest import NOW, TODAY, assert_feasible, local, place, remaining, run_with_stops
+from tests.clock import NOW, TODAY, local
+from tests.helpers import fail
+from tests.routing.line import assert_feasible, place, remaining, run_with_stops
 
 pytestmark = pytest.mark.django_db(transaction=False)
 TOMORROW = TODAY + dt.timedelta(days=1)

@@ -9,11 +9,9 @@ are recorded (tests/exceptions/standins.py) unless a test wires the real SMS.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
-from django.test import Client
 
 from dispatch import roles
 from outreach import tasks as outreach_tasks
@@ -43,12 +41,6 @@ def fresh_limits(settings) -> str:
     prefix = f"security-{uuid.uuid4().hex}"
     settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": prefix}}
     return prefix
-
-
-def signed_in(user: Any, *, csrf: bool = False) -> Client:
-    client = Client(enforce_csrf_checks=csrf)
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -27,9 +27,7 @@ from outreach import tasks as outreach_tasks
 from outreach.fake_twilio import OPTED_OUT, STALL, FakeTwilio
 from outreach.models import Message
 from outreach.services import message_reconcile
-from tests.dispatch.api.conftest import client_for
-from tests.exceptions.conftest import at
-from tests.security.conftest import signed_in
+from tests.helpers import at, client_for, signed_in
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),

@@ -19,8 +19,8 @@ from django.urls import reverse
 
 from config.settings import base
 from dispatch.api.throttling import WindowRateThrottle
-from tests.dispatch.api.conftest import client_for
 from tests.factories import UserFactory
+from tests.helpers import client_for
 from tests.security import endpoints
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_limits")]

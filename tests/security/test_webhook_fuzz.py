@@ -7,22 +7,18 @@ a NUL byte, which no text column can store, is dropped and the rest of the reply
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 import pytest
 from django.test import Client
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from twilio.request_validator import RequestValidator
 
 from outreach.models import Conversation, Message
 from tests.factories import ExceptionCaseFactory
+from tests.helpers import PUBLIC_URL, TWILIO_TOKEN, twilio_post
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC = "https://desk.example.com"
-TOKEN = "fake-auth-token"
 INBOUND, STATUS = "/outreach/twilio/inbound", "/outreach/twilio/status"
 # What a form field can carry: any unicode but surrogates (not encodable), NUL included, empty to huge.
 FIELD = st.one_of(
@@ -36,15 +32,8 @@ EXAMPLES = 300  # the same examples every run (derandomize): a failure here is a
 
 @pytest.fixture(autouse=True)
 def signed(settings):
-    settings.PUBLIC_BASE_URL = PUBLIC
-    settings.TWILIO_AUTH_TOKEN = TOKEN
-
-
-def post(path: str, params: dict[str, str]):
-    signature = RequestValidator(TOKEN).compute_signature(PUBLIC + path, params)
-    return Client().post(
-        path, urlencode(params), content_type="application/x-www-form-urlencoded", HTTP_X_TWILIO_SIGNATURE=signature
-    )
+    settings.PUBLIC_BASE_URL = PUBLIC_URL
+    settings.TWILIO_AUTH_TOKEN = TWILIO_TOKEN
 
 
 @pytest.fixture
@@ -56,7 +45,9 @@ def conversation(dave) -> Conversation:
 def test_a_reply_with_nul_bytes_is_kept_without_them(conversation):
     sender = str(conversation.recipient.phone)
 
-    response = post(INBOUND, {"MessageSid": "SM\x00nul1", "From": sender + "\x00", "Body": "back at\x00 5pm"})
+    response = twilio_post(
+        Client(), INBOUND, {"MessageSid": "SM\x00nul1", "From": sender + "\x00", "Body": "back at\x00 5pm"}
+    )
 
     assert response.status_code == 200
     reply = Message.objects.get(direction=Message.Direction.INBOUND)
@@ -64,7 +55,7 @@ def test_a_reply_with_nul_bytes_is_kept_without_them(conversation):
 
 
 def test_a_sid_too_long_to_be_twilios_is_a_400():
-    response = post(INBOUND, {"MessageSid": "SM" + "0" * 70, "From": "+17735550101", "Body": "hello"})
+    response = twilio_post(Client(), INBOUND, {"MessageSid": "SM" + "0" * 70, "From": "+17735550101", "Body": "hello"})
 
     assert response.status_code == 400
     assert b"longer than 61 characters" in response.content
@@ -78,8 +69,8 @@ def test_a_sid_too_long_to_be_twilios_is_a_400():
 def test_any_signed_reply_is_answered_without_a_server_error(conversation, sid, sender, body):
     params = {"MessageSid": sid, "From": sender, "Body": body}
 
-    assert post(INBOUND, params).status_code in (200, 400)
-    reply = post(INBOUND, {**params, "From": str(conversation.recipient.phone)})
+    assert twilio_post(Client(), INBOUND, params).status_code in (200, 400)
+    reply = twilio_post(Client(), INBOUND, {**params, "From": str(conversation.recipient.phone)})
     assert reply.status_code in (200, 400)
 
 
@@ -88,4 +79,7 @@ def test_any_signed_reply_is_answered_without_a_server_error(conversation, sid, 
 )
 @given(sid=FIELD, status=st.one_of(FIELD, st.sampled_from(["delivered", "failed", "undelivered"])), code=FIELD)
 def test_any_signed_status_is_answered_without_a_server_error(sid, status, code):
-    assert post(STATUS, {"MessageSid": sid, "MessageStatus": status, "ErrorCode": code}).status_code == 204
+    assert (
+        twilio_post(Client(), STATUS, {"MessageSid": sid, "MessageStatus": status, "ErrorCode": code}).status_code
+        == 204
+    )

@@ -10,14 +10,11 @@ from django.utils import timezone
 
 from dispatch.models import AccessRevealAudit
 from tests.factories import AccessCredentialFactory, StopFactory
+from tests.helpers import reveal
 
 pytestmark = pytest.mark.django_db
 
 CODE = "4821#"
-
-
-def reveal(client, stop):
-    return client.post(f"/api/v1/driver/stops/{stop.pk}/access-code/reveal")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from dispatch.models import ApiToken
 from dispatch.services import api_token_revoke
-from tests.dispatch.api.conftest import client_for
+from tests.helpers import client_for
 
 pytestmark = pytest.mark.django_db
 

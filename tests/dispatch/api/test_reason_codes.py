@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dispatch.models import ReasonCode
-from tests.dispatch.api.conftest import client_for
+from tests.helpers import client_for
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/driver/reason-codes"

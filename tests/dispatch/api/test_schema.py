@@ -62,7 +62,7 @@ def test_a_gps_batch_is_json_only():
 
 
 def test_a_form_encoded_gps_batch_is_refused_with_a_415(dave):
-    from tests.dispatch.api.conftest import client_for
+    from tests.helpers import client_for
 
     response = client_for(dave.user).post(
         "/api/v1/driver/locations", "pings=1", content_type="application/x-www-form-urlencoded"

@@ -200,9 +200,11 @@ def form_data(client: Client, page: str, model: type[Model], **changes: str) -> 
 
 # --- Twilio's webhooks ---------------------------------------------------------------------------------------------
 
-# The desk's public address and the Twilio auth token its webhooks are signed with (the ``signed`` fixture).
+# The desk's public address and the Twilio auth token its webhooks are signed with (the ``signed`` fixture),
+# and the number the fake Twilio's texts come from (the ``twilio`` fixtures).
 PUBLIC_URL = "https://desk.example.com"
 TWILIO_TOKEN = "fake-auth-token"
+DESK_NUMBER = "+13125550000"
 
 
 def twilio_post(

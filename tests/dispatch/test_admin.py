@@ -113,12 +113,6 @@ def world(chicago, dave, alice) -> dict[type[Model], Model]:
     }
 
 
-@pytest.fixture
-def admin_client_(client, admin_user) -> Client:
-    client.force_login(admin_user)
-    return client
-
-
 _serial = count(1)
 
 

@@ -571,12 +571,6 @@ def test_it_never_logs_the_secret_or_the_body(
 # --- Admin ---------------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def admin_client_(client, admin_user) -> Client:
-    client.force_login(admin_user)
-    return client
-
-
 def test_it_never_shows_the_secret_in_the_admin(admin_client_, hook):
     pages = {
         "changelist": reverse("admin:dispatch_webhookendpoint_changelist"),

@@ -22,17 +22,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connections
 from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
-from dispatch import roles
 from dispatch.models import ApiToken, Stop
 from dispatch.services import api_token_issue
 from exceptions import workflow
 from exceptions.models import ExceptionCase, PreArrivalContact, StopRisk
-from tests.factories import CHICAGO, RunFactory, StopFactory, UserFactory
+from tests.factories import CHICAGO, RunFactory, StopFactory
 from tests.helpers import database_url_for_others, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -170,15 +168,6 @@ def shot(page, name: str) -> None:
 
 
 @pytest.fixture
-def bob(chicago):
-    """Bob dispatches at the Chicago depot too: Alice's teammate at the next desk."""
-    user = UserFactory(username="bob", first_name="Bob", is_staff=True)
-    user.groups.add(Group.objects.get(name=roles.DISPATCHERS))
-    user.depots.add(chicago)
-    return user
-
-
-@pytest.fixture
 def dave_stops(dave) -> list[Stop]:
     run = RunFactory(driver=dave)
     return [StopFactory(run=run, sequence=sequence) for sequence in (1, 2, 3, 4)]
@@ -263,18 +252,18 @@ def test_a_failed_scan_appears_on_an_open_board_without_a_reload(
 
 
 def test_an_action_in_one_browser_shows_in_the_other(
-    chromium, server, open_pages, alice, bob, dave_stops, dave_token, settings
+    chromium, server, open_pages, alice, carol, dave_stops, dave_token, settings
 ):
     first = failed_scan(server, dave_token, dave_stops[0])
     second = failed_scan(server, dave_token, dave_stops[1], reason="RECIPIENT_ABSENT")
     escalate(first, settings)
     alice_page = signed_in_page(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 900})
-    bob_page = signed_in_page(chromium, server, open_pages, "bob", viewport={"width": 1280, "height": 800})
-    for page in (alice_page, bob_page):
+    carol_page = signed_in_page(chromium, server, open_pages, "carol", viewport={"width": 1280, "height": 800})
+    for page in (alice_page, carol_page):
         expect(row(page, first)).to_contain_text("Escalated")
         expect(row(page, second)).to_be_visible()
-    bob_page.locator(f'#queue-rows tr[data-id="{first}"] .row-open').click()
-    expect(bob_page.locator("#panel-title")).to_contain_text(dave_stops[0].order.reference)
+    carol_page.locator(f'#queue-rows tr[data-id="{first}"] .row-open').click()
+    expect(carol_page.locator("#panel-title")).to_contain_text(dave_stops[0].order.reference)
 
     # Alice works from the keyboard: down the queue to the escalated case, open it, mark the recipient called.
     for _ in range(2):
@@ -288,30 +277,30 @@ def test_an_action_in_one_browser_shows_in_the_other(
     alice_page.keyboard.press("c")
     expect(panel.locator("#panel-timeline")).to_contain_text("Called the recipient", timeout=WAIT_MS)
 
-    # Bob's open panel and queue follow without a reload.
-    expect(bob_page.locator("#panel-timeline")).to_contain_text("Called the recipient", timeout=WAIT_MS)
-    expect(row(bob_page, first)).to_contain_text("Called the recipient")
+    # Carol's open panel and queue follow without a reload.
+    expect(carol_page.locator("#panel-timeline")).to_contain_text("Called the recipient", timeout=WAIT_MS)
+    expect(row(carol_page, first)).to_contain_text("Called the recipient")
 
-    # Alice hands the case to Bob with the picker: his row and panel say so.
+    # Alice hands the case to Carol with the picker: her row and panel say so.
     panel.get_by_role("button", name="Assign…").click()
     picker = panel.get_by_label("Dispatcher")
-    expect(picker.locator("option")).to_have_text(["Me", re.compile(r"^Bob\b")])
-    picker.select_option(str(bob.pk))
+    expect(picker.locator("option")).to_have_text(["Me", re.compile(r"^Carol\b")])
+    picker.select_option(str(carol.pk))
     panel.locator('form[data-for="assign"]').get_by_role("button", name="Assign").click()
-    expect(row(bob_page, first)).to_contain_text("@bob", timeout=WAIT_MS)
-    expect(bob_page.locator("#panel-facts")).to_contain_text("bob")
+    expect(row(carol_page, first)).to_contain_text("@carol", timeout=WAIT_MS)
+    expect(carol_page.locator("#panel-facts")).to_contain_text("carol")
 
     panel.get_by_role("button", name="Return to sender…").click()
     panel.get_by_label("Why").fill("Recipient refused on the phone")
     panel.locator('form[data-for="return"]').get_by_role("button", name="Return to sender").click()
     expect(row(alice_page, first)).to_have_count(0, timeout=WAIT_MS)
-    expect(row(bob_page, first)).to_have_count(0, timeout=WAIT_MS)
-    expect(bob_page.locator("#panel-actions [data-action]:visible, #panel-actions [data-form]:visible")).to_have_count(
-        0
-    )
-    expect(row(bob_page, second)).to_be_visible()
+    expect(row(carol_page, first)).to_have_count(0, timeout=WAIT_MS)
+    expect(
+        carol_page.locator("#panel-actions [data-action]:visible, #panel-actions [data-form]:visible")
+    ).to_have_count(0)
+    expect(row(carol_page, second)).to_be_visible()
     shot(alice_page, "board-action-alice")
-    shot(bob_page, "board-action-bob")
+    shot(carol_page, "board-action-carol")
 
     alice_page.keyboard.press("Escape")
     expect(panel).to_be_hidden()
@@ -320,7 +309,7 @@ def test_an_action_in_one_browser_shows_in_the_other(
     shot(alice_page, "board-shortcuts")
     alice_page.keyboard.press("Escape")
     board_matches_database(alice_page)
-    board_matches_database(bob_page)
+    board_matches_database(carol_page)
 
 
 def test_a_stale_action_is_refused_and_the_panel_refreshed(

@@ -17,10 +17,8 @@ import pytest
 import schemathesis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.contrib.auth.models import Group
-from django.core import signals
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -33,7 +31,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from dispatch import realtime, roles
+from dispatch import realtime
 from dispatch.models import AccessCredential, DriverInstruction, Order, Recipient
 from exceptions import board, payloads, workflow
 from exceptions.models import CaseEvent, ExceptionCase, ReplyIntent
@@ -59,31 +57,8 @@ def act(client: Client, case: ExceptionCase, action: str, **body: Any) -> Any:
 
 
 @pytest.fixture
-def bob(milwaukee):
-    """Bob dispatches at the Milwaukee depot: an outsider to Chicago's cases."""
-    user = UserFactory(username="bob", first_name="Bob")
-    user.groups.add(Group.objects.get(name=roles.DISPATCHERS))
-    user.depots.add(milwaukee)
-    return user
-
-
-@pytest.fixture
-def carol(chicago):
-    """Carol dispatches at Chicago too: Alice's teammate."""
-    user = UserFactory(username="carol", first_name="Carol", last_name="Diaz")
-    user.groups.add(Group.objects.get(name=roles.DISPATCHERS))
-    user.depots.add(chicago)
-    return user
-
-
-@pytest.fixture
 def alice_client(alice) -> Client:
     return signed_in(alice)
-
-
-@pytest.fixture
-def oscar_stop(oscar):
-    return StopFactory(run__driver=oscar)
 
 
 # --- Who may use the board ------------------------------------------------------------------------------------------
@@ -702,18 +677,6 @@ def test_the_metrics_group_by_area_with_each_areas_centre(alice_client, dave_sto
 board_schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application()).include(
     operation_id_regex=r"^board_"
 )
-
-
-@pytest.fixture
-def keep_test_connection():
-    # Like Django's test client: keep the test's connection (and its transaction) open across requests.
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    try:
-        yield
-    finally:
-        signals.request_started.connect(close_old_connections)
-        signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

@@ -31,9 +31,8 @@ from typing import Any
 import pytest
 import schemathesis
 from django.contrib.auth.models import Group
-from django.core import signals
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.db.models import F, Value
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -531,18 +530,6 @@ def test_it_documents_the_operation():
 
 # Any query string a client can send gets a documented answer, never a 500.
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application()).include(operation_id="metrics")
-
-
-@pytest.fixture
-def keep_test_connection():
-    # Like Django's test client: keep the test's connection (and its transaction) open across requests.
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    try:
-        yield
-    finally:
-        signals.request_started.connect(close_old_connections)
-        signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from tests.fault.harness import (
     SharedClock,
     Workers,
     broker_switch,
+    queues_purge,
 )
 
 # --- Redis --------------------------------------------------------------------------------------------------------
@@ -40,6 +41,12 @@ def broker(redis_server) -> Iterator[RedisServer]:
     broker_switch(redis_server.url())
     yield redis_server
     broker_switch(before)
+
+
+@pytest.fixture
+def empty_queues(broker) -> None:
+    """No task left in the broker by an earlier test: the module's workers run only what this test publishes."""
+    queues_purge(broker)
 
 
 # --- The shared clock ---------------------------------------------------------------------------------------------
@@ -92,13 +99,6 @@ def workers(django_db_setup, broker, module_twilio, module_clock, tmp_path_facto
 
 
 # --- Data ---------------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def dave_stop(dave) -> Stop:
-    """One of Dave's stops today."""
-    stop: Stop = StopFactory(run__driver=dave)
-    return stop
 
 
 @pytest.fixture

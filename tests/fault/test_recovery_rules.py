@@ -27,11 +27,8 @@ from outreach.services import (
     send_backoff,
 )
 from routing.adapter import SLOT_FIND_GRACE, slot_requests_unanswered
-from tests.exceptions.conftest import outreach, routing, triage_enqueued
 from tests.fault.harness import question_asked
 from tests.helpers import fail
-
-__all__ = ["outreach", "routing", "triage_enqueued"]
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("triage_enqueued")]
 

@@ -31,7 +31,6 @@ from tests.fault.harness import (
     SharedClock,
     Worker,
     question_asked,
-    queues_purge,
     reachable_any_time,
     realtime_on,
     wait_for,
@@ -54,8 +53,7 @@ def worker(workers) -> Worker:
 
 
 @pytest.fixture(autouse=True)
-def _empty_queues(broker, settings) -> None:
-    queues_purge(broker)
+def _board_on_the_suites_redis(empty_queues, broker, settings) -> None:
     realtime_on(broker, settings, prefix="fault-redis-down")  # the board's numbers and events fail too
 
 

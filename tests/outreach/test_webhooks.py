@@ -16,12 +16,6 @@ pytestmark = pytest.mark.usefixtures("triage_enqueued")
 
 
 @pytest.fixture
-def signed(settings):
-    settings.PUBLIC_BASE_URL = PUBLIC_URL
-    settings.TWILIO_AUTH_TOKEN = TWILIO_TOKEN
-
-
-@pytest.fixture
 def sent(dave_stop, settings) -> Message:
     """A question sent through the real SDK to the fake Twilio."""
     with FakeTwilio() as fake:

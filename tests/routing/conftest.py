@@ -7,19 +7,14 @@ builds days on a north-south line through the depot, where travel times can be c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-import time_machine
 
 from routing.models import RoutingSettings
-from tests.clock import NOW
 
 
 @pytest.fixture(autouse=True)
-def ten_am() -> Iterator[None]:
-    with time_machine.travel(NOW, tick=False):
-        yield
+def _still_clock(ten_am) -> None:
+    """Every routing test runs at ``tests.clock.NOW`` on a clock that stands still."""
 
 
 @pytest.fixture(autouse=True)

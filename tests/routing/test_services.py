@@ -21,12 +21,6 @@ pytestmark = pytest.mark.django_db(transaction=False)
 TOMORROW = TODAY + dt.timedelta(days=1)
 
 
-@pytest.fixture
-def outreach(settings):
-    # Replies are given to the workflow directly; nobody is texted.
-    settings.EXCEPTIONS_OUTREACH = "tests.exceptions.standins.RecordingOutreach"
-
-
 def failed_at(stop: Stop) -> Stop:
     """The driver tried the stop and failed: it is no longer among the remaining stops."""
     Stop.objects.filter(pk=stop.pk).update(status=Stop.Status.FAILED, attempt_count=1)

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from outreach.models import Conversation, Message
 from tests.factories import ExceptionCaseFactory
-from tests.helpers import PUBLIC_URL, TWILIO_TOKEN, twilio_post
+from tests.helpers import twilio_post
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("signed")]
 
 INBOUND, STATUS = "/outreach/twilio/inbound", "/outreach/twilio/status"
 # What a form field can carry: any unicode but surrogates (not encodable), NUL included, empty to huge.
@@ -28,12 +28,6 @@ FIELD = st.one_of(
     st.text(alphabet="0123456789+", min_size=100, max_size=5000),
 )
 EXAMPLES = 300  # the same examples every run (derandomize): a failure here is a bug, not a draw
-
-
-@pytest.fixture(autouse=True)
-def signed(settings):
-    settings.PUBLIC_BASE_URL = PUBLIC_URL
-    settings.TWILIO_AUTH_TOKEN = TWILIO_TOKEN
 
 
 @pytest.fixture

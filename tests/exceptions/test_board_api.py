@@ -66,10 +66,18 @@ def alice_client(alice) -> Client:
 
 def test_it_refuses_anyone_not_signed_in_and_drivers(dave, dave_stop):
     case = fail(dave_stop)
-    for client in (Client(), signed_in(dave.user)):
-        assert client.get(SNAPSHOT).status_code == 403
-        assert client.get(case_url(case)).status_code == 403
-        assert act(client, case, "call").status_code == 403
+    before, events = ExceptionCase.objects.values().get(pk=case.pk), case.events.count()
+    for client, code in ((Client(), "not_authenticated"), (signed_in(dave.user), "permission_denied")):
+        snapshot = client.get(SNAPSHOT)
+        assert snapshot.status_code == 403
+        panel = client.get(case_url(case))
+        assert panel.status_code == 403
+        call = act(client, case, "call")
+        assert call.status_code == 403
+        assert [response.json()["code"] for response in (snapshot, panel, call)] == [code] * 3
+        assert "cases" not in snapshot.json()
+    assert ExceptionCase.objects.values().get(pk=case.pk) == before
+    assert case.events.count() == events
 
 
 def test_another_depots_case_is_a_404_to_read_and_to_act_on(alice_client, oscar_stop):
@@ -478,9 +486,13 @@ def test_bad_input_is_a_400_with_field_messages(alice_client, bob, dave_stop, ac
 
 def test_a_body_that_is_not_an_object_is_a_400(alice_client, dave_stop):
     case = escalated(dave_stop)
-    for raw in ("[1, 2]", "{not json", '"text"'):
+    before, events = ExceptionCase.objects.values().get(pk=case.pk), case.events.count()
+    for raw, code in (("[1, 2]", "invalid"), ("{not json", "parse_error"), ('"text"', "invalid")):
         response = alice_client.post(case_url(case, "call"), raw, content_type="application/json")
         assert response.status_code == 400
+        assert response.json()["code"] == code, raw
+    assert ExceptionCase.objects.values().get(pk=case.pk) == before
+    assert case.events.count() == events
 
 
 # --- Events ---------------------------------------------------------------------------------------------------------
@@ -625,8 +637,14 @@ def test_a_dispatcher_signs_in_and_lands_on_the_board(alice):
     )
 
     assert (response.status_code, response["Location"]) == (302, "/board/")
+    assert client.session["_auth_user_id"] == str(alice.pk)
+    alice.refresh_from_db()
+    assert alice.last_login is not None
+    assert client.get("/board/").status_code == 200
     out = client.post("/accounts/logout/", {"csrfmiddlewaretoken": client.cookies["csrftoken"].value})
     assert (out.status_code, out["Location"]) == (302, "/accounts/login/")
+    assert "_auth_user_id" not in client.session
+    assert client.get("/board/")["Location"].startswith("/accounts/login/")
 
 
 # --- Metrics: CSV and areas ------------------------------------------------------------------------------------------

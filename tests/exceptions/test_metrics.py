@@ -462,9 +462,19 @@ def test_it_explains_bad_query_parameters(chicago, alice, params, field, message
     assert message in body["fields"][field][0]
 
 
-def test_it_accepts_92_days(chicago, alice):
+def test_it_accepts_92_days(chicago, alice, dave):
+    # A delivery the day before the period, on its first day and on its last.
+    for day in (dt.date(2026, 3, 10), dt.date(2026, 3, 11), DAY):
+        chi = Day(dave, day=day)
+        chi.scan(chi.stop(), at(12, day=day), code=None)
+
     response = signed_in(alice).get(URL, {"from": "2026-03-11", "to": "2026-06-10", "group_by": "day"})
     assert response.status_code == 200
+    body = response.json()
+    assert (body["from"], body["to"], body["group_by"]) == ("2026-03-11", "2026-06-10", "day")
+    assert body["depots"] == ["chi-west"]
+    assert [group["key"] for group in body["groups"]] == ["2026-03-11", "2026-06-10"]
+    assert body["totals"]["first_attempt"]["attempts"] == 2
 
 
 def test_it_hides_other_depots_from_a_dispatcher(day, alice):
@@ -620,6 +630,9 @@ def test_a_dispatcher_views_the_cost_model_but_cannot_change_it(alice):
 def test_the_default_cost_model_cannot_be_deleted(admin_user, chicago_costs):
     client = signed_in(admin_user)
     default = CostModel.objects.get(depot__isnull=True)
+    delete_default = reverse("admin:exceptions_costmodel_delete", args=[default.pk])
 
-    assert client.get(reverse("admin:exceptions_costmodel_delete", args=[default.pk])).status_code == 403
+    assert client.get(delete_default).status_code == 403
+    assert client.post(delete_default, {"post": "yes"}).status_code == 403
     assert client.get(reverse("admin:exceptions_costmodel_delete", args=[chicago_costs.pk])).status_code == 200
+    assert set(CostModel.objects.values_list("pk", flat=True)) == {default.pk, chicago_costs.pk}

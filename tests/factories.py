@@ -1,8 +1,9 @@
 """Factories for the domain, and the people tests are written about.
 
-Personas: Alice dispatches at the Chicago depot; Dave drives there; Erin drives
-there too (a teammate whose stops Dave must not see); Oscar drives for another
-depot (an outsider).
+Personas (fixtures in tests/conftest.py): Alice dispatches at the Chicago depot;
+Carol dispatches there too (Alice's teammate); Bob dispatches at Milwaukee (an
+outsider to Chicago's cases); Dave drives for Chicago; Erin drives there too (a
+teammate whose stops Dave must not see); Oscar drives for Milwaukee (an outsider).
 """
 
 from __future__ import annotations

@@ -9,10 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.exceptions.conftest import triage_enqueued
-
-__all__ = ["openapi_schema", "triage_enqueued"]
-
 ROOT = Path(__file__).resolve().parents[2]
 
 

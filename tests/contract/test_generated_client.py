@@ -28,8 +28,8 @@ from dispatch.models import ApiToken, ScanEvent
 from dispatch.services import instruction_push
 from dispatch.services.tokens import api_token_issue
 from tests.contract.strict import StrictResponses
-from tests.exceptions.conftest import at
 from tests.factories import AccessCredentialFactory, RunFactory, StopFactory, UserFactory
+from tests.helpers import at
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "dispatch_api_client"

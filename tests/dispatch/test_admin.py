@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from html.parser import HTMLParser
 from itertools import count
 from typing import Any, cast
 
@@ -55,6 +54,7 @@ from tests.factories import (
     StopFactory,
     UserFactory,
 )
+from tests.helpers import form_data
 
 SECRET = "7391#"
 
@@ -72,70 +72,6 @@ MODEL_IDS = [model._meta.model_name or "" for model in DISPATCH_MODELS]
 
 def url(model: type[Model], view: str, *args: Any) -> str:
     return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
-
-
-class _FormFields(HTMLParser):
-    """What a browser would submit from a page's admin form, unchanged."""
-
-    def __init__(self, form_id: str) -> None:
-        super().__init__()
-        self.form_id = form_id
-        self.inside = False
-        self.data: dict[str, list[str]] = {}
-        self._select: str | None = None
-        self._multiple = False
-        self._options: list[tuple[str, bool]] = []
-        self._textarea: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = dict(attrs)
-        if tag == "form":
-            self.inside = attributes.get("id") == self.form_id
-            return
-        name = attributes.get("name")
-        if not self.inside:
-            return
-        if tag == "input" and name:
-            kind = (attributes.get("type") or "text").lower()
-            if kind in {"submit", "button", "file", "image", "reset"}:
-                return
-            if kind in {"checkbox", "radio"} and "checked" not in attributes:
-                return
-            self.data.setdefault(name, []).append(attributes.get("value") or ("on" if kind == "checkbox" else ""))
-        elif tag == "select" and name:
-            self._select, self._multiple, self._options = name, "multiple" in attributes, []
-        elif tag == "option" and self._select:
-            self._options.append((attributes.get("value") or "", "selected" in attributes))
-        elif tag == "textarea" and name:
-            self._textarea = name
-            self.data.setdefault(name, []).append("")
-
-    def handle_data(self, data: str) -> None:
-        if self._textarea:
-            self.data[self._textarea][-1] += data
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self.inside = False
-        elif tag == "select" and self._select:
-            chosen = [value for value, selected in self._options if selected]
-            if not chosen and not self._multiple and self._options:
-                chosen = [self._options[0][0]]
-            self.data.setdefault(self._select, []).extend(chosen)
-            self._select = None
-        elif tag == "textarea":
-            self._textarea = None
-
-
-def form_data(client: Client, page: str, model: type[Model], **changes: str) -> dict[str, Any]:
-    """The form on an admin add or change page as it would be posted, with some fields changed."""
-    response = client.get(page)
-    assert response.status_code == 200
-    parser = _FormFields(f"{model._meta.model_name}_form")
-    parser.feed(response.content.decode())
-    data: dict[str, Any] = dict(parser.data)
-    data.update(changes)
-    return data
 
 
 def queries_to_get(client: Client, page: str) -> int:
@@ -175,12 +111,6 @@ def world(chicago, dave, alice) -> dict[type[Model], Model]:
         Stop: stop,
         User: alice,
     }
-
-
-@pytest.fixture
-def admin_client_(client, admin_user) -> Client:
-    client.force_login(admin_user)
-    return client
 
 
 _serial = count(1)

@@ -25,7 +25,7 @@ from exceptions.prevention import prearrival_sweep
 from outreach.models import Message
 from outreach.services import inbound_receive, message_send
 from tests.clock import local
-from tests.exceptions.conftest import at, fail
+from tests.helpers import at, fail
 
 pytestmark = pytest.mark.django_db
 

@@ -628,7 +628,14 @@ def test_it_accepts_a_token_limited_to_the_plans_depot(chicago, dave, erin):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
 
-    assert send(client, the_day(dave, erin)).status_code == 201
+    response = send(client, the_day(dave, erin))
+
+    assert response.status_code == 201
+    assert (response.json()["depot"], response.json()["runs"]["created"]) == ("chi-west", 2)
+    assert stops_of("R-DAVE") == [(1, "LM-1", "pending"), (2, "LM-2", "pending"), (3, "LM-3", "pending")]
+    assert stops_of("R-ERIN") == [(1, "LM-4", "pending"), (2, "LM-5", "pending")]
+    for model in (Run, Order, Recipient, Address):
+        assert set(model.objects.values_list("depot", flat=True)) == {chicago.pk}, model.__name__
 
 
 @pytest.mark.parametrize("dry_run", [False, True], ids=["import", "dry run"])

@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import json
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -35,6 +34,7 @@ from dispatch.services.webhooks import (
     webhook_signature,
     webhook_signature_verify,
 )
+from tests.helpers import free_port
 
 SECRET = "whsec-0f7c2a9d41b8e365"
 OTHER_SECRET = "whsec-ffffffffffffffff"
@@ -415,9 +415,7 @@ def test_it_counts_a_stalled_receiver_as_a_failed_attempt(
 
 
 def test_it_retries_when_the_receiver_is_unreachable(chicago, receiver, enqueued, django_capture_on_commit_callbacks):
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     _endpoint(f"http://127.0.0.1:{port}/hooks", depot=chicago)
     (delivery_id,) = _emit_and_commit(django_capture_on_commit_callbacks, chicago, (WebhookEvent.SCAN_FAILED, PAYLOAD))
 
@@ -571,12 +569,6 @@ def test_it_never_logs_the_secret_or_the_body(
 
 
 # --- Admin ---------------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def admin_client_(client, admin_user) -> Client:
-    client.force_login(admin_user)
-    return client
 
 
 def test_it_never_shows_the_secret_in_the_admin(admin_client_, hook):

@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -23,18 +22,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.contrib.auth.models import Group
 from django.db import connections
 from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
-from dispatch import roles
 from dispatch.models import ApiToken, Stop
 from dispatch.services import api_token_issue
 from exceptions import workflow
 from exceptions.models import ExceptionCase, PreArrivalContact, StopRisk
-from tests.factories import CHICAGO, RunFactory, StopFactory, UserFactory
+from tests.factories import CHICAGO, RunFactory, StopFactory
+from tests.helpers import database_url_for_others, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "var" / "test-artifacts"
@@ -53,19 +50,6 @@ pytestmark = [
 # --- The server and the browser -------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def server_database_url() -> str:
-    """The test database (pytest-django's), for the server process."""
-    db = settings.DATABASES["default"]
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @pytest.fixture(scope="module")
 def server(django_db_setup) -> Iterator[str]:
     """The product on a free port: Uvicorn, the test database, no map tiles (no outside requests)."""
@@ -75,7 +59,7 @@ def server(django_db_setup) -> Iterator[str]:
     environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.e2e.live_settings",
-        "DATABASE_URL": server_database_url(),
+        "DATABASE_URL": database_url_for_others(),
         "DB_CONN_MAX_AGE": "0",  # so the test database can be dropped at the end
         "BOARD_TILE_URL": "",
         "WEB_REQUEST_THREADS": "4",
@@ -149,7 +133,9 @@ def open_pages() -> Iterator[list[Any]]:
         assert not errors, errors
 
 
-def signed_in(chromium, server, open_pages, username: str, *, socket_route=None, live=True, **context_options) -> Any:
+def signed_in_page(
+    chromium, server, open_pages, username: str, *, socket_route=None, live=True, **context_options
+) -> Any:
     """A new browser (own cookies) signed in through the sign-in form, on the board.
 
     ``socket_route`` stands between the page and the board's websocket (Playwright's routeWebSocket).
@@ -179,15 +165,6 @@ def shot(page, name: str) -> None:
 
 
 # --- People and stops -----------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def bob(chicago):
-    """Bob dispatches at the Chicago depot too: Alice's teammate at the next desk."""
-    user = UserFactory(username="bob", first_name="Bob", is_staff=True)
-    user.groups.add(Group.objects.get(name=roles.DISPATCHERS))
-    user.depots.add(chicago)
-    return user
 
 
 @pytest.fixture
@@ -259,7 +236,7 @@ def board_matches_database(page) -> None:
 def test_a_failed_scan_appears_on_an_open_board_without_a_reload(
     chromium, server, open_pages, alice, dave_stops, dave_token
 ):
-    page = signed_in(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 900})
+    page = signed_in_page(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 900})
     expect(page.locator("#queue-empty")).to_be_visible()
     page.evaluate("window.sameDocument = true")
 
@@ -275,18 +252,18 @@ def test_a_failed_scan_appears_on_an_open_board_without_a_reload(
 
 
 def test_an_action_in_one_browser_shows_in_the_other(
-    chromium, server, open_pages, alice, bob, dave_stops, dave_token, settings
+    chromium, server, open_pages, alice, carol, dave_stops, dave_token, settings
 ):
     first = failed_scan(server, dave_token, dave_stops[0])
     second = failed_scan(server, dave_token, dave_stops[1], reason="RECIPIENT_ABSENT")
     escalate(first, settings)
-    alice_page = signed_in(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 900})
-    bob_page = signed_in(chromium, server, open_pages, "bob", viewport={"width": 1280, "height": 800})
-    for page in (alice_page, bob_page):
+    alice_page = signed_in_page(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 900})
+    carol_page = signed_in_page(chromium, server, open_pages, "carol", viewport={"width": 1280, "height": 800})
+    for page in (alice_page, carol_page):
         expect(row(page, first)).to_contain_text("Escalated")
         expect(row(page, second)).to_be_visible()
-    bob_page.locator(f'#queue-rows tr[data-id="{first}"] .row-open').click()
-    expect(bob_page.locator("#panel-title")).to_contain_text(dave_stops[0].order.reference)
+    carol_page.locator(f'#queue-rows tr[data-id="{first}"] .row-open').click()
+    expect(carol_page.locator("#panel-title")).to_contain_text(dave_stops[0].order.reference)
 
     # Alice works from the keyboard: down the queue to the escalated case, open it, mark the recipient called.
     for _ in range(2):
@@ -300,30 +277,30 @@ def test_an_action_in_one_browser_shows_in_the_other(
     alice_page.keyboard.press("c")
     expect(panel.locator("#panel-timeline")).to_contain_text("Called the recipient", timeout=WAIT_MS)
 
-    # Bob's open panel and queue follow without a reload.
-    expect(bob_page.locator("#panel-timeline")).to_contain_text("Called the recipient", timeout=WAIT_MS)
-    expect(row(bob_page, first)).to_contain_text("Called the recipient")
+    # Carol's open panel and queue follow without a reload.
+    expect(carol_page.locator("#panel-timeline")).to_contain_text("Called the recipient", timeout=WAIT_MS)
+    expect(row(carol_page, first)).to_contain_text("Called the recipient")
 
-    # Alice hands the case to Bob with the picker: his row and panel say so.
+    # Alice hands the case to Carol with the picker: her row and panel say so.
     panel.get_by_role("button", name="Assign…").click()
     picker = panel.get_by_label("Dispatcher")
-    expect(picker.locator("option")).to_have_text(["Me", re.compile(r"^Bob\b")])
-    picker.select_option(str(bob.pk))
+    expect(picker.locator("option")).to_have_text(["Me", re.compile(r"^Carol\b")])
+    picker.select_option(str(carol.pk))
     panel.locator('form[data-for="assign"]').get_by_role("button", name="Assign").click()
-    expect(row(bob_page, first)).to_contain_text("@bob", timeout=WAIT_MS)
-    expect(bob_page.locator("#panel-facts")).to_contain_text("bob")
+    expect(row(carol_page, first)).to_contain_text("@carol", timeout=WAIT_MS)
+    expect(carol_page.locator("#panel-facts")).to_contain_text("carol")
 
     panel.get_by_role("button", name="Return to sender…").click()
     panel.get_by_label("Why").fill("Recipient refused on the phone")
     panel.locator('form[data-for="return"]').get_by_role("button", name="Return to sender").click()
     expect(row(alice_page, first)).to_have_count(0, timeout=WAIT_MS)
-    expect(row(bob_page, first)).to_have_count(0, timeout=WAIT_MS)
-    expect(bob_page.locator("#panel-actions [data-action]:visible, #panel-actions [data-form]:visible")).to_have_count(
-        0
-    )
-    expect(row(bob_page, second)).to_be_visible()
+    expect(row(carol_page, first)).to_have_count(0, timeout=WAIT_MS)
+    expect(
+        carol_page.locator("#panel-actions [data-action]:visible, #panel-actions [data-form]:visible")
+    ).to_have_count(0)
+    expect(row(carol_page, second)).to_be_visible()
     shot(alice_page, "board-action-alice")
-    shot(bob_page, "board-action-bob")
+    shot(carol_page, "board-action-carol")
 
     alice_page.keyboard.press("Escape")
     expect(panel).to_be_hidden()
@@ -332,7 +309,7 @@ def test_an_action_in_one_browser_shows_in_the_other(
     shot(alice_page, "board-shortcuts")
     alice_page.keyboard.press("Escape")
     board_matches_database(alice_page)
-    board_matches_database(bob_page)
+    board_matches_database(carol_page)
 
 
 def test_a_stale_action_is_refused_and_the_panel_refreshed(
@@ -341,7 +318,7 @@ def test_a_stale_action_is_refused_and_the_panel_refreshed(
     case_id = failed_scan(server, dave_token, dave_stops[0])
     escalate(case_id, settings)
     # A socket that never hears from the server: the panel keeps the version it loaded while someone else acts.
-    page = signed_in(
+    page = signed_in_page(
         chromium, server, open_pages, "alice", socket_route=lambda ws: None, live=False,
         viewport={"width": 1280, "height": 800},
     )  # fmt: skip
@@ -388,7 +365,9 @@ def test_the_board_catches_up_after_a_lost_event_and_after_a_reconnect(
 
         upstream.on_message(from_server)
 
-    page = signed_in(chromium, server, open_pages, "alice", socket_route=proxy, viewport={"width": 1280, "height": 800})
+    page = signed_in_page(
+        chromium, server, open_pages, "alice", socket_route=proxy, viewport={"width": 1280, "height": 800}
+    )
     snapshots: list[str] = []
 
     def count_snapshots(request) -> None:
@@ -438,7 +417,7 @@ def test_the_board_is_usable_on_a_phone(chromium, server, open_pages, alice, dav
     case_id = failed_scan(server, dave_token, dave_stops[0])
     escalate(case_id, settings)
     failed_scan(server, dave_token, dave_stops[1], reason="RECIPIENT_ABSENT")
-    page = signed_in(
+    page = signed_in_page(
         chromium, server, open_pages, "alice",
         viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=2,
     )  # fmt: skip
@@ -490,7 +469,7 @@ def test_the_analytics_page_charts_the_period_and_exports_csv(
     case_id = failed_scan(server, dave_token, dave_stops[0])
     escalate(case_id, settings)
     failed_scan(server, dave_token, dave_stops[1], reason="RECIPIENT_ABSENT")
-    page = signed_in(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 1000})
+    page = signed_in_page(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 1000})
     page.get_by_role("link", name="Analytics").click()
     expect(page.locator("#kpi-cases")).to_have_text("2", timeout=WAIT_MS)
     expect(page.locator("#kpi-cases-detail")).to_contain_text("1 escalated")
@@ -540,7 +519,7 @@ def test_the_risky_stops_of_today_and_tomorrow_show_why_and_what_was_learned_ahe
         reasons=[{"code": "no_code", "label": "No access code on file for this gated community", "weight": 0.25}],
         missing=["access_code"],
     )
-    page = signed_in(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 900})
+    page = signed_in_page(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 900})
 
     page.get_by_role("tab", name="Risky stops").click()
     expect(page.get_by_role("tab", name="Risky stops")).to_have_attribute("aria-selected", "true")

@@ -34,7 +34,6 @@ from django.test.utils import CaptureQueriesContext
 from dispatch.models import Address, Driver, Run, ScanEvent, Stop
 from exceptions.analytics import GROUP_BY, useful_reply
 from exceptions.models import PreArrivalContact
-from tests.exceptions.conftest import METRICS_DAY, groups, summary
 from tests.factories import (
     AddressFactory,
     OrderFactory,
@@ -44,6 +43,7 @@ from tests.factories import (
     StopFactory,
     reason,
 )
+from tests.helpers import METRICS_DAY, groups, signed_in, summary
 
 pytestmark = pytest.mark.django_db
 
@@ -351,12 +351,6 @@ def test_it_measures_prevention_in_one_query_however_many_texts(day, chicago, mi
 
 
 # --- The API, the CSV and the page ----------------------------------------------------------------------------------
-
-
-def signed_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_it_serves_prevention_in_the_metrics(day, alice):

@@ -17,10 +17,8 @@ import pytest
 import schemathesis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.contrib.auth.models import Group
-from django.core import signals
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -33,26 +31,20 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from dispatch import realtime, roles
+from dispatch import realtime
 from dispatch.models import AccessCredential, DriverInstruction, Order, Recipient
 from exceptions import board, payloads, workflow
 from exceptions.models import CaseEvent, ExceptionCase, ReplyIntent
 from exceptions.workflow import Understanding
 from outreach import tasks as outreach_tasks
 from outreach.models import Conversation, Message
-from tests.exceptions.conftest import at, fail
 from tests.factories import StopFactory, UserFactory
+from tests.helpers import at, escalated, fail, reply, signed_in, triaged
 
 State = ExceptionCase.State
 Outcome = ExceptionCase.Outcome
 SNAPSHOT = "/api/v1/board/snapshot"
 pytestmark = pytest.mark.usefixtures("outreach", "routing", "triage_enqueued")
-
-
-def signed_in(user: Any, *, csrf: bool = False) -> Client:
-    client = Client(enforce_csrf_checks=csrf)
-    client.force_login(user)
-    return client
 
 
 def case_url(case: ExceptionCase, action: str = "") -> str:
@@ -64,47 +56,9 @@ def act(client: Client, case: ExceptionCase, action: str, **body: Any) -> Any:
     return client.post(case_url(case, action), body, content_type="application/json")
 
 
-def triaged(case: ExceptionCase) -> ExceptionCase:
-    workflow.case_triage(case_id=case.pk)
-    return ExceptionCase.objects.get(pk=case.pk)
-
-
-def reply(case: ExceptionCase, intent: str, **fields: Any) -> ExceptionCase:
-    workflow.case_reply_apply(case_id=case.pk, understood=Understanding(intent=ReplyIntent(intent), **fields))
-    return ExceptionCase.objects.get(pk=case.pk)
-
-
-def escalated(stop: Any) -> ExceptionCase:
-    """A case the recipient asked a call for: with a dispatcher now."""
-    return reply(triaged(fail(stop)), ReplyIntent.CALL_REQUEST)
-
-
-@pytest.fixture
-def bob(milwaukee):
-    """Bob dispatches at the Milwaukee depot: an outsider to Chicago's cases."""
-    user = UserFactory(username="bob", first_name="Bob")
-    user.groups.add(Group.objects.get(name=roles.DISPATCHERS))
-    user.depots.add(milwaukee)
-    return user
-
-
-@pytest.fixture
-def carol(chicago):
-    """Carol dispatches at Chicago too: Alice's teammate."""
-    user = UserFactory(username="carol", first_name="Carol", last_name="Diaz")
-    user.groups.add(Group.objects.get(name=roles.DISPATCHERS))
-    user.depots.add(chicago)
-    return user
-
-
 @pytest.fixture
 def alice_client(alice) -> Client:
     return signed_in(alice)
-
-
-@pytest.fixture
-def oscar_stop(oscar):
-    return StopFactory(run__driver=oscar)
 
 
 # --- Who may use the board ------------------------------------------------------------------------------------------
@@ -112,10 +66,18 @@ def oscar_stop(oscar):
 
 def test_it_refuses_anyone_not_signed_in_and_drivers(dave, dave_stop):
     case = fail(dave_stop)
-    for client in (Client(), signed_in(dave.user)):
-        assert client.get(SNAPSHOT).status_code == 403
-        assert client.get(case_url(case)).status_code == 403
-        assert act(client, case, "call").status_code == 403
+    before, events = ExceptionCase.objects.values().get(pk=case.pk), case.events.count()
+    for client, code in ((Client(), "not_authenticated"), (signed_in(dave.user), "permission_denied")):
+        snapshot = client.get(SNAPSHOT)
+        assert snapshot.status_code == 403
+        panel = client.get(case_url(case))
+        assert panel.status_code == 403
+        call = act(client, case, "call")
+        assert call.status_code == 403
+        assert [response.json()["code"] for response in (snapshot, panel, call)] == [code] * 3
+        assert "cases" not in snapshot.json()
+    assert ExceptionCase.objects.values().get(pk=case.pk) == before
+    assert case.events.count() == events
 
 
 def test_another_depots_case_is_a_404_to_read_and_to_act_on(alice_client, oscar_stop):
@@ -524,9 +486,13 @@ def test_bad_input_is_a_400_with_field_messages(alice_client, bob, dave_stop, ac
 
 def test_a_body_that_is_not_an_object_is_a_400(alice_client, dave_stop):
     case = escalated(dave_stop)
-    for raw in ("[1, 2]", "{not json", '"text"'):
+    before, events = ExceptionCase.objects.values().get(pk=case.pk), case.events.count()
+    for raw, code in (("[1, 2]", "invalid"), ("{not json", "parse_error"), ('"text"', "invalid")):
         response = alice_client.post(case_url(case, "call"), raw, content_type="application/json")
         assert response.status_code == 400
+        assert response.json()["code"] == code, raw
+    assert ExceptionCase.objects.values().get(pk=case.pk) == before
+    assert case.events.count() == events
 
 
 # --- Events ---------------------------------------------------------------------------------------------------------
@@ -671,8 +637,14 @@ def test_a_dispatcher_signs_in_and_lands_on_the_board(alice):
     )
 
     assert (response.status_code, response["Location"]) == (302, "/board/")
+    assert client.session["_auth_user_id"] == str(alice.pk)
+    alice.refresh_from_db()
+    assert alice.last_login is not None
+    assert client.get("/board/").status_code == 200
     out = client.post("/accounts/logout/", {"csrfmiddlewaretoken": client.cookies["csrftoken"].value})
     assert (out.status_code, out["Location"]) == (302, "/accounts/login/")
+    assert "_auth_user_id" not in client.session
+    assert client.get("/board/")["Location"].startswith("/accounts/login/")
 
 
 # --- Metrics: CSV and areas ------------------------------------------------------------------------------------------
@@ -723,18 +695,6 @@ def test_the_metrics_group_by_area_with_each_areas_centre(alice_client, dave_sto
 board_schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application()).include(
     operation_id_regex=r"^board_"
 )
-
-
-@pytest.fixture
-def keep_test_connection():
-    # Like Django's test client: keep the test's connection (and its transaction) open across requests.
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    try:
-        yield
-    finally:
-        signals.request_started.connect(close_old_connections)
-        signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

@@ -17,16 +17,16 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.contrib.auth.models import Group
 from django.db import transaction
 from django.test import Client
 
 from config.asgi import application
-from dispatch import realtime, roles
+from dispatch import realtime
 from exceptions import workflow
 from exceptions.consumers import BoardConsumer
 from exceptions.models import ExceptionCase
-from tests.factories import ExceptionCaseFactory, StopFactory, UserFactory
+from tests.factories import ExceptionCaseFactory, StopFactory
+from tests.helpers import signed_in
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
@@ -37,26 +37,11 @@ ORIGIN = (b"origin", b"http://localhost")
 OPEN = set(ExceptionCase.OPEN_STATES)
 
 
-def signed_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def socket(client: Client | None, origin: tuple[bytes, bytes] = ORIGIN) -> WebsocketCommunicator:
     headers = [origin]
     if client is not None:
         headers.append((b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()))
     return WebsocketCommunicator(application, "/ws/board/", headers=headers)
-
-
-@pytest.fixture
-def bob(milwaukee):
-    """Bob dispatches at the Milwaukee depot."""
-    user = UserFactory(username="bob", first_name="Bob")
-    user.groups.add(Group.objects.get(name=roles.DISPATCHERS))
-    user.depots.add(milwaukee)
-    return user
 
 
 @pytest.fixture

@@ -10,22 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from dispatch import roles
 from dispatch.models import Order, Run, Stop
 from exceptions import prevention, risk_board
 from exceptions.models import PreArrivalContact, StopRisk
 from exceptions.tasks import risk_score_day_task
-from tests.clock import NOW, TODAY, local
+from tests.clock import TODAY, local
 from tests.factories import (
     CHICAGO,
     AccessCredentialFactory,
@@ -35,36 +32,18 @@ from tests.factories import (
     StopFactory,
     UserFactory,
 )
+from tests.helpers import signed_in
+
+pytestmark = pytest.mark.usefixtures("ten_am")
 
 RISKY = "/api/v1/board/risky-stops"
 TOMORROW = TODAY + dt.timedelta(days=1)
 TOKYO = zoneinfo.ZoneInfo("Asia/Tokyo")
 
 
-@pytest.fixture(autouse=True)
-def ten_am() -> Iterator[None]:
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def bob(milwaukee):
-    """Bob dispatches at the Milwaukee depot: an outsider to Chicago's stops."""
-    user = UserFactory(username="bob", first_name="Bob")
-    user.groups.add(Group.objects.get(name=roles.DISPATCHERS))
-    user.depots.add(milwaukee)
-    return user
-
-
 @pytest.fixture
 def dave_run(dave) -> Run:
     return RunFactory(driver=dave, service_date=TODAY)
-
-
-def signed_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def risky(stop: Stop, score: float, *labels: str, missing: tuple[str, ...] = ()) -> Stop:

@@ -31,9 +31,8 @@ from typing import Any
 import pytest
 import schemathesis
 from django.contrib.auth.models import Group
-from django.core import signals
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.db.models import F, Value
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -52,8 +51,6 @@ from dispatch.geo import haversine_m
 from dispatch.models import ApiToken, Depot, Run, ScanEvent, Stop
 from exceptions.analytics import GROUP_BY, haversine_km
 from exceptions.models import CostModel, ExceptionCase
-from tests.dispatch.api.conftest import client_for
-from tests.exceptions.conftest import METRICS_DAY, groups, summary
 from tests.factories import (
     AddressFactory,
     DepotFactory,
@@ -66,6 +63,7 @@ from tests.factories import (
     UserFactory,
     reason,
 )
+from tests.helpers import METRICS_DAY, client_for, groups, signed_in, summary
 
 pytestmark = pytest.mark.django_db
 
@@ -393,12 +391,6 @@ def test_the_sql_distance_is_the_haversine_of_dispatch_geo(chicago, milwaukee):
 # --- The API -------------------------------------------------------------------------------------------------------
 
 
-def signed_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def test_it_serves_a_dispatcher_the_metrics_of_their_depot(day, alice):
     response = signed_in(alice).get(URL, {"from": "2026-06-10", "to": "2026-06-10", "group_by": "depot"})
 
@@ -470,9 +462,19 @@ def test_it_explains_bad_query_parameters(chicago, alice, params, field, message
     assert message in body["fields"][field][0]
 
 
-def test_it_accepts_92_days(chicago, alice):
+def test_it_accepts_92_days(chicago, alice, dave):
+    # A delivery the day before the period, on its first day and on its last.
+    for day in (dt.date(2026, 3, 10), dt.date(2026, 3, 11), DAY):
+        chi = Day(dave, day=day)
+        chi.scan(chi.stop(), at(12, day=day), code=None)
+
     response = signed_in(alice).get(URL, {"from": "2026-03-11", "to": "2026-06-10", "group_by": "day"})
     assert response.status_code == 200
+    body = response.json()
+    assert (body["from"], body["to"], body["group_by"]) == ("2026-03-11", "2026-06-10", "day")
+    assert body["depots"] == ["chi-west"]
+    assert [group["key"] for group in body["groups"]] == ["2026-03-11", "2026-06-10"]
+    assert body["totals"]["first_attempt"]["attempts"] == 2
 
 
 def test_it_hides_other_depots_from_a_dispatcher(day, alice):
@@ -538,18 +540,6 @@ def test_it_documents_the_operation():
 
 # Any query string a client can send gets a documented answer, never a 500.
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application()).include(operation_id="metrics")
-
-
-@pytest.fixture
-def keep_test_connection():
-    # Like Django's test client: keep the test's connection (and its transaction) open across requests.
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    try:
-        yield
-    finally:
-        signals.request_started.connect(close_old_connections)
-        signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
@@ -640,6 +630,9 @@ def test_a_dispatcher_views_the_cost_model_but_cannot_change_it(alice):
 def test_the_default_cost_model_cannot_be_deleted(admin_user, chicago_costs):
     client = signed_in(admin_user)
     default = CostModel.objects.get(depot__isnull=True)
+    delete_default = reverse("admin:exceptions_costmodel_delete", args=[default.pk])
 
-    assert client.get(reverse("admin:exceptions_costmodel_delete", args=[default.pk])).status_code == 403
+    assert client.get(delete_default).status_code == 403
+    assert client.post(delete_default, {"post": "yes"}).status_code == 403
     assert client.get(reverse("admin:exceptions_costmodel_delete", args=[chicago_costs.pk])).status_code == 200
+    assert set(CostModel.objects.values_list("pk", flat=True)) == {default.pk, chicago_costs.pk}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 import time_machine
@@ -14,15 +13,10 @@ from exceptions.models import PreArrivalContact, PreventionSettings, StopRisk
 from outreach.models import Message
 from outreach.services import inbound_receive, message_send, message_status_record
 from routing.models import PlanVersion, RoutingSettings
-from tests.routing.conftest import NOW, local, place, run_with_stops
+from tests.clock import local
+from tests.routing.line import place, run_with_stops
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def ten_am() -> Iterator[None]:
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ten_am")]
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from dispatch.models import Address, Run, Stop
 from exceptions import risk
 from exceptions.models import StopRisk
 from exceptions.tasks import risk_score_day_task
-from tests.exceptions.conftest import fail
 from tests.factories import (
     CHICAGO,
     AccessCredentialFactory,
@@ -27,6 +26,7 @@ from tests.factories import (
     local,
     reason,
 )
+from tests.helpers import fail
 
 
 def TODAY() -> dt.date:

@@ -9,7 +9,6 @@ import pytest
 from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -22,12 +21,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_default_rules")
 
 RULES = "admin:exceptions_escalationrule"
 PLAYBOOKS = "admin:exceptions_playbook"
-
-
-@pytest.fixture
-def admin_client_(client, admin_user) -> Client:
-    client.force_login(admin_user)
-    return client
 
 
 def rule_form(**changes: Any) -> dict[str, Any]:

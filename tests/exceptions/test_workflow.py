@@ -12,35 +12,17 @@ from django.utils import timezone
 from dispatch.models import AccessCredential, AccessRevealAudit, DriverInstruction, Order, ScanEvent, Stop
 from exceptions import workflow
 from exceptions.models import CaseEvent, EscalationRule, ExceptionCase, PlaybookStep, ReplyIntent
-from exceptions.workflow import CaseConflict, Understanding, WorkflowError
-from tests.exceptions.conftest import at, fail, scan
+from exceptions.workflow import CaseConflict, WorkflowError
 from tests.factories import AccessCredentialFactory, RunFactory, StopFactory, reason
+from tests.helpers import at, fail, later, reload, reply, scan, triaged
 
 State = ExceptionCase.State
 Outcome = ExceptionCase.Outcome
 pytestmark = pytest.mark.usefixtures("outreach", "routing", "triage_enqueued")
 
 
-def later(minutes: float) -> dt.datetime:
-    return timezone.now() + dt.timedelta(minutes=minutes)
-
-
-def reload(case: ExceptionCase) -> ExceptionCase:
-    return ExceptionCase.objects.get(pk=case.pk)
-
-
 def instructions(stop: Stop) -> list[DriverInstruction]:
     return list(DriverInstruction.objects.filter(stop=stop).order_by("seq"))
-
-
-def reply(case: ExceptionCase, intent: str, **fields) -> ExceptionCase:
-    workflow.case_reply_apply(case_id=case.pk, understood=Understanding(intent=ReplyIntent(intent), **fields))
-    return reload(case)
-
-
-def triaged(case: ExceptionCase) -> ExceptionCase:
-    workflow.case_triage(case_id=case.pk)
-    return reload(case)
 
 
 # --- Opening and triage ----------------------------------------------------------------------------------------------

@@ -13,9 +13,8 @@ from dispatch.models import DriverInstruction
 from exceptions import workflow
 from exceptions.models import CaseEvent, ExceptionCase, ReplyIntent
 from exceptions.workflow import CaseConflict, Understanding
-from tests.exceptions.conftest import at, fail
-from tests.exceptions.test_workflow import later, reload, triaged
 from tests.factories import RunFactory, StopFactory
+from tests.helpers import at, fail, later, reload, triaged
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),

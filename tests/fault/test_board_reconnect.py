@@ -32,7 +32,8 @@ from dispatch import realtime
 from exceptions import workflow
 from exceptions.models import ExceptionCase
 from tests.factories import ExceptionCaseFactory, StopFactory
-from tests.fault.conftest import ROOT, RedisServer, database_url_for_others, free_port, realtime_on, wait_for
+from tests.fault.harness import ROOT, RedisServer, realtime_on, wait_for
+from tests.helpers import database_url_for_others, free_port
 
 pytestmark = [
     pytest.mark.fault,

@@ -15,12 +15,13 @@ from django.utils import timezone
 
 from outreach.models import Message
 from outreach.tasks import message_send_task
-from tests.fault.conftest import Worker, question_held, queues_purge, side_transaction, wait_for, waiting_on_a_lock
+from tests.fault.harness import Worker, question_held, side_transaction, wait_for, waiting_on_a_lock
 
 pytestmark = [
     pytest.mark.fault,
     pytest.mark.wall_clock,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.usefixtures("empty_queues"),
 ]
 
 
@@ -28,11 +29,6 @@ pytestmark = [
 def two_workers(workers) -> tuple[Worker, Worker]:
     first, second = workers.start("fault-a", "fault-b", queues=("outreach",))
     return first, second
-
-
-@pytest.fixture(autouse=True)
-def _empty_queues(broker) -> None:
-    queues_purge(broker)
 
 
 def test_the_same_send_delivered_twice_at_once_texts_once(two_workers, twilio, clock, dave_stop):

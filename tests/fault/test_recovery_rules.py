@@ -27,10 +27,8 @@ from outreach.services import (
     send_backoff,
 )
 from routing.adapter import SLOT_FIND_GRACE, slot_requests_unanswered
-from tests.exceptions.conftest import fail, outreach, routing, triage_enqueued
-from tests.fault.conftest import reachable_any_time
-
-__all__ = ["outreach", "routing", "triage_enqueued"]
+from tests.fault.harness import question_asked
+from tests.helpers import fail
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("triage_enqueued")]
 
@@ -42,13 +40,6 @@ def local_twilio(twilio, settings):
     """The fake Twilio for sends made in this process: a stalled POST gives up fast."""
     settings.TWILIO_HTTP_TIMEOUT = 0.5
     return twilio
-
-
-def asked(stop) -> Message:
-    reachable_any_time(stop)
-    case = fail(stop)
-    workflow.case_triage(case_id=case.pk)
-    return Message.objects.get(conversation__case=case)
 
 
 # --- Backoff ---------------------------------------------------------------------------------------------------------
@@ -74,7 +65,7 @@ def test_the_waits_before_the_last_try_outlast_a_minute_of_errors():
 
 def test_a_failed_try_is_retried_at_its_backoff_and_not_before_even_by_the_sweep(dave_stop, local_twilio):
     local_twilio.answer(500)
-    message = asked(dave_stop)
+    message = question_asked(dave_stop)
 
     result = message_send(message_id=message.pk)
 
@@ -98,7 +89,7 @@ def test_a_failed_try_is_retried_at_its_backoff_and_not_before_even_by_the_sweep
 
 def test_reconciliation_waits_from_the_send_not_from_when_the_message_was_written(dave_stop, local_twilio):
     local_twilio.answer(STALL)
-    message = asked(dave_stop)
+    message = question_asked(dave_stop)
     # Written hours ago (held through the night, say), sent just now.
     Message.objects.filter(pk=message.pk).update(created_at=timezone.now() - dt.timedelta(hours=9))
 
@@ -115,7 +106,7 @@ def test_reconciliation_waits_from_the_send_not_from_when_the_message_was_writte
 
 
 def test_a_dead_senders_message_that_twilio_never_took_goes_out_once_more(dave_stop, local_twilio):
-    message = asked(dave_stop)
+    message = question_asked(dave_stop)
     # A worker claimed it and died before its POST: the sweep finds the claim expired.
     lease_end = timezone.now() - SECOND
     Message.objects.filter(pk=message.pk).update(status=Message.Status.SENDING, attempts=1, claimed_until=lease_end)

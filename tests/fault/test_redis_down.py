@@ -24,19 +24,18 @@ from outreach.models import Message
 from outreach.tasks import messages_sweep_task
 from routing.models import PlanVersion
 from routing.tasks import slot_requests_relay_task
-from tests.exceptions.conftest import fail
 from tests.factories import StopFactory
-from tests.fault.conftest import (
+from tests.fault.harness import (
     QUEUES,
     RedisServer,
     SharedClock,
     Worker,
     question_asked,
-    queues_purge,
     reachable_any_time,
     realtime_on,
     wait_for,
 )
+from tests.helpers import fail
 
 pytestmark = [
     pytest.mark.fault,
@@ -54,8 +53,7 @@ def worker(workers) -> Worker:
 
 
 @pytest.fixture(autouse=True)
-def _empty_queues(broker, settings) -> None:
-    queues_purge(broker)
+def _board_on_the_suites_redis(empty_queues, broker, settings) -> None:
     realtime_on(broker, settings, prefix="fault-redis-down")  # the board's numbers and events fail too
 
 

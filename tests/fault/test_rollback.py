@@ -15,13 +15,14 @@ from dispatch.models import ScanEvent, Stop
 from exceptions import workflow
 from exceptions.models import ExceptionCase
 from outreach.models import Message
-from tests.exceptions.conftest import fail
-from tests.fault.conftest import QUEUES, Worker, queues_purge, reachable_any_time, wait_for
+from tests.fault.harness import QUEUES, Worker, reachable_any_time, wait_for
+from tests.helpers import fail
 
 pytestmark = [
     pytest.mark.fault,
     pytest.mark.wall_clock,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.usefixtures("empty_queues"),
 ]
 
 
@@ -33,11 +34,6 @@ class Crash(Exception):
 def worker(workers) -> Worker:
     (started,) = workers.start("fault-rollback")
     return started
-
-
-@pytest.fixture(autouse=True)
-def _empty_queues(broker) -> None:
-    queues_purge(broker)
 
 
 def test_a_rolled_back_transaction_sends_nothing_and_runs_no_task(worker, broker, twilio, dave_stop, erin_stop):

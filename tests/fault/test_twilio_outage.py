@@ -17,12 +17,13 @@ from outreach.models import Message
 from outreach.services import MAX_SEND_ATTEMPTS
 from outreach.tasks import messages_sweep_task
 from tests.factories import StopFactory
-from tests.fault.conftest import FaultTwilio, SharedClock, Worker, question_asked, queues_purge, wait_for
+from tests.fault.harness import FaultTwilio, SharedClock, Worker, question_asked, wait_for
 
 pytestmark = [
     pytest.mark.fault,
     pytest.mark.wall_clock,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.usefixtures("empty_queues"),
 ]
 
 OUTAGE = dt.timedelta(minutes=1)
@@ -32,11 +33,6 @@ OUTAGE = dt.timedelta(minutes=1)
 def worker(workers) -> Worker:
     (started,) = workers.start("fault-outage", queues=("outreach",))
     return started
-
-
-@pytest.fixture(autouse=True)
-def _empty_queues(broker) -> None:
-    queues_purge(broker)
 
 
 def fresh(messages: list[Message]) -> list[Message]:

@@ -23,7 +23,7 @@ from exceptions.models import CaseEvent, ExceptionCase
 from outreach.models import Message
 from outreach.services import RECONCILE_AFTER, SEND_LEASE
 from outreach.tasks import message_send_task, messages_sweep_task
-from tests.fault.conftest import (
+from tests.fault.harness import (
     SharedClock,
     Worker,
     Workers,

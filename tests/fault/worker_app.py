@@ -5,7 +5,7 @@
 ``FAULT_CLOCK_FILE``: how many seconds this worker's clock runs ahead of the machine's, read when the
 worker is ready and before every task (the test process's own lead, when its clock was moved, included).
 A test lets "three minutes pass" for the leases, grace periods and backoffs of the product
-(``SharedClock`` in tests/fault/conftest.py) instead of waiting them out; the worker's code, its broker
+(``SharedClock`` in tests/fault/harness.py) instead of waiting them out; the worker's code, its broker
 and its database are untouched.
 """
 

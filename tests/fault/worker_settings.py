@@ -1,6 +1,6 @@
 """Settings for the fault suite's Celery workers: the test settings, texts through the real SDK to the fake Twilio.
 
-Everything else comes from the environment the suite starts them with (tests/fault/conftest.py): the
+Everything else comes from the environment the suite starts them with (tests/fault/harness.py): the
 test database, the suite's own Redis as broker, cache and channel layer, the fake Twilio's URL.
 """
 

@@ -5,36 +5,20 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from demo.fakes.twilio import FakeTwilio
 from dispatch.models import AccessCredential, ApiToken, DriverInstruction
 from exceptions import workflow
 from exceptions.models import ExceptionCase
 from outreach.models import Message
 from outreach.services import message_send
-from tests.dispatch.api.conftest import client_for
-from tests.exceptions.conftest import at
+from tests.helpers import TWILIO_TOKEN, at, client_for
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.usefixtures("triage_enqueued"),
 ]
-TOKEN = "fake-auth-token"
 
 
-@pytest.fixture
-def twilio(settings, live_server):
-    with FakeTwilio() as fake:
-        settings.PUBLIC_BASE_URL = live_server.url
-        settings.OUTREACH_SMS_BACKEND = "outreach.backends.TwilioBackend"
-        settings.TWILIO_API_BASE_URL = fake.url
-        settings.TWILIO_ACCOUNT_SID = "AC" + "0" * 32
-        settings.TWILIO_AUTH_TOKEN = TOKEN
-        settings.TWILIO_FROM_NUMBER = "+13125550000"
-        settings.EXCEPTIONS_OUTREACH = "outreach.adapter.SmsOutreach"
-        yield fake
-
-
-def test_a_gate_code_by_sms_reaches_the_driver(dave, dave_stop, twilio, live_server, triage_enqueued):
+def test_a_gate_code_by_sms_reaches_the_driver(dave, dave_stop, live_twilio, live_server, triage_enqueued):
     at(dave, dave_stop)
     api = client_for(dave.user, ApiToken.Kind.DRIVER)
     scan = api.post(
@@ -51,13 +35,16 @@ def test_a_gate_code_by_sms_reaches_the_driver(dave, dave_stop, twilio, live_ser
 
     assert message_send(message_id=question.pk).status == Message.Status.SENT
     question.refresh_from_db()
-    assert twilio.report_status(question.provider_sid, "delivered", auth_token=TOKEN) == 204
+    assert live_twilio.report_status(question.provider_sid, "delivered", auth_token=TWILIO_TOKEN) == 204
     question.refresh_from_db()
     assert question.status == Message.Status.DELIVERED
 
     recipient = dave_stop.order.recipient
     inbound = f"{live_server.url}/outreach/twilio/inbound"
-    assert twilio.reply(inbound, sender=str(recipient.phone), body="gate code is 4821", auth_token=TOKEN) == 200
+    assert (
+        live_twilio.reply(inbound, sender=str(recipient.phone), body="gate code is 4821", auth_token=TWILIO_TOKEN)
+        == 200
+    )
 
     case = ExceptionCase.objects.get(pk=case_id)
     assert (case.state, case.pending_outcome) == (ExceptionCase.State.RESOLVING, "access_code_provided")
@@ -76,8 +63,8 @@ def test_a_gate_code_by_sms_reaches_the_driver(dave, dave_stop, twilio, live_ser
     assert (case.state, case.outcome) == (ExceptionCase.State.RESOLVED, "access_code_provided")
 
 
-def test_a_forged_callback_to_the_live_server_is_refused(twilio, live_server):
-    status = twilio.post_to(
+def test_a_forged_callback_to_the_live_server_is_refused(live_twilio, live_server):
+    status = live_twilio.post_to(
         f"{live_server.url}/outreach/twilio/status",
         {"MessageSid": "SMforged", "MessageStatus": "delivered"},
         auth_token="not-our-token",

@@ -12,7 +12,7 @@ from dispatch.services.webhooks import webhook_signature_verify
 from exceptions import workflow
 from outreach.models import Message
 from outreach.services import message_send
-from tests.exceptions.conftest import fail
+from tests.helpers import fail
 
 pytestmark = pytest.mark.usefixtures("triage_enqueued")
 SECRET = "push-secret-for-tests"

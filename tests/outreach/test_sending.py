@@ -14,16 +14,9 @@ from exceptions.models import ExceptionCase, ReplyIntent
 from exceptions.workflow import Understanding
 from outreach.models import Message
 from outreach.services import message_send, quiet_hours_release, send_backoff
-from tests.exceptions.conftest import fail
+from tests.helpers import asked, fail
 
 pytestmark = pytest.mark.usefixtures("triage_enqueued")
-
-
-def asked(stop) -> Message:
-    """Fail the stop and triage it: the playbook's first question is written, not yet sent."""
-    case = fail(stop)
-    workflow.case_triage(case_id=case.pk)
-    return Message.objects.get(conversation__case=case)
 
 
 def case_of(message: Message) -> ExceptionCase:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 import pytest
 from twilio.request_validator import RequestValidator
 
@@ -12,27 +10,9 @@ from dispatch.models import Recipient
 from outreach.models import Message
 from outreach.services import message_send
 from tests.factories import RecipientFactory
-from tests.outreach.test_sending import asked
+from tests.helpers import PUBLIC_URL, TWILIO_TOKEN, asked, at, twilio_post
 
 pytestmark = pytest.mark.usefixtures("triage_enqueued")
-
-PUBLIC = "https://desk.example.com"
-TOKEN = "fake-auth-token"
-
-
-@pytest.fixture
-def signed(settings):
-    settings.PUBLIC_BASE_URL = PUBLIC
-    settings.TWILIO_AUTH_TOKEN = TOKEN
-
-
-def post(client, path: str, params: dict[str, str], *, url: str | None = None, signature: str | None = None, **extra):
-    """POST form fields as Twilio does, signed over ``url`` (the public URL of ``path`` by default)."""
-    signature = (
-        signature if signature is not None else RequestValidator(TOKEN).compute_signature(url or PUBLIC + path, params)
-    )
-    headers = {"HTTP_X_TWILIO_SIGNATURE": signature} if signature else {}
-    return client.post(path, urlencode(params), content_type="application/x-www-form-urlencoded", **headers, **extra)
 
 
 @pytest.fixture
@@ -42,7 +22,7 @@ def sent(dave_stop, settings) -> Message:
         settings.OUTREACH_SMS_BACKEND = "outreach.backends.TwilioBackend"
         settings.TWILIO_API_BASE_URL = fake.url
         settings.TWILIO_ACCOUNT_SID = "AC" + "0" * 32
-        settings.TWILIO_AUTH_TOKEN = TOKEN
+        settings.TWILIO_AUTH_TOKEN = TWILIO_TOKEN
         settings.TWILIO_FROM_NUMBER = "+13125550000"
         settings.EXCEPTIONS_OUTREACH = "outreach.adapter.SmsOutreach"
         message = asked(dave_stop)
@@ -53,7 +33,7 @@ def sent(dave_stop, settings) -> Message:
 
 
 def status(client, message: Message, value: str, **extra_params: str):
-    return post(
+    return twilio_post(
         client,
         "/outreach/twilio/status",
         {"MessageSid": str(message.provider_sid), "MessageStatus": value, **extra_params},
@@ -93,19 +73,21 @@ def test_an_opted_out_error_in_a_status_opts_the_recipient_out(client, sent, sig
 )
 def test_an_unsigned_or_forged_status_is_refused(client, sent, signed, forgery):
     params = {"MessageSid": sent.provider_sid, "MessageStatus": "delivered"}
-    good = RequestValidator(TOKEN).compute_signature(PUBLIC + "/outreach/twilio/status", params)
+    good = RequestValidator(TWILIO_TOKEN).compute_signature(PUBLIC_URL + "/outreach/twilio/status", params)
     signature = {
         "tampered parameter": good,
         "missing signature": "",
-        "wrong url": RequestValidator(TOKEN).compute_signature(
+        "wrong url": RequestValidator(TWILIO_TOKEN).compute_signature(
             "https://evil.example.com/outreach/twilio/status", params
         ),
-        "other token": RequestValidator("another-token").compute_signature(PUBLIC + "/outreach/twilio/status", params),
+        "other token": RequestValidator("another-token").compute_signature(
+            PUBLIC_URL + "/outreach/twilio/status", params
+        ),
     }[forgery]
     if forgery == "tampered parameter":
         params = {**params, "MessageStatus": "failed"}
 
-    response = post(client, "/outreach/twilio/status", params, signature=signature)
+    response = twilio_post(client, "/outreach/twilio/status", params, signature=signature)
 
     assert response.status_code == 403
     sent.refresh_from_db()
@@ -117,7 +99,7 @@ def test_an_unsigned_or_forged_status_is_refused(client, sent, signed, forgery):
 
 def reply(client, message: Message, body: str, sid: str = "SMreply0001"):
     recipient = message.conversation.recipient
-    return post(
+    return twilio_post(
         client,
         "/outreach/twilio/inbound",
         {"MessageSid": sid, "From": str(recipient.phone), "To": "+13125550000", "Body": body},
@@ -127,7 +109,6 @@ def reply(client, message: Message, body: str, sid: str = "SMreply0001"):
 def test_a_code_in_a_reply_reaches_the_vault_and_the_driver(client, sent, signed, dave, dave_stop):
     from dispatch.models import AccessCredential, DriverInstruction
     from exceptions.models import ExceptionCase
-    from tests.exceptions.conftest import at
 
     at(dave, dave_stop)
 
@@ -192,7 +173,7 @@ def test_help_is_answered_in_twiml(client, sent, signed):
 def test_an_unsigned_reply_is_refused_and_changes_nothing(client, sent, signed):
     params = {"MessageSid": "SMx", "From": str(sent.conversation.recipient.phone), "Body": "gate code is 4821"}
 
-    response = post(client, "/outreach/twilio/inbound", params, signature="not-a-signature")
+    response = twilio_post(client, "/outreach/twilio/inbound", params, signature="not-a-signature")
 
     assert response.status_code == 403
     assert not Message.objects.filter(direction=Message.Direction.INBOUND).exists()

@@ -13,17 +13,12 @@ from exceptions.workflow import Understanding
 from routing import adapter, services
 from routing.models import PlanVersion
 from routing.services import StalePlan
-from tests.exceptions.conftest import fail
-from tests.routing.conftest import NOW, TODAY, assert_feasible, local, place, remaining, run_with_stops
+from tests.clock import NOW, TODAY, local
+from tests.helpers import fail
+from tests.routing.line import assert_feasible, place, remaining, run_with_stops
 
 pytestmark = pytest.mark.django_db(transaction=False)
 TOMORROW = TODAY + dt.timedelta(days=1)
-
-
-@pytest.fixture
-def outreach(settings):
-    # Replies are given to the workflow directly; nobody is texted.
-    settings.EXCEPTIONS_OUTREACH = "tests.exceptions.standins.RecordingOutreach"
 
 
 def failed_at(stop: Stop) -> Stop:

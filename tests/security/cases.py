@@ -16,17 +16,9 @@ from dispatch.models import Order, Recipient, Stop
 from exceptions import workflow
 from exceptions.models import ExceptionCase, ReplyIntent
 from exceptions.workflow import Understanding
-from tests.exceptions.conftest import at, fail
+from tests.helpers import at, escalated, fail
 
 Outcome = ExceptionCase.Outcome
-
-
-def escalated(stop: Stop) -> ExceptionCase:
-    """A case whose recipient asked for a call: open, with a dispatcher now."""
-    case = fail(stop)
-    workflow.case_triage(case_id=case.pk)
-    workflow.case_reply_apply(case_id=case.pk, understood=Understanding(intent=ReplyIntent.CALL_REQUEST))
-    return ExceptionCase.objects.get(pk=case.pk)
 
 
 def held_back(stop: Stop) -> ExceptionCase:

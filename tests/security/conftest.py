@@ -1,40 +1,19 @@
-"""The security suite's people and worlds.
+"""The security suite's worlds.
 
-Alice dispatches at Chicago, Bob at Milwaukee; Dave and Erin drive for
-Chicago, Oscar for Milwaukee. Cases are opened by failed scans through the
-driver's service and worked through the real workflow; outreach and routing
-are recorded (tests/exceptions/standins.py) unless a test wires the real SMS.
+Its people are the suite's (tests/conftest.py): Alice dispatches at Chicago, Bob at
+Milwaukee; Dave and Erin drive for Chicago, Oscar for Milwaukee. Cases are opened by
+failed scans through the driver's service and worked through the real workflow;
+outreach and routing are recorded (tests/exceptions/standins.py) unless a test wires
+the real SMS.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group
-from django.test import Client
 
-from dispatch import roles
 from outreach import tasks as outreach_tasks
-from tests.exceptions.conftest import dave_stop, outreach, routing, triage_enqueued
-from tests.factories import StopFactory, UserFactory
-
-__all__ = ["dave_stop", "outreach", "routing", "triage_enqueued"]
-
-
-@pytest.fixture
-def bob(milwaukee):
-    """Bob dispatches at the Milwaukee depot: an outsider to Chicago's cases."""
-    user = UserFactory(username="bob", first_name="Bob", is_staff=True)
-    user.groups.add(Group.objects.get(name=roles.DISPATCHERS))
-    user.depots.add(milwaukee)
-    return user
-
-
-@pytest.fixture
-def oscar_stop(oscar):
-    return StopFactory(run__driver=oscar)
 
 
 @pytest.fixture
@@ -43,12 +22,6 @@ def fresh_limits(settings) -> str:
     prefix = f"security-{uuid.uuid4().hex}"
     settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": prefix}}
     return prefix
-
-
-def signed_in(user: Any, *, csrf: bool = False) -> Client:
-    client = Client(enforce_csrf_checks=csrf)
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

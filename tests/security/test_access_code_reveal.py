@@ -14,9 +14,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from dispatch.models import AccessRevealAudit, ApiToken, Run, Stop
-from tests.dispatch.api.conftest import client_for
 from tests.factories import AccessCredentialFactory, StopFactory, UserFactory
-from tests.security.conftest import signed_in
+from tests.helpers import client_for, reveal, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -31,10 +30,6 @@ def gated_stop(dave) -> Stop:
     stop = StopFactory(run__driver=dave)
     AccessCredentialFactory(address=stop.order.address, secret=CODE, last_worked_at=timezone.now())
     return stop
-
-
-def reveal(client: Any, stop: Stop) -> Any:
-    return client.post(f"/api/v1/driver/stops/{stop.pk}/access-code/reveal")
 
 
 def the_audit_of(stop: Stop, *, user: Any, before: Any) -> AccessRevealAudit:

@@ -12,9 +12,8 @@ from dispatch.models import AccessRevealAudit, DriverInstruction, Order, ScanEve
 from exceptions.models import ExceptionCase, StopRisk
 from outreach.models import Conversation, Message
 from routing.models import PlanVersion
-from tests.dispatch.test_admin import form_data
-from tests.exceptions.conftest import fail
 from tests.factories import StopFactory, UserFactory
+from tests.helpers import fail, form_data
 
 pytestmark = pytest.mark.django_db
 

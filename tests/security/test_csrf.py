@@ -17,9 +17,9 @@ from rest_framework.views import APIView
 
 from dispatch.models import Recipient
 from exceptions.models import CaseEvent, ExceptionCase
+from tests.helpers import signed_in
 from tests.security import endpoints
 from tests.security.cases import recipe
-from tests.security.conftest import signed_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("outreach", "routing", "triage_enqueued")]
 

@@ -6,9 +6,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from dispatch.models import ApiToken, ScanEvent
-from tests.dispatch.api.conftest import client_for
 from tests.factories import ExceptionCaseFactory, StopFactory, UserFactory
-from tests.security.conftest import signed_in
+from tests.helpers import client_for, signed_in
 
 pytestmark = pytest.mark.django_db
 

@@ -24,12 +24,10 @@ from dispatch.models import AccessCredential, ApiToken, Driver, DriverInstructio
 from dispatch.services import instruction_push
 from exceptions.models import CaseEvent, ExceptionCase, PreArrivalContact, StopRisk
 from outreach.models import Message
-from tests.dispatch.api.conftest import client_for
-from tests.exceptions.conftest import at
 from tests.factories import AccessCredentialFactory, StopFactory, UserFactory
+from tests.helpers import at, client_for, escalated, signed_in
 from tests.security import endpoints
-from tests.security.cases import escalated, recipe
-from tests.security.conftest import signed_in
+from tests.security.cases import recipe
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("outreach", "routing", "triage_enqueued")]
 

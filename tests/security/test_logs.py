@@ -20,27 +20,23 @@ from collections.abc import Iterator
 import pytest
 from django.utils import timezone
 
-from demo.fakes.twilio import OPTED_OUT, STALL, FakeTwilio
+from demo.fakes.twilio import OPTED_OUT, STALL
 from dispatch.models import AccessCredential, ApiToken, Driver, Recipient
 from exceptions import tasks as exception_tasks
 from exceptions.models import ExceptionCase
 from outreach import tasks as outreach_tasks
 from outreach.models import Message
 from outreach.services import message_reconcile
-from tests.dispatch.api.conftest import client_for
-from tests.exceptions.conftest import at
-from tests.security.conftest import signed_in
+from tests.helpers import DESK_NUMBER, TWILIO_TOKEN, at, client_for, signed_in
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.usefixtures("triage_enqueued"),
 ]
 
-TOKEN = "fake-auth-token"
 RECIPIENT_PHONE = "+17735550142"
 RECIPIENT_ALT_PHONE = "+17735550143"
 DRIVER_PHONE = "+13125550177"
-DESK_NUMBER = "+13125550000"
 # Six digits and marked codes: no id, port, timestamp or SID holds them by chance.
 TEXTED_CODE = "482157"
 BOARD_CODE = "#731905"
@@ -91,21 +87,8 @@ def recorded_logs(settings) -> Iterator[Recorder]:
             logger.disabled = disabled
 
 
-@pytest.fixture
-def twilio(settings, live_server) -> Iterator[FakeTwilio]:
-    with FakeTwilio() as fake:
-        settings.PUBLIC_BASE_URL = live_server.url
-        settings.OUTREACH_SMS_BACKEND = "outreach.backends.TwilioBackend"
-        settings.TWILIO_API_BASE_URL = fake.url
-        settings.TWILIO_ACCOUNT_SID = "AC" + "0" * 32
-        settings.TWILIO_AUTH_TOKEN = TOKEN
-        settings.TWILIO_FROM_NUMBER = DESK_NUMBER
-        settings.EXCEPTIONS_OUTREACH = "outreach.adapter.SmsOutreach"
-        yield fake
-
-
 def test_a_whole_case_logs_no_code_and_no_phone_number(
-    alice, bob, dave, erin, dave_stop, twilio, live_server, sends_enqueued, recorded_logs, settings
+    alice, bob, dave, erin, dave_stop, live_twilio, live_server, sends_enqueued, recorded_logs, settings
 ):
     recipient = dave_stop.order.recipient
     Recipient.objects.filter(pk=recipient.pk).update(
@@ -128,12 +111,15 @@ def test_a_whole_case_logs_no_code_and_no_phone_number(
     exception_tasks.case_triage_task.apply(args=(case_id,))
     (question,) = sends_enqueued
     assert outreach_tasks.message_send_task.apply(args=(question,)).get() == Message.Status.SENT
-    assert twilio.posts[-1]["To"] == RECIPIENT_PHONE
+    assert live_twilio.posts[-1]["To"] == RECIPIENT_PHONE
     sent = Message.objects.get(pk=question)
-    assert twilio.report_status(sent.provider_sid, "delivered", auth_token=TOKEN) == 204
+    assert live_twilio.report_status(sent.provider_sid, "delivered", auth_token=TWILIO_TOKEN) == 204
 
     # The recipient texts the gate code back; a dispatcher enters another; the driver reveals them.
-    assert twilio.reply(inbound, sender=RECIPIENT_PHONE, body=f"gate code is {TEXTED_CODE}", auth_token=TOKEN) == 200
+    assert (
+        live_twilio.reply(inbound, sender=RECIPIENT_PHONE, body=f"gate code is {TEXTED_CODE}", auth_token=TWILIO_TOKEN)
+        == 200
+    )
     assert [c.secret for c in AccessCredential.objects.filter(address=dave_stop.order.address)] == [TEXTED_CODE]
     board = signed_in(alice)
     version = ExceptionCase.objects.get(pk=case_id).version
@@ -147,7 +133,7 @@ def test_a_whole_case_logs_no_code_and_no_phone_number(
     assert {code["code"] for code in revealed.json()["codes"]} >= {TEXTED_CODE, BOARD_CODE}
 
     # Requests that fail, carrying codes and numbers.
-    forged = twilio.post_to(
+    forged = live_twilio.post_to(
         inbound,
         {"MessageSid": "SMforged", "From": RECIPIENT_PHONE, "Body": f"code {FAILED_REQUEST_CODE}"},
         auth_token="not-our-token",
@@ -179,7 +165,7 @@ def test_a_whole_case_logs_no_code_and_no_phone_number(
     assert client_for(erin.user).post(f"/api/v1/driver/stops/{dave_stop.pk}/access-code/reveal").status_code == 404
     # A send Twilio never answers, settled by asking Twilio for the recipient's messages; then one it refuses.
     settings.TWILIO_HTTP_TIMEOUT = 0.5
-    twilio.answer(STALL, OPTED_OUT)
+    live_twilio.answer(STALL, OPTED_OUT)
     for text in ("We are on our way back.", "We could not reach you."):
         message = board.post(
             f"/api/v1/board/cases/{case_id}/message",

@@ -19,8 +19,8 @@ from django.urls import reverse
 
 from config.settings import base
 from dispatch.api.throttling import WindowRateThrottle
-from tests.dispatch.api.conftest import client_for
 from tests.factories import UserFactory
+from tests.helpers import client_for
 from tests.security import endpoints
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_limits")]
@@ -74,6 +74,9 @@ def test_under_the_limit_the_right_password_still_signs_in(alice):
     response, user_id = sign_in("alice", PASSWORD)
 
     assert (response.status_code, user_id) == (302, str(alice.pk))
+    assert response["Location"] == "/board/"
+    alice.refresh_from_db()
+    assert alice.last_login is not None
 
 
 def test_the_limit_holds_for_another_spelling_and_a_claimed_forwarded_address(alice):
@@ -85,6 +88,10 @@ def test_the_limit_holds_for_another_spelling_and_a_claimed_forwarded_address(al
         sign_in("alice", PASSWORD, headers={"X-Forwarded-For": ELSEWHERE}),
     ):
         assert (response.status_code, user_id) == (429, None)
+        assert int(response["Retry-After"]) == 600
+        assert "Too many failed sign-ins" in response.content.decode()
+    alice.refresh_from_db()
+    assert alice.last_login is None
 
 
 def test_a_guesser_cannot_lock_the_user_out_from_elsewhere_or_others_out_from_there(alice):

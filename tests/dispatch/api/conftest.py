@@ -3,16 +3,8 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from dispatch.models import ApiToken
-from dispatch.services import api_token_issue
 from tests.factories import RunFactory, StopFactory
-
-
-def client_for(user, kind=ApiToken.Kind.DRIVER, depot=None) -> APIClient:
-    _, key = api_token_issue(user=user, kind=kind, name="test", depot=depot)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    return client
+from tests.helpers import client_for
 
 
 @pytest.fixture

@@ -8,16 +8,13 @@ import logging
 import pytest
 from django.utils import timezone
 
-from dispatch.models import AccessRevealAudit
+from dispatch.models import AccessCredential, AccessRevealAudit
 from tests.factories import AccessCredentialFactory, StopFactory
+from tests.helpers import reveal
 
 pytestmark = pytest.mark.django_db
 
 CODE = "4821#"
-
-
-def reveal(client, stop):
-    return client.post(f"/api/v1/driver/stops/{stop.pk}/access-code/reveal")
 
 
 @pytest.fixture
@@ -79,7 +76,14 @@ def test_it_grants_inside_the_radius(dave, dave_api, gated_stop):
     gated_stop.run.depot.save()
     address = gated_stop.order.address
     place(dave, address.latitude + 0.001, address.longitude)  # about 110 m
-    assert reveal(dave_api, gated_stop).status_code == 200
+    response = reveal(dave_api, gated_stop)
+    assert response.status_code == 200
+    assert [code["code"] for code in response.json()["codes"]] == [CODE]
+    audit = AccessRevealAudit.objects.get()
+    credential = AccessCredential.objects.get(address=address)
+    assert (audit.user, audit.stop, audit.result) == (dave.user, gated_stop, "granted")
+    assert audit.credential_ids == [credential.pk]
+    assert audit.distance_m == pytest.approx(111.2, rel=0.01)
 
 
 def test_it_refuses_a_stale_position_where_a_radius_is_set(dave, dave_api, gated_stop):
@@ -103,7 +107,12 @@ def test_it_says_when_no_code_is_on_file(dave_api, dave_run):
 
 def test_it_skips_a_flagged_code(dave_api, gated_stop):
     gated_stop.order.address.access_credentials.update(failure_count=2)
-    assert reveal(dave_api, gated_stop).status_code == 404
+    response = reveal(dave_api, gated_stop)
+    assert response.status_code == 404
+    assert response.json() == {"detail": "There is no access code on file for this stop.", "code": "no_code_on_file"}
+    assert CODE not in response.content.decode()
+    audit = AccessRevealAudit.objects.get()
+    assert (audit.result, audit.credential_ids) == ("no_code", [])
 
 
 def test_it_never_logs_the_code(dave_api, erin_api, gated_stop, caplog):

@@ -56,8 +56,26 @@ def test_it_refuses_a_batch_that_is_too_big(dave_api):
     assert not LocationBatch.objects.exists()
 
 
-def test_it_refuses_an_empty_batch(dave_api):
-    assert dave_api.post("/api/v1/driver/locations", {"pings": []}, format="json").status_code == 400
+def test_it_refuses_an_empty_batch(dave, dave_api):
+    response = dave_api.post("/api/v1/driver/locations", {"pings": []}, format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert ["This list may not be empty."] in response.json()["fields"].values()
+    assert not LocationBatch.objects.exists()
+    dave.refresh_from_db()
+    assert (dave.last_latitude, dave.last_seen_at) == (None, None)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Product bug: dispatch.api.errors.flatten reports an error of the list itself (empty, too long) under "
+    "'pings.non_field_errors', not under 'pings', the JSON path of the bad value",
+)
+@pytest.mark.parametrize("count", [0, 501], ids=["empty", "too big"])
+def test_a_refused_batch_is_reported_at_its_json_path(dave_api, count):
+    response = dave_api.post("/api/v1/driver/locations", {"pings": pings(count)}, format="json")
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["pings"]
 
 
 def test_it_points_at_the_bad_ping(dave_api):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dispatch.models import ReasonCode
-from tests.dispatch.api.conftest import client_for
+from tests.helpers import client_for
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/driver/reason-codes"
@@ -27,4 +27,7 @@ def test_a_driver_reads_the_active_reason_codes_and_which_need_a_photo(dave):
 
 
 def test_it_is_for_drivers(client):
-    assert client.get(URL).status_code in (401, 403)
+    response = client.get(URL)
+    assert response.status_code in (401, 403)
+    assert response.json()["code"] == "not_authenticated"
+    assert "reason_codes" not in response.json()

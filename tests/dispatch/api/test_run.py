@@ -69,7 +69,9 @@ def test_it_says_plainly_when_there_is_no_run_today(dave_api):
 
 
 def test_it_never_shows_another_drivers_run(erin_api, dave_run):
-    assert erin_api.get("/api/v1/driver/run").status_code == 404
+    response = erin_api.get("/api/v1/driver/run")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "You have no run today.", "code": "no_run_today"}
 
 
 def test_it_reads_the_run_in_a_fixed_number_of_queries(dave_api, dave_run, django_assert_max_num_queries):
@@ -78,4 +80,9 @@ def test_it_reads_the_run_in_a_fixed_number_of_queries(dave_api, dave_run, djang
     for sequence in range(4, 40):
         StopFactory(run=dave_run, sequence=sequence)
     with django_assert_max_num_queries(8):
-        assert dave_api.get("/api/v1/driver/run").status_code == 200
+        response = dave_api.get("/api/v1/driver/run")
+        assert response.status_code == 200
+    body = response.json()
+    assert body["id"] == dave_run.pk
+    assert [stop["sequence"] for stop in body["stops"]] == list(range(1, 40))
+    assert {stop["id"] for stop in body["stops"]} == set(dave_run.stops.values_list("pk", flat=True))

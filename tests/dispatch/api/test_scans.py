@@ -200,7 +200,7 @@ def test_it_adds_a_second_failure_to_the_open_case(dave_api, dave_run):
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_records_one_scan_when_the_same_key_arrives_twice_at_once(dave, dave_run):
-    from tests.dispatch.api.conftest import client_for
+    from tests.helpers import client_for
 
     stop = dave_run.stops.first()
     body = failed()

@@ -9,6 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from dispatch.api.errors import flatten
+from dispatch.models import LocationBatch
 
 pytestmark = pytest.mark.django_db
 
@@ -62,13 +63,17 @@ def test_a_gps_batch_is_json_only():
 
 
 def test_a_form_encoded_gps_batch_is_refused_with_a_415(dave):
-    from tests.dispatch.api.conftest import client_for
+    from tests.helpers import client_for
 
     response = client_for(dave.user).post(
         "/api/v1/driver/locations", "pings=1", content_type="application/x-www-form-urlencoded"
     )
 
     assert response.status_code == 415
+    assert response.json()["code"] == "unsupported_media_type"
+    assert not LocationBatch.objects.exists()
+    dave.refresh_from_db()
+    assert dave.last_seen_at is None
 
 
 def test_the_headers_a_client_reads_are_described():

@@ -21,9 +21,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from django.core import signals
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import CHECKS as REGISTRY
 from schemathesis.checks import ignored_auth, load_all_checks, negative_data_rejection, positive_data_acceptance
@@ -38,18 +36,6 @@ CHAINED_CHECKS = [check for check in CHECKS if check is not ignored_auth]
 
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
-
-
-@pytest.fixture
-def keep_test_connection():
-    # Like Django's test client: keep the test's connection (and its transaction) open across requests.
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    try:
-        yield
-    finally:
-        signals.request_started.connect(close_old_connections)
-        signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

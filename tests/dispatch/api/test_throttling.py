@@ -29,7 +29,8 @@ def test_it_answers_429_with_retry_after_once_a_driver_exceeds_the_rate(dave_api
 def test_it_counts_each_driver_separately(dave_api, erin_api, settings):
     rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "driver": "2/min"}
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
-    for _ in range(3):
-        dave_api.get("/api/v1/driver/instructions")
+    daves = [dave_api.get("/api/v1/driver/instructions").status_code for _ in range(3)]
     erin = erin_api.get("/api/v1/driver/instructions")
     assert erin.status_code == 200
+    assert daves == [200, 200, 429]
+    assert erin.json() == {"instructions": [], "next_cursor": "0"}

@@ -15,6 +15,7 @@ from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
@@ -23,8 +24,14 @@ def flatten(errors: Any, path: str = "") -> dict[str, list[str]]:
     flat: dict[str, list[str]] = {}
     if isinstance(errors, dict):
         for key, value in errors.items():
-            # A ListSerializer reports bad items by index.
-            child = f"{path}[{key}]" if isinstance(key, int) else (f"{path}.{key}" if path else str(key))
+            # A ListSerializer reports bad items by index, and an error of the list itself under
+            # non_field_errors: that one belongs to the list's own path.
+            if isinstance(key, int):
+                child = f"{path}[{key}]"
+            elif key == api_settings.NON_FIELD_ERRORS_KEY and path:
+                child = path
+            else:
+                child = f"{path}.{key}" if path else str(key)
             for sub_path, messages in flatten(value, child).items():
                 flat.setdefault(sub_path, []).extend(messages)
     elif isinstance(errors, list):

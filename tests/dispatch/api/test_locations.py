@@ -66,11 +66,6 @@ def test_it_refuses_an_empty_batch(dave, dave_api):
     assert (dave.last_latitude, dave.last_seen_at) == (None, None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Product bug: dispatch.api.errors.flatten reports an error of the list itself (empty, too long) under "
-    "'pings.non_field_errors', not under 'pings', the JSON path of the bad value",
-)
 @pytest.mark.parametrize("count", [0, 501], ids=["empty", "too big"])
 def test_a_refused_batch_is_reported_at_its_json_path(dave_api, count):
     response = dave_api.post("/api/v1/driver/locations", {"pings": pings(count)}, format="json")

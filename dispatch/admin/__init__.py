@@ -1,3 +1,3 @@
 """Django admin for the dispatch app, one module per concern."""
 
-from dispatch.admin import api, domain, plans, webhooks  # noqa: F401
+from dispatch.admin import api, people, places, plans, runs, scans, webhooks  # noqa: F401

@@ -20,7 +20,7 @@ from django.template.backends.base import BaseEngine
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
-from dispatch.admin.domain import RunAdmin
+from dispatch.admin.runs import RunAdmin
 from dispatch.models import Depot, Run
 from dispatch.services.plans import (
     PLAN_CSV_COLUMNS,

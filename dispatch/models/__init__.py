@@ -1,0 +1,31 @@
+"""The delivery domain: depots, drivers, runs, stops, orders, recipients, addresses, the access vault, scans."""
+
+from dispatch.models.api import AccessRevealAudit, ApiToken, DriverInstruction, LocationBatch
+from dispatch.models.depots import Depot, Driver, User
+from dispatch.models.places import AccessCredential, Address, Recipient
+from dispatch.models.runs import Order, Run, Stop, order_reference_validator
+from dispatch.models.scans import ReasonCode, ScanEvent, reason_code_validator
+from dispatch.models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
+
+__all__ = [
+    "AccessCredential",
+    "AccessRevealAudit",
+    "Address",
+    "ApiToken",
+    "Depot",
+    "Driver",
+    "DriverInstruction",
+    "LocationBatch",
+    "Order",
+    "ReasonCode",
+    "Recipient",
+    "Run",
+    "ScanEvent",
+    "Stop",
+    "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
+    "order_reference_validator",
+    "reason_code_validator",
+]

@@ -49,7 +49,7 @@ from routing.state import (
 )
 from routing.travel import TravelTimes, travel_times
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger(__package__)
 
 STALE_RETRIES = 3
 

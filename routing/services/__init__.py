@@ -13,25 +13,28 @@ updated" instruction with the new sequence, after commit. When a case asked,
 the case is locked first and confirmed in the same transaction, so the plan
 and the case timeline never disagree.
 
+Its modules, each built only on the ones listed before it:
+
+- ``versions``: an operation's answer (``RouteChange``), the proposal it found, and writing a plan version;
+- ``slots``: finding a place for a stop, the same day or on a run not yet started;
+- ``placing``: placing a recovered stop: a same-day slot first, else a later run;
+- ``resequence``: re-ordering a run's remaining stops with the solver.
+
 The services are re-exported here: callers use ``from routing import services``.
 """
 
 from routing.services.placing import (
-    STALE_RETRIES,
     Guard,
     Placed,
-    Proposal,
-    RouteChange,
-    StalePlan,
-    later_run_find,
     logger,
     proposal_apply,
-    reinsert_find,
-    run_resequence,
     stop_move_to_later_run,
     stop_reinsert,
     unplanned_day,
 )
+from routing.services.resequence import run_resequence
+from routing.services.slots import later_run_find, reinsert_find
+from routing.services.versions import STALE_RETRIES, Proposal, RouteChange, StalePlan
 
 __all__ = [
     "STALE_RETRIES",

@@ -601,7 +601,7 @@ def main() -> int:
         f"Server log (stderr, level WARNING): {len(log_run)} lines during the run, {tracebacks} tracebacks; "
         f"{len(log_stop)} at shutdown ({'; '.join(sorted(set(log_stop))) or 'none'}).",
     ]
-    from exceptions.consumers import BoardConsumer
+    from exceptions.board.consumers import BoardConsumer
 
     if rates.failed and 1 / rates.failed > BoardConsumer.RECHECK_SECONDS:
         lines.append(

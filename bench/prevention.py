@@ -136,7 +136,7 @@ def _day(*, seed: int, stops: int, drivers: int, rate: float) -> list[StopOdds]:
     from dispatch.models import AccessCredential, Depot, Run, Stop
     from exceptions import workflow
     from exceptions.models import StopRisk
-    from exceptions.risk import risk_score_day
+    from exceptions.prevention.risk import risk_score_day
 
     summary = demo_day_seed(stops=stops, drivers=drivers, seed=seed)
     depot = Depot.objects.get(code=summary.depot_code)

@@ -1,4 +1,4 @@
-"""Prevention: scoring a 2,000-stop day's risk of failure, stop by stop, with ``exceptions.risk.risk_score_day``.
+"""Prevention: scoring a 2,000-stop day's risk of failure per stop with ``exceptions.prevention.risk.risk_score_day``.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/dispatch_riskbench .venv/bin/python bench/risk.py [--record]
 
@@ -55,7 +55,7 @@ def main() -> int:
     from demo.day.seed import demo_day_seed
     from dispatch.models import Depot
     from exceptions.models import StopRisk
-    from exceptions.risk import risk_score_day
+    from exceptions.prevention.risk import risk_score_day
 
     call_command("migrate", verbosity=0)
     settings.DEBUG = False  # local settings keep every query in memory; production does not

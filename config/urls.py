@@ -5,7 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import health
-from exceptions.api import MetricsCsvView, MetricsView
+from exceptions.analytics.api import MetricsCsvView, MetricsView
 from exceptions.urls import api_urlpatterns as board_api_urlpatterns
 from exceptions.urls import page_urlpatterns as desk_page_urlpatterns
 from exceptions.views import DeskLoginView, ThrottledAdminAuthenticationForm

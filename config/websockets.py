@@ -14,7 +14,7 @@ from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import path, re_path
 
 from dispatch.consumers import DriverConsumer, NoSuchSocket
-from exceptions.consumers import BoardConsumer
+from exceptions.board.consumers import BoardConsumer
 
 driver_routes = [path("ws/driver/", DriverConsumer.as_asgi())]
 # Matched after "ws/": the dispatchers' live board.

@@ -8,7 +8,7 @@ Every message to a depot's board group carries that depot's sequence number,
 taken from Redis (``INCR``) when it is sent. The channel layer may drop a
 message (a full channel drops silently), so the board client applies events in
 number order and, when it sees a gap, reloads a snapshot whose numbers were read
-before its rows (see ``exceptions.board``).
+before its rows (see ``exceptions.board.reads``).
 
 Sends run on one event loop per process, in a background thread, so the
 channel layer keeps its Redis connections: ``async_to_sync`` would start a new

@@ -411,7 +411,7 @@ class PlaybookAdmin(admin.ModelAdmin):
 
 @admin.register(StopRisk)
 class StopRiskAdmin(DepotScopedAdmin):
-    """Read-only: scores are written by exceptions.risk, in bulk, and rewritten when the plan moves."""
+    """Read-only: scores are written by exceptions.prevention.risk, in bulk, and rewritten when the plan moves."""
 
     depot_path = "stop__run__depot"
 

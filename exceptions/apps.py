@@ -7,5 +7,5 @@ class ExceptionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # exceptions.admin covers cases, playbooks and rules; the cost model's admin lives beside it.
-        from exceptions import admin_costs  # noqa: F401
+        # exceptions.admin covers cases, playbooks and rules; the cost model's admin lives with the analytics.
+        from exceptions.analytics import admin  # noqa: F401

@@ -339,7 +339,7 @@ class CaseEvent(models.Model):
 
 
 class StopRisk(models.Model):
-    """How likely a stop still to be attempted is to fail, and why. Written in bulk by exceptions.risk."""
+    """How likely a stop still to be attempted is to fail, and why. Written in bulk by exceptions.prevention.risk."""
 
     class Missing(models.TextChoices):
         ACCESS_CODE = "access_code", "Access code"

@@ -8,7 +8,8 @@ from celery import shared_task
 from django.utils import timezone
 
 from dispatch.models import Depot, Run
-from exceptions import prevention, risk, workflow
+from exceptions import prevention, workflow
+from exceptions.prevention import risk
 
 
 @shared_task(name="exceptions.case_triage", ignore_result=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.urls import path
 
-from exceptions import board_api, views
+from exceptions import views
+from exceptions.board import api as board_api
 
 page_urlpatterns = [
     path("board/", views.board_page, name="board"),

@@ -66,9 +66,9 @@ from dispatch.models import (
     User,
 )
 from dispatch.services.tokens import api_token_issue
-from exceptions import risk, workflow
+from exceptions import workflow
 from exceptions.models import ExceptionCase, PreArrivalContact
-from exceptions.prevention import prevention_settings
+from exceptions.prevention import prevention_settings, risk
 from outreach.models import Message
 
 logger = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from django.utils import timezone
 from dispatch import realtime
 from dispatch.models import User
 from dispatch.services.webhooks import webhook_events_emit
-from exceptions import payloads
+from exceptions.board import payloads
 from exceptions.models import CaseEvent, ExceptionCase
 from exceptions.workflow.vocabulary import (
     ALLOWED,

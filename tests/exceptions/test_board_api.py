@@ -33,7 +33,8 @@ from schemathesis.checks import (
 
 from dispatch import realtime
 from dispatch.models import AccessCredential, DriverInstruction, Order, Recipient
-from exceptions import board, payloads, workflow
+from exceptions import board, workflow
+from exceptions.board import payloads
 from exceptions.models import CaseEvent, ExceptionCase, ReplyIntent
 from exceptions.workflow import Understanding
 from outreach import tasks as outreach_tasks

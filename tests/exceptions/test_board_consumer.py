@@ -23,7 +23,7 @@ from django.test import Client
 from config.asgi import application
 from dispatch import realtime
 from exceptions import workflow
-from exceptions.consumers import BoardConsumer
+from exceptions.board.consumers import BoardConsumer
 from exceptions.models import ExceptionCase
 from tests.factories import ExceptionCaseFactory, StopFactory
 from tests.helpers import signed_in

@@ -1,7 +1,7 @@
 """The board's risky stops: today's and tomorrow's, each depot's own, with their reasons and what was learned ahead.
 
 Alice dispatches at Chicago, Bob at Milwaukee; Dave drives for Chicago, Oscar
-for Milwaukee. Risks and pre-arrival contacts are written as exceptions.risk
+for Milwaukee. Risks and pre-arrival contacts are written as exceptions.prevention.risk
 and exceptions.prevention write them. The clock is pinned to 10:00 on a
 Wednesday in Chicago.
 """
@@ -19,7 +19,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from dispatch.models import Order, Run, Stop
-from exceptions import prevention, risk_board
+from exceptions import prevention
+from exceptions.board import risk_board
 from exceptions.models import PreArrivalContact, StopRisk
 from exceptions.tasks import risk_score_day_task
 from tests.clock import TODAY, local
@@ -47,7 +48,7 @@ def dave_run(dave) -> Run:
 
 
 def risky(stop: Stop, score: float, *labels: str, missing: tuple[str, ...] = ()) -> Stop:
-    """The stop's risk as exceptions.risk writes it: reasons heaviest first."""
+    """The stop's risk as exceptions.prevention.risk writes it: reasons heaviest first."""
     reasons = [{"code": f"reason_{n}", "label": label, "weight": 0.2} for n, label in enumerate(labels)]
     StopRisk.objects.create(stop=stop, score=score, reasons=reasons, missing=list(missing))
     return stop

@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from dispatch.models import Address, Run, Stop
-from exceptions import risk
 from exceptions.models import StopRisk
+from exceptions.prevention import risk
 from exceptions.tasks import risk_score_day_task
 from tests.factories import (
     CHICAGO,

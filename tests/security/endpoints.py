@@ -14,7 +14,7 @@ from typing import Any
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from exceptions.board_api import CaseActionView
+from exceptions.board.api import CaseActionView
 
 # Nothing private: a redirect, liveness, the API's published schema and its docs page.
 PUBLIC = frozenset({"home", "healthz", "api-schema", "api-docs"})

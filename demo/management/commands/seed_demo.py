@@ -15,7 +15,7 @@ from demo.day.depot import DEPOT_CODE, DEPOT_TIME_ZONE, MAX_DRIVERS, MAX_STOPS, 
 from demo.day.seed import demo_day_seed
 from dispatch.models import ApiToken, Depot, User
 from dispatch.services.tokens import api_token_authenticate, api_token_issue
-from exceptions.risk import risk_score_day
+from exceptions.prevention.risk import risk_score_day
 
 TOKEN_NAME = "demo: your phone"  # noqa: S105 - a token's label, not a secret
 

@@ -1,8 +1,8 @@
 """The board's risky stops: a depot's day ahead, ranked by risk, with what was asked and learned before the driver came.
 
-A stop is on the list when its risk (``exceptions.risk``) is at or above the
+A stop is on the list when its risk (``exceptions.prevention.risk``) is at or above the
 prevention threshold, or when its recipient was contacted ahead of the driver
-(``exceptions.prevention``) whatever its score is now: an answer often lowers
+(``exceptions.prevention.prearrival``) whatever its score is now: an answer often lowers
 the score, and the dispatcher still wants to see what it brought. Stops already
 delivered, failed or moved stay on the list, marked done, so the day reads as a
 whole.
@@ -26,7 +26,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from dispatch.models import Depot, Run, Stop
-from exceptions import payloads
+from exceptions.board import payloads
 from exceptions.models import PreArrivalContact, ReplyIntent, StopRisk
 from exceptions.prevention import prearrival_daily_share, prearrival_share_cutoff, prevention_settings
 

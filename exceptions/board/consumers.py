@@ -31,7 +31,7 @@ from channels.db import database_sync_to_async
 
 from dispatch import realtime
 from dispatch.consumers import OneWayConsumer
-from exceptions import board, payloads
+from exceptions.board import payloads, reads
 
 CLOSE_SIGNED_OUT = 4401
 CLOSE_FORBIDDEN = 4403
@@ -127,4 +127,4 @@ class BoardConsumer(OneWayConsumer):
     async def _access(self) -> frozenset[int] | None:
         session = self.scope.get("session")
         key = getattr(session, "session_key", None) if session is not None else None
-        return await database_sync_to_async(board.board_access)(session_key=key)
+        return await database_sync_to_async(reads.board_access)(session_key=key)

@@ -1,6 +1,6 @@
 """Prevent the exception: ask the recipient of a risky stop for what is missing before the driver arrives.
 
-The sweep (beat, every minute) picks the stops whose risk (``exceptions.risk``)
+The sweep (beat, every minute) picks the stops whose risk (``exceptions.prevention.risk``)
 is at or above the admin's threshold and whose time has come: the morning of,
 or when the planned arrival is ``lead_minutes`` away or the stop is among the
 driver's next ``lead_stops``. Each gets one text, ever (``PreArrivalContact``

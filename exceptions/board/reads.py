@@ -31,9 +31,10 @@ from dispatch import realtime, roles
 from dispatch.masking import phone_masked
 from dispatch.models import Depot, Driver, User
 from dispatch.selectors import user_depots
-from exceptions import payloads, ports
+from exceptions import ports
+from exceptions.board import payloads
+from exceptions.board.payloads import CaseDetail, CaseRow
 from exceptions.models import CaseEvent, ExceptionCase
-from exceptions.payloads import CaseDetail, CaseRow
 
 State = ExceptionCase.State
 

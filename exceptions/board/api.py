@@ -25,9 +25,10 @@ from rest_framework.views import APIView
 from dispatch.api.errors import INVALID, Conflict, errors
 from dispatch.api.parsers import JSONParser
 from dispatch.models import Depot, User
-from exceptions import board, risk_board, workflow
+from exceptions import workflow
+from exceptions.board import reads, risk_board
+from exceptions.board.payloads import CaseDetail, CaseRow, text_masked
 from exceptions.models import ExceptionCase
-from exceptions.payloads import CaseDetail, CaseRow, text_masked
 
 # Ids beyond a bigint are no case at all (and would fail in the database, not as a 404).
 MAX_ID = 2**63 - 1
@@ -47,7 +48,7 @@ class IsBoardUser(BasePermission):
     message = "The board is for dispatchers and admins: sign in to the desk."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        return board.board_user_allowed(request.user)
+        return reads.board_user_allowed(request.user)
 
 
 class CaseChanged(Conflict):
@@ -71,11 +72,11 @@ class BoardView(APIView):
         return cast(User, request.user)  # IsBoardUser lets only a signed-in user through
 
     def depot_ids(self, request: Request) -> list[int]:
-        return board.board_depot_ids(user=self.user(request)) or []
+        return reads.board_depot_ids(user=self.user(request)) or []
 
     def depots(self, request: Request, *, depot_id: int | None) -> list[Depot]:
         """The user's depots, or the one asked for if the user works it; a 404 otherwise."""
-        depots = list(board.board_depots(user=self.user(request)))
+        depots = list(reads.board_depots(user=self.user(request)))
         if depot_id is None:
             return depots
         depots = [depot for depot in depots if depot.pk == depot_id]
@@ -86,7 +87,7 @@ class BoardView(APIView):
     def case_depot_id(self, request: Request, case_id: int) -> int:
         """The case's depot, if the user works it; a 404 otherwise."""
         depot_id = (
-            board.case_depot_id(case_id=case_id, depot_ids=self.depot_ids(request)) if case_id <= MAX_ID else None
+            reads.case_depot_id(case_id=case_id, depot_ids=self.depot_ids(request)) if case_id <= MAX_ID else None
         )
         if depot_id is None:
             raise exceptions.NotFound("No such case on your board.", code="case_not_found")
@@ -94,7 +95,7 @@ class BoardView(APIView):
 
 
 def _schema(hint: Any) -> dict[str, Any]:
-    """The OpenAPI schema of a payload's TypedDict: the shapes are written once, in exceptions.payloads."""
+    """The OpenAPI schema of a payload's TypedDict: the shapes are written once, in exceptions.board.payloads."""
     return cast(dict[str, Any], resolve_type_hint(hint))
 
 
@@ -132,10 +133,10 @@ class BoardSnapshotView(BoardView):
 
         def validate_state(self, value: str) -> tuple[str, ...]:
             states = tuple(dict.fromkeys(item.strip() for item in value.split(",") if item.strip()))
-            unknown = [item for item in states if item not in board.QUEUE_STATES]
+            unknown = [item for item in states if item not in reads.QUEUE_STATES]
             if unknown:
                 raise serializers.ValidationError(
-                    f"Not an open state: {', '.join(unknown)}. Use {', '.join(board.QUEUE_STATES)}."
+                    f"Not an open state: {', '.join(unknown)}. Use {', '.join(reads.QUEUE_STATES)}."
                 )
             return states
 
@@ -148,20 +149,20 @@ class BoardSnapshotView(BoardView):
             "only websocket events numbered after it. The filters narrow the cases, not the counters."
         ),
         parameters=[InputSerializer],
-        responses={200: _schema(board.Snapshot), 400: INVALID, 404: errors(depot_not_found=NO_DEPOT)},
+        responses={200: _schema(reads.Snapshot), 400: INVALID, 404: errors(depot_not_found=NO_DEPOT)},
     )
     def get(self, request: Request, version: str) -> Response:
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         values = params.validated_data
         depots = self.depots(request, depot_id=values.get("depot"))
-        filters = board.BoardFilters(
+        filters = reads.BoardFilters(
             states=values.get("state", ()),
             reason_code=values.get("reason", ""),
             driver_id=values.get("driver"),
             min_age_minutes=values.get("age"),
         )
-        return Response(board.board_snapshot(depots=depots, filters=filters))
+        return Response(reads.board_snapshot(depots=depots, filters=filters))
 
 
 # --- Risky stops ----------------------------------------------------------------------------------------------------
@@ -211,7 +212,7 @@ class BoardCaseView(BoardView):
     )
     def get(self, request: Request, version: str, case_id: int) -> Response:
         detail = (
-            board.board_case_detail(case_id=case_id, depot_ids=self.depot_ids(request)) if case_id <= MAX_ID else None
+            reads.board_case_detail(case_id=case_id, depot_ids=self.depot_ids(request)) if case_id <= MAX_ID else None
         )
         if detail is None:
             raise exceptions.NotFound("No such case on your board.", code="case_not_found")
@@ -241,12 +242,12 @@ class CaseActionView(BoardView):
         try:
             self.act(case_id=case_id, user=self.user(request), version=data.pop("version"), data=data)
         except workflow.CaseConflict as exc:
-            raise CaseChanged(str(exc), case=board.case_row_get(case_id=case_id)) from None
+            raise CaseChanged(str(exc), case=reads.case_row_get(case_id=case_id)) from None
         except ExceptionCase.DoesNotExist:
             raise exceptions.NotFound("No such case on your board.", code="case_not_found") from None
         except workflow.WorkflowError as exc:
             raise ActionRefused(str(exc)) from None
-        return Response({"case": board.case_row_get(case_id=case_id)})
+        return Response({"case": reads.case_row_get(case_id=case_id)})
 
 
 def _action_schema(view: type[CaseActionView], summary: str) -> Any:

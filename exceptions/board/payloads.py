@@ -273,7 +273,7 @@ def conversation_item(values: Mapping[str, Any], *, keep: tuple[str, ...] = ()) 
     }
 
 
-# --- The websocket's messages (exceptions.consumers) ----------------------------------------------------------------
+# --- The websocket's messages (exceptions.board.consumers) ----------------------------------------------------------
 
 
 def hello_message(seq: Mapping[int, int]) -> dict[str, Any]:

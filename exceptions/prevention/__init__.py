@@ -1,0 +1,27 @@
+"""Prevention: the risk of each stop still to be attempted, and the texts sent ahead of the driver.
+
+- ``risk``: how likely each stop is to fail, and why, scored for a day or a run at a time;
+- ``prearrival``: who is texted ahead of the driver and when, and what their reply gives the visit.
+
+The names the rest of the desk uses are re-exported here.
+"""
+
+from exceptions.prevention.prearrival import (
+    prearrival_asks,
+    prearrival_daily_share,
+    prearrival_reply_apply,
+    prearrival_share_cutoff,
+    prearrival_sweep,
+    prearrival_undelivered,
+    prevention_settings,
+)
+
+__all__ = [
+    "prearrival_asks",
+    "prearrival_daily_share",
+    "prearrival_reply_apply",
+    "prearrival_share_cutoff",
+    "prearrival_sweep",
+    "prearrival_undelivered",
+    "prevention_settings",
+]

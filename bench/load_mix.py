@@ -30,18 +30,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import json
 import math
 import os
 import platform
 import random
-import resource
 import sys
 import tempfile
-import time
-import uuid
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,31 +43,23 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.board_fanout import sessions_open  # noqa: E402
+from bench.load_mix_rates import (  # noqa: E402  # the assumptions, the rates and the schedule
+    BOARD_RAMP_S,
+    MAX_SEED_DRIVERS,
+    MAX_SEED_STOPS,
+    STOPS_PER_DAY,
+    WARMUP_S,
+    Rates,
+    X,
+    assumptions,
+    backlog_open,
+)
+from bench.load_mix_traffic import Boards, Stream, run  # noqa: E402
 from bench.scan_load import percentile, prepare, server_env  # noqa: E402
 from bench.scratch import results_record, uvicorn_serving  # noqa: E402
 
 REDIS_DB_URL = "redis://127.0.0.1:6379/6"
 DATABASE_URL = "postgres://postgres@127.0.0.1:5432/dispatch_loadbench"
-
-# --- The assumptions: one depot at its peak hour (x 1) --------------------------------------------------------------
-
-STOPS_PER_DAY = 2000
-DRIVERS = 40
-DISPATCHERS = 5
-PEAK_SHARE = 0.15  # of the day's stops scanned in the peak hour (8.5 h on the road: 12 % an hour on average)
-FAILED_SHARE = 0.08  # first attempts that fail
-PING_UPLOAD_S = 10.0  # each phone uploads its GPS batch this often...
-PING_SAMPLE_S = 5.0  # ...of fixes taken this often
-POLL_S = 15.0  # each phone polls its instruction feed this often
-DONE_BEFORE_PEAK = 0.40  # of the day's stops attempted before the peak hour; their failures' cases are still open
-BOARD_RAMP_S = 10.0  # the boards open (socket, then snapshot) within the first seconds of the run: a shift change
-WARMUP_S = 3.0  # pings and polls at the target rates before the measured run (a peak hour starts warm)
-# Failed scans without a photo (the photo-required codes would add a multipart upload and a file write).
-REASONS = [("RECIPIENT_ABSENT", 45), ("ACCESS_DENIED", 25), ("WRONG_ACCESS_CODE", 10), ("ADDRESS_NOT_FOUND", 8),
-           ("UNSAFE_LOCATION", 7), ("REFUSED", 5)]  # fmt: skip
-MAX_SEED_STOPS = 10_000  # demo.day.depot's limit
-MAX_SEED_DRIVERS = 500
-X = "\N{MULTIPLICATION SIGN}"
 
 EXPECTED = {"scan delivered": 201, "scan failed": 201, "locations": 202, "instructions": 200, "snapshot": 200}
 PATHS = {
@@ -83,349 +69,6 @@ PATHS = {
     "instructions": "GET /api/v1/driver/instructions",
     "snapshot": "GET /api/v1/board/snapshot",
 }
-
-
-@dataclass(frozen=True)
-class Rates:
-    scale: float
-    scans: float  # per second
-    failed: float
-    uploads: float
-    pings: float
-    polls: float
-    boards: int
-    backlog: int  # open cases when the boards load
-    phones: int
-
-    @classmethod
-    def derive(cls, scale: float) -> Rates:
-        scans = STOPS_PER_DAY * PEAK_SHARE / 3600
-        return cls(
-            scale=scale,
-            scans=scans * scale,
-            failed=scans * FAILED_SHARE * scale,
-            uploads=DRIVERS / PING_UPLOAD_S * scale,
-            pings=DRIVERS / PING_SAMPLE_S * scale,
-            polls=DRIVERS / POLL_S * scale,
-            boards=round(DISPATCHERS * scale),
-            backlog=round(STOPS_PER_DAY * DONE_BEFORE_PEAK * FAILED_SHARE * scale),
-            phones=round(DRIVERS * scale),
-        )
-
-
-def assumptions(rates: Rates) -> list[str]:
-    one = Rates.derive(1)
-    s = rates.scale
-    return [
-        f"{X} 1 is one depot: {STOPS_PER_DAY:,} stops a day, {DRIVERS} drivers (one phone each), {DISPATCHERS} "
-        "dispatchers.",
-        f"Scans: the peak hour carries {PEAK_SHARE:.0%} of the day's stops (8.5 h on the road: 12 % an hour on "
-        f"average) → {STOPS_PER_DAY * PEAK_SHARE:.0f} scans/h = {one.scans:.4f}/s; {FAILED_SHARE:.0%} fail "
-        f"({one.failed:.4f}/s) with a reason code that needs no photo ({', '.join(code for code, _ in REASONS)}, "
-        f"weighted), the rest are delivered; each scan on a fresh stop. {X} "
-        f"{s:g}: **{rates.scans:.3f} scans/s** ({rates.failed:.3f} failed/s).",
-        f"GPS: each phone uploads a batch every {PING_UPLOAD_S:g} s of fixes taken every {PING_SAMPLE_S:g} s → "
-        f"{DRIVERS}/{PING_UPLOAD_S:g} = {one.uploads:.2f} uploads/s ({one.pings:.0f} fixes/s). {X} {s:g}: "
-        f"**{rates.uploads:.1f} uploads/s** ({rates.pings:.0f} fixes/s).",
-        f"Instructions: each phone polls its feed every {POLL_S:g} s with its cursor → {DRIVERS}/{POLL_S:g} = "
-        f"{one.polls:.2f} polls/s. {X} {s:g}: **{rates.polls:.1f} polls/s**.",
-        f"Boards: {DISPATCHERS} dispatchers, each with one board socket and one first snapshot. {X} {s:g}: "
-        f"**{rates.boards} sockets and {rates.boards} snapshots**, opened evenly over the first {BOARD_RAMP_S:g} s "
-        "(a shift change: harsher than a peak hour, when boards are already open).",
-        f"Backlog: {DONE_BEFORE_PEAK:.0%} of the stops attempted before the peak hour, their failures' cases still "
-        f"open → {one.backlog} open cases. {X} {s:g}: **{rates.backlog} open cases** in each snapshot, opened "
-        "through the scan service before the server starts.",
-        f"{X} {s:g} is one depot {s:g} times the size ({rates.phones} drivers), not {s:g} depots: every board "
-        f"receives every case frame ({rates.failed:.3f} failed scans/s {X} {rates.boards} boards = "
-        f"{rates.failed * rates.boards:.1f} frames/s) and every snapshot holds the whole backlog, the harsher reading.",
-        f"Total HTTP: {rates.scans + rates.uploads + rates.polls:.1f} requests/s plus the snapshots; driver "
-        "throttle at its production default (600/min per driver; a phone sends about 10/min). No Celery worker "
-        f"runs: triage of the new cases (more case frames) is not in the load. Warm-up: {WARMUP_S:g} s of pings "
-        "and polls before the measured run.",
-    ]
-
-
-# --- Preparing ----------------------------------------------------------------------------------------------------
-
-
-def backlog_open(plan: list[tuple[str, list[int]]], count: int, rng: random.Random) -> list[tuple[str, list[int]]]:
-    """Fail the first ``count`` stops (round robin over the drivers) through the scan service; return what is left."""
-    from django.utils import timezone
-
-    from dispatch.models import ReasonCode, Stop
-    from dispatch.services.scans import scan_record
-
-    reasons = ReasonCode.objects.in_bulk([code for code, _ in REASONS], field_name="code")
-    queues = [list(ids) for _, ids in plan]
-    chosen: list[int] = []
-    while len(chosen) < count and any(queues):
-        for queue in queues:
-            if queue and len(chosen) < count:
-                chosen.append(queue.pop(0))
-    stops = Stop.objects.select_related("run__driver").in_bulk(chosen)
-    for stop_id in chosen:
-        code = rng.choices([c for c, _ in REASONS], weights=[w for _, w in REASONS])[0]
-        scan_record(
-            driver=stops[stop_id].run.driver,
-            stop_id=stop_id,
-            outcome="failed",
-            reason=reasons[code],
-            device_time=timezone.now() - dt.timedelta(minutes=rng.randint(5, 240)),
-            latitude=41.88,
-            longitude=-87.66,
-            notes="",
-            photo=None,
-            idempotency_key=uuid.uuid4().hex,
-        )
-    return [(key, queue) for (key, _), queue in zip(plan, queues, strict=True)]
-
-
-@dataclass(frozen=True)
-class Event:
-    at: float  # seconds after the start
-    kind: str  # scan, locations, instructions, board
-    phone: int
-    outcome: str = ""
-
-
-def schedule(rates: Rates, seconds: float, *, boards: bool, scans: bool) -> list[Event]:
-    """Every request of the run at its due time: the phones evenly out of phase, scans at a fixed interval."""
-    events: list[Event] = []
-    phones = rates.phones
-    for phone in range(phones):
-        for interval, kind, shift in ((PING_UPLOAD_S, "locations", 0.0), (POLL_S, "instructions", 0.5)):
-            at = (phone + shift) * interval / phones
-            while at < seconds:
-                events.append(Event(at, kind, phone))
-                at += interval
-    if scans:
-        share = rates.failed / rates.scans
-        order = list(range(phones))
-        random.Random(11).shuffle(order)
-        for index in range(int(rates.scans * seconds)):
-            # Exactly the failed share, spread evenly (the first one half a period in): scan i fails when
-            # round(share * n) steps up at n = i + 1.
-            failed = math.floor((index + 1) * share + 0.5) > math.floor(index * share + 0.5)
-            events.append(
-                Event(index / rates.scans, "scan", order[index % phones], "failed" if failed else "delivered")
-            )
-    if boards:
-        events.extend(Event(index * BOARD_RAMP_S / rates.boards, "board", index) for index in range(rates.boards))
-    return sorted(events, key=lambda event: event.at)
-
-
-# --- Running ------------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Stream:
-    target: float
-    sent: int = 0
-    latencies: list[float] = field(default_factory=list)  # ms, every answer
-    statuses: Counter[int] = field(default_factory=Counter)
-    errors: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Boards:
-    connect_ms: list[float] = field(default_factory=list)  # ws_connect → greeting
-    hello: dict[int, int] = field(default_factory=dict)  # board → its depot's number at the greeting
-    seqs: dict[int, list[int]] = field(default_factory=dict)
-    frames: Counter[str] = field(default_factory=Counter)
-    arrivals: list[tuple[int, int, float]] = field(default_factory=list)  # (board, case, when)
-    closed: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    snapshot_bytes: list[int] = field(default_factory=list)
-    snapshot_cases: list[int] = field(default_factory=list)
-
-
-async def run(
-    *,
-    base: str,
-    depot_id: int,
-    plan: list[tuple[str, list[int]]],
-    sessions: list[str],
-    rates: Rates,
-    seconds: float,
-    rng: random.Random,
-) -> dict[str, Any]:
-    import aiohttp
-
-    from dispatch import realtime
-
-    keys = [plan[phone % len(plan)][0] for phone in range(rates.phones)]
-    stops = {key: list(ids) for key, ids in plan}  # fresh stops left per driver, in sequence
-    cursors = [0] * rates.phones
-    streams = {
-        "scan delivered": Stream(rates.scans - rates.failed),
-        "scan failed": Stream(rates.failed),
-        "locations": Stream(rates.uploads),
-        "instructions": Stream(rates.polls),
-        "snapshot": Stream(rates.boards / seconds),
-    }
-    warm = {name: Stream(0) for name in streams}
-    accepted: dict[str, list[str]] = {"scans": [], "failed": [], "locations": []}
-    case_sent: dict[int, float] = {}
-    boards = Boards()
-    lag: list[float] = []
-    finishing = asyncio.Event()
-    sockets: list[aiohttp.ClientWebSocketResponse] = []
-    weights = [w for _, w in REASONS]
-    timeout = aiohttp.ClientTimeout(total=30)
-
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), timeout=timeout) as http:
-
-        async def call(stream: Stream, method: str, path: str, **kwargs: Any) -> tuple[int, bytes, float] | None:
-            stream.sent += 1
-            started = time.perf_counter()
-            try:
-                async with http.request(method, base + path, **kwargs) as response:
-                    body = await response.read()
-            except Exception as exc:
-                stream.errors.append(repr(exc))
-                return None
-            stream.latencies.append((time.perf_counter() - started) * 1000)
-            stream.statuses[response.status] += 1
-            return response.status, body, started
-
-        async def scan(phone: int, outcome: str, into: dict[str, Stream]) -> None:
-            key = keys[phone]
-            if not stops[key]:
-                into[f"scan {outcome}"].errors.append(f"phone {phone}: no fresh stop left")
-                return
-            stop = stops[key].pop(0)
-            body: dict[str, Any] = {
-                "outcome": outcome,
-                "device_time": dt.datetime.now(dt.UTC).isoformat(),
-                "latitude": 41.88 + rng.uniform(-0.05, 0.05),
-                "longitude": -87.66 + rng.uniform(-0.05, 0.05),
-            }
-            if outcome == "failed":
-                body["reason_code"] = rng.choices([c for c, _ in REASONS], weights=weights)[0]
-            idem = str(uuid.uuid4())
-            headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": idem}
-            answer = await call(into[f"scan {outcome}"], "POST", f"/api/v1/driver/stops/{stop}/scans",
-                                json=body, headers=headers)  # fmt: skip
-            if answer and answer[0] == 201:
-                accepted["scans"].append(idem)
-                case = json.loads(answer[1]).get("case_id")
-                if case:
-                    accepted["failed"].append(idem)
-                    case_sent[int(case)] = answer[2]
-
-        async def locations(phone: int, into: dict[str, Stream]) -> None:
-            now = dt.datetime.now(dt.UTC)
-            fixes = round(PING_UPLOAD_S / PING_SAMPLE_S)
-            pings = [
-                {
-                    "at": (now - dt.timedelta(seconds=PING_SAMPLE_S * n)).isoformat(),
-                    "latitude": 41.88 + rng.uniform(-0.1, 0.1),
-                    "longitude": -87.66 + rng.uniform(-0.1, 0.1),
-                    "accuracy_m": round(rng.uniform(3, 20), 1),
-                }
-                for n in range(fixes)
-            ]
-            answer = await call(into["locations"], "POST", "/api/v1/driver/locations", json={"pings": pings},
-                                headers={"Authorization": f"Bearer {keys[phone]}"})  # fmt: skip
-            if answer and answer[0] == 202:
-                accepted["locations"].append(keys[phone])
-
-        async def instructions(phone: int, into: dict[str, Stream]) -> None:
-            answer = await call(into["instructions"], "GET", f"/api/v1/driver/instructions?after={cursors[phone]}",
-                                headers={"Authorization": f"Bearer {keys[phone]}"})  # fmt: skip
-            if answer and answer[0] == 200:
-                cursors[phone] = max(cursors[phone], int(json.loads(answer[1])["next_cursor"]))
-
-        async def snapshot(index: int) -> None:
-            answer = await call(streams["snapshot"], "GET", "/api/v1/board/snapshot",
-                                headers={"Cookie": f"sessionid={sessions[index]}"})  # fmt: skip
-            if answer and answer[0] == 200:
-                boards.snapshot_bytes.append(len(answer[1]))
-                boards.snapshot_cases.append(len(json.loads(answer[1])["cases"]))
-
-        async def board(index: int) -> None:
-            headers = {"Origin": base, "Cookie": f"sessionid={sessions[index]}"}
-            started = time.perf_counter()
-            try:
-                async with http.ws_connect(base.replace("http", "ws", 1) + "/ws/board/", headers=headers,
-                                           heartbeat=None, max_msg_size=0) as ws:  # fmt: skip
-                    sockets.append(ws)
-                    async for message in ws:
-                        now = time.perf_counter()
-                        if message.type != aiohttp.WSMsgType.TEXT:
-                            break
-                        data = json.loads(message.data)
-                        boards.frames[data["type"]] += 1
-                        if data["type"] == "hello":
-                            boards.connect_ms.append((now - started) * 1000)
-                            boards.hello[index] = int(data["seq"].get(str(depot_id), 0))
-                            boards.seqs[index] = []
-                            tasks.append(asyncio.create_task(snapshot(index)))
-                        elif "seq" in data:
-                            boards.seqs[index].append(int(data["seq"]))
-                            if data["type"] == "case":
-                                boards.arrivals.append((index, int(data["case"]["id"]), now))
-                    if not finishing.is_set():
-                        boards.closed.append(f"board {index}: close code {ws.close_code}")
-            except Exception as exc:
-                boards.errors.append(f"board {index}: {exc!r}")
-
-        async def play(events: list[Event], into: dict[str, Stream], measure: bool) -> None:
-            start = time.perf_counter()
-            for event in events:
-                delay = start + event.at - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                if measure:
-                    lag.append((time.perf_counter() - start - event.at) * 1000)
-                if event.kind == "scan":
-                    job = scan(event.phone, event.outcome, into)
-                elif event.kind == "locations":
-                    job = locations(event.phone, into)
-                elif event.kind == "instructions":
-                    job = instructions(event.phone, into)
-                else:
-                    listeners.append(asyncio.create_task(board(event.phone)))
-                    continue
-                tasks.append(asyncio.create_task(job))
-
-        tasks: list[asyncio.Task[None]] = []
-        listeners: list[asyncio.Task[None]] = []
-        await play(schedule(rates, WARMUP_S, boards=False, scans=False), warm, measure=False)
-        await asyncio.gather(*tasks)
-        tasks.clear()
-
-        cpu_before = resource.getrusage(resource.RUSAGE_SELF)
-        started = time.perf_counter()
-        await play(schedule(rates, seconds, boards=True, scans=True), streams, measure=True)
-        while any(not task.done() for task in tasks):  # snapshots are added while the others run
-            await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - started
-        cpu_after = resource.getrusage(resource.RUSAGE_SELF)
-
-        # Let the last frames arrive (every board up to the depot's last number), then hang up.
-        final = (await asyncio.to_thread(realtime.board_seq_current, [depot_id]))[depot_id]
-        deadline = time.perf_counter() + 10
-        while time.perf_counter() < deadline and any(
-            max(boards.seqs.get(index) or [boards.hello.get(index, final)]) < final for index in boards.hello
-        ):
-            await asyncio.sleep(0.1)
-        finishing.set()
-        await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
-        await asyncio.gather(*listeners, return_exceptions=True)
-
-    client_cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
-    return {
-        "streams": streams,
-        "warm": warm,
-        "accepted": accepted,
-        "case_sent": case_sent,
-        "boards": boards,
-        "final_seq": final,
-        "elapsed": elapsed,
-        "lag": lag,
-        "client_cpu": client_cpu,
-    }
 
 
 def session_cpu(session_id: int) -> float:

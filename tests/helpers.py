@@ -3,7 +3,9 @@
 - People at the desk and drivers' apps: ``signed_in`` (a browser session), ``client_for`` (an API token),
   ``reveal`` (a driver asks for a stop's access code).
 - Cases, on real rows through the driver's service and the workflow: ``at`` (a driver's last GPS ping),
-  ``scan``, ``fail``, ``triaged``, ``reply``, ``escalated``, ``asked``, ``reload``, ``later``.
+  ``scan``, ``fail``, ``triaged``, ``reply``, ``escalated``, ``asked``, ``reload``, ``later``; what the driver
+  was told (``instructions``); a playbook that ends with a dispatcher (``_access_playbook_ends_with_a_dispatcher``).
+- The board's API: ``SNAPSHOT``, ``case_url`` and ``act`` (a dispatcher's action on a case, at its version).
 - The admin: ``form_data``, a change or add form as a browser would post it.
 - Twilio's webhooks: ``twilio_post``, signed as Twilio signs them for the desk at ``PUBLIC_URL``.
 - Other processes and live requests: ``free_port``, ``database_url_for_others``,
@@ -31,12 +33,12 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from twilio.request_validator import RequestValidator
 
-from dispatch.models import ApiToken, Depot, Driver, ScanEvent, Stop
+from dispatch.models import ApiToken, Depot, Driver, DriverInstruction, ScanEvent, Stop
 from dispatch.services import api_token_issue
 from dispatch.services.scans import scan_record
 from exceptions import workflow
 from exceptions.analytics import metrics_summary
-from exceptions.models import ExceptionCase, ReplyIntent
+from exceptions.models import ExceptionCase, PlaybookStep, ReplyIntent
 from exceptions.workflow import Understanding
 from outreach.models import Message
 from tests.factories import reason
@@ -129,6 +131,32 @@ def asked(stop: Stop) -> Message:
     case = fail(stop)
     workflow.case_triage(case_id=case.pk)
     return Message.objects.get(conversation__case=case)
+
+
+def instructions(stop: Stop) -> list[DriverInstruction]:
+    """What the stop's driver was told about it, in order."""
+    return list(DriverInstruction.objects.filter(stop=stop).order_by("seq"))
+
+
+def _access_playbook_ends_with_a_dispatcher() -> None:
+    """What an admin may choose: an unanswered access failure goes to a dispatcher at priority 2."""
+    PlaybookStep.objects.filter(playbook__reason_code__code="ACCESS_DENIED", position=3).update(
+        action=PlaybookStep.Action.ESCALATE, priority=2
+    )
+
+
+# --- The board's API -----------------------------------------------------------------------------------------------
+
+SNAPSHOT = "/api/v1/board/snapshot"
+
+
+def case_url(case: ExceptionCase, action: str = "") -> str:
+    return f"/api/v1/board/cases/{case.pk}" + (f"/{action}" if action else "")
+
+
+def act(client: Client, case: ExceptionCase, action: str, **body: Any) -> Any:
+    body.setdefault("version", ExceptionCase.objects.get(pk=case.pk).version)
+    return client.post(case_url(case, action), body, content_type="application/json")
 
 
 # --- The admin -----------------------------------------------------------------------------------------------------

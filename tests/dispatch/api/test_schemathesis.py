@@ -8,7 +8,7 @@ Every schemathesis check runs but two:
 - ``negative_data_rejection``: it takes a query parameter the schema does not name for invalid data (OpenAPI
   has no way to say "no other parameters"; like most APIs this one ignores them), and a recipient import row
   without its id for a bad request (each row stands alone: the row is reported, the others applied). What it
-  found besides is fixed and has tests of its own (test_plan_import, test_instructions): a misspelt
+  found besides is fixed and has tests of its own (test_plan_import_input, test_instructions): a misspelt
   ``?dry_run`` imported the plan for real, and an empty cursor read from the start.
 
 With a driver token the calls are also chained: schemathesis infers the links (the run's stops to their scans

@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from dispatch import ports
 from dispatch.models import Driver, Order, ReasonCode, Run, ScanEvent, Stop, WebhookEvent
 from dispatch.services.stops import stop_status_set
-from dispatch.services.webhooks import webhook_events_emit
+from dispatch.services.webhooks import webhook_events_batched, webhook_events_emit
 
 
 class ScanRejected(Exception):
@@ -117,7 +117,8 @@ def scan_record(
         request_fingerprint=fingerprint,
     )
     try:
-        with transaction.atomic():
+        # The scan's events (the order's status, the case, the scan) go out with one look-up of the endpoints.
+        with transaction.atomic(), webhook_events_batched():
             result = _record(scan)
     except IntegrityError:
         # The key is taken (a replay, or a concurrent twin that committed first): answer with its result.
@@ -163,12 +164,12 @@ def _record(scan: ScanEvent) -> ScanOutcome:
     order = stop.order
     attempted_before = stop.attempt_count > 0
     stop.attempt_count += 1
-    stop.save(update_fields=["attempt_count", "updated_at"])
     failed = scan.outcome == ScanEvent.Outcome.FAILED
     stop_status_set(
         stop=stop,
         status=Stop.Status.FAILED if failed else Stop.Status.DELIVERED,
         order_status=Order.Status.ATTEMPT_FAILED if failed else Order.Status.DELIVERED,
+        also_save=["attempt_count"],
     )
     if stop.run.status == Run.Status.PLANNED:
         # The run's first scan: it is on the road, so routing may hand it other drivers' stops.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from dispatch.models import DriverInstruction, Stop, WebhookEvent
@@ -12,18 +13,20 @@ from dispatch.services.webhooks import webhook_events_emit
 ON_THE_WAY = (*Stop.ACTIVE_STATUSES, Stop.Status.RESCHEDULED)
 
 
-def stop_status_set(*, stop: Stop, status: str, order_status: str | None = None) -> None:
+def stop_status_set(*, stop: Stop, status: str, order_status: str | None = None, also_save: Sequence[str] = ()) -> None:
     """Set the stop's status, and its order's when given, inside the caller's transaction.
 
     Integrations hear of it: ``order.status_changed`` when the order's status
     moves, ``stop.rescheduled`` when the stop leaves its run for another slot.
+    ``also_save``: other fields of the stop the caller changed, written in the same statement.
     """
     events: list[tuple[str, dict[str, Any]]] = []
     order = stop.order
-    if stop.status != status:
+    if stop.status != status or also_save:
+        changed = stop.status != status
         stop.status = status
-        stop.save(update_fields=["status", "updated_at"])
-        if status == Stop.Status.RESCHEDULED:
+        stop.save(update_fields=["status", "updated_at", *also_save])
+        if changed and status == Stop.Status.RESCHEDULED:
             events.append((WebhookEvent.STOP_RESCHEDULED, {"stop_id": stop.pk, "order": order.reference}))
     if order_status is not None and order.status != order_status:
         previous = order.status

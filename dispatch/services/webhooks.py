@@ -57,7 +57,9 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,14 +94,39 @@ _FAILED = WebhookDelivery.Status.FAILED
 # --- Emitting ------------------------------------------------------------------------------------------------------
 
 
+# Events of one piece of work (a scan: the order's status, the case, the scan) queued together.
+_batch: ContextVar[dict[int, list[tuple[str, dict[str, Any]]]] | None] = ContextVar("webhook_batch", default=None)
+
+
+@contextmanager
+def webhook_events_batched() -> Iterator[None]:
+    """Events emitted inside are queued together when the block ends, still inside the caller's transaction:
+    one look-up of the endpoints for the work, whichever functions emit its events. Nothing if it raises."""
+    if _batch.get() is not None:
+        yield
+        return
+    pending: dict[int, list[tuple[str, dict[str, Any]]]] = {}
+    token = _batch.set(pending)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    for depot_id, events in pending.items():
+        webhook_events_emit(depot_id=depot_id, events=events)
+
+
 def webhook_events_emit(*, depot_id: int, events: Sequence[tuple[str, dict[str, Any]]]) -> list[WebhookDelivery]:
     """Queue events for every active endpoint subscribed to them (this depot's or all depots').
 
     Runs inside the caller's transaction: a rollback queues nothing, a commit
     queues them durably; delivery starts on commit and the sweeper catches any
-    enqueue that was lost.
+    enqueue that was lost. Inside ``webhook_events_batched`` they wait for the block's end.
     """
     if not events:
+        return []
+    pending = _batch.get()
+    if pending is not None:
+        pending.setdefault(depot_id, []).extend(events)
         return []
     names = sorted({name for name, _ in events})
     endpoints = list(

@@ -254,3 +254,32 @@ def test_it_queues_nothing_for_a_replay(dave_api, dave_run):
     post_scan(dave_api, stop, failed(), key="r")
     post_scan(dave_api, stop, failed(), key="r")
     assert WebhookDelivery.objects.count() == 1
+
+
+def test_a_failed_scan_is_recorded_in_a_fixed_number_of_queries(dave, dave_run, django_assert_num_queries):
+    # The scan, the stop and order with their statuses, the case and its first event, the board row and the
+    # integrations' events (looked up once for the three), the run put on the road: the hot path of intake.
+    from dispatch.models import ReasonCode, WebhookEndpoint
+    from dispatch.services import scans
+
+    WebhookEndpoint.objects.create(
+        name="CRM",
+        url="https://crm.example.com/hooks",
+        secret="s" * 16,
+        events=["scan.failed", "case.opened", "order.status_changed"],
+    )
+    stop = dave_run.stops.first()
+    reason = ReasonCode.objects.get(code="ACCESS_DENIED")
+    with django_assert_num_queries(13):
+        scans.scan_record(
+            driver=dave,
+            stop_id=stop.pk,
+            outcome=ScanEvent.Outcome.FAILED,
+            reason=reason,
+            device_time=timezone.now(),
+            latitude=None,
+            longitude=None,
+            notes="",
+            photo=None,
+            idempotency_key="fixed-queries",
+        )

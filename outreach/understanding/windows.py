@@ -44,8 +44,10 @@ _NEGATED_DAY_BEFORE = re.compile(
     r"\b(?:not|no|can'?t|cant|cannot|won'?t|isn'?t|except|busy|away|out|gone|working|at\s+work|closed|"
     r"traveling|travelling|ocupad[oa]|trabajando|fuera)\b[^,.!?;\n]{0,20}$"
 )
+# Read from the day's end (``match`` anchors there): "friday is bad", "tuesday doesn't work", "saturday no".
 _NEGATED_DAY_AFTER = re.compile(
-    r"^\s*(?:(?:is|isn'?t|doesn'?t|does not|won'?t|will not|is not)\s+(?:no\s+good|bad|not\s+good|work|good)|no)\b"
+    r"\s*(?:is\s+(?:no\s+good|bad|not\s+good)|(?:isn'?t|is\s+not)\s+good|"
+    r"(?:doesn'?t|does\s+not|won'?t|will\s+not)\s+work|no)\b"
 )
 _CLOSING_BEFORE = re.compile(r"\b(?:close|closes|closing|shut|shuts|cierra|cierran|cerramos)\s+$")
 _OPEN_BEFORE = re.compile(r"\b(?:open|abiert[oa]|available|disponible|here|home|around|there|aqui|en\s+casa)\s+$")

@@ -435,3 +435,14 @@ def test_it_refuses_an_unknown_time_zone(tmp_path):
     source = write_csv(tmp_path / "replies.csv", [["id", "reason_code", "sent_at", "reply"]])
     with pytest.raises(CommandError, match="not a known zone"):
         parse(str(source), "--time-zone", "Mars/Olympus")
+
+
+@pytest.mark.parametrize("text", ["friday is bad", "Tuesday doesn't work", "saturday no", "Monday is not good"])
+def test_a_day_ruled_out_is_no_time_to_come(text):
+    # Never guessed into a visit on the very day the recipient ruled out.
+    assert read(text).intent == "UNCLEAR"
+
+
+@pytest.mark.parametrize("text", ["tomorrow is good", "friday works", "Thursday is fine"])
+def test_a_day_welcomed_is_a_time_to_come(text):
+    assert read(text).intent == "RESCHEDULE"

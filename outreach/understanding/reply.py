@@ -102,8 +102,8 @@ def _clause_end(text: str, pos: int) -> int:
 _NEGATED_ACTION = re.compile(
     r"\b(?:do ?n'?t|do not|dont|never|no|nunca|please don'?t|pls don'?t|can'?t|cannot|can not|won'?t|wont|"
     r"unable to|no puedo|no voy a)\s+(?:(?:please|pls|just|ever|u|you|go|lo|la|los|las|me|le)\s+){0,2}"
-    r"(?:leave|leav|put|drop|place|set|give|deliver|hand|bring|send|take|pick|collect|get|go|come|"
-    r"deje|dejes|dejen|dejar|dejarlo|dejarla|entregue|entreguen|pongan?|pongas|recoger|ir)\b"
+    r"(?:leave|leav|put|drop|place|set|give|deliver|hand|bring|send|take|pick|collect|get|go|come|return|"
+    r"deje|dejes|dejen|dejar|dejarlo|dejarla|entregue|entreguen|pongan?|pongas|recoger|ir|devuelvan?|devolver)\b"
 )
 # "not with the neighbour", "porch isn't safe", "my neighbour is away".
 _NEGATED_PHRASE = re.compile(

@@ -446,3 +446,15 @@ def test_a_day_ruled_out_is_no_time_to_come(text):
 @pytest.mark.parametrize("text", ["tomorrow is good", "friday works", "Thursday is fine"])
 def test_a_day_welcomed_is_a_time_to_come(text):
     assert read(text).intent == "RESCHEDULE"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("don't return it", "UNCLEAR"),
+        ("do not return it, I'll be home at 5", "RESCHEDULE"),
+        ("no lo devuelvan", "UNCLEAR"),
+    ],
+)
+def test_asking_not_to_return_it_is_no_refusal(text, intent):
+    assert read(text).intent == intent

@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -164,33 +165,21 @@ def stop_reinsert(
     With ``allow_later_run`` False, no same-day slot returns ``placed=False``
     with the reason and the later-run ``alternative``, and writes nothing.
     """
-    reason = ""
-    for _ in range(STALE_RETRIES):
-        moment = now or timezone.now()
-        stop = _load_stop(stop_id)
+
+    def find(stop: Stop, moment: dt.datetime) -> Proposal | RouteChange:
         proposal, reason = reinsert_find(stop=stop, window_start=window_start, window_end=window_end, now=moment)
-        if proposal is None:
-            later, later_reason = later_run_find(
-                stop=stop, window_start=window_start, window_end=window_end, now=moment
-            )
-            if not allow_later_run or later is None:
-                why = f"No same-day slot: {reason}." + (f" No later run either: {later_reason}." if not later else "")
-                return RouteChange(placed=False, reason=why, alternative=later)
-            proposal = later
-        try:
-            return proposal_apply(
-                proposal=proposal,
-                stop=stop,
-                requested_by=requested_by,
-                case_id=case_id,
-                user=user,
-                guard=guard,
-                on_placed=on_placed,
-            )
-        except StalePlan as exc:
-            logger.info("routing: plan changed while placing stop %s (%s); trying again", stop_id, exc)
-            reason = str(exc)
-    return RouteChange(placed=False, reason=f"The plan kept changing while placing the stop: {reason}.")
+        if proposal is not None:
+            return proposal
+        later, later_reason = later_run_find(stop=stop, window_start=window_start, window_end=window_end, now=moment)
+        if not allow_later_run or later is None:
+            why = f"No same-day slot: {reason}." + (f" No later run either: {later_reason}." if not later else "")
+            return RouteChange(placed=False, reason=why, alternative=later)
+        return later
+
+    apply = partial(
+        proposal_apply, requested_by=requested_by, case_id=case_id, user=user, guard=guard, on_placed=on_placed
+    )
+    return _place(stop_id=stop_id, find=find, apply=apply, now=now, doing="placing")
 
 
 def stop_move_to_later_run(
@@ -206,26 +195,38 @@ def stop_move_to_later_run(
     now: dt.datetime | None = None,
 ) -> RouteChange:
     """Move the stop to a run not yet started (later today, else the next service day): never dropped."""
+
+    def find(stop: Stop, moment: dt.datetime) -> Proposal | RouteChange:
+        proposal, reason = later_run_find(stop=stop, window_start=window_start, window_end=window_end, now=moment)
+        return proposal if proposal is not None else RouteChange(placed=False, reason=f"No later run: {reason}.")
+
+    apply = partial(
+        proposal_apply, requested_by=requested_by, case_id=case_id, user=user, guard=guard, on_placed=on_placed
+    )
+    return _place(stop_id=stop_id, find=find, apply=apply, now=now, doing="moving")
+
+
+def _place(
+    *,
+    stop_id: int,
+    find: Callable[[Stop, dt.datetime], Proposal | RouteChange],
+    apply: Callable[..., RouteChange],
+    now: dt.datetime | None,
+    doing: str,
+) -> RouteChange:
+    """Find a place for the stop and write it; when the plan changed in between, find again (a few times)."""
     reason = ""
     for _ in range(STALE_RETRIES):
-        moment = now or timezone.now()
         stop = _load_stop(stop_id)
-        proposal, reason = later_run_find(stop=stop, window_start=window_start, window_end=window_end, now=moment)
-        if proposal is None:
-            return RouteChange(placed=False, reason=f"No later run: {reason}.")
+        found = find(stop, now or timezone.now())
+        if isinstance(found, RouteChange):
+            return found
         try:
-            return proposal_apply(
-                proposal=proposal,
-                stop=stop,
-                requested_by=requested_by,
-                case_id=case_id,
-                user=user,
-                guard=guard,
-                on_placed=on_placed,
-            )
+            return apply(proposal=found, stop=stop)
         except StalePlan as exc:
+            logger.info("routing: plan changed while %s stop %s (%s); trying again", doing, stop_id, exc)
             reason = str(exc)
-    return RouteChange(placed=False, reason=f"The plan kept changing while moving the stop: {reason}.")
+    return RouteChange(placed=False, reason=f"The plan kept changing while {doing} the stop: {reason}.")
 
 
 def unplanned_day(*, stop_id: int, window_start: dt.datetime | None, now: dt.datetime | None = None) -> dt.date | None:

@@ -43,8 +43,7 @@ class PastAttempt:
     final: bool
 
 
-def _secret(rng: random.Random, kind: str) -> str:
-    digits = f"{rng.randint(0, 9999):04d}"
+def _secret(rng: random.Random, kind: str, digits: str) -> str:
     if kind == AccessCredential.Kind.CONCIERGE:
         return f"Front desk 24/7; package room code {rng.randint(100, 9999)}"
     if kind == AccessCredential.Kind.LOCKBOX:
@@ -86,8 +85,13 @@ def plan_credentials(
             kind = AccessCredential.Kind.LOCKBOX
         else:
             kind = pick(rng, ((AccessCredential.Kind.GATE, 60), (AccessCredential.Kind.LOCKBOX, 40)))
-        secret = _secret(rng, kind)
         state = pick(rng, (("verified", 62), ("unverified", 30), ("flagged", 8)))
+        # The building's own code (demo.simulation.world): today's when it was seen to work lately or, for half
+        # the codes never proven, still right; else one it had before.
+        building = world.building_key(postal_code=site.postal_code, line1=site.line1)
+        current = state == "verified" or (state == "unverified" and rng.random() < 0.5)
+        then = service_date if current else service_date - dt.timedelta(days=rng.randint(400, 900))
+        secret = _secret(rng, kind, world.building_code(building, then))
         last_worked_at = None
         if state == "verified":
             last_worked_at = local_time(
@@ -141,7 +145,11 @@ def plan_history(rng: random.Random, deliveries: list[Delivery], flagged: list[D
             # After the code last worked (35-90 days ago): within the last month.
             attempts += _past_parcel(rng, delivery, tries, within_days=30)
             continue
-        site, home = world.address_place(address), world.address_household(address)
+        building = world.building_key(postal_code=address.postal_code, line1=address.line1)
+        site = world.place(building, address.building_type)
+        home = world.household(
+            world.household_key(postal_code=address.postal_code, line1=address.line1, unit=address.unit)
+        )
         code = _code_on_file(delivery.site.credentials)
         for _ in range(pick(rng, PAST_PARCELS)):
             tries = []

@@ -28,7 +28,6 @@ import random
 import time
 import uuid
 import zoneinfo
-from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,19 +45,20 @@ from twilio.request_validator import RequestValidator
 
 from config.celery import app as celery_app
 from demo.day.depot import CIRCUITY, DEPOT_CODE, DISPATCHER_USERNAME, LOADING_MINUTES, SPEED_KMH
+from demo.day.history import FAILURE_NOTES
 from demo.day.seed import demo_day_seed
 from demo.fakes.twilio import FakeTwilio
-from demo.simulation import behaviour, opening, world
+from demo.simulation import behaviour, judging, opening, recipients, speech, truth, world
+from demo.simulation.recipients import Trail
 from demo.simulation.state import DriverState, Options, SimulationError, Tally
 from demo.simulation.watching import needs_human, product_seen
 from dispatch import roles
 from dispatch.geo import haversine_m
 from dispatch.models import (
-    AccessCredential,
-    Address,
     ApiToken,
     Depot,
     DriverInstruction,
+    Order,
     ReasonCode,
     Run,
     ScanEvent,
@@ -67,7 +67,7 @@ from dispatch.models import (
 )
 from dispatch.services.tokens import api_token_issue
 from exceptions import workflow
-from exceptions.models import ExceptionCase, PreArrivalContact
+from exceptions.models import ExceptionCase
 from exceptions.prevention import prevention_settings, risk
 from outreach.models import Message
 
@@ -108,7 +108,13 @@ class Simulation:
         path = options.replies or default_replies()
         if not path.is_file():
             raise SimulationError(f"No replies file at {path}: pass --replies FILE (the replies benchmark's format).")
-        self.corpus = behaviour.Corpus.load(path)
+        self.corpus = speech.Corpus.load(path)
+        if not 0 <= options.persistence <= 1:
+            raise SimulationError("--persistence must be between 0 and 1, e.g. 0.85.")
+        if options.reply_scale <= 0 or not 0 <= options.heads_up <= 1:
+            raise SimulationError("--reply-scale must be above 0 and --heads-up between 0 and 1.")
+        self.rates = behaviour.Rates(heads_up=options.heads_up).scaled(options.reply_scale)
+        self.trails: dict[str, Trail] = {}
         self.options = options
         self.progress = progress or (lambda text: None)
         self.rng = random.Random(options.seed)  # noqa: S311 - a reproducible day, not a secret
@@ -117,8 +123,6 @@ class Simulation:
         self.tally = Tally()
         self.drivers: dict[int, DriverState] = {}
         self.message_cursor = 0
-        self.prompts: Counter[int] = Counter()  # case id -> texts the recipient got
-        self.answered: Counter[int] = Counter()  # case id -> replies the recipient sent
         self.in_hand: set[int] = set()  # cases a dispatcher is working on now
         self.free_dispatchers: list[int] = []
         self.dispatcher_clients: list[Client] = []
@@ -206,6 +210,8 @@ class Simulation:
             # A worker logs each task it runs; here that would be thousands of beat ticks.
             for name in ("celery.app.trace", "twilio.http_client"):
                 logging.getLogger(name).setLevel(logging.WARNING)
+            # A driver asking for a code where none is on file is answered 404, as the app expects.
+            logging.getLogger("django.request").setLevel(logging.ERROR)
             conf.task_always_eager, conf.task_eager_propagates = True, True
             try:
                 yield
@@ -277,16 +283,26 @@ class Simulation:
             leave = dt.timedelta(minutes=LOADING_MINUTES)
             runs.sort(key=lambda run: (abs(run.shift_start + leave - self.now), run.pk))
             runs = runs[: self.options.drivers]
-        # The city's odds at each stop's planned arrival, with the codes on file now, set the day's scale.
+        # The city's troubles at each stop's planned arrival set the day's scale (``demo.simulation.truth``).
         stops = list(Stop.objects.filter(run__in=runs).select_related("order__address"))
-        codes: defaultdict[int, list[AccessCredential]] = defaultdict(list)
-        for credential in AccessCredential.objects.filter(address_id__in={s.order.address_id for s in stops}):
-            codes[credential.address_id].append(credential)
-        totals = [
-            sum(p for _, p in self._odds(s.order.address, s.planned_arrival or self.now, codes[s.order.address_id]))
-            for s in stops
-        ]
-        self.failure_scale = behaviour.failure_scale(totals, self.options.exception_rate)
+        odds = []
+        for stop in stops:
+            local = (stop.planned_arrival or self.now).astimezone(self.zone)
+            where = truth.Address(
+                building=world.building_key(postal_code=stop.order.address.postal_code, line1=stop.order.address.line1),
+                household=world.household_key(
+                    postal_code=stop.order.address.postal_code,
+                    line1=stop.order.address.line1,
+                    unit=stop.order.address.unit,
+                ),
+                kind=stop.order.address.building_type,
+            )
+            odds.append(
+                truth.first_attempt_odds(
+                    where, stop.order.reference, day=local.date(), hour=local.hour + local.minute / 60
+                )
+            )
+        self.failure_scale = truth.failure_scale(odds, self.options.exception_rate)
         self.photo_reasons = set(ReasonCode.objects.filter(photo_required=True).values_list("code", flat=True))
         depot_at = (self.depot.latitude, self.depot.longitude)
         for run in runs:
@@ -366,67 +382,45 @@ class Simulation:
             return
         retry = stop.pk in state.retries
         state.retries.discard(stop.pk)
-        # One draw per order and attempt (whichever run carries it), the same with prevention on or off: the two
-        # days differ only by what prevention changed.
-        draw = self._attempt_draw(stop)
-        mark = draw.random()
-        credentials = list(AccessCredential.objects.filter(address_id=address.pk))
-        failure = behaviour.stop_failure(
-            draw,
-            mark=mark,
-            odds=self._odds(address, self.now, credentials),
-            scale=self.failure_scale,
-            retry=retry,
+        trail = recipients.trail_for(
+            self, Stop.objects.select_related("order__address", "order__recipient").get(pk=stop.pk)
         )
-        if not retry:
-            told = list(PreArrivalContact.objects.filter(stop__order_id=stop.order_id).values("learned", "created_at"))
-            learned: dict[str, object] = {}
-            for contact in told:
-                learned.update(contact["learned"])
-            if failure is None and learned.get("access_code"):
-                # In through a code sent ahead: would the driver have been stuck without it?
-                asked = min(contact["created_at"] for contact in told)
-                before = [c for c in credentials if c.created_at < asked]
-                odds = self._odds(address, self.now, before)
-                if world.failure_draw(odds, mark, scale=self.failure_scale) is not None:
-                    self.tally.prevented += 1
-            if failure is not None and learned and behaviour.averted(draw, failure, learned):
-                failure = None
-                self.tally.prevented += 1
+        local = self.now.astimezone(self.zone)
+        door = truth.AtTheDoor(
+            directions=workflow.DIRECTIONS_NOTE in address.building_notes,
+            leave=trail.leave,
+            expected=retry and trail.expected,
+        )
+        trail.expected = False
+        failure = truth.attempt(
+            trail.address,
+            trail.parcel,
+            day=local.date(),
+            hour=local.hour + local.minute / 60,
+            door=door,
+            reveal=lambda: self._reveal(state, stop),
+            draw=self._attempt_draw(stop),
+            scale=self.failure_scale,
+            persistence=self.options.persistence,
+            notes=lambda reason: self.rng.choice(FAILURE_NOTES.get(reason, ("",))),
+        )
+        if failure is not None:
+            trail.last_failure = failure.reason_code
+            self.tally.failures_after_wrong_action += bool(trail.wrong)
         self._scan(state, stop, failure)
         self._schedule(self._later(60.0 * stop.service_minutes), "driver", driver_id)
 
     def _attempt_draw(self, stop: Stop) -> random.Random:
-        """The stream of the order's next attempt (whichever run carries it): its first number is the attempt's mark."""
+        """The stream of the order's next attempt (whichever run carries it), the same with prevention on or off."""
         attempt = ScanEvent.objects.filter(stop__order_id=stop.order_id).count()
         return random.Random(f"{self.options.seed}:attempt:{stop.order.reference}:{attempt}")  # noqa: S311
 
-    def _out_when_due(self, stop: Stop) -> bool:
-        """Will nobody be in when the driver comes? The recipient knows their day: it is the attempt's own draw at
-        the planned arrival, with the door open (whether the driver gets in is not theirs to foresee)."""
-        address = stop.order.address
-        moment = stop.planned_arrival or self.now
-        odds = world.failure_odds(
-            world.address_place(address),
-            world.address_household(address),
-            hour=moment.astimezone(self.zone).hour,
-            code=world.CODE_WORKING,
-            directions=True,
-        )
-        mark = self._attempt_draw(stop).random()
-        return world.failure_draw(odds, mark, scale=self.failure_scale) in behaviour.ABSENCE_REASONS
-
-    def _odds(
-        self, address: Address, moment: dt.datetime, credentials: list[AccessCredential]
-    ) -> list[tuple[str, float]]:
-        """The city's odds of each failure at this address at ``moment``, with the codes the driver could reveal."""
-        return world.failure_odds(
-            world.address_place(address),
-            world.address_household(address),
-            hour=moment.astimezone(self.zone).hour,
-            code=world.code_state(credentials, moment),
-            directions=workflow.DIRECTIONS_NOTE in address.building_notes,
-        )
+    def _reveal(self, state: DriverState, stop: Stop) -> list[str]:
+        """At a shut door the driver asks the app for the codes on file (an audited reveal)."""
+        response = state.client.post(f"/api/v1/driver/stops/{stop.pk}/access-code/reveal")
+        if response.status_code != 200:
+            return []
+        return [str(item["code"]) for item in response.json()["codes"]]
 
     def _ping(self, state: DriverState) -> None:
         """The phone reports where the van is, as the app does on arrival."""
@@ -435,7 +429,7 @@ class Simulation:
         if response.status_code >= 300:
             self.tally.api_errors.append(f"location: {response.status_code} {response.content[:200]!r}")
 
-    def _scan(self, state: DriverState, stop: Stop, failure: behaviour.Failure | None) -> None:
+    def _scan(self, state: DriverState, stop: Stop, failure: truth.Failure | None) -> None:
         body: dict[str, Any] = {
             "outcome": "failed" if failure else "delivered",
             "device_time": self.now.isoformat(),
@@ -470,8 +464,16 @@ class Simulation:
         for item in feed["instructions"]:
             state.client.post(f"/api/v1/driver/instructions/{item['id']}/ack")
             ahead = (item.get("payload") or {}).get("prearrival")  # a note for a visit still to come, not a retry
-            if item.get("stop_id") and item["kind"] in RETRY_INSTRUCTIONS and not ahead:
-                state.retries.add(int(item["stop_id"]))
+            if not item.get("stop_id"):
+                continue
+            stop = Stop.objects.select_related("order__address", "order__recipient").get(pk=int(item["stop_id"]))
+            trail = recipients.trail_for(self, stop)
+            if item["kind"] in (DriverInstruction.Kind.SAFE_DROP, DriverInstruction.Kind.NEIGHBOUR):
+                trail.leave = True
+            if item["kind"] in (DriverInstruction.Kind.RETRY_NOW, DriverInstruction.Kind.WAIT):
+                trail.expected = True
+            if item["kind"] in RETRY_INSTRUCTIONS and not ahead:
+                state.retries.add(stop.pk)
         if state.done or not state.busy:
             # Home or idle with new work on the run (a stop handed over, a retry): back on the road.
             state.done, state.busy = False, True
@@ -479,9 +481,12 @@ class Simulation:
 
     # Recipients
 
-    def _on_reply(self, data: tuple[int, str, str]) -> None:
-        case_id, phone, text = data
-        params = {"MessageSid": f"SM{uuid.uuid4().hex}", "From": phone, "To": FROM_NUMBER, "Body": text}
+    def _on_reply(self, data: tuple[int, str, speech.Said]) -> None:
+        case_id, reference, said = data
+        trail = self.trails[reference]
+        order = Order.objects.get(depot=self.depot, reference=reference)
+        before = judging.snapshot(order)
+        params = {"MessageSid": f"SM{uuid.uuid4().hex}", "From": trail.phone, "To": FROM_NUMBER, "Body": said.text}
         path = "/outreach/twilio/inbound"
         token = AUTH_TOKEN if self.twilio is not None else settings.TWILIO_AUTH_TOKEN
         signature = RequestValidator(token).compute_signature(settings.PUBLIC_BASE_URL.rstrip("/") + path, params)
@@ -489,18 +494,47 @@ class Simulation:
         if response.status_code != 200:
             self.tally.api_errors.append(f"inbound reply for case {case_id}: {response.status_code}")
         self.tally.replies += 1
+        trail.said.append(said)
+        verdict = judging.judge(said.meaning, before, judging.snapshot(order))
+        meant = {"order": reference, "text": said.text, "meant": said.meaning.intent, "case": case_id}
+        if verdict.wrong:
+            trail.wrong.append(verdict.wrong)
+            self.tally.wrong_actions[verdict.wrong] += 1
+            self.tally.examples.append({**meant, "wrong": verdict.wrong})
+        if said.meaning.intent in judging.REQUESTS:
+            self.tally.requests += 1
+            if not verdict.heard:
+                trail.unheard += 1
+                self.tally.unheard[said.meaning.intent] += 1
+                self.tally.examples.append({**meant, "unheard": True})
 
     # Dispatchers
 
     def _on_dispatcher_done(self, data: tuple[int, int]) -> None:
         index, case_id = data
-        case = ExceptionCase.objects.select_related("reason_code").filter(pk=case_id).first()
+        case = (
+            ExceptionCase.objects.select_related("reason_code", "stop__order__address", "stop__order__recipient")
+            .filter(pk=case_id)
+            .first()
+        )
         if case is not None and case.state in ExceptionCase.OPEN_STATES and needs_human(case):
+            trail = recipients.trail_for(self, case.stop)
+            local = self.now.astimezone(self.zone)
+            key = trail.address.household if trail.address.kind != world.BUSINESS else trail.address.building
+            hour = local.hour + local.minute / 60
+            if trail.address.kind == world.BUSINESS:
+                opens = world.receiving_hours(key)[0]
+                in_at: float | None = max(hour + 1, opens) if hour + 1 < world.receiving_hours(key)[1] else None
+            else:
+                in_at = world.next_home(key, local.date(), hour + 1)
+            in_from = None if in_at is None else local.replace(hour=0, minute=0) + dt.timedelta(hours=in_at)
             move = behaviour.dispatcher_move(
                 self.rng,
-                reason_code=case.reason_code.code,
+                reason_code=trail.last_failure or case.reason_code.code,
                 pending_approval=case.requires_approval and bool(case.pending_outcome),
-                local_now=self.now.astimezone(self.zone),
+                local_now=local,
+                true_code=world.building_code(trail.address.building, local.date()),
+                in_from=in_from,
             )
             client = self.dispatcher_clients[index]
             url = f"/api/v1/board/cases/{case_id}/{move.action}"
@@ -516,9 +550,8 @@ class Simulation:
 
 
 def default_replies() -> Path:
-    """The public replies benchmark when it sits beside the repository, else the desk's own labelled replies."""
-    public = Path(settings.BASE_DIR).parent / "shared" / "benchmarks" / "replies" / "public.csv"
-    return public if public.is_file() else Path(settings.BASE_DIR) / "tests" / "outreach" / "replies.csv"
+    """The recipients' words: a labelled corpus written apart from the product's reply rules."""
+    return Path(__file__).resolve().parent / "replies.csv"
 
 
 class Result:

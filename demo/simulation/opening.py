@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from demo.simulation import behaviour
+from demo.simulation import truth
+from demo.simulation.speech import Meaning, Said
 from dispatch.models import Recipient, Stop
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 START_SECONDS = 20.0  # people's seconds after the start: a couple of real seconds in the demo
 REPLY_SECONDS = 90.0
-FAILURE = behaviour.Failure("RECIPIENT_ABSENT", "Knocked and rang, no answer.")
+FAILURE = truth.Failure("RECIPIENT_ABSENT", "Knocked and rang, no answer.")
 
 
 def opening_schedule(simulation: Simulation) -> None:
@@ -55,10 +56,10 @@ def opening_play(simulation: Simulation, driver_id: int) -> str | None:
     return stop.order.reference
 
 
-def opening_reply(simulation: Simulation) -> behaviour.Reply:
+def opening_reply(simulation: Simulation) -> Said:
     """The recipient's answer to the first question: back at the hour two hours on, local time."""
     local = simulation.now.astimezone(simulation.zone) + dt.timedelta(hours=2)
-    back = local.replace(minute=0) + dt.timedelta(hours=1) if local.minute else local
+    back = local.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1) if local.minute else local
     hour = back.hour % 12 or 12
     suffix = "am" if back.hour < 12 else "pm"
-    return behaviour.Reply(REPLY_SECONDS, f"Not home right now, I'll be back at {hour}{suffix}", "reschedule")
+    return Said(f"Not home right now, I'll be back at {hour}{suffix}", Meaning("RESCHEDULE", window=(back, None)))

@@ -10,10 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Min
 
+from demo.simulation.outcomes import as_figures, day_outcomes
 from dispatch.models import Order, ScanEvent, Stop
 from exceptions.analytics import metrics_summary
 from exceptions.models import ExceptionCase, PreArrivalContact
 from outreach.models import Message
+
+SMS_SEGMENT_COST = 0.0083  # USD, Twilio's US list price per outbound segment
 
 if TYPE_CHECKING:
     from demo.simulation.engine import Simulation
@@ -75,6 +78,17 @@ def day_figures(simulation: Simulation, *, started: dt.datetime, finished: dt.da
         outcomes[case["outcome"] or "none"] = outcomes.get(case["outcome"] or "none", 0) + 1
     tally = simulation.tally
     options = simulation.options
+    ended = day_outcomes(simulation, started=started)
+    no_touch_by_ending: dict[str, int] = {}
+    if simulation.twilio is not None:
+        segments = sum(_segments(str(post.get("Body", ""))) for post in simulation.twilio.posts)
+    else:
+        segments = sum(
+            _segments(body)
+            for body in Message.objects.filter(
+                conversation__case__in=cases, direction=Message.Direction.OUTBOUND, provider_sid__isnull=False
+            ).values_list("body", flat=True)
+        )
     contacts = PreArrivalContact.objects.filter(stop__in=stops)
     texted_ahead = contacts.exclude(status=PreArrivalContact.Status.SKIPPED).count()
     answered_ahead = contacts.filter(status=PreArrivalContact.Status.ANSWERED).count()
@@ -90,11 +104,26 @@ def day_figures(simulation: Simulation, *, started: dt.datetime, finished: dt.da
             "replies": str(options.replies or "default"),
             "live": options.live,
             "prevention": options.prevention,
+            "persistence": options.persistence,
+            "reply_scale": options.reply_scale,
+            "heads_up": options.heads_up,
         },
         "service_date": day.isoformat(),
         "simulated_from": started.isoformat(),
         "simulated_to": finished.isoformat(),
         "exceptions": exceptions,
+        **as_figures(ended),
+        "no_touch_by_ending": no_touch_by_ending,
+        "wrong_actions": sum(tally.wrong_actions.values()),
+        "wrong_actions_by_kind": dict(sorted(tally.wrong_actions.items())),
+        "failures_after_a_wrong_action": tally.failures_after_wrong_action,
+        "requests": tally.requests,
+        "unanswered_requests": sum(tally.unheard.values()),
+        "unanswered_requests_by_intent": dict(sorted(tally.unheard.items())),
+        "wrong_and_unheard": tally.examples[:100],
+        "failed_attempts": tally.scans_failed,
+        "sms_segments": segments,
+        "sms_cost": round(segments * SMS_SEGMENT_COST, 2),
         "no_touch_share": _share(untouched, len(finished_cases)),
         "resolution_minutes_median": _round(statistics.median(minutes) if minutes else None),
         "resolution_minutes_p90": _round(_percentile(minutes, 0.9)),
@@ -109,7 +138,6 @@ def day_figures(simulation: Simulation, *, started: dt.datetime, finished: dt.da
         "unfinished": unfinished,
         "prearrival_texts": texted_ahead,
         "prearrival_reply_rate": _share(answered_ahead, texted_ahead),
-        "exceptions_prevented": tally.prevented,
         "extra_sms_per_stop": round(texted_ahead / stop_count, 3) if stop_count else None,
         "outcomes": dict(sorted(outcomes.items())),
         "people": {
@@ -119,6 +147,8 @@ def day_figures(simulation: Simulation, *, started: dt.datetime, finished: dt.da
             "replies_by_intent": dict(sorted(tally.replies_by_intent.items())),
             "texts_left_unanswered": tally.silent_prompts,
             "dispatcher_actions": dict(sorted(tally.dispatcher_actions.items())),
+            "replies_with_noise": dict(sorted(tally.noise.items())),
+            "unreachable_recipients": sum(1 for trail in simulation.trails.values() if not trail.reachable),
         },
         "api_errors": tally.api_errors[:50],
         "api_error_count": len(tally.api_errors),
@@ -138,34 +168,52 @@ def markdown(figures: dict[str, Any]) -> str:
     o = figures["options"]
     rows = [
         ("Exceptions raised", _cell(figures["exceptions"])),
-        ("Closed with no dispatcher touch", _cell(figures["no_touch_share"], " %")),
-        ("Resolution time, median", _cell(figures["resolution_minutes_median"], " min")),
-        ("Resolution time, p90", _cell(figures["resolution_minutes_p90"], " min")),
-        ("Failed orders recovered the same day", _cell(figures["recovered_same_day_share"], " %")),
+        ("Failed parcels", _cell(figures["failed_parcels"])),
+        (
+            "Rescued without a dispatcher (per failed parcel, judged by the world)",
+            _cell(figures["rescued_without_dispatcher_share"], " %"),
+        ),
+        (
+            "Rescued without a dispatcher, as the product counts it",
+            _cell(figures["rescued_as_the_product_counts_share"], " %"),
+        ),
+        (
+            "Time to outcome, median (first failed scan to delivery or settlement)",
+            _cell(figures["minutes_to_outcome_median"], " min"),
+        ),
+        ("Cases closed with no dispatcher touch", _cell(figures["no_touch_share"], " %")),
+        ("Wrong actions (automatic actions the recipient did not ask for)", _cell(figures["wrong_actions"])),
+        ("Requests left unanswered", _cell(figures["unanswered_requests"])),
         ("First-attempt success", _cell(figures["first_attempt_success"], " %")),
         ("Final success (delivered today)", _cell(figures["final_success"], " %")),
         ("Cost per failed attempt", f"{_cell(figures['cost_per_failed_attempt'])} {figures['cost_currency'] or ''}"),
         ("SMS per exception", _cell(figures["sms_per_exception"])),
+        ("SMS segments, cost", f"{figures['sms_segments']}, {figures['sms_cost']} USD"),
         ("Duplicate SMS", _cell(figures["duplicate_sms"])),
         ("Cases left unfinished", _cell(figures["unfinished"])),
         ("Texts ahead of the driver (prevention)", _cell(figures["prearrival_texts"])),
         ("Answered ahead", _cell(figures["prearrival_reply_rate"], " %")),
-        ("Exceptions prevented", _cell(figures["exceptions_prevented"])),
         ("Extra SMS per stop", _cell(figures["extra_sms_per_stop"])),
     ]
     head = (
         f"simulate_day --stops {o['stops']} --drivers {o['drivers']} --exception-rate {o['exception_rate']} "
         f"--seed {o['seed']}{'' if o['prevention'] else ' --no-prevention'} (service date {figures['service_date']})"
     )
-    lines = [head, "", "| Figure | Value |", "|---|---|", *[f"| {name} | {value} |" for name, value in rows]]
+    endings = ["", "| Ending | Without a dispatcher | With a dispatcher |", "|---|---|---|"]
+    for ending, split in figures["endings"].items():
+        endings.append(f"| {ending} | {split['without_dispatcher']} | {split['with_dispatcher']} |")
+    lines = [head, "", "| Figure | Value |", "|---|---|", *[f"| {name} | {value} |" for name, value in rows], *endings]
     return "\n".join(lines) + "\n"
 
 
 def last_line(figures: dict[str, Any]) -> str:
     return (
-        f"simulate_day: exceptions {figures['exceptions']}, no-touch {_cell(figures['no_touch_share'], ' %')}, "
-        f"median resolution {_cell(figures['resolution_minutes_median'])} min, unfinished {figures['unfinished']}, "
-        f"duplicate SMS {figures['duplicate_sms']}"
+        f"simulate_day: exceptions {figures['exceptions']}, failed parcels {figures['failed_parcels']}, "
+        f"rescued without a dispatcher {_cell(figures['rescued_without_dispatcher_share'])} %, "
+        f"no-touch {_cell(figures['no_touch_share'])} %, "
+        f"median to outcome {_cell(figures['minutes_to_outcome_median'])} min, "
+        f"wrong actions {figures['wrong_actions']}, unanswered requests {figures['unanswered_requests']}, "
+        f"unfinished {figures['unfinished']}, duplicate SMS {_cell(figures['duplicate_sms'])}"
     )
 
 
@@ -177,3 +225,9 @@ def write(figures: dict[str, Any], directory: Path) -> tuple[Path, Path]:
     json_path.write_text(json.dumps(figures, indent=2, default=str) + "\n")
     md_path.write_text(markdown(figures))
     return json_path, md_path
+
+
+def _segments(body: str) -> int:
+    gsm = all(ord(ch) < 128 for ch in body)
+    single, part = (160, 153) if gsm else (70, 67)
+    return 1 if len(body) <= single else -(-len(body) // part)

@@ -28,6 +28,9 @@ class Options:
     live: bool = False  # the running product on the wall clock, instead of a virtual one
     prevention: bool = True  # text risky stops ahead of the driver (the admin's prevention switch)
     opening: bool = False  # live: begin with the demo's scripted case (demo/simulation/opening.py)
+    persistence: float = 0.85  # a stuck door or a lost driver stays so on a second attempt (demo/simulation/truth.py)
+    reply_scale: float = 1.0  # every reply rate times this (demo/simulation/behaviour.py)
+    heads_up: float = 0.0  # share of silent recipients a text ahead still gets to arrange to be in
 
 
 @dataclass
@@ -55,5 +58,9 @@ class Tally:
     dispatcher_actions: Counter[str] = field(default_factory=Counter)
     api_errors: list[str] = field(default_factory=list)
     events: int = 0
-    prearrival_replies: int = 0
-    prevented: int = 0  # failures the driver would have met, averted by what a recipient said ahead
+    requests: int = 0  # replies that asked for something (demo/simulation/judging.py)
+    unheard: Counter[str] = field(default_factory=Counter)  # requests the product did not act on, by intent
+    wrong_actions: Counter[str] = field(default_factory=Counter)  # automatic actions the recipient did not ask for
+    failures_after_wrong_action: int = 0  # failed attempts of orders on which a wrong action was taken
+    examples: list[dict[str, object]] = field(default_factory=list)  # each wrong action and unheard request
+    noise: Counter[str] = field(default_factory=Counter)  # replies that reached us with noise, by the first kind

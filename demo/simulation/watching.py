@@ -7,12 +7,11 @@ simulation's clock.
 
 from __future__ import annotations
 
-import random
 from typing import TYPE_CHECKING
 
 from django.db.models import Q
 
-from demo.simulation import behaviour, opening
+from demo.simulation import behaviour, opening, recipients
 from dispatch.models import DriverInstruction, Stop
 from exceptions.models import ExceptionCase
 from outreach.models import Message
@@ -29,7 +28,7 @@ def product_seen(simulation: Simulation) -> None:
 
 
 def texts_seen(simulation: Simulation) -> None:
-    """Each text that went out: the recipient answers it (or not), later."""
+    """Each text that went out reaches its recipient (``demo.simulation.recipients``), who answers it or not."""
     sent = list(
         Message.objects.filter(
             Q(conversation__case__isnull=False) | Q(conversation__stop__isnull=False),
@@ -38,58 +37,22 @@ def texts_seen(simulation: Simulation) -> None:
             status__in=(Message.Status.SENT, Message.Status.DELIVERED),
         )
         .order_by("pk")
-        .values(
-            "pk",
-            "conversation__case_id",
-            "conversation__recipient__phone",
-            "conversation__case__reason_code__code",
-            "conversation__case__order__reference",
-            "conversation__stop_id",
-            "conversation__stop__order__reference",
-            "conversation__stop__prearrival__asked",
-        )
+        .values("pk", "template_key", "conversation__case_id", "conversation__case__stop_id", "conversation__stop_id")
     )
     for message in sent:
         simulation.message_cursor = max(simulation.message_cursor, message["pk"])
-        phone = str(message["conversation__recipient__phone"])
         case_id = message["conversation__case_id"]
-        if case_id is None:  # asked ahead of the driver
-            reference = message["conversation__stop__order__reference"]
-            draw = random.Random(f"{simulation.options.seed}:ahead:{reference}")  # noqa: S311
-            stop = Stop.objects.select_related("order__address").get(pk=message["conversation__stop_id"])
-            ahead = behaviour.prearrival_reply(
-                draw,
-                simulation.corpus,
-                missing=message["conversation__stop__prearrival__asked"] or [],
-                out=simulation._out_when_due(stop),
+        stop_id = message["conversation__case__stop_id"] or message["conversation__stop_id"]
+        stop = Stop.objects.select_related("order__address", "order__recipient").get(pk=stop_id)
+        if simulation.opening and stop.order.reference == simulation.opening and case_id is not None:
+            simulation.opening = None  # the scene's recipient answers the first question as scripted
+            said = opening.opening_reply(simulation)
+            simulation._schedule(
+                simulation._later(opening.REPLY_SECONDS), "reply", (case_id, stop.order.reference, said)
             )
-            if ahead is None:
-                simulation.tally.silent_prompts += 1
-                continue
-            simulation.tally.prearrival_replies += 1
-            simulation.tally.replies_by_intent[ahead.intent] += 1
-            simulation._schedule(simulation._later(ahead.delay_seconds), "reply", (0, phone, ahead.text))
             continue
-        simulation.prompts[case_id] += 1
-        reference = message["conversation__case__order__reference"]
-        draw = random.Random(f"{simulation.options.seed}:reply:{reference}:{simulation.prompts[case_id]}")  # noqa: S311
-        reply = (
-            opening.opening_reply(simulation)
-            if reference == simulation.opening and simulation.prompts[case_id] == 1
-            else behaviour.recipient_reply(
-                draw,
-                simulation.corpus,
-                reason_code=message["conversation__case__reason_code__code"],
-                prompt_number=simulation.prompts[case_id],
-                answered_before=simulation.answered[case_id],
-            )
-        )
-        if reply is None:
-            simulation.tally.silent_prompts += 1
-            continue
-        simulation.answered[case_id] += 1
-        simulation.tally.replies_by_intent[reply.intent] += 1
-        simulation._schedule(simulation._later(reply.delay_seconds), "reply", (case_id, phone, reply.text))
+        trail = recipients.trail_for(simulation, stop)
+        recipients.text_received(simulation, trail, key=message["template_key"], case_id=case_id)
 
 
 def instructions_seen(simulation: Simulation) -> None:

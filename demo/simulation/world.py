@@ -34,25 +34,20 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
-from dispatch.models import AccessCredential, Address
-
-GATED: Final[str] = Address.BuildingType.GATED
-MULTI_UNIT: Final[str] = Address.BuildingType.MULTI_UNIT
-HOUSE: Final[str] = Address.BuildingType.HOUSE
-BUSINESS: Final[str] = Address.BuildingType.BUSINESS
+# The kinds of building, spelled as addresses carry them (dispatch.models.Address.BuildingType).
+GATED: Final[str] = "gated"
+MULTI_UNIT: Final[str] = "multi_unit"
+HOUSE: Final[str] = "house"
+BUSINESS: Final[str] = "business"
 
 # How a driver arrives, as far as codes go.
 CODE_WORKING: Final = "working"  # seen to work, or given lately by someone who lives there
 CODE_UNPROVEN: Final = "unproven"  # on file, never seen to work
 CODE_NONE: Final = "none"  # nothing on file the app will reveal
 CODE_OPENS: Final = {CODE_WORKING: 0.92, CODE_UNPROVEN: 0.5, CODE_NONE: 0.0}
-# A code from the recipient or a dispatcher counts as working for this long after it was given.
-FRESH_CODE_DAYS: Final = 7
-FRESH_SOURCES: Final = (AccessCredential.Source.RECIPIENT, AccessCredential.Source.DISPATCHER)
 
 # Stuck outside without a code: the building's own odds are drawn uniformly in this range.
 ACCESS_TROUBLE: Final[dict[str, tuple[float, float]]] = {
@@ -126,27 +121,6 @@ def household(key: str) -> Household:
     return Household(out_at_work=draw.random() < OUT_AT_WORK_SHARE)
 
 
-def address_place(address: Address) -> Place:
-    return place(building_key(postal_code=address.postal_code, line1=address.line1), address.building_type)
-
-
-def address_household(address: Address) -> Household:
-    return household(household_key(postal_code=address.postal_code, line1=address.line1, unit=address.unit))
-
-
-def code_state(credentials: Iterable[AccessCredential], now: dt.datetime) -> str:
-    """What the driver arrives with: the best code the vault would reveal at ``now``."""
-    best = CODE_NONE
-    for credential in credentials:
-        if credential.is_flagged or not credential.is_valid_at(now):
-            continue
-        fresh = credential.source in FRESH_SOURCES and now - credential.created_at <= dt.timedelta(days=FRESH_CODE_DAYS)
-        if credential.is_verified or fresh:
-            return CODE_WORKING
-        best = CODE_UNPROVEN
-    return best
-
-
 def failure_odds(
     site: Place, home: Household, *, hour: int, code: str, directions: bool = False
 ) -> list[tuple[str, float]]:
@@ -185,3 +159,84 @@ def failure_draw(odds: list[tuple[str, float]], mark: float, *, scale: float = 1
         if mark < 0:
             return reason
     return None
+
+
+# --- The day as it is: what the simulated day is judged against -------------------------------------------------------
+#
+# The odds above are what a building or household is like on average; the history the demo seeds is drawn from
+# them. A simulated day meets the city as it is on that date: who is in at each hour, the code that opens each
+# door, whether a building's door is stuck today. Each is drawn from the building's or household's key and the
+# date, so a second attempt on the same day meets the same schedule and the same code; the product sees none of it.
+
+# Households out at work leave between 07:00 and 09:00 and are back between 16:30 and 19:00 on weekdays. About one
+# employed person in three works from home on days worked (BLS American Time Use Survey 2023), which is why
+# OUT_AT_WORK_SHARE is a third of households rather than the employment rate (about 60 %).
+LEAVE_HOURS: Final = (7.0, 9.0)
+BACK_HOURS: Final = (16.5, 19.0)
+# Anyone may be out on an errand: one block of 1 to 3 hours between 09:00 and 19:00 on this share of days
+# (assumption: chosen so that others are seldom out, as the history's odds say).
+ERRAND_SHARE: Final = 0.3
+ERRAND_HOURS: Final = (1.0, 3.0)
+# A code changes now and then: each building's code changes in a given 30-day period with this chance (assumption).
+CODE_CHANGE_MONTHLY: Final = 0.08
+# A business receives in its own hours: (open, close, weight), as the demo's plan writes them.
+RECEIVING_HOURS: Final = ((9, 17, 60), (8, 17, 15), (8, 18, 10), (10, 18, 10), (7, 15, 5))
+
+
+def _day_draw(*parts: object) -> random.Random:
+    return random.Random(":".join(str(part) for part in parts))  # noqa: S311 - a model of the city
+
+
+def away_hours(key: str, day: dt.date) -> list[tuple[float, float]]:
+    """The blocks of local hours nobody is in at the household ``key`` on ``day``."""
+    draw = _day_draw("away", key, day.isoformat())
+    blocks: list[tuple[float, float]] = []
+    if household(key).out_at_work and day.weekday() < 5:
+        blocks.append((draw.uniform(*LEAVE_HOURS), draw.uniform(*BACK_HOURS)))
+    if draw.random() < ERRAND_SHARE:
+        start = draw.uniform(9.0, 18.0)
+        blocks.append((start, start + draw.uniform(*ERRAND_HOURS)))
+    return blocks
+
+
+def home_at(key: str, day: dt.date, hour: float) -> bool:
+    return not any(start <= hour < end for start, end in away_hours(key, day))
+
+
+def next_home(key: str, day: dt.date, hour: float, *, until: float = 20.0) -> float | None:
+    """The first local hour from ``hour`` on ``day`` when someone is in, before ``until``; None if none."""
+    at = hour
+    for start, end in sorted(away_hours(key, day)):
+        if start <= at < end:
+            at = end
+    return at if at < until and home_at(key, day, at) else None
+
+
+def building_code(key: str, day: dt.date) -> str:
+    """The code that opens the building's door on ``day``: four digits, changed now and then."""
+    period = day.toordinal() // 30
+    changed = next(
+        (
+            month
+            for month in range(period, period - 120, -1)
+            if _day_draw("recode", key, month).random() < CODE_CHANGE_MONTHLY
+        ),
+        0,
+    )
+    return f"{_day_draw('code', key, changed).randrange(10_000):04d}"
+
+
+def code_opens(secret: str, truth: str) -> bool:
+    """Does a code as written on file or in a text (``#4417``, ``Lockbox on the railing: 4417``) open the door?"""
+    return truth in "".join(ch for ch in secret if ch.isdigit())
+
+
+def receiving_hours(key: str) -> tuple[int, int]:
+    draw = _day_draw("receiving", key)
+    total = sum(weight for _, _, weight in RECEIVING_HOURS)
+    mark = draw.uniform(0, total)
+    for open_, close, weight in RECEIVING_HOURS:
+        mark -= weight
+        if mark <= 0:
+            return open_, close
+    return RECEIVING_HOURS[0][0], RECEIVING_HOURS[0][1]

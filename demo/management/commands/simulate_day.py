@@ -27,7 +27,10 @@ class Command(BaseCommand):
         parser.add_argument("--stops", type=int, default=2000, help=f"Stops in the day, 1 to {MAX_STOPS:,}.")
         parser.add_argument("--drivers", type=int, default=40, help=f"Drivers, one run each, 1 to {MAX_DRIVERS}.")
         parser.add_argument(
-            "--exception-rate", type=float, default=0.10, help="Share of first attempts that fail (default 0.10)."
+            "--exception-rate",
+            type=float,
+            default=0.10,
+            help="Share of first attempts that would fail with no code on file (default 0.10).",
         )
         parser.add_argument("--seed", type=int, default=1, help="Same seed, same day (default 1).")
         parser.add_argument(
@@ -66,6 +69,26 @@ class Command(BaseCommand):
         parser.add_argument(
             "--handling-minutes", type=float, default=6.0, help="A dispatcher's mean time per case (default 6)."
         )
+        parser.add_argument(
+            "--persistence",
+            type=float,
+            default=0.85,
+            help="Chance a stuck door or a place the driver could not find stays so at the next attempt that day "
+            "(default 0.85).",
+        )
+        parser.add_argument(
+            "--reply-scale",
+            type=float,
+            default=1.0,
+            help="Every recipient reply rate times this, e.g. 0.5 or 1.5 (default 1: the sourced rates).",
+        )
+        parser.add_argument(
+            "--heads-up",
+            type=float,
+            default=0.0,
+            help="Share of recipients who will be out that a text ahead gets to arrange to be in without answering "
+            "(default 0).",
+        )
         parser.add_argument("--date", default=None, help="Service date, YYYY-MM-DD (default: today at the depot).")
         parser.add_argument(
             "--out",
@@ -94,6 +117,9 @@ class Command(BaseCommand):
             live=options["live"],
             prevention=not options["no_prevention"],
             opening=options["opening"],
+            persistence=options["persistence"],
+            reply_scale=options["reply_scale"],
+            heads_up=options["heads_up"],
         )
         started = time.perf_counter()
         try:

@@ -165,6 +165,7 @@ class CostModel(models.Model):
         help_text="Handling cost of a parcel that needs another visit on a later run.",
     )
     sms_segment_cost = models.DecimalField(
+        "SMS segment cost",
         max_digits=8,
         decimal_places=4,
         default=Decimal("0.0083"),

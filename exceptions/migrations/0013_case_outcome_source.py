@@ -65,6 +65,7 @@ class Migration(migrations.Migration):
                 help_text="What one outbound SMS segment costs (160 plain characters, or 70 with accents or emoji). 0.0083 is Twilio's US list price per outbound segment.",
                 max_digits=8,
                 validators=[django.core.validators.MinValueValidator(Decimal("0"))],
+                verbose_name="SMS segment cost",
             ),
         ),
         migrations.AddField(

@@ -58,6 +58,9 @@ def day_figures(simulation: Simulation, *, started: dt.datetime, finished: dt.da
     summary = metrics_summary(depot_ids=[depot.pk], date_from=day, date_to=day)
     costs = summary["totals"]["failed_attempt_cost"]
     cost = costs[0] if costs else None
+    # Per failed parcel, as the desk's metrics count it (exceptions/analytics/endings.py).
+    rescued = summary["totals"]["rescued_without_dispatcher"]
+    to_outcome = summary["totals"]["time_to_outcome"]["median_seconds"]
 
     if simulation.twilio is not None:
         # Every POST the provider saw, against the messages we hold: one more POST than rows is a duplicate text.
@@ -99,6 +102,8 @@ def day_figures(simulation: Simulation, *, started: dt.datetime, finished: dt.da
         "resolution_minutes_median": _round(statistics.median(minutes) if minutes else None),
         "resolution_minutes_p90": _round(_percentile(minutes, 0.9)),
         "recovered_same_day_share": _share(recovered, failed_orders),
+        "rescued_without_dispatcher_share": None if rescued["share"] is None else round(100.0 * rescued["share"], 1),
+        "time_to_outcome_minutes_median": _round(None if to_outcome is None else to_outcome / 60),
         "first_attempt_success": _share(first_delivered, len(first_ids)),
         "final_success": _share(delivered_orders, orders.count()),
         "cost_per_failed_attempt": str(cost["cost_per_failed_attempt"]) if cost else None,
@@ -142,6 +147,8 @@ def markdown(figures: dict[str, Any]) -> str:
         ("Resolution time, median", _cell(figures["resolution_minutes_median"], " min")),
         ("Resolution time, p90", _cell(figures["resolution_minutes_p90"], " min")),
         ("Failed orders recovered the same day", _cell(figures["recovered_same_day_share"], " %")),
+        ("Failed parcels rescued without a dispatcher", _cell(figures["rescued_without_dispatcher_share"], " %")),
+        ("Time from failure to outcome, median", _cell(figures["time_to_outcome_minutes_median"], " min")),
         ("First-attempt success", _cell(figures["first_attempt_success"], " %")),
         ("Final success (delivered today)", _cell(figures["final_success"], " %")),
         ("Cost per failed attempt", f"{_cell(figures['cost_per_failed_attempt'])} {figures['cost_currency'] or ''}"),

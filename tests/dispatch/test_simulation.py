@@ -53,6 +53,9 @@ def test_a_small_day_ends_with_every_case_finished_and_no_text_sent_twice(tmp_pa
     # Some stops were recovered the same day: delivered after a failed first attempt.
     assert Order.objects.filter(cases__in=cases, status=Order.Status.DELIVERED).exists()
     assert not Stop.objects.filter(run__service_date=DAY, status=Stop.Status.ARRIVED).exists()
+    # Per failed parcel, as the desk's metrics count it.
+    assert 0 <= figures["rescued_without_dispatcher_share"] <= 100
+    assert figures["time_to_outcome_minutes_median"] > 0
     assert last == (
         f"simulate_day: exceptions {figures['exceptions']}, no-touch {figures['no_touch_share']} %, "
         f"median resolution {figures['resolution_minutes_median']} min, unfinished 0, duplicate SMS 0"

@@ -49,7 +49,7 @@ class CaseEventInline(admin.TabularInline):
 class ExceptionCaseAdmin(DepotScopedAdmin):
     depot_path = "depot"
     list_display = ("id", "order", "reason_code", "state", "outcome", "priority", "depot", "opened_at", "sla_due_at")
-    list_filter = ("state", "outcome", "reason_code", "depot", "touched_by_dispatcher")
+    list_filter = ("state", "outcome", "outcome_source", "reason_code", "depot", "touched_by_dispatcher")
     list_select_related = ("order", "reason_code", "depot")
     search_fields = ("order__reference",)
     date_hierarchy = "opened_at"

@@ -140,7 +140,7 @@ class EscalationRule(models.Model):
 
 
 class CostModel(models.Model):
-    """What a failed attempt costs, for the analytics. One row per depot, or a default for all."""
+    """What a failed attempt and a text cost, for the analytics. One row per depot, or a default for all."""
 
     depot = models.OneToOneField(
         Depot,
@@ -163,6 +163,23 @@ class CostModel(models.Model):
         default=Decimal("12.00"),
         validators=[MinValueValidator(Decimal("0"))],
         help_text="Handling cost of a parcel that needs another visit on a later run.",
+    )
+    sms_segment_cost = models.DecimalField(
+        "SMS segment cost",
+        max_digits=8,
+        decimal_places=4,
+        default=Decimal("0.0083"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="What one outbound SMS segment costs (160 plain characters, or 70 with accents or emoji). "
+        "0.0083 is Twilio's US list price per outbound segment.",
+    )
+    failed_delivery_cost = models.DecimalField(
+        max_digits=8,
+        decimal_places=2,
+        default=Decimal("17.20"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="The full cost of a failed delivery attempt: 17.20 by default, within the 17-18 USD the industry "
+        "quotes (PRODUCT.md). The metrics value each failed attempt averted at this.",
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -197,6 +214,14 @@ class ExceptionCase(models.Model):
         DELIVERED_ON_RETRY = "delivered_on_retry", "Delivered on retry"
         CANCELLED = "cancelled", "Cancelled"
 
+    class OutcomeSource(models.TextChoices):
+        """Whose choice the case's outcome (decided or held for approval) is."""
+
+        RECIPIENT = "recipient", "The recipient (their reply)"
+        PLAYBOOK = "playbook", "Automation (the playbook, a rule, the vault)"
+        DISPATCHER = "dispatcher", "A dispatcher"
+        DRIVER = "driver", "The driver (delivered on a retry)"
+
     class Timer(models.TextChoices):
         TRIAGE = "triage", "Triage by"
         REPLY_DEADLINE = "reply_deadline", "No reply by"
@@ -222,6 +247,13 @@ class ExceptionCase(models.Model):
         choices=Outcome.choices,
         blank=True,
         help_text="Decided but not yet done: waiting for the driver, routing or a dispatcher's approval.",
+    )
+    outcome_source = models.CharField(
+        max_length=12,
+        choices=OutcomeSource.choices,
+        blank=True,
+        help_text="Whose choice the outcome (or the pending one) is; blank while there is none. A dispatcher's "
+        "approval keeps the choice its author's.",
     )
     requires_approval = models.BooleanField(default=False)
     priority = models.PositiveSmallIntegerField(

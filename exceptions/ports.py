@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -31,6 +32,8 @@ __all__ = ["ReplyIntent", "Understanding"]
 
 if TYPE_CHECKING:
     from dispatch.models import Recipient, Stop
+    from exceptions.analytics.figures import GroupBy
+    from exceptions.analytics.periods import DepotPeriod
     from exceptions.models import ExceptionCase
 
 
@@ -52,6 +55,16 @@ class AskResult:
     # Set when the message waits (quiet hours): the reply clock starts then.
     deferred_until: dt.datetime | None = None
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class TextsSent:
+    """Texts sent at one depot, in one group of a period (``key``, as ``exceptions.analytics`` groups)."""
+
+    depot_id: int
+    key: str | None
+    texts: int
+    segments: int
 
 
 @dataclass(frozen=True)
@@ -78,6 +91,13 @@ class Outreach(Protocol):
 
     def conversation(self, *, case_id: int) -> list[dict[str, object]]:
         """The case's messages, oldest first: ``created_at``, ``direction``, ``body``, ``status``."""
+
+    def texts_sent(self, *, periods: Sequence[DepotPeriod], group_by: GroupBy | None) -> list[TextsSent]:
+        """Outbound texts that went out in each depot's window, with their segments, by depot and group.
+
+        About a case or ahead of the driver; grouped by the depot-local day or hour they went out, the
+        depot, or the parcel's area (a text has no reason code: ``reason_code`` is not asked for).
+        """
 
 
 class Routing(Protocol):
@@ -109,6 +129,9 @@ class NoOutreach:
         return AskResult(reachable=False, reason="No outreach channel is set up.")
 
     def conversation(self, *, case_id: int) -> list[dict[str, object]]:
+        return []
+
+    def texts_sent(self, *, periods: Sequence[DepotPeriod], group_by: GroupBy | None) -> list[TextsSent]:
         return []
 
 

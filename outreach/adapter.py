@@ -1,7 +1,8 @@
 """Outreach and the desk, both ways.
 
 ``SmsOutreach`` is outreach as the desk sees it (``exceptions.ports.Outreach``): ask the recipient, tell them
-the outcome, pass on a dispatcher's words, text ahead of the driver, show the conversation. ``DeskAnswers`` is
+the outcome, pass on a dispatcher's words, text ahead of the driver, show the conversation, count the texts
+sent for the metrics. ``DeskAnswers`` is
 the desk as outreach sees it (``outreach.ports.Desk``): which conversation a reply answers, and the desk's door
 (``exceptions.inbox``) for the reply or for a text that reached nobody.
 """
@@ -9,13 +10,20 @@ the desk as outreach sees it (``outreach.ports.Desk``): which conversation a rep
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from typing import cast
+
+from django.db.models import Count, F
 
 from dispatch.models import Recipient, Stop
 from exceptions import inbox
+from exceptions.analytics.figures import GroupBy
+from exceptions.analytics.periods import DepotPeriod, group_key, within
 from exceptions.models import ExceptionCase
-from exceptions.ports import AskResult, Topic, Understanding
+from exceptions.ports import AskResult, TextsSent, Topic, Understanding
 from outreach.backends import push_configured
-from outreach.models import Channel, Conversation, MessageTemplate
+from outreach.models import Channel, Conversation, Message, MessageTemplate
+from outreach.segments import sms_segments
 from outreach.services import conversation_of_case, message_queue, message_words_queue, prearrival_message_queue
 
 UNREACHABLE = "The recipient cannot be reached: opted out of texts and no app to push to."
@@ -113,6 +121,38 @@ class SmsOutreach:
 
     def conversation(self, *, case_id: int) -> list[dict[str, object]]:
         return conversation_of_case(case_id=case_id)
+
+    def texts_sent(self, *, periods: Sequence[DepotPeriod], group_by: GroupBy | None) -> list[TextsSent]:
+        """Outbound SMS the provider took (``sent_at``) in each depot's window; pushes cost nothing and are left out.
+
+        One query for the texts about cases and one for the texts ahead of the driver, each row a body and
+        how many times it went, so identical texts are counted once. Reason codes are not split.
+        """
+        counted: dict[tuple[int, str | None], list[int]] = {}
+        sent = Message.objects.filter(
+            direction=Message.Direction.OUTBOUND, channel=Channel.SMS, sent_at__isnull=False
+        ).order_by()
+        for depot, address in (
+            ("conversation__case__depot", "conversation__case__order__address"),
+            ("conversation__stop__run__depot", "conversation__stop__order__address"),
+        ):
+            key = group_key(
+                None if group_by == "reason_code" else group_by, at="sent_at", depot=depot, reason="", address=address
+            )
+            rows = (
+                sent.filter(within(periods, at="sent_at", depot=f"{depot}_id"))
+                .values("body", depot=F(f"{depot}_id"), **({} if key is None else {"key": key}))
+                .annotate(texts=Count("pk"))
+            )
+            for row in rows:
+                group = cast(str | None, row.get("key"))  # absent when not grouped
+                texts_segments = counted.setdefault((row["depot"], group), [0, 0])
+                texts_segments[0] += row["texts"]
+                texts_segments[1] += row["texts"] * sms_segments(row["body"])
+        return [
+            TextsSent(depot_id=depot_id, key=key, texts=texts, segments=segments)
+            for (depot_id, key), (texts, segments) in counted.items()
+        ]
 
 
 def _channel(recipient: Recipient) -> str | None:

@@ -1,10 +1,10 @@
 """How each failed parcel of the simulated day ended, judged by the world as well as the product.
 
-The product's own figures say how each failed parcel ended by its records (``exceptions.analytics``). The world
-knows more: whether what the product settled on was what the recipient asked for. A parcel is **rescued
-without a dispatcher** when it was delivered that day or settled in the recipient's own stated choice, no
-dispatcher acted on any of its cases, and no wrong action was taken on it (a drop they did not choose is not a
-rescue, though the parcel was left).
+The product's own figures say how each failed parcel ended by its records (``exceptions.analytics.endings``, the
+one definition of the endings, used here as it is). The world knows more: whether what the product settled on was
+what the recipient asked for. A parcel is **rescued without a dispatcher** when it was delivered that day or
+settled in the recipient's own stated choice, no dispatcher acted on any of its cases, and no wrong action was
+taken on it (a drop they did not choose is not a rescue, though the parcel was left).
 """
 
 from __future__ import annotations
@@ -15,54 +15,15 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dispatch.models import Order, ScanEvent
-from exceptions.models import ExceptionCase
+from django.db.models import F
 
-ENDINGS = ("delivered_same_day", "recipient_choice", "moved_unasked", "returned", "cancelled", "open")
-RESCUED = frozenset({"delivered_same_day", "recipient_choice"})
-
-
-@dataclass(frozen=True)
-class FailedParcel:
-    reference: str
-    ending: str
-    dispatcher: bool
-    seconds_to_outcome: float | None
-
-
-def failed_parcels(*, depot_ids: list[int], since: dt.datetime, until: dt.datetime) -> list[FailedParcel]:
-    parcels = []
-    orders = Order.objects.filter(
-        depot_id__in=depot_ids, stops__scans__outcome=ScanEvent.Outcome.FAILED, stops__scans__received_at__gte=since
-    ).distinct()
-    for order in orders:
-        scans = list(ScanEvent.objects.filter(stop__order=order).order_by("received_at"))
-        first_failed = next(scan for scan in scans if scan.outcome == ScanEvent.Outcome.FAILED)
-        delivered = next((scan for scan in scans if scan.outcome == ScanEvent.Outcome.DELIVERED), None)
-        cases = list(ExceptionCase.objects.filter(order=order).order_by("opened_at"))
-        dispatcher = any(case.touched_by_dispatcher for case in cases)
-        last = cases[-1] if cases else None
-        seconds = None
-        if delivered is not None:
-            ending = "delivered_same_day"
-            seconds = (delivered.received_at - first_failed.received_at).total_seconds()
-        elif order.status == Order.Status.RETURNED:
-            ending = "returned"
-        elif order.status == Order.Status.CANCELLED:
-            ending = "cancelled"
-        elif last is not None and last.outcome in ("rescheduled_later", "rescheduled_same_day", "pickup_point"):
-            chosen = last.last_intent.upper() in ("RESCHEDULE", "PICKUP_POINT") and not last.touched_by_dispatcher
-            ending = "recipient_choice" if chosen else "moved_unasked"
-            if chosen and last.resolved_at:
-                seconds = (last.resolved_at - first_failed.received_at).total_seconds()
-        else:
-            ending = "open"
-        parcels.append(FailedParcel(order.reference, ending, dispatcher, seconds))
-    return parcels
-
+from exceptions.analytics.endings import first_failures, parcels
+from exceptions.analytics.figures import ENDINGS, RESCUED
 
 if TYPE_CHECKING:
     from demo.simulation.engine import Simulation
+
+SIDES = ("with_dispatcher", "without_dispatcher")
 
 
 @dataclass(frozen=True)
@@ -75,26 +36,26 @@ class DayOutcomes:
 
 
 def day_outcomes(simulation: Simulation, *, started: dt.datetime) -> DayOutcomes:
-    parcels = failed_parcels(depot_ids=[simulation.depot.pk], since=started, until=simulation.now)
+    """Each parcel that failed since ``started`` at the simulated depot, ended as the product's metrics end it."""
+    scans = first_failures().filter(stop__run__depot_id=simulation.depot.pk, received_at__gte=started)
     endings: dict[str, Counter[str]] = {ending: Counter() for ending in ENDINGS}
     rescued = product_rescued = 0
     minutes: list[float] = []
-    for parcel in parcels:
-        side = "with_dispatcher" if parcel.dispatcher else "without_dispatcher"
+    count = 0
+    for parcel, row in parcels(scans, reference=F("stop__order__reference")):
+        count += 1
+        side = "with_dispatcher" if parcel.with_dispatcher else "without_dispatcher"
         endings[parcel.ending][side] += 1
-        trail = simulation.trails.get(parcel.reference)
-        if parcel.ending in RESCUED and not parcel.dispatcher:
+        trail = simulation.trails.get(row["reference"])
+        if parcel.ending in RESCUED and not parcel.with_dispatcher:
             product_rescued += 1
             if trail is None or not trail.wrong:
                 rescued += 1
         if parcel.seconds_to_outcome is not None:
             minutes.append(parcel.seconds_to_outcome / 60)
     return DayOutcomes(
-        failed_parcels=len(parcels),
-        endings={
-            ending: {side: counts[side] for side in ("with_dispatcher", "without_dispatcher")}
-            for ending, counts in endings.items()
-        },
+        failed_parcels=count,
+        endings={ending: {side: counts[side] for side in SIDES} for ending, counts in endings.items()},
         rescued_without_dispatcher=rescued,
         rescued_as_product_counts=product_rescued,
         minutes_to_outcome=minutes,

@@ -79,7 +79,8 @@ def day_figures(simulation: Simulation, *, started: dt.datetime, finished: dt.da
     tally = simulation.tally
     options = simulation.options
     ended = day_outcomes(simulation, started=started)
-    no_touch_by_ending: dict[str, int] = {}
+    no_touch_by_ending = summary["totals"]["no_touch"]["by_ending"]
+    value = summary["totals"]["value"]
     if simulation.twilio is not None:
         segments = sum(_segments(str(post.get("Body", ""))) for post in simulation.twilio.posts)
     else:
@@ -124,6 +125,7 @@ def day_figures(simulation: Simulation, *, started: dt.datetime, finished: dt.da
         "failed_attempts": tally.scans_failed,
         "sms_segments": segments,
         "sms_cost": round(segments * SMS_SEGMENT_COST, 2),
+        "desk_value_per_1000_parcels": str(value[0]["net_per_1000_parcels"]) if value else None,
         "no_touch_share": _share(untouched, len(finished_cases)),
         "resolution_minutes_median": _round(statistics.median(minutes) if minutes else None),
         "resolution_minutes_p90": _round(_percentile(minutes, 0.9)),

@@ -6,6 +6,8 @@ Its modules, each built only on the ones listed before it:
 - ``periods``: each depot's share of a period, and the SQL that groups rows by depot-local day or hour,
   depot, reason code or area;
 - ``costs``: what a failed attempt costs, from each depot's cost model;
+- ``endings``: how each failed parcel ended and how long it took, in one pass over the period's failed parcels;
+- ``value``: the failed attempts averted, valued, against what the texts cost;
 - ``measures``: the measures, each one bulk SQL aggregate, in totals and groups;
 - ``export``: the metrics as CSV;
 - ``api``: the metrics' REST API, in JSON or CSV;

@@ -1,4 +1,5 @@
-"""Admin for the cost model that prices failed attempts in the metrics. Admins edit; dispatchers view.
+"""Admin for the cost model that prices failed attempts, texts and what is averted in the metrics. Admins edit;
+dispatchers view.
 
 Kept apart from ``exceptions.admin`` (cases, playbooks, rules) and registered from
 ``ExceptionsConfig.ready``.
@@ -25,7 +26,15 @@ class CostModelForm(forms.ModelForm):
 
     class Meta:
         model = CostModel
-        fields = ("depot", "currency", "driver_minute_cost", "distance_cost_per_km", "redelivery_cost")
+        fields = (
+            "depot",
+            "currency",
+            "driver_minute_cost",
+            "distance_cost_per_km",
+            "redelivery_cost",
+            "sms_segment_cost",
+            "failed_delivery_cost",
+        )
 
     def clean_currency(self) -> str:
         currency: str = self.cleaned_data["currency"]
@@ -39,7 +48,16 @@ class CostModelForm(forms.ModelForm):
 @admin.register(CostModel)
 class CostModelAdmin(admin.ModelAdmin):
     form = CostModelForm
-    list_display = ("scope", "currency", "driver_minute_cost", "distance_cost_per_km", "redelivery_cost", "updated_at")
+    list_display = (
+        "scope",
+        "currency",
+        "driver_minute_cost",
+        "distance_cost_per_km",
+        "redelivery_cost",
+        "sms_segment_cost",
+        "failed_delivery_cost",
+        "updated_at",
+    )
     list_select_related = ("depot",)
     # The default row first, then depots by name.
     ordering = (F("depot__name").asc(nulls_first=True),)
@@ -53,6 +71,17 @@ class CostModelAdmin(admin.ModelAdmin):
                     "Each failed scan costs the stop's service minutes times the driver minute cost; when its case "
                     "ends rescheduled (same day or later) the parcel goes out again, which adds the redelivery "
                     "cost plus the distance cost per km times the depot-address round trip in straight-line km."
+                ),
+            },
+        ),
+        (
+            "What the desk is worth",
+            {
+                "fields": ("sms_segment_cost", "failed_delivery_cost"),
+                "description": (
+                    "The metrics' value: every failed attempt averted (an exception prevented ahead of the driver, "
+                    "or a failed parcel rescued without a dispatcher, taken to save one more attempt) at the "
+                    "failed delivery cost, less every text segment sent at the SMS segment cost."
                 ),
             },
         ),

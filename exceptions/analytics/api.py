@@ -85,10 +85,25 @@ class MetricsFailedAttemptCostOutput(serializers.Serializer[Any]):
     cost_per_failed_attempt = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
 
 
+class MetricsEndingCountsOutput(serializers.Serializer[Any]):
+    """A count for each way a failed parcel can end (see MetricsOutcomesOutput)."""
+
+    delivered_same_day = serializers.IntegerField()
+    recipient_choice = serializers.IntegerField()
+    moved_unasked = serializers.IntegerField()
+    returned = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
+    open = serializers.IntegerField()
+
+
 class MetricsNoTouchOutput(serializers.Serializer[Any]):
     finished = serializers.IntegerField(help_text="Cases resolved (or, without a resolution, closed) in the period.")
     untouched = serializers.IntegerField(help_text="Of those, the ones no dispatcher touched.")
     share = serializers.FloatField(allow_null=True, help_text="untouched / finished (0-1); null without any.")
+    by_ending = MetricsEndingCountsOutput(
+        help_text="The untouched cases by how their parcel ended (the endings of `outcomes`): a case closed with "
+        "no dispatcher counts as a win only when its parcel was delivered or settled as the recipient chose."
+    )
 
 
 class MetricsCaseCountsOutput(serializers.Serializer[Any]):
@@ -116,6 +131,74 @@ class MetricsPreventionOutput(serializers.Serializer[Any]):
     )
 
 
+class MetricsEndingSplitOutput(serializers.Serializer[Any]):
+    with_dispatcher = serializers.IntegerField(help_text="Parcels any of whose cases a dispatcher touched.")
+    without_dispatcher = serializers.IntegerField(help_text="Parcels no dispatcher touched.")
+
+
+def _ending(help_text: str) -> MetricsEndingSplitOutput:
+    return MetricsEndingSplitOutput(help_text=help_text)
+
+
+class MetricsOutcomesOutput(serializers.Serializer[Any]):
+    """How every failed parcel ended, as the records stand now; each parcel has exactly one ending."""
+
+    failed_parcels = serializers.IntegerField(
+        help_text="Orders whose first failed scan fell in the period (by its depot-local time)."
+    )
+    delivered_same_day = _ending("Delivered (a delivery scan) on the depot-local date of the first failed scan.")
+    recipient_choice = _ending(
+        "Not delivered that day, but settled as the recipient chose in their reply: a later time or day they asked "
+        "for, or a pickup point."
+    )
+    moved_unasked = _ending(
+        "Moved to a later slot, another day or a pickup point without the recipient asking (the playbook on "
+        "silence, a dispatcher), or delivered on a later day with no choice of theirs behind it."
+    )
+    returned = _ending("Returned to sender.")
+    cancelled = _ending("Cancelled.")
+    open = _ending("None of the above yet: a case still open, or nothing settled.")
+
+
+class MetricsRescuedOutput(serializers.Serializer[Any]):
+    count = serializers.IntegerField(
+        help_text="Failed parcels delivered the same day or settled in the recipient's choice, no dispatcher involved."
+    )
+    share = serializers.FloatField(allow_null=True, help_text="count / failed_parcels (0-1); null without any.")
+
+
+class MetricsTimeToOutcomeOutput(serializers.Serializer[Any]):
+    parcels = serializers.IntegerField(
+        help_text="Failed parcels timed: returned, cancelled and open ones are left out."
+    )
+    median_seconds = serializers.FloatField(
+        allow_null=True,
+        help_text="Median from the first failed scan to the delivery scan (delivered the same day) or to the "
+        "resolution of the case that settled it (the recipient's choice, or a move).",
+    )
+    p90_seconds = serializers.FloatField(allow_null=True, help_text="The 90th percentile of the same.")
+
+
+class MetricsValueOutput(serializers.Serializer[Any]):
+    currency = serializers.CharField(help_text="ISO 4217 code of the cost models that priced these figures.")
+    parcels_attempted = serializers.IntegerField(help_text="Orders whose first attempt fell in the period.")
+    sms_segments = serializers.IntegerField(help_text="Billed segments of the outbound texts sent in the period.")
+    sms_cost = serializers.DecimalField(
+        max_digits=14, decimal_places=2, help_text="sms_segments at the cost model's SMS segment cost."
+    )
+    failed_attempts_averted = serializers.IntegerField(
+        help_text="Exceptions prevented ahead of the driver plus failed parcels rescued without a dispatcher. "
+        "Assumes each rescue saves one further failed attempt."
+    )
+    value_averted = serializers.DecimalField(
+        max_digits=14, decimal_places=2, help_text="failed_attempts_averted at the cost model's failed delivery cost."
+    )
+    net = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="value_averted - sms_cost.")
+    net_per_1000_parcels = serializers.DecimalField(
+        max_digits=14, decimal_places=2, allow_null=True, help_text="net per 1,000 parcels attempted; null without any."
+    )
+
+
 class MetricsMeasuresOutput(serializers.Serializer[Any]):
     first_attempt = MetricsFirstAttemptOutput()
     resolution = MetricsResolutionOutput()
@@ -126,6 +209,22 @@ class MetricsMeasuresOutput(serializers.Serializer[Any]):
     cases = MetricsCaseCountsOutput()
     prevention = MetricsPreventionOutput(
         allow_null=True, help_text="Texts ahead of the driver and what came of them; null in reason-code groups."
+    )
+    outcomes = MetricsOutcomesOutput(
+        help_text="Every failed parcel by how it ended, with and without a dispatcher. Groups split by the first "
+        "failed scan's day, hour, depot, reason code and area."
+    )
+    rescued_without_dispatcher = MetricsRescuedOutput(
+        help_text="Failed parcels rescued with no dispatcher: delivered the same day or settled in the recipient's "
+        "own choice, over every failed parcel."
+    )
+    time_to_outcome = MetricsTimeToOutcomeOutput(help_text="How long failed parcels took to reach their outcome.")
+    value = MetricsValueOutput(
+        many=True,
+        allow_null=True,
+        help_text="What the desk saved against what its texts cost, one entry per currency of the depots' cost "
+        "models. Each failed parcel rescued without a dispatcher is assumed to save one further failed attempt. "
+        "Null in reason-code groups.",
     )
 
 
@@ -218,9 +317,11 @@ class MetricsView(APIView):
             "First-attempt delivery success, exception resolution time (mean and median), the cost of failed "
             "attempts from the admin's cost model, the share of cases finished with no dispatcher touch, case "
             "counts, and pre-arrival prevention (texts sent ahead to risky stops, reply rate, useful replies, "
-            "exceptions prevented), for the depots asked for; totals, and groups when `group_by` is set. Dates "
-            "and hours are each depot's local ones. For dispatchers and admins signed in to the desk (session "
-            "cookie)."
+            "exceptions prevented); per failed parcel, how each ended (with and without a dispatcher), the share "
+            "rescued without a dispatcher and the time to its outcome; and the value of the failed attempts "
+            "averted against the texts' cost (assuming each parcel rescued without a dispatcher saves one further "
+            "failed attempt). For the depots asked for; totals, and groups when `group_by` is set. Dates and hours "
+            "are each depot's local ones. For dispatchers and admins signed in to the desk (session cookie)."
         ),
         parameters=[InputSerializer],
         responses={200: OutputSerializer, 400: ERROR, 404: ERROR},

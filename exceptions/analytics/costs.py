@@ -1,4 +1,8 @@
-"""What a failed attempt costs: the formula, the distance it prices, and the rates of each depot's cost model."""
+"""What a failed attempt costs: the formula, the distance it prices, and the rates of each depot's cost model.
+
+Also the rates the metrics value with: what a text segment costs and what a failed delivery costs in full
+(``CostModel.sms_segment_cost``, ``CostModel.failed_delivery_cost``), priced per depot in ``exceptions.analytics``.
+"""
 
 from __future__ import annotations
 
@@ -63,12 +67,22 @@ def depot_cost_models(depot_ids: Iterable[int]) -> tuple[CostModel, dict[int, Co
     return default, {depot_id: own.get(depot_id, default) for depot_id in ids}
 
 
+def depot_rate(default: CostModel, name: str, *, depot: str = "stop__run__depot") -> Combinable:
+    """A field of the row's depot's cost model, else of the default one, in SQL."""
+    # A depot's own row sets every field, so coalescing field by field picks whole rows.
+    return Coalesce(F(f"{depot}__cost_model__{name}"), Value(getattr(default, name)), output_field=DecimalField())
+
+
+def depot_currency(default: CostModel, *, depot: str = "stop__run__depot") -> Combinable:
+    """The currency the row's depot is priced in, in SQL."""
+    return Coalesce(F(f"{depot}__cost_model__currency"), Value(default.currency))
+
+
 def cost_of_failed_scan(default: CostModel) -> Combinable:
     depot = "stop__run__depot__"
 
     def rate(name: str) -> Combinable:
-        # A depot's own row sets every field, so coalescing field by field picks whole rows.
-        return Coalesce(F(f"{depot}cost_model__{name}"), Value(getattr(default, name)), output_field=DecimalField())
+        return depot_rate(default, name)
 
     round_trip_km = 2 * haversine_km(
         F(f"{depot}latitude"),

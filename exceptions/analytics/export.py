@@ -12,10 +12,18 @@ from rest_framework.renderers import BaseRenderer
 from dispatch.spreadsheet import spreadsheet_rows
 from exceptions.analytics.figures import Prevention
 
-# Columns added after the CSV was first published go last, after an area's lat and lng too, so the columns a
-# spreadsheet already reads keep their places.
+# Columns added after the CSV was first published go last, after an area's lat and lng too, in the order they
+# were added, so the columns a spreadsheet already reads keep their places. Later measures are named by prefix:
+# the endings and value columns (one set per currency) follow the prevention columns.
 PREVENTION_FIELDS = tuple(Prevention.__annotations__)
-LATER_COLUMNS = tuple(f"prevention_{name}" for name in PREVENTION_FIELDS)
+LATER_PREFIXES = (
+    "prevention_",
+    "outcomes_",
+    "rescued_without_dispatcher_",
+    "time_to_outcome_",
+    "no_touch_by_ending_",
+    "value_",
+)
 
 
 def _flat(prefix: str, value: Any, into: dict[str, Any]) -> None:
@@ -32,9 +40,11 @@ def _flat(prefix: str, value: Any, into: dict[str, Any]) -> None:
 
 
 def _measures(measures: dict[str, Any]) -> dict[str, Any]:
-    # A group without prevention measures (reason codes) has empty cells, not a column of its own.
+    # A group without prevention measures or value (reason codes) has empty cells, not a column of its own.
     if "prevention" in measures and measures["prevention"] is None:
-        return {**measures, "prevention": dict.fromkeys(PREVENTION_FIELDS)}
+        measures = {**measures, "prevention": dict.fromkeys(PREVENTION_FIELDS)}
+    if "value" in measures and measures["value"] is None:
+        measures = {**measures, "value": []}
     return measures
 
 
@@ -53,9 +63,15 @@ def metrics_csv_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def metrics_csv_columns(rows: list[dict[str, Any]]) -> list[str]:
-    """Every row's columns in order of appearance, the later measures at the end."""
-    names = dict.fromkeys(name for row in rows for name in row)
-    return [name for name in names if name not in LATER_COLUMNS] + [name for name in LATER_COLUMNS if name in names]
+    """Every row's columns in order of appearance, the later measures at the end in the order they were added."""
+    names = list(dict.fromkeys(name for row in rows for name in row))
+
+    def later(name: str) -> int | None:
+        return next((rank for rank, prefix in enumerate(LATER_PREFIXES) if name.startswith(prefix)), None)
+
+    first = [name for name in names if later(name) is None]
+    # A stable sort: within one measure the columns keep their order of appearance.
+    return first + sorted((name for name in names if later(name) is not None), key=lambda name: later(name) or 0)
 
 
 class MetricsCsvRenderer(BaseRenderer):

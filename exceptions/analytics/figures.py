@@ -1,16 +1,17 @@
 """What the metrics are: the groups a period splits into, the shape of each figure, and how counts become figures.
 
-Each measure (``exceptions.analytics.measures``) adds its counts to one ``Tally`` per group; the totals add
-the groups up, and ``Tally.measures`` turns the counts into the figures the API returns.
+Each measure (``exceptions.analytics.measures``, ``.endings``, ``.value``) adds its counts to one ``Tally`` per
+group; the totals add the groups up, and ``Tally.measures`` turns the counts into the figures the API returns.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Literal, NotRequired, TypedDict, get_args
+from typing import Literal, NotRequired, TypedDict, cast, get_args
 
 from django.db.models import Q
 
@@ -18,6 +19,12 @@ from exceptions.models import PreArrivalContact
 
 GroupBy = Literal["day", "hour", "reason_code", "depot", "area"]
 GROUP_BY: tuple[GroupBy, ...] = get_args(GroupBy)
+
+# How a failed parcel ended, each defined in ``exceptions.analytics.endings``; each parcel has exactly one.
+Ending = Literal["delivered_same_day", "recipient_choice", "moved_unasked", "returned", "cancelled", "open"]
+ENDINGS: tuple[Ending, ...] = get_args(Ending)
+# The endings that rescue a failed parcel: delivered on its failure day, or settled in the recipient's own choice.
+RESCUED: tuple[Ending, ...] = ("delivered_same_day", "recipient_choice")
 
 CENT = Decimal("0.01")
 
@@ -60,10 +67,21 @@ class FailedAttemptCost(TypedDict):
     cost_per_failed_attempt: Decimal | None
 
 
+class EndingCounts(TypedDict):
+    delivered_same_day: int
+    recipient_choice: int
+    moved_unasked: int
+    returned: int
+    cancelled: int
+    open: int
+
+
 class NoTouch(TypedDict):
     finished: int
     untouched: int
     share: float | None
+    # The untouched cases by how their parcel ended.
+    by_ending: EndingCounts
 
 
 class CaseCounts(TypedDict):
@@ -84,6 +102,47 @@ class Prevention(TypedDict):
     exceptions_prevented: int
 
 
+class EndingSplit(TypedDict):
+    with_dispatcher: int
+    without_dispatcher: int
+
+
+class Outcomes(TypedDict):
+    failed_parcels: int
+    delivered_same_day: EndingSplit
+    recipient_choice: EndingSplit
+    moved_unasked: EndingSplit
+    returned: EndingSplit
+    cancelled: EndingSplit
+    open: EndingSplit
+
+
+class Rescued(TypedDict):
+    # Failed parcels delivered the same day or settled in the recipient's choice, no dispatcher involved.
+    count: int
+    share: float | None
+
+
+class TimeToOutcome(TypedDict):
+    # Failed parcels measured: returned, cancelled and open ones are left out.
+    parcels: int
+    median_seconds: float | None
+    p90_seconds: float | None
+
+
+class Value(TypedDict):
+    """What the desk saved against what its texts cost, in one currency (see ``exceptions.analytics.value``)."""
+
+    currency: str
+    parcels_attempted: int
+    sms_segments: int
+    sms_cost: Decimal
+    failed_attempts_averted: int
+    value_averted: Decimal
+    net: Decimal
+    net_per_1000_parcels: Decimal | None
+
+
 class Measures(TypedDict):
     first_attempt: FirstAttempt
     resolution: Resolution
@@ -92,6 +151,11 @@ class Measures(TypedDict):
     cases: CaseCounts
     # None in reason-code groups: see _prevention in exceptions.analytics.measures.
     prevention: Prevention | None
+    outcomes: Outcomes
+    rescued_without_dispatcher: Rescued
+    time_to_outcome: TimeToOutcome
+    # One entry per currency; None in reason-code groups (texts and prevention have no reason code).
+    value: list[Value] | None
 
 
 class Group(Measures):
@@ -134,6 +198,17 @@ class Tally:
     replies: int = 0
     useful_replies: int = 0
     prevented: int = 0
+    # Failed parcels by (ending, with a dispatcher), and the seconds each measured one took to its outcome.
+    endings: dict[tuple[str, bool], int] = field(default_factory=dict)
+    outcome_seconds: list[float] = field(default_factory=list)
+    # Untouched finished cases by their parcel's ending.
+    untouched_endings: dict[str, int] = field(default_factory=dict)
+    # By currency: parcels attempted, text segments and their cost, failed attempts averted and their value.
+    parcels: dict[str, int] = field(default_factory=dict)
+    sms_segments: dict[str, int] = field(default_factory=dict)
+    sms_cost: dict[str, Decimal] = field(default_factory=dict)
+    averted: dict[str, int] = field(default_factory=dict)
+    averted_value: dict[str, Decimal] = field(default_factory=dict)
 
     def add(self, other: Tally) -> None:
         for name in (
@@ -157,8 +232,19 @@ class Tally:
             self.cost[currency] = self.cost.get(currency, Decimal(0)) + other.cost[currency]
         if other.open_now is not None:
             self.open_now = (self.open_now or 0) + other.open_now
+        for name in ("endings", "untouched_endings", "parcels", "sms_segments", "sms_cost", "averted", "averted_value"):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            for item, count in theirs.items():
+                mine[item] = mine.get(item, 0) + count
+        self.outcome_seconds.extend(other.outcome_seconds)
 
-    def measures(self, currencies: Sequence[str], *, prevention: bool = True) -> Measures:
+    def count(self, name: str, item: object, amount: int | Decimal = 1) -> None:
+        """Add to one entry of a by-ending or by-currency count (``endings``, ``parcels``, ``averted``…)."""
+        counts = getattr(self, name)
+        counts[item] = counts.get(item, 0) + amount
+
+    def measures(self, currencies: Sequence[str], *, split: bool = True) -> Measures:
+        """The figures; ``split=False`` (reason-code groups) leaves out prevention and value, which have no reason."""
         costs: list[FailedAttemptCost] = []
         for currency in currencies:
             count, total = self.failed.get(currency, 0), self.cost.get(currency, Decimal(0))
@@ -170,6 +256,8 @@ class Tally:
                     "cost_per_failed_attempt": (total / count).quantize(CENT, ROUND_HALF_UP) if count else None,
                 }
             )
+        failed_parcels = sum(self.endings.values())
+        rescued = sum(self.endings.get((ending, False), 0) for ending in RESCUED)
         return {
             "first_attempt": {
                 "attempts": self.attempts,
@@ -186,6 +274,7 @@ class Tally:
                 "finished": self.finished,
                 "untouched": self.untouched,
                 "share": _share(self.untouched, self.finished),
+                "by_ending": cast(EndingCounts, {ending: self.untouched_endings.get(ending, 0) for ending in ENDINGS}),
             },
             "cases": {
                 "opened": self.opened,
@@ -201,9 +290,59 @@ class Tally:
                 "useful_replies": self.useful_replies,
                 "exceptions_prevented": self.prevented,
             }
-            if prevention
+            if split
             else None,
+            "outcomes": cast(
+                Outcomes,
+                {
+                    "failed_parcels": failed_parcels,
+                    **{
+                        ending: {
+                            "with_dispatcher": self.endings.get((ending, True), 0),
+                            "without_dispatcher": self.endings.get((ending, False), 0),
+                        }
+                        for ending in ENDINGS
+                    },
+                },
+            ),
+            "rescued_without_dispatcher": {"count": rescued, "share": _share(rescued, failed_parcels)},
+            "time_to_outcome": {
+                "parcels": len(self.outcome_seconds),
+                "median_seconds": _rounded(percentile(self.outcome_seconds, 0.5)),
+                "p90_seconds": _rounded(percentile(self.outcome_seconds, 0.9)),
+            },
+            "value": [self._value(currency) for currency in currencies] if split else None,
         }
+
+    def _value(self, currency: str) -> Value:
+        sms_cost = self.sms_cost.get(currency, Decimal(0))
+        value_averted = self.averted_value.get(currency, Decimal(0))
+        net = value_averted - sms_cost
+        parcels = self.parcels.get(currency, 0)
+        return {
+            "currency": currency,
+            "parcels_attempted": parcels,
+            "sms_segments": self.sms_segments.get(currency, 0),
+            "sms_cost": sms_cost.quantize(CENT, ROUND_HALF_UP),
+            "failed_attempts_averted": self.averted.get(currency, 0),
+            "value_averted": value_averted.quantize(CENT, ROUND_HALF_UP),
+            "net": net.quantize(CENT, ROUND_HALF_UP),
+            "net_per_1000_parcels": (net * 1000 / parcels).quantize(CENT, ROUND_HALF_UP) if parcels else None,
+        }
+
+
+def percentile(values: Sequence[float], share: float) -> float | None:
+    """The ``share`` percentile, interpolated between the nearest two as PostgreSQL's percentile_cont does."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = share * (len(ordered) - 1)
+    below, above = math.floor(position), math.ceil(position)
+    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
+
+
+def _rounded(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 1)
 
 
 def _share(part: int, whole: int) -> float | None:

@@ -17,9 +17,13 @@ Which clock places a row in the period:
   the depot's local date), so the text, its reply and the attempt it helped
   count on the one delivery day.
 
-No query runs per row: each measure is one GROUP BY over the period (about ten
-queries in all, however many rows), and the totals add the groups up, except
-the median and the open-now snapshot, which have a query of their own.
+* a failed parcel: its first failed scan's ``received_at`` (``exceptions.analytics.endings``);
+* a text: when it went out (``exceptions.analytics.value``).
+
+No query runs per row: each measure is one GROUP BY over the period, or one
+pass over the period's failed parcels (about fifteen queries in all, however
+many rows), and the totals add the groups up, except the median and the
+open-now snapshot, which have a query of their own.
 """
 
 from __future__ import annotations
@@ -32,30 +36,40 @@ from typing import Any, cast
 
 from django.db.models import Avg, CharField, Count, Exists, F, Func, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.expressions import Combinable
-from django.db.models.functions import Coalesce
 from django.db.models.lookups import Exact
 
 from dispatch import roles
 from dispatch.models import Address, Depot, ScanEvent, User
-from exceptions.analytics.costs import cost_of_failed_scan, depot_cost_models
+from exceptions.analytics.costs import cost_of_failed_scan, depot_cost_models, depot_currency, depot_rate
+from exceptions.analytics.endings import parcel_endings, untouched_endings
 from exceptions.analytics.figures import GROUP_BY, Group, GroupBy, MetricsSummary, Tally, useful_reply
 from exceptions.analytics.periods import (
     DepotPeriod,
     Epoch,
     Median,
     depot_periods,
+    finished_at,
+    finished_within,
     group_key,
     grouped,
+    grouped_by_currency,
     on_service_dates,
     within,
 )
+from exceptions.analytics.value import texts_sent
 from exceptions.models import CostModel, ExceptionCase, PreArrivalContact
 
 # --- The measures -----------------------------------------------------------------------------------------------------
 
 
-def _first_attempts(periods: Sequence[DepotPeriod], group_by: GroupBy | None, into: defaultdict[Any, Tally]) -> None:
-    """Orders whose first scan, over all their stops and days, fell in the period; and how it went."""
+def _first_attempts(
+    periods: Sequence[DepotPeriod], group_by: GroupBy | None, into: defaultdict[Any, Tally], *, default: CostModel
+) -> None:
+    """Orders whose first scan, over all their stops and days, fell in the period; and how it went.
+
+    They are also the parcels attempted that the value per 1,000 parcels is over, so they are counted by
+    the currency their depot is priced in too.
+    """
     earlier = ScanEvent.objects.filter(stop__order_id=OuterRef("stop__order_id")).filter(
         Q(received_at__lt=OuterRef("received_at")) | Q(received_at=OuterRef("received_at"), pk__lt=OuterRef("pk"))
     )
@@ -65,32 +79,31 @@ def _first_attempts(periods: Sequence[DepotPeriod], group_by: GroupBy | None, in
     key = group_key(
         group_by, at="received_at", depot="stop__run__depot", reason="reason_code", address="stop__order__address"
     )
-    for value, row in grouped(
+    for value, currency, row in grouped_by_currency(
         first_scans,
         key,
+        depot_currency(default),
         attempts=Count("pk"),
         delivered=Count("pk", filter=Q(outcome=ScanEvent.Outcome.DELIVERED)),
     ):
         into[value].attempts += row["attempts"]
         into[value].delivered += row["delivered"]
+        into[value].count("parcels", currency, row["attempts"])
 
 
 def _failed_attempt_costs(
     periods: Sequence[DepotPeriod], group_by: GroupBy | None, into: defaultdict[Any, Tally], *, default: CostModel
 ) -> None:
-    failed = (
-        ScanEvent.objects.filter(outcome=ScanEvent.Outcome.FAILED)
-        .filter(within(periods, at="received_at", depot="stop__run__depot_id"))
-        .annotate(
-            currency=Coalesce(F("stop__run__depot__cost_model__currency"), Value(default.currency)),
-        )
+    failed = ScanEvent.objects.filter(outcome=ScanEvent.Outcome.FAILED).filter(
+        within(periods, at="received_at", depot="stop__run__depot_id")
     )
     key = group_key(
         group_by, at="received_at", depot="stop__run__depot", reason="reason_code", address="stop__order__address"
     )
-    rows = failed.order_by().values("currency") if key is None else failed.order_by().values("currency", key=key)
-    for row in rows.annotate(failed_attempts=Count("pk"), cost=Sum(cost_of_failed_scan(default))):
-        tally, currency = into[row.get("key")], row["currency"]
+    for value, currency, row in grouped_by_currency(
+        failed, key, depot_currency(default), failed_attempts=Count("pk"), cost=Sum(cost_of_failed_scan(default))
+    ):
+        tally = into[value]
         tally.failed[currency] = tally.failed.get(currency, 0) + row["failed_attempts"]
         tally.cost[currency] = tally.cost.get(currency, Decimal(0)) + row["cost"]
 
@@ -115,14 +128,8 @@ def _resolutions(
 
 def _finished(periods: Sequence[DepotPeriod], group_by: GroupBy | None, into: defaultdict[Any, Tally]) -> None:
     """Cases resolved (or, without a resolution, closed) in the period; how many no dispatcher touched."""
-    # Written as two ranges rather than one on COALESCE so the resolved_at index can serve the first.
-    cases = ExceptionCase.objects.filter(
-        within(periods, at="resolved_at", depot="depot_id")
-        | Q(resolved_at__isnull=True) & within(periods, at="closed_at", depot="depot_id")
-    )
-    key = group_key(
-        group_by, at=Coalesce("resolved_at", "closed_at"), depot="depot", reason="reason_code", address="order__address"
-    )
+    cases = ExceptionCase.objects.filter(finished_within(periods))
+    key = group_key(group_by, at=finished_at(), depot="depot", reason="reason_code", address="order__address")
     for value, row in grouped(
         cases, key, finished=Count("pk"), untouched=Count("pk", filter=Q(touched_by_dispatcher=False))
     ):
@@ -152,7 +159,9 @@ def _case_counts(periods: Sequence[DepotPeriod], group_by: GroupBy | None, into:
     return open_now.count()
 
 
-def _prevention(periods: Sequence[DepotPeriod], group_by: GroupBy | None, into: defaultdict[Any, Tally]) -> Tally:
+def _prevention(
+    periods: Sequence[DepotPeriod], group_by: GroupBy | None, into: defaultdict[Any, Tally], *, default: CostModel
+) -> Tally:
     """Pre-arrival texts for stops served in the period, their replies, and the exceptions they prevented.
 
     Sent is a text that went out (asked or answered); a skipped contact was not sent and counts as not
@@ -168,6 +177,9 @@ def _prevention(periods: Sequence[DepotPeriod], group_by: GroupBy | None, into: 
     prevented exception has neither, while a stop's risk reasons are another list than the reason
     codes. Grouped by reason code, these measures are counted in the totals only and are None in
     each group. Returns what belongs to the totals but to no group.
+
+    Each exception prevented is a failed attempt averted, valued at its depot's failed delivery cost
+    (``exceptions.analytics.value``), so the contacts are counted by their depot's currency too.
     """
     first_scan = (
         ScanEvent.objects.filter(stop__order_id=OuterRef("stop__order_id"))
@@ -178,13 +190,15 @@ def _prevention(periods: Sequence[DepotPeriod], group_by: GroupBy | None, into: 
     status = PreArrivalContact.Status
     contacts = PreArrivalContact.objects.filter(on_service_dates(periods, run="stop__run"))
     useful = useful_reply()
-    aggregates = {
+    prevented = useful & Q(delivered_first)
+    counts = {
         "texts_sent": Count("pk", filter=Q(status__in=(status.ASKED, status.ANSWERED))),
         "not_asked": Count("pk", filter=Q(status=status.SKIPPED)),
         "replies": Count("pk", filter=Q(status=status.ANSWERED)),
         "useful_replies": Count("pk", filter=useful),
-        "prevented": Count("pk", filter=useful & Q(delivered_first)),
+        "prevented": Count("pk", filter=prevented),
     }
+    value = Sum(depot_rate(default, "failed_delivery_cost"), filter=prevented)
     unsplit = Tally()
     key: Combinable | None
     if group_by == "day":
@@ -197,10 +211,12 @@ def _prevention(periods: Sequence[DepotPeriod], group_by: GroupBy | None, into: 
             reason="",
             address="stop__order__address",
         )
-    for value, row in grouped(contacts, key, **aggregates):
-        tally = unsplit if group_by == "reason_code" else into[value]
-        for name in aggregates:
+    for group, currency, row in grouped_by_currency(contacts, key, depot_currency(default), value=value, **counts):
+        tally = unsplit if group_by == "reason_code" else into[group]
+        for name in counts:
             setattr(tally, name, getattr(tally, name) + row[name])
+        tally.count("averted", currency, row["prevented"])
+        tally.count("averted_value", currency, row["value"] or Decimal(0))
     return unsplit
 
 
@@ -215,7 +231,8 @@ def metrics_summary(
     (``lat``, ``lng``) for a map. Groups with nothing to count are left out; ``open_now`` appears in a
     group only for depot, reason code and area. Costs are listed per currency of the depots' cost models.
     Pre-arrival prevention is counted by the stop's service date, and not split by reason code (see
-    ``_prevention``).
+    ``_prevention``); nor is value (``exceptions.analytics.value``). Failed parcels' endings and time to
+    outcome are grouped by their first failed scan (``exceptions.analytics.endings``).
     """
     if group_by is not None and group_by not in GROUP_BY:
         raise ValueError(f"group_by must be one of {', '.join(GROUP_BY)}, not {group_by!r}")
@@ -229,12 +246,15 @@ def metrics_summary(
     groups: defaultdict[Any, Tally] = defaultdict(Tally)
     totals = Tally()
     if periods:
-        _first_attempts(periods, group_by, groups)
+        _first_attempts(periods, group_by, groups, default=default)
         _failed_attempt_costs(periods, group_by, groups, default=default)
         median = _resolutions(periods, group_by, groups)
         _finished(periods, group_by, groups)
         open_now = _case_counts(periods, group_by, groups)
-        unsplit = _prevention(periods, group_by, groups)
+        unsplit = _prevention(periods, group_by, groups, default=default)
+        parcel_endings(periods, group_by, groups, prices=cost_models)
+        untouched_endings(periods, group_by, groups)
+        texts_sent(periods, group_by, groups, unsplit=unsplit, prices=cost_models)
         for tally in groups.values():
             totals.add(tally)
         totals.add(unsplit)
@@ -248,7 +268,7 @@ def metrics_summary(
     listed = (
         []
         if group_by is None
-        else [cast(Group, {"key": key, **tally.measures(currencies, prevention=split)}) for key, tally in ordered]
+        else [cast(Group, {"key": key, **tally.measures(currencies, split=split)}) for key, tally in ordered]
     )
     if group_by == "area":
         centres = _area_centres([group["key"] for group in listed if group["key"] is not None])

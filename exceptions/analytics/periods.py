@@ -2,7 +2,7 @@
 
 A depot's window runs from its own local midnight on ``date_from`` to its local midnight after ``date_to``;
 day and hour groups are depot-local too. Rows are grouped by depot code, reason code, postal code (area),
-or their depot-local day or hour.
+or their depot-local day or hour; and, for what is priced, by the currency of their depot's cost model.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Aggregate, CharField, DateTimeField, F, FloatField, Func, Q, QuerySet, Value
+from django.db.models import Aggregate, CharField, DateField, DateTimeField, F, FloatField, Func, Q, QuerySet, Value
 from django.db.models.expressions import Combinable
+from django.db.models.functions import Cast, Coalesce
 
 from dispatch.models import Depot
 from exceptions.analytics.figures import GroupBy
@@ -48,6 +49,19 @@ def within(periods: Sequence[DepotPeriod], *, at: str, depot: str) -> Q:
     return condition
 
 
+def finished_within(periods: Sequence[DepotPeriod]) -> Q:
+    """Cases finished in the period: resolved in it, or, without a resolution, closed in it."""
+    # Written as two ranges rather than one on COALESCE so the resolved_at index can serve the first.
+    return within(periods, at="resolved_at", depot="depot_id") | Q(resolved_at__isnull=True) & within(
+        periods, at="closed_at", depot="depot_id"
+    )
+
+
+def finished_at() -> Combinable:
+    """When a case finished: its resolution, else its closing."""
+    return Coalesce("resolved_at", "closed_at")
+
+
 def on_service_dates(periods: Sequence[DepotPeriod], *, run: str) -> Q:
     """Rows whose run's service date lies in the period, at the run's depot.
 
@@ -80,6 +94,17 @@ class Median(Aggregate):
     output_field = FloatField()
 
 
+def local_date(at: Combinable, *, depot: str) -> Combinable:
+    """The depot-local date of a moment, in SQL."""
+    return Cast(_local(at, depot=depot), DateField())
+
+
+def _local(at: Combinable, *, depot: str) -> Combinable:
+    # timezone(zone, timestamptz) is the wall-clock time there (a timestamp without zone), so what is read
+    # from it is the depot's whatever the session's time zone.
+    return Func(F(f"{depot}__time_zone"), at, function="timezone", output_field=DateTimeField())
+
+
 def group_key(
     group_by: GroupBy | None, *, at: str | Combinable, depot: str, reason: str, address: str
 ) -> Combinable | None:
@@ -92,14 +117,7 @@ def group_key(
         return F(f"{reason}__code")
     if group_by == "area":
         return F(f"{address}__postal_code")
-    # timezone(zone, timestamptz) is the wall-clock time there (a timestamp without zone), so to_char
-    # formats the depot's hour whatever the session's time zone.
-    local = Func(
-        F(f"{depot}__time_zone"),
-        F(at) if isinstance(at, str) else at,
-        function="timezone",
-        output_field=DateTimeField(),
-    )
+    local = _local(F(at) if isinstance(at, str) else at, depot=depot)
     pattern = "YYYY-MM-DD" if group_by == "day" else 'YYYY-MM-DD"T"HH24:00'
     return Func(local, Value(pattern), function="to_char", output_field=CharField())
 
@@ -111,3 +129,12 @@ def grouped(
         return [(None, queryset.aggregate(**aggregates))]
     rows = queryset.order_by().values(key=key).annotate(**aggregates)
     return [(row.pop("key"), row) for row in rows]
+
+
+def grouped_by_currency(
+    queryset: QuerySet[Any], key: Combinable | None, currency: Combinable, **aggregates: Aggregate
+) -> list[tuple[Any, str, dict[str, Any]]]:
+    """Like ``grouped``, and by the currency each row's depot is priced in: (group, currency, aggregates)."""
+    keys: dict[str, Combinable] = {"currency": currency} if key is None else {"currency": currency, "key": key}
+    rows = queryset.order_by().values(**keys).annotate(**aggregates)
+    return [(row.pop("key", None), row.pop("currency"), row) for row in rows]

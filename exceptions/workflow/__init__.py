@@ -62,6 +62,7 @@ from exceptions.workflow.vocabulary import Actor as Actor
 from exceptions.workflow.vocabulary import CaseConflict, WorkflowError
 from exceptions.workflow.vocabulary import Kind as Kind
 from exceptions.workflow.vocabulary import Outcome as Outcome
+from exceptions.workflow.vocabulary import Source as Source
 from exceptions.workflow.vocabulary import State as State
 from exceptions.workflow.vocabulary import SweepResult as SweepResult
 from exceptions.workflow.vocabulary import Timer as Timer

@@ -25,6 +25,7 @@ from exceptions.workflow.vocabulary import (
     Actor,
     Kind,
     Outcome,
+    Source,
     State,
     WorkflowError,
 )
@@ -56,7 +57,9 @@ def case_approve(*, case_id: int, user: User, version: int) -> ExceptionCase:
             user=user,
             requires_approval=False,
         )
-        _apply(case, now, outcome, detail=dict(case.outcome_detail), user=user)
+        # Approving keeps the outcome its author's: the recipient's window is still theirs.
+        source = case.outcome_source or Source.DISPATCHER
+        _apply(case, now, outcome, detail=dict(case.outcome_detail), source=source, user=user)
 
     return _dispatcher_action(case_id, user, version, act)
 
@@ -68,12 +71,13 @@ def case_resolve(*, case_id: int, user: User, version: int, outcome: str, note: 
 
     def act(case: ExceptionCase, now: dt.datetime) -> None:
         _change(case, now=now, kind=Kind.DISPATCHER_ACTION, summary=f"Resolved by hand: {note}".rstrip(": "), user=user)
+        dispatcher = Source.DISPATCHER
         if outcome in DRIVER_OUTCOMES or outcome in RESCHEDULE_OUTCOMES:
-            _apply(case, now, outcome, detail={**case.outcome_detail, "note": note}, user=user)
+            _apply(case, now, outcome, detail={**case.outcome_detail, "note": note}, source=dispatcher, user=user)
         elif outcome == Outcome.DELIVERED_ON_RETRY:
-            _resolve(case, now, outcome, detail={"note": note}, user=user)
+            _resolve(case, now, outcome, detail={"note": note}, source=dispatcher, user=user)
         else:
-            _terminal(case, now, outcome, detail={"note": note}, user=user)
+            _terminal(case, now, outcome, detail={"note": note}, source=dispatcher, user=user)
 
     return _dispatcher_action(case_id, user, version, act)
 
@@ -94,7 +98,7 @@ def case_window_set(
             user=user,
             outcome_detail={"window_start": window_start, "window_end": window_end},
         )
-        _reschedule(case, now, window_start, window_end, user=user)
+        _reschedule(case, now, window_start, window_end, source=Source.DISPATCHER, user=user)
 
     return _dispatcher_action(case_id, user, version, act)
 
@@ -114,6 +118,7 @@ def case_access_code_enter(*, case_id: int, user: User, version: int, code: str)
             now,
             Outcome.ACCESS_CODE_PROVIDED,
             detail={"credential_id": credential.pk, "source": "dispatcher"},
+            source=Source.DISPATCHER,
             user=user,
         )
 
@@ -155,7 +160,7 @@ def case_message_send(*, case_id: int, user: User, version: int, text: str) -> E
 def case_return_to_sender(*, case_id: int, user: User, version: int, note: str = "") -> ExceptionCase:
     def act(case: ExceptionCase, now: dt.datetime) -> None:
         _change(case, now=now, kind=Kind.DISPATCHER_ACTION, summary="Return to sender", user=user)
-        _terminal(case, now, Outcome.RETURNED_TO_SENDER, detail={"note": note}, user=user)
+        _terminal(case, now, Outcome.RETURNED_TO_SENDER, detail={"note": note}, source=Source.DISPATCHER, user=user)
 
     return _dispatcher_action(case_id, user, version, act)
 

@@ -20,10 +20,12 @@ from exceptions.workflow.triage import _rules_apply
 from exceptions.workflow.vocabulary import (
     DIRECTIONS_MAX,
     DIRECTIONS_NOTE,
+    DRIVER_OUTCOMES,
     RESCHEDULE_OUTCOMES,
     Actor,
     Kind,
     Outcome,
+    Source,
     State,
     WorkflowError,
 )
@@ -70,7 +72,9 @@ def case_reply_apply(
 
 
 def _reply_act(case: ExceptionCase, now: dt.datetime, understood: Understanding) -> None:
+    """Act on what the reply says; an outcome it leads to is the recipient's choice."""
     intent = understood.intent
+    recipient = Source.RECIPIENT
     if case.state == State.RESOLVING and intent not in (ReplyIntent.CALL_REQUEST, ReplyIntent.REFUSE):
         # Already being carried out; a second answer (a twin reply) does not start another outcome.
         return
@@ -78,18 +82,17 @@ def _reply_act(case: ExceptionCase, now: dt.datetime, understood: Understanding)
         credential, _ = access_credential_record(
             address_id=case.order.address_id, secret=understood.code, source=AccessCredential.Source.RECIPIENT
         )
-        _propose(
-            case, now, Outcome.ACCESS_CODE_PROVIDED, detail={"credential_id": credential.pk, "source": "recipient"}
-        )
+        detail = {"credential_id": credential.pk, "source": "recipient"}
+        _propose(case, now, Outcome.ACCESS_CODE_PROVIDED, detail=detail, source=recipient)
     elif intent == ReplyIntent.AVAILABLE_NOW:
-        _propose(case, now, Outcome.RETRY_NOW, detail={})
+        _propose(case, now, Outcome.RETRY_NOW, detail={}, source=recipient)
     elif intent == ReplyIntent.RESCHEDULE and understood.window_start is not None:
         detail = {"window_start": understood.window_start, "window_end": understood.window_end}
-        _propose(case, now, _reschedule_outcome(case, now, understood.window_start), detail=detail)
+        _propose(case, now, _reschedule_outcome(case, now, understood.window_start), detail=detail, source=recipient)
     elif intent == ReplyIntent.SAFE_DROP:
-        _propose(case, now, Outcome.SAFE_DROP, detail={"place": understood.detail})
+        _propose(case, now, Outcome.SAFE_DROP, detail={"place": understood.detail}, source=recipient)
     elif intent == ReplyIntent.NEIGHBOR:
-        _propose(case, now, Outcome.NEIGHBOUR, detail={"neighbour": understood.detail})
+        _propose(case, now, Outcome.NEIGHBOUR, detail={"neighbour": understood.detail}, source=recipient)
     elif intent == ReplyIntent.DIRECTIONS and understood.detail:
         directions = understood.detail[:DIRECTIONS_MAX]
         _directions_keep(case, now, directions)
@@ -98,10 +101,11 @@ def _reply_act(case: ExceptionCase, now: dt.datetime, understood: Understanding)
             now,
             Outcome.RETRY_NOW,
             detail={"directions": directions},
+            source=recipient,
             text=f"Directions from the recipient: {directions}",
         )
     elif intent == ReplyIntent.PICKUP_POINT:
-        _propose(case, now, Outcome.PICKUP_POINT, detail={"place": understood.detail})
+        _propose(case, now, Outcome.PICKUP_POINT, detail={"place": understood.detail}, source=recipient)
     elif intent == ReplyIntent.CALL_REQUEST:
         _escalate(case, now, reason="The recipient asked for a call.")
     elif intent == ReplyIntent.REFUSE:
@@ -204,7 +208,13 @@ def case_reschedule_confirm(
             payload={**(payload or {}), "new_stop_id": new_stop_id},
             pending_outcome=outcome,
         )
-        _resolve(case, now, case.pending_outcome, detail={**case.outcome_detail, "new_stop_id": new_stop_id})
+        _resolve(
+            case,
+            now,
+            case.pending_outcome,
+            detail={**case.outcome_detail, "new_stop_id": new_stop_id},
+            source=case.outcome_source or Source.PLAYBOOK,
+        )
         _save(case)
         return case
 
@@ -255,7 +265,13 @@ def case_reschedule_await_plan(
             )
         summary = f"Rescheduled to {day:%a %d %b}: no run is planned for that day yet, so it goes into that day's plan"
         _change(case, now=now, kind=Kind.ROUTE_CHANGE, summary=summary, payload={"planned_day": day.isoformat()})
-        _resolve(case, now, Outcome.RESCHEDULED_LATER, detail={**case.outcome_detail, "planned_day": day.isoformat()})
+        _resolve(
+            case,
+            now,
+            Outcome.RESCHEDULED_LATER,
+            detail={**case.outcome_detail, "planned_day": day.isoformat()},
+            source=case.outcome_source or Source.PLAYBOOK,
+        )
         _save(case)
         return case
 
@@ -264,7 +280,11 @@ def case_reschedule_await_plan(
 
 
 def case_stop_delivered(*, scan: ScanEvent) -> ExceptionCase | None:
-    """The stop was delivered (inside the scan's transaction): its open case is resolved with what worked."""
+    """The stop was delivered (inside the scan's transaction): its open case is resolved with what worked.
+
+    A delivery that carried out an outcome the driver was told stays the choice of whoever made it (the
+    recipient's code or "coming down", a dispatcher's click); any other delivery is the driver's own.
+    """
     now = timezone.now()
     case = (
         ExceptionCase.objects.select_for_update(of=("self",))
@@ -283,7 +303,9 @@ def case_stop_delivered(*, scan: ScanEvent) -> ExceptionCase | None:
     )
     if pending == Outcome.ACCESS_CODE_PROVIDED:
         access_credentials_worked(stop=case.stop, now=now)
+    carried_out = pending in DRIVER_OUTCOMES and case.outcome_source
+    source = case.outcome_source if carried_out else Source.DRIVER
     _change(case, now=now, kind=Kind.SCAN, actor=Actor.DRIVER, summary="Delivered", payload={"scan_id": scan.pk})
-    _resolve(case, now, outcome)
+    _resolve(case, now, outcome, source=source)
     _save(case)
     return case

@@ -2,7 +2,9 @@
 
 What the order's policy or an escalation rule holds back waits for a dispatcher's approval. The
 driver's outcomes resolve the case when the stop is delivered; a reschedule, when routing confirms
-the slot.
+the slot. Every outcome decided or held carries whose choice it is (``source``, kept on the case as
+``outcome_source``): the recipient's reply, automation (the playbook, a rule, the vault), a
+dispatcher, or the driver's delivery. A dispatcher's approval does not change it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from exceptions.workflow.vocabulary import (
     ROUTING_GRACE,
     Kind,
     Outcome,
+    Source,
     State,
     Timer,
 )
@@ -57,6 +60,7 @@ def _propose(
     outcome: str,
     *,
     detail: dict[str, Any],
+    source: str,
     text: str = "",
     user: User | None = None,
 ) -> None:
@@ -73,10 +77,11 @@ def _propose(
             + (f": {refusal}" if refusal else " (rule)"),
             pending_outcome=outcome,
             outcome_detail=detail,
+            outcome_source=source,
         )
         _escalate(case, now, reason=refusal or "An escalation rule requires approval of the outcome.")
         return
-    _apply(case, now, outcome, detail=detail, text=text, user=user)
+    _apply(case, now, outcome, detail=detail, source=source, text=text, user=user)
 
 
 def _ask_in_person(case: ExceptionCase, now: dt.datetime, outcome: str, refusal: str) -> bool:
@@ -106,15 +111,18 @@ def _apply(
     outcome: str,
     *,
     detail: dict[str, Any],
+    source: str,
     text: str = "",
     user: User | None = None,
 ) -> None:
     if outcome in DRIVER_OUTCOMES:
-        _driver_outcome(case, now, outcome, text=text or _instruction_text(outcome, detail), detail=detail, user=user)
+        text = text or _instruction_text(outcome, detail)
+        _driver_outcome(case, now, outcome, text=text, detail=detail, source=source, user=user)
     elif outcome in RESCHEDULE_OUTCOMES:
-        _reschedule(case, now, _parse(detail.get("window_start")), _parse(detail.get("window_end")), user=user)
+        start, end = _parse(detail.get("window_start")), _parse(detail.get("window_end"))
+        _reschedule(case, now, start, end, source=source, user=user)
     else:
-        _terminal(case, now, outcome, detail=detail, user=user)
+        _terminal(case, now, outcome, detail=detail, source=source, user=user)
 
 
 def _parse(value: Any) -> dt.datetime | None:
@@ -141,9 +149,14 @@ def _driver_outcome(
     *,
     text: str,
     detail: dict[str, Any],
+    source: str,
     user: User | None = None,
 ) -> None:
-    """An outcome the driver carries out: at once if still near the stop, else a slot later today."""
+    """An outcome the driver carries out: at once if still near the stop, else a slot later today.
+
+    The slot later today is automation's answer to a driver who moved on (a dispatcher's, when one
+    clicked), not what was asked for: it is recorded as theirs.
+    """
     distance = _driver_distance(case, now)
     if distance is None or distance > settings.EXCEPTIONS_NEARBY_M:
         where = "position unknown" if distance is None else f"{distance:.0f} m away"
@@ -156,7 +169,8 @@ def _driver_outcome(
             outcome_detail={**detail, "then": outcome},
             user=user,
         )
-        _reschedule(case, now, None, None, user=user, same_day=True)
+        moved_on = Source.DISPATCHER if user is not None else Source.PLAYBOOK
+        _reschedule(case, now, None, None, source=moved_on, user=user, same_day=True)
         return
     kind = DRIVER_OUTCOMES[outcome]
     wait = settings.EXCEPTIONS_WAIT_MINUTES
@@ -176,6 +190,7 @@ def _driver_outcome(
         state=State.RESOLVING,
         pending_outcome=outcome,
         outcome_detail=detail,
+        outcome_source=source,
         requires_approval=False,
         user=user,
         **_timer(Timer.DRIVER_RETRY, now + dt.timedelta(minutes=settings.EXCEPTIONS_RETRY_MINUTES)),
@@ -196,6 +211,7 @@ def _reschedule(
     start: dt.datetime | None,
     end: dt.datetime | None,
     *,
+    source: str,
     user: User | None = None,
     same_day: bool = False,
 ) -> None:
@@ -210,6 +226,7 @@ def _reschedule(
             summary="Routing could not take it",
             pending_outcome=outcome,
             outcome_detail=detail,
+            outcome_source=source,
             user=user,
         )
         _escalate(case, now, reason=request.reason or "No slot found: a dispatcher picks one.")
@@ -223,6 +240,7 @@ def _reschedule(
         state=State.RESOLVING,
         pending_outcome=outcome,
         outcome_detail=detail,
+        outcome_source=source,
         requires_approval=False,
         user=user,
         **_timer(Timer.ROUTING, now + ROUTING_GRACE),
@@ -230,7 +248,13 @@ def _reschedule(
 
 
 def _terminal(
-    case: ExceptionCase, now: dt.datetime, outcome: str, *, detail: dict[str, Any], user: User | None = None
+    case: ExceptionCase,
+    now: dt.datetime,
+    outcome: str,
+    *,
+    detail: dict[str, Any],
+    source: str,
+    user: User | None = None,
 ) -> None:
     """Outcomes that take the parcel off the road: pickup point, return to sender, cancelled."""
     stop = case.stop
@@ -251,7 +275,7 @@ def _terminal(
             text=texts.get(outcome, "Do not retry this stop: bring the parcel back to the depot."),
             payload={"case_id": case.pk},
         )
-    _resolve(case, now, outcome, detail=detail, user=user)
+    _resolve(case, now, outcome, detail=detail, source=source, user=user)
 
 
 def _resolve(
@@ -259,6 +283,7 @@ def _resolve(
     now: dt.datetime,
     outcome: str,
     *,
+    source: str,
     detail: dict[str, Any] | None = None,
     user: User | None = None,
 ) -> None:
@@ -270,6 +295,7 @@ def _resolve(
         state=State.RESOLVED,
         outcome=outcome,
         outcome_detail=detail if detail is not None else case.outcome_detail,
+        outcome_source=source,
         pending_outcome="",
         requires_approval=False,
         resolved_by=user,

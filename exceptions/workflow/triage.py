@@ -22,6 +22,7 @@ from exceptions.workflow.vocabulary import (
     Actor,
     Kind,
     Outcome,
+    Source,
     State,
     Timer,
     WorkflowError,
@@ -74,6 +75,7 @@ def case_open(*, scan: ScanEvent, first_failure: bool = False) -> ExceptionCase:
                 state=State.TRIAGING,
                 reason_code=reason,
                 pending_outcome="",
+                outcome_source="",
                 **_timer(Timer.TRIAGE, now + TRIAGE_GRACE),
             )
             _triage_on_commit(existing.pk)
@@ -195,6 +197,7 @@ def _triage(case: ExceptionCase, now: dt.datetime) -> None:
                 Outcome.ACCESS_CODE_PROVIDED,
                 text=f"A verified {credential.get_kind_display().lower()} is on file: reveal it in the app and retry.",
                 detail={"credential_id": credential.pk, "source": "vault"},
+                source=Source.PLAYBOOK,
             )
             return
     _playbook_advance(case, now)
@@ -232,12 +235,12 @@ def _playbook_advance(case: ExceptionCase, now: dt.datetime) -> None:
             return
         if step.action == PlaybookStep.Action.RESCHEDULE:
             _change(case, now=now, kind=Kind.DECISION, summary="Playbook: move to a later slot", playbook_step=position)
-            _reschedule(case, now, None, None)
+            _reschedule(case, now, None, None, source=Source.PLAYBOOK)
             return
         if step.action == PlaybookStep.Action.RETURN_TO_SENDER:
             _change(case, now=now, kind=Kind.DECISION, summary="Playbook: return to sender", playbook_step=position)
             # Through the approval rules: a valuable parcel's return waits for a dispatcher's click.
-            _propose(case, now, Outcome.RETURNED_TO_SENDER, detail={"playbook_step": position})
+            _propose(case, now, Outcome.RETURNED_TO_SENDER, detail={"playbook_step": position}, source=Source.PLAYBOOK)
             return
         if step.action == PlaybookStep.Action.ESCALATE:
             _escalate(
@@ -267,7 +270,7 @@ def _rules_apply(case: ExceptionCase, now: dt.datetime, attempts: int | None = N
         _change(
             case, now=now, kind=Kind.ESCALATION, summary=f"Rule '{rule.name}': return to sender", escalation_rule=rule
         )
-        _terminal(case, now, Outcome.RETURNED_TO_SENDER, detail={"rule": rule.name})
+        _terminal(case, now, Outcome.RETURNED_TO_SENDER, detail={"rule": rule.name}, source=Source.PLAYBOOK)
         return True
     if rule.action == EscalationRule.Action.REQUIRE_APPROVAL:
         _change(

@@ -15,6 +15,8 @@ from exceptions.models import DEFAULT_SLA_MINUTES, CaseEvent, ExceptionCase, Pla
 
 State = ExceptionCase.State
 Outcome = ExceptionCase.Outcome
+# Whose choice an outcome is: set with every outcome decided or held (``outcome_source``).
+Source = ExceptionCase.OutcomeSource
 Timer = ExceptionCase.Timer
 Kind = CaseEvent.Kind
 Actor = CaseEvent.Actor

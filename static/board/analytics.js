@@ -1,5 +1,6 @@
 // The analytics page: the measures over a period, charted with Chart.js (static/vendor/, from npm).
 
+import { endingRows, netValueText, rescuedText, timeToOutcomeText } from "./outcomes.js";
 import { duration, getJSON, h, money, percent, query, readConfig } from "./util.js";
 
 const config = readConfig("analytics-config");
@@ -169,6 +170,25 @@ function showPrevention(prevention) {
   $("kpi-prevented-detail").textContent = "delivered at the first attempt after a useful reply";
 }
 
+function showOutcomes(totals) {
+  const rescued = rescuedText(totals.rescued_without_dispatcher, totals.outcomes);
+  $("kpi-rescued").textContent = rescued.value;
+  $("kpi-rescued-detail").textContent = rescued.detail;
+  const time = timeToOutcomeText(totals.time_to_outcome);
+  $("kpi-outcome-time").textContent = time.value;
+  $("kpi-outcome-time-detail").textContent = time.detail;
+  const net = netValueText(totals.value);
+  $("kpi-net").textContent = net.value;
+  $("kpi-net-detail").textContent = net.detail;
+  $("outcomes-body").replaceChildren(...endingRows(totals.outcomes).map((row) =>
+    h("tr", { class: row.key === "total" ? "total" : null, dataset: { ending: row.key } },
+      h("th", { scope: "row" }, row.label),
+      h("td", { class: "num" }, row.without),
+      h("td", { class: "num" }, row.with),
+      h("td", { class: "num" }, row.all)),
+  ));
+}
+
 function updateExportLinks() {
   for (const link of $("export").querySelectorAll("a[data-group]")) {
     link.href = config.metricsUrl + query(params({ group_by: link.dataset.group, format: "csv" }));
@@ -195,6 +215,7 @@ async function load() {
   status.textContent = `${answer.from} to ${answer.to} · ${answer.depots.join(", ")}`;
   showTotals(totals.value.totals);
   showPrevention(totals.value.totals.prevention);
+  showOutcomes(totals.value.totals);
   drawDays(days.value.groups);
   drawHours(hours.value.groups);
   drawReasons(reasons.value.groups);

@@ -477,6 +477,11 @@ def test_the_analytics_page_charts_the_period_and_exports_csv(
     for chart in ("c-day", "c-hour", "c-reason", "c-depot"):
         assert page.evaluate(f"Boolean(Chart.getChart(document.getElementById('{chart}')))"), chart
     expect(page.locator("#c-reason")).to_have_attribute("aria-label", re.compile(r"access denied: 1"))
+    # Both failed parcels are still open, neither touched: none rescued yet.
+    expect(page.locator("#outcomes-body tr[data-ending='open'] td").first).to_have_text("2")
+    expect(page.locator("#outcomes-body tr[data-ending='total'] td").last).to_have_text("2")
+    expect(page.locator("#kpi-rescued")).to_have_text("0.0%")
+    expect(page.locator("#kpi-rescued-detail")).to_contain_text("0 of 2 failed parcels")
 
     with page.expect_download() as download:
         page.get_by_role("link", name="By reason").click()

@@ -30,6 +30,7 @@ import zoneinfo
 from typing import Any
 
 from dispatch.models import Run, ScanEvent, Stop
+from exceptions.analytics.figures import ENDINGS
 from exceptions.models import ExceptionCase
 from tests.factories import ExceptionCaseFactory, OrderFactory, RunFactory, ScanEventFactory, StopFactory, reason
 from tests.helpers import METRICS_DAY
@@ -44,6 +45,11 @@ STATE = ExceptionCase.State
 
 def at(hour: int, minute: int = 0, day: dt.date = DAY, zone: dt.tzinfo = CHICAGO) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=zone)
+
+
+def endings(**counts: int) -> dict[str, int]:
+    """A count for each ending of a failed parcel: the ones named, and zero for the others."""
+    return {ending: counts.get(ending, 0) for ending in ENDINGS}
 
 
 class Day:

@@ -366,7 +366,9 @@ def test_it_appends_the_prevention_columns_to_the_csv(day, alice):
     rows = csv_rows(signed_in(alice), group_by="area")
 
     columns = list(rows[0])
-    assert columns[-8:] == [
+    # The measures added after prevention follow it (tests/exceptions/test_metrics_endings.py).
+    after = columns.index("outcomes_failed_parcels")
+    assert columns[after - 8 : after] == [
         "lat",
         "lng",
         "prevention_texts_sent",
@@ -406,7 +408,8 @@ def test_it_keeps_the_csv_columns_it_had_before_prevention_in_their_places(day, 
         "first_attempt_delivered",
         "first_attempt_success_rate",
     ]
-    assert columns[-7:] == [
+    after = columns.index("outcomes_failed_parcels")
+    assert columns[after - 7 : after] == [
         "cases_open_now",
         "prevention_texts_sent",
         "prevention_not_asked",

@@ -1,6 +1,6 @@
-"""The cost model the metrics price failed attempts with, in the admin: the default edited, a depot given its
-own (one per depot), a bad currency explained, a dispatcher who may view it but not change it, the default
-never deleted.
+"""The cost model the metrics price failed attempts with, in the admin: the default edited, a text segment and a
+failed delivery priced, a depot given its own (one per depot), a bad currency explained, a dispatcher who may
+view it but not change it, the default never deleted.
 
 An admin edits the cost models; Alice dispatches at Chicago.
 """
@@ -29,6 +29,8 @@ def cost_form(model: CostModel, **changes: str) -> dict[str, str]:
         "driver_minute_cost": str(model.driver_minute_cost),
         "distance_cost_per_km": str(model.distance_cost_per_km),
         "redelivery_cost": str(model.redelivery_cost),
+        "sms_segment_cost": str(model.sms_segment_cost),
+        "failed_delivery_cost": str(model.failed_delivery_cost),
     }
     return {**data, **changes}
 
@@ -41,6 +43,23 @@ def test_an_admin_edits_the_default_cost_model(admin_user):
     assert response.status_code == 302
     default.refresh_from_db()
     assert default.redelivery_cost == Decimal("14.50")
+
+
+def test_an_admin_prices_a_text_segment_and_a_failed_delivery(admin_user):
+    default = CostModel.objects.get(depot__isnull=True)
+    assert (default.sms_segment_cost, default.failed_delivery_cost) == (Decimal("0.0083"), Decimal("17.20"))
+    client = signed_in(admin_user)
+    page = client.get(change_url(default)).content.decode()
+    assert "SMS segment cost" in page
+    assert "Twilio's US list price per outbound segment" in page
+    assert "The full cost of a failed delivery attempt" in page
+
+    changed = cost_form(default, sms_segment_cost="0.0079", failed_delivery_cost="18.50")
+    response = client.post(change_url(default), changed)
+
+    assert response.status_code == 302
+    default.refresh_from_db()
+    assert (default.sms_segment_cost, default.failed_delivery_cost) == (Decimal("0.0079"), Decimal("18.50"))
 
 
 def test_an_admin_gives_a_depot_its_own_cost_model(admin_user, chicago):

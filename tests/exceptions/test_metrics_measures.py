@@ -20,7 +20,7 @@ from dispatch.geo import haversine_m
 from dispatch.models import Depot
 from exceptions.analytics import GROUP_BY, haversine_km
 from exceptions.models import CostModel
-from tests.exceptions.metrics_day import BEFORE, DAY, LOS_ANGELES, OUTCOME, STATE, Day, at
+from tests.exceptions.metrics_day import BEFORE, DAY, LOS_ANGELES, OUTCOME, STATE, Day, at, endings
 from tests.factories import AddressFactory, DepotFactory, DriverFactory, UserFactory
 from tests.helpers import groups, summary
 
@@ -28,6 +28,11 @@ pytestmark = pytest.mark.django_db
 
 
 # --- Each measure --------------------------------------------------------------------------------------------------
+
+
+def case_level(no_touch: dict) -> dict:
+    """The no-touch share without its split by the parcels' endings (tests/exceptions/test_metrics_endings.py)."""
+    return {name: figure for name, figure in no_touch.items() if name != "by_ending"}
 
 
 def test_it_computes_first_attempt_success_from_each_orders_first_scan(day, chicago):
@@ -92,8 +97,14 @@ def test_it_charges_a_revisit_only_when_the_parcel_goes_out_again(chicago, chica
 
 
 def test_it_counts_the_share_of_finished_cases_no_dispatcher_touched(day, chicago):
-    # C, E, G resolved and K closed today; only E was touched.
-    assert summary([chicago])["totals"]["no_touch"] == {"finished": 4, "untouched": 3, "share": 0.75}
+    # C, E, G resolved and K closed today; only E was touched. By their parcels' endings: C was delivered after
+    # its code; K's case was cancelled; G's safe drop has no delivery scan to show for it, so G is not settled.
+    assert summary([chicago])["totals"]["no_touch"] == {
+        "finished": 4,
+        "untouched": 3,
+        "share": 0.75,
+        "by_ending": endings(delivered_same_day=1, cancelled=1, open=1),
+    }
 
 
 def test_it_counts_cases_opened_resolved_escalated_and_open_now(day, chicago):
@@ -117,7 +128,7 @@ def test_it_keeps_each_depot_to_its_own_rows(day, chicago, milwaukee):
 
     both = summary([chicago, milwaukee])["totals"]
     assert both["first_attempt"] == {"attempts": 6, "delivered": 4, "success_rate": 0.6667}
-    assert both["no_touch"] == {"finished": 5, "untouched": 3, "share": 0.6}
+    assert case_level(both["no_touch"]) == {"finished": 5, "untouched": 3, "share": 0.6}
 
 
 def test_it_answers_with_zeros_for_a_quiet_day(chicago):
@@ -141,7 +152,12 @@ def test_it_groups_by_hour_in_the_depots_local_time(day, chicago):
     assert hours["2026-06-10T12:00"]["failed_attempt_cost"][0]["total_cost"] == Decimal("37.24")
     assert hours["2026-06-10T14:00"]["resolution"]["median_seconds"] == 7200.0
     assert hours["2026-06-10T15:00"]["cases"] == {"opened": 1, "resolved": 1, "escalated": 1, "open_now": None}
-    assert hours["2026-06-10T16:00"]["no_touch"] == {"finished": 1, "untouched": 1, "share": 1.0}
+    assert hours["2026-06-10T16:00"]["no_touch"] == {
+        "finished": 1,
+        "untouched": 1,
+        "share": 1.0,
+        "by_ending": endings(cancelled=1),
+    }
     assert hours["2026-06-10T23:00"]["cases"]["opened"] == 1
     assert list(hours) == sorted(hours)
 
@@ -170,7 +186,7 @@ def test_it_groups_by_reason_code(day, chicago):
     }
     assert reasons["GATE_CLOSED"]["cases"] == {"opened": 1, "resolved": 0, "escalated": 0, "open_now": 1}
     assert reasons["DAMAGED"]["cases"] == {"opened": 0, "resolved": 0, "escalated": 0, "open_now": 1}
-    assert reasons["BUSINESS_CLOSED"]["no_touch"] == {"finished": 1, "untouched": 1, "share": 1.0}
+    assert case_level(reasons["BUSINESS_CLOSED"]["no_touch"]) == {"finished": 1, "untouched": 1, "share": 1.0}
 
 
 def test_it_groups_by_depot(day, chicago, milwaukee):
@@ -222,7 +238,9 @@ def test_it_runs_the_same_few_queries_however_many_rows(day, chicago, milwaukee,
     more = Day(erin)
     for minute in range(20):
         more.case(more.scan(more.stop(), at(13, minute)), state=STATE.RESOLVED, resolved_at=at(13, 30))
-    assert queries() == before <= 12
+    # The case-level measures (at most twelve), one pass over the failed parcels, two for the untouched cases'
+    # endings and two for the texts sent.
+    assert queries() == before <= 17
 
 
 def test_the_sql_distance_is_the_haversine_of_dispatch_geo(chicago, milwaukee):

@@ -52,6 +52,7 @@ FOLDED = (
     "priority",
     "outcome",
     "pending_outcome",
+    "outcome_source",
     "requires_approval",
     "playbook_step",
     "prompts_sent",

@@ -29,14 +29,8 @@ from dispatch.services.vault import access_credential_record
 from exceptions.models import ExceptionCase
 from exceptions.ports import ReplyIntent, Understanding
 from exceptions.workflow.timeline import _change, _locked, _timer
-from exceptions.workflow.vocabulary import DEFAULT_SLA, Heard, Kind, State, is_request
+from exceptions.workflow.vocabulary import DEFAULT_SLA, PARCEL_DONE, Heard, Kind, State, is_request
 
-# An order in one of these is past what automation can change: what its recipient asks now needs a person.
-FINISHED: dict[str, str] = {
-    Order.Status.DELIVERED: "delivered",
-    Order.Status.RETURNED: "returned to the sender",
-    Order.Status.CANCELLED: "cancelled",
-}
 GOING_BACK = (Order.Status.RETURNED, Order.Status.CANCELLED)
 CALL_AFTER_THE_END = "The recipient asked for a call after the case ended."
 REOPENED = "Reopened: the recipient wrote after the case ended"
@@ -74,7 +68,7 @@ def _late_reply(case: ExceptionCase, now: dt.datetime, understood: Understanding
         return _passed_on(case, now, understood, shown, newer, why="the order's newer case, which ended too")
     # Read now, not with the case: a lock waited for (the dispatcher's return) leaves the joined order as it was.
     status = Order.objects.values_list("status", flat=True).get(pk=case.order_id)
-    finished = FINISHED.get(status, "")
+    finished = PARCEL_DONE.get(status, "")
     if finished and understood.intent == ReplyIntent.ACCESS_CODE:
         access_credential_record(
             address_id=case.order.address_id, secret=understood.code, source=AccessCredential.Source.RECIPIENT

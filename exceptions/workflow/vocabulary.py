@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from dispatch.models import DriverInstruction
+from dispatch.models import DriverInstruction, Order
 from exceptions import ports
 from exceptions.models import DEFAULT_SLA_MINUTES, CaseEvent, ExceptionCase, PlaybookStep
 from exceptions.ports import ReplyIntent, Understanding
@@ -80,6 +80,13 @@ DRIVER_OUTCOMES: dict[str, str] = {
     Outcome.NEIGHBOUR: DriverInstruction.Kind.NEIGHBOUR,
 }
 RESCHEDULE_OUTCOMES = (Outcome.RESCHEDULED_SAME_DAY, Outcome.RESCHEDULED_LATER)
+# A parcel in one of these does not go out again (no retry, no new slot), whatever the recipient asks after:
+# how the desk says what became of it.
+PARCEL_DONE: dict[str, str] = {
+    Order.Status.DELIVERED: "delivered",
+    Order.Status.RETURNED: "returned to the sender",
+    Order.Status.CANCELLED: "cancelled",
+}
 
 # The replies that ask the desk to do something, each with the part of the reading it needs to be one ("": none).
 # A request is never left unheard: after its case ended it reopens it or goes to the order's open case

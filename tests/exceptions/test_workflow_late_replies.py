@@ -212,6 +212,24 @@ def test_a_click_on_the_case_as_it_was_before_it_reopened_is_a_409(client, alice
     assert reload(case).state == State.RESOLVED
 
 
+def test_a_delivered_parcel_reopened_for_a_dispatcher_does_not_go_out_again(client, alice_client, dave, dave_stop):
+    case = delivered(client, dave, dave_stop)
+    texted(client, dave_stop, "leave it with my neighbour in 3B")
+    case = reload(case)
+    assert case.escalation_reason == "The recipient wrote after the parcel was delivered: Named a neighbour (3B)"
+
+    window = act(alice_client, case, "window", window_start=local(15).isoformat(), window_end=local(17).isoformat())
+    code = act(alice_client, case, "access-code", code="1234")
+
+    for refused in (window, code):
+        assert (refused.status_code, refused.json()["code"]) == (400, "not_allowed")
+        assert "The parcel was delivered: it does not go out again." in refused.json()["detail"]
+    dave_stop.refresh_from_db()
+    assert (dave_stop.status, dave_stop.order.status) == (Stop.Status.DELIVERED, Order.Status.DELIVERED)
+    assert reload(case).state == State.ESCALATED
+    assert act(alice_client, case, "return", note="Picked up from the neighbour").status_code == 200
+
+
 # --- The parcel is still to be delivered ------------------------------------------------------------------------------
 
 

@@ -3,8 +3,8 @@
 A recipient who asks for something (``REQUEST_NEEDS``: a call, a refusal, a code, a time, a place, "I'm
 here", directions) after the case ended is heard:
 
-- another case of the same order is open: that case takes the reply, as any reply (and when the order has a
-  newer case that ended too, the reply goes to it: the newest case's story goes on);
+- another case of the same order is open: that case takes the reply, as any reply; else the order's newest
+  case takes it when it is not this one (the recipient wrote in an older conversation), and is heard alike;
 - the parcel is still to be delivered: the case is reopened (back to triage, its outcome and end cleared,
   a new SLA clock) and the reply is acted on there as on an open case (``exceptions.workflow.answers``);
 - the parcel was delivered, returned or cancelled: a code goes to the vault for the next visit and nothing

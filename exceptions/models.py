@@ -295,6 +295,12 @@ class ExceptionCase(models.Model):
     escalated_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    reopened_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the recipient last wrote after the case ended and it was worked again."
+    )
+    reopened_count = models.PositiveSmallIntegerField(
+        default=0, help_text="How many times the case ended and was reopened by the recipient's request."
+    )
 
     class Meta:
         ordering = ["-opened_at"]
@@ -344,6 +350,7 @@ class CaseEvent(models.Model):
         ESCALATION = "escalation", "Escalation"
         DISPATCHER_ACTION = "dispatcher_action", "Dispatcher action"
         NOTE = "note", "Note"
+        REOPENED = "reopened", "Reopened"
 
     class Actor(models.TextChoices):
         AUTOMATION = "automation", "Automation"
@@ -364,7 +371,11 @@ class CaseEvent(models.Model):
 
     class Meta:
         ordering = ["case", "at", "id"]
-        indexes = [models.Index(fields=["case", "at"], name="caseevent_case_at_idx")]
+        indexes = [
+            models.Index(fields=["case", "at"], name="caseevent_case_at_idx"),
+            # The replies of a period, for the requests nobody answered (exceptions.analytics.requests).
+            models.Index(fields=["at"], condition=Q(kind="understanding"), name="caseevent_reply_at_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%H:%M:%S} {self.get_kind_display()}: {self.summary}"

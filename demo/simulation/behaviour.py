@@ -23,7 +23,8 @@ day at the defaults and at the ends of their ranges.
 - After an outcome notice, 8 % write back: half to ask for a call, half to say thanks (assumption, in line with
   the 9 call requests in 1,000 texts the audit counted).
 - A dispatcher calls the recipient and reaches them 60 % of the time (assumption). Reached, the recipient tells
-  the truth: the building's code, or when someone is in; not reached, the parcel goes to tomorrow morning.
+  the truth: the building's code, or when someone is in; not reached, the parcel goes to tomorrow morning. A
+  parcel already delivered or sent back (the recipient wrote after its case ended) is settled by the call.
 """
 
 from __future__ import annotations
@@ -183,7 +184,7 @@ def outcome_intention(rng: random.Random) -> Intention | None:
 
 @dataclass(frozen=True)
 class DispatcherMove:
-    action: str  # a board action: approve, access-code, window, return
+    action: str  # a board action: approve, access-code, window, return, resolve
     body: dict[str, object]
 
 
@@ -195,11 +196,18 @@ def dispatcher_move(
     local_now: dt.datetime,
     true_code: str,
     in_from: dt.datetime | None,
+    order_status: str = "",
 ) -> DispatcherMove:
     """What a dispatcher does with a case that needs one, after calling the recipient.
 
     ``in_from``: when the recipient, if reached, says someone is in (local), or None if not today.
+    ``order_status``: a parcel already delivered or sent back (the recipient wrote after its case ended) does not
+    go out again: the call settles it, and the case is resolved or the return confirmed.
     """
+    if order_status == "delivered":
+        return DispatcherMove("resolve", {"outcome": "delivered_on_retry", "note": "Called: it was delivered."})
+    if order_status in ("returned", "cancelled"):
+        return DispatcherMove("return", {"note": "Called: the parcel is going back."})
     if pending_approval:
         return DispatcherMove("approve", {})
     reached = rng.random() < CALL_REACH_ODDS

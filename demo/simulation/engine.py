@@ -535,6 +535,7 @@ class Simulation:
                 local_now=local,
                 true_code=world.building_code(trail.address.building, local.date()),
                 in_from=in_from,
+                order_status=case.stop.order.status,
             )
             client = self.dispatcher_clients[index]
             url = f"/api/v1/board/cases/{case_id}/{move.action}"

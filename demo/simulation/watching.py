@@ -44,6 +44,8 @@ def texts_seen(simulation: Simulation) -> None:
         case_id = message["conversation__case_id"]
         stop_id = message["conversation__case__stop_id"] or message["conversation__stop_id"]
         stop = Stop.objects.select_related("order__address", "order__recipient").get(pk=stop_id)
+        # Made here if need be: the opening scene's scripted failure met no trail on the way.
+        trail = recipients.trail_for(simulation, stop)
         if simulation.opening and stop.order.reference == simulation.opening and case_id is not None:
             simulation.opening = None  # the scene's recipient answers the first question as scripted
             said = opening.opening_reply(simulation)
@@ -51,7 +53,6 @@ def texts_seen(simulation: Simulation) -> None:
                 simulation._later(opening.REPLY_SECONDS), "reply", (case_id, stop.order.reference, said)
             )
             continue
-        trail = recipients.trail_for(simulation, stop)
         recipients.text_received(simulation, trail, key=message["template_key"], case_id=case_id)
 
 

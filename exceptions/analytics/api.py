@@ -113,6 +113,11 @@ class MetricsCaseCountsOutput(serializers.Serializer[Any]):
     open_now = serializers.IntegerField(
         allow_null=True, help_text="Open right now, whatever the period; null in a day or hour group."
     )
+    unanswered_requests = serializers.IntegerField(
+        allow_null=True,
+        help_text="Recipients' requests received in the period (a call, a refusal, a code, a time, a place, "
+        "directions) that the desk only filed and nobody acted on; in the totals only, null in groups.",
+    )
 
 
 class MetricsPreventionOutput(serializers.Serializer[Any]):

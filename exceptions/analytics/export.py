@@ -23,6 +23,7 @@ LATER_PREFIXES = (
     "time_to_outcome_",
     "no_touch_by_ending_",
     "value_",
+    "cases_unanswered_requests",
 )
 
 

@@ -89,6 +89,8 @@ class CaseCounts(TypedDict):
     resolved: int
     escalated: int
     open_now: int | None
+    # Recipients' requests the desk only filed (exceptions.analytics.requests); in the totals only.
+    unanswered_requests: int | None
 
 
 class Prevention(TypedDict):
@@ -193,6 +195,7 @@ class Tally:
     opened: int = 0
     escalated: int = 0
     open_now: int | None = None
+    unanswered_requests: int | None = None
     texts_sent: int = 0
     not_asked: int = 0
     replies: int = 0
@@ -281,6 +284,7 @@ class Tally:
                 "resolved": self.resolved,
                 "escalated": self.escalated,
                 "open_now": self.open_now,
+                "unanswered_requests": self.unanswered_requests,
             },
             "prevention": {
                 "texts_sent": self.texts_sent,

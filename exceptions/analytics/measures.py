@@ -56,6 +56,7 @@ from exceptions.analytics.periods import (
     on_service_dates,
     within,
 )
+from exceptions.analytics.requests import requests_unanswered
 from exceptions.analytics.value import texts_sent
 from exceptions.models import CostModel, ExceptionCase, PreArrivalContact
 
@@ -260,8 +261,10 @@ def metrics_summary(
         totals.add(unsplit)
         totals.median_seconds = median
         totals.open_now = open_now
+        totals.unanswered_requests = requests_unanswered(periods)
     else:
         totals.open_now = 0
+        totals.unanswered_requests = 0
 
     ordered = sorted(groups.items(), key=lambda item: (item[0] is None, item[0] or ""))
     split = group_by != "reason_code"

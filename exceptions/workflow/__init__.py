@@ -12,6 +12,7 @@ Its modules, each built only on the ones listed before it:
 - ``handoff``: a question to the recipient, an escalation to a dispatcher;
 - ``outcomes``: applying, proposing, rescheduling and ending a case;
 - ``triage``: opening a case, triage, the playbook, the escalation rules;
+- ``late``: a reply after its case ended: passed to the order's open case, the case reopened, a code kept, or filed;
 - ``answers``: the recipient's reply, routing's slot or its failure, the driver's delivery;
 - ``timers``: a due timer firing, and beat's sweep;
 - ``actions``: dispatcher actions, each checked against the version the dispatcher saw.

@@ -14,6 +14,7 @@ from dispatch.services.vault import access_credential_record, access_credentials
 from exceptions.models import ExceptionCase
 from exceptions.ports import ReplyIntent, Understanding
 from exceptions.workflow.handoff import _ask, _escalate, _last_topic, _steps
+from exceptions.workflow.late import Late, _late_reply
 from exceptions.workflow.outcomes import _propose, _reschedule_outcome, _resolve
 from exceptions.workflow.timeline import CASE_RELATED, _change, _locked, _save
 from exceptions.workflow.triage import _rules_apply
@@ -23,6 +24,7 @@ from exceptions.workflow.vocabulary import (
     DRIVER_OUTCOMES,
     RESCHEDULE_OUTCOMES,
     Actor,
+    Heard,
     Kind,
     Outcome,
     Source,
@@ -34,39 +36,55 @@ from exceptions.workflow.vocabulary import (
 
 
 def case_reply_apply(
-    *, case_id: int, understood: Understanding, now: dt.datetime | None = None
+    *, case_id: int, understood: Understanding, now: dt.datetime | None = None, passed_from: int | None = None
 ) -> ExceptionCase | None:
-    """Act on an understood reply. A reply to a case a dispatcher owns is recorded for them, not acted on."""
+    """Act on an understood reply. A reply to a case a dispatcher owns is recorded for them, not acted on.
+
+    A reply after the case ended is heard as ``exceptions.workflow.late`` says: a request goes to the
+    order's open case or reopens this one, then is acted on here as any reply; the rest is filed. Returns
+    the case that took the reply. ``passed_from``: the ended case the reply was written to.
+    """
     now = now or timezone.now()
     with transaction.atomic():
         case = _locked(case_id)
         if case is None:
             return None
         shown = {**understood.__dict__, "code": "•" * len(understood.code) if understood.code else ""}
+        heard: dict[str, Any] = {"heard": Heard.OPEN}
+        summary = f"Reply understood: {ReplyIntent(understood.intent).label}"
+        late: Late | None = None
         if not case.is_open:
-            _change(
-                case,
-                now=now,
-                kind=Kind.UNDERSTANDING,
-                summary=f"Late reply ({understood.intent}) after the case ended",
-                payload=shown,
-            )
-            _save(case)
-            return case
+            late = _late_reply(case, now, understood, shown)
+            case = late.case
+            if late.passed_to is not None:
+                _save(case)
+                return case_reply_apply(case_id=late.passed_to, understood=understood, now=now, passed_from=case.pk)
+            if late.heard != Heard.REOPENED:
+                _save(case)
+                return case
+            heard, summary = {"heard": Heard.REOPENED, "late": True}, f"{summary} (after the case ended)"
+        if passed_from is not None:
+            heard["passed_from"] = passed_from
+            summary = f"{summary} (about case #{passed_from}, which had ended)"
         _change(
             case,
             now=now,
             kind=Kind.UNDERSTANDING,
-            summary=f"Reply understood: {ReplyIntent(understood.intent).label}",
-            payload=shown,
+            summary=summary,
+            payload={**shown, **heard},
             last_reply_at=now,
             last_intent=understood.intent,
         )
         owned = case.state == State.ESCALATED and (case.touched_by_dispatcher or case.assigned_to_id is not None)
         # Before triage nobody was asked yet: the reply is on the timeline and triage reads the case as it is.
         untriaged = case.state == State.OPENED
-        if not owned and not untriaged and not _rules_apply(case, now):
+        if late is not None and late.escalate:
+            _escalate(case, now, reason=late.escalate)
+        elif not owned and not untriaged and not _rules_apply(case, now):
             _reply_act(case, now, understood)
+        if late is not None and case.state == State.TRIAGING:
+            # Every request moves a reopened case on; should one not, a person takes it rather than nobody.
+            _escalate(case, now, reason="The recipient wrote after the case ended: a dispatcher decides.")
         _save(case)
         return case
 

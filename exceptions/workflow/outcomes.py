@@ -25,6 +25,7 @@ from exceptions.workflow.handoff import _ask, _escalate, _steps
 from exceptions.workflow.timeline import _case_webhook, _change, _timer
 from exceptions.workflow.vocabulary import (
     DRIVER_OUTCOMES,
+    PARCEL_DONE,
     RESCHEDULE_OUTCOMES,
     ROUTING_GRACE,
     Kind,
@@ -32,6 +33,7 @@ from exceptions.workflow.vocabulary import (
     Source,
     State,
     Timer,
+    WorkflowError,
 )
 
 
@@ -157,6 +159,8 @@ def _driver_outcome(
     The slot later today is automation's answer to a driver who moved on (a dispatcher's, when one
     clicked), not what was asked for: it is recorded as theirs.
     """
+    if _parcel_done(case, now, user=user):
+        return
     distance = _driver_distance(case, now)
     if distance is None or distance > settings.EXCEPTIONS_NEARBY_M:
         where = "position unknown" if distance is None else f"{distance:.0f} m away"
@@ -197,6 +201,19 @@ def _driver_outcome(
     )
 
 
+def _parcel_done(case: ExceptionCase, now: dt.datetime, *, user: User | None) -> bool:
+    """True when the parcel was delivered, returned or cancelled (a case reopened after it): it does not go out
+    again. A dispatcher is told why (``WorkflowError``); automation hands the case to one."""
+    done = PARCEL_DONE.get(case.order.status)
+    if not done:
+        return False
+    why = f"The parcel was {done}: it does not go out again."
+    if user is not None:
+        raise WorkflowError(f"{why} Call the recipient, then resolve the case or return the parcel to the sender.")
+    _escalate(case, now, reason=f"{why} A dispatcher decides what the recipient's request needs.")
+    return True
+
+
 def _reschedule_outcome(case: ExceptionCase, now: dt.datetime, start: dt.datetime | None) -> str:
     """Later today (or as soon as possible) is a same-day reschedule; another day, a later one."""
     zone = case.depot.time_zone
@@ -215,6 +232,8 @@ def _reschedule(
     user: User | None = None,
     same_day: bool = False,
 ) -> None:
+    if _parcel_done(case, now, user=user):
+        return
     outcome = Outcome.RESCHEDULED_SAME_DAY if same_day else _reschedule_outcome(case, now, start)
     detail = {**case.outcome_detail, "window_start": start, "window_end": end}
     request = ports.routing().reinsert(case=case, window_start=start, window_end=end)

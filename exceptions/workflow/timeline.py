@@ -25,6 +25,7 @@ from exceptions.workflow.vocabulary import (
     ALLOWED,
     FIRST_TIME_ONLY,
     PHASE_STAMPS,
+    REOPENS,
     Actor,
     CaseConflict,
     State,
@@ -56,13 +57,17 @@ def _change(
     actor: str = Actor.AUTOMATION,
     user: User | None = None,
     payload: dict[str, Any] | None = None,
+    reopen: bool = False,
     **fields: Any,
 ) -> CaseEvent:
-    """Apply a change to the locked case in memory and write its timeline event; ``_save`` persists the case."""
+    """Apply a change to the locked case in memory and write its timeline event; ``_save`` persists the case.
+
+    ``reopen``: the move takes a case that ended back to work (``REOPENS``), the one way out of an end.
+    """
     from_state = case.state
     changed: dict[str, Any] = {}
     if state is not None and state != case.state:
-        if state not in ALLOWED[case.state]:
+        if state not in (REOPENS.get(case.state, frozenset()) if reopen else ALLOWED[case.state]):
             raise WorkflowError(
                 f"A case that is {case.get_state_display().lower()} cannot become {State(state).label.lower()}."
             )

@@ -1,7 +1,8 @@
-"""The operator's vocabulary: the states and the legal moves between them, phases, outcomes, limits, errors.
+"""The operator's vocabulary: the states and the legal moves between them, phases, outcomes, limits, errors,
+and what a reply asks for.
 
-A move is legal only from the case's current state (``ALLOWED``); entering a phase stamps its time
-(``PHASE_STAMPS``).
+A move is legal only from the case's current state (``ALLOWED``), or, for a case that ended, as its reopening
+(``REOPENS``); entering a phase stamps its time (``PHASE_STAMPS``).
 """
 
 from __future__ import annotations
@@ -9,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from dispatch.models import DriverInstruction
+from dispatch.models import DriverInstruction, Order
 from exceptions import ports
 from exceptions.models import DEFAULT_SLA_MINUTES, CaseEvent, ExceptionCase, PlaybookStep
+from exceptions.ports import ReplyIntent, Understanding
 
 State = ExceptionCase.State
 Outcome = ExceptionCase.Outcome
@@ -49,6 +51,12 @@ ALLOWED: dict[str, frozenset[str]] = {
     State.RESOLVED: frozenset({State.CLOSED}),
     State.CLOSED: frozenset(),
 }
+# A case that ended comes back only when the recipient asks for something after it (``exceptions.workflow.late``):
+# it is worked again from triage, never straight into another phase.
+REOPENS: dict[str, frozenset[str]] = {
+    State.RESOLVED: frozenset({State.TRIAGING}),
+    State.CLOSED: frozenset({State.TRIAGING}),
+}
 PHASE_STAMPS: dict[str, str] = {
     State.TRIAGING: "triaged_at",
     State.AWAITING_RECIPIENT: "awaiting_at",
@@ -74,6 +82,54 @@ DRIVER_OUTCOMES: dict[str, str] = {
     Outcome.NEIGHBOUR: DriverInstruction.Kind.NEIGHBOUR,
 }
 RESCHEDULE_OUTCOMES = (Outcome.RESCHEDULED_SAME_DAY, Outcome.RESCHEDULED_LATER)
+# A parcel in one of these does not go out again (no retry, no new slot), whatever the recipient asks after:
+# how the desk says what became of it.
+PARCEL_DONE: dict[str, str] = {
+    Order.Status.DELIVERED: "delivered",
+    Order.Status.RETURNED: "returned to the sender",
+    Order.Status.CANCELLED: "cancelled",
+}
+
+# The replies that ask the desk to do something, each with the part of the reading it needs to be one ("": none).
+# A request is never left unheard: after its case ended it reopens it or goes to the order's open case
+# (``exceptions.workflow.late``); analytics counts the ones that were not (``exceptions.analytics.requests``).
+REQUEST_NEEDS: dict[str, str] = {
+    ReplyIntent.CALL_REQUEST: "",
+    ReplyIntent.REFUSE: "",
+    ReplyIntent.ACCESS_CODE: "code",
+    ReplyIntent.RESCHEDULE: "window_start",
+    ReplyIntent.SAFE_DROP: "",
+    ReplyIntent.NEIGHBOR: "",
+    ReplyIntent.PICKUP_POINT: "",
+    ReplyIntent.AVAILABLE_NOW: "",
+    ReplyIntent.DIRECTIONS: "detail",
+}
+
+
+def is_request(understood: Understanding) -> bool:
+    """Whether the reply asks the desk to do something (``REQUEST_NEEDS``): a call, a code, a time, a place..."""
+    needs = REQUEST_NEEDS.get(understood.intent)
+    return needs is not None and (not needs or bool(getattr(understood, needs)))
+
+
+class Heard:
+    """What became of a reply, as its timeline line records it (``payload["heard"]``).
+
+    Every value but ``FILED`` means the desk acted on it, or a person will.
+    """
+
+    # A case open when the reply came took it: acted on, or left to the dispatcher who owns the case.
+    OPEN = "open"
+    # The case had ended; the reply reopened it and was acted on as if it were open.
+    REOPENED = "reopened"
+    # The case had ended; another case of the order was open and took the reply.
+    PASSED_ON = "passed_on"
+    # The parcel was delivered or returned; the code in the reply is in the vault for the next visit.
+    VAULT = "vault"
+    # The parcel is already going back to the sender: a refusal after that asks for nothing more.
+    HONOURED = "honoured"
+    # The case had ended and the reply asked for nothing (thanks, unclear, help): on the timeline only.
+    FILED = "filed"
 
 
 class WorkflowError(Exception):

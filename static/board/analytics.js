@@ -156,7 +156,8 @@ function showTotals(totals) {
   $("kpi-notouch").textContent = percent(totals.no_touch.share);
   $("kpi-notouch-detail").textContent = `${totals.no_touch.untouched} of ${totals.no_touch.finished} closed`;
   $("kpi-cases").textContent = totals.cases.opened;
-  $("kpi-cases-detail").textContent = `${totals.cases.escalated} escalated${totals.cases.open_now === null ? "" : ` · ${totals.cases.open_now} open now`}`;
+  const unanswered = totals.cases.unanswered_requests ? ` · ${totals.cases.unanswered_requests} requests nobody answered` : "";
+  $("kpi-cases-detail").textContent = `${totals.cases.escalated} escalated${totals.cases.open_now === null ? "" : ` · ${totals.cases.open_now} open now`}${unanswered}`;
 }
 
 function showPrevention(prevention) {

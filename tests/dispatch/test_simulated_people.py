@@ -205,3 +205,22 @@ def test_a_dispatcher_on_the_phone_learns_the_truth_or_books_tomorrow():
         in_from=late + dt.timedelta(minutes=10),
     )  # fmt: skip
     assert evening.body["window_start"] == "2026-11-19T09:00:00-06:00"  # too late today
+
+
+def test_a_dispatcher_settles_on_the_phone_a_parcel_already_delivered_or_sent_back():
+    noon = dt.datetime(2026, 11, 18, 12, 0, tzinfo=CHICAGO)
+
+    def move(order_status: str) -> behaviour.DispatcherMove:
+        return behaviour.dispatcher_move(
+            random.Random(1),
+            reason_code="ACCESS_DENIED",
+            pending_approval=True,
+            local_now=noon,
+            true_code="4417",
+            in_from=None,
+            order_status=order_status,
+        )
+
+    assert (move("delivered").action, move("delivered").body["outcome"]) == ("resolve", "delivered_on_retry")
+    assert {move("returned").action, move("cancelled").action} == {"return"}
+    assert move("rescheduled").action == "approve"

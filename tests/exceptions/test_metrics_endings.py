@@ -462,6 +462,7 @@ def test_it_adds_the_outcome_columns_to_the_csv_after_the_ones_it_had(parcels, a
         "value_value_averted_USD",
         "value_net_USD",
         "value_net_per_1000_parcels_USD",
+        "cases_unanswered_requests",
     ]
     total = rows[0]
     assert (total["outcomes_recipient_choice_without_dispatcher"], total["outcomes_open_with_dispatcher"]) == ("1", "1")

@@ -109,7 +109,9 @@ def test_it_counts_the_share_of_finished_cases_no_dispatcher_touched(day, chicag
 
 def test_it_counts_cases_opened_resolved_escalated_and_open_now(day, chicago):
     # Opened today: C, E, G, K, L. Escalated today: G (M was yesterday). Open now: L, and M from yesterday.
-    assert summary([chicago])["totals"]["cases"] == {"opened": 5, "resolved": 3, "escalated": 1, "open_now": 2}
+    assert summary([chicago])["totals"]["cases"] == {
+        "opened": 5, "resolved": 3, "escalated": 1, "open_now": 2, "unanswered_requests": 0
+    }  # fmt: skip
 
 
 def test_it_counts_a_late_evening_scan_on_its_local_day(day, chicago):
@@ -124,7 +126,7 @@ def test_it_keeps_each_depot_to_its_own_rows(day, chicago, milwaukee):
     mke = summary([milwaukee])["totals"]
     assert mke["first_attempt"] == {"attempts": 2, "delivered": 1, "success_rate": 0.5}
     assert mke["resolution"] == {"resolved": 1, "average_seconds": 900.0, "median_seconds": 900.0}
-    assert mke["cases"] == {"opened": 1, "resolved": 1, "escalated": 0, "open_now": 0}
+    assert mke["cases"] == {"opened": 1, "resolved": 1, "escalated": 0, "open_now": 0, "unanswered_requests": 0}
 
     both = summary([chicago, milwaukee])["totals"]
     assert both["first_attempt"] == {"attempts": 6, "delivered": 4, "success_rate": 0.6667}
@@ -151,7 +153,13 @@ def test_it_groups_by_hour_in_the_depots_local_time(day, chicago):
     assert hours["2026-06-10T12:00"]["failed_attempt_cost"][0]["failed_attempts"] == 2
     assert hours["2026-06-10T12:00"]["failed_attempt_cost"][0]["total_cost"] == Decimal("37.24")
     assert hours["2026-06-10T14:00"]["resolution"]["median_seconds"] == 7200.0
-    assert hours["2026-06-10T15:00"]["cases"] == {"opened": 1, "resolved": 1, "escalated": 1, "open_now": None}
+    assert hours["2026-06-10T15:00"]["cases"] == {
+        "opened": 1,
+        "resolved": 1,
+        "escalated": 1,
+        "open_now": None,
+        "unanswered_requests": None,
+    }
     assert hours["2026-06-10T16:00"]["no_touch"] == {
         "finished": 1,
         "untouched": 1,
@@ -167,7 +175,13 @@ def test_it_groups_by_day_over_several_days(day, chicago):
 
     assert list(days) == ["2026-06-09", "2026-06-10"]
     assert days["2026-06-09"]["first_attempt"] == {"attempts": 5, "delivered": 0, "success_rate": 0.0}
-    assert days["2026-06-09"]["cases"] == {"opened": 1, "resolved": 0, "escalated": 1, "open_now": None}
+    assert days["2026-06-09"]["cases"] == {
+        "opened": 1,
+        "resolved": 0,
+        "escalated": 1,
+        "open_now": None,
+        "unanswered_requests": None,
+    }
     assert days["2026-06-10"]["first_attempt"]["attempts"] == 4
     assert days["2026-06-10"]["resolution"]["average_seconds"] == 3600.0
 
@@ -184,8 +198,20 @@ def test_it_groups_by_reason_code(day, chicago):
         "average_seconds": 1800.0,
         "median_seconds": 1800.0,
     }
-    assert reasons["GATE_CLOSED"]["cases"] == {"opened": 1, "resolved": 0, "escalated": 0, "open_now": 1}
-    assert reasons["DAMAGED"]["cases"] == {"opened": 0, "resolved": 0, "escalated": 0, "open_now": 1}
+    assert reasons["GATE_CLOSED"]["cases"] == {
+        "opened": 1,
+        "resolved": 0,
+        "escalated": 0,
+        "open_now": 1,
+        "unanswered_requests": None,
+    }
+    assert reasons["DAMAGED"]["cases"] == {
+        "opened": 0,
+        "resolved": 0,
+        "escalated": 0,
+        "open_now": 1,
+        "unanswered_requests": None,
+    }
     assert case_level(reasons["BUSINESS_CLOSED"]["no_touch"]) == {"finished": 1, "untouched": 1, "share": 1.0}
 
 

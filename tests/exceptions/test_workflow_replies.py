@@ -207,14 +207,27 @@ def test_a_pickup_point_takes_the_parcel_off_the_run(dave_stop, outreach):
     assert [i.kind for i in instructions(dave_stop)] == [DriverInstruction.Kind.SKIP]
 
 
-def test_a_late_reply_is_recorded_and_changes_nothing(dave_stop, alice):
+def test_a_late_reply_that_asks_for_nothing_is_recorded_and_changes_nothing(dave_stop, alice):
+    case = triaged(fail(dave_stop))
+    case = workflow.case_return_to_sender(case_id=case.pk, user=alice, version=case.version)
+
+    case = reply(case, ReplyIntent.UNCLEAR)
+
+    assert (case.state, case.outcome) == (State.RESOLVED, Outcome.RETURNED_TO_SENDER)
+    assert case.events.last().summary.startswith("Late reply")
+
+
+def test_a_late_request_after_the_return_goes_to_a_dispatcher(dave_stop, alice):
+    # Late requests through the webhook, branch by branch: tests/exceptions/test_workflow_late_replies.py.
     case = triaged(fail(dave_stop))
     case = workflow.case_return_to_sender(case_id=case.pk, user=alice, version=case.version)
 
     case = reply(case, ReplyIntent.AVAILABLE_NOW)
 
-    assert (case.state, case.outcome) == (State.RESOLVED, Outcome.RETURNED_TO_SENDER)
-    assert case.events.last().summary.startswith("Late reply")
+    assert (case.state, case.outcome, case.reopened_count) == (State.ESCALATED, "", 1)
+    assert case.escalation_reason == (
+        "The recipient wrote after the parcel was returned to the sender: Is there now or coming"
+    )
 
 
 def test_a_reply_to_a_case_a_dispatcher_owns_is_left_to_them(dave, dave_stop, alice):

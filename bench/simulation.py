@@ -84,7 +84,12 @@ FIGURES: tuple[tuple[str, Callable[[dict[str, Any]], float | None]], ...] = (
     ("Wrong actions", lambda f: f["wrong_actions"]),
     ("Unanswered requests", lambda f: f["unanswered_requests"]),
     ("First-attempt success, %", lambda f: f["first_attempt_success"]),
+    ("Desk's value per 1,000 parcels (analytics), USD", lambda f: _number(f.get("desk_value_per_1000_parcels"))),
 )
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _prevention(pairs: list[tuple[dict[str, Any], dict[str, Any]]], stops: int) -> dict[str, str]:

@@ -299,7 +299,11 @@ class Simulation:
             )
             odds.append(
                 truth.first_attempt_odds(
-                    where, stop.order.reference, day=local.date(), hour=local.hour + local.minute / 60
+                    where,
+                    stop.order.reference,
+                    day=local.date(),
+                    hour=local.hour + local.minute / 60,
+                    persistence=self.options.persistence,
                 )
             )
         self.failure_scale = truth.failure_scale(odds, self.options.exception_rate)

@@ -4,7 +4,8 @@ The world never reads this to decide anything; it is how the day is scored. Arou
 cases, the recipient's opt-out and the address's codes are read before and after, and what changed is the
 product's action on that reply:
 
-- a **wrong action** is an automatic action the recipient did not ask for: a code they did not give, a window
+- a **wrong action** is an automatic action taken on the reply's word (the case's outcome is the recipient's
+  choice, ``outcome_source``) that the recipient did not ask for: a code they did not give, a window
   they did not ask for, a drop (safe place, neighbour, pickup point) they did not choose, a retry when nobody
   is coming, a return they did not ask for, or an opt-out missed or invented. Asking again or handing the case
   to a dispatcher is never wrong: it is what a reader unsure of a reply should do;
@@ -125,9 +126,13 @@ def _wrong_ahead(meaning: Meaning, contact_id: int) -> str:
 
 
 def _wrong(meaning: Meaning, case_id: int) -> str:
-    case = ExceptionCase.objects.filter(pk=case_id).values("outcome", "pending_outcome", "outcome_detail").first()
-    if case is None:
-        return ""
+    case = (
+        ExceptionCase.objects.filter(pk=case_id)
+        .values("outcome", "pending_outcome", "outcome_detail", "outcome_source")
+        .first()
+    )
+    if case is None or case["outcome_source"] != ExceptionCase.OutcomeSource.RECIPIENT:
+        return ""  # not taken on the reply's word: the playbook moving on, a dispatcher, the driver
     outcome = case["pending_outcome"] or case["outcome"]
     detail: dict[str, Any] = case["outcome_detail"] or {}
     if outcome == ExceptionCase.Outcome.ACCESS_CODE_PROVIDED and detail.get("source") == "recipient":

@@ -191,6 +191,7 @@ def markdown(figures: dict[str, Any]) -> str:
         ("Cost per failed attempt", f"{_cell(figures['cost_per_failed_attempt'])} {figures['cost_currency'] or ''}"),
         ("SMS per exception", _cell(figures["sms_per_exception"])),
         ("SMS segments, cost", f"{figures['sms_segments']}, {figures['sms_cost']} USD"),
+        ("Desk's value per 1,000 parcels, as analytics counts it", f"{_cell(figures['desk_value_per_1000_parcels'])}"),
         ("Duplicate SMS", _cell(figures["duplicate_sms"])),
         ("Cases left unfinished", _cell(figures["unfinished"])),
         ("Texts ahead of the driver (prevention)", _cell(figures["prearrival_texts"])),

@@ -156,15 +156,18 @@ def attempt(
     return None
 
 
-def first_attempt_odds(address: Address, order_reference: str, *, day: dt.date, hour: float) -> tuple[float, float]:
+def first_attempt_odds(
+    address: Address, order_reference: str, *, day: dt.date, hour: float, persistence: float = DEFAULT_PERSISTENCE
+) -> tuple[float, float]:
     """Expected failure of a first attempt at ``hour`` with no code on file: (the part ``scale`` multiplies, the rest).
 
-    Summed over the day's stops, they give the scale that makes the first attempts fail at the asked rate.
+    Summed over the day's stops, they give the scale that makes the first attempts fail at the asked rate, whatever
+    the ``persistence``: it changes how often a second attempt meets the same trouble, not how often the first does.
     """
     place = address.place
-    scaled = place.access_trouble * DEFAULT_PERSISTENCE + REFUSE_ODDS + DAMAGE_ODDS
+    scaled = place.access_trouble * persistence + REFUSE_ODDS + DAMAGE_ODDS
     if place.hard_to_find:
-        scaled += LOST_DAY_ODDS * DEFAULT_PERSISTENCE
+        scaled += LOST_DAY_ODDS * persistence
     fixed = 0.0
     if address.kind == world.BUSINESS:
         fixed = 0.0 if open_for_business(address, hour) else 1.0

@@ -377,7 +377,7 @@ class Simulation:
     def _on_arrive(self, data: tuple[int, int]) -> None:
         driver_id, stop_id = data
         state = self.drivers[driver_id]
-        stop = Stop.objects.select_related("order__address").get(pk=stop_id)
+        stop = Stop.objects.select_related("order__address", "order__recipient").get(pk=stop_id)
         address = stop.order.address
         state.position = (address.latitude, address.longitude)
         self._ping(state)
@@ -386,9 +386,7 @@ class Simulation:
             return
         retry = stop.pk in state.retries
         state.retries.discard(stop.pk)
-        trail = recipients.trail_for(
-            self, Stop.objects.select_related("order__address", "order__recipient").get(pk=stop.pk)
-        )
+        trail = recipients.trail_for(self, stop)
         local = self.now.astimezone(self.zone)
         door = truth.AtTheDoor(
             directions=workflow.DIRECTIONS_NOTE in address.building_notes,

@@ -13,10 +13,12 @@ from django.db.models import Min
 from demo.simulation.outcomes import as_figures, day_outcomes
 from dispatch.models import Order, ScanEvent, Stop
 from exceptions.analytics import metrics_summary
-from exceptions.models import ExceptionCase, PreArrivalContact
+from exceptions.models import CostModel, ExceptionCase, PreArrivalContact
 from outreach.models import Message
+from outreach.segments import sms_segments
 
-SMS_SEGMENT_COST = 0.0083  # USD, Twilio's US list price per outbound segment
+# What a segment costs: the cost model's default (Twilio's US list price), as analytics prices it.
+SMS_SEGMENT_COST = float(CostModel._meta.get_field("sms_segment_cost").get_default())
 
 if TYPE_CHECKING:
     from demo.simulation.engine import Simulation
@@ -82,10 +84,10 @@ def day_figures(simulation: Simulation, *, started: dt.datetime, finished: dt.da
     no_touch_by_ending = summary["totals"]["no_touch"]["by_ending"]
     value = summary["totals"]["value"]
     if simulation.twilio is not None:
-        segments = sum(_segments(str(post.get("Body", ""))) for post in simulation.twilio.posts)
+        segments = sum(sms_segments(str(post.get("Body", ""))) for post in simulation.twilio.posts)
     else:
         segments = sum(
-            _segments(body)
+            sms_segments(body)
             for body in Message.objects.filter(
                 conversation__case__in=cases, direction=Message.Direction.OUTBOUND, provider_sid__isnull=False
             ).values_list("body", flat=True)
@@ -228,9 +230,3 @@ def write(figures: dict[str, Any], directory: Path) -> tuple[Path, Path]:
     json_path.write_text(json.dumps(figures, indent=2, default=str) + "\n")
     md_path.write_text(markdown(figures))
     return json_path, md_path
-
-
-def _segments(body: str) -> int:
-    gsm = all(ord(ch) < 128 for ch in body)
-    single, part = (160, 153) if gsm else (70, 67)
-    return 1 if len(body) <= single else -(-len(body) // part)

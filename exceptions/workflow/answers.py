@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -49,7 +50,11 @@ def case_reply_apply(
         case = _locked(case_id)
         if case is None:
             return None
-        shown = {**understood.__dict__, "code": "•" * len(understood.code) if understood.code else ""}
+        shown = {
+            **understood.__dict__,
+            "code": "•" * len(understood.code) if understood.code else "",
+            "evidence": [dataclasses.asdict(e) for e in understood.evidence],
+        }
         heard: dict[str, Any] = {"heard": Heard.OPEN}
         summary = f"Reply understood: {ReplyIntent(understood.intent).label}"
         late: Late | None = None

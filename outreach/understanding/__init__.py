@@ -38,6 +38,7 @@ import zoneinfo
 
 from outreach.understanding.availability import _call_request, _now_or_later
 from outreach.understanding.codes import _BARE_NUMBER, _access_code, _bare_code
+from outreach.understanding.confirm import confirmation
 from outreach.understanding.keywords import (
     _KEYWORD_TRIM,
     _STOP_FIRST,
@@ -56,15 +57,25 @@ _WORDS = re.compile(r"[^\W_]")
 
 
 def reply_understand(
-    *, text: str, sent_at: dt.datetime, time_zone: zoneinfo.ZoneInfo, reason_code: str = ""
+    *,
+    text: str,
+    sent_at: dt.datetime,
+    time_zone: zoneinfo.ZoneInfo,
+    reason_code: str = "",
+    confirming: Understanding | None = None,
 ) -> Understanding:
     """What a recipient's reply means. Never guesses: what no rule reads clearly is UNCLEAR.
 
     `sent_at` is when the outreach went out (aware); times in the reply are read in `time_zone`.
     `why` names the rule or phrase that decided, for the case timeline; it never holds the access code.
+    `confirming`: the reading the recipient was just asked to confirm; a yes or no is read against it.
     """
     if sent_at.tzinfo is None:
         raise ValueError("sent_at must be timezone-aware")
+    if confirming is not None:
+        answer = confirmation(_fold(text).strip(), confirming)
+        if answer is not None:
+            return answer
     key = _fold(text).strip(_KEYWORD_TRIM)
     keyword = CARRIER_KEYWORDS.get(re.sub(r"\s+", " ", key))
     if keyword is not None:

@@ -27,8 +27,22 @@ class ReplyIntent(models.TextChoices):
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """A span of the reply a reading rests on: ``text[start:end]`` is what ``says`` names ("code word", "time")."""
+
+    start: int
+    end: int
+    says: str
+
+
+@dataclass(frozen=True)
 class Understanding:
-    """What a recipient's reply says, as reply understanding reports it."""
+    """What a recipient's reply says, as reply understanding reports it.
+
+    ``doubt`` is empty when the reading is sure; otherwise it says why not ("the only number in the reply",
+    "two codes, none called new"). The desk confirms an unsure reading with the recipient before anything
+    that cannot be taken back (a code to the driver, a parcel left unattended), and reads back what it acts on.
+    """
 
     intent: ReplyIntent
     code: str = ""
@@ -37,5 +51,13 @@ class Understanding:
     detail: str = ""
     # How it was read, for the timeline: the rule or phrase that decided.
     why: str = ""
-    # False when asking again would be unwelcome ("STOP PLEASE"): an unclear reply then goes straight to a person.
+    # False when asking again would be unwelcome: an unclear reply then goes straight to a person.
     ask_again: bool = True
+    # Why the reading is not sure ('' when it is).
+    doubt: str = ""
+    # What in the reply the reading rests on; spans of the reply as received.
+    evidence: tuple[Evidence, ...] = ()
+
+    @property
+    def sure(self) -> bool:
+        return not self.doubt

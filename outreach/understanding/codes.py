@@ -94,7 +94,8 @@ def _access_code(reply: _Reply) -> Understanding | None:
         return None
     new = [f for f in found if _NEW_BEFORE.search(t, reply.clause(f.pos).start, f.pos)]
     best = min(new or found, key=lambda f: (f.tier, f.pos))
-    return Understanding(intent=ReplyIntent.ACCESS_CODE, code=re.sub(r"\s", "", best.code), why=best.why)
+    doubt = "the only number in the reply; nothing calls it a code" if best.tier == 3 else ""
+    return Understanding(intent=ReplyIntent.ACCESS_CODE, code=re.sub(r"\s", "", best.code), why=best.why, doubt=doubt)
 
 
 def _code_after(reply: _Reply, pos: int) -> re.Match[str] | None:
@@ -151,6 +152,9 @@ def _bare_code(reply: _Reply, key: str) -> Understanding | None:
     if reply.reason_code in ACCESS_REASONS and 3 <= len(digits) <= 10:
         # We asked for an access code; a 3+ digit reply is that code. A lone digit stays UNCLEAR (no menu).
         return Understanding(
-            intent=ReplyIntent.ACCESS_CODE, code=digits, why="a bare number in reply to an access problem"
+            intent=ReplyIntent.ACCESS_CODE,
+            code=digits,
+            why="a bare number in reply to an access problem",
+            doubt="a number alone; nothing calls it a code",
         )
     return None

@@ -37,7 +37,7 @@ import re
 import zoneinfo
 
 from outreach.understanding.availability import _call_request, _now_or_later
-from outreach.understanding.codes import _BARE_NUMBER, _access_code, _bare_code
+from outreach.understanding.codes import _access_code, _bare_code
 from outreach.understanding.confirm import confirmation
 from outreach.understanding.keywords import (
     _KEYWORD_TRIM,
@@ -54,6 +54,7 @@ from outreach.understanding.reply import _QUESTION, _fold, _Reply
 __all__ = ["reply_understand"]
 
 _WORDS = re.compile(r"[^\W_]")
+_BARE_NUMBER = re.compile(r"[#*]?\d(?:[\d ]*\d)?[#*]?")
 
 
 def reply_understand(
@@ -83,9 +84,11 @@ def reply_understand(
     if not _WORDS.search(text):
         return _unclear("no words: emoji or punctuation only")
     reply = _Reply(text=text, now=sent_at.astimezone(time_zone), reason_code=reason_code)
+    bare = _bare_code(reply)
+    if bare is not None:
+        return bare
     if _BARE_NUMBER.fullmatch(key):
-        bare = _bare_code(reply, key)
-        return bare or _unclear("a bare number: the message offers no numbered menu")
+        return _unclear("a bare number: the message offers no numbered menu")
     for rule in _RULES:
         understood = rule(reply)
         if understood is not None:

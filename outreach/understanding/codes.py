@@ -1,13 +1,19 @@
-"""Access codes: the gate, door or keypad code a reply gives, never one it calls old.
+"""Access codes: the gate, door or keypad code a reply gives, never one it calls old or takes back.
 
-A number is a code when a code word comes before it in its sentence ("gate code is 4821", "codigo 1234"), when
-it is marked with # or * ("#4821"), or when it follows a device or what to press ("buzzer 12", "press 4821",
-"it's now 2277"). A unit, a phone or a time is not a code ("the code for unit 12 is 4821", "code doesn't work,
-call me at 555 0188"), nor one the reply calls old ("the old code 1111 was wrong", "not 1234"). Of several, one
-the reply calls new wins, then a code word over a mark over a device, then the first. In answer to an access
-problem, a bare number of 3 to 10 digits, or the only number that is not a time, unit or phone, is the code.
-A reply that carries a code and a fallback ("gate code 4821, or call me") is still a code: codes are read
-before refusals, places, times and calls (rule 4).
+Codes are read from runs (`numbers`): "4417", "71 08", "K2291", "eight one eight one", "pound 4417". A run is a
+code when a code word comes before it in its sentence ("gate code is 4821", "codigo 1234") or right after it
+("55 19 is the code"), when it is marked with # or * ("#4821"), or when it follows a device or what to press
+("buzzer 12", "press 4821", "it's now 2277"). A run next to a price, a floor, a street or inside a phone number is
+not a code, nor is a unit, a phone or a time ("the code for unit 12 is 4821", "code doesn't work, call me at
+555 0188"), nor one the reply calls old ("the old code 1111 was wrong", "not 1234") or takes back ("5816 no wait
+5861"). Of several, one the reply calls new wins, then a code word over a mark over a device, then the first. In
+answer to an access problem, a bare run of 3 to 10 digits, or the only run that is not a time, unit or phone, is
+the code, though not a sure one.
+
+How sure: a code called a code, marked, or pressed is sure when no other code competes with it; the only number
+in a reply about access, or two codes with nothing to choose between them, is not. A reply that carries a code and
+a fallback ("gate code 4821, or call me") is still a code: codes are read before refusals, places, times and calls
+(rule 4).
 """
 
 from __future__ import annotations
@@ -15,16 +21,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from outreach.understanding.meaning import ReplyIntent, Understanding
+from outreach.understanding.meaning import Evidence, ReplyIntent, Understanding
+from outreach.understanding.numbers import Run, runs
 from outreach.understanding.reply import _Reply
 from outreach.understanding.times import _TIME
 
 # Failures that ask the recipient for an access code, so a number alone in the reply can be read as one.
 ACCESS_REASONS = frozenset({"ACCESS_DENIED", "WRONG_ACCESS_CODE", "GATE_CLOSED"})
 
-
-# Either contiguous digits or digits typed with single spaces ("5 5 0 2"), optionally marked with # or *.
-_CODE = re.compile(r"(?<![\w#*])([#*]?(?:\d(?: \d){2,9}(?![\d])|\d{2,10})(?: ?[#*])?)(?![\w:]|\s?(?:am|pm|min|hr)\b)")
 _CODE_WORD = re.compile(
     r"(?<!zip )(?<!area )(?<!postal )(?<!promo )(?<!tracking )(?<!bar )\b(?:"
     r"(?:(?:gate|door|entry|access|building|lobby|garage|front door|security|alarm|keypad|lockbox|lock box|box|new|"
@@ -32,17 +36,22 @@ _CODE_WORD = re.compile(
     r"|codigo|clave|contrasena|numero de acceso)\b"
     r"(?!\s+(?:postal|zip))"
 )
+# "55 19 is the code", "4417 es la clave": the code word after the number.
+_CODE_WORD_AFTER = re.compile(
+    r"\s*(?:is|=|es|would\s+be|should\s+be|will\s+work|works|opens\s+(?:it|the\s+\w+))?\s*"
+    r"(?:(?:is\s+)?(?:the|my|our|el|la|mi)\s+)?(?:(?:gate|door|entry|access|building|lobby|garage|new)\s+)?"
+    r"(?:code|pin|passcode|codigo|clave)\b"
+)
 # What to press at a device is access information too, but weaker than a number called a code.
 _CODE_DEVICE = re.compile(r"\b(?:call ?box|callbox|buzzer|intercom|keypad|lockbox|lock box)\b")
 _CODE_STOP = re.compile(r"call|phone|text|cell|llam|tel")
 # How far after "code" its number may come.
 CODE_REACH = 60
 _CODE_ACTION = re.compile(
-    r"\b(?:press|dial|enter|punch(?:\s+in)?|key\s+in|type(?:\s+in)?|buzz|ring|use|try|marque|marca|presione|"
+    r"\b(?:press|dial|enter|punch(?:\s+in)?|key\s+in|type(?:\s+in)?|buzz|ring|use|try|hit|marque|marca|presione|"
     r"oprima|teclee|pulse|new\s+one(?:\s+is)?|new\s+number(?:\s+is)?|changed\s+(?:it\s+)?to|now\s+it'?s|it'?s\s+now|"
-    r"el\s+nuevo\s+es|ahora\s+es)\s*:?\s*(?:the\s+)?(?:number\s+)?"
+    r"el\s+nuevo\s+es|ahora\s+es)\s*:?\s*(?:the\s+)?(?:number\s+)?$"
 )
-_CODE_MARKED = re.compile(r"(?<![\w#*])(#\d{3,10}|\*\d{3,10}|\d{3,10}[#*])(?!\w)")
 _UNIT_BEFORE = re.compile(
     r"\b(?:apt|apartment|unit|suite|ste|no|number|num|room|rm|house|bldg|building|floor|lot|depto|departamento|dpto|"
     r"casa|piso|in|at)\.?\s*#?\s*$"
@@ -50,65 +59,98 @@ _UNIT_BEFORE = re.compile(
 _OLD_BEFORE = re.compile(r"\b(?:old|used to be|wrong|antiguo|viejo|anterior)\b")
 _OLD_JUST_BEFORE = re.compile(r"\b(?:was|not|isn'?t|era|no\s+es)\s*:?\s*$")
 _NEW_BEFORE = re.compile(r"\b(?:new|now|nuevo|ahora|changed)\b")
+# "5816 no wait 5861", "4417 sorry I mean 4471": what comes after takes back what came before.
+_TAKEN_BACK = re.compile(
+    r"\b(?:no\s+wait|wait\s+no|wait|sorry|i\s+mean|i\s+meant|actually|correction|oops|typo|my\s+bad|"
+    r"perdon|quise\s+decir|mejor\s+dicho|o\s+sea|digo)\b|\bno\b[,.!]"
+)
 _TIMEISH_BEFORE = re.compile(
-    r"\b(?:at|after|before|until|till|til|by|around|in|from|between|and|to|las|la|apt|unit|suite|#)\s*$"
+    r"\b(?:at|after|before|until|till|til|by|around|in|from|between|and|to|las|la|apt|unit|suite|back|home)\s*$"
 )
 # Numbers a reply about access also carries that are not the code: "zip code is 60607", "my apt is 1204".
 _OTHER_NUMBER = re.compile(
     r"\b(?:zip|postal|area|order|tracking|phone|cell|mobile|apt|apartment|unit|suite|address|street|house|"
-    r"calle|telefono|celular|pedido|departamento|depto)\b"
+    r"calle|telefono|celular|pedido|departamento|depto|floor|piso)\b"
 )
-_LONE_NUMBER = re.compile(r"(?<![\w#*:.\-()])\d{3,8}(?![\w:\-])")
 
 
 @dataclass(frozen=True)
 class _CodeFound:
-    code: str
-    pos: int
+    run: Run
     tier: int
     why: str
+    said: Evidence | None = None
+
+    @property
+    def pos(self) -> int:
+        return self.run.start
 
 
 def _access_code(reply: _Reply) -> Understanding | None:
     t = reply.t
+    all_runs = [r for r in runs(reply) if not r.beside]
     found: list[_CodeFound] = []
     for tier, words in ((0, _CODE_WORD), (2, _CODE_DEVICE)):
         for m in words.finditer(t):
-            code = _code_after(reply, m.end())
-            if code is not None:
+            run = _code_after(reply, all_runs, m.end())
+            if run is not None:
                 keyword = reply.original(m.start(), m.end()).strip()
-                found.append(_CodeFound(code.group(1), code.start(1), tier, f"code after {keyword!r}"))
-    for m in _CODE_MARKED.finditer(t):
-        if not _UNIT_BEFORE.search(t, 0, m.start()):
-            mark = "#" if "#" in m.group(1) else "*"
-            found.append(_CodeFound(m.group(1), m.start(1), 1, f"code written with {mark!r}"))
-    for m in _CODE_ACTION.finditer(t):
-        code = _CODE.match(t, m.end())
-        if code and len(re.sub(r"\D", "", code.group(1))) >= 3:
-            found.append(_CodeFound(code.group(1), code.start(1), 2, f"code after {m.group(0).strip()!r}"))
+                said = Evidence(m.start(), m.end(), "code word" if tier == 0 else "device")
+                found.append(_CodeFound(run, tier, f"code after {keyword!r}", said))
+    for run in all_runs:
+        after = _CODE_WORD_AFTER.match(t, run.end)
+        if after is not None and run.digits >= 3:
+            found.append(_CodeFound(run, 0, "code before 'code'", Evidence(after.start(), after.end(), "code word")))
+        if ("#" in run.code or "*" in run.code) and run.digits >= 3 and not _UNIT_BEFORE.search(t, 0, run.start):
+            mark = "#" if "#" in run.code else "*"
+            found.append(_CodeFound(run, 1, f"code written with {mark!r}"))
+        action = _CODE_ACTION.search(t, max(0, run.start - 30), run.start)
+        if action is not None and run.digits >= 3:
+            said = Evidence(action.start(), action.end(), "what to press")
+            found.append(_CodeFound(run, 2, f"code after {action.group(0).strip()!r}", said))
     # "the old code 1111 was wrong, it's 2222 now": a code the reply calls old is not the one to use.
-    found = [f for f in found if not _code_is_old(reply, f.pos)]
+    found = [f for f in found if not _code_is_old(reply, f.pos) and not _taken_back(reply, f, found)]
     if not found and reply.reason_code in ACCESS_REASONS:
-        found = _lone_number(reply)
+        found = _lone_run(reply, all_runs)
     if not found:
         return None
     new = [f for f in found if _NEW_BEFORE.search(t, reply.clause(f.pos).start, f.pos)]
     best = min(new or found, key=lambda f: (f.tier, f.pos))
-    doubt = "the only number in the reply; nothing calls it a code" if best.tier == 3 else ""
-    return Understanding(intent=ReplyIntent.ACCESS_CODE, code=re.sub(r"\s", "", best.code), why=best.why, doubt=doubt)
+    return Understanding(
+        intent=ReplyIntent.ACCESS_CODE,
+        code=best.run.code,
+        why=best.why,
+        doubt=_doubt(best, new or found),
+        evidence=tuple(e for e in (best.said, Evidence(best.run.start, best.run.end, "the code")) if e is not None),
+    )
 
 
-def _code_after(reply: _Reply, pos: int) -> re.Match[str] | None:
-    """The first code-shaped number after a code word in its sentence: 'gate code doesnt work after 8pm, its 2277'."""
+def _doubt(best: _CodeFound, found: list[_CodeFound]) -> str:
+    if best.tier == 3:
+        return "the only number in the reply; nothing calls it a code"
+    rivals = {f.run.code for f in found if f.tier == best.tier and f.run.code != best.run.code}
+    if rivals:
+        return "more than one code, none called new"
+    if best.run.written == "words" and best.tier > 0:
+        return "a code in words with nothing calling it a code"
+    return ""
+
+
+def _code_after(reply: _Reply, all_runs: list[Run], pos: int) -> Run | None:
+    """The first code-shaped run after a code word in its sentence: 'gate code doesnt work after 8pm, its 2277'."""
     end = min(reply.sentences[reply.sentence(pos)].end, pos + CODE_REACH)
-    for code in _CODE.finditer(reply.t, pos, end):
-        between = reply.t[pos : code.start()]
+    for run in all_runs:
+        if run.start < pos or run.start >= end:
+            continue
+        between = reply.t[pos : run.start]
         if _CODE_STOP.search(between):
             return None  # "the code doesn't work, call me at 555 0188": that number is a phone
-        if _UNIT_BEFORE.search(reply.t, pos, code.start()):
+        if _UNIT_BEFORE.search(reply.t, pos, run.start):
             continue  # "the code for unit 12 is 4821"
-        if len(re.sub(r"\D", "", code.group(1))) >= 3 or not between.strip(" :-=is"):
-            return code
+        if _TIME.match(reply.t, run.start) and not re.fullmatch(r"\d{3,}", run.code):
+            continue  # "the code doesn't work after 8pm"
+        if run.digits >= 3 or not between.strip(" :-=is"):
+            return run
     return None
 
 
@@ -122,39 +164,98 @@ def _code_is_old(reply: _Reply, pos: int) -> bool:
     return bool(old) and (not new or max(old) > max(new))
 
 
-def _lone_number(reply: _Reply) -> list[_CodeFound]:
-    """In answer to an access problem, the one 3-8 digit number that is not a time, unit or phone is the code."""
+def _taken_back(reply: _Reply, code: _CodeFound, found: list[_CodeFound]) -> bool:
+    """A code followed by a word taking it back and another code: '5816 no wait 5861', '3 5 5 1 not 3 5 1 5'."""
+    later = [f for f in found if f.pos > code.run.end and f.run.code != code.run.code]
+    return any(_TAKEN_BACK.search(reply.t, code.run.end, f.pos) for f in later)
+
+
+def _lone_run(reply: _Reply, all_runs: list[Run]) -> list[_CodeFound]:
+    """In answer to an access problem, the one 3-10 digit run that is not a time, unit or phone is the code."""
     t = reply.t
     numbers = [
-        m
-        for m in _LONE_NUMBER.finditer(t)
-        if not _TIMEISH_BEFORE.search(t, 0, m.start())
-        and not _code_is_old(reply, m.start())
-        and not _OTHER_NUMBER.search(t, reply.clause(m.start()).start, m.start())
+        r
+        for r in all_runs
+        if 3 <= r.digits <= 10
+        and not _TIMEISH_BEFORE.search(t, 0, r.start)
+        and not _code_is_old(reply, r.start)
+        and not _OTHER_NUMBER.search(t, reply.clause(r.start).start, r.start)
+        and not _TIME.match(t, r.start, r.end + 12)
     ]
-    if len(numbers) != 1 or _TIME.search(t, numbers[0].start(), numbers[0].end() + 12):
+    codes = {r.code for r in numbers}
+    if len(codes) > 1:
+        kept = [
+            r for r in numbers if not any(_TAKEN_BACK.search(t, r.end, o.start) for o in numbers if o.start > r.end)
+        ]
+        numbers = kept if len({r.code for r in kept}) == 1 else []
+    if not numbers:
         return []
-    m = numbers[0]
-    return [_CodeFound(m.group(0), m.start(), 3, "the only number in a reply about access")]
+    run = numbers[-1]
+    return [_CodeFound(run, 3, "the only number in a reply about access")]
 
 
-_BARE_NUMBER = re.compile(r"[#*]?\d(?:[\d ]*\d)?[#*]?")
+# Words that leave a reply as bare as the number in it: "it's 4417", "es 4417 gracias".
+_FILLER = frozenset(
+    [
+        "it",
+        "its",
+        "it's",
+        "is",
+        "the",
+        "number",
+        "ok",
+        "okay",
+        "hi",
+        "hello",
+        "hey",
+        "sorry",
+        "thanks",
+        "thank",
+        "you",
+        "thx",
+        "ty",
+        "pls",
+        "please",
+        "es",
+        "el",
+        "la",
+        "gracias",
+        "hola",
+        "perdon",
+        "try",
+        "here",
+    ]
+)
 
 
-def _bare_code(reply: _Reply, key: str) -> Understanding | None:
-    digits = re.sub(r"\D", "", key)
-    if "#" in key or "*" in key:
-        if len(digits) >= 3:
+def _bare_code(reply: _Reply) -> Understanding | None:
+    """A reply that is one run and small talk: a marked one is a code; to an access problem, any of 3+ digits.
+
+    Four digits or more given alone in answer to our question for the code are sure; three (an apartment?) or
+    digits in words are not.
+    """
+    found = runs(reply)
+    if len(found) != 1:
+        return None
+    run = found[0]
+    rest = re.findall(r"[^\W\d_]+(?:'[a-z]+)?", reply.t[: run.start] + " " + reply.t[run.end :])
+    if any(word not in _FILLER for word in rest):
+        return None
+    evidence = (Evidence(run.start, run.end, "the code"),)
+    if "#" in run.code or "*" in run.code:
+        if run.digits >= 3:
             return Understanding(
-                intent=ReplyIntent.ACCESS_CODE, code=key.replace(" ", ""), why="a code marked with # or *"
+                intent=ReplyIntent.ACCESS_CODE, code=run.code, why="a code marked with # or *", evidence=evidence
             )
         return None
-    if reply.reason_code in ACCESS_REASONS and 3 <= len(digits) <= 10:
+    if reply.reason_code in ACCESS_REASONS and 3 <= run.digits <= 10:
         # We asked for an access code; a 3+ digit reply is that code. A lone digit stays UNCLEAR (no menu).
+        sure = run.digits >= 4 and run.written != "words"
         return Understanding(
             intent=ReplyIntent.ACCESS_CODE,
-            code=digits,
-            why="a bare number in reply to an access problem",
-            doubt="a number alone; nothing calls it a code",
+            code=run.code,
+            why="a number alone in reply to an access problem",
+            doubt="" if sure else "a short number or one in words; nothing calls it a code",
+            evidence=evidence,
         )
     return None

@@ -1,0 +1,268 @@
+"""Numbers as people type and say a code: digit groups, spaced or dashed digits, digits in words, letters, symbols.
+
+A *run* is what a keypad would take from a stretch of the reply: "4417", "71 08", "1-8-8-2", "K 4 4 0 9", "B7 19",
+"eight one eight one", "cinco cinco tres dos", "forty two nineteen", "pound 4417" (#4417), "8824 then star"
+(8824*). Groups join when each is one or two digits (a code said in pairs or one digit at a time); longer groups
+stand alone, so "312 555 0188" is three numbers, not a code. A letter counts when it is typed with digits ("8R42")
+or as a capital before them ("K 4 4 0 9"). Digits in words count from two words and three digits up, so "the new
+one" and "two kids" are not numbers. Whether a run is a code is the reader's business (`codes`); what the run is
+next to is noted here: a price ("$20", "20 dollars"), a floor or an ordinal ("3rd"), a phone number, a street
+address ("1550 N Ashland"), a time ("5pm").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from outreach.understanding.reply import _Reply
+
+_DIGIT_WORDS = {
+    "zero": "0",
+    "oh": "0",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "cero": "0",
+    "uno": "1",
+    "dos": "2",
+    "tres": "3",
+    "cuatro": "4",
+    "cinco": "5",
+    "seis": "6",
+    "siete": "7",
+    "ocho": "8",
+    "nueve": "9",
+}
+_TEENS = {
+    "ten": "10",
+    "eleven": "11",
+    "twelve": "12",
+    "thirteen": "13",
+    "fourteen": "14",
+    "fifteen": "15",
+    "sixteen": "16",
+    "seventeen": "17",
+    "eighteen": "18",
+    "nineteen": "19",
+    "diez": "10",
+    "once": "11",
+    "doce": "12",
+    "trece": "13",
+    "catorce": "14",
+    "quince": "15",
+}
+_TENS = {
+    "twenty": "2",
+    "thirty": "3",
+    "forty": "4",
+    "fifty": "5",
+    "sixty": "6",
+    "seventy": "7",
+    "eighty": "8",
+    "ninety": "9",
+}
+_HASH_WORDS = ("pound", "hash", "hashtag", "numeral", "gato", "number sign")
+_STAR_WORDS = ("star", "asterisk", "asterisco", "estrella")
+_SYMBOL_WORDS = {**dict.fromkeys(_HASH_WORDS, "#"), **dict.fromkeys(_STAR_WORDS, "*")}
+
+# One token: a symbol, digits (with letters: "8r42", "k2291"), or a word.
+_TOKEN = re.compile(r"[#*]|number\s+sign|[a-z]*\d[a-z\d]*|[a-z]+")
+# What may sit between two parts of one run.
+_JOIN = re.compile(r"[ \t]*(?:-|,|\s+then\s+|\s+y\s+luego\s+|\s+luego\s+|\s+and\s+then\s+)?[ \t]*")
+_ALNUM = re.compile(r"(?:[a-z]{1,2}\d+[a-z\d]*|\d+[a-z]\d+[a-z\d]*)")
+_ORDINAL = re.compile(r"\d+(?:st|nd|rd|th|am|pm|a|p|h|hr|hrs|min|mins|k)")
+
+_PRICE_BEFORE = re.compile(r"\$\s*$")
+_PRICE_AFTER = re.compile(r"\s*(?:dollars?|bucks|usd|pesos|cents)\b")
+_FLOOR_NEAR = re.compile(r"\b(?:floor|fl|piso|planta)\s*#?\s*$")
+_FLOOR_AFTER = re.compile(r"\s*(?:st|nd|rd|th)?\s*(?:floor|fl)\b")
+_STREET_AFTER = re.compile(
+    r"\s+(?:[nsew]\.?|north|south|east|west|[a-z]+\s+(?:st|street|ave|avenue|rd|road|blvd|dr|drive|ln|lane|ct|way|pl))\b"
+    r"|\s+(?:st|street|ave|avenue|rd|road|blvd|calle)\b"
+)
+_PHONE_SHAPE = re.compile(r"\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}|\d{3}[\s.-]\d{4}")
+
+
+@dataclass(frozen=True)
+class Run:
+    """A stretch of the reply a keypad would take, as ``code``; ``start``/``end`` are its span in the reply."""
+
+    start: int
+    end: int
+    code: str
+    # How it was written: "digits", "spaced" (groups joined), "words", "letters"; a reader trusts some less.
+    written: str
+    # What it sits next to, when that says it is not a code: "price", "floor", "street", "phone", "" otherwise.
+    beside: str = ""
+
+    @property
+    def digits(self) -> int:
+        return sum(c.isdigit() for c in self.code)
+
+
+@dataclass(frozen=True)
+class _Part:
+    start: int
+    end: int
+    text: str
+    kind: str  # digits, alnum, word, tens, symbol, letter
+
+
+def runs(reply: _Reply) -> list[Run]:
+    """Every run in the reply, in order."""
+    parts = _parts(reply)
+    found: list[Run] = []
+    i = 0
+    while i < len(parts):
+        group = [parts[i]]
+        j = i + 1
+        while j < len(parts) and _joins(reply, group, parts[j]):
+            group.append(parts[j])
+            j += 1
+        run = _run(reply, group)
+        if run is not None:
+            found.append(run)
+            i = j
+        else:
+            i += 1
+    return found
+
+
+def _parts(reply: _Reply) -> list[_Part]:
+    t, raw = reply.t, reply.raw
+    parts: list[_Part] = []
+    for m in _TOKEN.finditer(t):
+        word = re.sub(r"\s+", " ", m.group(0))
+        if word in ("then", "luego") or (word in ("and", "y") and re.match(r"\s+(?:then|luego)\b", t[m.end() :])):
+            continue  # a joint ("pound then 1102"), read in the gap between parts
+        kind = ""
+        if word in ("#", "*") or word in _SYMBOL_WORDS:
+            kind = "symbol"
+        elif word.isdigit():
+            kind = "digits"
+        elif _ALNUM.fullmatch(word) and not _ORDINAL.fullmatch(word):
+            kind = "alnum"
+        elif word in _DIGIT_WORDS or word in _TEENS:
+            kind = "word"
+        elif word in _TENS:
+            kind = "tens"
+        elif len(word) == 1 and word.isalpha() and raw[m.start()].isupper() and word not in ("i", "a"):
+            kind = "letter"
+        parts.append(_Part(m.start(), m.end(), word, kind or "other"))
+    return parts
+
+
+def _joins(reply: _Reply, group: list[_Part], nxt: _Part) -> bool:
+    """Whether ``nxt`` continues the run ``group`` ends with."""
+    last = group[-1]
+    if nxt.kind == "other" or last.kind == "other":
+        return False
+    gap = reply.t[last.end : nxt.start]
+    joint = _JOIN.fullmatch(gap)
+    if joint is None:
+        return False
+    spoken = {"word", "tens"}
+    if last.kind in spoken or nxt.kind in spoken:
+        # Words join words ("eight one eight one", "forty two"), not digits.
+        return (last.kind in spoken or last.kind == "symbol") and (nxt.kind in spoken or nxt.kind == "symbol")
+    if "then" in gap or "luego" in gap:
+        # "pound then 1102", "8824 then star", "star 6 then 9 2 1": across "then" only a symbol or a short group.
+        return last.kind == "symbol" or nxt.kind == "symbol" or (_short(last) and _short(nxt))
+    if last.kind == "symbol" or nxt.kind == "symbol":
+        return gap.strip() in ("", "-")
+    if last.kind == "letter":
+        return nxt.kind == "digits" and gap.strip() == ""
+    if nxt.kind == "letter":
+        return False
+    # Digit groups join when each is one or two digits: "71 08", "5 5 0 2", "1-8-8-2", "B7 19".
+    return _short(last) and _short(nxt) and gap.strip() in ("", "-", ",") and _consistent(group, nxt)
+
+
+def _short(part: _Part) -> bool:
+    digits = sum(c.isdigit() for c in part.text)
+    return part.kind in ("digits", "alnum") and 1 <= digits <= 2
+
+
+def _consistent(group: list[_Part], nxt: _Part) -> bool:
+    """Groups of one shape: all single digits, or pairs (a lone digit may lead: "7 08")."""
+    sizes = [len(p.text) for p in group if p.kind in ("digits", "alnum")] + [len(nxt.text)]
+    return len(set(sizes[1:])) <= 1
+
+
+def _run(reply: _Reply, group: list[_Part]) -> Run | None:
+    kinds = {p.kind for p in group}
+    if kinds <= {"symbol", "letter"}:
+        return None
+    if "word" in kinds or "tens" in kinds:
+        code = _spoken(group)
+        if code is None or len([p for p in group if p.kind != "symbol"]) < 2 or sum(c.isdigit() for c in code) < 3:
+            return None
+        written = "words"
+    else:
+        if group[-1].kind == "letter":
+            group = group[:-1]
+        code = "".join(_SYMBOL_WORDS.get(p.text, p.text) for p in group).upper()
+        digit_parts = [p for p in group if p.kind in ("digits", "alnum")]
+        if not digit_parts:
+            return None
+        if "alnum" in kinds or "letter" in kinds:
+            written = "letters"
+        elif len(digit_parts) > 1:
+            written = "spaced"
+        else:
+            written = "digits"
+    start, end = group[0].start, group[-1].end
+    return Run(start, end, code, written, _beside(reply, start, end, written))
+
+
+def _spoken(group: list[_Part]) -> str | None:
+    out = []
+    i = 0
+    while i < len(group):
+        p = group[i]
+        if p.kind == "symbol":
+            out.append(_SYMBOL_WORDS.get(p.text, p.text))
+        elif p.kind == "tens":
+            unit = group[i + 1] if i + 1 < len(group) else None
+            if (
+                unit is not None
+                and unit.kind == "word"
+                and unit.text in _DIGIT_WORDS
+                and unit.text not in ("oh", "zero")
+            ):
+                out.append(_TENS[p.text] + _DIGIT_WORDS[unit.text])
+                i += 1
+            else:
+                out.append(_TENS[p.text] + "0")
+        elif p.text in _TEENS:
+            out.append(_TEENS[p.text])
+        else:
+            out.append(_DIGIT_WORDS[p.text])
+        i += 1
+    code = "".join(out)
+    if code.startswith("0") and group[0].text == "oh":
+        return None  # "oh five" is more likely talk than a code
+    return code
+
+
+def _beside(reply: _Reply, start: int, end: int, written: str) -> str:
+    t = reply.t
+    if written == "words":
+        return ""
+    if _PRICE_BEFORE.search(t, max(0, start - 2), start) or _PRICE_AFTER.match(t, end):
+        return "price"
+    if _FLOOR_NEAR.search(t, max(0, start - 10), start) or _FLOOR_AFTER.match(t, end):
+        return "floor"
+    if _STREET_AFTER.match(t, end):
+        return "street"
+    phone = _PHONE_SHAPE.search(t, max(0, start - 6), min(len(t), end + 9))
+    if phone is not None and phone.start() <= start and phone.end() >= end and phone.end() - phone.start() >= 8:
+        return "phone"
+    return ""

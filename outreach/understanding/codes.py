@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from outreach.understanding.meaning import Evidence, ReplyIntent, Understanding
 from outreach.understanding.numbers import Run, runs
-from outreach.understanding.reply import _Reply
+from outreach.understanding.reply import _Reply, _words
 from outreach.understanding.times import _TIME
 
 # Failures that ask the recipient for an access code, so a number alone in the reply can be read as one.
@@ -195,36 +195,9 @@ def _lone_run(reply: _Reply, all_runs: list[Run]) -> list[_CodeFound]:
 
 
 # Words that leave a reply as bare as the number in it: "it's 4417", "es 4417 gracias".
-_FILLER = frozenset(
-    [
-        "it",
-        "its",
-        "it's",
-        "is",
-        "the",
-        "number",
-        "ok",
-        "okay",
-        "hi",
-        "hello",
-        "hey",
-        "sorry",
-        "thanks",
-        "thank",
-        "you",
-        "thx",
-        "ty",
-        "pls",
-        "please",
-        "es",
-        "el",
-        "la",
-        "gracias",
-        "hola",
-        "perdon",
-        "try",
-        "here",
-    ]
+_FILLER = _words(
+    "it its it's is the number ok okay hi hello hey sorry "
+    "thanks thank you thx ty pls please es el la gracias hola perdon try here"
 )
 
 

@@ -43,9 +43,12 @@ from outreach.understanding.keywords import (
     _KEYWORD_TRIM,
     _STOP_FIRST,
     CARRIER_KEYWORDS,
+    _help_asked,
     _opt_out,
     _refuse,
     _send_back,
+    keyword_with_filler,
+    not_an_answer,
 )
 from outreach.understanding.meaning import ReplyIntent, Understanding
 from outreach.understanding.places import _directions, _neighbour, _pickup, _safe_drop
@@ -84,6 +87,9 @@ def reply_understand(
     if not _WORDS.search(text):
         return _unclear("no words: emoji or punctuation only")
     reply = _Reply(text=text, now=sent_at.astimezone(time_zone), reason_code=reason_code)
+    said = not_an_answer(reply) or keyword_with_filler(reply)
+    if said is not None:
+        return said
     bare = _bare_code(reply)
     if bare is not None:
         return bare
@@ -149,4 +155,5 @@ _RULES = (
     _send_back,
     _now_or_later,
     lambda reply: _call_request(reply, conditional=True),
+    _help_asked,
 )

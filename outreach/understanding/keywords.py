@@ -1,7 +1,9 @@
 """Keywords and set phrases: carrier keywords, asking to stop messages, refusing the parcel or sending it back.
 
-A carrier keyword (STOP, START, HELP...) counts only as the whole message, as the carrier reads it; a message that
-starts with STOP and says more is left to a person and not asked again. The phrases are regexes over the folded
+A carrier keyword (STOP, START, HELP...) counts as the whole message, as the carrier reads it, and also with
+filler around it ("Stop!!", "STOP STOP", "stop please", "START again please", "help me pls"): since the FCC's
+2025 rule any reasonable way of saying stop is an opt-out, so a sentence that is only a stop word and filler
+("wrong number. stop", "ALTO") opts out wherever it stands. The phrases are regexes over the folded
 text, English and Spanish: "stop texting me", "no me escriban" (rule 3); "didn't order this", "no lo quiero"
 (rule 5); "send it back", "devuélvalo" when nothing before it decided (rule 7). A refusal carries its own "not"
 ("not mine"), so only an action the reply rules out cancels one.
@@ -11,8 +13,8 @@ from __future__ import annotations
 
 import re
 
-from outreach.understanding.meaning import ReplyIntent, Understanding
-from outreach.understanding.reply import _Reply
+from outreach.understanding.meaning import Evidence, ReplyIntent, Understanding
+from outreach.understanding.reply import _Reply, _words
 
 # Twilio acts on its default keywords only when one is the whole message, so we read them the same way
 # ("STOP PLEASE" is not one). "opt out" and "stop all" as two words are the FCC's and Telnyx's spellings.
@@ -39,8 +41,97 @@ CARRIER_KEYWORDS: dict[str, ReplyIntent] = {
 }
 _KEYWORD_TRIM = " \t\r\n.,!?¡¿'\"()[]-~:;"
 
-# The carrier's opt-out keywords at the start of a longer message ("STOP PLEASE").
+# The carrier's opt-out keywords at the start of a longer message.
 _STOP_FIRST = re.compile(r"^\W*(stop|stopall|unsubscribe|end|quit|revoke|optout|cancel)\b")
+
+# Keywords with filler: each set is what may stand beside its keywords in a message (or, for stop, a sentence).
+_STOP_WORDS = _words("stop stopall unsubscribe quit revoke optout alto basta")
+_STOP_FILLER = _words(
+    "please pls plz now all it this these that them me us my number texting texts text txts messages msgs messaging "
+    "sending thanks thank you ok okay just the any more already asap right omg god lol wtf damn man seriously stop "
+    "por favor ya mensajes"
+)
+_START_WORDS = _words("start unstop resume subscribe")
+_START_FILLER = _words(
+    "please pls plz again back up me i want the updates texts text messages sending texting notifications alerts "
+    "ok okay now thanks por favor"
+)
+_HELP_WORDS = _words("help info ayuda")
+_HELP_FILLER = _words("please pls plz me i need some with this a por favor necesito")
+_TOKENS = re.compile(r"[^\W\d_]+(?:'[a-z]+)?|\d+")
+
+
+def _only(words: list[str], keywords: frozenset[str], filler: frozenset[str]) -> bool:
+    return bool(words) and any(w in keywords for w in words) and all(w in keywords or w in filler for w in words)
+
+
+def keyword_with_filler(reply: _Reply) -> Understanding | None:
+    """ "Stop!!", "STOP STOP", "stop please", "wrong number. stop", "START again please", "need HELP pls"."""
+    words = _TOKENS.findall(reply.t)
+    for span in reply.sentences:
+        said = _TOKENS.findall(reply.t[span.start : span.end])
+        if _only(said, _STOP_WORDS, _STOP_FILLER):
+            phrase = reply.original(span.start, span.end).strip()
+            return Understanding(
+                intent=ReplyIntent.OPT_OUT,
+                why=f"says stop ({phrase!r})",
+                evidence=(Evidence(span.start, span.end, "stop"),),
+            )
+    if _only(words, _START_WORDS, _START_FILLER):
+        return Understanding(intent=ReplyIntent.OPT_IN, why="asks to start texts again")
+    if _only(words, _HELP_WORDS, _HELP_FILLER):
+        return Understanding(intent=ReplyIntent.HELP, why="asks for help")
+    return None
+
+
+# "help me understand this", "I need help with this", "help i dont get it": asking for help, read last.
+_HELP_ASK = re.compile(
+    r"^\W*(?:i\s+)?(?:need\s+|neeed\s+)?(?:some\s+)?(?:help|ayuda)\b|\bi\s+need\s+help\b|\bnecesito\s+ayuda\b"
+)
+
+
+def _help_asked(reply: _Reply) -> Understanding | None:
+    m = _HELP_ASK.search(reply.t)
+    if m is None:
+        return None
+    return Understanding(
+        intent=ReplyIntent.HELP, why="asks for help", evidence=(Evidence(m.start(), m.end(), "asks for help"),)
+    )
+
+
+# --- Not an answer: a phone's reaction, an automatic reply, the wrong number -----------------------------------------
+
+_REACTION = re.compile(
+    r"^\W*(?:loved|liked|disliked|laughed\s+at|emphasized|emphasised|questioned|reacted\s+\S+\s+to|"
+    r"le\s+(?:gusto|encanto)|no\s+le\s+gusto|enfatizo|se\s+rio\s+de|cuestiono|reacciono\s+\S+\s+a)\s+[\"']"
+)
+_AUTOMATIC = re.compile(
+    r"\b(?:auto(?:matic)?[\s-]?(?:reply|response|message)|out\s+of\s+(?:the\s+)?office|"
+    r"(?:i'?m|i\s+am|currently)\s+driving|do\s+not\s+disturb|(?:i'?ll|i\s+will)\s+(?:get\s+back|respond|reply)\s+"
+    r"(?:to\s+you\s+)?(?:when|as\s+soon|shortly|later)|the\s+(?:person|number|customer)\s+you\s+(?:are|have)\s+"
+    r"(?:trying\s+to\s+reach|called|dialed)|no\s+longer\s+in\s+service|this\s+is\s+an\s+automated|"
+    r"respuesta\s+automatica|estoy\s+manejando|fuera\s+de\s+la\s+oficina)\b"
+)
+_NOT_FOR_ME = re.compile(
+    r"^\W*(?:who\s+(?:is|s)\s+this|who'?s\s+this|wrong\s+(?:number|#)|quien\s+(?:es|habla)|numero\s+equivocado)"
+    r"\W*$"
+)
+
+
+def not_an_answer(reply: _Reply) -> Understanding | None:
+    """A phone's reaction to our text, an automatic reply, "who is this?": nothing to act on, and said why."""
+    if _REACTION.search(reply.folded):
+        return Understanding(intent=ReplyIntent.UNCLEAR, why="a reaction to our message, not an answer")
+    auto = _AUTOMATIC.search(reply.t)
+    if auto is not None:
+        return Understanding(
+            intent=ReplyIntent.UNCLEAR,
+            why=f"an automatic reply ({reply.original(auto.start(), auto.end())!r})",
+            evidence=(Evidence(auto.start(), auto.end(), "automatic reply"),),
+        )
+    if _NOT_FOR_ME.search(reply.t):
+        return Understanding(intent=ReplyIntent.UNCLEAR, why="asks who we are or says it is the wrong number")
+    return None
 
 
 # --- 3. Stop messages -------------------------------------------------------------------------------------------------

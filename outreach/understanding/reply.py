@@ -37,6 +37,10 @@ _SENTENCE_END = re.compile(rf"[!?;\n]+|{_STOP}|\s-\s|\s/\s")
 _CLAUSE_END = re.compile(rf"[!?;\n,()]+|{_STOP}|\s-\s|\s/\s|\s(?:but|pero|although|though|so|then|and then)\s")
 
 
+# A quotation long enough to be our message quoted back ('Loved "We couldn't deliver..."'), or a line quoted with >.
+_QUOTED = re.compile(r'"[^"\n]{24,}(?:"|$)|^>[^\n]*', re.M)
+
+
 @dataclass(frozen=True)
 class _Span:
     start: int
@@ -48,7 +52,9 @@ class _Reply:
 
     def __init__(self, *, text: str, now: dt.datetime, reason_code: str) -> None:
         self.raw = text
-        self.t = _fold(text)
+        self.folded = _fold(text)
+        # Our own words quoted back (a phone's reaction, a reply above the quote) are not the recipient's.
+        self.t = _QUOTED.sub(lambda m: " " * len(m.group(0)), self.folded)
         self.now = now
         self.today = now.date()
         self.reason_code = reason_code.strip().upper()

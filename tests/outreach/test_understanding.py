@@ -165,10 +165,38 @@ def test_it_reads_help_keywords(text):
     assert read(text).intent == ReplyIntent.HELP
 
 
-@pytest.mark.parametrize("text", ["STOP PLEASE", "stop pls", "Please stop", "START please"])
-def test_it_leaves_a_keyword_with_other_words_to_a_person(text):
-    # Carriers act only on the bare keyword; "STOP PLEASE" could be about the texts or the delivery.
-    got = read(text)
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("STOP PLEASE", ReplyIntent.OPT_OUT),
+        ("stop pls", ReplyIntent.OPT_OUT),
+        ("Please stop", ReplyIntent.OPT_OUT),
+        ("STOP STOP STOP", ReplyIntent.OPT_OUT),
+        ("wrong number. stop", ReplyIntent.OPT_OUT),
+        ("ALTO", ReplyIntent.OPT_OUT),
+        ("START please", ReplyIntent.OPT_IN),
+        ("start sending again", ReplyIntent.OPT_IN),
+        ("need HELP pls", ReplyIntent.HELP),
+        ("help me understand this message", ReplyIntent.HELP),
+    ],
+)
+def test_it_reads_a_keyword_with_filler_as_the_keyword(text, intent):
+    # Any reasonable way of saying stop is an opt-out (FCC, 2025): we honour it though the carrier does not.
+    assert read(text).intent == intent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Loved \u201cWe couldn't deliver your parcel LM-48213 today: the gate was locked. Reply with the code.\u201d",
+        "Automatic reply: I am out of the office this week. For urgent matters contact reception.",
+        "I'm driving with Do Not Disturb on. I'll see your message when I get where I'm going.",
+        "who is this?",
+        "wrong number",
+    ],
+)
+def test_a_reaction_an_automatic_reply_or_who_is_this_is_not_an_answer(text):
+    got = read(text, reason_code="GATE_CLOSED")
     assert got.intent == ReplyIntent.UNCLEAR
     assert got.why
 

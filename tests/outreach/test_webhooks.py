@@ -134,15 +134,17 @@ def test_a_reply_twilio_sends_twice_is_processed_once(client, sent, signed):
     assert CaseEvent.objects.filter(kind=CaseEvent.Kind.UNDERSTANDING).count() == 1
 
 
-def test_stop_opts_out_but_stop_please_does_not(client, sent, signed):
+def test_stop_opts_out_and_so_does_any_plain_way_of_saying_it(client, sent, signed):
+    # The carrier acts on the bare keyword only; since the FCC's 2025 rule we honour "STOP PLEASE" ourselves.
     recipient_id = sent.conversation.recipient_id
 
     reply(client, sent, "STOP PLEASE", sid="SMa")
-    assert not Recipient.objects.get(pk=recipient_id).opted_out
-    # Not asked again either: a person reads it.
+    assert Recipient.objects.get(pk=recipient_id).opted_out
     assert not Message.objects.filter(direction=Message.Direction.OUTBOUND, template_key="reprompt").exists()
 
-    reply(client, sent, "stop", sid="SMb")
+    reply(client, sent, "START", sid="SMb")
+    assert not Recipient.objects.get(pk=recipient_id).opted_out
+    reply(client, sent, "stop", sid="SMc")
     assert Recipient.objects.get(pk=recipient_id).opted_out
 
 

@@ -51,7 +51,8 @@ from outreach.understanding.keywords import (
     not_an_answer,
 )
 from outreach.understanding.meaning import ReplyIntent, Understanding
-from outreach.understanding.places import _directions, _neighbour, _pickup, _safe_drop
+from outreach.understanding.people import _neighbour
+from outreach.understanding.places import _directions, _pickup, _safe_drop
 from outreach.understanding.reply import _QUESTION, _fold, _Reply
 
 __all__ = ["reply_understand"]

@@ -18,106 +18,9 @@ from __future__ import annotations
 import re
 
 from outreach.understanding.availability import _now_or_later
-from outreach.understanding.meaning import ReplyIntent, Understanding
-from outreach.understanding.reply import _QUESTION, _Reply, _Span, _words
-from outreach.understanding.times import _TIME
-
-# --- 6a. Neighbour ----------------------------------------------------------------------------------------------------
-
-_NEIGHBOUR = re.compile(
-    r"\bn(?:ei|ie|e|ai)g?h?b(?:ou?)?rs?(?:'s)?\b|\bvecin[oa]s?\b|\bnext\s+door\b|\bde\s+al\s+lado\b"
-)
-_UNIT = re.compile(
-    r"(?P<word>\b(?:apt|apartment|unit|suite|ste|no\.|number|num|room|rm|house|flat|bldg|depto|departamento|dpto|"
-    r"casa|puerta|piso)\.?\s*#?\s*|#\s*)(?P<unit>[a-z]?\d{1,5}[a-z]?)\b"
-    r"|(?P<prep>\b(?:in|at|from|of|del|de la|de el|en el|en la|en|el|la)\s+)"
-    r"(?P<punit>\d{1,4}[a-z]|[a-z]\d{1,4}|\d{3,5}|1[3-9]|[2-9]\d)\b"
-    r"(?!\s*(?:am|pm|min|hour|hr|o'?clock|:))"
-    r"|(?P<bare>\b(?:\d{1,4}[b-gi-lnoq-z]|[a-z]\d{1,3}))\b"
-)
-_UNIT_RIGHT_AFTER = re.compile(
-    r"\s+(?:at|in|from|of|del|de\s+la|en\s+el|en\s+la|#)\s*#?\s*(\d{1,4}[a-z]?)\b"
-    r"(?!\s*(?:am|pm|a\.|p\.|:|o'?clock|min|hour|hr))"
-)
-_NAME = re.compile(
-    r"(?:(?:Mr|Mrs|Ms|Miss|Dr|Sr|Sra|Srta|Don|Doña|Dona)\.?\s+)?[A-ZÁÉÍÓÚÑ][a-záéíóúñ'\-]+(?:\s+[A-ZÁÉÍÓÚÑ][a-záéíóúñ'\-]+)?"
-)
-_NOT_NAMES = _words(
-    "i im i'm i'll id i'd the a an she he they we it its it's is will can could said has have had at in on next "
-    "across apt unit please pls thanks thank ok okay leave give del de la el en por con her his my our their "
-    "neighbor neighbour neighbors neighbours vecina vecino door house across upstairs downstairs who she's he's "
-    "just also if and or but yes no hi hello hey"
-)
-_NEIGHBOUR_PLACE = re.compile(
-    r"\b(?:next door|across the (?:hall|street|way|road)|upstairs|downstairs|on the (?:left|right)|"
-    r"de al lado|de enfrente|de arriba|de abajo)\b"
-)
-
-
-def _neighbour(reply: _Reply) -> Understanding | None:
-    t = reply.t
-    for m in _NEIGHBOUR.finditer(t):
-        if reply.is_negated(m.start()):
-            continue
-        sentence = reply.sentences[reply.sentence(m.start())]
-        start = max(sentence.start, m.start() - 30)
-        found = [_Span(m.start(), m.end())]
-        name = _neighbour_name(reply, m, start, sentence.end)
-        if name is not None:
-            found.append(name)
-        unit = _neighbour_unit(reply, m, start, sentence.end)
-        if name is not None:
-            # "neighbour Jo in 6": a small number right after the name is their unit too.
-            right = _UNIT_RIGHT_AFTER.match(t, name.end)
-            unit = _Span(right.start(1), right.end(1)) if right is not None else unit
-        if unit is not None:
-            found.append(unit)
-        place = _NEIGHBOUR_PLACE.search(t, m.start(), sentence.end)
-        if name is None and unit is None and place is not None:
-            found.append(_Span(place.start(), place.end()))
-        spans = found[1:] or found
-        detail = reply.original(min(s.start for s in spans), max(s.end for s in spans)).strip(" ,()")
-        return Understanding(
-            intent=ReplyIntent.NEIGHBOR, detail=detail, why=f"neighbour named ({reply.original(m.start(), m.end())!r})"
-        )
-    return None
-
-
-def _neighbour_name(reply: _Reply, keyword: re.Match[str], start: int, end: int) -> _Span | None:
-    # A capitalised word right after the keyword ("neighbor Maria") or right before "next door" ("Dave next door").
-    after = re.compile(r"[\s,:]+(?:(?:named|called|llamad[oa])\s+)?").match(reply.raw, keyword.end())
-    candidates = []
-    if after is not None:
-        candidates.append(_NAME.match(reply.raw, after.end(), end))
-    before = re.search(r"(\S+(?:\s+\S+)?)\s+$", reply.raw[start : keyword.start()])
-    if before is not None:
-        candidates.append(_NAME.fullmatch(reply.raw, start + before.start(1), start + before.end(1)))
-        last = before.group(1).split()[-1]
-        candidates.append(_NAME.fullmatch(reply.raw, keyword.start() - len(last) - 1, keyword.start() - 1))
-    for name in candidates:
-        if name is not None and name.group(0).split()[0].lower().strip(".") not in _NOT_NAMES:
-            return _Span(name.start(), name.end())
-    return None
-
-
-def _neighbour_unit(reply: _Reply, keyword_match: re.Match[str], start: int, end: int) -> _Span | None:
-    # Right after the keyword even a small number is a unit: "neighbour at 14", "vecino del 3".
-    right = _UNIT_RIGHT_AFTER.match(reply.t, keyword_match.end())
-    if right is not None:
-        return _Span(right.start(1), right.end(1))
-    keyword, best = keyword_match.start(), None
-    for m in _UNIT.finditer(reply.t, start, end):
-        if m.group("bare") and _TIME.match(reply.t, m.start()):
-            continue
-        if best is None or abs(m.start() - keyword) < abs(best.start() - keyword):
-            best = m
-    if best is None:
-        return None
-    if best.group("punit"):
-        # "in 3B", "del 4A": the preposition is not part of the unit unless a name comes first.
-        return _Span(best.start("punit"), best.end("punit"))
-    return _Span(best.start(), best.end())
-
+from outreach.understanding.meaning import Evidence, ReplyIntent, Understanding
+from outreach.understanding.reply import _QUESTION, _Reply, _words
+from outreach.understanding.times import _DAY, _TIME
 
 # --- 6b. Pickup point -------------------------------------------------------------------------------------------------
 
@@ -127,8 +30,18 @@ _PICKUP_PLACE = re.compile(
     r"\b(?:lockers?|depot|warehouse|distribution cent(?:er|re)|sorting facility|facility|hub|"
     r"pick ?-?up (?:point|location|spot|station|center|counter)|collection point|access point|post office|"
     r"parcel shop|service point|ups store|your office|your location|your store|"
-    r"sucursal|oficina de correos|almacen|bodega|punto de (?:recogida|entrega|recoleccion)|casillero|loquer)\b"
+    r"pick ?-?up (?:place|store|shop)|walgreens|cvs|7-eleven|7 eleven|seven eleven|fedex (?:office|store)|"
+    r"amazon hub|whole foods|"
+    r"sucursal|oficina de correos|almacen|bodega|punto de (?:recogida|entrega|recoleccion)|casillero|loquer|"
+    r"deposito|su oficina|sus oficinas|tienda de (?:pickup|paquetes|recogida))\b"
 )
+# A place named by a shop ("the Walgreens on Division & Damen") is the place, words after it say which one.
+_PICKUP_TAIL_STOP = re.compile(
+    r"\s+(?:please|pls|plz|thanks|thank\s+you|thx|ty|tomorrow|tmrw|today|tonight|later|after|before|around|at\s+\d|"
+    r"on\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|por\s+favor|gracias|manana|hoy|"
+    r"and|but|if|when|i'?ll|i\s+will|i\s+can|i'?d|y|pero|si|cuando)\b.*$|\s*[?!.].*$"
+)
+_PICKUP_LEFT = re.compile(r"(?:\b(?:[A-Z][\w'&-]*|\d+\w*)\s+){1,3}$")
 _PICKUP_ACTION = re.compile(
     r"\bpick\s+(?:it|them|(?:the|my)\s+(?:package|parcel|box|order|delivery))\s+up\b"
     r"|\bpick\s*-?\s*up\s+(?:it|the\s+(?:package|parcel|box|order)|from|at)\b|\bpickup\s+from\b"
@@ -146,8 +59,13 @@ def _pickup(reply: _Reply) -> Understanding | None:
     place = next((m for m in _PICKUP_PLACE.finditer(t) if not reply.is_negated(m.start())), None)
     action = next((m for m in _PICKUP_ACTION.finditer(t) if not reply.is_negated(m.start())), None)
     if place is not None:
-        detail = re.sub(r"^(?:the|a|an)\s+", "", reply.original(place.start(), place.end()), flags=re.I)
-        return Understanding(intent=ReplyIntent.PICKUP_POINT, detail=detail, why=f"pickup place ({detail!r})")
+        detail = _pickup_detail(reply, place)
+        return Understanding(
+            intent=ReplyIntent.PICKUP_POINT,
+            detail=detail,
+            why=f"pickup place ({detail!r})",
+            evidence=(Evidence(place.start(), place.end(), "pickup place"),),
+        )
     if action is not None:
         # Collecting without naming a place means from us, i.e. the depot.
         phrase = reply.original(action.start(), action.end())
@@ -155,6 +73,18 @@ def _pickup(reply: _Reply) -> Understanding | None:
             intent=ReplyIntent.PICKUP_POINT, detail="depot", why=f"will collect ({phrase!r}), so the depot"
         )
     return None
+
+
+def _pickup_detail(reply: _Reply, place: re.Match[str]) -> str:
+    """The place as the recipient named it: 'Cicero Ave depot', 'CVS on Ashland', 'parcel locker near Belmont'."""
+    start = place.start()
+    left = _PICKUP_LEFT.search(reply.raw, reply.clause(start).start, start)
+    if left is not None:
+        start = left.start()  # "your Cicero Ave depot": the capitalised words name it
+    end = reply.clause(place.end()).end
+    detail = _PICKUP_TAIL_STOP.sub("", reply.original(start, end))
+    detail = re.sub(r"^(?:the|a|an)\s+", "", detail.strip(" ,.-"), flags=re.I)
+    return detail or reply.original(place.start(), place.end())
 
 
 # --- 6c. Safe place ---------------------------------------------------------------------------------------------------
@@ -188,7 +118,7 @@ _HOUSEHOLD = re.compile(
 _DROP_PLACE = re.compile(
     r"\s*(?:(?:at|on|in|inside|into|by|behind|under|underneath|beneath|beside|next to|near|in front of|outside|"
     r"between|with|w/|w|to|against|round|around|on top of|through|thru|over|en|con|detras de|debajo de|junto a|"
-    r"al lado de|dentro de|"
+    r"al lado de|dentro de|adentro\s+del?|adentro\s+de\s+la|adentro|encima\s+de|sobre|atras\s+de|afuera\s+de|"
     r"frente a)\b(?:[^.!?;\n,]|(?<=\bmrs)\.|(?<=\bmr)\.|(?<=\bms)\.|(?<=\bdr)\.)*"
     r"|(?:outside|out front|out back|there|anywhere|wherever|afuera|fuera|atras|ahi)\b)"
 )
@@ -200,10 +130,17 @@ _NOT_A_PLACE = re.compile(
 _NOTHING_MORE = re.compile(r"\s*(?:[.!,]|please\b|pls\b|plz\b|thanks\b|thx\b|por\s+favor\b|$)")
 _PLACE_STOP = re.compile(
     r"\s+(?:please|pls|plz|thanks|thank you|thx|ty|if|and|but|so|because|cause|since|or|por favor|gracias|y|pero|si|"
-    r"when|cuando|i'?m|i am|i'?ll|im|is|are|it'?s)\b.*$|\s*[-/:]\s*$"
+    r"when|cuando|i'?m|i am|i'?ll|im|is|are|it'?s|lol|lmao|haha|ok|okay|k)\b.*$|\s*[-/:]\s*$"
 )
+# A place that says nothing of where: "leave it anywhere", "leave it there".
+_VAGUE = _words("there here anywhere wherever ahi aqui outside afuera fuera")
 _TRAILING_JUNK = re.compile(r"[^\w)]+$")
 _PLACE_LEAD = re.compile(r"^\s*(?:at|on|in|with|w/|w|to|en|con)\s+|^\s*(?:the|my|our|a|an|your|la|el|los|las|mi)\s+")
+# A clause that is a place: "by the front door" after "leave it anywhere".
+_PLACE_CLAUSE = re.compile(
+    r"\W*(?:at|on|in|inside|by|behind|under|underneath|beside|next\s+to|near|in\s+front\s+of|between|on\s+top\s+of)\s+"
+    r"(?:the|my|our|a|your)\s+\w+"
+)
 _SAFE_PLACES = re.compile(
     r"\b(?:safe\s*drop|safe\s+place|porch|proch|back door|backdoor|frontdoor|side door|garage|mail ?room|package room|"
     r"parcel room|front desk|concierge|consierge|conserge|reception|doorman|door man|porter|mail ?box|parcel box|"
@@ -220,7 +157,8 @@ _PLAIN_PLACES = re.compile(
 )
 # A reply that is only a place: "behind the planter", "under the mat".
 _PLACE_ONLY = re.compile(
-    r"^\W*(?:behind|under|underneath|beneath|beside|next\s+to|inside|detras\s+de|debajo\s+de|junto\s+a)\s+[^.!?]+$"
+    r"^\W*(?:behind|under|underneath|beneath|beside|next\s+to|inside|between|in\s+front\s+of|on\s+top\s+of|"
+    r"(?:on|at|by|in)(?=\s+(?:the|my|our|your)\s)(?!\s+my\s+way)|detras\s+de|debajo\s+de|junto\s+a)\s+[^.!?]+$"
 )
 _PRESENCE_BEFORE = re.compile(
     r"\b(?:i'?m|i am|im|we'?re|you'?re|you are|u r|ur|meet|come to|i'?ll be|be|waiting|estoy|estare|esperando|"
@@ -252,20 +190,34 @@ def _safe_drop(reply: _Reply) -> Understanding | None:
             continue  # "leave the door open", "drop by": not a drop-off instruction
         detail = _place_detail(reply, verb.end(), place.end()) if place else ""
         said = reply.original(verb.start(), verb.end()).strip()
-        if _someone_else(detail):
+        bare = _bare_place(detail)
+        if _someone_else(bare):
             # "give it to Tom in 4", "leave it at 3B": another person or another unit is a neighbour.
-            return Understanding(intent=ReplyIntent.NEIGHBOR, detail=detail, why=f"someone else named after {said!r}")
+            sentence = reply.sentences[reply.sentence(verb.start())]
+            detail = (
+                _place_detail(reply, verb.end(), sentence.end)
+                if _UNIT_WORD.search(t, place.end(), sentence.end)
+                else bare
+            )
+            return Understanding(
+                intent=ReplyIntent.NEIGHBOR, detail=_bare_place(detail), why=f"someone else named after {said!r}"
+            )
+        if bare.lower() in _VAGUE:
+            detail = _said_where(reply, verb.start()) or detail
         return Understanding(
             intent=ReplyIntent.SAFE_DROP,
             detail=detail,
             why=f"place after {said!r}" if detail else f"told to {said!r}, no place named",
+            evidence=(Evidence(verb.start(), place.end() if place else verb.end(), "drop-off"),),
         )
-    if _PLACE_ONLY.match(t):
-        detail = _place_detail(reply, 0, len(t))
+    if _PLACE_ONLY.match(t) and not _TIME.search(t) and not _DAY.search(t):
+        detail = _place_detail(reply, 0, len(t), between=bool(re.match(r"\W*between\b", t)))
         return Understanding(intent=ReplyIntent.SAFE_DROP, detail=detail, why="the reply is a place")
     for m in _SAFE_PLACES.finditer(t):
         if reply.is_negated(m.start()) or _PRESENCE_BEFORE.search(t, reply.clause(m.start()).start, m.start()):
             continue
+        if re.match(r"safe", m.group(0)):
+            continue  # "SAFE DROP OK - side porch": the words name the service, the place comes after
         detail = _noun_phrase(reply, m.start(), m.end())
         return Understanding(intent=ReplyIntent.SAFE_DROP, detail=detail, why=f"safe place named ({detail!r})")
     for m in _PLAIN_PLACES.finditer(t):
@@ -281,7 +233,39 @@ def _safe_drop(reply: _Reply) -> Understanding | None:
     return None
 
 
+_UNIT_WORD = re.compile(r"\b(?:apt|apartment|unit|suite|#)\s*#?\s*\d|\b\d{1,4}[a-z]\b")
+_PERSON = re.compile(
+    r"^(?:the\s+|my\s+|a\s+)?(?:lady|man|guy|woman|girl|boy|friend|landlord|landlady|super|superintendent|tenant|"
+    r"sister|brother|aunt|uncle|cousin|grandma|grandpa|senora|senor|amiga|amigo|hermana|hermano|tia|tio|vecin[oa])\b"
+)
+
+
+def _bare_place(detail: str) -> str:
+    for _ in range(2):
+        detail = _PLACE_LEAD.sub("", detail)
+    return detail
+
+
+def _said_where(reply: _Reply, pos: int) -> str:
+    """What "there" or "anywhere" stands for: the place in the next clause, or one the reply named before."""
+    clause = reply.clause(pos)
+    following = _PLACE_CLAUSE.match(reply.t, clause.end)
+    if following is not None:
+        nxt = reply.clause(following.end())
+        return _place_detail(reply, clause.end, nxt.end).lstrip(" ,")
+    for m in list(_SAFE_PLACES.finditer(reply.t, 0, clause.start)) + list(
+        _PLAIN_NAMED.finditer(reply.t, 0, clause.start)
+    ):
+        return _noun_phrase(reply, m.start(), m.end())
+    return ""
+
+
+_PLAIN_NAMED = re.compile(r"\b(?:front\s+door|door|front\s+step|steps|stoop|lobby|hallway|entrance)\b")
+
+
 def _someone_else(detail: str) -> bool:
+    if _PERSON.match(detail.lower()):
+        return True
     m = _SOMEONE_ELSE.match(detail)
     if m is None or _HOUSEHOLD.search(detail.lower()):
         return False
@@ -289,11 +273,13 @@ def _someone_else(detail: str) -> bool:
     return first not in _PLACE_WORDS and not _SAFE_PLACES.match(detail.lower())
 
 
-def _place_detail(reply: _Reply, start: int, end: int) -> str:
+def _place_detail(reply: _Reply, start: int, end: int, *, between: bool = False) -> str:
+    """The place as the recipient said it, with its preposition: 'in my car', 'next to the mat', 'on the porch'."""
     text = reply.original(start, end)
-    text = _PLACE_STOP.sub("", text)
-    for _ in range(2):
-        text = _PLACE_LEAD.sub("", text)
+    if between:
+        # "between the storm door and the front door": the "and" is part of the place.
+        text = re.sub(r"\s+and\s+", " \x00 ", text, count=1)
+    text = _PLACE_STOP.sub("", text).replace(" \x00 ", " and ")
     return _TRAILING_JUNK.sub("", text.strip(" .,!-/"))
 
 

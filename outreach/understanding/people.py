@@ -1,0 +1,210 @@
+"""Someone else to take the parcel: a neighbour named, or a person or business the reply says will take it.
+
+A neighbour is told by the word ("neighbour", "next door", "vecino", "de al lado") with who and where as the
+recipient wrote them: a name ("neighbour Maria", "Carmen next door", "next door at the Hendersons"), a unit
+("vecino del 3", "neighbor in 4B", "Tony next door (4419)") or a description ("the barber shop next door", "my
+mom lives next door"). Without the word, someone the reply says will take it is one too: "apt 304 across from me
+said they'd sign for it", "Kim is expecting it", "the dry cleaners downstairs knows me", "mi hermana vive en el
+1C"; and so is a unit or a name to knock at ("knock on 2R", "try 6D"). The detail is the recipient's own words
+from the first to the last of these, so the driver reads who and where. The recipient's own household ("my
+husband is home") is not someone else.
+"""
+
+from __future__ import annotations
+
+import re
+
+from outreach.understanding.meaning import Evidence, ReplyIntent, Understanding
+from outreach.understanding.reply import _Reply, _Span, _words
+from outreach.understanding.times import _TIME
+
+_NEIGHBOUR = re.compile(
+    r"\bn(?:ei|ie|e|ai)g?h?b(?:ou?)?rs?(?:'s)?\b|\bvecin[oa]s?\b|\bnext\s+door\b|\bde\s+al\s+lado\b"
+)
+_UNIT = re.compile(
+    r"(?P<word>\b(?:apt|apartment|unit|suite|ste|no\.|number|num|room|rm|house|flat|bldg|depto|departamento|dpto|"
+    r"casa|puerta|piso)\.?\s*#?\s*|#\s*)(?P<unit>[a-z]?\d{1,5}[a-z]?)\b"
+    r"|(?P<prep>\b(?:in|at|from|of|del|de la|de el|en el|en la|en|el|la)\s+)"
+    r"(?P<punit>\d{1,4}[a-z]|[a-z]\d{1,4}|\d{3,5}|1[3-9]|[2-9]\d)\b"
+    r"(?!\s*(?:am|pm|min|hour|hr|o'?clock|:))"
+    r"|(?P<bare>\b(?:\d{1,4}[b-gi-lnoq-z]|[a-z]\d{1,3}))\b"
+    r"|\((?P<paren>\d{1,5}[a-z]?)\)"
+)
+_UNIT_RIGHT_AFTER = re.compile(
+    r"\s+(?:at|in|from|of|del|de\s+la|en\s+el|en\s+la|#)\s*#?\s*(\d{1,4}[a-z]?)\b"
+    r"(?!\s*(?:am|pm|a\.|p\.|:|o'?clock|min|hour|hr))"
+)
+_NAME = re.compile(
+    r"(?:(?:Mr|Mrs|Ms|Miss|Dr|Sr|Sra|Srta|Don|Doña|Dona)\.?\s+)?[A-ZÁÉÍÓÚÑ][a-záéíóúñ'\-]+(?:\s+[A-ZÁÉÍÓÚÑ][a-záéíóúñ'\-]+)?"
+)
+_NOT_NAMES = _words(
+    "i im i'm i'll id i'd the a an she he they we it its it's is will can could said has have had at in on next "
+    "across apt unit please pls thanks thank ok okay leave give del de la el en por con her his my our their "
+    "neighbor neighbour neighbors neighbours vecina vecino door house across upstairs downstairs who she's he's "
+    "just also if and or but yes no hi hello hey knock ring try ask"
+)
+_NEIGHBOUR_PLACE = re.compile(
+    r"\b(?:next door|across the (?:hall|street|way|road)|across from (?:me|us)|upstairs|downstairs|"
+    r"on the (?:left|right)|de al lado|de enfrente|de arriba|de abajo)\b"
+)
+# Words that end the description before "next door": "leave it with | the barber shop next door".
+_LEFT_STOP = _words(
+    "the a an it them with to at for on in by and or but so please pls just leave give drop put take bring ask try "
+    "knock ring is are was con la el los las a al de del en lo le dejelo dejeselo dejalo dejeselo pregunta "
+    "i i'm im you u we they he she can could would will if"
+)
+_POSSESSIVE = _words("my our mi nuestra nuestro")
+# The recipient's own household is the recipient, not someone else.
+_HOUSEHOLD = re.compile(
+    r"\b(?:wife|husband|son|daughter|kid|kids|roommate|partner|boyfriend|girlfriend|esposa|esposo|hijo|hija)\b"
+)
+# Someone who will take it: "Kim is expecting it", "said they'd sign for it", "knows me", "lo recibe".
+_TAKES = re.compile(
+    r"\b(?:will|can|could|'ll|would|said\s+(?:they|she|he)(?:'d|\s+would|\s+will|'ll)?|(?:is|are)\s+(?:happy|ok|okay|"
+    r"fine)\s+to|agreed\s+to|offered\s+to)\s+(?:take|sign\s+for|hold|grab|accept|get|receive|keep|collect)\s+"
+    r"(?:it|them|the\s+\w+|onto\s+it)"
+    r"|\b(?:is|are|'s)\s+expecting\s+(?:it|them|the\s+\w+)|\bknows?\s+(?:me|us)\b|\bsaid\s+(?:yes|ok|okay|it'?s\s+fine)\b"
+    r"|\b(?:is|'s|are)\s+(?:always|usually)\s+home\b|\b(?:is|'s|are)\s+home\s+all\s+day\b|\b(?:lo|la)\s+(?:recibe|puede\s+recibir|guarda|agarra)\b"
+    r"|\b(?:el|ella)\s+sabe\b|\bvive\s+en\b"
+)
+_NOBODY = re.compile(r"\b(?:no\s*one|nobody|nadie|noone)\b")
+_KNOCK = re.compile(
+    r"\b(?:knock\s+(?:on|at)|ring|try|ask|toque\s+en|pregunte\s+en)\s+(?:the\s+)?(?:apt\.?\s*|unit\s*|#\s*)?"
+)
+_KNOCK_UNIT = re.compile(r"(\d{1,4}[a-z]|[a-z]\d{1,4})\b(?!\s*(?:am|pm))")
+
+
+def _neighbour(reply: _Reply) -> Understanding | None:
+    t = reply.t
+    for m in _NEIGHBOUR.finditer(t):
+        if reply.is_negated(m.start()):
+            continue
+        sentence = reply.sentences[reply.sentence(m.start())]
+        start = max(sentence.start, m.start() - 30)
+        spans = [_Span(m.start(), m.end()), _widen_left(reply, m.start())]
+        name = _neighbour_name(reply, m, start, sentence.end)
+        unit = _neighbour_unit(reply, m, start, sentence.end)
+        if name is not None:
+            # "neighbour Jo in 6": a small number right after the name is their unit too.
+            right = _UNIT_RIGHT_AFTER.match(t, name.end)
+            unit = _Span(right.start(1), right.end(1)) if right is not None else unit
+            spans.append(name)
+        if unit is not None:
+            spans.append(unit)
+        place = _NEIGHBOUR_PLACE.search(t, m.start(), sentence.end)
+        if name is None and unit is None and place is not None:
+            spans.append(_Span(place.start(), place.end()))
+        return _someone(reply, spans, f"neighbour named ({reply.original(m.start(), m.end())!r})")
+    return _someone_who_takes(reply) or _door_to_knock(reply)
+
+
+def _someone(reply: _Reply, spans: list[_Span], why: str) -> Understanding:
+    start, end = min(s.start for s in spans), max(s.end for s in spans)
+    detail = reply.original(start, end).strip(" ,()")
+    return Understanding(
+        intent=ReplyIntent.NEIGHBOR, detail=detail, why=why, evidence=(Evidence(start, end, "someone else"),)
+    )
+
+
+def _widen_left(reply: _Reply, pos: int) -> _Span:
+    """The words before "next door" that say who: 'the barber shop', 'Carmen', 'my mom lives', 'la señora'."""
+    clause = reply.clause(pos)
+    words = list(re.finditer(r"[\w'-]+", reply.t[clause.start : pos]))
+    start = pos
+    for w in reversed(words[-5:]):
+        word = w.group(0)
+        if word in _POSSESSIVE:
+            start = clause.start + w.start()
+            break
+        if word in _LEFT_STOP:
+            break
+        start = clause.start + w.start()
+    return _Span(start, pos)
+
+
+def _neighbour_name(reply: _Reply, keyword: re.Match[str], start: int, end: int) -> _Span | None:
+    # A capitalised word right after the keyword ("neighbor Maria", "next door at the Hendersons") or right
+    # before it ("Dave next door").
+    after = re.compile(r"[\s,:]+(?:(?:named|called|llamad[oa]|at\s+the|at|with\s+the|with)\s+)?").match(
+        reply.raw, keyword.end()
+    )
+    candidates = []
+    if after is not None:
+        candidates.append(_NAME.match(reply.raw, after.end(), end))
+    before = re.search(r"(\S+(?:\s+\S+)?)\s+$", reply.raw[start : keyword.start()])
+    if before is not None:
+        candidates.append(_NAME.fullmatch(reply.raw, start + before.start(1), start + before.end(1)))
+        last = before.group(1).split()[-1]
+        candidates.append(_NAME.fullmatch(reply.raw, keyword.start() - len(last) - 1, keyword.start() - 1))
+    for name in candidates:
+        if name is not None and name.group(0).split()[0].lower().strip(".") not in _NOT_NAMES:
+            return _Span(name.start(), name.end())
+    return None
+
+
+def _neighbour_unit(reply: _Reply, keyword_match: re.Match[str], start: int, end: int) -> _Span | None:
+    # Right after the keyword even a small number is a unit: "neighbour at 14", "vecino del 3".
+    right = _UNIT_RIGHT_AFTER.match(reply.t, keyword_match.end())
+    if right is not None:
+        return _Span(right.start(1), right.end(1))
+    keyword, best = keyword_match.start(), None
+    for m in _UNIT.finditer(reply.t, start, end):
+        if m.group("bare") and _TIME.match(reply.t, m.start()):
+            continue
+        if best is None or abs(m.start() - keyword) < abs(best.start() - keyword):
+            best = m
+    for knock in _KNOCK.finditer(reply.t, start, end):
+        unit = _KNOCK_UNIT.match(reply.t, knock.end())
+        if unit is not None:
+            return _Span(unit.start(), unit.end())  # "ring 3A, that's my neighbour Luis"
+    if best is None:
+        return None
+    for group in ("punit", "paren"):
+        if best.group(group):
+            # "in 3B", "del 4A", "(4419)": the preposition or bracket is not part of the unit.
+            return _Span(best.start(group), best.end(group))
+    return _Span(best.start(), best.end())
+
+
+def _someone_who_takes(reply: _Reply) -> Understanding | None:
+    """ "Kim is expecting it", "apt 304 across from me said they'd sign for it", "the dry cleaners knows me"."""
+    t = reply.t
+    for m in _TAKES.finditer(t):
+        clause = reply.clause(m.start())
+        subject = t[clause.start : m.start()]
+        if reply.is_negated(m.start()) or _HOUSEHOLD.search(subject) or _NOBODY.search(subject):
+            continue
+        if re.fullmatch(r"\W*(?:i|i'?m|we|we'?re|you|u|it|this|that|they|he|she|someone|somebody|anyone)?\W*", subject):
+            # "she's always home": who she is was said in the clause before.
+            index = reply.clauses.index(clause)
+            if index == 0:
+                continue
+            clause = reply.clauses[index - 1]
+            subject = t[clause.start : clause.end]
+        words = re.findall(r"[a-z0-9']+", subject)
+        if not words or all(w in _LEFT_STOP or w in _NOT_NAMES for w in words):
+            continue
+        lead = re.match(r"\W*(?:(?:try|ask|knock\s+on|ring|the|a|con|a\s+la|give\s+it\s+to)\s+)*", t[clause.start :])
+        start = clause.start + (lead.end() if lead else 0)
+        end = m.start() if clause.end > m.start() else clause.end
+        if end <= start:
+            continue
+        sentence = reply.sentences[reply.sentence(m.start())]
+        unit = _UNIT.search(t, sentence.start, sentence.end)
+        knock = _KNOCK.search(t, sentence.start, sentence.end)
+        if unit is None and knock is not None:
+            unit = _KNOCK_UNIT.match(t, knock.end())
+        spans = [_Span(start, end)] + ([_Span(unit.start(), unit.end())] if unit else [])
+        return _someone(reply, spans, f"someone else will take it ({reply.original(m.start(), m.end())!r})")
+    return None
+
+
+def _door_to_knock(reply: _Reply) -> Understanding | None:
+    """ "knock on 2R", "try 6D", "ask 4B": another unit to take it, when nothing else in the reply decides."""
+    t = reply.t
+    for m in _KNOCK.finditer(t):
+        unit = _KNOCK_UNIT.match(t, m.end())
+        if unit is None or reply.is_negated(m.start()) or _TIME.match(t, unit.start()):
+            continue
+        return _someone(reply, [_Span(unit.start(), unit.end())], f"another door to try ({m.group(0).strip()!r})")
+    return None

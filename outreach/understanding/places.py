@@ -191,7 +191,7 @@ def _safe_drop(reply: _Reply) -> Understanding | None:
         detail = _place_detail(reply, verb.end(), place.end()) if place else ""
         said = reply.original(verb.start(), verb.end()).strip()
         bare = _bare_place(detail)
-        if _someone_else(bare):
+        if place is not None and _someone_else(bare):
             # "give it to Tom in 4", "leave it at 3B": another person or another unit is a neighbour.
             sentence = reply.sentences[reply.sentence(verb.start())]
             detail = (

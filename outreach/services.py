@@ -35,6 +35,7 @@ from outreach.backends import (
     sms_backend,
 )
 from outreach.models import Channel, Conversation, Message, MessageTemplate
+from outreach.understanding.keywords import carrier_opts_in
 from outreach.understanding.meaning import ReplyIntent, Understanding
 
 logger = logging.getLogger(__name__)
@@ -418,7 +419,7 @@ def _inbound_record(
     )
     if understood.intent == ReplyIntent.OPT_OUT:
         recipient_opted_out(recipient_id=recipient.pk, now=now)
-    elif understood.intent == ReplyIntent.OPT_IN:
+    elif understood.intent == ReplyIntent.OPT_IN or (recipient.opted_out and carrier_opts_in(body)):
         recipient_opted_in(recipient_id=recipient.pk)
 
 

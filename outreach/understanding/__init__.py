@@ -32,6 +32,7 @@ the order and the public entry point, `reply_understand`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import zoneinfo
@@ -96,6 +97,15 @@ def reply_understand(
         return bare
     if _BARE_NUMBER.fullmatch(key):
         return _unclear("a bare number: the message offers no numbered menu")
+    taken_back = _TAKEN_BACK.search(reply.t)
+    if taken_back is not None and taken_back.end() < len(text):
+        # "tmrw... actually friday is better", "leave it with the neighbour, no, on the porch": the last word wins.
+        # A code takes back its own numbers ("5816 no wait 5861"), and a code with a fallback is a code.
+        start, marker = taken_back.end(), taken_back.group("marker").strip(" ,.;-")
+        then = reply_understand(text=text[start:], sent_at=sent_at, time_zone=time_zone, reason_code=reason_code)
+        whole = _access_code(reply)
+        if then.intent != ReplyIntent.UNCLEAR and (whole is None or then.intent == ReplyIntent.ACCESS_CODE):
+            return _shifted(then, start, f"{then.why}, after {marker!r}")
     for rule in _RULES:
         understood = rule(reply)
         if understood is not None:
@@ -104,6 +114,21 @@ def reply_understand(
         # Whoever starts with STOP is not asked again, whatever the carrier makes of the rest.
         return Understanding(intent=ReplyIntent.UNCLEAR, why=_unclear_why(reply), ask_again=False)
     return _unclear(_unclear_why(reply))
+
+
+# Taking back what came before: "... actually", "no wait", ", no,", "I mean". The last one counts.
+_TAKEN_BACK = re.compile(
+    r"(?:.*)(?P<marker>(?:\.\.+|,|;|-)\s*(?:wait|well|no(?=\s*[,.!])|nah|hmm+)\b|\b(?:no\s+wait|wait\s+no|actually|"
+    r"i\s+mean|i\s+meant|scratch\s+that|on\s+second\s+thought|changed\s+my\s+mind|mejor\s+dicho|o\s+sea|"
+    r"pensandolo\s+bien)\b)[\s,.!:]*",
+    re.S,
+)
+
+
+def _shifted(understood: Understanding, offset: int, why: str) -> Understanding:
+    """A reading of the reply's tail, with its evidence placed in the whole reply."""
+    evidence = tuple(dataclasses.replace(e, start=e.start + offset, end=e.end + offset) for e in understood.evidence)
+    return _safe_why(dataclasses.replace(understood, evidence=evidence, why=why))
 
 
 def _unclear(why: str) -> Understanding:

@@ -45,6 +45,8 @@ _CODE_WORD_AFTER = re.compile(
 # What to press at a device is access information too, but weaker than a number called a code.
 _CODE_DEVICE = re.compile(r"\b(?:call ?box|callbox|buzzer|intercom|keypad|lockbox|lock box)\b")
 _CODE_STOP = re.compile(r"call|phone|text|cell|llam|tel")
+# "the code is the last 4 of my phone number: 9026": a phone's digits as the code.
+_PHONE_DIGITS = re.compile(r"\blast\s+(?:4|four|\d)\s+(?:digits\s+)?of\b|\bultimos\s+(?:4|cuatro)\b")
 # How far after "code" its number may come.
 CODE_REACH = 60
 _CODE_ACTION = re.compile(
@@ -143,7 +145,7 @@ def _code_after(reply: _Reply, all_runs: list[Run], pos: int) -> Run | None:
         if run.start < pos or run.start >= end:
             continue
         between = reply.t[pos : run.start]
-        if _CODE_STOP.search(between):
+        if _CODE_STOP.search(between) and not _PHONE_DIGITS.search(between):
             return None  # "the code doesn't work, call me at 555 0188": that number is a phone
         if _UNIT_BEFORE.search(reply.t, pos, run.start):
             continue  # "the code for unit 12 is 4821"

@@ -35,11 +35,21 @@ CARRIER_KEYWORDS: dict[str, ReplyIntent] = {
         ),
         ReplyIntent.OPT_OUT,
     ),
-    **dict.fromkeys(("start", "yes", "unstop"), ReplyIntent.OPT_IN),
+    # YES is the carrier's opt-in keyword too, but to us a bare yes answers no question we asked; the carrier's
+    # effect on an opted-out number is recorded where the reply is received.
+    **dict.fromkeys(("start", "unstop"), ReplyIntent.OPT_IN),
     # AYUDA is ours, not the carrier's: Spanish-speaking recipients ask for help in Spanish.
     **dict.fromkeys(("help", "info", "ayuda"), ReplyIntent.HELP),
 }
 _KEYWORD_TRIM = " \t\r\n.,!?¡¿'\"()[]-~:;"
+# What the carrier itself takes as opting back in (Twilio's defaults), whatever the reply means to us.
+CARRIER_OPT_IN = frozenset({"start", "unstop", "yes"})
+
+
+def carrier_opts_in(text: str) -> bool:
+    """Whether the carrier reads this message as opting the number back in."""
+    return text.lower().strip(_KEYWORD_TRIM) in CARRIER_OPT_IN
+
 
 # The carrier's opt-out keywords at the start of a longer message.
 _STOP_FIRST = re.compile(r"^\W*(stop|stopall|unsubscribe|end|quit|revoke|optout|cancel)\b")
@@ -170,7 +180,7 @@ _REFUSE = re.compile(
     r"until|till|before|after|today|tomorrow|tonight|anymore\s+(?:at|on)))"
     r"|\brefuse[ds]?\b|\brefusing\b|\breject(?:ed|ing)?\b"
     r"|\bcancel\s+(?:it|(?:the|my|this|that)\s+(?:order|delivery|package|shipment)|order|delivery|shipment)\b"
-    r"|\breturn\s+to\s+sender\b|\bwrong\s+person\b|\b(?:no\s*one|nobody)\s+(?:by|with|named)\s+that\s+name\b"
+    r"|\breturn\s+(?:it\s+)?to\s+(?:the\s+)?(?:sender|seller|store|shop|merchant|vendor|amazon)\b|\bwrong\s+person\b|\b(?:no\s*one|nobody)\s+(?:by|with|named)\s+that\s+name\b"
     r"|\b(?:already\s+)?cancell?ed\s+(?:it|this|that|the|my)\b|\bordered\s+(?:it\s+|this\s+)?by\s+mistake\b"
     r"|\b(?:doesn'?t|does not)\s+live\s+here\b"
     r"|\b(?:sent|delivered|shipped|came|ordered)\s+(?:to\s+(?:me|us|here)\s+)?(?:by\s+mistake|in\s+error|by\s+accident)\b"
@@ -178,12 +188,14 @@ _REFUSE = re.compile(
     r"|\bno\s+(?:lo|la|los|las)\s+(?:quiero|necesito|acepto|pedi|ordene|compre)\b"
     r"|\bno\s+quiero\s+(?:el|ese|este|nada)\b"
     r"|\bno\s+(?:pedi|ordene|compre|he pedido)\b|\bno\s+es\s+(?:mio|mia|para mi|nuestro)\b"
-    r"|\b(?:want|need|get|prefer)\s+(?:a\s+)?refund\b|\breembolso\b"
+    r"|\b(?:want|need|get|prefer)\s+(?:a\s+)?refund\b|\b(?:got|received|had|getting)\s+(?:a|my|the)\s+refund\b"
+    r"|\breembolso\b"
     r"|\brechaz\w*|\bcancel(?:en|ar|e)\s+(?:el\s+)?(?:pedido|paquete|envio)\b"
 )
 _SEND_BACK = re.compile(
-    r"\b(?:send|ship|take|bring)\s+(?:it|this|them|the\s+\w+)\s+back\b|\breturn\s+(?:it|this|them|the\s+\w+)\b"
-    r"|\bdevuel(?:va|valo|vanlo|ve|ver|velo)\b|\bregres(?:alo|enlo|elo|ar)\b"
+    # "bring it back around 3" and "puede regresar?" ask the driver to come again, not to return the parcel.
+    r"\b(?:send|ship|take)\s+(?:it|this|them|the\s+\w+)\s+back\b|\breturn\s+(?:it|this|them|the\s+\w+)\b"
+    r"|\bdevuel(?:va|valo|vanlo|ve|ver|velo)\b|\bregres(?:alo|enlo|elo|arlo)\b"
 )
 
 

@@ -155,6 +155,10 @@ _PLAIN_PLACES = re.compile(
     r"(?=\s+(?:is|would\s+be|should\s+be|es|esta)\s+(?:fine|ok|okay|good|great|safe|perfect|bien)\b"
     r"|\s*(?:pls|please|plz|por\s+favor)?\s*[.!]*\s*$)"
 )
+_ACTED_ON = re.compile(
+    r"\b(?:open|unlock|close|shut|find|see|through|past|use|buzz|ring|knock\s+on|knock\s+at|abro|abrir)\s+"
+    r"(?:the\s+|my\s+|la\s+|el\s+)?(?:front\s+)?$"
+)
 # A reply that is only a place: "behind the planter", "under the mat".
 _PLACE_ONLY = re.compile(
     r"^\W*(?:behind|under|underneath|beneath|beside|next\s+to|inside|between|in\s+front\s+of|on\s+top\s+of|"
@@ -223,6 +227,8 @@ def _safe_drop(reply: _Reply) -> Understanding | None:
     for m in _PLAIN_PLACES.finditer(t):
         if reply.is_negated(m.start()) or _PRESENCE_BEFORE.search(t, reply.clause(m.start()).start, m.start()):
             continue
+        if _ACTED_ON.search(t, reply.clause(m.start()).start, m.start()):
+            continue  # "I'll open the gate", "knock on the door": something done to it, not a place to leave it
         detail = _noun_phrase(reply, m.start(), m.end())
         return Understanding(intent=ReplyIntent.SAFE_DROP, detail=detail, why=f"offers a place ({detail!r})")
     if _SAFE_WORD.search(t):

@@ -66,6 +66,8 @@ class _Window:
     kind: str  # at, after, until, before, range, part, day
     pos: int
     phrase: str
+    # "thurs or fri. thurs better": the one the recipient prefers.
+    preferred: bool = False
 
 
 def _in_complaint(reply: _Reply, pos: int) -> bool:
@@ -105,7 +107,7 @@ def _windows(reply: _Reply) -> list[_Window]:
                     else:
                         phrase = f"{reply.original(day_match.start(), day_match.end())} … {window.phrase}"
                     window = dataclasses.replace(window, phrase=phrase.strip())
-                windows.append(window)
+                windows.extend(_preferring(reply, [window], m))
         if not s_times:
             for p in s_parts:
                 day_match = _nearest(s_days, p.start()) or carried
@@ -116,7 +118,7 @@ def _windows(reply: _Reply) -> list[_Window]:
             if not s_parts:
                 for d in s_days:
                     if not _day_negated(reply, d):
-                        windows.extend(_day_window(reply, d))
+                        windows.extend(_preferring(reply, _day_window(reply, d), d))
         if s_days and not s_times:
             carried = s_days[-1]
         elif s_days:
@@ -250,10 +252,19 @@ def _day_negated(reply: _Reply, d: re.Match[str]) -> bool:
     )
 
 
+_PREFERRED = re.compile(r"\s*(?:is|works|would\s+be|'s)?\s*(?:better|best|preferred|preferably|mejor)\b")
+
+
+def _preferring(reply: _Reply, windows: list[_Window], mention: re.Match[str]) -> list[_Window]:
+    if _PREFERRED.match(reply.t, mention.end()):
+        return [dataclasses.replace(w, preferred=True) for w in windows]
+    return windows
+
+
 def _best_window(windows: list[_Window]) -> _Window | None:
     # "Not home till 7. can u try tmrw after 10am": the 'until' is a constraint, the request is the time to use;
     # among several, the latest start is the one the recipient is sure to be there for.
-    wanted = [w for w in windows if w.kind != "until"] or windows
+    wanted = [w for w in windows if w.preferred] or [w for w in windows if w.kind != "until"] or windows
     return max(wanted, key=lambda w: (w.start, w.end is not None, w.pos), default=None)
 
 

@@ -142,7 +142,8 @@ def test_stop_opts_out_and_so_does_any_plain_way_of_saying_it(client, sent, sign
     assert Recipient.objects.get(pk=recipient_id).opted_out
     assert not Message.objects.filter(direction=Message.Direction.OUTBOUND, template_key="reprompt").exists()
 
-    reply(client, sent, "START", sid="SMb")
+    # YES opts a number back in at the carrier, though to us it answers nothing.
+    reply(client, sent, "YES", sid="SMb")
     assert not Recipient.objects.get(pk=recipient_id).opted_out
     reply(client, sent, "stop", sid="SMc")
     assert Recipient.objects.get(pk=recipient_id).opted_out

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPORA = (
     ROOT.parent / "shared" / "benchmarks" / "replies" / "public.csv",
     ROOT / "tests" / "outreach" / "replies.csv",
+    ROOT / "bench" / "replies" / "blind.csv",
 )
 
 

@@ -1,33 +1,44 @@
-"""Reply understanding: what a recipient's free-text answer to an outreach SMS means.
+"""Reply understanding: what a recipient's free-text answer to an outreach SMS means, and how sure it is.
 
 Deterministic and explainable on purpose: compiled regexes and small keyword
 tables, English and Spanish, common SMS spellings. Whatever is not clearly one
 thing is UNCLEAR, and a person reads it; a wrong guess costs a second failed
-attempt, a human read costs a minute.
+attempt, a human read costs a minute. Every reading says what in the reply it
+rests on (``evidence``) and, when it is not sure, why (``doubt``): the desk
+confirms an unsure code, drop or opt-out with the recipient before acting.
 
 The rules are tried in a fixed order and the first that decides wins:
 
+0. the answer to "just to check: ...?" when the desk asked one (``confirm``);
 1. a carrier keyword that is the whole message (STOP, START, HELP...);
-2. nothing to read (emoji, punctuation) or a bare number (no numbered menu);
-3. a request to stop messages ("stop texting me");
-4. an access code: a reply that carries a code and a fallback is still a code;
-5. a refusal ("didn't order", "no lo quiero");
-5a. asked how to find the door (the driver could not find the address):
+2. nothing to read (emoji, punctuation); a phone's reaction to our text, an
+   automatic reply, "who is this"; a keyword with filler ("stop please",
+   "wrong number. stop": any plain way of saying stop opts out);
+3. a code alone ("4417", "K 4 4 0 9"), or a bare number (no numbered menu);
+4. what the reply says after taking back what came before ("tmrw... actually
+   friday", "with the neighbour, no, on the porch"): the last word wins;
+5. asking for help ("help me understand this");
+6. a request to stop messages ("stop texting me");
+7. an access code: a reply that carries a code and a fallback is still a code;
+8. a refusal ("didn't order", "no lo quiero");
+8a. asked how to find the door (the driver could not find the address):
     directions, when nothing in the reply is a drop-off, a time or a call;
-6. a neighbour, a pickup point, a safe place, in that order;
-7. "send it back" when nothing above matched;
-8. the recipient is there now, or will be within minutes;
-9. a call request;
-10. a time to come back, or else "try again" with no time (there now);
-11. a conditional call request ("call me if...").
+9. someone else to take it (a neighbour, a person or shop who will), a pickup
+   point, a safe place, in that order;
+10. "send it back" when nothing above matched;
+11. the recipient is there now, or will be within minutes;
+12. a call request;
+13. a time to come back, or else "try again" with no time (there now);
+14. a conditional call request ("call me if...").
 
 Each rule reads from its own module: `keywords` carrier keywords and set
-phrases (1, 3, 5, 7), `codes` access codes (2, 4), `places` directions,
-neighbours, pickup points and safe places (5a, 6), `availability` there now,
-a call or a time (8-11), with the windows `windows` makes of what `times`
-reads (conventions for times are there). All of them read the reply as
-`reply` folds it and cuts it into sentences and clauses. This module holds
-the order and the public entry point, `reply_understand`.
+phrases, `numbers` and `codes` access codes, `people` neighbours, `places`
+directions, pickup points and safe places, `availability` there now, a call
+or a time, with the windows `windows` makes of what `times` reads
+(conventions for times are there), `confirm` a yes or no to a reading. All of
+them read the reply as `reply` folds it and cuts it into sentences and
+clauses. This module holds the order and the public entry point,
+`reply_understand`.
 """
 
 from __future__ import annotations

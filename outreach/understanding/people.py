@@ -98,11 +98,15 @@ def _neighbour(reply: _Reply) -> Understanding | None:
     return _someone_who_takes(reply) or _door_to_knock(reply)
 
 
-def _someone(reply: _Reply, spans: list[_Span], why: str) -> Understanding:
+def _someone(reply: _Reply, spans: list[_Span], why: str, doubt: str = "") -> Understanding:
     start, end = min(s.start for s in spans), max(s.end for s in spans)
     detail = reply.original(start, end).strip(" ,()")
     return Understanding(
-        intent=ReplyIntent.NEIGHBOR, detail=detail, why=why, evidence=(Evidence(start, end, "someone else"),)
+        intent=ReplyIntent.NEIGHBOR,
+        detail=detail,
+        why=why,
+        doubt=doubt,
+        evidence=(Evidence(start, end, "someone else"),),
     )
 
 
@@ -195,7 +199,12 @@ def _someone_who_takes(reply: _Reply) -> Understanding | None:
         if unit is None and knock is not None:
             unit = _KNOCK_UNIT.match(t, knock.end())
         spans = [_Span(start, end)] + ([_Span(unit.start(), unit.end())] if unit else [])
-        return _someone(reply, spans, f"someone else will take it ({reply.original(m.start(), m.end())!r})")
+        return _someone(
+            reply,
+            spans,
+            f"someone else will take it ({reply.original(m.start(), m.end())!r})",
+            doubt="nobody is called a neighbour; read from who will take it",
+        )
     return None
 
 
@@ -206,5 +215,10 @@ def _door_to_knock(reply: _Reply) -> Understanding | None:
         unit = _KNOCK_UNIT.match(t, m.end())
         if unit is None or reply.is_negated(m.start()) or _TIME.match(t, unit.start()):
             continue
-        return _someone(reply, [_Span(unit.start(), unit.end())], f"another door to try ({m.group(0).strip()!r})")
+        return _someone(
+            reply,
+            [_Span(unit.start(), unit.end())],
+            f"another door to try ({m.group(0).strip()!r})",
+            doubt="another door named, nobody said they will take it",
+        )
     return None

@@ -155,6 +155,10 @@ _PLAIN_PLACES = re.compile(
     r"(?=\s+(?:is|would\s+be|should\s+be|es|esta)\s+(?:fine|ok|okay|good|great|safe|perfect|bien)\b"
     r"|\s*(?:pls|please|plz|por\s+favor)?\s*[.!]*\s*$)"
 )
+# A place offered for the parcel: "porch is fine", "ok to leave", "safe drop", "déjelo".
+_OFFERED = re.compile(
+    r"\b(?:fine|ok|okay|good|safe|great|perfect|works|bien|seguro)\b|\bsafe\s*drop\b|\bleave\b|\bdej|\bdrop\b"
+)
 _ACTED_ON = re.compile(
     r"\b(?:open|unlock|close|shut|find|see|through|past|use|buzz|ring|knock\s+on|knock\s+at|abro|abrir)\s+"
     r"(?:the\s+|my\s+|la\s+|el\s+)?(?:front\s+)?$"
@@ -216,21 +220,38 @@ def _safe_drop(reply: _Reply) -> Understanding | None:
         )
     if _PLACE_ONLY.match(t) and not _TIME.search(t) and not _DAY.search(t):
         detail = _place_detail(reply, 0, len(t), between=bool(re.match(r"\W*between\b", t)))
-        return Understanding(intent=ReplyIntent.SAFE_DROP, detail=detail, why="the reply is a place")
+        return Understanding(
+            intent=ReplyIntent.SAFE_DROP,
+            detail=detail,
+            why="the reply is a place",
+            doubt="a place, but nothing says to leave it there",
+        )
     for m in _SAFE_PLACES.finditer(t):
         if reply.is_negated(m.start()) or _PRESENCE_BEFORE.search(t, reply.clause(m.start()).start, m.start()):
             continue
         if re.match(r"safe", m.group(0)):
             continue  # "SAFE DROP OK - side porch": the words name the service, the place comes after
         detail = _noun_phrase(reply, m.start(), m.end())
-        return Understanding(intent=ReplyIntent.SAFE_DROP, detail=detail, why=f"safe place named ({detail!r})")
+        offered = _OFFERED.search(t)
+        return Understanding(
+            intent=ReplyIntent.SAFE_DROP,
+            detail=detail,
+            why=f"safe place named ({detail!r})",
+            doubt="" if offered else "a place named, but nothing says to leave it there",
+            evidence=(Evidence(m.start(), m.end(), "place"),),
+        )
     for m in _PLAIN_PLACES.finditer(t):
         if reply.is_negated(m.start()) or _PRESENCE_BEFORE.search(t, reply.clause(m.start()).start, m.start()):
             continue
         if _ACTED_ON.search(t, reply.clause(m.start()).start, m.start()):
             continue  # "I'll open the gate", "knock on the door": something done to it, not a place to leave it
         detail = _noun_phrase(reply, m.start(), m.end())
-        return Understanding(intent=ReplyIntent.SAFE_DROP, detail=detail, why=f"offers a place ({detail!r})")
+        return Understanding(
+            intent=ReplyIntent.SAFE_DROP,
+            detail=detail,
+            why=f"offers a place ({detail!r})",
+            doubt="a place named, but nothing says to leave it there",
+        )
     if _SAFE_WORD.search(t):
         clause = reply.clause(0)
         detail = _PLACE_STOP.sub("", reply.original(clause.start, clause.end))

@@ -414,7 +414,7 @@ def test_it_writes_what_it_understood_as_csv(tmp_path):
         ],
     )
     rows = parse(str(source))
-    assert list(rows[0]) == ["id", "intent", "code", "window_start", "window_end", "detail"]
+    assert list(rows[0]) == ["id", "intent", "code", "window_start", "window_end", "detail", "sure", "doubt"]
     assert rows[0] == {
         "id": "r1",
         "intent": "ACCESS_CODE",
@@ -422,6 +422,8 @@ def test_it_writes_what_it_understood_as_csv(tmp_path):
         "window_start": "",
         "window_end": "",
         "detail": "",
+        "sure": "yes",
+        "doubt": "",
     }
     assert (rows[1]["window_start"], rows[1]["window_end"]) == (
         "2026-11-18T15:00:00-06:00",

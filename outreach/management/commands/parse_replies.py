@@ -9,13 +9,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from outreach.understanding import reply_understand
 
 REQUIRED = ("id", "reason_code", "sent_at", "reply")
-OUTPUT = ("id", "intent", "code", "window_start", "window_end", "detail")
+OUTPUT = ("id", "intent", "code", "window_start", "window_end", "detail", "sure", "doubt")
 
 
 class Command(BaseCommand):
     help = (
         "Understand recipient replies from a CSV (id, reason_code, sent_at, reply) and write "
-        "id, intent, code, window_start, window_end, detail as CSV to stdout."
+        "id, intent, code, window_start, window_end, detail, sure (yes/no) and doubt (why not sure) as CSV "
+        "to stdout."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -61,6 +62,8 @@ class Command(BaseCommand):
                         understood.window_start.isoformat() if understood.window_start else "",
                         understood.window_end.isoformat() if understood.window_end else "",
                         understood.detail,
+                        "yes" if understood.sure else "no",
+                        understood.doubt,
                     ]
                 )
 

@@ -38,7 +38,8 @@ def main() -> int:
     if missing:
         parser.error(f"no such corpus: {', '.join(missing)}")
     spec = importlib.util.spec_from_file_location("score", SCORER)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     score = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(score)
 

@@ -46,7 +46,7 @@ _PRESENT = re.compile(
 _TRY_AGAIN = re.compile(
     r"\b(?:try\s+again|ring\s+again|knock\s+again|ring\s+the\s+bell|knock\s+(?:loud|louder|harder)|come\s+back|"
     r"vuelva\s+a\s+(?:tocar|intentar)|intente\s+de\s+nuevo|toque\s+(?:el\s+timbre|otra\s+vez))\b"
-    r"(?!\s+(?:later|another|some|other|next|tomorrow|tmrw|on|in|after|at))"
+    r"(?!\s+(?:later|l8r|l8ter|luego|mas\s+tarde|another|some|other|next|tomorrow|tmrw|on|in|after|at))"
 )
 _NOT_PRESENT_BEFORE = re.compile(r"\b(?:not|no|nobody|no one|noone|nadie|isn'?t|aren'?t)\s*$")
 _SHORT_WAIT = re.compile(

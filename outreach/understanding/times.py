@@ -29,7 +29,7 @@ AFTER_LUNCH = dt.time(13)
 SHORT_WAIT = dt.timedelta(minutes=15)
 # "in 5 minutes" without a "give me"/"wait" is a shorter promise than "give me 10 minutes".
 SHORT_ARRIVAL = dt.timedelta(minutes=5)
-# "later" names no time; an hour on is the earliest a dispatcher would send the driver back.
+# "later today" names no hour; an hour on is the earliest a dispatcher would send the driver back.
 LATER = dt.timedelta(hours=1)
 # A time of day that passed longer ago than this, with no day named, means the next day's.
 GONE_GRACE = dt.timedelta(minutes=30)

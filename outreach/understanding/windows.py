@@ -218,8 +218,9 @@ def _day_window(reply: _Reply, d: re.Match[str]) -> list[_Window]:
             _Window(_at(reply.today, EVENING[0], now), _at(reply.today, EVENING[1], now), "part", d.start(), phrase)
         ]
     if d.lastgroup == "later":
+        # "later" alone names no time: the desk asks for one rather than invent it. "Later today" names the day.
         start = now + LATER
-        if start.time() >= DAY_CLOSES or start.date() != reply.today:
+        if "today" not in d.group(0) or start.time() >= DAY_CLOSES or start.date() != reply.today:
             return []
         return [
             _Window(

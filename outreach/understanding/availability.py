@@ -42,6 +42,8 @@ _PRESENT = re.compile(
     r"|(?<!\bno\s)\b(?:ya\s+)?estoy\s+(?:en\s+casa|aqui|afuera|abajo)\b|\bya\s+(?:voy|bajo|salgo|llegue|estoy)\b"
     r"|^\W*(?:now|right\s+now|now\s+is\s+(?:fine|good|ok|okay)|ahora|ahorita)\W*$"
     r"|\bvoy\s+bajando\b|\bun\s+momento\b|\bespere(?:me)?\b|\bahorita\s+(?:bajo|salgo|voy)\b"
+    r"|\b(?:almost|nearly|just\s+about|pretty\s+much)\s+(?:there|home|here|back)\b|\bpulling\s+up\b"
+    r"|\baround\s+the\s+corner\b|\bya\s+casi\s+(?:llego|estoy)\b|\bcasi\s+llego\b"
 )
 _TRY_AGAIN = re.compile(
     r"\b(?:try\s+again|ring\s+again|knock\s+again|ring\s+the\s+bell|knock\s+(?:loud|louder|harder)|come\s+back|"

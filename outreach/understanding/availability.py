@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 
-from outreach.understanding.meaning import ReplyIntent, Understanding
+from outreach.understanding.meaning import Evidence, ReplyIntent, Understanding
 from outreach.understanding.reply import _Reply
-from outreach.understanding.times import SHORT_ARRIVAL, SHORT_WAIT, _number
+from outreach.understanding.times import _DAY, _PART, _TIME, SHORT_ARRIVAL, SHORT_WAIT, _number
 from outreach.understanding.windows import _best_window, _describe, _in_complaint, _windows
 
 # --- 8. There now -----------------------------------------------------------------------------------------------------
@@ -102,11 +102,23 @@ def _call_request(reply: _Reply, *, conditional: bool) -> Understanding | None:
         if courtesy == conditional:
             phrase = reply.original(m.start(), m.end()).strip()
             kind = "asks for a call if needed" if conditional else "asks for a call"
-            return Understanding(intent=ReplyIntent.CALL_REQUEST, why=f"{kind} ({phrase!r})")
+            return Understanding(
+                intent=ReplyIntent.CALL_REQUEST,
+                why=f"{kind} ({phrase!r})",
+                evidence=(Evidence(m.start(), m.end(), "asks for a call"),),
+            )
     return None
 
 
 # --- 8 to 10. There now, a call, or a time to come back ---------------------------------------------------------------
+
+
+def _said(reply: _Reply) -> tuple[Evidence, ...]:
+    """Where the reply says it is there, or names a time."""
+    found = [Evidence(m.start(), m.end(), "there now") for m in _PRESENT.finditer(reply.t)]
+    for pattern in (_TIME, _DAY, _PART):
+        found += [Evidence(m.start(), m.end(), "time") for m in pattern.finditer(reply.t)]
+    return tuple(sorted(found, key=lambda e: e.start))
 
 
 def _now_or_later(reply: _Reply) -> Understanding | None:
@@ -114,7 +126,7 @@ def _now_or_later(reply: _Reply) -> Understanding | None:
     window = _best_window(_windows(reply))
     later = window is not None and window.kind not in ("until", "before") and window.start > reply.now + SHORT_WAIT
     if present and not later:
-        return Understanding(intent=ReplyIntent.AVAILABLE_NOW, why=f"there now ({present!r})")
+        return Understanding(intent=ReplyIntent.AVAILABLE_NOW, why=f"there now ({present!r})", evidence=_said(reply))
     call = _call_request(reply, conditional=False)
     if call is not None:
         return call
@@ -125,8 +137,11 @@ def _now_or_later(reply: _Reply) -> Understanding | None:
             return Understanding(intent=ReplyIntent.AVAILABLE_NOW, why=f"asks to try again ({again.group(0)!r})")
         return None
     if window.kind == "in" and window.end is None and window.start - reply.now <= SHORT_ARRIVAL:
-        return Understanding(intent=ReplyIntent.AVAILABLE_NOW, why=f"there within minutes ({window.phrase!r})")
+        return Understanding(
+            intent=ReplyIntent.AVAILABLE_NOW, why=f"there within minutes ({window.phrase!r})", evidence=_said(reply)
+        )
     return Understanding(
+        evidence=_said(reply),
         intent=ReplyIntent.RESCHEDULE,
         window_start=window.start,
         window_end=window.end,

@@ -51,7 +51,8 @@ _PHONE_DIGITS = re.compile(r"\blast\s+(?:4|four|\d)\s+(?:digits\s+)?of\b|\bultim
 CODE_REACH = 60
 _CODE_ACTION = re.compile(
     r"\b(?:press|dial|enter|punch(?:\s+in)?|key\s+in|type(?:\s+in)?|buzz|ring|use|try|hit|marque|marca|presione|"
-    r"oprima|teclee|pulse|new\s+one(?:\s+is)?|new\s+number(?:\s+is)?|changed\s+(?:it\s+)?to|now\s+it'?s|it'?s\s+now|"
+    r"oprima|teclee|pulse|new\s+one(?:\s+is)?|new\s+number(?:\s+is)?|"
+    r"(?:changed|switched|updated|reset|set)\s+(?:it\s+)?to|now\s+it'?s|it'?s\s+now|"
     r"el\s+nuevo\s+es|ahora\s+es)\s*:?\s*(?:the\s+)?(?:number\s+)?$"
 )
 _UNIT_BEFORE = re.compile(
@@ -61,10 +62,12 @@ _UNIT_BEFORE = re.compile(
 _OLD_BEFORE = re.compile(r"\b(?:old|used to be|wrong|antiguo|viejo|anterior)\b")
 _OLD_JUST_BEFORE = re.compile(r"\b(?:was|not|isn'?t|era|no\s+es)\s*:?\s*$")
 _NEW_BEFORE = re.compile(r"\b(?:new|now|nuevo|ahora|changed)\b")
+_RESTATED = re.compile(r"\b(?:it'?s|it\s+is|es)\b")
 # "5816 no wait 5861", "4417 sorry I mean 4471": what comes after takes back what came before.
 _TAKEN_BACK = re.compile(
     r"\b(?:no\s+wait|wait\s+no|wait|sorry|i\s+mean|i\s+meant|actually|correction|oops|typo|my\s+bad|"
-    r"perdon|quise\s+decir|mejor\s+dicho|o\s+sea|digo)\b|\bno\b[,.!]"
+    r"perdon|quise\s+decir|mejor\s+dicho|o\s+sea|digo)\b|\bno\b[,.!]|\bno\s+(?:fr|jk|really|seriously|for\s+real)\b"
+    r"|\b(?:jk|just\s+kidding|kidding)\b"
 )
 _TIMEISH_BEFORE = re.compile(
     r"\b(?:at|after|before|until|till|til|by|around|in|from|between|and|to|las|la|apt|unit|suite|back|home)\s*$"
@@ -72,7 +75,7 @@ _TIMEISH_BEFORE = re.compile(
 # Numbers a reply about access also carries that are not the code: "zip code is 60607", "my apt is 1204".
 _OTHER_NUMBER = re.compile(
     r"\b(?:zip|postal|area|order|tracking|phone|cell|mobile|apt|apartment|unit|suite|address|street|house|"
-    r"calle|telefono|celular|pedido|departamento|depto|floor|piso)\b"
+    r"calle|telefono|celular|pedido|departamento|depto|floor|piso|room|rm|flat|bldg|building|cuarto)\b"
 )
 
 
@@ -162,7 +165,10 @@ def _code_is_old(reply: _Reply, pos: int) -> bool:
     if _OLD_JUST_BEFORE.search(reply.t, start, pos):
         return True
     old = [m.end() for m in _OLD_BEFORE.finditer(reply.t, start, pos)]
-    new = [m.end() for m in _NEW_BEFORE.finditer(reply.t, start, pos)]
+    # "u typed it wrong, its 0075": what is said after the old one is the code.
+    new = [m.end() for m in _NEW_BEFORE.finditer(reply.t, start, pos)] + [
+        m.end() for m in _RESTATED.finditer(reply.t, start, pos)
+    ]
     return bool(old) and (not new or max(old) > max(new))
 
 

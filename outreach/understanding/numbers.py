@@ -76,8 +76,8 @@ _SYMBOL_WORDS = {**dict.fromkeys(_HASH_WORDS, "#"), **dict.fromkeys(_STAR_WORDS,
 _TOKEN = re.compile(r"[#*]|number\s+sign|[a-z]*\d[a-z\d]*|[a-z]+")
 # What may sit between two parts of one run.
 _JOIN = re.compile(r"[ \t]*(?:-|,|\s+then\s+|\s+y\s+luego\s+|\s+luego\s+|\s+and\s+then\s+)?[ \t]*")
-_ALNUM = re.compile(r"(?:[a-z]{1,2}\d+[a-z\d]*|\d+[a-z]\d+[a-z\d]*)")
-_ORDINAL = re.compile(r"\d+(?:st|nd|rd|th|am|pm|a|p|h|hr|hrs|min|mins|k)")
+_ALNUM = re.compile(r"(?:[a-z]{1,2}\d+[a-z\d]*|\d+[a-z]\d+[a-z\d]*|\d{3,}[a-z])")
+_ORDINAL = re.compile(r"\d+(?:st|nd|rd|th|hr|hrs|min|mins|k)|\d{1,2}(?:am|pm|a|p|h)")
 
 _PRICE_BEFORE = re.compile(r"\$\s*$")
 _PRICE_AFTER = re.compile(r"\s*(?:dollars?|bucks|usd|pesos|cents)\b")
@@ -176,13 +176,27 @@ def _joins(reply: _Reply, group: list[_Part], nxt: _Part) -> bool:
         # "pound then 1102", "8824 then star", "star 6 then 9 2 1": across "then" only a symbol or a short group.
         return last.kind == "symbol" or nxt.kind == "symbol" or (_short(last) and _short(nxt))
     if last.kind == "symbol" or nxt.kind == "symbol":
-        return gap.strip() in ("", "-")
+        return gap.strip() in ("", "-", ",")
     if last.kind == "letter":
         return nxt.kind == "digits" and gap.strip() == ""
     if nxt.kind == "letter":
         return False
-    # Digit groups join when each is one or two digits: "71 08", "5 5 0 2", "1-8-8-2", "B7 19".
-    return _short(last) and _short(nxt) and gap.strip() in ("", "-", ",") and _consistent(group, nxt)
+    # Digit groups join when each is one or two digits: "71 08", "5 5 0 2", "1-8-8-2", "B7 19"; or when the reply
+    # says how many digits the code has and the groups make up that many ("6 digits 120 455").
+    if gap.strip() not in ("", "-", ","):
+        return False
+    if _short(last) and _short(nxt) and _consistent(group, nxt):
+        return True
+    told = _LENGTH_TOLD.search(reply.t)
+    return bool(told) and last.kind == nxt.kind == "digits" and _digits(group) + len(nxt.text) <= int(told.group(1))
+
+
+# "takes 6 digits", "it's a 6 digit code", "6-digit pin".
+_LENGTH_TOLD = re.compile(r"\b([4-9])[\s-]*digits?\b")
+
+
+def _digits(group: list[_Part]) -> int:
+    return sum(c.isdigit() for p in group for c in p.text)
 
 
 def _short(part: _Part) -> bool:
@@ -262,7 +276,7 @@ def _beside(reply: _Reply, start: int, end: int, written: str) -> str:
         return "floor"
     if _STREET_AFTER.match(t, end):
         return "street"
-    phone = _PHONE_SHAPE.search(t, max(0, start - 6), min(len(t), end + 9))
+    phone = _PHONE_SHAPE.search(t, max(0, start - 10), min(len(t), end + 12))
     if phone is not None and phone.start() <= start and phone.end() >= end and phone.end() - phone.start() >= 8:
         return "phone"
     return ""

@@ -95,7 +95,7 @@ _HOUR_WORD = (
 )
 # A clock reading: "2", "2pm", "2:30", "14:00", "6.30", "5ish", "three", "noon", "4 y media".
 _CLOCK = (
-    rf"(?:half\s+past\s+)?(?:\d{{1,2}}(?![\d/])|{_HOUR_WORD}|noon|midday|mediodia|medio\s+dia|midnight)"
+    rf"(?:(?:half|quarter)\s+(?:past|after|to|til|till)\s+)?(?:\d{{1,2}}(?![\d/])|{_HOUR_WORD}|noon|midday|mediodia|medio\s+dia|midnight)"
     r"(?:[:.h][0-5]\d)?(?:\s*(?:am|pm)\b|(?<=\d)[ap]\b)?(?:\s*o'?clock|\s?ish)?(?:\s+y\s+(?:media|cuarto))?"
 )
 _MERIDIEM_CLOCK = r"\d{1,2}(?:[:.][0-5]\d)?\s*(?:am|pm)\b|\d{1,2}[:][0-5]\d|\d{1,2}(?<=\d)[ap]\b|noon|midday|mediodia"
@@ -117,17 +117,19 @@ _TIME = re.compile(
     rf"(?:and|&|to|til+|until|-|y|a|hasta)\s*(?:las?\s+)?(?P<b2>{_CLOCK}){_UNIT_AFTER}(?!\s*[\d/]))"
     rf"|(?P<range>(?<![\w:.#/-])(?P<r1>\d{{1,2}}(?:[:.][0-5]\d)?(?:\s*(?:am|pm))?)\s*(?:-|to)\s*"
     rf"(?P<r2>\d{{1,2}}(?:[:.][0-5]\d)?)\s*(?P<rap>am|pm)?(?![\w/-]){_UNIT_AFTER})"
-    r"|(?P<rel>\b(?:in|within|en|dentro\s+de|give\s+me|gimme|dame|deme|need)\s+(?:like\s+|about\s+|around\s+|approx\s+|unos\s+|un\s+)?"
+    r"|(?P<rel>\b(?:in|within|en|dentro\s+de|give\s+me|gimme|dame|deme|need|estoy\s+a|llego\s+en|a)\s+(?:like\s+|about\s+|around\s+|approx\s+|unos\s+|un\s+)?"
     r"(?P<rn>\d{1,3}|an?|one|two|three|four|five|ten|fifteen|twenty|thirty|forty(?:[\s-]five)?|half\s+an?|"
-    r"a\s+half|a\s+couple(?:\s+of)?|couple(?:\s+of)?|a\s+few|few|una|media)\s*"
+    r"a\s+half|a\s+couple(?:\s+of)?|couple(?:\s+of)?|a\s+few|few|una|media|dos|tres|cinco|diez|quince|veinte|"
+    r"treinta)\s*"
     r"(?P<ru>min|mins|minute|minutes|minuto|minutos|hours|hour|hrs|hr|h|horas|hora)\b)"
-    r"|(?P<away>\b(?P<an>\d{1,3}|a\s+few|few|a\s+couple(?:\s+of)?|one|two|three|four|five|ten|fifteen|twenty|thirty)"
+    r"|(?P<away>\b(?P<an>\d{1,3}|a\s+few|few|a\s+couple(?:\s+of)?|one|two|three|four|five|ten|fifteen|twenty|thirty|"
+    r"half\s+an?|an?)"
     r"\s*(?P<au>min|mins|minute|minutes|hours?|hrs?)\s+(?:away|out)\b)"
     r"|(?P<soon>(?:\b(?:back|home|there|here|down|out|arrive|arriving|be\s+there|llego|estoy\s+ahi)\s+|^\W*)"
     r"(?:in|en)\s+(?P<sn>\d{1,2})(?![\d:\w])(?!\s*(?:am|pm|a\.|p\.|o'?clock|mins?|minutes?|minutos|hrs?|hours?|horas?|"
     r"days?|dias?|weeks?|st|nd|rd|th)\b))"
     rf"|(?P<prep>(?<![\w'])(?P<p>{_AT}|{_AFTER}|{_UNTIL}|{_BEFORE})(?:\s+|(?<=@))(?:(?:about|around|like|approx|approximately|maybe)\s+)?(?P<c>{_CLOCK}){_UNIT_AFTER}(?![\w/]))"
-    rf"|(?P<bare>(?<![\w:#*/.])(?P<bc>{_MERIDIEM_CLOCK})(?![\w/]))"
+    rf"|(?P<bare>(?<![\w:#*/.])(?P<bc>{_MERIDIEM_CLOCK})(?:\s?ish)?(?![\w/]))"
     rf"|(?P<dayclock>(?<![\w:#*/.])(?P<dc>\d{{1,2}}(?:[:.][0-5]\d)?)(?=\s+(?:in\s+the|this|de\s+la|por\s+la|at\s+night|"
     rf"tonight|tomorrow|tmrw|today|manana|hoy)\b))"
 )
@@ -137,7 +139,7 @@ _PREP_KIND = [
     (re.compile(rf"^(?:{_BEFORE})$"), "before"),
 ]
 _CLOCK_PARTS = re.compile(
-    rf"(?P<half>half\s+past\s+)?(?P<h>\d{{1,2}}|{_HOUR_WORD}|noon|midday|mediodia|medio\s+dia|midnight)"
+    rf"(?P<half>(?:half|quarter)\s+(?:past|after|to|til|till)\s+)?(?P<h>\d{{1,2}}|{_HOUR_WORD}|noon|midday|mediodia|medio\s+dia|midnight)"
     r"(?:[:.h](?P<m>[0-5]\d))?\s*(?P<ap>am|pm|a|p)?(?:\s*o'?clock|\s?ish)?(?:\s+y\s+(?P<y>media|cuarto))?"
 )
 
@@ -214,7 +216,9 @@ _DAY = re.compile(
     rf"|\b(?P<dom2>\d{{1,2}})\s+de\s+(?P<mon2>{_MONTH_NAMES})\b"
     # "3311 1/2" is half a street number, not the 2nd of January.
     r"|(?<![\d/])(?<!\d\s)(?P<m3>1[0-2]|0?[1-9])/(?P<d3>3[01]|[12]\d|0?[1-9])(?![\d/])"
-    r"|\b(?:on\s+)?the\s+(?P<dom4>\d{1,2})(?:st|nd|rd|th)\b)"
+    r"|\b(?:on\s+)?the\s+(?P<dom4>\d{1,2})(?:st|nd|rd|th)\b"
+    r"|(?<![\w/#])(?P<dom5>[1-9]|[12]\d|3[01])(?:st|nd|rd|th)\b(?!\s+(?:floor|fl|st|street|ave|avenue|time|place|apt|"
+    r"unit|door|house|building|bldg|row|grade|attempt|try|piso)\b))"
     r"|(?P<later>\b(?:later|l8r|l8ter)(?:\s+(?:today|on))?\b|\bmas\s+tarde\b)"
     r"|(?P<in_days>\b(?:in|en|dentro\s+de)\s+(?P<nd>\d|a|one|two|three|four|five|a\s+couple(?:\s+of)?|a\s+few|un|una|dos|tres)"
     r"\s+(?P<du>days?|dias?|weeks?|semanas?)\b)"
@@ -244,7 +248,11 @@ def _clock(text: str) -> tuple[int, int, str] | None:
     hour = int(word) if word.isdigit() else int(_NUMBER_WORDS[word])
     minute = int(m.group("m") or 0)
     if m.group("half"):
-        minute = 30
+        # "half past six" 6:30, "quarter past six" 6:15, "quarter to six" 5:45.
+        words = m.group("half").split()
+        minute = 30 if words[0] == "half" else 15
+        if words[1] in ("to", "til", "till"):
+            hour, minute = (hour - 1) or 12, 60 - minute
     if m.group("y"):
         minute = 30 if m.group("y") == "media" else 15
     if hour > 24 or (hour == 0 and not m.group("m")):
@@ -321,7 +329,7 @@ def _date(reply: _Reply, m: re.Match[str]) -> tuple[dt.date, dt.date] | None:
     elif m.group("m3"):
         month, dom = int(m.group("m3")), int(m.group("d3"))
     else:
-        month, dom = today.month, int(m.group("dom4"))
+        month, dom = today.month, int(m.group("dom4") or m.group("dom5"))
         if dom <= today.day:
             month = month % 12 + 1
     year = today.year

@@ -113,6 +113,12 @@ def reply_understand(
         # "tmrw... actually friday is better", "leave it with the neighbour, no, on the porch": the last word wins.
         # A code takes back its own numbers ("5816 no wait 5861"), and a code with a fallback is a code.
         start, marker = taken_back.end(), taken_back.group("marker").strip(" ,.;-")
+        swapped = _number_swapped(text, taken_back.start("marker"), start)
+        if swapped is not None:
+            # "at 4 no wait 5": the new number takes the old one's place.
+            then = reply_understand(text=swapped, sent_at=sent_at, time_zone=time_zone, reason_code=reason_code)
+            if then.intent != ReplyIntent.UNCLEAR:
+                return dataclasses.replace(then, why=f"{then.why}, after {marker!r}", evidence=())
         then = reply_understand(text=text[start:], sent_at=sent_at, time_zone=time_zone, reason_code=reason_code)
         whole = _access_code(reply)
         if then.intent != ReplyIntent.UNCLEAR and (whole is None or then.intent == ReplyIntent.ACCESS_CODE):
@@ -134,6 +140,19 @@ _TAKEN_BACK = re.compile(
     r"pensandolo\s+bien)\b)[\s,.!:]*",
     re.S,
 )
+
+
+_LAST_NUMBER = re.compile(r"\d{1,2}(?:[:.]\d\d)?(?:\s*(?:am|pm))?\s*$", re.I)
+_FIRST_NUMBER = re.compile(r"\s*(\d{1,2}(?:[:.]\d\d)?(?:\s*(?:am|pm))?)(?![\d:])", re.I)
+
+
+def _number_swapped(text: str, marker_start: int, tail_start: int) -> str | None:
+    """ "at 4 no wait 5, i have a thing at 4" read as "at 5, i have a thing at 4"; None when it is not that."""
+    old = _LAST_NUMBER.search(text, 0, marker_start)
+    new = _FIRST_NUMBER.match(text, tail_start)
+    if old is None or new is None:
+        return None
+    return text[: old.start()] + new.group(1) + text[new.end() :]
 
 
 def _shifted(understood: Understanding, offset: int, why: str) -> Understanding:

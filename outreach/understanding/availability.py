@@ -44,6 +44,9 @@ _PRESENT = re.compile(
     r"|\bvoy\s+bajando\b|\bun\s+momento\b|\bespere(?:me)?\b|\bahorita\s+(?:bajo|salgo|voy)\b"
     r"|\b(?:almost|nearly|just\s+about|pretty\s+much)\s+(?:there|home|here|back)\b|\bpulling\s+up\b"
     r"|\baround\s+the\s+corner\b|\bya\s+casi\s+(?:llego|estoy)\b|\bcasi\s+llego\b"
+    r"|\b(?:just\s+)?(?:opened|unlocked)\s+(?:the\s+)?(?:gate|door)\b|\bbuzz(?:ing|ed)\s+(?:you|u)\s+in\b"
+    r"|\b(?:at|by)\s+the\s+(?:front\s+)?(?:door|gate|lobby|entrance)\s+now\b|\bya\s+(?:abri|esta\s+abierto)\b"
+    r"|\b(?:i'?m|im|just)\s+(?:parking|parked)\b|\bparking\s+now\b|\bllegando\b"
 )
 _TRY_AGAIN = re.compile(
     r"\b(?:try\s+again|ring\s+again|knock\s+again|ring\s+the\s+bell|knock\s+(?:loud|louder|harder)|come\s+back|"
@@ -58,12 +61,19 @@ _SHORT_WAIT = re.compile(
 )
 
 
+_AFTER_THAT = re.compile(r"\b(?:after\s+that|after\s+then|afterwards|despues(?:\s+de\s+eso)?|then)\b")
+
+
 def _present_now(reply: _Reply) -> str:
     """The phrase that says the recipient is there (or within minutes), or ''."""
     t = reply.t
     for m in _PRESENT.finditer(t):
-        if _NOT_PRESENT_BEFORE.search(t, max(0, m.start() - 10), m.start()) or _in_complaint(reply, m.start()):
+        if _NOT_PRESENT_BEFORE.search(t, max(0, m.start() - 10), m.start()):
             continue
+        if _in_complaint(reply, m.start()) and "now" not in m.group(0):
+            continue  # "I was home at 2" says nothing of now; "here now, sorry was in the shower" does
+        if _AFTER_THAT.search(t, reply.clause(m.start()).start, m.start()):
+            continue  # "dentist till 10:30, after that I'm around": there later, not now
         return reply.original(m.start(), m.end())
     for m in _SHORT_WAIT.finditer(t):
         n = _number(m.group("n"))
@@ -84,12 +94,16 @@ _CALL = re.compile(
     r"|\b(?:please|pls|plz)\s+call\b(?!\s*box)"
     r"|\b(?:talk|speak)\s+(?:to|with)\s+(?:a\s+person|someone|somebody|a\s+human|the\s+driver|dispatch|a\s+real\s+person)\b"
     r"|\b(?:explain|talk|discuss|tell\s+(?:you|u))\b[^.!?]{0,20}\b(?:on|over|by)\s+(?:the\s+)?phone\b"
+    r"|\b(?:get|have|need|want|like)\s+a\s+call(?:\s*back)?\b|\bcall\s+(?:me\s+)?back\b|\btelephone\s+me\b"
+    r"|\bcall\s+(?:on|at)\s+my\s+(?:number|phone|cell)\b|\b(?:facetime|whatsapp|video\s+call)\s+me\b"
+    r"|\b(?:llame|llamen|llamar|marque)\s+a\s+(?:mi|al)\b|\bcall\s+my\s+(?:husband|wife|son|daughter|mom|dad|"
+    r"brother|sister|roommate|partner)\b"
     r"|^\W*(?:just\s+)?call\s+(?=when|once|as\s+soon|before|if|when\s+u)"
     r"|\b(?:llamame|llameme|llamenme|marcame|marqueme|hablame|hableme)\b"
     r"|(?<!don't\s)(?<!dont\s)(?<!not\s)\btext\s+me\b(?=\s*(?:when|before|once|if|cuando|back|first))"
     r"|\bme\s+(?:pueden|puede|podrian|podria|puedes)\s+(?:llamar|marcar|hablar)\b"
 )
-_CALL_CONDITION = re.compile(r"\s*(?:if|in\s+case|when|once|before|si|cuando|antes)\b")
+_CALL_CONDITION = re.compile(r"\s*(?:if|in\s+case|when|once|before|si|cuando|antes)\b(?!\s+\d)")
 _NO_CALL_BEFORE = re.compile(r"\b(?:don'?t|dont|do not|no need to|never|no me|not)\s+(?:\w+\s+)?$")
 
 

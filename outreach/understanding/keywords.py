@@ -78,19 +78,26 @@ def _only(words: list[str], keywords: frozenset[str], filler: frozenset[str]) ->
 def keyword_with_filler(reply: _Reply) -> Understanding | None:
     """ "Stop!!", "STOP STOP", "stop please", "wrong number. stop", "START again please", "need HELP pls"."""
     words = _TOKENS.findall(reply.t)
-    for span in reply.sentences:
+    if _only(words, _HELP_WORDS, _HELP_FILLER):
+        return Understanding(intent=ReplyIntent.HELP, why="asks for help")
+    # Clause by clause, the last keyword said counts: "oops I texted stop by accident, START".
+    for span in reversed(reply.clauses):
         said = _TOKENS.findall(reply.t[span.start : span.end])
-        if _only(said, _STOP_WORDS, _STOP_FILLER):
-            phrase = reply.original(span.start, span.end).strip()
+        phrase = reply.original(span.start, span.end).strip()
+        rest = reply.t[: span.start] + " " + reply.t[span.end :]
+        if _only(said, _STOP_WORDS, _STOP_FILLER) and not _REFUSE.search(rest):
+            # "Stop, I don't want it" stops the delivery: the refusal is read instead.
             return Understanding(
                 intent=ReplyIntent.OPT_OUT,
                 why=f"says stop ({phrase!r})",
                 evidence=(Evidence(span.start, span.end, "stop"),),
             )
-    if _only(words, _START_WORDS, _START_FILLER):
-        return Understanding(intent=ReplyIntent.OPT_IN, why="asks to start texts again")
-    if _only(words, _HELP_WORDS, _HELP_FILLER):
-        return Understanding(intent=ReplyIntent.HELP, why="asks for help")
+        if _only(said, _START_WORDS, _START_FILLER) and (span is reply.clauses[-1] or len(said) <= 3):
+            return Understanding(
+                intent=ReplyIntent.OPT_IN,
+                why=f"asks to start texts again ({phrase!r})",
+                evidence=(Evidence(span.start, span.end, "start"),),
+            )
     return None
 
 
@@ -120,7 +127,8 @@ _AUTOMATIC = re.compile(
     r"(?:i'?m|i\s+am|currently)\s+driving|do\s+not\s+disturb|(?:i'?ll|i\s+will)\s+(?:get\s+back|respond|reply)\s+"
     r"(?:to\s+you\s+)?(?:when|as\s+soon|shortly|later)|the\s+(?:person|number|customer)\s+you\s+(?:are|have)\s+"
     r"(?:trying\s+to\s+reach|called|dialed)|no\s+longer\s+in\s+service|this\s+is\s+an\s+automated|"
-    r"respuesta\s+automatica|estoy\s+manejando|fuera\s+de\s+la\s+oficina)\b"
+    r"respuesta\s+automatica|estoy\s+manejando|fuera\s+de\s+la\s+oficina|thank\s+you\s+for\s+(?:contacting|your\s+message|"
+    r"reaching\s+out)|(?:we|i)\s+will\s+(?:respond|reply|get\s+back)|our\s+(?:business\s+|office\s+)?hours\s+are)\b"
 )
 _NOT_FOR_ME = re.compile(
     r"^\W*(?:who\s+(?:is|s)\s+this|who'?s\s+this|wrong\s+(?:number|#)|quien\s+(?:es|habla)|numero\s+equivocado)"
@@ -158,6 +166,12 @@ _OPT_OUT = re.compile(
     r"|\bno\s+me\s+(?:escriba|escriban|mande|manden|envie|envien|textee|texteen|contacte|contacten)n?\b"
     r"|\bdej(?:a|e|en|ar)\s+de\s+(?:escribirme|mandarme|enviarme|textearme|molestarme)\b"
     r"|\bno\s+(?:quiero|deseo)\s+(?:recibir\s+)?(?:mas\s+)?mensajes\b"
+    r"|\bleave\s+me\s+alone\b|\brevoke\s+(?:my\s+)?consent\b|\bunsub\b"
+    r"|\b(?:do\s+not|don'?t|dont|no\s+longer)\s+(?:wish|want)\s+to\s+(?:receive|get)\s+(?:these\s+|your\s+|any\s+)?"
+    r"(?:texts?|sms|messages|msgs|notifications|alerts)\b"
+    r"|\benough\s+(?:with\s+)?(?:the|these|your)\s+(?:texts|messages|msgs)\b"
+    r"|\b(?:cancel|stop|end|disable)\s+(?:these|the|all|your|my|those)\s+(?:notifications|alerts|texts|messages|sms|updates)\b"
+    r"|\b(?:dar(?:me)?\s+de\s+)?baja\b"
 )
 
 
@@ -188,6 +202,9 @@ _REFUSE = re.compile(
     r"|\bno\s+(?:lo|la|los|las)\s+(?:quiero|necesito|acepto|pedi|ordene|compre)\b"
     r"|\bno\s+quiero\s+(?:el|ese|este|nada)\b"
     r"|\bno\s+(?:pedi|ordene|compre|he pedido)\b|\bno\s+es\s+(?:mio|mia|para mi|nuestro)\b"
+    r"|\b(?:sending|send|sent)\s+(?:me\s+)?a\s+(?:replacement|new\s+one)\b"
+    r"|\b(?:don'?t|dont|do\s+not)\s+(?:deliver|bring|send)\s+(?:it|the\s+\w+(?:\s+one)?)\b(?!\s+(?:today|tomorrow|tmrw|"
+    r"until|till|til|before|after|at|on|now|yet|here|there|to))"
     r"|\b(?:want|need|get|prefer)\s+(?:a\s+)?refund\b|\b(?:got|received|had|getting)\s+(?:a|my|the)\s+refund\b"
     r"|\breembolso\b"
     r"|\brechaz\w*|\bcancel(?:en|ar|e)\s+(?:el\s+)?(?:pedido|paquete|envio)\b"

@@ -62,10 +62,11 @@ _HOUSEHOLD = re.compile(
 _TAKES = re.compile(
     r"\b(?:will|can|could|'ll|would|said\s+(?:they|she|he)(?:'d|\s+would|\s+will|'ll)?|(?:is|are)\s+(?:happy|ok|okay|"
     r"fine)\s+to|agreed\s+to|offered\s+to)\s+(?:take|sign\s+for|hold|grab|accept|get|receive|keep|collect)\s+"
-    r"(?:it|them|the\s+\w+|onto\s+it)"
+    r"(?:it|them|onto\s+it|(?:the|my|your)\s+(?:package|parcel|box|delivery|order|pkg|stuff))\b"
     r"|\b(?:is|are|'s)\s+expecting\s+(?:it|them|the\s+\w+)|\bknows?\s+(?:me|us)\b|\bsaid\s+(?:yes|ok|okay|it'?s\s+fine)\b"
     r"|\b(?:is|'s|are)\s+(?:always|usually)\s+home\b|\b(?:is|'s|are)\s+home\s+all\s+day\b|\b(?:lo|la)\s+(?:recibe|puede\s+recibir|guarda|agarra)\b"
-    r"|\b(?:el|ella)\s+sabe\b|\bvive\s+en\b"
+    r"|\b(?:el|ella)\s+sabe\b|\bvive\s+en\b|\bya\s+le\s+(?:avise|dije)\b|\b(?:he|she|they)\s+(?:knows?|is\s+expecting)\b"
+    r"|\bi\s+(?:already\s+)?(?:told|tell|asked)\s+(?:him|her|them)\b"
 )
 _NOBODY = re.compile(r"\b(?:no\s*one|nobody|nadie|noone)\b")
 _KNOCK = re.compile(
@@ -94,13 +95,42 @@ def _neighbour(reply: _Reply) -> Understanding | None:
         place = _NEIGHBOUR_PLACE.search(t, m.start(), sentence.end)
         if name is None and unit is None and place is not None:
             spans.append(_Span(place.start(), place.end()))
+        spans.append(_described(reply, max(s.end for s in spans), sentence.end))
+        last = reply.clauses[_clause_index(reply, sentence.end - 1)]
+        if last.start > max(s.end for s in spans) and _PLACE_TAIL.match(t, last.start, last.end):
+            spans.append(last)  # "mi vecina de enfrente lo recibe, la casa verde"
         return _someone(reply, spans, f"neighbour named ({reply.original(m.start(), m.end())!r})")
     return _someone_who_takes(reply) or _door_to_knock(reply)
+
+
+# Where a description of the neighbour ends: a verb of taking, a request, a new sentence.
+_DESCRIPTION_END = re.compile(
+    r"\s+(?:will|can|could|would|'ll|is|are|said|says|knows?|has|have|please|pls|thanks|thank|and\s+(?:she|he|they)|"
+    r"if|but|so|because|lo|la|ya|ella|el|she|he|they|i|i'?m|i'?ll)\b|[.!?;]"
+)
+
+
+_PLACE_TAIL = re.compile(r"\W*(?:la|el|the|a|casa|house|apt|unit|#|\d)\b(?:\W+\w+){0,5}\W*$")
+
+
+def _clause_index(reply: _Reply, pos: int) -> int:
+    return next(i for i, c in enumerate(reply.clauses) if c.start <= pos <= c.end)
+
+
+def _described(reply: _Reply, pos: int, end: int) -> _Span:
+    """What follows the neighbour that says who or where: ', la casa verde', ' (left side, 4412)', ' with the boat'."""
+    stop = _DESCRIPTION_END.search(reply.t, pos, end)
+    last = stop.start() if stop else end
+    if last - pos > 60:
+        return _Span(pos, pos)
+    return _Span(pos, last)
 
 
 def _someone(reply: _Reply, spans: list[_Span], why: str, doubt: str = "") -> Understanding:
     start, end = min(s.start for s in spans), max(s.end for s in spans)
     detail = reply.original(start, end).strip(" ,()")
+    if detail.count("(") > detail.count(")"):
+        detail += ")"
     return Understanding(
         intent=ReplyIntent.NEIGHBOR,
         detail=detail,
@@ -213,8 +243,8 @@ def _door_to_knock(reply: _Reply) -> Understanding | None:
     t = reply.t
     for m in _KNOCK.finditer(t):
         unit = _KNOCK_UNIT.match(t, m.end())
-        if unit is None or reply.is_negated(m.start()) or _TIME.match(t, unit.start()):
-            continue
+        if unit is None or reply.is_negated(m.start()):
+            continue  # after "knock on", "try", "ring", "6A" is a door, not six in the morning
         return _someone(
             reply,
             [_Span(unit.start(), unit.end())],

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from outreach.understanding.availability import _now_or_later
+from outreach.understanding.availability import _call_request, _now_or_later
 from outreach.understanding.meaning import Evidence, ReplyIntent, Understanding
 from outreach.understanding.reply import _QUESTION, _Reply, _words
 from outreach.understanding.times import _DAY, _TIME
@@ -33,7 +33,8 @@ _PICKUP_PLACE = re.compile(
     r"pick ?-?up (?:place|store|shop)|walgreens|cvs|7-eleven|7 eleven|seven eleven|fedex (?:office|store)|"
     r"amazon hub|whole foods|"
     r"sucursal|oficina de correos|almacen|bodega|punto de (?:recogida|entrega|recoleccion)|casillero|loquer|"
-    r"deposito|su oficina|sus oficinas|tienda de (?:pickup|paquetes|recogida))\b"
+    r"deposito|su oficina|sus oficinas|tienda de (?:pickup|paquetes|recogida)|your station|the station|"
+    r"delivery station|your facility)\b"
 )
 # A place named by a shop ("the Walgreens on Division & Damen") is the place, words after it say which one.
 _PICKUP_TAIL_STOP = re.compile(
@@ -51,6 +52,7 @@ _PICKUP_ACTION = re.compile(
     r"pick\s*-?\s*(?:it\s+)?up\b(?!\s+(?:the\s+)?(?:phone|call))"
     r"|\brecoger(?:lo|la|los)?\b|\b(?:lo|la)\s+recojo\b|\b(?:lo|la)\s+(?:paso|pasare|voy)\s+a\s+(?:buscar|recoger)\b"
     r"|\bpas(?:o|ar)\s+a\s+(?:buscarlo|recogerlo|por\s+el)\b"
+    r"|\b(?:take|get|grab|collect|pick\s+up)\s+it\s+(?:up\s+)?myself\b"
 )
 
 
@@ -94,7 +96,7 @@ _DROP_VERB = re.compile(
     r"\b(?:just\s+)?(?:leave|leav|lave|leeve|drop\s+off)"
     r"(?:\s+(?:it|them|the\s+(?:package|parcel|box|delivery|order|pkg)|package|parcel|pkg))?(?:\s+(?:off|down|here))?"
     r"(?=\s|$|[.,!])"
-    r"|\b(?:just\s+)?(?:put|drop|place|set|stick|toss|throw|hide|slide|slip|tuck|deliver)"
+    r"|\b(?:just\s+)?(?:put|drop|place|set|stick|toss|throw|hide|slide|slip|tuck|deliver|keep)"
     r"\s+(?:it|them|the\s+(?:package|parcel|box|delivery|order|pkg))(?:\s+(?:off|down))?(?=\s|$|[.,!])"
     r"|\b(?:just\s+)?(?:give|hand)\s+(?:it|them|the\s+(?:package|parcel|box|pkg))(?=\s+to\b)"
     r"|\b(?:just\s+)?(?:put|drop)(?=\s+(?:at|on|in|by|behind|under|inside|outside|next\s+to)\b)"
@@ -159,14 +161,15 @@ _PLAIN_PLACES = re.compile(
 _OFFERED = re.compile(
     r"\b(?:fine|ok|okay|good|safe|great|perfect|works|bien|seguro)\b|\bsafe\s*drop\b|\bleave\b|\bdej|\bdrop\b"
 )
+_OPEN_NOW = re.compile(r"\s+(?:is|'s|are)\s+open\b")
 _ACTED_ON = re.compile(
-    r"\b(?:open|unlock|close|shut|find|see|through|past|use|buzz|ring|knock\s+on|knock\s+at|abro|abrir)\s+"
+    r"\b(?:open|unlock|close|shut|find|see|through|past|use|buzz|ring|knock\s+on|knock\s+at|abro|abrir|answer|get)\s+"
     r"(?:the\s+|my\s+|la\s+|el\s+)?(?:front\s+)?$"
 )
 # A reply that is only a place: "behind the planter", "under the mat".
 _PLACE_ONLY = re.compile(
-    r"^\W*(?:behind|under|underneath|beneath|beside|next\s+to|inside|between|in\s+front\s+of|on\s+top\s+of|"
-    r"(?:on|at|by|in)(?=\s+(?:the|my|our|your)\s)(?!\s+my\s+way)|detras\s+de|debajo\s+de|junto\s+a)\s+[^.!?]+$"
+    r"^\W*(?:behind|under|underneath|beneath|beside|next\s+to|inside|between|in\s+front\s+of|(?:on\s+)?top\s+of|"
+    r"(?:on|at|by|in)(?=\s+(?:the|my|our|your)\s)(?!\s+my\s+way)|detras\s+de|debajo\s+de|junto\s+a)\s+[^.!?]+"
 )
 _PRESENCE_BEFORE = re.compile(
     r"\b(?:i'?m|i am|im|we'?re|you'?re|you are|u r|ur|meet|come to|i'?ll be|be|waiting|estoy|estare|esperando|"
@@ -218,8 +221,9 @@ def _safe_drop(reply: _Reply) -> Understanding | None:
             why=f"place after {said!r}" if detail else f"told to {said!r}, no place named",
             evidence=(Evidence(verb.start(), place.end() if place else verb.end(), "drop-off"),),
         )
-    if _PLACE_ONLY.match(t) and not _TIME.search(t) and not _DAY.search(t):
-        detail = _place_detail(reply, 0, len(t), between=bool(re.match(r"\W*between\b", t)))
+    only = _PLACE_ONLY.match(t)
+    if only and not _TIME.search(t) and not _DAY.search(t) and not _QUESTION.search(t, 0, only.end()):
+        detail = _place_detail(reply, 0, only.end(), between=bool(re.match(r"\W*between\b", t)))
         return Understanding(
             intent=ReplyIntent.SAFE_DROP,
             detail=detail,
@@ -231,6 +235,8 @@ def _safe_drop(reply: _Reply) -> Understanding | None:
             continue
         if re.match(r"safe", m.group(0)):
             continue  # "SAFE DROP OK - side porch": the words name the service, the place comes after
+        if _OPEN_NOW.match(t, m.end()):
+            continue  # "front office is open now": someone is there to take it
         detail = _noun_phrase(reply, m.start(), m.end())
         offered = _OFFERED.search(t)
         return Understanding(
@@ -357,7 +363,7 @@ def _directions(reply: _Reply) -> Understanding | None:
     """Asked how to find the door: a description of where it is. Anything else in the reply decides first."""
     if reply.reason_code != "ADDRESS_NOT_FOUND" or _MENTIONS_CODE.search(reply.t) or _QUESTION.search(reply.t):
         return None
-    if _DROP_VERB.search(reply.t) or _now_or_later(reply) is not None:
+    if _DROP_VERB.search(reply.t) or _now_or_later(reply) or _call_request(reply, conditional=True):
         return None  # "leave it at the back", "I'm home after 5", "call me": those rules read it
     cue = _DIRECTION_CUE.search(reply.t)
     if cue is None or reply.is_negated(cue.start()) or len(_LETTER_WORDS.findall(reply.t)) < DIRECTIONS_MIN_WORDS:

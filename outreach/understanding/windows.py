@@ -49,9 +49,13 @@ _NEGATED_DAY_AFTER = re.compile(
     r"\s*(?:is\s+(?:no\s+good|bad|not\s+good)|(?:isn'?t|is\s+not)\s+good|"
     r"(?:doesn'?t|does\s+not|won'?t|will\s+not)\s+work|no)\b"
 )
+_BUSY_BEFORE = re.compile(r"\b(?:work|works|working|busy|trabajo|trabajando)\s+(?:the\s+|on\s+|at\s+)?$")
 _CLOSING_BEFORE = re.compile(r"\b(?:close|closes|closing|shut|shuts|cierra|cierran|cerramos)\s+$")
 _OPEN_BEFORE = re.compile(r"\b(?:open|abiert[oa]|available|disponible|here|home|around|there|aqui|en\s+casa)\s+$")
-_NEGATOR = re.compile(r"\b(?:not|no|nobody|no\s+one|noone|nadie|never|nunca|isn'?t|aren'?t|won'?t|wont|can'?t|cant)\b")
+_NEGATOR = re.compile(
+    r"\b(?:not|no|nobody|no\s+one|noone|nadie|never|nunca|isn'?t|aren'?t|won'?t|wont|can'?t|cant|don'?t|dont|"
+    r"doesn'?t|doesnt)\b"
+)
 _UNTIL_BEFORE = re.compile(rf"\b(?:{_UNTIL})\s+$")
 _COMPLAINT = re.compile(
     r"\b(?:was|were|came|stolen|last\s+time|come\s+by\s+earlier|waited|been|estaba|estuve|vino|vinieron|never\s+came|"
@@ -79,7 +83,12 @@ def _windows(reply: _Reply) -> list[_Window]:
     """Every time the reply names, resolved. Clauses that complain about the past ("I was home at 2") name none."""
     t, now = reply.t, reply.now
     days = [m for m in _DAY.finditer(t) if not _in_complaint(reply, m.start())]
-    parts = [m for m in _PART.finditer(t) if not _in_complaint(reply, m.start())]
+    # "I work nights", "busy mornings": when the recipient is away says nothing of when to come.
+    parts = [
+        m
+        for m in _PART.finditer(t)
+        if not _in_complaint(reply, m.start()) and not _BUSY_BEFORE.search(t, max(0, m.start() - 16), m.start())
+    ]
     times = [m for m in _TIME.finditer(t) if not _in_complaint(reply, m.start()) and not _is_unit_number(reply, m)]
     windows: list[_Window] = []
     carried: re.Match[str] | None = None

@@ -188,7 +188,9 @@ def _joins(reply: _Reply, group: list[_Part], nxt: _Part) -> bool:
     if _short(last) and _short(nxt) and _consistent(group, nxt):
         return True
     told = _LENGTH_TOLD.search(reply.t)
-    return bool(told) and last.kind == nxt.kind == "digits" and _digits(group) + len(nxt.text) <= int(told.group(1))
+    if told is None or not last.kind == nxt.kind == "digits":
+        return False
+    return _digits(group) + len(nxt.text) <= int(told.group(1))
 
 
 # "takes 6 digits", "it's a 6 digit code", "6-digit pin".

@@ -97,6 +97,32 @@ def test_it_understands_the_public_corpus():
     assert 1 - len(missed) / len(rows) >= REQUIRED_SHARE, "\n".join(missed)
 
 
+# Corpora written apart from the rules, by authors who had read the labelling conventions but not the rules. The rules
+# have since been developed against them (they are in-sample now), so they guard what was learnt from them.
+# The unseen-* corpora are kept for measuring (bench/reading.py), not for developing against, and stay out of here.
+WRITTEN_APART = [Path(__file__).resolve().parents[2] / "bench" / "replies" / name for name in ("blind.csv", "dev.csv")]
+# A reading other than UNCLEAR that is wrong, and sure (acted on without asking the recipient): at most 1 in 60.
+MISREADS_AT_MOST = 1 / 60
+
+
+def sure_misreads(rows: list[dict[str, str]]) -> list[str]:
+    found = []
+    for row in rows:
+        got = read_row(row)
+        if got.intent != ReplyIntent.UNCLEAR and got.sure and not understood(row, got):
+            found.append(f"{row['id']} {row['reply']!r}: want {row['intent']}, got {got.intent} ({got.why})")
+    return found
+
+
+@pytest.mark.parametrize("path", WRITTEN_APART, ids=lambda p: p.name)
+def test_it_understands_corpora_written_apart(path):
+    rows = corpus(path)
+    missed = misses(rows)
+    assert 1 - len(missed) / len(rows) >= REQUIRED_SHARE, "\n".join(missed)
+    wrong = sure_misreads(rows)
+    assert len(wrong) / len(rows) <= MISREADS_AT_MOST, "\n".join(wrong)
+
+
 def test_it_covers_every_intent_in_our_corpus():
     assert {row["intent"] for row in corpus(OURS)} == set(ReplyIntent.values)
 

@@ -56,6 +56,7 @@ from outreach.understanding.keywords import (
     _STOP_FIRST,
     CARRIER_KEYWORDS,
     _help_asked,
+    _opt_in,
     _opt_out,
     _refuse,
     _send_back,
@@ -201,6 +202,7 @@ _ANOTHER_TIME = re.compile(
 # --- The order the rules are tried in ---------------------------------------------------------------------------------
 
 _RULES = (
+    _opt_in,
     _opt_out,
     _access_code,
     _refuse,

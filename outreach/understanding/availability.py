@@ -25,7 +25,7 @@ _PRESENT = re.compile(
     r"(?:home|here|there|back|in(?=\s*(?:[.!,]|$|now))|downstairs|outside|available|around|"
     r"at\s+(?:home|the\s+(?:(?:front|back|side|main)\s+)?(?:door|front|gate|lobby|house|entrance))|"
     r"in\s+the\s+(?:lobby|house|building|office))\b"
-    r"(?!\s+(?:at|after|by|from|around|tomorrow|tmrw|tonight|later|on|in\s+\d|in\s+an?\b|"
+    r"(?!\s+(?:at|after|by\s+(?:\d|noon|then|tonight|tomorrow)|from|around|tomorrow|tmrw|tonight|later|on|in\s+\d|in\s+an?\b|"
     r"between|this\s+(?:afternoon|evening)|soon|next))"
     r"|\b(?:home|here|back|open)\s+now\b|\b(?:we'?re|we\s+are|it'?s|store\s+is|office\s+is|(?:the\s+)?(?:door|gate)'?s|"
     r"(?:the\s+)?(?:door|gate)\s+is)\s+(?:open|unlocked)\b(?!\s+(?:at|after|from|until|till|on|tomorrow))"
@@ -47,6 +47,9 @@ _PRESENT = re.compile(
     r"|\b(?:just\s+)?(?:opened|unlocked)\s+(?:the\s+)?(?:gate|door)\b|\bbuzz(?:ing|ed)\s+(?:you|u)\s+in\b"
     r"|\b(?:at|by)\s+the\s+(?:front\s+)?(?:door|gate|lobby|entrance)\s+now\b|\bya\s+(?:abri|esta\s+abierto)\b"
     r"|\b(?:i'?m|im|just)\s+(?:parking|parked)\b|\bparking\s+now\b|\bllegando\b"
+    r"|\bbuzz(?:ing|ed)\s+(?:you|u)\s+up\b|\bopening\s+(?:the\s+)?(?:gate|door)\b"
+    r"|\bestoy\s+(?:parad[oa]|esperando)\b|\bya\s+(?:lo|la|los|te)\s+veo\b|\bi\s+(?:can\s+)?see\s+(?:you|u|him|her)\b"
+    r"|(?:^|[.!?]\s*)\W*(?:i'?m\s+|im\s+)?(?:back|home|here)\s*!*(?=\s*(?:[.!?,]|$|just|now))"
 )
 _TRY_AGAIN = re.compile(
     r"\b(?:try\s+again|ring\s+again|knock\s+again|ring\s+the\s+bell|knock\s+(?:loud|louder|harder)|come\s+back|"
@@ -61,6 +64,7 @@ _SHORT_WAIT = re.compile(
 )
 
 
+_CONDITION_BEFORE = re.compile(r"\b(?:when|once|if|cuando|si|as\s+soon\s+as)\b[^,.!?;]*$")
 _AFTER_THAT = re.compile(r"\b(?:after\s+that|after\s+then|afterwards|despues(?:\s+de\s+eso)?|then)\b")
 
 
@@ -72,6 +76,8 @@ def _present_now(reply: _Reply) -> str:
             continue
         if _in_complaint(reply, m.start()) and "now" not in m.group(0):
             continue  # "I was home at 2" says nothing of now; "here now, sorry was in the shower" does
+        if _CONDITION_BEFORE.search(t, reply.clause(m.start()).start, m.start()):
+            continue  # "have the driver call me when he's outside": a condition, not a presence
         if _AFTER_THAT.search(t, reply.clause(m.start()).start, m.start()):
             continue  # "dentist till 10:30, after that I'm around": there later, not now
         return reply.original(m.start(), m.end())
@@ -94,6 +100,9 @@ _CALL = re.compile(
     r"|\b(?:please|pls|plz)\s+call\b(?!\s*box)"
     r"|\b(?:talk|speak)\s+(?:to|with)\s+(?:a\s+person|someone|somebody|a\s+human|the\s+driver|dispatch|a\s+real\s+person)\b"
     r"|\b(?:explain|talk|discuss|tell\s+(?:you|u))\b[^.!?]{0,20}\b(?:on|over|by)\s+(?:the\s+)?phone\b"
+    r"|\b(?:prefer|like|want|need|rather)\s+(?:a\s+)?(?:phone\s+)?call\b|\bcall\s+(?:him|her|them)\s+(?:at|on)\b"
+    r"|\bcall\s+(?:the|my|our)\s+(?:store|office|work|shop|business|cell|home)\s*(?:number|phone|line)?\b"
+    r"|\b(?:favor\s+de\s+)?llamarme\b|\bllamenme\b"
     r"|\b(?:get|have|need|want|like)\s+a\s+call(?:\s*back)?\b|\bcall\s+(?:me\s+)?back\b|\btelephone\s+me\b"
     r"|\bcall\s+(?:on|at)\s+my\s+(?:number|phone|cell)\b|\b(?:facetime|whatsapp|video\s+call)\s+me\b"
     r"|\b(?:llame|llamen|llamar|marque)\s+a\s+(?:mi|al)\b|\bcall\s+my\s+(?:husband|wife|son|daughter|mom|dad|"

@@ -53,7 +53,8 @@ _CODE_ACTION = re.compile(
     r"\b(?:press|dial|enter|punch(?:\s+in)?|key\s+in|type(?:\s+in)?|buzz|ring|use|try|hit|marque|marca|presione|"
     r"oprima|teclee|pulse|new\s+one(?:\s+is)?|new\s+number(?:\s+is)?|"
     r"(?:changed|switched|updated|reset|set)\s+(?:it\s+)?to|now\s+it'?s|it'?s\s+now|"
-    r"el\s+nuevo\s+es|ahora\s+es)\s*:?\s*(?:the\s+)?(?:number\s+)?$"
+    r"el\s+nuevo\s+es|ahora\s+es|(?:gate|door|building|lobby|entry|entrance|keypad|buzzer|porton|puerta|reja)\s+"
+    r"(?:is|=|es)|(?:gate|door|building|lobby|keypad|porton|puerta|reja)\s*[:=-])\s*:?\s*(?:the\s+)?(?:number\s+)?$"
 )
 _UNIT_BEFORE = re.compile(
     r"\b(?:apt|apartment|unit|suite|ste|no|number|num|room|rm|house|bldg|building|floor|lot|depto|departamento|dpto|"

@@ -75,6 +75,24 @@ def _only(words: list[str], keywords: frozenset[str], filler: frozenset[str]) ->
     return bool(words) and any(w in keywords for w in words) and all(w in keywords or w in filler for w in words)
 
 
+# "opt me back in", "resubscribe", "start sending me the updates again".
+_OPT_IN = re.compile(
+    r"\bopt\s+(?:me\s+)?(?:back\s+)?in\b|\bre-?subscribe\b|\bstart\s+(?:sending|texting)\s+(?:me\s+)?(?:again|the\s+updates)\b"
+    r"|\b(?:i\s+)?want\s+(?:the|your)\s+(?:updates|texts|messages)\s+(?:again|back)\b"
+)
+
+
+def _opt_in(reply: _Reply) -> Understanding | None:
+    m = _OPT_IN.search(reply.t)
+    if m is None:
+        return None
+    return Understanding(
+        intent=ReplyIntent.OPT_IN,
+        why=f"asks for texts again ({reply.original(m.start(), m.end())!r})",
+        evidence=(Evidence(m.start(), m.end(), "opt in"),),
+    )
+
+
 def keyword_with_filler(reply: _Reply) -> Understanding | None:
     """ "Stop!!", "STOP STOP", "stop please", "wrong number. stop", "START again please", "need HELP pls"."""
     words = _TOKENS.findall(reply.t)
@@ -162,7 +180,7 @@ _OPT_OUT = re.compile(
     r"|\bno\s+more\s+(?:texts|txts|messages|msgs|sms)\b"
     r"|\b(?:do ?n'?t|do not|dont)\s+want\s+(?:these|your|any|any\s+more|more|the)\s+(?:texts|txts|messages|msgs|sms)\b"
     r"|\b(?:remove|take)\s+(?:me|my number|this number)\s+(?:off|from)\b"
-    r"|\b(?:unsubscribe|opt)\s+me\b|\bopt(?:-|\s)?out\b|\bunsubscribe\b"
+    r"|\bunsubscribe\s+me\b|\bopt\s+me\s+out\b|\bopt(?:-|\s)?out\b|\bunsubscribe\b"
     r"|\bno\s+me\s+(?:escriba|escriban|mande|manden|envie|envien|textee|texteen|contacte|contacten)n?\b"
     r"|\bdej(?:a|e|en|ar)\s+de\s+(?:escribirme|mandarme|enviarme|textearme|molestarme)\b"
     r"|\bno\s+(?:quiero|deseo)\s+(?:recibir\s+)?(?:mas\s+)?mensajes\b"
@@ -203,8 +221,9 @@ _REFUSE = re.compile(
     r"|\bno\s+quiero\s+(?:el|ese|este|nada)\b"
     r"|\bno\s+(?:pedi|ordene|compre|he pedido)\b|\bno\s+es\s+(?:mio|mia|para mi|nuestro)\b"
     r"|\b(?:sending|send|sent)\s+(?:me\s+)?a\s+(?:replacement|new\s+one)\b"
-    r"|\b(?:don'?t|dont|do\s+not)\s+(?:deliver|bring|send)\s+(?:it|the\s+\w+(?:\s+one)?)\b(?!\s+(?:today|tomorrow|tmrw|"
+    r"|\b(?:don'?t|dont|do\s+not)\s+(?:deliver|redeliver|re-deliver|bring|send)\s+(?:it|the\s+\w+(?:\s+one)?)?\b(?!\s+(?:today|tomorrow|tmrw|"
     r"until|till|til|before|after|at|on|now|yet|here|there|to))"
+    r"|\b(?:asked|applied|filed)\s+for\s+a\s+refund\b|\brequested\s+a\s+refund\b"
     r"|\b(?:want|need|get|prefer)\s+(?:a\s+)?refund\b|\b(?:got|received|had|getting)\s+(?:a|my|the)\s+refund\b"
     r"|\breembolso\b"
     r"|\brechaz\w*|\bcancel(?:en|ar|e)\s+(?:el\s+)?(?:pedido|paquete|envio)\b"

@@ -74,8 +74,15 @@ _SYMBOL_WORDS = {**dict.fromkeys(_HASH_WORDS, "#"), **dict.fromkeys(_STAR_WORDS,
 
 # One token: a symbol, digits (with letters: "8r42", "k2291"), or a word.
 _TOKEN = re.compile(r"[#*]|number\s+sign|[a-z]*\d[a-z\d]*|[a-z]+")
+# Words that join two parts of a run ("pound then 1102", "2772 seguido del gato"), read in the gap between them.
+_JOINT_WORDS = frozenset({"then", "luego", "followed", "plus", "seguido"})
+_JOINT_STARTS = re.compile(r"(?:and|y)\s+(?:then|luego|despues)\b")
+_JOINT_ENDS = re.compile(r"\b(?:followed\s+by|seguido\s+del?|y\s+despues|after\s+that)$")
 # What may sit between two parts of one run.
-_JOIN = re.compile(r"[ \t]*(?:-|,|\s+then\s+|\s+y\s+luego\s+|\s+luego\s+|\s+and\s+then\s+)?[ \t]*")
+_JOIN = re.compile(
+    r"[ \t]*(?:-|,|\s+then\s+|\s+y\s+luego\s+|\s+luego\s+|\s+and\s+then\s+|\s+followed\s+by\s+|\s+plus\s+|"
+    r"\s+seguido\s+del?\s+|\s+y\s+despues\s+|\s+after\s+that\s+)?[ \t]*"
+)
 _ALNUM = re.compile(r"(?:[a-z]{1,2}\d+[a-z\d]*|\d+[a-z]\d+[a-z\d]*|\d{3,}[a-z])")
 _ORDINAL = re.compile(r"\d+(?:st|nd|rd|th|hr|hrs|min|mins|k)|\d{1,2}(?:am|pm|a|p|h)")
 
@@ -140,7 +147,7 @@ def _parts(reply: _Reply) -> list[_Part]:
     parts: list[_Part] = []
     for m in _TOKEN.finditer(t):
         word = re.sub(r"\s+", " ", m.group(0))
-        if word in ("then", "luego") or (word in ("and", "y") and re.match(r"\s+(?:then|luego)\b", t[m.end() :])):
+        if word in _JOINT_WORDS or _JOINT_STARTS.match(t, m.start()) or _JOINT_ENDS.search(t, 0, m.end()):
             continue  # a joint ("pound then 1102"), read in the gap between parts
         kind = ""
         if word in ("#", "*") or word in _SYMBOL_WORDS:
@@ -170,9 +177,12 @@ def _joins(reply: _Reply, group: list[_Part], nxt: _Part) -> bool:
         return False
     spoken = {"word", "tens"}
     if last.kind in spoken or nxt.kind in spoken:
-        # Words join words ("eight one eight one", "forty two"), not digits.
-        return (last.kind in spoken or last.kind == "symbol") and (nxt.kind in spoken or nxt.kind == "symbol")
-    if "then" in gap or "luego" in gap:
+        # Words join words ("eight one eight one", "forty two") and single digits ("8 zero 1 5").
+        def joinable(part: _Part) -> bool:
+            return part.kind in spoken or part.kind == "symbol" or (part.kind == "digits" and len(part.text) == 1)
+
+        return joinable(last) and joinable(nxt) and gap.strip() in ("", "-", ",")
+    if re.search(r"then|luego|followed|plus|seguido|despues|after", gap):
         # "pound then 1102", "8824 then star", "star 6 then 9 2 1": across "then" only a symbol or a short group.
         return last.kind == "symbol" or nxt.kind == "symbol" or (_short(last) and _short(nxt))
     if last.kind == "symbol" or nxt.kind == "symbol":
@@ -224,7 +234,7 @@ def _run(reply: _Reply, group: list[_Part]) -> Run | None:
     else:
         if group[-1].kind == "letter":
             group = group[:-1]
-        code = "".join(_SYMBOL_WORDS.get(p.text, p.text) for p in group).upper()
+        code = re.sub(r"([#*])\1+", r"\1", "".join(_SYMBOL_WORDS.get(p.text, p.text) for p in group).upper())
         digit_parts = [p for p in group if p.kind in ("digits", "alnum")]
         if not digit_parts:
             return None
@@ -245,6 +255,8 @@ def _spoken(group: list[_Part]) -> str | None:
         p = group[i]
         if p.kind == "symbol":
             out.append(_SYMBOL_WORDS.get(p.text, p.text))
+        elif p.kind == "digits":
+            out.append(p.text)
         elif p.kind == "tens":
             unit = group[i + 1] if i + 1 < len(group) else None
             if (

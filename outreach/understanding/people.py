@@ -22,7 +22,7 @@ _NEIGHBOUR = re.compile(
     r"\bn(?:ei|ie|e|ai)g?h?b(?:ou?)?rs?(?:'s)?\b|\bvecin[oa]s?\b|\bnext\s+door\b|\bde\s+al\s+lado\b"
 )
 _UNIT = re.compile(
-    r"(?P<word>\b(?:apt|apartment|unit|suite|ste|no\.|number|num|room|rm|house|flat|bldg|depto|departamento|dpto|"
+    r"(?P<word>\b(?:apt|apartment|unit|suite|ste|no\.|number|numero|num|room|rm|house|flat|bldg|depto|departamento|dpto|"
     r"casa|puerta|piso)\.?\s*#?\s*|#\s*)(?P<unit>[a-z]?\d{1,5}[a-z]?)\b"
     r"|(?P<prep>\b(?:in|at|from|of|del|de la|de el|en el|en la|en|el|la)\s+)"
     r"(?P<punit>\d{1,4}[a-z]|[a-z]\d{1,4}|\d{3,5}|1[3-9]|[2-9]\d)\b"
@@ -68,6 +68,11 @@ _TAKES = re.compile(
     r"|\b(?:el|ella)\s+sabe\b|\bvive\s+en\b|\bya\s+le\s+(?:avise|dije)\b|\b(?:he|she|they)\s+(?:knows?|is\s+expecting)\b"
     r"|\bi\s+(?:already\s+)?(?:told|tell|asked)\s+(?:him|her|them)\b"
 )
+# Building staff who take parcels are a safe place the building offers, not a neighbour.
+_STAFF = re.compile(
+    r"\b(?:reception|receptionist|front\s+desk|doorman|concierge|security|mail\s*room|leasing\s+office|front\s+office|"
+    r"porter|portero|porteria|recepcion|conserje|management\s+office)\b"
+)
 _NOBODY = re.compile(r"\b(?:no\s*one|nobody|nadie|noone)\b")
 _KNOCK = re.compile(
     r"\b(?:knock\s+(?:on|at)|ring|try|ask|toque\s+en|pregunte\s+en)\s+(?:the\s+)?(?:apt\.?\s*|unit\s*|#\s*)?"
@@ -106,7 +111,7 @@ def _neighbour(reply: _Reply) -> Understanding | None:
 # Where a description of the neighbour ends: a verb of taking, a request, a new sentence.
 _DESCRIPTION_END = re.compile(
     r"\s+(?:will|can|could|would|'ll|is|are|said|says|knows?|has|have|please|pls|thanks|thank|and\s+(?:she|he|they)|"
-    r"if|but|so|because|lo|la|ya|ella|el|she|he|they|i|i'?m|i'?ll)\b|[.!?;]"
+    r"if|but|so|because|lo|ya|ella|she|he|they|i|i'?m|i'?ll)\b|[.!?;]"
 )
 
 
@@ -207,6 +212,8 @@ def _someone_who_takes(reply: _Reply) -> Understanding | None:
         clause = reply.clause(m.start())
         subject = t[clause.start : m.start()]
         if reply.is_negated(m.start()) or _HOUSEHOLD.search(subject) or _NOBODY.search(subject):
+            continue
+        if _STAFF.search(subject):
             continue
         if re.fullmatch(r"\W*(?:i|i'?m|we|we'?re|you|u|it|this|that|they|he|she|someone|somebody|anyone)?\W*", subject):
             # "she's always home": who she is was said in the clause before.

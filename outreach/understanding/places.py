@@ -19,8 +19,9 @@ import re
 
 from outreach.understanding.availability import _call_request, _now_or_later
 from outreach.understanding.meaning import Evidence, ReplyIntent, Understanding
-from outreach.understanding.reply import _QUESTION, _Reply, _words
+from outreach.understanding.reply import _QUESTION, _fold, _Reply, _words
 from outreach.understanding.times import _DAY, _TIME
+from outreach.understanding.windows import _in_complaint
 
 # --- 6b. Pickup point -------------------------------------------------------------------------------------------------
 
@@ -146,7 +147,7 @@ _PLACE_CLAUSE = re.compile(
 _SAFE_PLACES = re.compile(
     r"\b(?:safe\s*drop|safe\s+place|porch|proch|back door|backdoor|frontdoor|side door|garage|mail ?room|package room|"
     r"parcel room|front desk|concierge|consierge|conserge|reception|doorman|door man|porter|mail ?box|parcel box|"
-    r"package box|drop box|patio|"
+    r"package box|drop box|patio|(?:drop|mail|letter|package|parcel)\s+slot|letterbox|vestibule|breezeway|mudroom|"
     r"backyard|back yard|shed|planter|leasing office|front office|management office|security desk|"
     r"porteria|portero|recepcion|conserje|buzon|porche|garaje|cochera|puerta trasera)\b"
 )
@@ -160,6 +161,7 @@ _PLAIN_PLACES = re.compile(
 # A place offered for the parcel: "porch is fine", "ok to leave", "safe drop", "déjelo".
 _OFFERED = re.compile(
     r"\b(?:fine|ok|okay|good|safe|great|perfect|works|bien|seguro)\b|\bsafe\s*drop\b|\bleave\b|\bdej|\bdrop\b"
+    r"|\b(?:take|sign\s+for|hold|accept|receive)\s+(?:it|them|the\s+\w+)\b|\blo\s+recib"
 )
 _OPEN_NOW = re.compile(r"\s+(?:is|'s|are)\s+open\b")
 _ACTED_ON = re.compile(
@@ -204,17 +206,16 @@ def _safe_drop(reply: _Reply) -> Understanding | None:
         bare = _bare_place(detail)
         if place is not None and _someone_else(bare):
             # "give it to Tom in 4", "leave it at 3B": another person or another unit is a neighbour.
+            # Who and where, to the end of the sentence: "the Hendersons, 415 Birch, two doors down".
             sentence = reply.sentences[reply.sentence(verb.start())]
-            detail = (
-                _place_detail(reply, verb.end(), sentence.end)
-                if _UNIT_WORD.search(t, place.end(), sentence.end)
-                else bare
-            )
+            detail = _place_detail(reply, verb.end(), sentence.end)
             return Understanding(
                 intent=ReplyIntent.NEIGHBOR, detail=_bare_place(detail), why=f"someone else named after {said!r}"
             )
         if bare.lower() in _VAGUE:
             detail = _said_where(reply, verb.start()) or detail
+        elif place is not None:
+            detail = _with_place_named_before(reply, verb.start(), place.end(), detail)
         return Understanding(
             intent=ReplyIntent.SAFE_DROP,
             detail=detail,
@@ -233,6 +234,8 @@ def _safe_drop(reply: _Reply) -> Understanding | None:
     for m in _SAFE_PLACES.finditer(t):
         if reply.is_negated(m.start()) or _PRESENCE_BEFORE.search(t, reply.clause(m.start()).start, m.start()):
             continue
+        if _in_complaint(reply, m.start()):
+            continue  # "I was in the backyard": where they were, not where to leave it
         if re.match(r"safe", m.group(0)):
             continue  # "SAFE DROP OK - side porch": the words name the service, the place comes after
         if _OPEN_NOW.match(t, m.end()):
@@ -266,11 +269,35 @@ def _safe_drop(reply: _Reply) -> Understanding | None:
     return None
 
 
-_UNIT_WORD = re.compile(r"\b(?:apt|apartment|unit|suite|#)\s*#?\s*\d|\b\d{1,4}[a-z]\b")
+_UNIT_WORD = re.compile(r"\b(?:apt|apartment|unit|suite|casa|numero|house|#)\s*#?\s*\d|\b\d{1,4}[a-z]\b")
 _PERSON = re.compile(
     r"^(?:the\s+|my\s+|a\s+)?(?:lady|man|guy|woman|girl|boy|friend|landlord|landlady|super|superintendent|tenant|"
     r"sister|brother|aunt|uncle|cousin|grandma|grandpa|senora|senor|amiga|amigo|hermana|hermano|tia|tio|vecin[oa])\b"
 )
+
+
+def _with_place_named_before(reply: _Reply, verb: int, end: int, detail: str) -> str:
+    """ "mudroom door is open, just set it on the bench inside": the mudroom stays with the bench."""
+    sentence = reply.sentences[reply.sentence(verb)]
+    named = next(
+        (m for m in _SAFE_PLACES.finditer(reply.t, sentence.start, verb) if not reply.is_negated(m.start())), None
+    )
+    if named is None or re.match(r"safe", named.group(0)):
+        return detail
+    start = _noun_start(reply, named.start())
+    said = reply.original(start, verb) + _PLACE_STOP.sub("", reply.original(verb, end))
+    return _TRAILING_JUNK.sub("", said.strip(" .,!-/"))
+
+
+def _noun_start(reply: _Reply, pos: int) -> int:
+    clause = reply.clause(pos)
+    words = list(re.finditer(r"[\w'-]+", reply.t[clause.start : pos]))
+    start = pos
+    for w in reversed(words[-2:]):
+        if w.group(0) in _FUNCTION_WORDS:
+            break
+        start = clause.start + w.start()
+    return start
 
 
 def _bare_place(detail: str) -> str:
@@ -297,7 +324,7 @@ _PLAIN_NAMED = re.compile(r"\b(?:front\s+door|door|front\s+step|steps|stoop|lobb
 
 
 def _someone_else(detail: str) -> bool:
-    if _PERSON.match(detail.lower()):
+    if _PERSON.match(_fold(detail)):
         return True
     m = _SOMEONE_ELSE.match(detail)
     if m is None or _HOUSEHOLD.search(detail.lower()):

@@ -276,9 +276,11 @@ def _resolve(
         options = [hour % 12 + 12]
     else:
         options = [hour % 12, hour % 12 + 12] if hour != 12 else [12]
-    stamps = [dt.datetime.combine(day, dt.time(h, minute), tzinfo=tz) for h in options]
     opens = dt.datetime.combine(day, DAY_OPENS, tzinfo=tz)
     closes = dt.datetime.combine(day, DAY_CLOSES, tzinfo=tz)
+    if not clock[2] and hour <= 12 and all(not opens.hour <= h <= closes.hour for h in options):
+        options = [hour % 12, hour % 12 + 12]  # a hint from elsewhere ("this morning ... back at 1") gives way
+    stamps = [dt.datetime.combine(day, dt.time(h, minute), tzinfo=tz) for h in options]
     in_hours = [s for s in stamps if opens <= s <= closes] or stamps
     floor = after or (now if day == now.date() else None)
     upcoming = [s for s in in_hours if floor is None or s >= floor]

@@ -96,9 +96,15 @@ def _windows(reply: _Reply) -> list[_Window]:
         s_days = [d for d in days if reply.sentence(d.start()) == index]
         s_parts = [p for p in parts if reply.sentence(p.start()) == index]
         s_times = [m for m in times if reply.sentence(m.start()) == index]
+        hinted: set[int] = set()
         for m in s_times:
             day_match = _nearest(s_days, m.start()) or carried
-            part = _nearest(s_parts, m.start())
+            # A part of the day tells a clock's half only in its own clause ("tmrw morning at 9", not
+            # "working til 5 today, tmrw morning would be better").
+            clause = reply.clause(m.start())
+            part = _nearest([p for p in s_parts if clause.start <= p.start() < clause.end], m.start())
+            if part is not None:
+                hinted.add(part.start())
             tonight = day_match is not None and day_match.lastgroup == "tonight"
             bounds = _day_offset(reply, day_match) if day_match else None
             day = bounds[0] if bounds else reply.today
@@ -117,13 +123,15 @@ def _windows(reply: _Reply) -> list[_Window]:
                         phrase = f"{reply.original(day_match.start(), day_match.end())} … {window.phrase}"
                     window = dataclasses.replace(window, phrase=phrase.strip())
                 windows.extend(_preferring(reply, [window], m))
+        for p in s_parts:
+            if p.start() in hinted:
+                continue
+            day_match = _nearest(s_days, p.start()) or carried
+            found = _part_window(reply, p, day_match, reply.today)
+            if day_match is None and any(_gone(w, now) for w in found):
+                found = _part_window(reply, p, None, reply.today + dt.timedelta(days=1))
+            windows.extend(_preferring(reply, found, p))
         if not s_times:
-            for p in s_parts:
-                day_match = _nearest(s_days, p.start()) or carried
-                found = _part_window(reply, p, day_match, reply.today)
-                if day_match is None and any(_gone(w, now) for w in found):
-                    found = _part_window(reply, p, None, reply.today + dt.timedelta(days=1))
-                windows.extend(found)
             if not s_parts:
                 for d in s_days:
                     if not _day_negated(reply, d):

@@ -131,11 +131,10 @@ def _windows(reply: _Reply) -> list[_Window]:
             if day_match is None and any(_gone(w, now) for w in found):
                 found = _part_window(reply, p, None, reply.today + dt.timedelta(days=1))
             windows.extend(_preferring(reply, found, p))
-        if not s_times:
-            if not s_parts:
-                for d in s_days:
-                    if not _day_negated(reply, d):
-                        windows.extend(_preferring(reply, _day_window(reply, d), d))
+        if not s_times and not s_parts:
+            for d in s_days:
+                if not _day_negated(reply, d):
+                    windows.extend(_preferring(reply, _day_window(reply, d), d))
         if s_days and not s_times:
             carried = s_days[-1]
         elif s_days:

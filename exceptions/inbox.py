@@ -53,6 +53,11 @@ def ahead_reading(stop_id: int) -> str:
     return AHEAD_READING["access_code" in asked]
 
 
+def case_confirming(case_id: int) -> Understanding | None:
+    """The reading a case asked its recipient to confirm, which their next reply is read against."""
+    return workflow.case_confirming(case_id)
+
+
 def case_replied(*, case_id: int, understood: Understanding, now: dt.datetime) -> None:
     workflow.case_reply_apply(case_id=case_id, understood=understood, now=now)
 
@@ -74,33 +79,47 @@ def ahead_unreachable(*, stop_id: int, reason: str) -> None:
 # --- From routing's adapter ------------------------------------------------------------------------------------------
 
 
-def slot_wanted(case_id: int) -> int | None:
-    """The stop a case wants a slot for, while it still does (resolving); None when it moved on."""
-    case = ExceptionCase.objects.filter(pk=case_id).only("pk", "stop_id", "state").first()
-    if case is None or case.state != ExceptionCase.State.RESOLVING:
+# Each answer from routing names the window it was asked for: an answer for a window the recipient has since
+# changed (a newer time superseded it) is not the case's any more.
+
+
+def slot_wanted(case_id: int, window_start: dt.datetime | None) -> int | None:
+    """The stop a case wants a slot for, while it still does (resolving, for that window); None when it moved on."""
+    case = ExceptionCase.objects.filter(pk=case_id).only("pk", "stop_id", "state", "outcome_detail").first()
+    if case is None or case.state != ExceptionCase.State.RESOLVING or not workflow.case_window_is(case, window_start):
         return None
     return case.stop_id
 
 
-def slot_still_wanted(case_id: int) -> bool:
+def slot_still_wanted(case_id: int, window_start: dt.datetime | None) -> bool:
     """Asked under the plan's locks, just before it changes: the case, locked, still waits for the slot."""
-    return workflow.case_awaiting_slot(case_id=case_id) is not None
+    return workflow.case_awaiting_slot(case_id=case_id, asked=window_start) is not None
 
 
-def slot_found(*, case_id: int, stop_id: int, summary: str, later_day: bool, payload: dict[str, Any]) -> None:
+def slot_found(
+    *,
+    case_id: int,
+    stop_id: int,
+    summary: str,
+    later_day: bool,
+    payload: dict[str, Any],
+    window_start: dt.datetime | None,
+) -> None:
     workflow.case_reschedule_confirm(
-        case_id=case_id, new_stop_id=stop_id, summary=summary, later_day=later_day, payload=payload
+        case_id=case_id, new_stop_id=stop_id, summary=summary, later_day=later_day, payload=payload, asked=window_start
     )
 
 
 def slot_awaits_plan(
     *, case_id: int, day: dt.date, window_start: dt.datetime | None, window_end: dt.datetime | None
 ) -> None:
-    workflow.case_reschedule_await_plan(case_id=case_id, day=day, window_start=window_start, window_end=window_end)
+    workflow.case_reschedule_await_plan(
+        case_id=case_id, day=day, window_start=window_start, window_end=window_end, asked=window_start
+    )
 
 
-def slot_not_found(*, case_id: int, reason: str) -> None:
-    workflow.case_reschedule_fail(case_id=case_id, reason=reason)
+def slot_not_found(*, case_id: int, reason: str, window_start: dt.datetime | None) -> None:
+    workflow.case_reschedule_fail(case_id=case_id, reason=reason, asked=window_start)
 
 
 def slot_requests_unanswered(*, asked_before: dt.datetime, now: dt.datetime, limit: int) -> list[tuple[int, Any]]:

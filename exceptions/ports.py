@@ -80,6 +80,13 @@ class Outreach(Protocol):
     def notify_outcome(self, *, case: ExceptionCase) -> None:
         """Tell the recipient what will happen to their parcel (the case's outcome is set)."""
 
+    def confirm(self, *, case: ExceptionCase, reading: Understanding) -> AskResult:
+        """Ask the recipient once whether an unsure reading is right before the desk acts on it."""
+
+    def read_back(self, *, case: ExceptionCase, heard: Understanding, final: bool) -> None:
+        """Tell the recipient what the desk understood and acts on; ``final``: the case ended with it, and this
+        one text is also the outcome's notice."""
+
     def can_reach(self, *, recipient: Recipient) -> bool:
         """Whether a message would reach this recipient now, on any channel (the board offers "Message" then)."""
 
@@ -117,6 +124,12 @@ class NoOutreach:
         return AskResult(reachable=False, reason="No outreach channel is set up.")
 
     def notify_outcome(self, *, case: ExceptionCase) -> None:
+        return None
+
+    def confirm(self, *, case: ExceptionCase, reading: Understanding) -> AskResult:
+        return AskResult(reachable=False, reason="No outreach channel is set up.")
+
+    def read_back(self, *, case: ExceptionCase, heard: Understanding, final: bool) -> None:
         return None
 
     def can_reach(self, *, recipient: Recipient) -> bool:

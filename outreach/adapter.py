@@ -14,15 +14,17 @@ from collections.abc import Sequence
 from typing import cast
 
 from django.db.models import Count, F
+from django.utils import timezone
 
 from dispatch.models import Recipient, Stop
 from exceptions import inbox
 from exceptions.analytics.figures import GroupBy
 from exceptions.analytics.periods import DepotPeriod, group_key, within
 from exceptions.models import ExceptionCase
-from exceptions.ports import AskResult, TextsSent, Topic, Understanding
+from exceptions.ports import AskResult, ReplyIntent, TextsSent, Topic, Understanding
 from outreach.backends import push_configured
 from outreach.models import Channel, Conversation, Message, MessageTemplate
+from outreach.readback import CONFIRM_KEYS, heard_words, next_words
 from outreach.segments import sms_segments
 from outreach.services import conversation_of_case, message_queue, message_words_queue, prearrival_message_queue
 
@@ -100,6 +102,54 @@ class SmsOutreach:
             template_key=MessageTemplate.Key.OUTCOME,
             idempotency_key=f"outcome:{case.version}",
             context={"order": case.order.reference, "outcome": case.get_outcome_display()},
+        )
+
+    def confirm(self, *, case: ExceptionCase, reading: Understanding) -> AskResult:
+        recipient = case.order.recipient
+        channel = _channel(recipient)
+        key = CONFIRM_KEYS.get(ReplyIntent(reading.intent))
+        if channel is None or key is None:
+            return AskResult(reachable=False, reason=UNREACHABLE if channel is None else "Nothing to confirm.")
+        message = message_queue(
+            case=case,
+            channel=channel,
+            template_key=key,
+            idempotency_key=f"confirm:{case.version}",
+            context={
+                "first_name": recipient.first_name,
+                "order": case.order.reference,
+                "code": reading.code,
+                "place": reading.detail,
+                "neighbour": reading.detail,
+            },
+            secret=reading.code,
+        )
+        return AskResult(reachable=True, channel=channel, deferred_until=message.release_at)
+
+    def read_back(self, *, case: ExceptionCase, heard: Understanding, final: bool) -> None:
+        recipient = case.order.recipient
+        channel = _channel(recipient)
+        if channel is None:
+            return
+        if final:
+            what = "pickup_point" if case.outcome == ExceptionCase.Outcome.PICKUP_POINT else "done"
+        else:
+            what = "slot" if heard.intent == ReplyIntent.RESCHEDULE else "driver"
+        zone = recipient.time_zone or case.depot.time_zone
+        words = heard_words(heard=heard, now=timezone.now(), zone=zone, language=recipient.language)
+        message_queue(
+            case=case,
+            channel=channel,
+            template_key=MessageTemplate.Key.READ_BACK,
+            idempotency_key=f"readback:{case.version}",
+            context={
+                "first_name": recipient.first_name,
+                "order": case.order.reference,
+                "heard": words,
+                "next": next_words(what=what, language=recipient.language),
+                "outcome": case.get_outcome_display() if final else "",
+            },
+            secret=heard.code,
         )
 
     def can_reach(self, *, recipient: Recipient) -> bool:
@@ -182,6 +232,9 @@ class DeskAnswers:
             return conversation.case.reason_code.code
         assert conversation.stop_id is not None  # a conversation is about a case or a stop
         return inbox.ahead_reading(conversation.stop_id)
+
+    def confirming(self, *, conversation: Conversation) -> Understanding | None:
+        return inbox.case_confirming(conversation.case_id) if conversation.case_id is not None else None
 
     def replied(self, *, conversation: Conversation, understood: Understanding, now: dt.datetime) -> None:
         if conversation.case_id is not None:

@@ -26,12 +26,18 @@ class MessageTemplate(models.Model):
         OUTCOME = "outcome", "Tell the recipient what happens next"
         HELP = "help", "Answer HELP"
         PREARRIVAL = "prearrival", "Ask ahead of the driver's arrival"
+        READ_BACK = "read_back", "Read back what the desk acts on"
+        CONFIRM_CODE = "confirm_code", "Confirm an unsure access code"
+        CONFIRM_PLACE = "confirm_place", "Confirm an unsure safe place"
+        CONFIRM_NEIGHBOUR = "confirm_neighbour", "Confirm an unsure neighbour"
+        CONFIRM_OPT_OUT = "confirm_opt_out", "Confirm an unsure opt-out"
 
     key = models.CharField(max_length=24, choices=Key.choices)
     language = models.CharField(max_length=2, choices=Recipient.Language.choices)
     body = models.TextField(
-        help_text="Placeholders: {first_name}, {order}, {problem}, {outcome}, {ask} (ahead of arrival: what we need). "
-        "Never an access code or full address."
+        help_text="Placeholders: {first_name}, {order}, {problem}, {outcome}, {ask} (ahead of arrival: what we need); "
+        "read back: {heard} (what we understood), {next} (what happens next); to confirm: {code}, {place}, "
+        "{neighbour}. Never a full address; a code only where {code} or {heard} carries it (stored masked)."
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -94,7 +100,12 @@ class Message(models.Model):
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     direction = models.CharField(max_length=8, choices=Direction.choices)
     channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.SMS)
-    body = models.TextField(help_text="As sent or received; an access code in a reply is masked.")
+    body = models.TextField(help_text="As sent or received; an access code in it is masked.")
+    sealed = models.TextField(
+        blank=True,
+        default="",
+        help_text="The access code an outbound text carries, encrypted; the body shows it masked.",
+    )
     template_key = models.CharField(max_length=24, choices=MessageTemplate.Key.choices, blank=True)
     language = models.CharField(max_length=2, choices=Recipient.Language.choices, default=Recipient.Language.ENGLISH)
     idempotency_key = models.CharField(max_length=64, help_text="One send per key and conversation, ever.")

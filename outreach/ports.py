@@ -29,6 +29,9 @@ class Desk(Protocol):
     def reading(self, *, conversation: Conversation) -> str:
         """The reason code a reply in this conversation is read against (what the recipient was asked about)."""
 
+    def confirming(self, *, conversation: Conversation) -> Understanding | None:
+        """The reading the recipient was just asked to confirm in this conversation; None when nothing is asked."""
+
     def replied(self, *, conversation: Conversation, understood: Understanding, now: dt.datetime) -> None:
         """The recipient answered: the desk acts on the case or the stop the conversation is about."""
 
@@ -46,6 +49,9 @@ class NoDesk:
 
     def reading(self, *, conversation: Conversation) -> str:
         return "RECIPIENT_ABSENT"
+
+    def confirming(self, *, conversation: Conversation) -> Understanding | None:
+        return None
 
     def replied(self, *, conversation: Conversation, understood: Understanding, now: dt.datetime) -> None:
         return None

@@ -23,6 +23,7 @@ from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from dispatch import crypto
 from dispatch.models import Recipient
 from outreach import ports
 from outreach.backends import (
@@ -93,20 +94,26 @@ def _outbound_write(
     channel: str = Channel.SMS,
     urgent: bool = False,
     release_at: dt.datetime | None = None,
+    secret: str = "",
 ) -> Message:
     """The one way an outbound message is written: once per key in its conversation, then sent after commit
-    (or by the sweep when ``release_at`` comes). ``body`` gives (text, language, template key) when it is new."""
+    (or by the sweep when ``release_at`` comes). ``body`` gives (text, language, template key) when it is new.
+
+    ``secret``: an access code the text carries. The row keeps the body masked and the code sealed
+    (encrypted); only the send fills it in (``message_text``)."""
     from outreach.tasks import message_send_task
 
     existing = Message.objects.filter(conversation=conversation, idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing
     text, language, template_key = body()
+    masked = _masked(text, secret)
     message = Message.objects.create(
         conversation=conversation,
         direction=Message.Direction.OUTBOUND,
         channel=channel,
-        body=text,
+        body=masked,
+        sealed=crypto.encrypt(secret) if secret and masked != text else "",
         template_key=template_key,
         language=language,
         idempotency_key=idempotency_key,
@@ -137,8 +144,11 @@ def message_queue(
     urgent: bool = False,
     channel: str = Channel.SMS,
     now: dt.datetime | None = None,
+    secret: str = "",
 ) -> Message:
-    """Write an outbound message for the case (once per key) and send it after commit, or when quiet hours end."""
+    """Write an outbound message for the case (once per key) and send it after commit, or when quiet hours end.
+
+    ``secret``: an access code in ``context`` that the text carries; it is kept masked and sealed."""
     now = now or timezone.now()
     recipient: Recipient = case.order.recipient
     conversation, _ = Conversation.objects.get_or_create(case=case, defaults={"recipient": recipient})
@@ -152,7 +162,16 @@ def message_queue(
         channel=channel,
         urgent=urgent,
         release_at=release_at,
+        secret=secret,
     )
+
+
+def message_text(message: Message) -> str:
+    """The text as it goes to the provider: the body, with the access code it carries filled in."""
+    if not message.sealed:
+        return message.body
+    code = crypto.decrypt(message.sealed)
+    return message.body.replace("•" * len(code), code)
 
 
 def message_words_queue(*, case: Any, text: str, channel: str, now: dt.datetime | None = None) -> Message:
@@ -242,7 +261,7 @@ def _deliver(message: Message, *, backend: MessageBackend, to: str, now: dt.date
     sms = message.channel == Channel.SMS
     callback = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("twilio-status") if sms else None
     try:
-        sent = backend.send(to=to, body=message.body, status_callback=callback)
+        sent = backend.send(to=to, body=message_text(message), status_callback=callback)
     except TransientSendError as exc:
         if message.attempts >= MAX_SEND_ATTEMPTS:
             _finish(message.pk, status=Status.FAILED, error_message=str(exc)[:300])
@@ -382,6 +401,7 @@ def inbound_receive(*, provider_sid: str, from_phone: str, body: str, now: dt.da
         sent_at=(asked.sent_at or asked.created_at) if asked else now,
         time_zone=recipient.time_zone or depot.time_zone,
         reason_code=desk.reading(conversation=conversation),
+        confirming=desk.confirming(conversation=conversation),
     )
     try:
         with transaction.atomic():
@@ -417,7 +437,8 @@ def _inbound_record(
         status=Status.RECEIVED,
         provider_sid=provider_sid,
     )
-    if understood.intent == ReplyIntent.OPT_OUT:
+    # An opt-out read with doubt is asked about first (the desk asks "reply STOP"): a sure one is honoured here.
+    if understood.intent == ReplyIntent.OPT_OUT and understood.sure:
         recipient_opted_out(recipient_id=recipient.pk, now=now)
     elif understood.intent == ReplyIntent.OPT_IN or (recipient.opted_out and carrier_opts_in(body)):
         recipient_opted_in(recipient_id=recipient.pk)
@@ -500,7 +521,7 @@ def message_reconcile(*, message_id: int, now: dt.datetime | None = None) -> str
         return "not_due"
     recipient = message.conversation.recipient
     try:
-        found = sms_backend().find(to=str(recipient.phone), body=message.body, since=message.created_at)
+        found = sms_backend().find(to=str(recipient.phone), body=message_text(message), since=message.created_at)
     except TransientSendError:
         return "retry_later"
     unknown = Message.objects.filter(pk=message.pk, status=Status.UNKNOWN)

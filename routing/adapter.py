@@ -78,7 +78,7 @@ def case_slot_find(
     The case is asked again under the plan's locks (``guard``) and told in the same transaction
     (``on_placed``): the new plan and the case's confirmation commit together.
     """
-    stop_id = inbox.slot_wanted(case_id)
+    stop_id = inbox.slot_wanted(case_id, window_start)
     if stop_id is None:
         return None
 
@@ -89,6 +89,7 @@ def case_slot_find(
             summary=where.summary,
             later_day=where.later_day,
             payload=where.payload,
+            window_start=window_start,
         )
 
     change = services.stop_reinsert(
@@ -97,7 +98,7 @@ def case_slot_find(
         window_end=window_end,
         requested_by=f"Case #{case_id}",
         case_id=case_id,
-        guard=lambda: inbox.slot_still_wanted(case_id),
+        guard=lambda: inbox.slot_still_wanted(case_id, window_start),
         on_placed=placed,
     )
     if not change.placed and not change.case_moved_on:
@@ -105,7 +106,7 @@ def case_slot_find(
         if day is not None:
             inbox.slot_awaits_plan(case_id=case_id, day=day, window_start=window_start, window_end=window_end)
         else:
-            inbox.slot_not_found(case_id=case_id, reason=change.reason)
+            inbox.slot_not_found(case_id=case_id, reason=change.reason, window_start=window_start)
     return change
 
 

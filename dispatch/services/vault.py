@@ -192,3 +192,17 @@ def access_credential_record(
                 credential.save(update_fields=["failure_count", "updated_at"])
             return credential, False
     return AccessCredential.objects.create(address_id=address_id, secret=secret, source=source, kind=kind), True
+
+
+def access_credential_supersede(*, credential_id: int, address_id: int, now: dt.datetime | None = None) -> bool:
+    """A code the recipient corrected ("no, it's 8824") is no longer valid from now: reveals and triage skip it.
+
+    The row stays, for the audit of what the driver was given. True when it was still valid.
+    """
+    moment = now or timezone.now()
+    return bool(
+        AccessCredential.objects.filter(pk=credential_id, address_id=address_id)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=moment))
+        .filter(Q(valid_from__isnull=True) | Q(valid_from__lt=moment))
+        .update(valid_to=moment, updated_at=moment)
+    )

@@ -12,6 +12,7 @@ Its modules, each built only on the ones listed before it:
 - ``handoff``: a question to the recipient, an escalation to a dispatcher;
 - ``outcomes``: applying, proposing, rescheduling and ending a case;
 - ``triage``: opening a case, triage, the playbook, the escalation rules;
+- ``confirm``: an unsure reading asked about once before the irreversible, and the answer read against it;
 - ``late``: a reply after its case ended: passed to the order's open case, the case reopened, a code kept, or filed;
 - ``answers``: the recipient's reply, routing's slot or its failure, the driver's delivery;
 - ``timers``: a due timer firing, and beat's sweep;
@@ -37,8 +38,10 @@ from exceptions.workflow.answers import (
     case_reschedule_confirm,
     case_reschedule_fail,
     case_stop_delivered,
+    case_window_is,
 )
 from exceptions.workflow.answers import case_reschedule_await_plan as case_reschedule_await_plan
+from exceptions.workflow.confirm import case_confirming
 from exceptions.workflow.timeline import CASE_RELATED as CASE_RELATED
 from exceptions.workflow.timeline import LAST_SUMMARY as LAST_SUMMARY
 from exceptions.workflow.timeline import _change as _change
@@ -77,6 +80,7 @@ __all__ = [
     "case_assign",
     "case_awaiting_slot",
     "case_call_mark",
+    "case_confirming",
     "case_event_record",
     "case_message_send",
     "case_open",
@@ -91,6 +95,7 @@ __all__ = [
     "case_timer_fire",
     "case_timers_sweep",
     "case_triage",
+    "case_window_is",
     "case_window_set",
     "timeline_fold",
 ]

@@ -11,15 +11,22 @@ from django.utils import timezone
 
 from dispatch.models import AccessCredential, Order, ScanEvent, Stop
 from dispatch.services.stops import stop_leave_run, stop_status_set
-from dispatch.services.vault import access_credential_record, access_credentials_worked
+from dispatch.services.vault import (
+    access_credential_record,
+    access_credential_supersede,
+    access_credentials_worked,
+)
+from exceptions import ports
 from exceptions.models import ExceptionCase
 from exceptions.ports import ReplyIntent, Understanding
+from exceptions.workflow.confirm import _confirm_first, _confirm_refused, reading_words
 from exceptions.workflow.handoff import _ask, _escalate, _last_topic, _steps
 from exceptions.workflow.late import Late, _late_reply
-from exceptions.workflow.outcomes import _propose, _reschedule_outcome, _resolve
-from exceptions.workflow.timeline import CASE_RELATED, _change, _locked, _save
+from exceptions.workflow.outcomes import READ_BACK, _propose, _reschedule_outcome, _resolve
+from exceptions.workflow.timeline import CASE_RELATED, _change, _locked, _save, _timer
 from exceptions.workflow.triage import _rules_apply
 from exceptions.workflow.vocabulary import (
+    ANY_WINDOW,
     DIRECTIONS_MAX,
     DIRECTIONS_NOTE,
     DRIVER_OUTCOMES,
@@ -31,6 +38,7 @@ from exceptions.workflow.vocabulary import (
     Source,
     State,
     WorkflowError,
+    is_request,
 )
 
 # --- The recipient ---------------------------------------------------------------------------------------------------
@@ -95,12 +103,85 @@ def case_reply_apply(
 
 
 def _reply_act(case: ExceptionCase, now: dt.datetime, understood: Understanding) -> None:
-    """Act on what the reply says; an outcome it leads to is the recipient's choice."""
+    """Act on what the reply says; an outcome it leads to is the recipient's choice, and is read back to them.
+
+    While an outcome is being carried out, the same reading again (a twin reply) changes nothing; a different
+    one supersedes it: a new code, place or time replaces the pending outcome and the driver is told.
+    """
+    if _confirm_refused(case, now, understood) or _confirm_first(case, now, understood):
+        return
+    if case.state == State.RESOLVING and understood.intent not in (ReplyIntent.CALL_REQUEST, ReplyIntent.REFUSE):
+        if not is_request(understood) or _twin(case, understood):
+            return
+        _supersede(case, now, understood)
+    # The outcome's own notice, when the reply ends the case at once, is this read-back (one text, not two).
+    setattr(case, READ_BACK, understood)
+    try:
+        _reply_outcome(case, now, understood)
+    finally:
+        heard = case.__dict__.pop(READ_BACK, None)
+    if heard is not None and case.state == State.RESOLVING and is_request(understood):
+        ports.outreach().read_back(case=case, heard=heard, final=False)
+
+
+def _pending(case: ExceptionCase) -> str:
+    """The outcome being carried out; a driver's outcome stays itself when the driver moved on (a slot later)."""
+    return str(case.outcome_detail.get("then") or case.pending_outcome)
+
+
+def _twin(case: ExceptionCase, understood: Understanding) -> bool:
+    """Whether the reply says again what is being carried out."""
+    pending, detail, intent = _pending(case), case.outcome_detail, understood.intent
+    if intent == ReplyIntent.ACCESS_CODE:
+        if pending != Outcome.ACCESS_CODE_PROVIDED:
+            return False
+        held = AccessCredential.objects.filter(pk=detail.get("credential_id")).first()
+        return held is not None and held.secret == understood.code.strip()
+    if intent == ReplyIntent.RESCHEDULE:
+        wanted = detail.get("window_start")
+        same = (dt.datetime.fromisoformat(wanted) if wanted else None) == understood.window_start
+        return pending in RESCHEDULE_OUTCOMES and same
+    same_detail: dict[str, tuple[str, str]] = {
+        ReplyIntent.AVAILABLE_NOW: (Outcome.RETRY_NOW, ""),
+        ReplyIntent.SAFE_DROP: (Outcome.SAFE_DROP, "place"),
+        ReplyIntent.NEIGHBOR: (Outcome.NEIGHBOUR, "neighbour"),
+        ReplyIntent.DIRECTIONS: (Outcome.RETRY_NOW, "directions"),
+    }
+    if intent not in same_detail:
+        return False
+    outcome, field = same_detail[intent]
+    if pending != outcome:
+        return False
+    if intent == ReplyIntent.DIRECTIONS:
+        return bool(detail.get(field) == understood.detail[:DIRECTIONS_MAX])
+    return not field or detail.get(field) == understood.detail
+
+
+def _supersede(case: ExceptionCase, now: dt.datetime, understood: Understanding) -> None:
+    """A later reply replaces the outcome being carried out; a code it corrects is no longer handed out."""
+    pending = _pending(case)
+    credential_id = case.outcome_detail.get("credential_id")
+    if pending == Outcome.ACCESS_CODE_PROVIDED and credential_id:
+        access_credential_supersede(credential_id=credential_id, address_id=case.order.address_id, now=now)
+    _change(
+        case,
+        now=now,
+        kind=Kind.DECISION,
+        summary=f"Superseded: {Outcome(pending).label} gives way to the recipient's newer reply "
+        f"({reading_words(understood)})",
+        payload={"superseded": pending, "credential_id": credential_id},
+        # Back to where the reply is acted on afresh: whatever it leads to (an outcome, a question, a dispatcher)
+        # replaces the pending outcome, and a slot search still under way finds nothing left to answer.
+        state=State.TRIAGING,
+        pending_outcome="",
+        outcome_detail={},
+        **_timer(),
+    )
+
+
+def _reply_outcome(case: ExceptionCase, now: dt.datetime, understood: Understanding) -> None:
     intent = understood.intent
     recipient = Source.RECIPIENT
-    if case.state == State.RESOLVING and intent not in (ReplyIntent.CALL_REQUEST, ReplyIntent.REFUSE):
-        # Already being carried out; a second answer (a twin reply) does not start another outcome.
-        return
     if intent == ReplyIntent.ACCESS_CODE and understood.code:
         credential, _ = access_credential_record(
             address_id=case.order.address_id, secret=understood.code, source=AccessCredential.Source.RECIPIENT
@@ -174,7 +255,28 @@ def case_outreach_failed(*, case_id: int, reason: str, now: dt.datetime | None =
 # --- Routing ---------------------------------------------------------------------------------------------------------
 
 
-def case_awaiting_slot(*, case_id: int) -> ExceptionCase | None:
+def case_window_is(case: ExceptionCase, asked: Any) -> bool:
+    """Whether the case still wants the window a slot search was asked for (``ANY_WINDOW``: whichever it wants).
+
+    A newer time from the recipient supersedes the one routing is still searching: that search's answer, when
+    it comes, finds the case wanting another window and changes nothing.
+    """
+    if asked is ANY_WINDOW:
+        return True
+    wanted = case.outcome_detail.get("window_start")
+    return (dt.datetime.fromisoformat(wanted) if wanted else None) == asked
+
+
+def _waits_for_slot(case: ExceptionCase | None, asked: Any) -> bool:
+    return (
+        case is not None
+        and case.state == State.RESOLVING
+        and case.pending_outcome in RESCHEDULE_OUTCOMES
+        and case_window_is(case, asked)
+    )
+
+
+def case_awaiting_slot(*, case_id: int, asked: Any = ANY_WINDOW) -> ExceptionCase | None:
     """The case, locked until the caller's transaction ends, if it still waits for routing; else None.
 
     Routing takes this lock before it writes a plan, so a dispatcher's click and
@@ -184,9 +286,7 @@ def case_awaiting_slot(*, case_id: int) -> ExceptionCase | None:
     if not transaction.get_connection().in_atomic_block:
         raise WorkflowError("Lock the case inside the transaction that writes the plan.")
     case = _locked(case_id)
-    if case is None or case.state != State.RESOLVING or case.pending_outcome not in RESCHEDULE_OUTCOMES:
-        return None
-    return case
+    return case if _waits_for_slot(case, asked) else None
 
 
 def case_reschedule_confirm(
@@ -197,6 +297,7 @@ def case_reschedule_confirm(
     later_day: bool | None = None,
     payload: dict[str, Any] | None = None,
     now: dt.datetime | None = None,
+    asked: Any = ANY_WINDOW,
 ) -> ExceptionCase | None:
     """Routing found the slot. The old stop leaves the driver's run unless it was re-inserted in place.
 
@@ -206,7 +307,7 @@ def case_reschedule_confirm(
     now = now or timezone.now()
     with transaction.atomic():
         case = _locked(case_id)
-        if case is None or case.state != State.RESOLVING or case.pending_outcome not in RESCHEDULE_OUTCOMES:
+        if case is None or not _waits_for_slot(case, asked):
             return case
         outcome = case.pending_outcome
         if later_day is not None:
@@ -242,12 +343,14 @@ def case_reschedule_confirm(
         return case
 
 
-def case_reschedule_fail(*, case_id: int, reason: str, now: dt.datetime | None = None) -> ExceptionCase | None:
+def case_reschedule_fail(
+    *, case_id: int, reason: str, now: dt.datetime | None = None, asked: Any = ANY_WINDOW
+) -> ExceptionCase | None:
     """Routing found no feasible slot: a dispatcher picks one (the wanted window stays on the case)."""
     now = now or timezone.now()
     with transaction.atomic():
         case = _locked(case_id)
-        if case is None or case.state != State.RESOLVING or case.pending_outcome not in RESCHEDULE_OUTCOMES:
+        if case is None or not _waits_for_slot(case, asked):
             return case
         _change(case, now=now, kind=Kind.ROUTE_CHANGE, summary=f"No slot: {reason}")
         _escalate(case, now, reason=f"Routing found no slot: {reason}")
@@ -262,6 +365,7 @@ def case_reschedule_await_plan(
     window_start: dt.datetime | None,
     window_end: dt.datetime | None,
     now: dt.datetime | None = None,
+    asked: Any = ANY_WINDOW,
 ) -> ExceptionCase | None:
     """No run is planned yet for the day the parcel goes out again: it waits for that day's plan.
 
@@ -272,7 +376,7 @@ def case_reschedule_await_plan(
     now = now or timezone.now()
     with transaction.atomic():
         case = _locked(case_id)
-        if case is None or case.state != State.RESOLVING or case.pending_outcome not in RESCHEDULE_OUTCOMES:
+        if case is None or not _waits_for_slot(case, asked):
             return case
         stop = case.stop
         stop_leave_run(

@@ -36,6 +36,10 @@ from exceptions.workflow.vocabulary import (
     WorkflowError,
 )
 
+# Where a reply being acted on waits on the case in memory: the outcome's notice, if it ends the case at once,
+# is then the reply's read-back (``exceptions.workflow.answers``).
+READ_BACK = "_read_back"
+
 
 def _driver_distance(case: ExceptionCase, now: dt.datetime) -> float | None:
     """Metres from the driver's fresh last position to the stop, or None when we don't know where they are."""
@@ -320,5 +324,9 @@ def _resolve(
         resolved_by=user,
         **_timer(),
     )
-    ports.outreach().notify_outcome(case=case)
+    heard = case.__dict__.pop(READ_BACK, None)
+    if heard is not None:
+        ports.outreach().read_back(case=case, heard=heard, final=True)
+    else:
+        ports.outreach().notify_outcome(case=case)
     _case_webhook(case, WebhookEvent.CASE_RESOLVED)

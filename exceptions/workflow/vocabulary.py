@@ -29,6 +29,8 @@ TRIAGE_GRACE = dt.timedelta(seconds=60)
 ROUTING_GRACE = dt.timedelta(minutes=10)
 DEFAULT_SLA = dt.timedelta(minutes=DEFAULT_SLA_MINUTES)
 DEFAULT_ESCALATION_PRIORITY = 2
+# A slot search that does not say which window it was asked for answers whichever the case wants.
+ANY_WINDOW: object = object()
 # Directions to the door, as a recipient wrote them: enough for a paragraph, short enough for the driver's screen.
 DIRECTIONS_MAX = 240
 # How the recipient's directions start on the address's notes.

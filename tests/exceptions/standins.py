@@ -19,12 +19,16 @@ from routing.adapter import SolverRouting
 class RecordingOutreach(SmsOutreach):
     asked: ClassVar[list[dict[str, Any]]] = []
     notified: ClassVar[list[tuple[int, str]]] = []
+    # What the desk read back to the recipient, and the readings it asked them to confirm.
+    read_backs: ClassVar[list[dict[str, Any]]] = []
+    confirms: ClassVar[list[dict[str, Any]]] = []
     reachable: ClassVar[bool] = True
     deferred_until: ClassVar[dt.datetime | None] = None
 
     @classmethod
     def reset(cls) -> None:
         cls.asked, cls.notified, cls.reachable, cls.deferred_until = [], [], True, None
+        cls.read_backs, cls.confirms = [], []
 
     def ask(self, *, case: ExceptionCase, topic: str, reprompt: bool) -> AskResult:
         self.asked.append({"case": case.pk, "topic": topic, "reprompt": reprompt})
@@ -34,6 +38,18 @@ class RecordingOutreach(SmsOutreach):
 
     def notify_outcome(self, *, case: ExceptionCase) -> None:
         self.notified.append((case.pk, case.outcome))
+
+    def confirm(self, *, case: ExceptionCase, reading: Any) -> AskResult:
+        self.confirms.append({"case": case.pk, "intent": reading.intent, "code": reading.code})
+        if not self.reachable:
+            return AskResult(reachable=False, reason="The recipient opted out and has no app.")
+        return AskResult(reachable=True, channel="sms", deferred_until=self.deferred_until)
+
+    def read_back(self, *, case: ExceptionCase, heard: Any, final: bool) -> None:
+        self.read_backs.append({"case": case.pk, "intent": heard.intent, "final": final})
+        if final:
+            # The one text that reads back the reply is also the outcome's notice.
+            self.notified.append((case.pk, case.outcome))
 
     def can_reach(self, *, recipient: Any) -> bool:
         return self.reachable

@@ -46,7 +46,26 @@ def race(*calls: Callable[[], Any]) -> list[Any]:
     return results
 
 
-def test_two_replies_at_once_produce_one_outcome(dave, dave_stop):
+def test_two_twin_replies_at_once_produce_one_outcome(dave, dave_stop):
+    at(dave, dave_stop)
+    case = triaged(fail(dave_stop, "RECIPIENT_ABSENT"))
+    twin = Understanding(intent=ReplyIntent.NEIGHBOR, detail="3B")
+
+    results = race(
+        lambda: workflow.case_reply_apply(case_id=case.pk, understood=twin),
+        lambda: workflow.case_reply_apply(case_id=case.pk, understood=twin),
+    )
+
+    assert not [result for result in results if isinstance(result, Exception)]
+    case = reload(case)
+    assert case.state == ExceptionCase.State.RESOLVING
+    assert DriverInstruction.objects.filter(stop=dave_stop).count() == 1
+    assert case.events.filter(kind=CaseEvent.Kind.UNDERSTANDING).count() == 2
+    assert case.events.filter(kind=CaseEvent.Kind.INSTRUCTION).count() == 1
+    assert case.version == case.events.count()
+
+
+def test_two_different_replies_at_once_end_with_the_later_one(dave, dave_stop):
     at(dave, dave_stop)
     case = triaged(fail(dave_stop, "RECIPIENT_ABSENT"))
 
@@ -59,10 +78,12 @@ def test_two_replies_at_once_produce_one_outcome(dave, dave_stop):
 
     assert not [result for result in results if isinstance(result, Exception)]
     case = reload(case)
-    assert case.state == ExceptionCase.State.RESOLVING
-    assert DriverInstruction.objects.filter(stop=dave_stop).count() == 1
-    assert case.events.filter(kind=CaseEvent.Kind.UNDERSTANDING).count() == 2
-    assert case.events.filter(kind=CaseEvent.Kind.INSTRUCTION).count() == 1
+    later_reply = case.events.filter(kind=CaseEvent.Kind.UNDERSTANDING).order_by("pk").last()
+    wanted = {ReplyIntent.AVAILABLE_NOW: ExceptionCase.Outcome.RETRY_NOW, ReplyIntent.NEIGHBOR: "neighbour"}
+    assert (case.state, case.pending_outcome) == (ExceptionCase.State.RESOLVING, wanted[later_reply.payload["intent"]])
+    # The driver was told twice: the first outcome, then the one that superseded it.
+    assert DriverInstruction.objects.filter(stop=dave_stop).count() == 2
+    assert case.events.filter(summary__startswith="Superseded").count() == 1
     assert case.version == case.events.count()
 
 
@@ -120,11 +141,11 @@ def test_two_late_requests_at_once_reopen_the_case_once(dave, dave_stop):
     case = ended_with_the_stop_still_to_do(dave_stop)
     at(dave, dave_stop)
 
+    twin = Understanding(intent=ReplyIntent.NEIGHBOR, detail="3B")
+
     results = race(
-        lambda: workflow.case_reply_apply(case_id=case.pk, understood=Understanding(intent=ReplyIntent.AVAILABLE_NOW)),
-        lambda: workflow.case_reply_apply(
-            case_id=case.pk, understood=Understanding(intent=ReplyIntent.NEIGHBOR, detail="3B")
-        ),
+        lambda: workflow.case_reply_apply(case_id=case.pk, understood=twin),
+        lambda: workflow.case_reply_apply(case_id=case.pk, understood=twin),
     )
 
     assert not [result for result in results if isinstance(result, Exception)]

@@ -1,0 +1,231 @@
+"""What the desk acts on is read back, an unsure reading is confirmed once first, and a correction supersedes.
+
+End to end over the signed Twilio webhook: replies come in as Twilio posts them, and every text the desk
+writes goes through the real Twilio SDK to the fake Twilio, whose log is what the recipient read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from typing import Any
+
+import pytest
+
+from dispatch.models import DriverInstruction, Order
+from dispatch.services.vault import access_code_reveal
+from exceptions.models import CaseEvent, ExceptionCase
+from outreach.models import Message, MessageTemplate
+from outreach.services import message_send
+from routing.adapter import case_slot_find
+from tests.clock import CHICAGO, TODAY, local
+from tests.helpers import at, fail, instructions, reload, triaged, twilio_post
+
+pytestmark = pytest.mark.usefixtures("triage_enqueued", "signed")
+
+State = ExceptionCase.State
+THURSDAY, FRIDAY = TODAY + dt.timedelta(days=1), TODAY + dt.timedelta(days=2)
+
+
+@pytest.fixture
+def texted(twilio, dave, dave_stop) -> ExceptionCase:
+    """Dave, at the stop, could not get in; the recipient was texted (through the SDK to the fake Twilio)."""
+    at(dave, dave_stop)
+    case = triaged(fail(dave_stop))
+    assert _texts(twilio)  # the question went out
+    return case
+
+
+def _texts(twilio: Any) -> list[str]:
+    """Send what the desk queued, as the outreach task does; every text the fake Twilio took, in order."""
+    for pk in Message.objects.filter(direction=Message.Direction.OUTBOUND, status=Message.Status.QUEUED).values_list(
+        "pk", flat=True
+    ):
+        message_send(message_id=pk)
+    return [post["Body"] for post in twilio.accepted]
+
+
+def _reply(client: Any, case: ExceptionCase, body: str) -> ExceptionCase:
+    recipient = case.order.recipient
+    sid = f"SMreply{Message.objects.filter(direction=Message.Direction.INBOUND).count():04d}"
+    response = twilio_post(
+        client,
+        "/outreach/twilio/inbound",
+        {"MessageSid": sid, "From": str(recipient.phone), "To": "+13125550000", "Body": body},
+    )
+    assert response.status_code == 200, response.content
+    return reload(case)
+
+
+def _stored(case: ExceptionCase, key: str) -> list[str]:
+    return list(
+        Message.objects.filter(conversation__case=case, template_key=key)
+        .order_by("created_at", "pk")
+        .values_list("body", flat=True)
+    )
+
+
+def _nowhere_in_plaintext(code: str, case: ExceptionCase, caplog: Any) -> None:
+    assert not [body for body in Message.objects.values_list("body", flat=True) if code in body]
+    for event in CaseEvent.objects.filter(case=case):
+        assert code not in event.summary
+        assert code not in json.dumps(event.payload)
+    assert not [record for record in caplog.records if code in record.getMessage() or code in repr(record.args)]
+
+
+# --- Read back, and corrected -------------------------------------------------------------------------------------
+
+
+def test_it_reads_back_a_code_and_a_correction_replaces_it(client, twilio, texted, dave, dave_stop, caplog):
+    caplog.set_level(logging.DEBUG)
+
+    case = _reply(client, texted, "gate code is 4417")
+
+    assert (case.state, case.pending_outcome) == (State.RESOLVING, ExceptionCase.Outcome.ACCESS_CODE_PROVIDED)
+    assert _texts(twilio)[-1] == "Got it: gate code 4417. The driver will be back to try again."
+    assert _stored(case, MessageTemplate.Key.READ_BACK) == [
+        "Got it: gate code ••••. The driver will be back to try again."
+    ]
+
+    case = _reply(client, case, "no, it's 8824")
+
+    assert (case.state, case.pending_outcome) == (State.RESOLVING, ExceptionCase.Outcome.ACCESS_CODE_PROVIDED)
+    revealed = access_code_reveal(user=dave.user, stop_id=dave_stop.pk)
+    assert [credential.secret for credential in revealed.credentials] == ["8824"]
+    assert [i.kind for i in instructions(dave_stop)] == [DriverInstruction.Kind.ACCESS_CODE] * 2
+    assert _texts(twilio)[-1] == "Got it: gate code 8824. The driver will be back to try again."
+    assert CaseEvent.objects.filter(case=case, summary__startswith="Superseded").count() == 1
+    for code in ("4417", "8824"):
+        _nowhere_in_plaintext(code, case, caplog)
+
+
+def test_the_same_code_again_is_a_twin_and_changes_nothing(client, twilio, texted, dave_stop):
+    _reply(client, texted, "gate code is 4417")
+    _texts(twilio)
+
+    case = _reply(client, texted, "the code is 4417")
+
+    assert len(instructions(dave_stop)) == 1
+    assert len(_stored(case, MessageTemplate.Key.READ_BACK)) == 1
+
+
+def test_a_new_day_supersedes_the_time_routing_is_still_placing(client, twilio, dave, dave_stop):
+    at(dave, dave_stop)
+    case = triaged(fail(dave_stop, code="RECIPIENT_ABSENT"))
+    _texts(twilio)
+
+    case = _reply(client, case, "tomorrow between 3 and 5")
+    assert _texts(twilio)[-1] == "Got it: tomorrow (Thu 19 Nov) between 3 and 5 pm. We'll text you the time."
+
+    case = _reply(client, case, "not tomorrow, friday")
+
+    assert case.state == State.RESOLVING
+    assert _texts(twilio)[-1] == "Got it: Friday 20 Nov. We'll text you the time."
+    # Routing's answer for the older time comes after: it is not the case's any more, and changes nothing.
+    assert (
+        case_slot_find(case_id=case.pk, window_start=local(15, day=THURSDAY), window_end=local(17, day=THURSDAY))
+        is None
+    )
+    assert reload(case).state == State.RESOLVING
+    case_slot_find(
+        case_id=case.pk,
+        window_start=dt.datetime.fromisoformat(case.outcome_detail["window_start"]),
+        window_end=dt.datetime.fromisoformat(case.outcome_detail["window_end"]),
+    )
+    case = reload(case)
+    assert (case.state, case.outcome) == (State.RESOLVED, ExceptionCase.Outcome.RESCHEDULED_LATER)
+    assert case.outcome_detail["planned_day"] == FRIDAY.isoformat()
+    order = Order.objects.get(pk=case.order_id)
+    assert order.window_start is not None
+    assert order.window_start.astimezone(CHICAGO).date() == FRIDAY
+
+
+def test_not_today_after_a_reschedule_resolved_re_slots_to_the_new_day(client, twilio, dave, dave_stop):
+    at(dave, dave_stop)
+    case = triaged(fail(dave_stop, code="RECIPIENT_ABSENT"))
+    _texts(twilio)
+    case = _reply(client, case, "back at 3pm")
+    case_slot_find(case_id=case.pk, window_start=local(15), window_end=None)
+    assert (reload(case).state, reload(case).outcome) == (State.RESOLVED, ExceptionCase.Outcome.RESCHEDULED_SAME_DAY)
+
+    case = _reply(client, case, "not today, tomorrow")
+
+    assert (case.state, case.pending_outcome) == (State.RESOLVING, ExceptionCase.Outcome.RESCHEDULED_LATER)
+    assert dt.datetime.fromisoformat(case.outcome_detail["window_start"]).astimezone(CHICAGO).date() == THURSDAY
+    assert _texts(twilio)[-1].startswith("Got it: tomorrow (Thu 19 Nov)")
+
+
+def test_a_pickup_point_is_read_back_in_the_one_text_that_ends_the_case(client, twilio, texted):
+    sent_before = len(_texts(twilio))
+
+    case = _reply(client, texted, "I'll pick it up at the locker")
+
+    assert (case.state, case.outcome) == (State.RESOLVED, ExceptionCase.Outcome.PICKUP_POINT)
+    texts = _texts(twilio)
+    assert texts[sent_before:] == ["Got it: you'll collect it at the locker. It will wait for you there."]
+
+
+# --- Confirmed once before the irreversible -----------------------------------------------------------------------
+
+
+def test_an_unsure_code_is_asked_about_and_acted_on_once_confirmed(client, twilio, texted, dave_stop, caplog):
+    caplog.set_level(logging.DEBUG)
+
+    case = _reply(client, texted, "4417")
+
+    assert case.state == State.AWAITING_RECIPIENT
+    assert instructions(dave_stop) == []
+    assert _texts(twilio)[-1] == "Just to check: is the gate code 4417? Reply OK if so, or send the right one."
+    assert _stored(case, MessageTemplate.Key.CONFIRM_CODE) == [
+        "Just to check: is the gate code ••••? Reply OK if so, or send the right one."
+    ]
+    asked = CaseEvent.objects.get(case=case, summary__startswith="Asked the recipient to confirm")
+    assert "nothing calls it a code" in asked.summary
+
+    case = _reply(client, case, "ok")
+
+    assert (case.state, case.pending_outcome) == (State.RESOLVING, ExceptionCase.Outcome.ACCESS_CODE_PROVIDED)
+    assert [i.kind for i in instructions(dave_stop)] == [DriverInstruction.Kind.ACCESS_CODE]
+    assert _texts(twilio)[-1] == "Got it: gate code 4417. The driver will be back to try again."
+    _nowhere_in_plaintext("4417", case, caplog)
+
+
+def test_a_no_to_the_question_goes_to_a_dispatcher(client, twilio, texted, dave_stop):
+    _reply(client, texted, "4417")
+
+    case = _reply(client, texted, "no")
+
+    assert case.state == State.ESCALATED
+    assert "did not confirm" in case.escalation_reason
+    assert "••••" in case.escalation_reason
+    assert instructions(dave_stop) == []
+
+
+def test_a_second_unsure_reading_goes_to_a_dispatcher(client, twilio, texted, dave_stop):
+    _reply(client, texted, "4417")
+
+    case = _reply(client, texted, "5521")
+
+    assert case.state == State.ESCALATED
+    assert instructions(dave_stop) == []
+    assert len(_stored(case, MessageTemplate.Key.CONFIRM_CODE)) == 1
+
+
+def test_a_spanish_recipient_is_asked_and_read_back_in_spanish(client, twilio, dave, dave_stop):
+    recipient = dave_stop.order.recipient
+    recipient.language = "es"
+    recipient.save(update_fields=["language"])
+    at(dave, dave_stop)
+    case = triaged(fail(dave_stop))
+    _texts(twilio)
+
+    case = _reply(client, case, "4417")
+    assert _texts(twilio)[-1] == (
+        "Para confirmar: ¿el código de la reja es 4417? Responda OK si es así, o envíe el correcto."
+    )
+
+    case = _reply(client, case, "si")
+
+    assert case.state == State.RESOLVING
+    assert _texts(twilio)[-1] == "Entendido: código de la reja 4417. El repartidor volverá a intentarlo."

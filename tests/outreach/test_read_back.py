@@ -172,7 +172,7 @@ def test_a_pickup_point_is_read_back_in_the_one_text_that_ends_the_case(client, 
 def test_an_unsure_code_is_asked_about_and_acted_on_once_confirmed(client, twilio, texted, dave_stop, caplog):
     caplog.set_level(logging.DEBUG)
 
-    case = _reply(client, texted, "4417")
+    case = _reply(client, texted, "four four one seven")
 
     assert case.state == State.AWAITING_RECIPIENT
     assert instructions(dave_stop) == []
@@ -181,7 +181,7 @@ def test_an_unsure_code_is_asked_about_and_acted_on_once_confirmed(client, twili
         "Just to check: is the gate code ••••? Reply OK if so, or send the right one."
     ]
     asked = CaseEvent.objects.get(case=case, summary__startswith="Asked the recipient to confirm")
-    assert "nothing calls it a code" in asked.summary
+    assert "in words" in asked.summary
 
     case = _reply(client, case, "ok")
 
@@ -192,7 +192,7 @@ def test_an_unsure_code_is_asked_about_and_acted_on_once_confirmed(client, twili
 
 
 def test_a_no_to_the_question_goes_to_a_dispatcher(client, twilio, texted, dave_stop):
-    _reply(client, texted, "4417")
+    _reply(client, texted, "four four one seven")
 
     case = _reply(client, texted, "no")
 
@@ -203,9 +203,9 @@ def test_a_no_to_the_question_goes_to_a_dispatcher(client, twilio, texted, dave_
 
 
 def test_a_second_unsure_reading_goes_to_a_dispatcher(client, twilio, texted, dave_stop):
-    _reply(client, texted, "4417")
+    _reply(client, texted, "four four one seven")
 
-    case = _reply(client, texted, "5521")
+    case = _reply(client, texted, "five five two one")
 
     assert case.state == State.ESCALATED
     assert instructions(dave_stop) == []
@@ -220,7 +220,7 @@ def test_a_spanish_recipient_is_asked_and_read_back_in_spanish(client, twilio, d
     case = triaged(fail(dave_stop))
     _texts(twilio)
 
-    case = _reply(client, case, "4417")
+    case = _reply(client, case, "four four one seven")
     assert _texts(twilio)[-1] == (
         "Para confirmar: ¿el código de la reja es 4417? Responda OK si es así, o envíe el correcto."
     )

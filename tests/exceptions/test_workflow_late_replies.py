@@ -216,7 +216,9 @@ def test_a_delivered_parcel_reopened_for_a_dispatcher_does_not_go_out_again(clie
     case = delivered(client, dave, dave_stop)
     texted(client, dave_stop, "leave it with my neighbour in 3B")
     case = reload(case)
-    assert case.escalation_reason == "The recipient wrote after the parcel was delivered: Named a neighbour (my neighbour in 3B)"
+    assert case.escalation_reason == (
+        "The recipient wrote after the parcel was delivered: Named a neighbour (my neighbour in 3B)"
+    )
 
     window = act(alice_client, case, "window", window_start=local(15).isoformat(), window_end=local(17).isoformat())
     code = act(alice_client, case, "access-code", code="1234")

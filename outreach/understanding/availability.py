@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from outreach.understanding.meaning import Evidence, ReplyIntent, Understanding
-from outreach.understanding.reply import _Reply
+from outreach.understanding.reply import _QUESTION, _Reply
 from outreach.understanding.times import _DAY, _PART, _TIME, SHORT_ARRIVAL, SHORT_WAIT, _number
 from outreach.understanding.windows import _best_window, _describe, _in_complaint, _windows
 
@@ -48,6 +48,9 @@ _PRESENT = re.compile(
     r"|\b(?:at|by)\s+the\s+(?:front\s+)?(?:door|gate|lobby|entrance)\s+now\b|\bya\s+(?:abri|esta\s+abierto)\b"
     r"|\b(?:i'?m|im|just)\s+(?:parking|parked)\b|\bparking\s+now\b|\bllegando\b"
     r"|\bbuzz(?:ing|ed)\s+(?:you|u)\s+up\b|\bopening\s+(?:the\s+)?(?:gate|door)\b"
+    r"|\b(?:aqui\s+estoy|estoy\s+(?:aqui|afuera|outside|en\s+la\s+puerta|abajo))\b"
+    r"|\b(?:i'?m|im)\s+(?:literally|actually|already|right|still|just)\s+(?:at|by|outside|downstairs|here)\b"
+    r"|\b(?:someone|somebody)(?:'s|\s+is)\s+(?:at|in)\s+the\s+(?:\w+\s+)?(?:desk|office|door|lobby|front|reception)\b"
     r"|\bestoy\s+(?:parad[oa]|esperando)\b|\bya\s+(?:lo|la|los|te)\s+veo\b|\bi\s+(?:can\s+)?see\s+(?:you|u|him|her)\b"
     r"|(?:^|[.!?]\s*)\W*(?:i'?m\s+|im\s+)?(?:back|home|here)\s*!*(?=\s*(?:[.!?,]|$|just|now))"
 )
@@ -102,7 +105,7 @@ _CALL = re.compile(
     r"|\b(?:explain|talk|discuss|tell\s+(?:you|u))\b[^.!?]{0,20}\b(?:on|over|by)\s+(?:the\s+)?phone\b"
     r"|\b(?:prefer|like|want|need|rather)\s+(?:a\s+)?(?:phone\s+)?call\b|\bcall\s+(?:him|her|them)\s+(?:at|on)\b"
     r"|\bcall\s+(?:the|my|our)\s+(?:store|office|work|shop|business|cell|home)\s*(?:number|phone|line)?\b"
-    r"|\b(?:favor\s+de\s+)?llamarme\b|\bllamenme\b"
+    r"|\b(?:favor\s+de\s+)?llamarme\b|\bllamenme\b|\bme\s+(?:llame|llamen|marque|marquen)\b"
     r"|\b(?:get|have|need|want|like)\s+a\s+call(?:\s*back)?\b|\bcall\s+(?:me\s+)?back\b|\btelephone\s+me\b"
     r"|\bcall\s+(?:on|at)\s+my\s+(?:number|phone|cell)\b|\b(?:facetime|whatsapp|video\s+call)\s+me\b"
     r"|\b(?:llame|llamen|llamar|marque)\s+a\s+(?:mi|al)\b|\bcall\s+my\s+(?:husband|wife|son|daughter|mom|dad|"
@@ -155,7 +158,8 @@ def _now_or_later(reply: _Reply) -> Understanding | None:
         return call
     if window is None:
         again = _TRY_AGAIN.search(reply.t)
-        if again is not None and not _in_complaint(reply, again.start()):
+        asking = again is not None and _QUESTION.search(reply.t, reply.sentences[reply.sentence(again.start())].start)
+        if again is not None and not asking and not _in_complaint(reply, again.start()):
             # "sorry I was in the shower, try again": no time named, so now.
             return Understanding(intent=ReplyIntent.AVAILABLE_NOW, why=f"asks to try again ({again.group(0)!r})")
         return None

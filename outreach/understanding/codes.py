@@ -63,6 +63,15 @@ _UNIT_BEFORE = re.compile(
 _OLD_BEFORE = re.compile(r"\b(?:old|used to be|wrong|antiguo|viejo|anterior)\b")
 _OLD_JUST_BEFORE = re.compile(r"\b(?:was|not|isn'?t|era|no\s+es)\s*:?\s*$")
 _NEW_BEFORE = re.compile(r"\b(?:new|now|nuevo|ahora|changed)\b")
+# "104 but that's broken", "the 1234 was from last year": said after it, the number is not the code.
+_OLD_AFTER = re.compile(
+    r"[^.!?;\d]{0,12}?\b(?:was|were|used\s+to|(?:is|'s|that'?s)\s+(?:broken|old|wrong|dead|out)|(?:doesn'?t|does\s+not|"
+    r"don'?t|didn'?t|won'?t)\s+work|not\s+working|no\s+longer|expired|no\s+sirve|ya\s+no)\b"
+)
+# Numbers written with # that are something else: "order #55190", "house #1120".
+_NOT_CODE_BEFORE = re.compile(
+    r"\b(?:order|tracking|ref|reference|confirmation|invoice|po|pedido|orden|house|home|casa|address|lot|room|suite|apt)\s*$"
+)
 _RESTATED = re.compile(r"\b(?:it'?s|it\s+is|es)\b")
 # "5816 no wait 5861", "4417 sorry I mean 4471": what comes after takes back what came before.
 _TAKEN_BACK = re.compile(
@@ -107,7 +116,8 @@ def _access_code(reply: _Reply) -> Understanding | None:
         after = _CODE_WORD_AFTER.match(t, run.end)
         if after is not None and run.digits >= 3:
             found.append(_CodeFound(run, 0, "code before 'code'", Evidence(after.start(), after.end(), "code word")))
-        if ("#" in run.code or "*" in run.code) and run.digits >= 3 and not _UNIT_BEFORE.search(t, 0, run.start):
+        marked = ("#" in run.code or "*" in run.code) and run.digits >= 3
+        if marked and not _UNIT_BEFORE.search(t, 0, run.start) and not _NOT_CODE_BEFORE.search(t, 0, run.start):
             mark = "#" if "#" in run.code else "*"
             found.append(_CodeFound(run, 1, f"code written with {mark!r}"))
         action = _CODE_ACTION.search(t, max(0, run.start - 30), run.start)
@@ -115,9 +125,16 @@ def _access_code(reply: _Reply) -> Understanding | None:
             said = Evidence(action.start(), action.end(), "what to press")
             found.append(_CodeFound(run, 2, f"code after {action.group(0).strip()!r}", said))
     # "the old code 1111 was wrong, it's 2222 now": a code the reply calls old is not the one to use.
-    found = [f for f in found if not _code_is_old(reply, f.pos) and not _taken_back(reply, f, found)]
+    if reply.reason_code not in ACCESS_REASONS and not any(f.tier != 1 for f in found):
+        # Not asked about access, a number marked with # alone is as likely a house or an order: no code.
+        found = []
+    found = [
+        f
+        for f in found
+        if not _code_is_old(reply, f.pos) and not _said_old_after(reply, f.run) and not _taken_back(reply, f, found)
+    ]
     if not found and reply.reason_code in ACCESS_REASONS:
-        found = _lone_run(reply, all_runs)
+        found = _at_the_door(reply, all_runs) or _lone_run(reply, all_runs)
     if not found:
         return None
     new = [f for f in found if _NEW_BEFORE.search(t, reply.clause(f.pos).start, f.pos)]
@@ -160,6 +177,12 @@ def _code_after(reply: _Reply, all_runs: list[Run], pos: int) -> Run | None:
     return None
 
 
+def _said_old_after(reply: _Reply, run: Run) -> bool:
+    """ "104 but that's broken": the words after the number say it is not the code; "if it doesn't work" does not."""
+    m = _OLD_AFTER.match(reply.t, run.end)
+    return m is not None and not re.search(r"\b(?:if|in\s+case|si|when|cuando)\b", m.group(0))
+
+
 def _code_is_old(reply: _Reply, pos: int) -> bool:
     """'the old code 1111 was wrong', 'not 1234': the last word on the matter before the number says old."""
     start = reply.clause(pos).start
@@ -179,6 +202,18 @@ def _taken_back(reply: _Reply, code: _CodeFound, found: list[_CodeFound]) -> boo
     return any(_TAKEN_BACK.search(reply.t, code.run.end, f.pos) for f in later)
 
 
+_DOOR_WORD = re.compile(r"\b(?:gate|door|entry|entrance|lobby|front|keypad|porton|puerta|reja|entrada)\s*$")
+
+
+def _at_the_door(reply: _Reply, all_runs: list[Run]) -> list[_CodeFound]:
+    """ "GATE 4455 FLOOR 2 APT 9", "building entry K7720": the run named by a door, in answer to an access problem."""
+    return [
+        _CodeFound(r, 2, "code after a door's name", Evidence(r.start, r.end, "the code"))
+        for r in all_runs
+        if r.digits >= 3 and _DOOR_WORD.search(reply.t, max(0, r.start - 20), r.start)
+    ][:1]
+
+
 def _lone_run(reply: _Reply, all_runs: list[Run]) -> list[_CodeFound]:
     """In answer to an access problem, the one 3-10 digit run that is not a time, unit or phone is the code."""
     t = reply.t
@@ -188,6 +223,7 @@ def _lone_run(reply: _Reply, all_runs: list[Run]) -> list[_CodeFound]:
         if 3 <= r.digits <= 10
         and not _TIMEISH_BEFORE.search(t, 0, r.start)
         and not _code_is_old(reply, r.start)
+        and not _said_old_after(reply, r)
         and not _OTHER_NUMBER.search(t, reply.clause(r.start).start, r.start)
         and not _TIME.match(t, r.start, r.end + 12)
     ]

@@ -59,6 +59,7 @@ _STOP_WORDS = _words("stop stopall unsubscribe quit revoke optout alto basta")
 _STOP_FILLER = _words(
     "please pls plz now all it this these that them me us my number texting texts text txts messages msgs messaging "
     "sending thanks thank you ok okay just the any more already asap right omg god lol wtf damn man seriously stop "
+    "hi hey hello um uh so "
     "por favor ya mensajes"
 )
 _START_WORDS = _words("start unstop resume subscribe")
@@ -67,12 +68,37 @@ _START_FILLER = _words(
     "ok okay now thanks por favor"
 )
 _HELP_WORDS = _words("help info ayuda")
-_HELP_FILLER = _words("please pls plz me i need some with this a por favor necesito")
+_HELP_FILLER = _words("please pls plz me i need some with this a por favor necesito hi hey hello um uh so ok")
 _TOKENS = re.compile(r"[^\W\d_]+(?:'[a-z]+)?|\d+")
 
 
 def _only(words: list[str], keywords: frozenset[str], filler: frozenset[str]) -> bool:
-    return bool(words) and any(w in keywords for w in words) and all(w in keywords or w in filler for w in words)
+    found = [_keyword(w, keywords) for w in words]
+    return any(found) and all(k or w in filler for k, w in zip(found, words, strict=True))
+
+
+def _keyword(word: str, keywords: frozenset[str]) -> bool:
+    """The keyword, or a long one typed with one slip ("unsubscibe", "stopal"), or a short one with two letters next
+    to each other swapped ("stpo"); a short one with a letter changed is another word ("shop", "spot")."""
+    if word in keywords:
+        return True
+    return any(
+        (len(k) >= 6 and _one_slip(word, k))
+        or (len(word) == len(k) and sorted(word) == sorted(k) and _one_slip(word, k))
+        for k in keywords
+    )
+
+
+def _one_slip(word: str, target: str) -> bool:
+    """One letter added, dropped, changed, or two next to each other swapped."""
+    if abs(len(word) - len(target)) > 1 or word == target:
+        return False
+    if len(word) == len(target):
+        diff = [i for i, (a, b) in enumerate(zip(word, target, strict=True)) if a != b]
+        swapped = len(diff) == 2 and diff[1] == diff[0] + 1 and word[diff[0]] == target[diff[1]]
+        return len(diff) == 1 or (swapped and word[diff[1]] == target[diff[0]])
+    short, long = sorted((word, target), key=len)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 # "opt me back in", "resubscribe", "start sending me the updates again".
@@ -184,7 +210,7 @@ _OPT_OUT = re.compile(
     r"|\bno\s+me\s+(?:escriba|escriban|mande|manden|envie|envien|textee|texteen|contacte|contacten)n?\b"
     r"|\bdej(?:a|e|en|ar)\s+de\s+(?:escribirme|mandarme|enviarme|textearme|molestarme)\b"
     r"|\bno\s+(?:quiero|deseo)\s+(?:recibir\s+)?(?:mas\s+)?mensajes\b"
-    r"|\bleave\s+me\s+alone\b|\brevoke\s+(?:my\s+)?consent\b|\bunsub\b"
+    r"|\b(?:f|fuck|eff|screw|piss)\s+off\b|\bgo\s+away\b|\bstop\s+spamming\b|\bleave\s+me\s+alone\b|\brevoke\s+(?:my\s+)?consent\b|\bunsub\b"
     r"|\b(?:do\s+not|don'?t|dont|no\s+longer)\s+(?:wish|want)\s+to\s+(?:receive|get)\s+(?:these\s+|your\s+|any\s+)?"
     r"(?:texts?|sms|messages|msgs|notifications|alerts)\b"
     r"|\benough\s+(?:with\s+)?(?:the|these|your)\s+(?:texts|messages|msgs)\b"
@@ -232,6 +258,7 @@ _SEND_BACK = re.compile(
     # "bring it back around 3" and "puede regresar?" ask the driver to come again, not to return the parcel.
     r"\b(?:send|ship|take)\s+(?:it|this|them|the\s+\w+)\s+back\b|\breturn\s+(?:it|this|them|the\s+\w+)\b"
     r"|\bdevuel(?:va|valo|vanlo|ve|ver|velo)\b|\bregres(?:alo|enlo|elo|arlo)\b"
+    r"|\bmand(?:a|e|en)lo\s+(?:back|de\s+vuelta|de\s+regreso)\b"
 )
 
 

@@ -78,6 +78,8 @@ _TOKEN = re.compile(r"[#*]|number\s+sign|[a-z]*\d[a-z\d]*|[a-z]+")
 _JOINT_WORDS = frozenset({"then", "luego", "followed", "plus", "seguido"})
 _JOINT_STARTS = re.compile(r"(?:and|y)\s+(?:then|luego|despues)\b")
 _JOINT_ENDS = re.compile(r"\b(?:followed\s+by|seguido\s+del?|y\s+despues|after\s+that)$")
+_DICTATED_FOUR = re.compile(r"for\s+\d\b")
+_DIGIT_BEFORE = re.compile(r"(?<!\d)\d\s+$")
 # What may sit between two parts of one run.
 _JOIN = re.compile(
     r"[ \t]*(?:-|,|\s+then\s+|\s+y\s+luego\s+|\s+luego\s+|\s+and\s+then\s+|\s+followed\s+by\s+|\s+plus\s+|"
@@ -156,6 +158,8 @@ def _parts(reply: _Reply) -> list[_Part]:
             kind = "digits"
         elif _ALNUM.fullmatch(word) and not _ORDINAL.fullmatch(word):
             kind = "alnum"
+        elif word == "for" and _DICTATED_FOUR.match(t, m.start()) and _DIGIT_BEFORE.search(t, 0, m.start()):
+            kind, word = "digits", "4"  # "3 for 7 0": dictation writes four as "for"
         elif word in _DIGIT_WORDS or word in _TEENS:
             kind = "word"
         elif word in _TENS:
@@ -286,7 +290,7 @@ def _beside(reply: _Reply, start: int, end: int, written: str) -> str:
         return ""
     if _PRICE_BEFORE.search(t, max(0, start - 2), start) or _PRICE_AFTER.match(t, end):
         return "price"
-    if _FLOOR_NEAR.search(t, max(0, start - 10), start) or _FLOOR_AFTER.match(t, end):
+    if _FLOOR_NEAR.search(t, max(0, start - 10), start) or (end - start <= 3 and _FLOOR_AFTER.match(t, end)):
         return "floor"
     if _STREET_AFTER.match(t, end):
         return "street"

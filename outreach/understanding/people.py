@@ -63,6 +63,7 @@ _TAKES = re.compile(
     r"\b(?:will|can|could|'ll|would|said\s+(?:they|she|he)(?:'d|\s+would|\s+will|'ll)?|(?:is|are)\s+(?:happy|ok|okay|"
     r"fine)\s+to|agreed\s+to|offered\s+to)\s+(?:take|sign\s+for|hold|grab|accept|get|receive|keep|collect)\s+"
     r"(?:it|them|onto\s+it|(?:the|my|your)\s+(?:package|parcel|box|delivery|order|pkg|stuff))\b"
+    r"|\b(?:will|can|could|'ll)\s+(?:\w+\s+){0,5}?and\s+sign\b|\b(?:will|can|could|'ll)\s+sign\b"
     r"|\b(?:is|are|'s)\s+expecting\s+(?:it|them|the\s+\w+)|\bknows?\s+(?:me|us)\b|\bsaid\s+(?:yes|ok|okay|it'?s\s+fine)\b"
     r"|\b(?:is|'s|are)\s+(?:always|usually)\s+home\b|\b(?:is|'s|are)\s+home\s+all\s+day\b|\b(?:lo|la)\s+(?:recibe|puede\s+recibir|guarda|agarra)\b"
     r"|\b(?:el|ella)\s+sabe\b|\bvive\s+en\b|\bya\s+le\s+(?:avise|dije)\b|\b(?:he|she|they)\s+(?:knows?|is\s+expecting)\b"
@@ -100,6 +101,13 @@ def _neighbour(reply: _Reply) -> Understanding | None:
         place = _NEIGHBOUR_PLACE.search(t, m.start(), sentence.end)
         if name is None and unit is None and place is not None:
             spans.append(_Span(place.start(), place.end()))
+        if name is None and unit is None:
+            # "leave with neighbor. apt 210.": who and where may come in the next few words, as a note.
+            index = reply.sentence(m.start())
+            if index + 1 < len(reply.sentences):
+                after = reply.sentences[index + 1]
+                if _NOTE_AFTER.match(t, after.start, after.end):
+                    spans.append(after)
         spans.append(_described(reply, max(s.end for s in spans), sentence.end))
         last = reply.clauses[_clause_index(reply, sentence.end - 1)]
         if last.start > max(s.end for s in spans) and _PLACE_TAIL.match(t, last.start, last.end):
@@ -115,6 +123,9 @@ _DESCRIPTION_END = re.compile(
 )
 
 
+_NOTE_AFTER = re.compile(
+    r"\W*(?:apt|unit|house|casa|#|no\.?\s*\d|\d|the|la|el|left|right|her|his|their)\b[^.!?]{0,50}$"
+)
 _PLACE_TAIL = re.compile(r"\W*(?:la|el|the|a|casa|house|apt|unit|#|\d)\b(?:\W+\w+){0,5}\W*$")
 
 
@@ -222,6 +233,8 @@ def _someone_who_takes(reply: _Reply) -> Understanding | None:
                 continue
             clause = reply.clauses[index - 1]
             subject = t[clause.start : clause.end]
+            if _HOUSEHOLD.search(subject) or _NOBODY.search(subject):
+                continue
         words = re.findall(r"[a-z0-9']+", subject)
         if not words or all(w in _LEFT_STOP or w in _NOT_NAMES for w in words):
             continue

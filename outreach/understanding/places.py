@@ -163,10 +163,14 @@ _OFFERED = re.compile(
     r"\b(?:fine|ok|okay|good|safe|great|perfect|works|bien|seguro)\b|\bsafe\s*drop\b|\bleave\b|\bdej|\bdrop\b"
     r"|\b(?:take|sign\s+for|hold|accept|receive)\s+(?:it|them|the\s+\w+)\b|\blo\s+recib"
 )
+_FALLBACK = re.compile(
+    r"\b(?:if\s+(?:you|u|he|she|they|the\s+driver)\s+(?:can'?t|cant|cannot)|if\s+not|otherwise|or\s+else|if\s+that\s+"
+    r"doesn'?t\s+work|si\s+no\s+(?:puede|pueden)?)\b"
+)
 _OPEN_NOW = re.compile(r"\s+(?:is|'s|are)\s+open\b")
 _ACTED_ON = re.compile(
     r"\b(?:open|unlock|close|shut|find|see|through|past|use|buzz|ring|knock\s+on|knock\s+at|abro|abrir|answer|get)\s+"
-    r"(?:the\s+|my\s+|la\s+|el\s+)?(?:front\s+)?$"
+    r"(?:the\s+|my\s+|la\s+|el\s+)?(?:\w+\s+)?$"
 )
 # A reply that is only a place: "behind the planter", "under the mat".
 _PLACE_ONLY = re.compile(
@@ -174,8 +178,8 @@ _PLACE_ONLY = re.compile(
     r"(?:on|at|by|in)(?=\s+(?:the|my|our|your)\s)(?!\s+my\s+way)|detras\s+de|debajo\s+de|junto\s+a)\s+[^.!?]+"
 )
 _PRESENCE_BEFORE = re.compile(
-    r"\b(?:i'?m|i am|im|we'?re|you'?re|you are|u r|ur|meet|come to|i'?ll be|be|waiting|estoy|estare|esperando|"
-    r"coming|going|walking|heading|running|omw|on my way|voy)\b"
+    r"\b(?:someone'?s|somebody'?s|someone\s+is|somebody\s+is|i'?m|i am|im|we'?re|you'?re|you are|u r|ur|meet|"
+    r"come to|i'?ll be|be|waiting|estoy|estare|esperando|coming|going|walking|heading|running|omw|on my way|voy)\b"
     r"[^.!?,\n]*$"
 )
 # Kept with the place: "behind the shed" is not "the shed".
@@ -193,6 +197,9 @@ _FUNCTION_WORDS = _words(
 
 def _safe_drop(reply: _Reply) -> Understanding | None:
     t = reply.t
+    fallback = _FALLBACK.search(t)
+    if fallback is not None and (_TIME.search(t, 0, fallback.start()) or _DAY.search(t, 0, fallback.start())):
+        return None  # "come after that. if u cant then the porch": the time first, the place only if not
     for verb in _DROP_VERB.finditer(t):
         if reply.is_negated(verb.start()):
             continue
@@ -209,6 +216,10 @@ def _safe_drop(reply: _Reply) -> Understanding | None:
             # Who and where, to the end of the sentence: "the Hendersons, 415 Birch, two doors down".
             sentence = reply.sentences[reply.sentence(verb.start())]
             detail = _place_detail(reply, verb.end(), sentence.end)
+            if re.fullmatch(r"(?:to\s+)?(?:him|her|them|el|ella|a\s+(?:el|ella))", _fold(detail)):
+                # "the guy in apt 17 has a key, give it to him": who "him" is was said before.
+                who = next((c for c in reply.clauses if _UNIT_WORD.search(t, c.start, c.end)), None)
+                detail = reply.original(who.start, who.end).strip() if who is not None else detail
             return Understanding(
                 intent=ReplyIntent.NEIGHBOR, detail=_bare_place(detail), why=f"someone else named after {said!r}"
             )
@@ -224,7 +235,9 @@ def _safe_drop(reply: _Reply) -> Understanding | None:
         )
     only = _PLACE_ONLY.match(t)
     if only and not _TIME.search(t) and not _DAY.search(t) and not _QUESTION.search(t, 0, only.end()):
-        detail = _place_detail(reply, 0, only.end(), between=bool(re.match(r"\W*between\b", t)))
+        lead = re.match(r"[\W_]*", t)
+        start = lead.end() if lead else 0
+        detail = _place_detail(reply, start, only.end(), between=bool(re.match(r"\W*between\b", t)))
         return Understanding(
             intent=ReplyIntent.SAFE_DROP,
             detail=detail,
@@ -242,6 +255,8 @@ def _safe_drop(reply: _Reply) -> Understanding | None:
             continue  # "front office is open now": someone is there to take it
         detail = _noun_phrase(reply, m.start(), m.end())
         offered = _OFFERED.search(t)
+        if not offered and (_TIME.search(t) or _DAY.search(t)):
+            return None  # "the front office can buzz you in but they open at noon": the time is the answer
         return Understanding(
             intent=ReplyIntent.SAFE_DROP,
             detail=detail,
@@ -271,7 +286,7 @@ def _safe_drop(reply: _Reply) -> Understanding | None:
 
 _UNIT_WORD = re.compile(r"\b(?:apt|apartment|unit|suite|casa|numero|house|#)\s*#?\s*\d|\b\d{1,4}[a-z]\b")
 _PERSON = re.compile(
-    r"^(?:the\s+|my\s+|a\s+)?(?:lady|man|guy|woman|girl|boy|friend|landlord|landlady|super|superintendent|tenant|"
+    r"^(?:him|her|them|el|ella)\b|^(?:the\s+|my\s+|a\s+)?(?:lady|man|guy|woman|girl|boy|friend|landlord|landlady|super|superintendent|tenant|"
     r"sister|brother|aunt|uncle|cousin|grandma|grandpa|senora|senor|amiga|amigo|hermana|hermano|tia|tio|vecin[oa])\b"
 )
 

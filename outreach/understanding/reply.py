@@ -32,13 +32,13 @@ def _fold(text: str) -> str:
 
 
 # A full stop ends a sentence unless it is a decimal ("6.30") or a title ("Mrs. Chen").
-_STOP = r"\.(?!\d)(?<!\bmrs\.)(?<!\bmr\.)(?<!\bms\.)(?<!\bdr\.)(?<!\bsr\.)(?<!\bsra\.)"
+_STOP = r"\.(?!\d)(?<!\bmrs\.)(?<!\bmr\.)(?<!\bms\.)(?<!\bdr\.)(?<!\bsr\.)(?<!\bsra\.)(?!(?<=\bno\.)\s*\d)"
 _SENTENCE_END = re.compile(rf"[!?;\n]+|{_STOP}|\s-\s|\s/\s")
 _CLAUSE_END = re.compile(rf"[!?;\n,()]+|{_STOP}|\s-\s|\s/\s|\s(?:but|pero|although|though|so|then|and then)\s")
 
 
 # A quotation long enough to be our message quoted back ('Loved "We couldn't deliver..."'), or a line quoted with >.
-_QUOTED = re.compile(r'"[^"\n]{24,}(?:"|$)|^>[^\n]*', re.M)
+_QUOTED = re.compile(r'"[^"\n]{24,}(?:"|$)|^\W*"[^"\n]{8,}"|^>[^\n]*', re.M)
 
 
 @dataclass(frozen=True)

@@ -216,7 +216,8 @@ _DAY = re.compile(
     rf"|\b(?P<dom2>\d{{1,2}})\s+de\s+(?P<mon2>{_MONTH_NAMES})\b"
     # "3311 1/2" is half a street number, not the 2nd of January.
     r"|(?<![\d/])(?<!\d\s)(?P<m3>1[0-2]|0?[1-9])/(?P<d3>3[01]|[12]\d|0?[1-9])(?![\d/])"
-    r"|\b(?:on\s+)?the\s+(?P<dom4>\d{1,2})(?:st|nd|rd|th)\b"
+    r"|\b(?:on\s+)?the\s+(?P<dom4>\d{1,2})(?:st|nd|rd|th)\b(?!\s+(?:floor|fl|st|street|ave|avenue|time|place|apt|"
+    r"unit|door|house|building|bldg|row|grade|attempt|try|piso)\b)"
     r"|(?<![\w/#])(?P<dom5>[1-9]|[12]\d|3[01])(?:st|nd|rd|th)\b(?!\s+(?:floor|fl|st|street|ave|avenue|time|place|apt|"
     r"unit|door|house|building|bldg|row|grade|attempt|try|piso)\b))"
     r"|(?P<later>\b(?:later|l8r|l8ter)(?:\s+(?:today|on))?\b|\bmas\s+tarde\b)"

@@ -72,6 +72,8 @@ class _Window:
     phrase: str
     # "thurs or fri. thurs better": the one the recipient prefers.
     preferred: bool = False
+    # "back at 7, or friday morning if that's too late": offered only if the first will not do.
+    alternative: bool = False
 
 
 def _in_complaint(reply: _Reply, pos: int) -> bool:
@@ -98,7 +100,9 @@ def _windows(reply: _Reply) -> list[_Window]:
         s_times = [m for m in times if reply.sentence(m.start()) == index]
         hinted: set[int] = set()
         for m in s_times:
-            day_match = _nearest(s_days, m.start()) or carried
+            # The day in the clause, else one said before the time: "tomorrow, after 5" but not "at 7, or friday".
+            clause_days = [d for d in s_days if reply.clause(d.start()) == reply.clause(m.start())]
+            day_match = _nearest(clause_days or [d for d in s_days if d.start() < m.start()], m.start()) or carried
             # A part of the day tells a clock's half only in its own clause ("tmrw morning at 9", not
             # "working til 5 today, tmrw morning would be better").
             clause = reply.clause(m.start())
@@ -124,8 +128,8 @@ def _windows(reply: _Reply) -> list[_Window]:
                     window = dataclasses.replace(window, phrase=phrase.strip())
                 windows.extend(_preferring(reply, [window], m))
         for p in s_parts:
-            if p.start() in hinted:
-                continue
+            if p.start() in hinted or p.group(0).endswith("s"):
+                continue  # a clock's hint, or a habit ("I work nights", "nurse on nights")
             day_match = _nearest(s_days, p.start()) or carried
             found = _part_window(reply, p, day_match, reply.today)
             if day_match is None and any(_gone(w, now) for w in found):
@@ -139,7 +143,13 @@ def _windows(reply: _Reply) -> list[_Window]:
             carried = s_days[-1]
         elif s_days:
             carried = None
-    return windows
+    return [
+        dataclasses.replace(w, alternative=True) if _ALTERNATIVE.match(reply.t, reply.clause(w.pos).start) else w
+        for w in windows
+    ]
+
+
+_ALTERNATIVE = re.compile(r"\W*(?:or|o|otherwise|else)\b")
 
 
 def _gone(window: _Window, now: dt.datetime) -> bool:
@@ -282,6 +292,7 @@ def _best_window(windows: list[_Window]) -> _Window | None:
     # "Not home till 7. can u try tmrw after 10am": the 'until' is a constraint, the request is the time to use;
     # among several, the latest start is the one the recipient is sure to be there for.
     wanted = [w for w in windows if w.preferred] or [w for w in windows if w.kind != "until"] or windows
+    wanted = [w for w in wanted if not w.alternative] or wanted
     return max(wanted, key=lambda w: (w.start, w.end is not None, w.pos), default=None)
 
 

@@ -26,9 +26,9 @@ from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
 # What a reply means, as outreach reads it: the desk acts on these.
-from outreach.understanding.meaning import ReplyIntent, Understanding
+from outreach.understanding.meaning import ReplyIntent, Understanding, place_words
 
-__all__ = ["ReplyIntent", "Understanding"]
+__all__ = ["ReplyIntent", "Understanding", "place_words"]
 
 if TYPE_CHECKING:
     from dispatch.models import Recipient, Stop

@@ -21,7 +21,7 @@ from exceptions import inbox
 from exceptions.analytics.figures import GroupBy
 from exceptions.analytics.periods import DepotPeriod, group_key, within
 from exceptions.models import ExceptionCase
-from exceptions.ports import AskResult, ReplyIntent, TextsSent, Topic, Understanding
+from exceptions.ports import AskResult, ReplyIntent, TextsSent, Topic, Understanding, place_words
 from outreach.backends import push_configured
 from outreach.models import Channel, Conversation, Message, MessageTemplate
 from outreach.readback import CONFIRM_KEYS, heard_words, next_words
@@ -119,7 +119,7 @@ class SmsOutreach:
                 "first_name": recipient.first_name,
                 "order": case.order.reference,
                 "code": reading.code,
-                "place": reading.detail,
+                "place": place_words(reading.detail, recipient.language),
                 "neighbour": reading.detail,
             },
             secret=reading.code,

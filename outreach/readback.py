@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any
 
 from outreach.models import MessageTemplate
-from outreach.understanding.meaning import ReplyIntent, Understanding
+from outreach.understanding.meaning import ReplyIntent, Understanding, place_words
 
 ENGLISH, SPANISH = "en", "es"
 
@@ -32,21 +32,21 @@ _MONTHS = {
 # What was heard, per reading; ``{code}``, ``{place}``, ``{neighbour}``, ``{when}`` are filled in.
 HEARD = {
     ENGLISH: {
-        ReplyIntent.ACCESS_CODE: "gate code {code}",
+        ReplyIntent.ACCESS_CODE: "code {code}",
         ReplyIntent.AVAILABLE_NOW: "you're there now",
-        ReplyIntent.SAFE_DROP: "leave it at the {place}",
+        ReplyIntent.SAFE_DROP: "leave it {place}",
         ReplyIntent.NEIGHBOR: "leave it with {neighbour}",
         ReplyIntent.RESCHEDULE: "{when}",
-        ReplyIntent.PICKUP_POINT: "you'll collect it at the {place}",
+        ReplyIntent.PICKUP_POINT: "you'll collect it {place}",
         ReplyIntent.DIRECTIONS: "your directions to the door",
     },
     SPANISH: {
-        ReplyIntent.ACCESS_CODE: "código de la reja {code}",
+        ReplyIntent.ACCESS_CODE: "código {code}",
         ReplyIntent.AVAILABLE_NOW: "usted está ahí ahora",
-        ReplyIntent.SAFE_DROP: "dejarlo en {place}",
+        ReplyIntent.SAFE_DROP: "dejarlo {place}",
         ReplyIntent.NEIGHBOR: "dejarlo con {neighbour}",
         ReplyIntent.RESCHEDULE: "{when}",
-        ReplyIntent.PICKUP_POINT: "lo recogerá en {place}",
+        ReplyIntent.PICKUP_POINT: "lo recogerá {place}",
         ReplyIntent.DIRECTIONS: "sus indicaciones para llegar a la puerta",
     },
 }
@@ -126,7 +126,9 @@ def heard_words(*, heard: Understanding, now: dt.datetime, zone: Any, language: 
     """What the desk acts on, as the read-back names it; an access code in full (the caller masks what it keeps)."""
     language = _language(language)
     phrase = HEARD[language].get(ReplyIntent(heard.intent), "")
-    place = heard.detail or (PICKUP_DEFAULT[language] if heard.intent == ReplyIntent.PICKUP_POINT else "")
+    place = place_words(
+        heard.detail or (PICKUP_DEFAULT[language] if heard.intent == ReplyIntent.PICKUP_POINT else ""), language
+    )
     when = when_words(start=heard.window_start, end=heard.window_end, now=now, zone=zone, language=language)
     return phrase.format(code=heard.code, place=place, neighbour=heard.detail, when=when)
 

@@ -21,6 +21,7 @@ from dispatch.services.instructions import instruction_push
 from dispatch.services.stops import stop_leave_run, stop_status_set
 from exceptions import ports
 from exceptions.models import ExceptionCase
+from exceptions.ports import place_words
 from exceptions.workflow.handoff import _ask, _escalate, _steps
 from exceptions.workflow.timeline import _case_webhook, _change, _timer
 from exceptions.workflow.vocabulary import (
@@ -142,7 +143,7 @@ def _instruction_text(outcome: str, detail: dict[str, Any]) -> str:
     texts: dict[str, str] = {
         Outcome.RETRY_NOW: "The recipient is coming: go back and retry now.",
         Outcome.ACCESS_CODE_PROVIDED: "A new access code is on file: reveal it in the app and retry.",
-        Outcome.SAFE_DROP: f"Safe drop approved: leave it {place}, take a photo.".replace("  ", " "),
+        Outcome.SAFE_DROP: f"Safe drop approved: leave it {place_words(place)}, take a photo.".replace("  ", " "),
         Outcome.NEIGHBOUR: f"Leave it with the neighbour: {place}. Get a name and signature.",
     }
     return texts.get(outcome, "Retry this stop.")

@@ -6,12 +6,10 @@ from django.db import migrations, models
 TEMPLATES = {
     ("read_back", "en"): "Got it: {heard}. {next}",
     ("read_back", "es"): "Entendido: {heard}. {next}",
-    ("confirm_code", "en"): "Just to check: is the gate code {code}? Reply OK if so, or send the right one.",
-    ("confirm_code", "es"): (
-        "Para confirmar: ¿el código de la reja es {code}? Responda OK si es así, o envíe el correcto."
-    ),
-    ("confirm_place", "en"): "Just to check: leave it at the {place}? Reply OK if so, or tell us where.",
-    ("confirm_place", "es"): "Para confirmar: ¿lo dejamos en {place}? Responda OK si es así, o díganos dónde.",
+    ("confirm_code", "en"): "Just to check: is the code {code}? Reply OK if so, or send the right one.",
+    ("confirm_code", "es"): ("Para confirmar: ¿el código es {code}? Responda OK si es así, o envíe el correcto."),
+    ("confirm_place", "en"): "Just to check: leave it {place}? Reply OK if so, or tell us where.",
+    ("confirm_place", "es"): "Para confirmar: ¿lo dejamos {place}? Responda OK si es así, o díganos dónde.",
     ("confirm_neighbour", "en"): "Just to check: leave it with {neighbour}? Reply OK if so, or tell us who.",
     ("confirm_neighbour", "es"): (
         "Para confirmar: ¿lo dejamos con {neighbour}? Responda OK si es así, o díganos con quién."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from django.db import models
@@ -24,6 +25,28 @@ class ReplyIntent(models.TextChoices):
     OPT_IN = "OPT_IN", "Opted back in"
     HELP = "HELP", "Asked for help"
     UNCLEAR = "UNCLEAR", "Not understood"
+
+
+_PREPOSITION = {
+    "en": re.compile(
+        r"(?i)(?:at|on|in|inside|into|by|behind|under|underneath|beneath|beside|next\s+to|near|between|with|w/|to|"
+        r"in\s+front\s+of|on\s+top\s+of|top\s+of|outside|through|against|around|round)\b"
+    ),
+    "es": re.compile(
+        r"(?i)(?:en|con|detr[aá]s|debajo|junto|al\s+lado|dentro|adentro|encima|sobre|atr[aá]s|afuera|frente|a\s+la|al)\b"
+    ),
+}
+_ARTICLE = {"en": re.compile(r"(?i)(?:the|my|our|your|a|an|his|her|their)\b"), "es": re.compile(r"(?i)")}
+
+
+def place_words(detail: str, language: str = "en") -> str:
+    """A place as the end of "leave it ...": "on the porch" stays, "porch" reads "at the porch" ("en el porche")."""
+    language = language if language in _PREPOSITION else "en"
+    if not detail or _PREPOSITION[language].match(detail):
+        return detail
+    if language == "es":
+        return f"en {detail}"
+    return f"at {detail}" if _ARTICLE["en"].match(detail) else f"at the {detail}"
 
 
 @dataclass(frozen=True)

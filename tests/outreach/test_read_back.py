@@ -83,10 +83,8 @@ def test_it_reads_back_a_code_and_a_correction_replaces_it(client, twilio, texte
     case = _reply(client, texted, "gate code is 4417")
 
     assert (case.state, case.pending_outcome) == (State.RESOLVING, ExceptionCase.Outcome.ACCESS_CODE_PROVIDED)
-    assert _texts(twilio)[-1] == "Got it: gate code 4417. The driver will be back to try again."
-    assert _stored(case, MessageTemplate.Key.READ_BACK) == [
-        "Got it: gate code ••••. The driver will be back to try again."
-    ]
+    assert _texts(twilio)[-1] == "Got it: code 4417. The driver will be back to try again."
+    assert _stored(case, MessageTemplate.Key.READ_BACK) == ["Got it: code ••••. The driver will be back to try again."]
 
     case = _reply(client, case, "no, it's 8824")
 
@@ -94,7 +92,7 @@ def test_it_reads_back_a_code_and_a_correction_replaces_it(client, twilio, texte
     revealed = access_code_reveal(user=dave.user, stop_id=dave_stop.pk)
     assert [credential.secret for credential in revealed.credentials] == ["8824"]
     assert [i.kind for i in instructions(dave_stop)] == [DriverInstruction.Kind.ACCESS_CODE] * 2
-    assert _texts(twilio)[-1] == "Got it: gate code 8824. The driver will be back to try again."
+    assert _texts(twilio)[-1] == "Got it: code 8824. The driver will be back to try again."
     assert CaseEvent.objects.filter(case=case, summary__startswith="Superseded").count() == 1
     for code in ("4417", "8824"):
         _nowhere_in_plaintext(code, case, caplog)
@@ -176,9 +174,9 @@ def test_an_unsure_code_is_asked_about_and_acted_on_once_confirmed(client, twili
 
     assert case.state == State.AWAITING_RECIPIENT
     assert instructions(dave_stop) == []
-    assert _texts(twilio)[-1] == "Just to check: is the gate code 4417? Reply OK if so, or send the right one."
+    assert _texts(twilio)[-1] == "Just to check: is the code 4417? Reply OK if so, or send the right one."
     assert _stored(case, MessageTemplate.Key.CONFIRM_CODE) == [
-        "Just to check: is the gate code ••••? Reply OK if so, or send the right one."
+        "Just to check: is the code ••••? Reply OK if so, or send the right one."
     ]
     asked = CaseEvent.objects.get(case=case, summary__startswith="Asked the recipient to confirm")
     assert "in words" in asked.summary
@@ -187,7 +185,7 @@ def test_an_unsure_code_is_asked_about_and_acted_on_once_confirmed(client, twili
 
     assert (case.state, case.pending_outcome) == (State.RESOLVING, ExceptionCase.Outcome.ACCESS_CODE_PROVIDED)
     assert [i.kind for i in instructions(dave_stop)] == [DriverInstruction.Kind.ACCESS_CODE]
-    assert _texts(twilio)[-1] == "Got it: gate code 4417. The driver will be back to try again."
+    assert _texts(twilio)[-1] == "Got it: code 4417. The driver will be back to try again."
     _nowhere_in_plaintext("4417", case, caplog)
 
 
@@ -221,11 +219,9 @@ def test_a_spanish_recipient_is_asked_and_read_back_in_spanish(client, twilio, d
     _texts(twilio)
 
     case = _reply(client, case, "four four one seven")
-    assert _texts(twilio)[-1] == (
-        "Para confirmar: ¿el código de la reja es 4417? Responda OK si es así, o envíe el correcto."
-    )
+    assert _texts(twilio)[-1] == ("Para confirmar: ¿el código es 4417? Responda OK si es así, o envíe el correcto.")
 
     case = _reply(client, case, "si")
 
     assert case.state == State.RESOLVING
-    assert _texts(twilio)[-1] == "Entendido: código de la reja 4417. El repartidor volverá a intentarlo."
+    assert _texts(twilio)[-1] == "Entendido: código 4417. El repartidor volverá a intentarlo."

@@ -48,6 +48,12 @@ _PRESENT = re.compile(
     r"|\b(?:at|by)\s+the\s+(?:front\s+)?(?:door|gate|lobby|entrance)\s+now\b|\bya\s+(?:abri|esta\s+abierto)\b"
     r"|\b(?:i'?m|im|just)\s+(?:parking|parked)\b|\bparking\s+now\b|\bllegando\b"
     r"|\bbuzz(?:ing|ed)\s+(?:you|u)\s+up\b|\bopening\s+(?:the\s+)?(?:gate|door)\b"
+    r"|\bto\s+let\s+(?:you|u)\s+in\b|\b(?:i'?m|im|we'?re)\s+inside\b|\bestoy\s+adentro\b"
+    r"|\b(?:ya\s+|orita\s+|ahorita\s+)(?:bajo|salgo|le\s+abro|te\s+abro|abro|voy)\b|^\W*(?:bajo|salgo)\b"
+    r"|\bbajo\s+en\s+(?:un|1)\s+minuto\b|\bya\s+abrimos\b|\bestamos\s+abiertos\b|\bpase(?:le)?\b"
+    r"|\bvoy\s+al\s+(?:lobby|porton|portón|puerta|frente)\b|\bgoing\s+to\s+the\s+(?:lobby|door|gate|front)\s+(?:right\s+)?now\b"
+    r"|\b(?:i'?m|im)\s+(?:literally\s+)?standing\s+(?:outside|at|by|in\s+front)\b"
+    r"|\b(?:i'?m|im)\s+at\s+the\s+(?:corner|curb|street|sidewalk|truck|van)\s+(?:right\s+)?now\b"
     r"|\b(?:aqui\s+estoy|estoy\s+(?:aqui|afuera|outside|en\s+la\s+puerta|abajo))\b"
     r"|\b(?:i'?m|im)\s+(?:literally|actually|already|right|still|just)\s+(?:at|by|outside|downstairs|here)\b"
     r"|\b(?:someone|somebody)(?:'s|\s+is)\s+(?:at|in)\s+the\s+(?:\w+\s+)?(?:desk|office|door|lobby|front|reception)\b"
@@ -68,7 +74,10 @@ _SHORT_WAIT = re.compile(
 
 
 _CONDITION_BEFORE = re.compile(r"\b(?:when|once|if|cuando|si|as\s+soon\s+as)\b[^,.!?;]*$")
-_AFTER_THAT = re.compile(r"\b(?:after\s+that|after\s+then|afterwards|despues(?:\s+de\s+eso)?|then)\b")
+_AFTER_THAT = re.compile(
+    r"\b(?:after\s+that|after\s+then|afterwards|despues(?:\s+de\s+eso)?|then|after\s+work|despues\s+del\s+trabajo|"
+    r"al\s+rato)\b"
+)
 
 
 def _present_now(reply: _Reply) -> str:
@@ -103,6 +112,8 @@ _CALL = re.compile(
     r"|\b(?:please|pls|plz)\s+call\b(?!\s*box)"
     r"|\b(?:talk|speak)\s+(?:to|with)\s+(?:a\s+person|someone|somebody|a\s+human|the\s+driver|dispatch|a\s+real\s+person)\b"
     r"|\b(?:explain|talk|discuss|tell\s+(?:you|u))\b[^.!?]{0,20}\b(?:on|over|by)\s+(?:the\s+)?phone\b"
+    r"|\b(?:call|phone)\s+to\s+me\b|\bllame\s+a\s+este\s+numero\b|\bcall\s+(?:first|ahead)\b"
+    r"|\b(?:easier|better|best|quicker)\s+(?:if|to)\s+(?:you|u)\s+call\b"
     r"|\b(?:prefer|like|want|need|rather)\s+(?:a\s+)?(?:phone\s+)?call\b|\bcall\s+(?:him|her|them)\s+(?:at|on)\b"
     r"|\bcall\s+(?:the|my|our)\s+(?:store|office|work|shop|business|cell|home)\s*(?:number|phone|line)?\b"
     r"|\b(?:favor\s+de\s+)?llamarme\b|\bllamenme\b|\bme\s+(?:llame|llamen|marque|marquen)\b"

@@ -61,7 +61,7 @@ _UNIT_BEFORE = re.compile(
     r"casa|piso|in|at)\.?\s*#?\s*$"
 )
 _OLD_BEFORE = re.compile(r"\b(?:old|used to be|wrong|antiguo|viejo|anterior)\b")
-_OLD_JUST_BEFORE = re.compile(r"\b(?:was|not|isn'?t|era|no\s+es)\s*:?\s*$")
+_OLD_JUST_BEFORE = re.compile(r"\b(?:was|not|isn'?t|era|no\s+es)\s*:?\s*(?:el|la|the)?\s*$")
 _NEW_BEFORE = re.compile(r"\b(?:new|now|nuevo|ahora|changed)\b")
 # "104 but that's broken", "the 1234 was from last year": said after it, the number is not the code.
 _OLD_AFTER = re.compile(
@@ -112,6 +112,7 @@ def _access_code(reply: _Reply) -> Understanding | None:
                 keyword = reply.original(m.start(), m.end()).strip()
                 said = Evidence(m.start(), m.end(), "code word" if tier == 0 else "device")
                 found.append(_CodeFound(run, tier, f"code after {keyword!r}", said))
+    found += _at_the_door(reply, all_runs)
     for run in all_runs:
         after = _CODE_WORD_AFTER.match(t, run.end)
         if after is not None and run.digits >= 3:
@@ -134,7 +135,7 @@ def _access_code(reply: _Reply) -> Understanding | None:
         if not _code_is_old(reply, f.pos) and not _said_old_after(reply, f.run) and not _taken_back(reply, f, found)
     ]
     if not found and reply.reason_code in ACCESS_REASONS:
-        found = _at_the_door(reply, all_runs) or _lone_run(reply, all_runs)
+        found = _lone_run(reply, all_runs)
     if not found:
         return None
     new = [f for f in found if _NEW_BEFORE.search(t, reply.clause(f.pos).start, f.pos)]
@@ -180,7 +181,8 @@ def _code_after(reply: _Reply, all_runs: list[Run], pos: int) -> Run | None:
 def _said_old_after(reply: _Reply, run: Run) -> bool:
     """ "104 but that's broken": the words after the number say it is not the code; "if it doesn't work" does not."""
     m = _OLD_AFTER.match(reply.t, run.end)
-    return m is not None and not re.search(r"\b(?:if|in\s+case|si|when|cuando)\b", m.group(0))
+    # "if it doesn't work" does not say it is broken; "el otro ya no works" speaks of another one.
+    return m is not None and not re.search(r"\b(?:if|in\s+case|si|when|cuando|otro|otra|other|old\s+one)\b", m.group(0))
 
 
 def _code_is_old(reply: _Reply, pos: int) -> bool:

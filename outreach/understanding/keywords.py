@@ -55,17 +55,17 @@ def carrier_opts_in(text: str) -> bool:
 _STOP_FIRST = re.compile(r"^\W*(stop|stopall|unsubscribe|end|quit|revoke|optout|cancel)\b")
 
 # Keywords with filler: each set is what may stand beside its keywords in a message (or, for stop, a sentence).
-_STOP_WORDS = _words("stop stopall unsubscribe quit revoke optout alto basta")
+_STOP_WORDS = _words("stop stopall unsubscribe quit revoke optout alto basta parar")
 _STOP_FILLER = _words(
     "please pls plz now all it this these that them me us my number texting texts text txts messages msgs messaging "
     "sending thanks thank you ok okay just the any more already asap right omg god lol wtf damn man seriously stop "
-    "hi hey hello um uh so "
+    "hi hey hello um uh so po ya no mas porfa "
     "por favor ya mensajes"
 )
 _START_WORDS = _words("start unstop resume subscribe")
 _START_FILLER = _words(
     "please pls plz again back up me i want the updates texts text messages sending texting notifications alerts "
-    "ok okay now thanks por favor"
+    "ok okay now thanks por favor otra vez porfa quiero los updates mensajes"
 )
 _HELP_WORDS = _words("help info ayuda")
 _HELP_FILLER = _words("please pls plz me i need some with this a por favor necesito hi hey hello um uh so ok")
@@ -105,6 +105,8 @@ def _one_slip(word: str, target: str) -> bool:
 _OPT_IN = re.compile(
     r"\bopt\s+(?:me\s+)?(?:back\s+)?in\b|\bre-?subscribe\b|\bstart\s+(?:sending|texting)\s+(?:me\s+)?(?:again|the\s+updates)\b"
     r"|\b(?:i\s+)?want\s+(?:the|your)\s+(?:updates|texts|messages)\s+(?:again|back)\b"
+    r"|\bquiero\s+(?:recibir\s+)?(?:los\s+)?(?:mensajes|textos|updates)\s+(?:otra\s+vez|de\s+nuevo)\b"
+    r"|\b(?:opted|unsubscribed|me\s+di\s+de\s+baja)\s+(?:out\s+)?(?:by\s+(?:mistake|accident)|sin\s+querer)\b"
 )
 
 
@@ -136,7 +138,7 @@ def keyword_with_filler(reply: _Reply) -> Understanding | None:
                 why=f"says stop ({phrase!r})",
                 evidence=(Evidence(span.start, span.end, "stop"),),
             )
-        if _only(said, _START_WORDS, _START_FILLER) and (span is reply.clauses[-1] or len(said) <= 3):
+        if _only(said, _START_WORDS, _START_FILLER) and (span is reply.clauses[-1] or len(said) <= 4):
             return Understanding(
                 intent=ReplyIntent.OPT_IN,
                 why=f"asks to start texts again ({phrase!r})",
@@ -147,6 +149,8 @@ def keyword_with_filler(reply: _Reply) -> Understanding | None:
 
 # "help me understand this", "I need help with this", "help i dont get it": asking for help, read last.
 _HELP_ASK = re.compile(
+    r"\bwhat\s+does\s+(?:this|that|it)\s+mean\b|"
+    r"\bque\s+significa\b|\bwhat\s+are\s+my\s+options\b|\bwhat\s+(?:can|should)\s+i\s+do\b|\bque\s+(?:opciones|hago)\b|"
     r"^\W*(?:i\s+)?(?:need\s+|neeed\s+)?(?:some\s+)?(?:help|ayuda)\b|\bi\s+need\s+help\b|\bnecesito\s+ayuda\b"
 )
 
@@ -168,7 +172,8 @@ _REACTION = re.compile(
 )
 _AUTOMATIC = re.compile(
     r"\b(?:auto(?:matic)?[\s-]?(?:reply|response|message)|out\s+of\s+(?:the\s+)?office|"
-    r"(?:i'?m|i\s+am|currently)\s+driving|do\s+not\s+disturb|(?:i'?ll|i\s+will)\s+(?:get\s+back|respond|reply)\s+"
+    r"(?:i'?m|i\s+am)\s+currently\s+driving|currently\s+driving|driving\s+with\s+do\s+not\s+disturb|do\s+not\s+disturb|"
+    r"(?:i'?m|i\s+am)\s+driving\s+(?:right\s+now\s+)?and\s+(?:will|i'?ll)\s+(?:see|respond|reply|get\s+back)|(?:i'?ll|i\s+will)\s+(?:get\s+back|respond|reply)\s+"
     r"(?:to\s+you\s+)?(?:when|as\s+soon|shortly|later)|the\s+(?:person|number|customer)\s+you\s+(?:are|have)\s+"
     r"(?:trying\s+to\s+reach|called|dialed)|no\s+longer\s+in\s+service|this\s+is\s+an\s+automated|"
     r"respuesta\s+automatica|estoy\s+manejando|fuera\s+de\s+la\s+oficina|thank\s+you\s+for\s+(?:contacting|your\s+message|"
@@ -210,6 +215,9 @@ _OPT_OUT = re.compile(
     r"|\bno\s+me\s+(?:escriba|escriban|mande|manden|envie|envien|textee|texteen|contacte|contacten)n?\b"
     r"|\bdej(?:a|e|en|ar)\s+de\s+(?:escribirme|mandarme|enviarme|textearme|molestarme)\b"
     r"|\bno\s+(?:quiero|deseo)\s+(?:recibir\s+)?(?:mas\s+)?mensajes\b"
+    r"|\b(?:do\s+not|don'?t|dont|pls\s+don'?t)\s+(?:write|text|send)\s+(?:to\s+)?me\b|\bno\s+more\s+(?:message|msg|text|sms)\b"
+    r"|\bborr(?:en|a|e)\s+mi\s+numero\b|\bstop\s+mandando\b|\bno\s+mas\s+(?:textos|mensajes|msjs?|sms)\b"
+    r"|\bya\s+no\s+(?:me\s+)?(?:manden|mande|envien|escriban)\b"
     r"|\b(?:f|fuck|eff|screw|piss)\s+off\b|\bgo\s+away\b|\bstop\s+spamming\b|\bleave\s+me\s+alone\b|\brevoke\s+(?:my\s+)?consent\b|\bunsub\b"
     r"|\b(?:do\s+not|don'?t|dont|no\s+longer)\s+(?:wish|want)\s+to\s+(?:receive|get)\s+(?:these\s+|your\s+|any\s+)?"
     r"(?:texts?|sms|messages|msgs|notifications|alerts)\b"
@@ -249,6 +257,7 @@ _REFUSE = re.compile(
     r"|\b(?:sending|send|sent)\s+(?:me\s+)?a\s+(?:replacement|new\s+one)\b"
     r"|\b(?:don'?t|dont|do\s+not)\s+(?:deliver|redeliver|re-deliver|bring|send)\s+(?:it|the\s+\w+(?:\s+one)?)?\b(?!\s+(?:today|tomorrow|tmrw|"
     r"until|till|til|before|after|at|on|now|yet|here|there|to))"
+    r"|\bi\s+(?:don'?t|do\s+not|won'?t|will\s+not)\s+accept\b|\breturn\s+(?:please|pls|plz)\b"
     r"|\b(?:asked|applied|filed)\s+for\s+a\s+refund\b|\brequested\s+a\s+refund\b"
     r"|\b(?:want|need|get|prefer)\s+(?:a\s+)?refund\b|\b(?:got|received|had|getting)\s+(?:a|my|the)\s+refund\b"
     r"|\breembolso\b"

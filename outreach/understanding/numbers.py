@@ -57,6 +57,10 @@ _TEENS = {
     "trece": "13",
     "catorce": "14",
     "quince": "15",
+    "dieciseis": "16",
+    "diecisiete": "17",
+    "dieciocho": "18",
+    "diecinueve": "19",
 }
 _TENS = {
     "twenty": "2",
@@ -67,8 +71,16 @@ _TENS = {
     "seventy": "7",
     "eighty": "8",
     "ninety": "9",
+    "veinte": "2",
+    "treinta": "3",
+    "cuarenta": "4",
+    "cincuenta": "5",
+    "sesenta": "6",
+    "setenta": "7",
+    "ochenta": "8",
+    "noventa": "9",
 }
-_HASH_WORDS = ("pound", "hash", "hashtag", "numeral", "gato", "number sign")
+_HASH_WORDS = ("pound", "hash", "hashtag", "numeral", "gato", "number sign", "almohadilla")
 _STAR_WORDS = ("star", "asterisk", "asterisco", "estrella")
 _SYMBOL_WORDS = {**dict.fromkeys(_HASH_WORDS, "#"), **dict.fromkeys(_STAR_WORDS, "*")}
 
@@ -76,14 +88,24 @@ _SYMBOL_WORDS = {**dict.fromkeys(_HASH_WORDS, "#"), **dict.fromkeys(_STAR_WORDS,
 _TOKEN = re.compile(r"[#*]|number\s+sign|[a-z]*\d[a-z\d]*|[a-z]+")
 # Words that join two parts of a run ("pound then 1102", "2772 seguido del gato"), read in the gap between them.
 _JOINT_WORDS = frozenset({"then", "luego", "followed", "plus", "seguido"})
+# "2 0 2 6 y luego el gato", "4471 y luego la tecla #", "0 9 1 1 con asterisco al final": words around a symbol.
+_SYMBOL_SIDE = re.compile(
+    r"(?:y|and|con|with|el|la|the|tecla|key|button|sign|signo|simbolo)\s+(?:(?:el|la|the|tecla|key)\s+)*"
+    r"(?:pound|hash|hashtag|numeral|gato|almohadilla|star|asterisk|asterisco|estrella|[#*])"
+)
 _JOINT_STARTS = re.compile(r"(?:and|y)\s+(?:then|luego|despues)\b")
 _JOINT_ENDS = re.compile(r"\b(?:followed\s+by|seguido\s+del?|y\s+despues|after\s+that)$")
+_DIGIT_CLOSE = re.compile(r"\d[\s,]*(?:(?:y|luego|then|and|el|la|the|tecla|key|con|with)\s+)*$")
+# "treinta y dos": the "y" inside a number said in Spanish.
+_TENS_Y = re.compile(r"y\s+(?:uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve)\b")
+_TENS_BEFORE = re.compile(r"(?:veinte|treinta|cuarenta|cincuenta|sesenta|setenta|ochenta|noventa)\s+$")
 _DICTATED_FOUR = re.compile(r"for\s+\d\b")
 _DIGIT_BEFORE = re.compile(r"(?<!\d)\d\s+$")
 # What may sit between two parts of one run.
 _JOIN = re.compile(
     r"[ \t]*(?:-|,|\s+then\s+|\s+y\s+luego\s+|\s+luego\s+|\s+and\s+then\s+|\s+followed\s+by\s+|\s+plus\s+|"
-    r"\s+seguido\s+del?\s+|\s+y\s+despues\s+|\s+after\s+that\s+)?[ \t]*"
+    r"\s+seguido\s+del?\s+|\s+y\s+despues\s+|\s+after\s+that\s+|"
+    r"(?:\s+(?:y|and|con|with|luego|then|el|la|the|tecla|key|button|sign|signo|simbolo))+\s+)?[ \t]*"
 )
 _ALNUM = re.compile(r"(?:[a-z]{1,2}\d+[a-z\d]*|\d+[a-z]\d+[a-z\d]*|\d{3,}[a-z])")
 _ORDINAL = re.compile(r"\d+(?:st|nd|rd|th|hr|hrs|min|mins|k)|\d{1,2}(?:am|pm|a|p|h)")
@@ -149,7 +171,13 @@ def _parts(reply: _Reply) -> list[_Part]:
     parts: list[_Part] = []
     for m in _TOKEN.finditer(t):
         word = re.sub(r"\s+", " ", m.group(0))
-        if word in _JOINT_WORDS or _JOINT_STARTS.match(t, m.start()) or _JOINT_ENDS.search(t, 0, m.end()):
+        if (
+            word in _JOINT_WORDS
+            or _JOINT_STARTS.match(t, m.start())
+            or _JOINT_ENDS.search(t, 0, m.end())
+            or (word not in _SYMBOL_WORDS and _SYMBOL_SIDE.match(t, m.start()) and _DIGIT_CLOSE.search(t, 0, m.start()))
+            or (_TENS_Y.match(t, m.start()) and _TENS_BEFORE.search(t, 0, m.start()))
+        ):
             continue  # a joint ("pound then 1102"), read in the gap between parts
         kind = ""
         if word in ("#", "*") or word in _SYMBOL_WORDS:
@@ -185,10 +213,14 @@ def _joins(reply: _Reply, group: list[_Part], nxt: _Part) -> bool:
         def joinable(part: _Part) -> bool:
             return part.kind in spoken or part.kind == "symbol" or (part.kind == "digits" and len(part.text) == 1)
 
-        return joinable(last) and joinable(nxt) and gap.strip() in ("", "-", ",")
+        tens_and = last.kind == "tens" and nxt.kind == "word" and gap.strip() == "y"  # "treinta y dos"
+        return joinable(last) and joinable(nxt) and (gap.strip() in ("", "-", ",") or tens_and)
     if re.search(r"then|luego|followed|plus|seguido|despues|after", gap):
         # "pound then 1102", "8824 then star", "star 6 then 9 2 1": across "then" only a symbol or a short group.
         return last.kind == "symbol" or nxt.kind == "symbol" or (_short(last) and _short(nxt))
+    if re.search(r"\b(?:y|and|con|with|el|la|the|tecla|key|button|sign|signo|simbolo)\b", gap):
+        # "4409 y gato", "0911 con asterisco": only a symbol joins across a word; "3 and 5" are two numbers.
+        return last.kind == "symbol" or nxt.kind == "symbol"
     if last.kind == "symbol" or nxt.kind == "symbol":
         return gap.strip() in ("", "-", ",")
     if last.kind == "letter":

@@ -19,7 +19,8 @@ from outreach.understanding.reply import _Reply, _Span, _words
 from outreach.understanding.times import _TIME
 
 _NEIGHBOUR = re.compile(
-    r"\bn(?:ei|ie|e|ai)g?h?b(?:ou?)?rs?(?:'s)?\b|\bvecin[oa]s?\b|\bnext\s+door\b|\bde\s+al\s+lado\b"
+    r"\bn(?:ei|ie|e|ai)g?h?b(?:ou?)?rs?(?:'s)?\b|\bvecin[oa]s?\b|\bnext\s+door\b|\bde\s+al\s+lado\b|\bde\s+enfrente\b"
+    r"|\bal\s+lado\b(?!\s+del?\b)|\bkapitbahay\b"
 )
 _UNIT = re.compile(
     r"(?P<word>\b(?:apt|apartment|unit|suite|ste|no\.|number|numero|num|room|rm|house|flat|bldg|depto|departamento|dpto|"
@@ -37,6 +38,7 @@ _UNIT_RIGHT_AFTER = re.compile(
 _NAME = re.compile(
     r"(?:(?:Mr|Mrs|Ms|Miss|Dr|Sr|Sra|Srta|Don|Doña|Dona)\.?\s+)?[A-ZÁÉÍÓÚÑ][a-záéíóúñ'\-]+(?:\s+[A-ZÁÉÍÓÚÑ][a-záéíóúñ'\-]+)?"
 )
+_TITLED = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Dr|Sr|Sra|Srta|Don|Doña|Dona|Aling|Mang)\.?\s+[A-ZÁÉÍÓÚÑ][a-záéíóúñ'\-]+")
 _NOT_NAMES = _words(
     "i im i'm i'll id i'd the a an she he they we it its it's is will can could said has have had at in on next "
     "across apt unit please pls thanks thank ok okay leave give del de la el en por con her his my our their "
@@ -77,6 +79,10 @@ _STAFF = re.compile(
 _NOBODY = re.compile(r"\b(?:no\s*one|nobody|nadie|noone)\b")
 _KNOCK = re.compile(
     r"\b(?:knock\s+(?:on|at)|ring|try|ask|toque\s+en|pregunte\s+en)\s+(?:the\s+)?(?:apt\.?\s*|unit\s*|#\s*)?"
+)
+_HOUSE = re.compile(
+    r"(?:house|door|apartment|apt|place|unit)\s+(?:next\s+door|on\s+the\s+(?:left|right)|across|upstairs|downstairs|"
+    r"to\s+the\s+(?:left|right)|next\s+to)"
 )
 _KNOCK_UNIT = re.compile(r"(\d{1,4}[a-z]|[a-z]\d{1,4})\b(?!\s*(?:am|pm))")
 
@@ -189,7 +195,9 @@ def _neighbour_name(reply: _Reply, keyword: re.Match[str], start: int, end: int)
     for name in candidates:
         if name is not None and name.group(0).split()[0].lower().strip(".") not in _NOT_NAMES:
             return _Span(name.start(), name.end())
-    return None
+    # "Déjelo con Doña Rosa, la de la casa azul de al lado": a name with a title anywhere before in the sentence.
+    titled = list(_TITLED.finditer(reply.raw, start - 60 if start >= 60 else 0, keyword.start()))
+    return _Span(titled[-1].start(), titled[-1].end()) if titled else None
 
 
 def _neighbour_unit(reply: _Reply, keyword_match: re.Match[str], start: int, end: int) -> _Span | None:
@@ -233,7 +241,7 @@ def _someone_who_takes(reply: _Reply) -> Understanding | None:
                 continue
             clause = reply.clauses[index - 1]
             subject = t[clause.start : clause.end]
-            if _HOUSEHOLD.search(subject) or _NOBODY.search(subject):
+            if _HOUSEHOLD.search(subject) or _NOBODY.search(subject) or _STAFF.search(subject):
                 continue
         words = re.findall(r"[a-z0-9']+", subject)
         if not words or all(w in _LEFT_STOP or w in _NOT_NAMES for w in words):
@@ -262,6 +270,15 @@ def _door_to_knock(reply: _Reply) -> Understanding | None:
     """ "knock on 2R", "try 6D", "ask 4B": another unit to take it, when nothing else in the reply decides."""
     t = reply.t
     for m in _KNOCK.finditer(t):
+        house = _HOUSE.match(t, m.end())
+        if house is not None and not reply.is_negated(m.start()):
+            sentence = reply.sentences[reply.sentence(m.start())]
+            return _someone(
+                reply,
+                [_Span(house.start(), sentence.end)],
+                f"another door to try ({m.group(0).strip()!r})",
+                doubt="another door named, nobody said they will take it",
+            )
         unit = _KNOCK_UNIT.match(t, m.end())
         if unit is None or reply.is_negated(m.start()):
             continue  # after "knock on", "try", "ring", "6A" is a door, not six in the morning

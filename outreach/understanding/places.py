@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from outreach.understanding.availability import _call_request, _now_or_later
+from outreach.understanding.availability import _call_request, _now_or_later, _present_now
 from outreach.understanding.meaning import Evidence, ReplyIntent, Understanding
 from outreach.understanding.reply import _QUESTION, _fold, _Reply, _words
 from outreach.understanding.times import _DAY, _TIME
@@ -98,12 +98,13 @@ _DROP_VERB = re.compile(
     r"(?:\s+(?:it|them|the\s+(?:package|parcel|box|delivery|order|pkg)|package|parcel|pkg))?(?:\s+(?:off|down|here))?"
     r"(?=\s|$|[.,!])"
     r"|\b(?:just\s+)?(?:put|drop|place|set|stick|toss|throw|hide|slide|slip|tuck|deliver|keep)"
-    r"\s+(?:it|them|the\s+(?:package|parcel|box|delivery|order|pkg))(?:\s+(?:off|down))?(?=\s|$|[.,!])"
+    r"\s+(?:it|them|(?:the\s+)?(?:package|parcel|box|delivery|order|pkg))(?:\s+(?:off|down))?(?=\s|$|[.,!])"
     r"|\b(?:just\s+)?(?:give|hand)\s+(?:it|them|the\s+(?:package|parcel|box|pkg))(?=\s+to\b)"
     r"|\b(?:just\s+)?(?:put|drop)(?=\s+(?:at|on|in|by|behind|under|inside|outside|next\s+to)\b)"
     r"|\b(?:safe|ok(?:ay)?|fine)\s+to\s+leave(?:\s+(?:it|them))?"
     r"|\b(?:dejel[oa]s?|dejal[oa]s?|dejenl[oa]s?|dejarl[oa]s?|lo\s+puede\s+dejar|puede\s+dejarlo|lo\s+deja|"
-    r"ponl[oa]|pongal[oa]|(?:deje|dejar|dejen)(?:\s+(?:el|la)\s+(?:paquete|caja|pedido))?)\b"
+    r"ponl[oa]|pongal[oa]|dej(?:e|a|en)sel[oa]s?|entreg(?:ue|a|uen)sel[oa]s?|"
+    r"(?:deje|dejar|dejen)(?:\s+(?:el|la)\s+(?:paquete|caja|pedido))?)\b"
 )
 _LEAVE_ALONE = re.compile(r"leav|lave|leeve|dej")
 # A person's name (original capitals) or another unit as the place to leave it.
@@ -121,7 +122,8 @@ _HOUSEHOLD = re.compile(
 _DROP_PLACE = re.compile(
     r"\s*(?:(?:at|on|in|inside|into|by|behind|under|underneath|beneath|beside|next to|near|in front of|outside|"
     r"between|with|w/|w|to|against|round|around|on top of|through|thru|over|en|con|detras de|debajo de|junto a|"
-    r"al lado de|dentro de|adentro\s+del?|adentro\s+de\s+la|adentro|encima\s+de|sobre|atras\s+de|afuera\s+de|"
+    r"al|a\s+la|a|al lado de|dentro de|adentro\s+del?|adentro\s+de\s+la|adentro|encima\s+de|sobre|atras\s+de|"
+    r"afuera\s+de|detras\s+del|debajo\s+del|"
     r"frente a)\b(?:[^.!?;\n,]|(?<=\bmrs)\.|(?<=\bmr)\.|(?<=\bms)\.|(?<=\bdr)\.)*"
     r"|(?:outside|out front|out back|there|anywhere|wherever|afuera|fuera|atras|ahi)\b)"
 )
@@ -154,7 +156,8 @@ _SAFE_PLACES = re.compile(
 _SAFE_WORD = re.compile(r"^\W*safe\b")
 # Everyday places that also come up in other talk ("knock on the front door"): a place only when offered as one.
 _PLAIN_PLACES = re.compile(
-    r"\b(?:front\s+door|door|front\s+step|steps?|stoop|lobby|gate|hallway|outside|entrance|entrada|puerta)"
+    r"\b(?:front\s+door|door|front\s+step|steps?|stairs|stairwell|stoop|lobby|gate|hallway|outside|entrance|entrada|"
+    r"puerta)"
     r"(?=\s+(?:is|would\s+be|should\s+be|es|esta)\s+(?:fine|ok|okay|good|great|safe|perfect|bien)\b"
     r"|\s*(?:pls|please|plz|por\s+favor)?\s*[.!]*\s*$)"
 )
@@ -167,15 +170,19 @@ _FALLBACK = re.compile(
     r"\b(?:if\s+(?:you|u|he|she|they|the\s+driver)\s+(?:can'?t|cant|cannot)|if\s+not|otherwise|or\s+else|if\s+that\s+"
     r"doesn'?t\s+work|si\s+no\s+(?:puede|pueden)?)\b"
 )
+_BEFORE_YOU = re.compile(r"\b(?:before|until|till|unless)\s+(?:you|u|the\s+driver|he|she|they)\s+$")
 _OPEN_NOW = re.compile(r"\s+(?:is|'s|are)\s+open\b")
 _ACTED_ON = re.compile(
-    r"\b(?:open|unlock|close|shut|find|see|through|past|use|buzz|ring|knock\s+on|knock\s+at|abro|abrir|answer|get)\s+"
+    r"\b(?:open|unlock|close|shut|find|see|through|past|use|buzz|ring|knock\s+on|knock\s+at|bang\s+on|pound\s+on|"
+    r"abro|abrir|answer|get|hear|where\s+is|where'?s|donde\s+esta|toque|tocar)\s+"
     r"(?:the\s+|my\s+|la\s+|el\s+)?(?:\w+\s+)?$"
 )
 # A reply that is only a place: "behind the planter", "under the mat".
 _PLACE_ONLY = re.compile(
-    r"^\W*(?:behind|under|underneath|beneath|beside|next\s+to|inside|between|in\s+front\s+of|(?:on\s+)?top\s+of|"
-    r"(?:on|at|by|in)(?=\s+(?:the|my|our|your)\s)(?!\s+my\s+way)|detras\s+de|debajo\s+de|junto\s+a)\s+[^.!?]+"
+    r"^\W*(?:(?:hey|hi|hello|ok|okay|yes|yeah|sure|si|hola|pls|please|plz|just)\W+)*(?:behind|under|underneath|beneath|beside|next\s+to|inside|between|in\s+front\s+of|(?:on\s+)?top\s+of|"
+    r"(?:on|at|by|in)(?=\s+(?:the|my|our|your)\s)(?!\s+my\s+way)|detras\s+del?|debajo\s+del?|junto\s+al?|"
+    r"adentro\s+del?|dentro\s+del?|al\s+lado\s+del?|atras\s+del?|encima\s+del?|en\s+(?=(?:el|la|los|las|mi)\s))"
+    r"\s*[^.!?]+"
 )
 _PRESENCE_BEFORE = re.compile(
     r"\b(?:someone'?s|somebody'?s|someone\s+is|somebody\s+is|i'?m|i am|im|we'?re|you'?re|you are|u r|ur|meet|"
@@ -203,6 +210,8 @@ def _safe_drop(reply: _Reply) -> Understanding | None:
     for verb in _DROP_VERB.finditer(t):
         if reply.is_negated(verb.start()):
             continue
+        if _BEFORE_YOU.search(t, reply.clause(verb.start()).start, verb.start()):
+            continue  # "I want to know who sent it before you leave it": not where to leave it
         place = _DROP_PLACE.match(t, verb.end())
         if place is not None and _NOT_A_PLACE.match(t, place.start()):
             continue  # "I leave at 5", "leave in 10 minutes": a time, not a place
@@ -234,7 +243,13 @@ def _safe_drop(reply: _Reply) -> Understanding | None:
             evidence=(Evidence(verb.start(), place.end() if place else verb.end(), "drop-off"),),
         )
     only = _PLACE_ONLY.match(t)
-    if only and not _TIME.search(t) and not _DAY.search(t) and not _QUESTION.search(t, 0, only.end()):
+    if (
+        only
+        and not _TIME.search(t)
+        and not _DAY.search(t)
+        and not _QUESTION.search(t, 0, only.end())
+        and not _present_now(reply)
+    ):
         lead = re.match(r"[\W_]*", t)
         start = lead.end() if lead else 0
         detail = _place_detail(reply, start, only.end(), between=bool(re.match(r"\W*between\b", t)))
@@ -253,9 +268,11 @@ def _safe_drop(reply: _Reply) -> Understanding | None:
             continue  # "SAFE DROP OK - side porch": the words name the service, the place comes after
         if _OPEN_NOW.match(t, m.end()):
             continue  # "front office is open now": someone is there to take it
+        if re.search(r"\bthis\s+is\s+(?:the\s+)?(?:\w+\s+)?$", t[reply.clause(m.start()).start : m.start()]):
+            continue  # "Hi, this is the front desk at Lakeview Dental": who writes, not where to leave it
         detail = _noun_phrase(reply, m.start(), m.end())
         offered = _OFFERED.search(t)
-        if not offered and (_TIME.search(t) or _DAY.search(t)):
+        if not offered and (_TIME.search(t) or _DAY.search(t) or _present_now(reply)):
             return None  # "the front office can buzz you in but they open at noon": the time is the answer
         return Understanding(
             intent=ReplyIntent.SAFE_DROP,

@@ -26,11 +26,9 @@ EVENING = (dt.time(17), dt.time(20))
 LUNCH = (dt.time(12), dt.time(13))
 AFTER_LUNCH = dt.time(13)
 # A recipient who will be there within this long is treated as there now: the driver can wait or loop back.
-SHORT_WAIT = dt.timedelta(minutes=15)
+SHORT_WAIT = dt.timedelta(minutes=10)
 # "in 5 minutes" without a "give me"/"wait" is a shorter promise than "give me 10 minutes".
 SHORT_ARRIVAL = dt.timedelta(minutes=5)
-# "later today" names no hour; an hour on is the earliest a dispatcher would send the driver back.
-LATER = dt.timedelta(hours=1)
 # A time of day that passed longer ago than this, with no day named, means the next day's.
 GONE_GRACE = dt.timedelta(minutes=30)
 
@@ -117,7 +115,8 @@ _TIME = re.compile(
     rf"(?:and|&|to|til+|until|-|y|a|hasta)\s*(?:las?\s+)?(?P<b2>{_CLOCK}){_UNIT_AFTER}(?!\s*[\d/]))"
     rf"|(?P<range>(?<![\w:.#/-])(?P<r1>\d{{1,2}}(?:[:.][0-5]\d)?(?:\s*(?:am|pm))?)\s*(?:-|to)\s*"
     rf"(?P<r2>\d{{1,2}}(?:[:.][0-5]\d)?)\s*(?P<rap>am|pm)?(?![\w/-]){_UNIT_AFTER})"
-    r"|(?P<rel>\b(?:in|within|en|dentro\s+de|give\s+me|gimme|dame|deme|need|estoy\s+a|llego\s+en|a)\s+(?:like\s+|about\s+|around\s+|approx\s+|unos\s+|un\s+)?"
+    r"|(?P<rel>\b(?:in|within|en|dentro\s+de|give\s+me|gimme|dame|deme|need|estoy\s+a|llego\s+en|a|like|about|"
+    r"around|approx|arrive(?:\s+home)?|reach(?:\s+home)?|be\s+(?:home|there|back))\s+(?:like\s+|about\s+|around\s+|approx\s+|unos\s+|un\s+)?"
     r"(?P<rn>\d{1,3}|an?|one|two|three|four|five|ten|fifteen|twenty|thirty|forty(?:[\s-]five)?|half\s+an?|"
     r"a\s+half|a\s+couple(?:\s+of)?|couple(?:\s+of)?|a\s+few|few|una|media|dos|tres|cinco|diez|quince|veinte|"
     r"treinta)\s*"
@@ -209,7 +208,7 @@ _DAY = re.compile(
     r"|(?P<next_week>\b(?:next|nxt|following)\s+(?:week|wk)\b|\b(?:la\s+)?(?:proxima|siguiente)\s+semana\b"
     r"|\b(?:la\s+)?semana\s+(?:que\s+viene|proxima|entrante)\b)"
     r"|(?P<weekend>\b(?:weekend|wknd|wkend)\b|\bfin\s+de\s+semana\b)"
-    rf"|(?P<weekday>(?<!')\b(?:{_WEEKDAY_NAMES})\b"
+    rf"|(?P<weekday>(?<!')(?<!black\s)(?<!cyber\s)(?<!good\s)\b(?:{_WEEKDAY_NAMES})\b"
     r"|\b(?:sat|sun)\b(?=\s+(?:morning|afternoon|evening|night|at|after|before|\d))"
     r"|(?<=\bon\s)(?:sat|sun)\b|(?<=\bthis\s)(?:sat|sun)\b|(?<=\bnext\s)(?:sat|sun)\b)"
     rf"|(?P<date>\b(?P<mon>{_MONTH_NAMES})\.?\s+(?P<dom>\d{{1,2}})(?:st|nd|rd|th)?\b"
@@ -218,6 +217,8 @@ _DAY = re.compile(
     r"|(?<![\d/])(?<!\d\s)(?P<m3>1[0-2]|0?[1-9])/(?P<d3>3[01]|[12]\d|0?[1-9])(?![\d/])"
     r"|\b(?:on\s+)?the\s+(?P<dom4>\d{1,2})(?:st|nd|rd|th)\b(?!\s+(?:floor|fl|st|street|ave|avenue|time|place|apt|"
     r"unit|door|house|building|bldg|row|grade|attempt|try|piso)\b)"
+    r"|(?<![\w/#])(?<!del\s)(?<!la\s)\bel\s+(?P<dom6>[1-9]|[12]\d|3[01])\b(?=\s+(?:estoy|esta|puedo|puede|traiga|"
+    r"traigalo|venga|vengan|por\s+favor|sera|de\s+(?:este|este\s+mes|diciembre|noviembre|octubre))|\s*[,.!?]|\s*$)"
     r"|(?<![\w/#])(?P<dom5>[1-9]|[12]\d|3[01])(?:st|nd|rd|th)\b(?!\s+(?:floor|fl|st|street|ave|avenue|time|place|apt|"
     r"unit|door|house|building|bldg|row|grade|attempt|try|piso)\b))"
     r"|(?P<later>\b(?:later|l8r|l8ter)(?:\s+(?:today|on))?\b|\bmas\s+tarde\b)"
@@ -225,7 +226,7 @@ _DAY = re.compile(
     r"\s+(?P<du>days?|dias?|weeks?|semanas?)\b)"
 )
 _PART = re.compile(
-    r"(?P<after_lunch>\b(?:after|aftr|past|despues\s+del?|luego\s+del?)\s+(?:la\s+)?(?:lunch|lunchtime|almuerzo|comida)\b)"
+    r"(?P<after_lunch>\b(?:after|aftr|past|post|despues\s+del?|luego\s+del?)\s+(?:la\s+)?(?:lunch|lunchtime|almuerzo|comida)\b)"
     r"|(?P<lunch>\b(?:at|around|by|during|over|a\s+la\s+hora\s+del?)\s+(?:lunch|lunchtime|almuerzo|comida)\b)"
     r"|(?P<morning>\b(?:morning|mornin'?|mornig|moring|morn|mrng|mornings)\b|\b(?:por|en|de|a)\s+la\s+manana\b|\besta\s+manana\b"
     r"|\btemprano\b|\bfirst\s+thing\b)"
@@ -332,7 +333,7 @@ def _date(reply: _Reply, m: re.Match[str]) -> tuple[dt.date, dt.date] | None:
     elif m.group("m3"):
         month, dom = int(m.group("m3")), int(m.group("d3"))
     else:
-        month, dom = today.month, int(m.group("dom4") or m.group("dom5"))
+        month, dom = today.month, int(m.group("dom4") or m.group("dom5") or m.group("dom6"))
         if dom <= today.day:
             month = month % 12 + 1
     year = today.year

@@ -29,7 +29,6 @@ from outreach.understanding.times import (
     DAY_OPENS,
     EVENING,
     GONE_GRACE,
-    LATER,
     LUNCH,
     MORNING,
     _at,
@@ -89,9 +88,18 @@ def _windows(reply: _Reply) -> list[_Window]:
     parts = [
         m
         for m in _PART.finditer(t)
-        if not _in_complaint(reply, m.start()) and not _BUSY_BEFORE.search(t, max(0, m.start() - 16), m.start())
+        if not _in_complaint(reply, m.start())
+        and not _BUSY_BEFORE.search(t, max(0, m.start() - 16), m.start())
+        and not re.match(r"\s+shifts?\b", t[m.end() :])
     ]
-    times = [m for m in _TIME.finditer(t) if not _in_complaint(reply, m.start()) and not _is_unit_number(reply, m)]
+    # "I work 9 to 5": the hours of a job say when they are away, not when to come.
+    times = [
+        m
+        for m in _TIME.finditer(t)
+        if not _in_complaint(reply, m.start())
+        and not _is_unit_number(reply, m)
+        and not ((m.group("range") or m.group("between")) and _BUSY_BEFORE.search(t, max(0, m.start() - 16), m.start()))
+    ]
     windows: list[_Window] = []
     carried: re.Match[str] | None = None
     for index in range(len(reply.sentences)):
@@ -143,10 +151,26 @@ def _windows(reply: _Reply) -> list[_Window]:
             carried = s_days[-1]
         elif s_days:
             carried = None
+    windows += _after_that(reply, windows)
     return [
         dataclasses.replace(w, alternative=True) if _ALTERNATIVE.match(reply.t, reply.clause(w.pos).start) else w
         for w in windows
     ]
+
+
+_AFTER_THAT = re.compile(r"\b(?:after\s+that|after\s+then|afterwards|despues\s+de\s+eso|despues)\b")
+
+
+def _after_that(reply: _Reply, windows: list[_Window]) -> list[_Window]:
+    """ "not home until 5:30. any time after that works": the time they are busy until is when to come."""
+    found = []
+    for m in _AFTER_THAT.finditer(reply.t):
+        before = [w for w in windows if w.kind in ("until", "before") and w.pos < m.start()]
+        if before:
+            until = before[-1]
+            moment = until.end if until.kind == "before" and until.end is not None else until.start
+            found.append(_Window(moment, None, "after", m.start(), f"{until.phrase} … {m.group(0)}"))
+    return found
 
 
 _ALTERNATIVE = re.compile(r"\W*(?:or|o|otherwise|else)\b")
@@ -244,19 +268,8 @@ def _day_window(reply: _Reply, d: re.Match[str]) -> list[_Window]:
             _Window(_at(reply.today, EVENING[0], now), _at(reply.today, EVENING[1], now), "part", d.start(), phrase)
         ]
     if d.lastgroup == "later":
-        # "later" alone names no time: the desk asks for one rather than invent it. "Later today" names the day.
-        start = now + LATER
-        if "today" not in d.group(0) or start.time() >= DAY_CLOSES or start.date() != reply.today:
-            return []
-        return [
-            _Window(
-                max(start, _at(reply.today, DAY_OPENS, now)),
-                _at(reply.today, DAY_CLOSES, now),
-                "day",
-                d.start(),
-                phrase,
-            )
-        ]
+        # "later", even "later today", names no time: the desk asks for one rather than invent it.
+        return []
     bounds = _day_offset(reply, d)
     if bounds is None:
         return []

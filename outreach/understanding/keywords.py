@@ -80,25 +80,27 @@ def _only(words: list[str], keywords: frozenset[str], filler: frozenset[str]) ->
 def _keyword(word: str, keywords: frozenset[str]) -> bool:
     """The keyword, or a long one typed with one slip ("unsubscibe", "stopal"), or a short one with two letters next
     to each other swapped ("stpo"); a short one with a letter changed is another word ("shop", "spot")."""
-    if word in keywords:
-        return True
-    return any(
-        (len(k) >= 6 and _one_slip(word, k))
-        or (len(word) == len(k) and sorted(word) == sorted(k) and _one_slip(word, k))
-        for k in keywords
-    )
+    return word in keywords or word in _SLIPS.get(keywords, frozenset())
 
 
-def _one_slip(word: str, target: str) -> bool:
-    """One letter added, dropped, changed, or two next to each other swapped."""
-    if abs(len(word) - len(target)) > 1 or word == target:
-        return False
-    if len(word) == len(target):
-        diff = [i for i, (a, b) in enumerate(zip(word, target, strict=True)) if a != b]
-        swapped = len(diff) == 2 and diff[1] == diff[0] + 1 and word[diff[0]] == target[diff[1]]
-        return len(diff) == 1 or (swapped and word[diff[1]] == target[diff[0]])
-    short, long = sorted((word, target), key=len)
-    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _slips(keyword: str) -> set[str]:
+    """Every way of typing ``keyword`` with one slip: a letter dropped, added or changed, two neighbours swapped."""
+    swapped = {keyword[:i] + keyword[i + 1] + keyword[i] + keyword[i + 2 :] for i in range(len(keyword) - 1)}
+    if len(keyword) < 6:
+        return swapped
+    dropped = {keyword[:i] + keyword[i + 1 :] for i in range(len(keyword))}
+    changed = {keyword[:i] + c + keyword[i + 1 :] for i in range(len(keyword)) for c in _LETTERS}
+    added = {keyword[:i] + c + keyword[i:] for i in range(len(keyword) + 1) for c in _LETTERS}
+    return swapped | dropped | changed | added
+
+
+_SLIPS = {
+    keywords: frozenset(slip for keyword in keywords for slip in _slips(keyword)) - keywords
+    for keywords in (_STOP_WORDS, _START_WORDS, _HELP_WORDS)
+}
 
 
 # "opt me back in", "resubscribe", "start sending me the updates again".

@@ -147,7 +147,14 @@ class _Part:
 
 
 def runs(reply: _Reply) -> list[Run]:
-    """Every run in the reply, in order."""
+    """Every run in the reply, in order (read once per reply)."""
+    found = reply.memo.get("runs")
+    if found is None:
+        found = reply.memo["runs"] = _runs(reply)
+    return list(found)
+
+
+def _runs(reply: _Reply) -> list[Run]:
     parts = _parts(reply)
     found: list[Run] = []
     i = 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Any
 
 _FOLD = str.maketrans(
     "áàâäéèêëíìïîóòöôúùüûñç\u2019\u2018`\u00b4\u201c\u201d\u2013\u2014\u00a0\t\r",
@@ -52,6 +53,8 @@ class _Reply:
 
     def __init__(self, *, text: str, now: dt.datetime, reason_code: str) -> None:
         self.raw = text
+        # What rules read more than once (``numbers.runs``), read once.
+        self.memo: dict[str, Any] = {}
         self.folded = _fold(text)
         # Our own words quoted back (a phone's reaction, a reply above the quote) are not the recipient's.
         self.t = _QUOTED.sub(lambda m: " " * len(m.group(0)), self.folded)

@@ -48,6 +48,8 @@ _PRESENT = re.compile(
     r"|\b(?:at|by)\s+the\s+(?:front\s+)?(?:door|gate|lobby|entrance)\s+now\b|\bya\s+(?:abri|esta\s+abierto)\b"
     r"|\b(?:i'?m|im|just)\s+(?:parking|parked)\b|\bparking\s+now\b|\bllegando\b"
     r"|\bbuzz(?:ing|ed)\s+(?:you|u)\s+up\b|\bopening\s+(?:the\s+)?(?:gate|door)\b"
+    r"|\bbrb\b|\b(?:home|here|back|open)\s+rn\b|\bin\s+(?:the\s+)?lobby\s+(?:rn|now)\b|\b(?:i'?m|im)\s+out\s+front\b"
+    r"|^\W*bajando\W*$|\bopened\s+it\b|\bgo\s+ahead\b|\bcome\s+(?:on\s+)?in\b|\badelante\b"
     r"|\bto\s+let\s+(?:you|u)\s+in\b|\b(?:i'?m|im|we'?re)\s+inside\b|\bestoy\s+adentro\b"
     r"|\b(?:ya\s+|orita\s+|ahorita\s+)(?:bajo|salgo|le\s+abro|te\s+abro|abro|voy)\b|^\W*(?:bajo|salgo)\b"
     r"|\bbajo\s+en\s+(?:un|1)\s+minuto\b|\bya\s+abrimos\b|\bestamos\s+abiertos\b|\bpase(?:le)?\b"
@@ -75,7 +77,7 @@ _SHORT_WAIT = re.compile(
 
 _CONDITION_BEFORE = re.compile(r"\b(?:when|once|if|cuando|si|as\s+soon\s+as)\b[^,.!?;]*$")
 _AFTER_THAT = re.compile(
-    r"\b(?:after\s+that|after\s+then|afterwards|despues(?:\s+de\s+eso)?|then|after\s+work|despues\s+del\s+trabajo|"
+    r"\b(?:dsp|desp|after\s+that|after\s+then|afterwards|despues(?:\s+de\s+eso)?|then|after\s+work|despues\s+del\s+trabajo|"
     r"al\s+rato)\b"
 )
 
@@ -116,6 +118,7 @@ _CALL = re.compile(
     r"|\b(?:easier|better|best|quicker)\s+(?:if|to)\s+(?:you|u)\s+call\b"
     r"|\b(?:prefer|like|want|need|rather)\s+(?:a\s+)?(?:phone\s+)?call\b|\bcall\s+(?:him|her|them)\s+(?:at|on)\b"
     r"|\bcall\s+(?:the|my|our)\s+(?:store|office|work|shop|business|cell|home)\s*(?:number|phone|line)?\b"
+    r"|\bllame\b(?=\s*(?:x\s+favor|xfa|porfa|por\s+favor|pls|$))|\bme\s+llaman\b"
     r"|\b(?:favor\s+de\s+)?llamarme\b|\bllamenme\b|\bme\s+(?:llame|llamen|marque|marquen)\b"
     r"|\b(?:get|have|need|want|like)\s+a\s+call(?:\s*back)?\b|\bcall\s+(?:me\s+)?back\b|\btelephone\s+me\b"
     r"|\bcall\s+(?:on|at)\s+my\s+(?:number|phone|cell)\b|\b(?:facetime|whatsapp|video\s+call)\s+me\b"

@@ -33,7 +33,7 @@ _CODE_WORD = re.compile(
     r"(?<!zip )(?<!area )(?<!postal )(?<!promo )(?<!tracking )(?<!bar )\b(?:"
     r"(?:(?:gate|door|entry|access|building|lobby|garage|front door|security|alarm|keypad|lockbox|lock box|box|new|"
     r"old|the|my|our)\s+)?(?:code|codes|c0de|pin|passcode|pass code|password|combo|combination)"
-    r"|codigo|clave|contrasena|numero de acceso)\b"
+    r"|codigo|clave|contrasena|numero de acceso)(?![a-z])"
     r"(?!\s+(?:postal|zip))"
 )
 # "55 19 is the code", "4417 es la clave": the code word after the number.
@@ -61,7 +61,7 @@ _UNIT_BEFORE = re.compile(
     r"casa|piso|in|at)\.?\s*#?\s*$"
 )
 _OLD_BEFORE = re.compile(r"\b(?:old|used to be|wrong|antiguo|viejo|anterior)\b")
-_OLD_JUST_BEFORE = re.compile(r"\b(?:was|not|isn'?t|era|no\s+es)\s*:?\s*(?:el|la|the)?\s*$")
+_OLD_JUST_BEFORE = re.compile(r"\b(?:was|not|isn'?t|era|no\s+es|no)\s*:?\s*(?:el|la|the)?\s*$")
 _NEW_BEFORE = re.compile(r"\b(?:new|now|nuevo|ahora|changed)\b")
 # "104 but that's broken", "the 1234 was from last year": said after it, the number is not the code.
 _OLD_AFTER = re.compile(

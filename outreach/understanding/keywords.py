@@ -89,8 +89,9 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 def _slips(keyword: str) -> set[str]:
     """Every way of typing ``keyword`` with one slip: a letter dropped, added or changed, two neighbours swapped."""
     swapped = {keyword[:i] + keyword[i + 1] + keyword[i] + keyword[i + 2 :] for i in range(len(keyword) - 1)}
+    doubled = {keyword[:i] + keyword[i] + keyword[i:] for i in range(len(keyword))}  # "stopp", "sstop"
     if len(keyword) < 6:
-        return swapped
+        return swapped | doubled
     dropped = {keyword[:i] + keyword[i + 1 :] for i in range(len(keyword))}
     changed = {keyword[:i] + c + keyword[i + 1 :] for i in range(len(keyword)) for c in _LETTERS}
     added = {keyword[:i] + c + keyword[i:] for i in range(len(keyword) + 1) for c in _LETTERS}

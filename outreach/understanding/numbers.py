@@ -85,7 +85,7 @@ _STAR_WORDS = ("star", "asterisk", "asterisco", "estrella")
 _SYMBOL_WORDS = {**dict.fromkeys(_HASH_WORDS, "#"), **dict.fromkeys(_STAR_WORDS, "*")}
 
 # One token: a symbol, digits (with letters: "8r42", "k2291"), or a word.
-_TOKEN = re.compile(r"[#*]|number\s+sign|[a-z]*\d[a-z\d]*|[a-z]+")
+_TOKEN = re.compile(r"[#*]|number\s+sign|(?:code|pin|codigo|clave|gate|door|apt|unit)(?=\d)|[a-z]*\d[a-z\d]*|[a-z]+")
 # Words that join two parts of a run ("pound then 1102", "2772 seguido del gato"), read in the gap between them.
 _JOINT_WORDS = frozenset({"then", "luego", "followed", "plus", "seguido"})
 # "2 0 2 6 y luego el gato", "4471 y luego la tecla #", "0 9 1 1 con asterisco al final": words around a symbol.
@@ -111,6 +111,7 @@ _ALNUM = re.compile(r"(?:[a-z]{1,2}\d+[a-z\d]*|\d+[a-z]\d+[a-z\d]*|\d{3,}[a-z])"
 _ORDINAL = re.compile(r"\d+(?:st|nd|rd|th|hr|hrs|min|mins|k)|\d{1,2}(?:am|pm|a|p|h)")
 
 _PRICE_BEFORE = re.compile(r"\$\s*$")
+_COUNT_AFTER = re.compile(r"[\s-]*(?:digits?|numbers?|characters?|numeros?|digitos?|boxes|packages|times|veces)\b")
 _PRICE_AFTER = re.compile(r"\s*(?:dollars?|bucks|usd|pesos|cents)\b")
 _FLOOR_NEAR = re.compile(r"\b(?:floor|fl|piso|planta)\s*#?\s*$")
 _FLOOR_AFTER = re.compile(r"\s*(?:st|nd|rd|th)?\s*(?:floor|fl)\b")
@@ -329,6 +330,8 @@ def _beside(reply: _Reply, start: int, end: int, written: str) -> str:
         return ""
     if _PRICE_BEFORE.search(t, max(0, start - 2), start) or _PRICE_AFTER.match(t, end):
         return "price"
+    if _COUNT_AFTER.match(t, end):
+        return "count"  # "the code is 5 digits now": how long it is
     if _FLOOR_NEAR.search(t, max(0, start - 10), start) or (end - start <= 3 and _FLOOR_AFTER.match(t, end)):
         return "floor"
     if _STREET_AFTER.match(t, end):

@@ -99,7 +99,7 @@ _DROP_VERB = re.compile(
     r"(?=\s|$|[.,!])"
     r"|\b(?:just\s+)?(?:put|drop|place|set|stick|toss|throw|hide|slide|slip|tuck|deliver|keep)"
     r"\s+(?:it|them|(?:the\s+)?(?:package|parcel|box|delivery|order|pkg))(?:\s+(?:off|down))?(?=\s|$|[.,!])"
-    r"|\b(?:just\s+)?(?:give|hand)\s+(?:it|them|the\s+(?:package|parcel|box|pkg))(?=\s+to\b)"
+    r"|\b(?:just\s+)?(?:give|hand)(?:\s+(?:it|them|the\s+(?:package|parcel|box|pkg)))?(?=\s+(?:to|2)\b)"
     r"|\b(?:just\s+)?(?:put|drop)(?=\s+(?:at|on|in|by|behind|under|inside|outside|next\s+to)\b)"
     r"|\b(?:safe|ok(?:ay)?|fine)\s+to\s+leave(?:\s+(?:it|them))?"
     r"|\b(?:dejel[oa]s?|dejal[oa]s?|dejenl[oa]s?|dejarl[oa]s?|lo\s+puede\s+dejar|puede\s+dejarlo|lo\s+deja|"
@@ -121,7 +121,7 @@ _HOUSEHOLD = re.compile(
 )
 _DROP_PLACE = re.compile(
     r"\s*(?:(?:at|on|in|inside|into|by|behind|under|underneath|beneath|beside|next to|near|in front of|outside|"
-    r"between|with|w/|w|to|against|round|around|on top of|through|thru|over|en|con|detras de|debajo de|junto a|"
+    r"between|with|w/|w|to|2(?=\s+(?:the|my|a|apt|unit)\b)|against|round|around|on top of|through|thru|over|en|con|detras de|debajo de|junto a|"
     r"al|a\s+la|a|al lado de|dentro de|adentro\s+del?|adentro\s+de\s+la|adentro|encima\s+de|sobre|atras\s+de|"
     r"afuera\s+de|detras\s+del|debajo\s+del|"
     r"frente a)\b(?:[^.!?;\n,]|(?<=\bmrs)\.|(?<=\bmr)\.|(?<=\bms)\.|(?<=\bdr)\.)*"
@@ -129,7 +129,7 @@ _DROP_PLACE = re.compile(
 )
 _NOT_A_PLACE = re.compile(
     r"\s*(?:(?:at|by|around|after|before|until|till|on|in|for|en|a\s+las)\s+)?"
-    r"(?:\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm)?\b|noon|tomorrow|tmrw|today|tonight|work|the\s+(?:morning|afternoon|evening)|"
+    r"(?:\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm)?\b(?!\s+(?:the|my|a|apt|unit)\b)|noon|tomorrow|tmrw|today|tonight|work|the\s+(?:morning|afternoon|evening)|"
     r"monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
 )
 _NOTHING_MORE = re.compile(r"\s*(?:[.!,]|please\b|pls\b|plz\b|thanks\b|thx\b|por\s+favor\b|$)")
@@ -220,7 +220,8 @@ def _safe_drop(reply: _Reply) -> Understanding | None:
         detail = _place_detail(reply, verb.end(), place.end()) if place else ""
         said = reply.original(verb.start(), verb.end()).strip()
         bare = _bare_place(detail)
-        if place is not None and _someone_else(bare):
+        unit_with = _UNIT_WORD.search(bare) and re.match(r"(?:with|w/?|to|2|con)\s", detail.lower())
+        if place is not None and (_someone_else(bare) or unit_with):
             # "give it to Tom in 4", "leave it at 3B": another person or another unit is a neighbour.
             # Who and where, to the end of the sentence: "the Hendersons, 415 Birch, two doors down".
             sentence = reply.sentences[reply.sentence(verb.start())]

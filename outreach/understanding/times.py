@@ -102,7 +102,7 @@ _AT = (
     r"como\s+a\s+las|tipo|sobre\s+las|para\s+las|alrededor\s+de\s+las|a\s+eso\s+de\s+las"
 )
 _AFTER = (
-    r"after|aftr|afer|past|from|later\s+than|any\s*time\s+after|any\s*time\s+from|despues\s+de\s+las|"
+    r"after|aftr|afer|aft|dsp\s+de\s+las|desp\s+de\s+las|dsp\s+de\s+la|past|from|later\s+than|any\s*time\s+after|any\s*time\s+from|despues\s+de\s+las|"
     r"despues\s+de\s+la|desde\s+las|desde\s+la|a\s+partir\s+de\s+las|a\s+partir\s+de\s+la|luego\s+de\s+las"
 )
 _UNTIL = r"until|untill|untl|till|til|'til|hasta\s+las|hasta\s+la"
@@ -125,10 +125,12 @@ _TIME = re.compile(
     r"half\s+an?|an?)"
     r"\s*(?P<au>min|mins|minute|minutes|hours?|hrs?)\s+(?:away|out)\b)"
     r"|(?P<soon>(?:\b(?:back|home|there|here|down|out|arrive|arriving|be\s+there|llego|estoy\s+ahi)\s+|^\W*)"
-    r"(?:in|en)\s+(?P<sn>\d{1,2})(?![\d:\w])(?!\s*(?:am|pm|a\.|p\.|o'?clock|mins?|minutes?|minutos|hrs?|hours?|horas?|"
+    r"(?:in|en)\s+(?:like\s+|about\s+|around\s+|como\s+)?(?P<sn>\d{1,2})(?![\d:\w])(?!\s*(?:am|pm|a\.|p\.|o'?clock|mins?|minutes?|minutos|hrs?|hours?|horas?|"
     r"days?|dias?|weeks?|st|nd|rd|th)\b))"
-    rf"|(?P<prep>(?<![\w'])(?P<p>{_AT}|{_AFTER}|{_UNTIL}|{_BEFORE})(?:\s+|(?<=@))(?:(?:about|around|like|approx|approximately|maybe)\s+)?(?P<c>{_CLOCK}){_UNIT_AFTER}(?![\w/]))"
-    rf"|(?P<bare>(?<![\w:#*/.])(?P<bc>{_MERIDIEM_CLOCK})(?:\s?ish)?(?![\w/]))"
+    rf"|(?P<prep>(?<![\w'])(?P<p>{_AT}|{_AFTER}|{_UNTIL}|{_BEFORE})(?:\s+|(?<=@)|(?<=after)(?=\d)|(?<=til)(?=\d))(?:(?:about|around|like|approx|approximately|maybe)\s+)?(?P<c>{_CLOCK}){_UNIT_AFTER}(?![\w/]))"
+    rf"|(?P<hhmm>(?<![\w'])(?P<hp>by|at|until|till|til|after|before|around|@)\s*(?P<hh>[01]?\d|2[0-3])(?P<mm>[0-5]\d)\b"
+    r"(?!\s*(?:am|pm|min|hour|hr)))"
+    rf"|(?P<bare>(?<![\w:#*/.])(?P<bc>{_MERIDIEM_CLOCK}|\d{{1,2}}(?=ish\b))(?:\s?ish)?(?![\w/]))"
     rf"|(?P<dayclock>(?<![\w:#*/.])(?P<dc>\d{{1,2}}(?:[:.][0-5]\d)?)(?=\s+(?:in\s+the|this|de\s+la|por\s+la|at\s+night|"
     rf"tonight|tomorrow|tmrw|today|manana|hoy)\b))"
 )
@@ -144,7 +146,7 @@ _CLOCK_PARTS = re.compile(
 
 _TOMORROW = (
     r"tomorrow|tomorow|tommorow|tommorrow|tomorrrow|tomorro|tomoro|tmrw|tmrow|tmrrw|tmw|tmr|tmro|2moro|2morrow|2morow|"
-    r"2mrw|2mro|2mrow"
+    r"2mrw|2mro|2mrow|mnn|mna|mnna"
 )
 _WEEKDAYS = {
     "monday": 0,
@@ -209,7 +211,8 @@ _DAY = re.compile(
     r"|\b(?:la\s+)?semana\s+(?:que\s+viene|proxima|entrante)\b)"
     r"|(?P<weekend>\b(?:weekend|wknd|wkend)\b|\bfin\s+de\s+semana\b)"
     rf"|(?P<weekday>(?<!')(?<!black\s)(?<!cyber\s)(?<!good\s)\b(?:{_WEEKDAY_NAMES})\b"
-    r"|\b(?:sat|sun)\b(?=\s+(?:morning|afternoon|evening|night|at|after|before|\d))"
+    r"|\b(?:sat|sun)\b(?=\s+(?:morning|afternoon|evening|night|at|after|before|am|pm|aft|morn|works|is|would|ok|good|"
+    r"fine|better|best|pls|please|then|or|and|\d)|\s*[,.!?]|\s*$)"
     r"|(?<=\bon\s)(?:sat|sun)\b|(?<=\bthis\s)(?:sat|sun)\b|(?<=\bnext\s)(?:sat|sun)\b)"
     rf"|(?P<date>\b(?P<mon>{_MONTH_NAMES})\.?\s+(?P<dom>\d{{1,2}})(?:st|nd|rd|th)?\b"
     rf"|\b(?P<dom2>\d{{1,2}})\s+de\s+(?P<mon2>{_MONTH_NAMES})\b"
@@ -230,7 +233,8 @@ _PART = re.compile(
     r"|(?P<lunch>\b(?:at|around|by|during|over|a\s+la\s+hora\s+del?)\s+(?:lunch|lunchtime|almuerzo|comida)\b)"
     r"|(?P<morning>\b(?:morning|mornin'?|mornig|moring|morn|mrng|mornings)\b|\b(?:por|en|de|a)\s+la\s+manana\b|\besta\s+manana\b"
     r"|\btemprano\b|\bfirst\s+thing\b)"
-    r"|(?P<afternoon>\b(?:afternoon|afternoons|aftrnoon|afternon|arvo)\b|\b(?:por|en|de)\s+la\s+tarde\b|\besta\s+tarde\b)"
+    r"|(?P<afternoon>\b(?:afternoon|afternoons|aftrnoon|afternon|arvo|aftn)\b|\baft\b(?!\s*\d)|\b(?:por|en|de|x)\s+la\s+tarde\b"
+    r"|\besta\s+tarde\b)"
     r"|(?P<evening>\b(?:evening|evenings|evenin|evning|evenning|eve|evng|night|nite|nights)\b|\b(?:por|en|de)\s+la\s+noche\b)"
     r"|(?P<anytime>\b(?:any\s*time|all\s+day|whole\s+day|todo\s+el\s+dia|cualquier\s+hora|whenever)\b"
     r"(?!\s+(?:after|before|between|from|till|until|despues|antes|that|then)))"

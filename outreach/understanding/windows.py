@@ -218,9 +218,10 @@ def _time_window(reply: _Reply, m: re.Match[str], day: dt.date, hint: str) -> _W
         if not delta:
             return None
         return _Window(now + delta, None, "in", m.start(), phrase)
-    if m.group("prep"):
-        clock = _clock(m.group("c"))
-        word = re.sub(r"\s+", " ", m.group("p"))
+    if m.group("prep") or m.group("hhmm"):
+        # "home by 1130": four digits after a preposition are a clock.
+        clock = _clock(m.group("c")) if m.group("prep") else _clock(f"{m.group('hh')}:{m.group('mm')}")
+        word = re.sub(r"\s+", " ", m.group("p") or m.group("hp"))
         kind = next((k for pattern, k in _PREP_KIND if pattern.match(word)), "at")
     else:
         clock = _clock(m.group("bc") or m.group("dc"))

@@ -137,7 +137,7 @@ def reply_understand(
 # Taking back what came before: "... actually", "no wait", ", no,", "I mean". The last one counts.
 _TAKEN_BACK = re.compile(
     r"(?:.*)(?P<marker>(?:\.\.+|,|;|-)\s*(?:wait|well|no(?=\s*[,.!])|nah|hmm+|actually)\b|(?:^|(?<=[.!?]))\s*actually\b|"
-    r"\b(?:no\s+wait|wait\s+no|i\s+mean|i\s+meant|scratch\s+that|on\s+second\s+thought|changed\s+my\s+mind|mejor\s+dicho|o\s+sea|"
+    r"\b(?:no\s+wait|wait\s+no|jk|just\s+kidding|i\s+mean|i\s+meant|scratch\s+that|on\s+second\s+thought|changed\s+my\s+mind|mejor\s+dicho|o\s+sea|"
     r"pensandolo\s+bien)\b)[\s,.!:]*",
     re.S,
 )

@@ -31,7 +31,7 @@ _PRESENT = re.compile(
     r"(?:the\s+)?(?:door|gate)\s+is)\s+(?:open|unlocked)\b(?!\s+(?:at|after|from|until|till|on|tomorrow))"
     r"|\bi\s+(?:can\s+)?see\s+(?:the|your|ur)\s+(?:truck|van|driver|car)\b|\b(?:i'?m|im)\s+at\s+the\s+window\b"
     r"|\b(?:coming|going|heading|running)\s+(?:down|downstairs|out|outside)\b"
-    r"|\b(?:i'?m\s+|im\s+)?coming\b(?=\s*(?:[.!]|$))|\b(?:i'?m|im)\s+coming\b(?!\s+(?:home|back|at|after|by|in|on|tomorrow|tmrw|tonight|later|around|from))"
+    r"|(?<!it's\s)(?<!its\s)(?<!it\sis\s)\b(?:i'?m\s+|im\s+)?coming\b(?=\s*(?:[.!]|$))|\b(?:i'?m|im)\s+coming\b(?!\s+(?:home|back|at|after|by|in|on|tomorrow|tmrw|tonight|later|around|from))"
     r"|\b(?:be|back|down|out|there)\s+in\s+(?:a|one|1)\s+(?:sec|second|moment|min|minute)\b|\bcome\s+(?:on\s+)?up\b"
     r"|\b(?:i'?m|im|we'?re)\s+(?:in|at)\s+the\s+(?:back\s*yard|backyard|garden|yard|garage|back|side)\b"
     r"|\b(?:just\s+)?(?:pulled|pulling|got|getting)\s+(?:in|up|into)\s+(?:the\s+)?(?:driveway|now)\b|\bjust\s+(?:arrived|pulled\s+in)\b"
@@ -48,6 +48,8 @@ _PRESENT = re.compile(
     r"|\b(?:at|by)\s+the\s+(?:front\s+)?(?:door|gate|lobby|entrance)\s+now\b|\bya\s+(?:abri|esta\s+abierto)\b"
     r"|\b(?:i'?m|im|just)\s+(?:parking|parked)\b|\bparking\s+now\b|\bllegando\b"
     r"|\bbuzz(?:ing|ed)\s+(?:you|u)\s+up\b|\bopening\s+(?:the\s+)?(?:gate|door)\b"
+    r"|\b(?:at|by)\s+the\s+(?:front\s+)?(?:door|gate|lobby|entrance|counter)\s+right\s+now\b|\blet\s+(?:you|u)\s+in\b"
+    r"|^\W*(?:si|yes)\s+estoy\b|\btoque\s+fuerte\b"
     r"|\bbrb\b|\b(?:home|here|back|open)\s+rn\b|\bin\s+(?:the\s+)?lobby\s+(?:rn|now)\b|\b(?:i'?m|im)\s+out\s+front\b"
     r"|^\W*bajando\W*$|\bopened\s+it\b|\bgo\s+ahead\b|\bcome\s+(?:on\s+)?in\b|\badelante\b"
     r"|\bto\s+let\s+(?:you|u)\s+in\b|\b(?:i'?m|im|we'?re)\s+inside\b|\bestoy\s+adentro\b"
@@ -58,7 +60,8 @@ _PRESENT = re.compile(
     r"|\b(?:i'?m|im)\s+at\s+the\s+(?:corner|curb|street|sidewalk|truck|van)\s+(?:right\s+)?now\b"
     r"|\b(?:aqui\s+estoy|estoy\s+(?:aqui|afuera|outside|en\s+la\s+puerta|abajo))\b"
     r"|\b(?:i'?m|im)\s+(?:literally|actually|already|right|still|just)\s+(?:at|by|outside|downstairs|here)\b"
-    r"|\b(?:someone|somebody)(?:'s|\s+is)\s+(?:at|in)\s+the\s+(?:\w+\s+)?(?:desk|office|door|lobby|front|reception)\b"
+    r"|\b(?:someone|somebody)(?:'s|\s+is)\s+(?:at|in)\s+the\s+(?:\w+\s+)?(?:desk|office|door|lobby|front|reception|counter|"
+    r"register)\b"
     r"|\bestoy\s+(?:parad[oa]|esperando)\b|\bya\s+(?:lo|la|los|te)\s+veo\b|\bi\s+(?:can\s+)?see\s+(?:you|u|him|her)\b"
     r"|(?:^|[.!?]\s*)\W*(?:i'?m\s+|im\s+)?(?:back|home|here)\s*!*(?=\s*(?:[.!?,]|$|just|now))"
 )
@@ -67,7 +70,7 @@ _TRY_AGAIN = re.compile(
     r"vuelva\s+a\s+(?:tocar|intentar)|intente\s+de\s+nuevo|toque\s+(?:el\s+timbre|otra\s+vez))\b"
     r"(?!\s+(?:later|l8r|l8ter|luego|mas\s+tarde|another|some|other|next|tomorrow|tmrw|on|in|after|at))"
 )
-_NOT_PRESENT_BEFORE = re.compile(r"\b(?:not|no|nobody|no one|noone|nadie|isn'?t|aren'?t)\s*$")
+_NOT_PRESENT_BEFORE = re.compile(r"\b(?:not|no|nobody|no one|noone|nadie|isn'?t|aren'?t|can'?t|cannot|won'?t)\s*$")
 _SHORT_WAIT = re.compile(
     r"\b(?:give\s+me|gimme|wait(?:\s+for\s+me)?|need|dame|espere(?:me)?|deme)\s+(?:like\s+|about\s+)?"
     r"(?P<n>a|an|one|two|three|five|ten|fifteen|a\s+few|a\s+couple(?:\s+of)?|\d{1,2}|un|una|unos|cinco|diez|dos)\s*"
@@ -114,6 +117,7 @@ _CALL = re.compile(
     r"|\b(?:please|pls|plz)\s+call\b(?!\s*box)"
     r"|\b(?:talk|speak)\s+(?:to|with)\s+(?:a\s+person|someone|somebody|a\s+human|the\s+driver|dispatch|a\s+real\s+person)\b"
     r"|\b(?:explain|talk|discuss|tell\s+(?:you|u))\b[^.!?]{0,20}\b(?:on|over|by)\s+(?:the\s+)?phone\b"
+    r"|\bcall\s+[a-z]+\s+(?:on|at)\s+\(?\d{3}|\bjust\s+call\W*$|\bcall\s+the\s+(?:\w+\s+){0,2}(?:number|shack|office|desk)\b"
     r"|\b(?:call|phone)\s+to\s+me\b|\bllame\s+a\s+este\s+numero\b|\bcall\s+(?:first|ahead)\b"
     r"|\b(?:easier|better|best|quicker)\s+(?:if|to)\s+(?:you|u)\s+call\b"
     r"|\b(?:prefer|like|want|need|rather)\s+(?:a\s+)?(?:phone\s+)?call\b|\bcall\s+(?:him|her|them)\s+(?:at|on)\b"

@@ -30,7 +30,7 @@ from outreach.understanding.times import _TIME
 ACCESS_REASONS = frozenset({"ACCESS_DENIED", "WRONG_ACCESS_CODE", "GATE_CLOSED"})
 
 _CODE_WORD = re.compile(
-    r"(?<!zip )(?<!area )(?<!postal )(?<!promo )(?<!tracking )(?<!bar )\b(?:"
+    r"(?<!zip )(?<!area )(?<!postal )(?<!promo )(?<!tracking )(?<!bar )(?<!directory )(?<!dir )\b(?:"
     r"(?:(?:gate|door|entry|access|building|lobby|garage|front door|security|alarm|keypad|lockbox|lock box|box|new|"
     r"old|the|my|our)\s+)?(?:code|codes|c0de|pin|passcode|pass code|password|combo|combination)"
     r"|codigo|clave|contrasena|numero de acceso)(?![a-z])"
@@ -50,7 +50,7 @@ _PHONE_DIGITS = re.compile(r"\blast\s+(?:4|four|\d)\s+(?:digits\s+)?of\b|\bultim
 # How far after "code" its number may come.
 CODE_REACH = 60
 _CODE_ACTION = re.compile(
-    r"\b(?:press|dial|enter|punch(?:\s+in)?|key\s+in|type(?:\s+in)?|buzz|ring|use|try|hit|marque|marca|presione|"
+    r"\b(?:press|dial|enter|punch(?:\s+in)?|key\s+in|type(?:\s+in)?|use|try|hit|marque|marca|presione|"
     r"oprima|teclee|pulse|new\s+one(?:\s+is)?|new\s+number(?:\s+is)?|"
     r"(?:changed|switched|updated|reset|set)\s+(?:it\s+)?to|now\s+it'?s|it'?s\s+now|"
     r"el\s+nuevo\s+es|ahora\s+es|(?:gate|door|building|lobby|entry|entrance|keypad|buzzer|porton|puerta|reja)\s+"

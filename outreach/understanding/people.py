@@ -73,8 +73,9 @@ _TAKES = re.compile(
 )
 # Building staff who take parcels are a safe place the building offers, not a neighbour.
 _STAFF = re.compile(
-    r"\b(?:reception|receptionist|front\s+desk|doorman|concierge|security|mail\s*room|leasing\s+office|front\s+office|"
-    r"porter|portero|porteria|recepcion|conserje|management\s+office)\b"
+    r"\b(?:reception|receptionist|recepcionista|front\s+desk|front\s+counter|counter|register|cashier|cajer[oa]|doorman|"
+    r"concierge|security|guard|gatehouse|guard\s+shack|mail\s*room|leasing\s+office|front\s+office|porter|portero|"
+    r"porteria|recepcion|conserje|management\s+office|maintenance|super|superintendent|receiving|shipping|dock|rectory)\b"
 )
 _NOBODY = re.compile(r"\b(?:no\s*one|nobody|nadie|noone)\b")
 _KNOCK = re.compile(
@@ -232,9 +233,16 @@ def _someone_who_takes(reply: _Reply) -> Understanding | None:
         subject = t[clause.start : m.start()]
         if reply.is_negated(m.start()) or _HOUSEHOLD.search(subject) or _NOBODY.search(subject):
             continue
-        if _STAFF.search(subject):
+        if _STAFF.search(subject) or re.search(
+            r"\b(?:anyone|anybody|whoever|someone|somebody)\s+(?:there|at|in)\b", subject
+        ):
             continue
-        if re.fullmatch(r"\W*(?:i|i'?m|we|we'?re|you|u|it|this|that|they|he|she|someone|somebody|anyone)?\W*", subject):
+        if re.fullmatch(r"\W*(?:i|i'?m|i'?ll|we|we'?re|we'?ll|you|u)\W*", subject):
+            continue  # "I'll grab it Saturday": the recipient, not someone else
+        if re.fullmatch(
+            r"\W*(?:it|this|that|they|he|she|someone|somebody|anyone|el|ella|ellos|ellas)?(?:\s+(?:me|nos|te))?\W*",
+            subject,
+        ):
             # "she's always home": who she is was said in the clause before.
             index = reply.clauses.index(clause)
             if index == 0:

@@ -21,7 +21,7 @@ from outreach.understanding.availability import _call_request, _now_or_later, _p
 from outreach.understanding.meaning import Evidence, ReplyIntent, Understanding
 from outreach.understanding.reply import _QUESTION, _fold, _Reply, _words
 from outreach.understanding.times import _DAY, _TIME
-from outreach.understanding.windows import _in_complaint
+from outreach.understanding.windows import _in_complaint, _windows
 
 # --- 6b. Pickup point -------------------------------------------------------------------------------------------------
 
@@ -33,7 +33,8 @@ _PICKUP_PLACE = re.compile(
     r"parcel shop|service point|ups store|your office|your location|your store|"
     r"pick ?-?up (?:place|store|shop)|walgreens|cvs|7-eleven|7 eleven|seven eleven|fedex (?:office|store)|"
     r"amazon hub|whole foods|"
-    r"sucursal|oficina de correos|almacen|bodega|punto de (?:recogida|entrega|recoleccion)|casillero|loquer|"
+    r"sucursal|oficina de correos|almacen|punto de (?:recogida|entrega|recoleccion)|casillero|loquer|terminal|"
+    r"bodega de ustedes|su bodega|(?<=la )bodega(?=\s+(?:de\s+ustedes|por\s+el|por\s+ella|manana|\W*$))|"
     r"deposito|su oficina|sus oficinas|tienda de (?:pickup|paquetes|recogida)|your station|the station|"
     r"delivery station|your facility)\b"
 )
@@ -59,7 +60,16 @@ _PICKUP_ACTION = re.compile(
 
 def _pickup(reply: _Reply) -> Understanding | None:
     t = reply.t
-    place = next((m for m in _PICKUP_PLACE.finditer(t) if not reply.is_negated(m.start())), None)
+    place = next(
+        (
+            m
+            for m in _PICKUP_PLACE.finditer(t)
+            if not reply.is_negated(m.start())
+            and not _UNUSABLE.match(t, m.end())
+            and not _STAFF_BEFORE.search(t, reply.clause(m.start()).start, m.start())
+        ),
+        None,
+    )
     action = next((m for m in _PICKUP_ACTION.finditer(t) if not reply.is_negated(m.start())), None)
     if place is not None:
         detail = _pickup_detail(reply, place)
@@ -76,6 +86,11 @@ def _pickup(reply: _Reply) -> Understanding | None:
             intent=ReplyIntent.PICKUP_POINT, detail="depot", why=f"will collect ({phrase!r}), so the depot"
         )
     return None
+
+
+# "the Amazon lockers in the lobby are full", "the guard at the warehouse gate": not a place to collect from.
+_UNUSABLE = re.compile(r"(?:\s+in\s+the\s+\w+)?\s+(?:are|is)\s+(?:full|broken|closed|out\s+of\s+order)\b")
+_STAFF_BEFORE = re.compile(r"\b(?:guard|security|doorman|concierge|staff|receiving|super)\b[^,.!?]*$")
 
 
 def _pickup_detail(reply: _Reply, place: re.Match[str]) -> str:
@@ -99,6 +114,7 @@ _DROP_VERB = re.compile(
     r"(?=\s|$|[.,!])"
     r"|\b(?:just\s+)?(?:put|drop|place|set|stick|toss|throw|hide|slide|slip|tuck|deliver|keep)"
     r"\s+(?:it|them|(?:the\s+)?(?:package|parcel|box|delivery|order|pkg))(?:\s+(?:off|down))?(?=\s|$|[.,!])"
+    r"|\b(?:just\s+)?bring\s+(?:it|them|the\s+(?:package|parcel|box))(?=\s+to\b)"
     r"|\b(?:just\s+)?(?:give|hand)(?:\s+(?:it|them|the\s+(?:package|parcel|box|pkg)))?(?=\s+(?:to|2)\b)"
     r"|\b(?:just\s+)?(?:put|drop)(?=\s+(?:at|on|in|by|behind|under|inside|outside|next\s+to)\b)"
     r"|\b(?:safe|ok(?:ay)?|fine)\s+to\s+leave(?:\s+(?:it|them))?"
@@ -121,7 +137,8 @@ _HOUSEHOLD = re.compile(
 )
 _DROP_PLACE = re.compile(
     r"\s*(?:(?:at|on|in|inside|into|by|behind|under|underneath|beneath|beside|next to|near|in front of|outside|"
-    r"between|with|w/|w|to|2(?=\s+(?:the|my|a|apt|unit)\b)|against|round|around|on top of|through|thru|over|en|con|detras de|debajo de|junto a|"
+    r"between|with|w/|w|to|2(?=\s+(?:the|my|a|apt|unit)\b)|against|round|around|on top of|through|thru|over|en|con|"
+    r"detras de|debajo de|junto a|"
     r"al|a\s+la|a|al lado de|dentro de|adentro\s+del?|adentro\s+de\s+la|adentro|encima\s+de|sobre|atras\s+de|"
     r"afuera\s+de|detras\s+del|debajo\s+del|"
     r"frente a)\b(?:[^.!?;\n,]|(?<=\bmrs)\.|(?<=\bmr)\.|(?<=\bms)\.|(?<=\bdr)\.)*"
@@ -134,8 +151,9 @@ _NOT_A_PLACE = re.compile(
 )
 _NOTHING_MORE = re.compile(r"\s*(?:[.!,]|please\b|pls\b|plz\b|thanks\b|thx\b|por\s+favor\b|$)")
 _PLACE_STOP = re.compile(
-    r"\s+(?:please|pls|plz|thanks|thank you|thx|ty|if|and|but|so|because|cause|since|or|por favor|gracias|y|pero|si|"
-    r"when|cuando|i'?m|i am|i'?ll|im|is|are|it'?s|lol|lmao|haha|ok|okay|k)\b.*$|\s*[-/:]\s*$"
+    r"(?<!whoever)(?<!anyone)(?<!someone)(?<!somebody)\s+(?:please|pls|plz|thanks|thank you|thx|ty|if|and|but|so|"
+    r"because|cause|since|or|por favor|gracias|y|pero|si|when|cuando|i'?m|i am|i'?ll|im|is|are|it'?s|lol|lmao|haha|"
+    r"ok|okay|k)\b.*$|\s*[-/:]\s*$"
 )
 # A place that says nothing of where: "leave it anywhere", "leave it there".
 _VAGUE = _words("there here anywhere wherever ahi aqui outside afuera fuera")
@@ -151,7 +169,9 @@ _SAFE_PLACES = re.compile(
     r"parcel room|front desk|concierge|consierge|conserge|reception|doorman|door man|porter|mail ?box|parcel box|"
     r"package box|drop box|patio|(?:drop|mail|letter|package|parcel)\s+slot|letterbox|vestibule|breezeway|mudroom|"
     r"backyard|back yard|shed|planter|leasing office|front office|management office|security desk|"
-    r"porteria|portero|recepcion|conserje|buzon|porche|garaje|cochera|puerta trasera)\b"
+    r"porteria|portero|recepcion|conserje|buzon|porche|garaje|cochera|puerta trasera|recepcionista|cajer[oa]|"
+    r"front counter|parts counter|counter|register|cashier|security guard|guard|gatehouse|guard shack|maintenance|"
+    r"(?<=the )super|superintendent|receiving|loading dock|dock door|dock|rectory|back deck|deck)\b"
 )
 _SAFE_WORD = re.compile(r"^\W*safe\b")
 # Everyday places that also come up in other talk ("knock on the front door"): a place only when offered as one.
@@ -164,16 +184,21 @@ _PLAIN_PLACES = re.compile(
 # A place offered for the parcel: "porch is fine", "ok to leave", "safe drop", "déjelo".
 _OFFERED = re.compile(
     r"\b(?:fine|ok|okay|good|safe|great|perfect|works|bien|seguro)\b|\bsafe\s*drop\b|\bleave\b|\bdej|\bdrop\b"
-    r"|\b(?:take|sign\s+for|hold|accept|receive)\s+(?:it|them|the\s+\w+)\b|\blo\s+recib"
+    r"|\b(?:takes?|signs?\s+for|hold|holds|accepts?|receives?)\s+(?:it|them|the\s+\w+|packages|parcels|deliveries|"
+    r"stuff)\b|\blo\s+recib"
 )
 _FALLBACK = re.compile(
     r"\b(?:if\s+(?:you|u|he|she|they|the\s+driver)\s+(?:can'?t|cant|cannot)|if\s+not|otherwise|or\s+else|if\s+that\s+"
     r"doesn'?t\s+work|si\s+no\s+(?:puede|pueden)?)\b"
 )
 _BEFORE_YOU = re.compile(r"\b(?:before|until|till|unless)\s+(?:you|u|the\s+driver|he|she|they)\s+$")
+_REFUSED_AFTER = re.compile(
+    r"\s+(?:doesn'?t|does\s+not|don'?t|do\s+not|won'?t|can'?t|cannot|isn'?t|is\s+not|no\s+acepta)\b"
+)
+_CLOSED_AFTER = re.compile(r"\s+(?:is|'s|are)\s+(?:closed|shut|not\s+open)\b")
 _OPEN_NOW = re.compile(r"\s+(?:is|'s|are)\s+open\b")
 _ACTED_ON = re.compile(
-    r"\b(?:open|unlock|close|shut|find|see|through|past|use|buzz|ring|knock\s+on|knock\s+at|bang\s+on|pound\s+on|"
+    r"\b(?:call|phone|text|open|unlock|close|shut|find|see|through|past|use|buzz|ring|knock\s+on|knock\s+at|bang\s+on|pound\s+on|"
     r"abro|abrir|answer|get|hear|where\s+is|where'?s|donde\s+esta|toque|tocar)\s+"
     r"(?:the\s+|my\s+|la\s+|el\s+)?(?:\w+\s+)?$"
 )
@@ -191,7 +216,7 @@ _PRESENCE_BEFORE = re.compile(
 )
 # Kept with the place: "behind the shed" is not "the shed".
 _SPATIAL_BEFORE = re.compile(
-    r"\b(?:behind|under|underneath|beneath|beside|next\s+to|inside|near|in\s+front\s+of|on\s+top\s+of|detras\s+de|"
+    r"\b(?:behind|under|underneath|beneath|beside|next\s+to|inside|outside|near|in\s+front\s+of|on\s+top\s+of|detras\s+de|"
     r"debajo\s+de|junto\s+a)\s+(?:(?:the|my|our|a|el|la|mi)\s+)?$"
 )
 _FUNCTION_WORDS = _words(
@@ -263,17 +288,25 @@ def _safe_drop(reply: _Reply) -> Understanding | None:
     for m in _SAFE_PLACES.finditer(t):
         if reply.is_negated(m.start()) or _PRESENCE_BEFORE.search(t, reply.clause(m.start()).start, m.start()):
             continue
+        if _ACTED_ON.search(t, reply.clause(m.start()).start, m.start()) and re.search(
+            r"\b(?:call|phone|text)\b", t[reply.clause(m.start()).start : m.start()]
+        ):
+            continue  # "call the guard shack, 847-555-0110": who to call, not where to leave it
         if _in_complaint(reply, m.start()):
             continue  # "I was in the backyard": where they were, not where to leave it
         if re.match(r"safe", m.group(0)):
             continue  # "SAFE DROP OK - side porch": the words name the service, the place comes after
+        if _REFUSED_AFTER.match(t, m.end()):
+            continue  # "our doorman doesn't accept packages"
+        if _CLOSED_AFTER.match(t, m.end()):
+            continue  # "leasing office is closed for the holiday"
         if _OPEN_NOW.match(t, m.end()):
             continue  # "front office is open now": someone is there to take it
         if re.search(r"\bthis\s+is\s+(?:the\s+)?(?:\w+\s+)?$", t[reply.clause(m.start()).start : m.start()]):
             continue  # "Hi, this is the front desk at Lakeview Dental": who writes, not where to leave it
         detail = _noun_phrase(reply, m.start(), m.end())
         offered = _OFFERED.search(t)
-        if not offered and (_TIME.search(t) or _DAY.search(t) or _present_now(reply)):
+        if not offered and (_windows(reply) or _present_now(reply)):
             return None  # "the front office can buzz you in but they open at noon": the time is the answer
         return Understanding(
             intent=ReplyIntent.SAFE_DROP,
@@ -304,7 +337,7 @@ def _safe_drop(reply: _Reply) -> Understanding | None:
 
 _UNIT_WORD = re.compile(r"\b(?:apt|apartment|unit|suite|casa|numero|house|#)\s*#?\s*\d|\b\d{1,4}[a-z]\b")
 _PERSON = re.compile(
-    r"^(?:him|her|them|el|ella)\b|^(?:the\s+|my\s+|a\s+)?(?:lady|man|guy|woman|girl|boy|friend|landlord|landlady|super|superintendent|tenant|"
+    r"^(?:him|her|them|el|ella)\b|^(?:the\s+|my\s+|a\s+)?(?:people|family|folks|lady|man|guy|woman|girl|boy|friend|landlord|landlady|super|superintendent|tenant|"
     r"sister|brother|aunt|uncle|cousin|grandma|grandpa|senora|senor|amiga|amigo|hermana|hermano|tia|tio|vecin[oa])\b"
 )
 
@@ -349,7 +382,10 @@ def _said_where(reply: _Reply, pos: int) -> str:
     for m in list(_SAFE_PLACES.finditer(reply.t, 0, clause.start)) + list(
         _PLAIN_NAMED.finditer(reply.t, 0, clause.start)
     ):
-        return _noun_phrase(reply, m.start(), m.end())
+        # "the guard at the gatehouse signs for stuff, leave it there": the clause that named it says what "there" is.
+        named = reply.clause(m.start())
+        said = _TRAILING_JUNK.sub("", reply.original(named.start, named.end).strip(" .,!-/"))
+        return re.sub(r"^(?:the|a|an|our|my)\s+", "", said, flags=re.I) or _noun_phrase(reply, m.start(), m.end())
     return ""
 
 

@@ -130,7 +130,7 @@ _TIME = re.compile(
     rf"|(?P<prep>(?<![\w'])(?P<p>{_AT}|{_AFTER}|{_UNTIL}|{_BEFORE})(?:\s+|(?<=@)|(?<=after)(?=\d)|(?<=til)(?=\d))(?:(?:about|around|like|approx|approximately|maybe)\s+)?(?P<c>{_CLOCK}){_UNIT_AFTER}(?![\w/]))"
     rf"|(?P<hhmm>(?<![\w'])(?P<hp>by|at|until|till|til|after|before|around|@)\s*(?P<hh>[01]?\d|2[0-3])(?P<mm>[0-5]\d)\b"
     r"(?!\s*(?:am|pm|min|hour|hr)))"
-    rf"|(?P<bare>(?<![\w:#*/.])(?P<bc>{_MERIDIEM_CLOCK}|\d{{1,2}}(?=ish\b))(?:\s?ish)?(?![\w/]))"
+    rf"|(?P<bare>(?<![\w:#*/.])(?P<bc>{_MERIDIEM_CLOCK}|\d{{1,2}}(?=ish\b)|(?:half|quarter)\s+(?:past|to|after)\s+\d{{1,2}}\b)(?:\s?ish)?(?![\w/]))"
     rf"|(?P<dayclock>(?<![\w:#*/.])(?P<dc>\d{{1,2}}(?:[:.][0-5]\d)?)(?=\s+(?:in\s+the|this|de\s+la|por\s+la|at\s+night|"
     rf"tonight|tomorrow|tmrw|today|manana|hoy)\b))"
 )
@@ -210,6 +210,9 @@ _DAY = re.compile(
     r"|(?P<next_week>\b(?:next|nxt|following)\s+(?:week|wk)\b|\b(?:la\s+)?(?:proxima|siguiente)\s+semana\b"
     r"|\b(?:la\s+)?semana\s+(?:que\s+viene|proxima|entrante)\b)"
     r"|(?P<weekend>\b(?:weekend|wknd|wkend)\b|\bfin\s+de\s+semana\b)"
+    # "Mon-Fri", "Tuesday through Saturday", "weekdays": opening days, of which the next is the day to come.
+    rf"|(?P<day_range>\b(?P<dr1>{_WEEKDAY_NAMES}|sat|sun)\s*(?:-|to|through|thru|til|till|until|a|hasta)\s*"
+    rf"(?P<dr2>{_WEEKDAY_NAMES}|sat|sun)\b|\b(?:weekdays|week\s+days|entre\s+semana)\b)"
     rf"|(?P<weekday>(?<!')(?<!black\s)(?<!cyber\s)(?<!good\s)\b(?:{_WEEKDAY_NAMES})\b"
     r"|\b(?:sat|sun)\b(?=\s+(?:morning|afternoon|evening|night|at|after|before|am|pm|aft|morn|works|is|would|ok|good|"
     r"fine|better|best|pls|please|then|or|and|\d)|\s*[,.!?]|\s*$)"
@@ -311,6 +314,9 @@ def _day_offset(reply: _Reply, m: re.Match[str]) -> tuple[dt.date, dt.date] | No
     if kind == "in_days":
         days = int(_number(m.group("nd")) * (7 if m.group("du").startswith(("week", "semana")) else 1))
         return today + dt.timedelta(days=days), today + dt.timedelta(days=days)
+    if kind == "day_range":
+        day = _next_open_day(reply, m, today - dt.timedelta(days=1))
+        return day, day
     if kind == "weekday":
         wanted = _WEEKDAYS[m.group(0)]
         ahead = (wanted - today.weekday() - 1) % 7 + 1  # strictly after the day the outreach went out
@@ -327,6 +333,13 @@ def _day_offset(reply: _Reply, m: re.Match[str]) -> tuple[dt.date, dt.date] | No
     if kind == "date":
         return _date(reply, m)
     return None
+
+
+def _next_open_day(reply: _Reply, m: re.Match[str], after: dt.date) -> dt.date:
+    """The first day after ``after`` that a day range ("Mon-Fri", "weekdays") includes."""
+    first, last = (_WEEKDAYS[m.group("dr1")], _WEEKDAYS[m.group("dr2")]) if m.group("dr1") else (0, 4)
+    open_days = {(first + i) % 7 for i in range((last - first) % 7 + 1)}
+    return next(after + dt.timedelta(days=n) for n in range(1, 8) if (after.weekday() + n) % 7 in open_days)
 
 
 def _date(reply: _Reply, m: re.Match[str]) -> tuple[dt.date, dt.date] | None:

@@ -34,6 +34,7 @@ from outreach.understanding.times import (
     _at,
     _clock,
     _day_offset,
+    _next_open_day,
     _number,
     _part_hint,
     _resolve,
@@ -48,7 +49,7 @@ _NEGATED_DAY_AFTER = re.compile(
     r"\s*(?:is\s+(?:no\s+good|bad|not\s+good)|(?:isn'?t|is\s+not)\s+good|"
     r"(?:doesn'?t|does\s+not|won'?t|will\s+not)\s+work|no)\b"
 )
-_BUSY_BEFORE = re.compile(r"\b(?:work|works|working|busy|trabajo|trabajando)\s+(?:the\s+|on\s+|at\s+)?$")
+_BUSY_BEFORE = re.compile(r"\b(?:work|works|working|busy|trabajo|trabajando)\s+(?:the\s+|on\s+|at\s+|in\s+)?$")
 _CLOSING_BEFORE = re.compile(r"\b(?:close|closes|closing|shut|shuts|cierra|cierran|cerramos)\s+$")
 _OPEN_BEFORE = re.compile(r"\b(?:open|abiert[oa]|available|disponible|here|home|around|there|aqui|en\s+casa)\s+$")
 _NEGATOR = re.compile(
@@ -125,6 +126,14 @@ def _windows(reply: _Reply) -> list[_Window]:
             if window is not None and day_match is None and _gone(window, now):
                 # "gate opens at 9" sent at 11: today's 9 has passed, so the next one.
                 window = _time_window(reply, m, day + dt.timedelta(days=1), hint)
+            elif (
+                window is not None
+                and day_match is not None
+                and day_match.lastgroup == "day_range"
+                and _gone(window, now)
+            ):
+                # "open 9-5 Mon-Fri" after five on a Tuesday: the next open day.
+                window = _time_window(reply, m, _next_open_day(reply, day_match, day), hint)
             if window is not None:
                 if day_match is not None:
                     # "tmrw after 10am": the timeline shows the day with the time.
@@ -152,13 +161,38 @@ def _windows(reply: _Reply) -> list[_Window]:
         elif s_days:
             carried = None
     windows += _after_that(reply, windows)
+    windows = _hours_on_the_day(windows)
     return [
         dataclasses.replace(w, alternative=True) if _ALTERNATIVE.match(reply.t, reply.clause(w.pos).start) else w
         for w in windows
     ]
 
 
-_AFTER_THAT = re.compile(r"\b(?:after\s+that|after\s+then|afterwards|despues\s+de\s+eso|despues)\b")
+def _hours_on_the_day(windows: list[_Window]) -> list[_Window]:
+    """ "Open 9-6 Mon-Fri. Try tomorrow?": the day named elsewhere, at the hours the reply gives."""
+    ranges = [w for w in windows if w.kind == "range" and w.end is not None]
+    if len(ranges) != 1:
+        return windows
+    hours = ranges[0]
+    assert hours.end is not None
+    found = []
+    for w in windows:
+        if (
+            w.kind == "day"
+            and w.start.date() != hours.start.date()
+            and w.end is not None
+            and w.end.date() == w.start.date()
+        ):
+            start = dt.datetime.combine(w.start.date(), hours.start.timetz())
+            end = dt.datetime.combine(w.start.date(), hours.end.timetz())
+            w = dataclasses.replace(w, start=max(start, w.start), end=min(end, w.end), kind="range")
+        found.append(w)
+    return found
+
+
+_AFTER_THAT = re.compile(
+    r"\b(?:after\s+that|after\s+then|afterwards|despues\s+de\s+eso|despues)\b|\bcome\s+after\b(?=\s*(?:[.!?]|$))"
+)
 
 
 def _after_that(reply: _Reply, windows: list[_Window]) -> list[_Window]:
@@ -187,6 +221,8 @@ def _nearest(matches: Iterable[re.Match[str]], pos: int) -> re.Match[str] | None
 
 
 def _is_unit_number(reply: _Reply, m: re.Match[str]) -> bool:
+    if re.search(r"\d[AP]$", reply.raw[m.start() : m.end()]):
+        return True  # "the super at 1A": a capital letter after the number is a unit; "1a" or "1am" is a time
     # "at 118" next to a neighbour is an address, not a time; _CLOCK only reads 1-2 digits, so this is "apt 12 at".
     return bool(re.search(r"\b(?:apt|unit|suite|#|no\.?|room)\s*$", reply.t[max(0, m.start() - 8) : m.start()]))
 

@@ -87,6 +87,13 @@ _AFTER_THAT = re.compile(
 
 def _present_now(reply: _Reply) -> str:
     """The phrase that says the recipient is there (or within minutes), or ''."""
+    found = reply.memo.get("present")
+    if found is None:
+        found = reply.memo["present"] = _read_present(reply)
+    return str(found)
+
+
+def _read_present(reply: _Reply) -> str:
     t = reply.t
     for m in _PRESENT.finditer(t):
         if _NOT_PRESENT_BEFORE.search(t, max(0, m.start() - 10), m.start()):

@@ -83,6 +83,13 @@ def _in_complaint(reply: _Reply, pos: int) -> bool:
 
 def _windows(reply: _Reply) -> list[_Window]:
     """Every time the reply names, resolved. Clauses that complain about the past ("I was home at 2") name none."""
+    found = reply.memo.get("windows")
+    if found is None:
+        found = reply.memo["windows"] = _read_windows(reply)
+    return list(found)
+
+
+def _read_windows(reply: _Reply) -> list[_Window]:
     t, now = reply.t, reply.now
     days = [m for m in _DAY.finditer(t) if not _in_complaint(reply, m.start())]
     # "I work nights", "busy mornings": when the recipient is away says nothing of when to come.

@@ -517,3 +517,67 @@ def test_a_day_welcomed_is_a_time_to_come(text):
 )
 def test_asking_not_to_return_it_is_no_refusal(text, intent):
     assert read(text).intent == intent
+
+
+# --- What a reading rests on, and how sure it is --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Its K2291", "K2291"),
+        ("try 71 08, they reset it monday", "7108"),
+        ("*33 90 then wait for the beep", "*3390"),
+        ("press pound then 1102", "#1102"),
+        ("gate code is eight one eight one", "8181"),
+        ("la clave es cinco cinco tres dos", "5532"),
+        ("its $20 for the 3rd floor, code 4417", "4417"),
+        ("5816 no wait 5861 sorry", "5861"),
+        ("buzzer 104 is broken, punch in 6720 on the keypad", "6720"),
+    ],
+)
+def test_codes_are_read_however_they_are_typed_or_said(text, code):
+    got = read(text, reason_code="GATE_CLOSED")
+    assert (got.intent, got.code) == (ReplyIntent.ACCESS_CODE, code)
+    spans = [text[e.start : e.end] for e in got.evidence if e.says == "the code"]
+    assert spans and all(span.strip() for span in spans)
+    assert code not in got.why
+
+
+@pytest.mark.parametrize(
+    ("text", "sure"),
+    [("gate code is 4417", True), ("4417", True), ("441", False), ("four four one seven", False)],
+)
+def test_a_code_says_how_sure_it_is(text, sure):
+    got = read(text, reason_code="ACCESS_DENIED")
+    assert got.intent == ReplyIntent.ACCESS_CODE
+    assert got.sure is sure
+    assert bool(got.doubt) is not sure
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "hour"),
+    [
+        ("tmrw... actually friday is better", ReplyIntent.RESCHEDULE, 8),
+        ("at 4 no wait 5, i have a thing at 4", ReplyIntent.RESCHEDULE, 17),
+        ("thurs or fri. thurs better", ReplyIntent.RESCHEDULE, 8),
+        ("not home until 5:30. any time after that works", ReplyIntent.RESCHEDULE, 17),
+    ],
+)
+def test_the_last_word_and_the_preferred_one_win(text, intent, hour):
+    got = read(text)
+    assert (got.intent, got.window_start.hour if got.window_start else None) == (intent, hour)
+
+
+def test_a_changed_mind_about_where_wins():
+    got = read("leave it with the neighbor, no, on the porch")
+    assert (got.intent, got.detail) == (ReplyIntent.SAFE_DROP, "on the porch")
+
+
+@pytest.mark.parametrize(("text", "intent"), [("2 min away", "AVAILABLE_NOW"), ("home in 20 mins", "RESCHEDULE")])
+def test_arriving_now_is_told_from_a_short_reschedule(text, intent):
+    assert read(text).intent == intent
+
+
+def test_a_later_with_no_time_is_not_given_one():
+    assert read("can u come back later").intent == ReplyIntent.UNCLEAR

@@ -17,19 +17,20 @@ The rules are tried in a fixed order and the first that decides wins:
 3. a code alone ("4417", "K 4 4 0 9"), or a bare number (no numbered menu);
 4. what the reply says after taking back what came before ("tmrw... actually
    friday", "with the neighbour, no, on the porch"): the last word wins;
-5. asking for help ("help me understand this");
-6. a request to stop messages ("stop texting me");
-7. an access code: a reply that carries a code and a fallback is still a code;
-8. a refusal ("didn't order", "no lo quiero");
-8a. asked how to find the door (the driver could not find the address):
+5. asking to start texts again, then to stop them, in words ("opt me back
+   in", "stop texting me", "no more texts");
+6. an access code: a reply that carries a code and a fallback is still a code;
+7. a refusal ("didn't order", "no lo quiero");
+7a. asked how to find the door (the driver could not find the address):
     directions, when nothing in the reply is a drop-off, a time or a call;
-9. someone else to take it (a neighbour, a person or shop who will), a pickup
+8. someone else to take it (a neighbour, a person or shop who will), a pickup
    point, a safe place, in that order;
-10. "send it back" when nothing above matched;
-11. the recipient is there now, or will be within minutes;
-12. a call request;
-13. a time to come back, or else "try again" with no time (there now);
-14. a conditional call request ("call me if...").
+9. "send it back" when nothing above matched;
+10. the recipient is there now, or will be within minutes;
+11. a call request;
+12. a time to come back, or else "try again" with no time (there now);
+13. a conditional call request ("call me if...");
+14. asking for help ("what does this mean?").
 
 Each rule reads from its own module: `keywords` carrier keywords and set
 phrases, `numbers` and `codes` access codes, `people` neighbours, `places`

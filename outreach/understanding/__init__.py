@@ -138,14 +138,17 @@ def reply_understand(
 # Taking back what came before: "... actually", "no wait", ", no,", "I mean". The last one counts.
 _TAKEN_BACK = re.compile(
     r"(?:.*)(?P<marker>(?:\.\.+|,|;|-)\s*(?:wait|well|no(?=\s*[,.!])|nah|hmm+|actually)\b|(?:^|(?<=[.!?]))\s*actually\b|"
-    r"\b(?:no\s+wait|wait\s+no|jk|just\s+kidding|i\s+mean|i\s+meant|scratch\s+that|on\s+second\s+thought|changed\s+my\s+mind|mejor\s+dicho|o\s+sea|"
-    r"pensandolo\s+bien)\b)[\s,.!:]*",
+    r"\b(?:no\s+wait|wait\s+no|jk|just\s+kidding|i\s+mean|i\s+meant|scratch\s+that|on\s+second\s+thought|"
+    r"changed\s+my\s+mind|mejor\s+dicho|o\s+sea|pensandolo\s+bien)\b)[\s,.!:]*",
     re.S,
 )
 
 
-_LAST_NUMBER = re.compile(r"\d{1,2}(?:[:.]\d\d)?(?:\s*(?:am|pm))?\s*$", re.I)
-_FIRST_NUMBER = re.compile(r"\s*(\d{1,2}(?:[:.]\d\d)?(?:\s*(?:am|pm))?)(?![\d:])", re.I)
+_LAST_NUMBER = re.compile(r"\d{1,2}(?:[:.]\d\d)?(?:\s*(?:am|pm))?(?=[\s.,;-]*$)", re.I)
+_FIRST_NUMBER = re.compile(
+    r"\s*(?:make\s+(?:it|that)\s+|say\s+|more\s+like\s+|mejor\s+)?(\d{1,2}(?:[:.]\d\d)?(?:\s*(?:am|pm))?)(?![\d:])",
+    re.I,
+)
 
 
 def _number_swapped(text: str, marker_start: int, tail_start: int) -> str | None:

@@ -50,7 +50,8 @@ _PRESENT = re.compile(
     r"|\bbuzz(?:ing|ed)\s+(?:you|u)\s+up\b|\bopening\s+(?:the\s+)?(?:gate|door)\b"
     r"|\b(?:at|by)\s+the\s+(?:front\s+)?(?:door|gate|lobby|entrance|counter)\s+right\s+now\b|\blet\s+(?:you|u)\s+in\b"
     r"|^\W*(?:si|yes)\s+estoy\b|\btoque\s+fuerte\b"
-    r"|\bbrb\b|\b(?:home|here|back|open)\s+rn\b|\bin\s+(?:the\s+)?lobby\s+(?:rn|now)\b|\b(?:i'?m|im)\s+out\s+front\b"
+    r"|\bi'?ll\s+answer\b|\bbrb\b|\b(?:i'?m|im)\s+up\b(?!\s+(?:to|at|until|till|by|in))"
+    r"|\b(?:walking|heading|going|running|coming)\s+(?:down\s+|out\s+)?to\s+the\s+(?:lobby|door|gate|front|entrance|curb|street)\b|\b(?:home|here|back|open)\s+rn\b|\bin\s+(?:the\s+)?lobby\s+(?:rn|now)\b|\b(?:i'?m|im)\s+out\s+front\b"
     r"|^\W*bajando\W*$|\bopened\s+it\b|\bgo\s+ahead\b|\bcome\s+(?:on\s+)?in\b|\badelante\b"
     r"|\bto\s+let\s+(?:you|u)\s+in\b|\b(?:i'?m|im|we'?re)\s+inside\b|\bestoy\s+adentro\b"
     r"|\b(?:ya\s+|orita\s+|ahorita\s+)(?:bajo|salgo|le\s+abro|te\s+abro|abro|voy)\b|^\W*(?:bajo|salgo)\b"
@@ -63,7 +64,7 @@ _PRESENT = re.compile(
     r"|\b(?:someone|somebody)(?:'s|\s+is)\s+(?:at|in)\s+the\s+(?:\w+\s+)?(?:desk|office|door|lobby|front|reception|counter|"
     r"register)\b"
     r"|\bestoy\s+(?:parad[oa]|esperando)\b|\bya\s+(?:lo|la|los|te)\s+veo\b|\bi\s+(?:can\s+)?see\s+(?:you|u|him|her)\b"
-    r"|(?:^|[.!?]\s*)\W*(?:i'?m\s+|im\s+)?(?:back|home|here)\s*!*(?=\s*(?:[.!?,]|$|just|now))"
+    r"|(?:^|[.!?]\s*)\W*(?:i'?m\s+|im\s+)?(?:back|home|here)(?:\s*!+|(?=\s*(?:[.?,]|$|just|now)))"
 )
 _TRY_AGAIN = re.compile(
     r"\b(?:try\s+again|ring\s+again|knock\s+again|ring\s+the\s+bell|knock\s+(?:loud|louder|harder)|come\s+back|"
@@ -124,7 +125,7 @@ _CALL = re.compile(
     r"|\b(?:please|pls|plz)\s+call\b(?!\s*box)"
     r"|\b(?:talk|speak)\s+(?:to|with)\s+(?:a\s+person|someone|somebody|a\s+human|the\s+driver|dispatch|a\s+real\s+person)\b"
     r"|\b(?:explain|talk|discuss|tell\s+(?:you|u))\b[^.!?]{0,20}\b(?:on|over|by)\s+(?:the\s+)?phone\b"
-    r"|\bcall\s+[a-z]+\s+(?:on|at)\s+\(?\d{3}|\bjust\s+call\W*$|\bcall\s+the\s+(?:\w+\s+){0,2}(?:number|shack|office|desk)\b"
+    r"|\bcall\s+(?:plz|pls|please|asap)\b|(?:^|[.!]\s*)call\s*\?|\bcall\s+my\s+[a-z]+\b|\bcall\s+[a-z]+\s+(?:on|at)\s+\(?\d{3}|\bjust\s+call\W*$|\bcall\s+the\s+(?:\w+\s+){0,2}(?:number|shack|office|desk)\b"
     r"|\b(?:call|phone)\s+to\s+me\b|\bllame\s+a\s+este\s+numero\b|\bcall\s+(?:first|ahead)\b"
     r"|\b(?:easier|better|best|quicker)\s+(?:if|to)\s+(?:you|u)\s+call\b"
     r"|\b(?:prefer|like|want|need|rather)\s+(?:a\s+)?(?:phone\s+)?call\b|\bcall\s+(?:him|her|them)\s+(?:at|on)\b"
@@ -173,14 +174,15 @@ def _said(reply: _Reply) -> tuple[Evidence, ...]:
 
 
 def _now_or_later(reply: _Reply) -> Understanding | None:
+    # A call asked for outright comes first: "call the store 312 555 0129, someone will let you in".
+    call = _call_request(reply, conditional=False)
+    if call is not None:
+        return call
     present = _present_now(reply)
     window = _best_window(_windows(reply))
     later = window is not None and window.kind not in ("until", "before") and window.start > reply.now + SHORT_WAIT
     if present and not later:
         return Understanding(intent=ReplyIntent.AVAILABLE_NOW, why=f"there now ({present!r})", evidence=_said(reply))
-    call = _call_request(reply, conditional=False)
-    if call is not None:
-        return call
     if window is None:
         again = _TRY_AGAIN.search(reply.t)
         asking = again is not None and _QUESTION.search(reply.t, reply.sentences[reply.sentence(again.start())].start)

@@ -32,7 +32,7 @@ ACCESS_REASONS = frozenset({"ACCESS_DENIED", "WRONG_ACCESS_CODE", "GATE_CLOSED"}
 _CODE_WORD = re.compile(
     r"(?<!zip )(?<!area )(?<!postal )(?<!promo )(?<!tracking )(?<!bar )(?<!directory )(?<!dir )\b(?:"
     r"(?:(?:gate|door|entry|access|building|lobby|garage|front door|security|alarm|keypad|lockbox|lock box|box|new|"
-    r"old|the|my|our)\s+)?(?:code|codes|c0de|pin|passcode|pass code|password|combo|combination)"
+    r"old|the|my|our)\s+)?(?:code|codes|c0de|pin|passcode|pass code|password|combo|combination)|gatecode|doorcode"
     r"|codigo|clave|contrasena|numero de acceso)(?![a-z])"
     r"(?!\s+(?:postal|zip))"
 )
@@ -60,12 +60,15 @@ _UNIT_BEFORE = re.compile(
     r"\b(?:apt|apartment|unit|suite|ste|no|number|num|room|rm|house|bldg|building|floor|lot|depto|departamento|dpto|"
     r"casa|piso|in|at)\.?\s*#?\s*$"
 )
-_OLD_BEFORE = re.compile(r"\b(?:old|used to be|wrong|antiguo|viejo|anterior)\b")
+_OLD_BEFORE = re.compile(
+    r"\b(?:old|used to be|wrong|antiguo|viejo|anterior|(?:you|u|he|the\s+driver)\s+(?:probably\s+|must\s+have\s+)?"
+    r"(?:put|used|tried|entered|typed|pressed))\b"
+)
 _OLD_JUST_BEFORE = re.compile(r"\b(?:was|not|isn'?t|era|no\s+es|no)\s*:?\s*(?:el|la|the)?\s*$")
 _NEW_BEFORE = re.compile(r"\b(?:new|now|nuevo|ahora|changed)\b")
 # "104 but that's broken", "the 1234 was from last year": said after it, the number is not the code.
 _OLD_AFTER = re.compile(
-    r"[^.!?;\d]{0,12}?\b(?:was|were|used\s+to|(?:is|'s|that'?s)\s+(?:broken|old|wrong|dead|out)|(?:doesn'?t|does\s+not|"
+    r"[^.!?;\d]{0,12}?\b(?:was|were|used\s+to|(?:is|'s|that'?s)\s+(?:(?:my|the|an?)\s+)?(?:broken|old|wrong|dead|out)|(?:doesn'?t|does\s+not|"
     r"don'?t|didn'?t|won'?t)\s+work|not\s+working|no\s+longer|expired|no\s+sirve|ya\s+no)\b"
 )
 # Numbers written with # that are something else: "order #55190", "house #1120".
@@ -85,7 +88,7 @@ _TIMEISH_BEFORE = re.compile(
 # Numbers a reply about access also carries that are not the code: "zip code is 60607", "my apt is 1204".
 _OTHER_NUMBER = re.compile(
     r"\b(?:zip|postal|area|order|tracking|phone|cell|mobile|apt|apartment|unit|suite|address|street|house|"
-    r"calle|telefono|celular|pedido|departamento|depto|floor|piso|room|rm|flat|bldg|building|cuarto)\b"
+    r"calle|telefono|celular|pedido|departamento|depto|floor|piso|room|rm|flat|bldg|building|cuarto|ring|buzz|knock)\b"
 )
 
 

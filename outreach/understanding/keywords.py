@@ -106,7 +106,7 @@ _SLIPS = {
 
 # "opt me back in", "resubscribe", "start sending me the updates again".
 _OPT_IN = re.compile(
-    r"\bopt\s+(?:me\s+)?(?:back\s+)?in\b|\bre-?subscribe\b|\bstart\s+(?:sending|texting)\s+(?:me\s+)?(?:again|the\s+updates)\b"
+    r"\bsign\s+me\s+(?:back\s+)?up\b|\bopt\s+(?:me\s+)?(?:back\s+)?in\b|\bre-?subscribe\b|\bstart\s+(?:sending|texting)\s+(?:me\s+)?(?:again|the\s+updates)\b"
     r"|\b(?:i\s+)?want\s+(?:the|your)\s+(?:updates|texts|messages)\s+(?:again|back)\b"
     r"|\bquiero\s+(?:recibir\s+)?(?:los\s+)?(?:mensajes|textos|updates)\s+(?:otra\s+vez|de\s+nuevo)\b"
     r"|\b(?:opted|unsubscribed|me\s+di\s+de\s+baja)\s+(?:out\s+)?(?:by\s+(?:mistake|accident)|sin\s+querer)\b"
@@ -153,7 +153,7 @@ def keyword_with_filler(reply: _Reply) -> Understanding | None:
 # "help me understand this", "I need help with this", "help i dont get it": asking for help, read last.
 _HELP_ASK = re.compile(
     r"\bwhat\s+does\s+(?:this|that|it)\s+mean\b|"
-    r"\bque\s+significa\b|\bwhat\s+are\s+my\s+options\b|\bwhat\s+(?:can|should)\s+i\s+do\b|\bque\s+(?:opciones|hago)\b|"
+    r"\bque\s+significa\b|\bwhat\s+(?:can|should|do)\s+i\s+(?:reply|text|say|send|answer)\b|\bwhat\s+are\s+my\s+options\b|\bwhat\s+(?:can|should)\s+i\s+do\b|\bque\s+(?:opciones|hago)\b|"
     r"^\W*(?:i\s+)?(?:need\s+|neeed\s+)?(?:some\s+)?(?:help|ayuda)\b|\bi\s+need\s+help\b|\bnecesito\s+ayuda\b"
 )
 
@@ -214,6 +214,7 @@ _OPT_OUT = re.compile(
     r"|\bno\s+more\s+(?:texts|txts|messages|msgs|sms)\b"
     r"|\b(?:do ?n'?t|do not|dont)\s+want\s+(?:these|your|any|any\s+more|more|the)\s+(?:texts|txts|messages|msgs|sms)\b"
     r"|\b(?:remove|take)\s+(?:me|us|my number|this number|our number)\s+(?:off|from)\b|^\W*remove\s+(?:me|us)\W*$"
+    r"|\bremove\s+my\s+(?:number|phone\s+number|cell|cell\s+number)\b"
     r"|\bunsubscribe\s+me\b|\bopt\s+me\s+out\b|\bopt(?:-|\s)?out\b|\bunsubscribe\b"
     r"|\bno\s+me\s+(?:escriba|escriban|mande|manden|envie|envien|textee|texteen|contacte|contacten)n?\b"
     r"|\bdej(?:a|e|en|ar)\s+de\s+(?:escribirme|mandarme|enviarme|textearme|molestarme)\b"
@@ -225,7 +226,8 @@ _OPT_OUT = re.compile(
     r"|\b(?:do\s+not|don'?t|dont|no\s+longer)\s+(?:wish|want)\s+to\s+(?:receive|get)\s+(?:these\s+|your\s+|any\s+)?"
     r"(?:texts?|sms|messages|msgs|notifications|alerts)\b"
     r"|\benough\s+(?:with\s+)?(?:the|these|your)\s+(?:texts|messages|msgs)\b"
-    r"|\b(?:cancel|stop|end|disable)\s+(?:these|the|all|your|my|those)\s+(?:notifications|alerts|texts|messages|sms|updates)\b"
+    r"|\b(?:cancel|stop|end|disable)\s+(?:(?:these|the|all|your|my|those)\s+)?(?:notifications|alerts|texts|messages|sms|"
+    r"updates)\b"
     r"|\b(?:dar(?:me)?\s+de\s+)?baja\b"
 )
 
@@ -249,6 +251,7 @@ _REFUSE = re.compile(
     r"until|till|before|after|today|tomorrow|tonight|anymore\s+(?:at|on)))"
     r"|\brefuse[ds]?\b|\brefusing\b|\breject(?:ed|ing)?\b"
     r"|\bcancel\s+(?:it|(?:the|my|this|that)\s+(?:order|delivery|package|shipment)|order|delivery|shipment)\b"
+    r"|\b(?:no\s*one|nobody)\s+(?:named|called)\s+\w+\s+(?:lives|works)\s+here\b|\bwrong\s+name\b"
     r"|\breturn\s+(?:it\s+)?to\s+(?:the\s+)?(?:sender|seller|store|shop|merchant|vendor|amazon)\b|\bwrong\s+person\b|\b(?:no\s*one|nobody)\s+(?:by|with|named)\s+that\s+name\b"
     r"|\b(?:already\s+)?cancell?ed\s+(?:it|this|that|the|my)\b|\bordered\s+(?:it\s+|this\s+)?by\s+mistake\b"
     r"|\b(?:doesn'?t|does not)\s+live\s+here\b"
@@ -258,8 +261,7 @@ _REFUSE = re.compile(
     r"|\bno\s+quiero\s+(?:el|ese|este|nada)\b"
     r"|\bno\s+(?:pedi|ordene|compre|he pedido)\b|\bno\s+es\s+(?:mio|mia|para mi|nuestro)\b"
     r"|\b(?:sending|send|sent)\s+(?:me\s+)?a\s+(?:replacement|new\s+one)\b"
-    r"|\b(?:don'?t|dont|do\s+not)\s+(?:deliver|redeliver|re-deliver|bring|send)\s+(?:it|the\s+\w+(?:\s+one)?)?\b(?!\s+(?:today|tomorrow|tmrw|"
-    r"until|till|til|before|after|at|on|now|yet|here|there|to))"
+    r"|\b(?:already\s+)?returned\s+(?:it|this|that|the)\b"
     r"|\bi\s+(?:don'?t|do\s+not|won'?t|will\s+not)\s+accept\b|\bnot\s+accepting\b"
     r"|^\W*(?:please|pls)\s+return\b(?!\s+(?:at|after|tomorrow|later|on|in|when|to\s+my))|\breturn\s+(?:please|pls|plz)\b"
     r"|\b(?:asked|applied|filed)\s+for\s+a\s+refund\b|\brequested\s+a\s+refund\b"
@@ -272,6 +274,9 @@ _SEND_BACK = re.compile(
     r"\b(?:send|ship|take)\s+(?:it|this|them|the\s+\w+)\s+back\b|\breturn\s+(?:it|this|them|the\s+\w+)\b"
     r"|\bdevuel(?:va|valo|vanlo|ve|ver|velo)\b|\bregres(?:alo|enlo|elo|arlo)\b"
     r"|\bmand(?:a|e|en)lo\s+(?:back|de\s+vuelta|de\s+regreso)\b"
+    r"|\b(?:don'?t|dont|do\s+not)\s+(?:deliver|redeliver|re-deliver|bring|send)(?:\s+(?:it|the\s+\w+(?:\s+one)?))?\b"
+    r"(?!(?:\s+(?:it|them|the\s+\w+))?\s+(?:today|tomorrow|tmrw|until|till|til|before|after|at|on|now|yet|here|there|to|"
+    r"back))"
 )
 
 
@@ -285,7 +290,8 @@ def _refuse(reply: _Reply) -> Understanding | None:
 
 def _send_back(reply: _Reply) -> Understanding | None:
     for m in _SEND_BACK.finditer(reply.t):
-        if not reply.is_negated(m.start(), actions_only=True):
+        # "don't deliver it" is a ruled-out delivery, read here when nothing else in the reply says what to do.
+        if re.match(r"don|do\s+not", m.group(0)) or not reply.is_negated(m.start(), actions_only=True):
             return Understanding(
                 intent=ReplyIntent.REFUSE, why=f"asks to return it ({reply.original(m.start(), m.end())!r})"
             )

@@ -85,7 +85,9 @@ _STAR_WORDS = ("star", "asterisk", "asterisco", "estrella")
 _SYMBOL_WORDS = {**dict.fromkeys(_HASH_WORDS, "#"), **dict.fromkeys(_STAR_WORDS, "*")}
 
 # One token: a symbol, digits (with letters: "8r42", "k2291"), or a word.
-_TOKEN = re.compile(r"[#*]|number\s+sign|(?:code|pin|codigo|clave|gate|door|apt|unit)(?=\d)|[a-z]*\d[a-z\d]*|[a-z]+")
+_TOKEN = re.compile(
+    r"[#*]|number\s+sign|(?:(?:gate|door)?code|pin|codigo|clave|gate|door|apt|unit)(?=\d)|[a-z]*\d[a-z\d]*|[a-z]+"
+)
 # Words that join two parts of a run ("pound then 1102", "2772 seguido del gato"), read in the gap between them.
 _JOINT_WORDS = frozenset({"then", "luego", "followed", "plus", "seguido"})
 # "2 0 2 6 y luego el gato", "4471 y luego la tecla #", "0 9 1 1 con asterisco al final": words around a symbol.
@@ -239,8 +241,8 @@ def _joins(reply: _Reply, group: list[_Part], nxt: _Part) -> bool:
     # says how many digits the code has and the groups make up that many ("6 digits 120 455").
     if gap.strip() not in ("", "-", ","):
         return False
-    if _short(last) and _short(nxt) and _consistent(group, nxt):
-        return True
+    if _short(last) and _short(nxt) and (_consistent(group, nxt) or gap.strip() == "-"):
+        return True  # "90-21-7": dashes join short groups of any size
     told = _LENGTH_TOLD.search(reply.t)
     if told is None or not last.kind == nxt.kind == "digits":
         return False
@@ -279,6 +281,8 @@ def _run(reply: _Reply, group: list[_Part]) -> Run | None:
         if group[-1].kind == "letter":
             group = group[:-1]
         code = re.sub(r"([#*])\1+", r"\1", "".join(_SYMBOL_WORDS.get(p.text, p.text) for p in group).upper())
+        if len(code) > 2 and code[0] == code[-1] and code[0] in "#*" and group[-1].text in _SYMBOL_WORDS:
+            code = code[:-1]  # "#6247 with the pound first": the symbol said twice
         digit_parts = [p for p in group if p.kind in ("digits", "alnum")]
         if not digit_parts:
             return None
@@ -319,8 +323,8 @@ def _spoken(group: list[_Part]) -> str | None:
             out.append(_DIGIT_WORDS[p.text])
         i += 1
     code = "".join(out)
-    if code.startswith("0") and group[0].text == "oh":
-        return None  # "oh five" is more likely talk than a code
+    if code.startswith("0") and group[0].text == "oh" and len(group) < 4:
+        return None  # "oh five" is more likely talk than a code; "oh four four two" is one
     return code
 
 

@@ -19,8 +19,8 @@ from outreach.understanding.reply import _Reply, _Span, _words
 from outreach.understanding.times import _TIME
 
 _NEIGHBOUR = re.compile(
-    r"\bn(?:ei|ie|e|ai)g?h?b(?:ou?)?rs?(?:'s)?\b|\bvecin[oa]s?\b|\bnext\s+door\b|\bde\s+al\s+lado\b|\bde\s+enfrente\b"
-    r"|\bal\s+lado\b(?!\s+del?\b)|\bkapitbahay\b"
+    r"\bn(?:ei|ie|e|ai)g?h?b(?:ou?)?rs?(?:'s)?\b(?!\s+(?:dog|dogs|cat|cats|car|yard|fence|tree|kids|pets?|noise)\b)|\bvecin[oa]s?\b|\bnext\s+door\b|\bde\s+al\s+lado\b|\bde\s+enfrente\b"
+    r"|\bal\s+lado\b(?!\s+del?\b)|\bkapitbahay\b|\bacross\s+the\s+(?:street|hall|road|way)\b"
 )
 _UNIT = re.compile(
     r"(?P<word>\b(?:apt|apartment|unit|suite|ste|no\.|number|numero|num|room|rm|house|flat|bldg|depto|departamento|dpto|"
@@ -237,7 +237,9 @@ def _someone_who_takes(reply: _Reply) -> Understanding | None:
             r"\b(?:anyone|anybody|whoever|someone|somebody)\s+(?:there|at|in)\b", subject
         ):
             continue
-        if re.fullmatch(r"\W*(?:i|i'?m|i'?ll|we|we'?re|we'?ll|you|u)\W*", subject):
+        if re.fullmatch(r"\W*(?:i|i'?m|i'?ll|we|we'?re|we'?ll|you|u)\W*", subject) or re.search(
+            r"\b(?:i|we|you|u)\W*$", subject
+        ):
             continue  # "I'll grab it Saturday": the recipient, not someone else
         if re.fullmatch(
             r"\W*(?:it|this|that|they|he|she|someone|somebody|anyone|el|ella|ellos|ellas)?(?:\s+(?:me|nos|te))?\W*",

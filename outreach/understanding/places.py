@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 
 from outreach.understanding.availability import _call_request, _now_or_later, _present_now
+from outreach.understanding.keywords import _send_back
 from outreach.understanding.meaning import Evidence, ReplyIntent, Understanding
 from outreach.understanding.reply import _QUESTION, _fold, _Reply, _words
 from outreach.understanding.times import _DAY, _TIME
@@ -34,9 +35,11 @@ _PICKUP_PLACE = re.compile(
     r"pick ?-?up (?:place|store|shop)|walgreens|cvs|7-eleven|7 eleven|seven eleven|fedex (?:office|store)|"
     r"amazon hub|whole foods|"
     r"sucursal|oficina de correos|almacen|punto de (?:recogida|entrega|recoleccion)|casillero|loquer|terminal|"
-    r"bodega de ustedes|su bodega|(?<=la )bodega(?=\s+(?:de\s+ustedes|por\s+el|por\s+ella|manana|\W*$))|"
+    r"oficinas? de ustedes|bodega de ustedes|su bodega|"
+    r"(?<=la )bodega(?=\s+(?:de\s+ustedes|por\s+el|por\s+ella|manana|\W*$))|"
     r"deposito|su oficina|sus oficinas|tienda de (?:pickup|paquetes|recogida)|your station|the station|"
-    r"delivery station|your facility)\b"
+    r"delivery station|your facility|"
+    r"your\s+(?:[a-z]+\s+){1,3}(?:location|store|office|depot|warehouse|station|facility|branch))\b"
 )
 # A place named by a shop ("the Walgreens on Division & Damen") is the place, words after it say which one.
 _PICKUP_TAIL_STOP = re.compile(
@@ -116,7 +119,7 @@ _DROP_VERB = re.compile(
     r"\s+(?:it|them|(?:the\s+)?(?:package|parcel|box|delivery|order|pkg))(?:\s+(?:off|down))?(?=\s|$|[.,!])"
     r"|\b(?:just\s+)?bring\s+(?:it|them|the\s+(?:package|parcel|box))(?=\s+to\b)"
     r"|\b(?:just\s+)?(?:give|hand)(?:\s+(?:it|them|the\s+(?:package|parcel|box|pkg)))?(?=\s+(?:to|2)\b)"
-    r"|\b(?:just\s+)?(?:put|drop)(?=\s+(?:at|on|in|by|behind|under|inside|outside|next\s+to)\b)"
+    r"|\b(?:just\s+)?(?:put|drop|place|set)(?=\s+(?:at|on|in|by|behind|under|inside|outside|next\s+to|between)\b)"
     r"|\b(?:safe|ok(?:ay)?|fine)\s+to\s+leave(?:\s+(?:it|them))?"
     r"|\b(?:dejel[oa]s?|dejal[oa]s?|dejenl[oa]s?|dejarl[oa]s?|lo\s+puede\s+dejar|puede\s+dejarlo|lo\s+deja|"
     r"ponl[oa]|pongal[oa]|dej(?:e|a|en)sel[oa]s?|entreg(?:ue|a|uen)sel[oa]s?|"
@@ -171,6 +174,7 @@ _SAFE_PLACES = re.compile(
     r"backyard|back yard|shed|planter|leasing office|front office|management office|security desk|"
     r"porteria|portero|recepcion|conserje|buzon|porche|garaje|cochera|puerta trasera|recepcionista|cajer[oa]|"
     r"front counter|parts counter|counter|register|cashier|security guard|guard|gatehouse|guard shack|maintenance|"
+    r"recycling bin|trash can|garbage can|deck box|storage box|cooler|"
     r"(?<=the )super|superintendent|receiving|loading dock|dock door|dock|rectory|back deck|deck)\b"
 )
 _SAFE_WORD = re.compile(r"^\W*safe\b")
@@ -242,7 +246,7 @@ def _safe_drop(reply: _Reply) -> Understanding | None:
             continue  # "I leave at 5", "leave in 10 minutes": a time, not a place
         if place is None and not (_LEAVE_ALONE.search(verb.group(0)) and _NOTHING_MORE.match(t, verb.end())):
             continue  # "leave the door open", "drop by": not a drop-off instruction
-        detail = _place_detail(reply, verb.end(), place.end()) if place else ""
+        detail = _place_detail(reply, verb.end(), place.end()) if place else _place_said_next(reply, verb.end())
         said = reply.original(verb.start(), verb.end()).strip()
         bare = _bare_place(detail)
         unit_with = _UNIT_WORD.search(bare) and re.match(r"(?:with|w/?|to|2|con)\s", detail.lower())
@@ -318,8 +322,8 @@ def _safe_drop(reply: _Reply) -> Understanding | None:
     for m in _PLAIN_PLACES.finditer(t):
         if reply.is_negated(m.start()) or _PRESENCE_BEFORE.search(t, reply.clause(m.start()).start, m.start()):
             continue
-        if _ACTED_ON.search(t, reply.clause(m.start()).start, m.start()):
-            continue  # "I'll open the gate", "knock on the door": something done to it, not a place to leave it
+        if _ACTED_ON.search(t, reply.clause(m.start()).start, m.start()) or _present_now(reply):
+            continue  # "I'll open the gate", "here! front door": something done to it or someone there
         detail = _noun_phrase(reply, m.start(), m.end())
         return Understanding(
             intent=ReplyIntent.SAFE_DROP,
@@ -364,6 +368,25 @@ def _noun_start(reply: _Reply, pos: int) -> int:
             break
         start = clause.start + w.start()
     return start
+
+
+def _place_said_next(reply: _Reply, pos: int) -> str:
+    """ "just leave it. side porch. thx": the place comes as the next few words."""
+    index = reply.sentence(pos)
+    if index + 1 >= len(reply.sentences):
+        return ""
+    nxt = reply.sentences[index + 1]
+    words = _LETTER_WORDS.findall(reply.t[nxt.start : nxt.end])
+    if (
+        not words
+        or len(words) > 8
+        or _TIME.search(reply.t, nxt.start, nxt.end)
+        or _QUESTION.search(reply.t, nxt.start, nxt.end)
+    ):
+        return ""
+    if set(words) <= _FUNCTION_WORDS:
+        return ""
+    return _place_detail(reply, nxt.start, nxt.end)
 
 
 def _bare_place(detail: str) -> str:
@@ -444,7 +467,7 @@ def _noun_phrase(reply: _Reply, start: int, end: int) -> str:
 _DIRECTION_CUE = re.compile(
     r"\b(?:behind|back|rear|side|around|round|corner|next\s+to|across|opposite|between|beside|past|facing|"
     r"entrance|entry|alley|driveway|lane|building|bldg|tower|block|floor|upstairs|downstairs|stairs|basement|"
-    r"above|below|door|gate|garage|coach\s+house|carriage\s+house|left|right|turn|end\s+of|off\s+of|"
+    r"above|below|door|gate|garage|coach\s+house|carriage\s+house|(?:on|to)\s+the\s+(?:left|right)|turn|end\s+of|off\s+of|"
     r"blue|green|red|white|yellow|brown|grey|gray|black|"
     r"detras|atras|al\s+lado|enfrente|frente|esquina|entrada|callejon|porton|edificio|piso|escalera|"
     r"izquierda|derecha|arriba|abajo|puerta|azul|verde|roja|rojo|blanca|blanco|amarilla|amarillo)\b"
@@ -459,7 +482,12 @@ def _directions(reply: _Reply) -> Understanding | None:
     """Asked how to find the door: a description of where it is. Anything else in the reply decides first."""
     if reply.reason_code != "ADDRESS_NOT_FOUND" or _MENTIONS_CODE.search(reply.t) or _QUESTION.search(reply.t):
         return None
-    if _DROP_VERB.search(reply.t) or _now_or_later(reply) or _call_request(reply, conditional=True):
+    if (
+        _DROP_VERB.search(reply.t)
+        or _now_or_later(reply)
+        or _call_request(reply, conditional=True)
+        or _send_back(reply)
+    ):
         return None  # "leave it at the back", "I'm home after 5", "call me": those rules read it
     cue = _DIRECTION_CUE.search(reply.t)
     if cue is None or reply.is_negated(cue.start()) or len(_LETTER_WORDS.findall(reply.t)) < DIRECTIONS_MIN_WORDS:

@@ -38,8 +38,21 @@ _SENTENCE_END = re.compile(rf"[!?;\n]+|{_STOP}|\s-\s|\s/\s")
 _CLAUSE_END = re.compile(rf"[!?;\n,()]+|{_STOP}|\s-\s|\s/\s|\s(?:but|pero|although|though|so|then|and then)\s")
 
 
-# A quotation long enough to be our message quoted back ('Loved "We couldn't deliver..."'), or a line quoted with >.
-_QUOTED = re.compile(r'"[^"\n]{24,}(?:"|$)|^\W*"[^"\n]{8,}"|^>[^\n]*', re.M)
+# A line quoted with ">".
+_QUOTED_LINE = re.compile(r"^>[^\n]*", re.M)
+
+
+def _unquoted(folded: str) -> str:
+    """The reply with our own words quoted back blanked out: a quotation long enough to be our message ('Loved "We
+    couldn't deliver..."'), one the reply opens with, a line quoted with ">". Offsets stay put."""
+    text = _QUOTED_LINE.sub(lambda m: " " * len(m.group(0)), folded)
+    marks = [i for i, c in enumerate(text) if c == '"']
+    for opening, closing in zip(marks[0::2], [*marks[1::2], len(text)], strict=False):
+        inside = text[opening + 1 : closing]
+        leading = not text[:opening].strip(" \t:;-.,!?'")
+        if "\n" not in inside and (len(inside) >= 24 or (leading and len(inside) >= 8)):
+            text = text[:opening] + " " * (min(closing + 1, len(text)) - opening) + text[closing + 1 :]
+    return text
 
 
 @dataclass(frozen=True)
@@ -57,7 +70,7 @@ class _Reply:
         self.memo: dict[str, Any] = {}
         self.folded = _fold(text)
         # Our own words quoted back (a phone's reaction, a reply above the quote) are not the recipient's.
-        self.t = _QUOTED.sub(lambda m: " " * len(m.group(0)), self.folded)
+        self.t = _unquoted(self.folded)
         self.now = now
         self.today = now.date()
         self.reason_code = reason_code.strip().upper()
@@ -120,8 +133,8 @@ _NEGATED_PHRASE = re.compile(
     r"|\b\w+(?:\s+\w+)?\s+(?:isn'?t|aren'?t|is\s+not|are\s+not|not)\s+(?:safe|secure)\b"
     r"|\b(?:neighbou?rs?|vecin[oa]s?)\s+(?:isn'?t|aren'?t|is\s+not|are\s+not|won'?t|can'?t|"
     r"(?:is|are)\s+(?:never|rarely|away|out|gone|at\s+work))\b"
-    r"|\bno\s+(?:neighbou?rs?|vecin[oa]s?|lockers?|porch|safe\s*drop)\b"
-    r"|\bnot\s+(?:the|my|a|an|any|your)\s+\w+"
+    r"|\bno\s+(?:neighbou?rs?|vecin[oa]s?|lockers?|porch|safe\s*drop|gate|door|buzzer|doorbell|mailbox|lobby)\b"
+    r"|\bnot\s+(?:the|my|a|an|any|your)\s+\w+(?:\s+(?:porch|door|gate|step|steps|desk|office|entrance))?"
 )
 
 

@@ -214,7 +214,7 @@ _DAY = re.compile(
     rf"|(?P<day_range>\b(?P<dr1>{_WEEKDAY_NAMES}|sat|sun)\s*(?:-|to|through|thru|til|till|until|a|hasta)\s*"
     rf"(?P<dr2>{_WEEKDAY_NAMES}|sat|sun)\b|\b(?:weekdays|week\s+days|entre\s+semana)\b)"
     rf"|(?P<weekday>(?<!')(?<!black\s)(?<!cyber\s)(?<!good\s)\b(?:{_WEEKDAY_NAMES})\b"
-    r"|\b(?:sat|sun)\b(?=\s+(?:morning|afternoon|evening|night|at|after|before|am|pm|aft|morn|works|is|would|ok|good|"
+    r"|\b(?:sat|sun)\b(?=\s+(?:morning|afternoon|evening|night|at|after|before|am|pm|aft|morn|works|is|would|ok|good|instead|"
     r"fine|better|best|pls|please|then|or|and|\d)|\s*[,.!?]|\s*$)"
     r"|(?<=\bon\s)(?:sat|sun)\b|(?<=\bthis\s)(?:sat|sun)\b|(?<=\bnext\s)(?:sat|sun)\b)"
     rf"|(?P<date>\b(?P<mon>{_MONTH_NAMES})\.?\s+(?P<dom>\d{{1,2}})(?:st|nd|rd|th)?\b"

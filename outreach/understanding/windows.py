@@ -49,6 +49,10 @@ _NEGATED_DAY_AFTER = re.compile(
     r"\s*(?:is\s+(?:no\s+good|bad|not\s+good)|(?:isn'?t|is\s+not)\s+good|"
     r"(?:doesn'?t|does\s+not|won'?t|will\s+not)\s+work|no)\b"
 )
+# "phone me when you're 10 minutes out": a time in a condition about the driver is not when to come.
+_ABOUT_THE_DRIVER = re.compile(
+    r"\b(?:when|once|if|before)\s+(?:you|u|he|she|the\s+driver)(?:'re|\s+are|'s|\s+is|\s+get)?\b"
+)
 _BUSY_BEFORE = re.compile(r"\b(?:work|works|working|busy|trabajo|trabajando)\s+(?:the\s+|on\s+|at\s+|in\s+)?$")
 _CLOSING_BEFORE = re.compile(r"\b(?:close|closes|closing|shut|shuts|cierra|cierran|cerramos)\s+$")
 _OPEN_BEFORE = re.compile(r"\b(?:open|abiert[oa]|available|disponible|here|home|around|there|aqui|en\s+casa)\s+$")
@@ -106,6 +110,7 @@ def _read_windows(reply: _Reply) -> list[_Window]:
         for m in _TIME.finditer(t)
         if not _in_complaint(reply, m.start())
         and not _is_unit_number(reply, m)
+        and not _ABOUT_THE_DRIVER.search(t, reply.clause(m.start()).start, m.start())
         and not ((m.group("range") or m.group("between")) and _BUSY_BEFORE.search(t, max(0, m.start() - 16), m.start()))
     ]
     windows: list[_Window] = []
@@ -243,7 +248,7 @@ def _time_window(reply: _Reply, m: re.Match[str], day: dt.date, hint: str) -> _W
         if c1 is None or c2 is None:
             return None
         shared = m.group("rap") or c2[2]
-        if not c1[2] and shared and not (shared == "pm" and c1[0] > c2[0] and c2[0] != 12):
+        if not c1[2] and shared and c2[0] != 12 and not (shared == "pm" and c1[0] > c2[0]):
             c1 = (c1[0], c1[1], shared)
         start = _resolve(day, c1, hint=hint, now=now)
         end = _resolve(day, c2, hint="", now=now, after=start)
@@ -278,6 +283,10 @@ def _time_window(reply: _Reply, m: re.Match[str], day: dt.date, hint: str) -> _W
         and not _NEGATOR.search(reply.t, reply.clause(m.start()).start, m.start())
     ):
         kind = "before"  # "we close at 5", "gate is open until 6": come before then
+    if kind == "before" and re.search(
+        r"\b(?:don'?t|dont|do\s+not|not|never)\b", reply.t[reply.clause(m.start()).start : m.start()]
+    ):
+        kind = "after"  # "please don't come before 2": from 2 on
     if kind == "before":
         opens = max(_at(day, DAY_OPENS, now), now)
         return _Window(opens, when, "before", m.start(), phrase) if opens < when else None
@@ -336,7 +345,7 @@ def _day_negated(reply: _Reply, d: re.Match[str]) -> bool:
     )
 
 
-_PREFERRED = re.compile(r"\s*(?:is|works|would\s+be|'s)?\s*(?:better|best|preferred|preferably|mejor)\b")
+_PREFERRED = re.compile(r"\s*(?:is|works|would\s+be|'s)?\s*(?:better|best|preferred|preferably|ideally|mejor)\b")
 
 
 def _preferring(reply: _Reply, windows: list[_Window], mention: re.Match[str]) -> list[_Window]:

@@ -102,7 +102,18 @@ def test_it_understands_the_public_corpus():
 # The unseen-* corpora are kept for measuring (bench/reading.py), not for developing against, and stay out of here.
 WRITTEN_APART = [
     Path(__file__).resolve().parents[2] / "bench" / "replies" / name
-    for name in ("blind.csv", "dev.csv", "dev3.csv", "dev4.csv", "dev5.csv", "dev6.csv", "dev7.csv", "dev8.csv")
+    for name in (
+        "blind.csv",
+        "dev.csv",
+        "dev3.csv",
+        "dev4.csv",
+        "dev5.csv",
+        "dev6.csv",
+        "dev7.csv",
+        "dev8.csv",
+        "dev9.csv",
+        "dev10.csv",
+    )
 ]
 # A reading other than UNCLEAR that is wrong, and sure (acted on without asking the recipient): at most 1 in 60.
 MISREADS_AT_MOST = 1 / 60

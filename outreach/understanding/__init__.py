@@ -137,16 +137,18 @@ def reply_understand(
 
 # Taking back what came before: "... actually", "no wait", ", no,", "I mean". The last one counts.
 _TAKEN_BACK = re.compile(
-    r"(?:.*)(?P<marker>(?:\.\.+|,|;|-)\s*(?:wait|well|no(?=\s*[,.!])|nah|hmm+|actually)\b|(?:^|(?<=[.!?]))\s*actually\b|"
+    r"(?:.*)(?P<marker>(?:\.\.+|,|;|-)\s*(?:wait|well|no(?=\s*[,.!])|nah|hmm+|actually)\b|\b(?:no\s+)?make\s+(?:it|that)\b|(?:^|(?<=[.!?]))\s*actually\b|"
     r"\b(?:no\s+wait|wait\s+no|jk|just\s+kidding|i\s+mean|i\s+meant|scratch\s+that|on\s+second\s+thought|"
     r"changed\s+my\s+mind|mejor\s+dicho|o\s+sea|pensandolo\s+bien)\b)[\s,.!:]*",
     re.S,
 )
 
 
-_LAST_NUMBER = re.compile(r"\d{1,2}(?:[:.]\d\d)?(?:\s*(?:am|pm))?(?=[\s.,;-]*$)", re.I)
+_LAST_NUMBER = re.compile(
+    r"\d{1,2}(?:[:.]\d\d)?(?:\s*(?:am|pm))?(?=[\s.,;-]*(?:(?:no|nah|wait|sorry|actually)[\s.,;-]*)*$)", re.I
+)
 _FIRST_NUMBER = re.compile(
-    r"\s*(?:make\s+(?:it|that)\s+|say\s+|more\s+like\s+|mejor\s+)?(\d{1,2}(?:[:.]\d\d)?(?:\s*(?:am|pm))?)(?![\d:])",
+    r"\s*(?:(?:no\s+)?make\s+(?:it|that)\s+|say\s+|more\s+like\s+|mejor\s+)?(\d{1,2}(?:[:.]\d\d)?(?:\s*(?:am|pm))?)(?![\d:])",
     re.I,
 )
 
@@ -157,7 +159,11 @@ def _number_swapped(text: str, marker_start: int, tail_start: int) -> str | None
     new = _FIRST_NUMBER.match(text, tail_start)
     if old is None or new is None:
         return None
-    return text[: old.start()] + new.group(1) + text[new.end() :]
+    number = new.group(1)
+    meridiem = re.search(r"(?i)\s*[ap]m$", old.group(0))
+    if meridiem and not re.search(r"(?i)[ap]m$", number):
+        number += meridiem.group(0)  # "2pm... no make it 4": four in the afternoon too
+    return text[: old.start()] + number + text[new.end() :]
 
 
 def _shifted(understood: Understanding, offset: int, why: str) -> Understanding:

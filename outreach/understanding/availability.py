@@ -50,6 +50,7 @@ _PRESENT = re.compile(
     r"|\bbuzz(?:ing|ed)\s+(?:you|u)\s+up\b|\bopening\s+(?:the\s+)?(?:gate|door)\b"
     r"|\b(?:at|by)\s+the\s+(?:front\s+)?(?:door|gate|lobby|entrance|counter)\s+right\s+now\b|\blet\s+(?:you|u)\s+in\b"
     r"|^\W*(?:si|yes)\s+estoy\b|\btoque\s+fuerte\b"
+    r"|\bi'?ll\s+(?:open|unlock|buzz)\s+(?:the\s+)?(?:gate|door|it)\b[^.!?]*\b(?:now|right\s+now)\b"
     r"|\bi'?ll\s+answer\b|\bbrb\b|\b(?:i'?m|im)\s+up\b(?!\s+(?:to|at|until|till|by|in))"
     r"|\b(?:walking|heading|going|running|coming)\s+(?:down\s+|out\s+)?to\s+the\s+(?:lobby|door|gate|front|entrance|curb|street)\b|\b(?:home|here|back|open)\s+rn\b|\bin\s+(?:the\s+)?lobby\s+(?:rn|now)\b|\b(?:i'?m|im)\s+out\s+front\b"
     r"|^\W*bajando\W*$|\bopened\s+it\b|\bgo\s+ahead\b|\bcome\s+(?:on\s+)?in\b|\badelante\b"
@@ -99,7 +100,7 @@ def _read_present(reply: _Reply) -> str:
     for m in _PRESENT.finditer(t):
         if _NOT_PRESENT_BEFORE.search(t, max(0, m.start() - 10), m.start()):
             continue
-        if _in_complaint(reply, m.start()) and "now" not in m.group(0):
+        if _in_complaint(reply, m.start()) and "now" not in t[m.start() : m.end() + 5]:
             continue  # "I was home at 2" says nothing of now; "here now, sorry was in the shower" does
         if _CONDITION_BEFORE.search(t, reply.clause(m.start()).start, m.start()):
             continue  # "have the driver call me when he's outside": a condition, not a presence

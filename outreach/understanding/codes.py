@@ -68,7 +68,7 @@ _OLD_JUST_BEFORE = re.compile(r"\b(?:was|not|isn'?t|era|no\s+es|no)\s*:?\s*(?:el
 _NEW_BEFORE = re.compile(r"\b(?:new|now|nuevo|ahora|changed)\b")
 # "104 but that's broken", "the 1234 was from last year": said after it, the number is not the code.
 _OLD_AFTER = re.compile(
-    r"[^.!?;\d]{0,12}?\b(?:was|were|used\s+to|(?:is|'s|that'?s)\s+(?:(?:my|the|an?)\s+)?(?:broken|old|wrong|dead|out)|(?:doesn'?t|does\s+not|"
+    r"[^.!?;\d]{0,12}?\b(?:was|were|used\s+to|(?:it\s+)?rings\s+(?:me|my|the)|(?:is|'s|that'?s)\s+(?:(?:my|the|an?)\s+)?(?:broken|old|wrong|dead|out)|(?:doesn'?t|does\s+not|"
     r"don'?t|didn'?t|won'?t)\s+work|not\s+working|no\s+longer|expired|no\s+sirve|ya\s+no)\b"
 )
 # Numbers written with # that are something else: "order #55190", "house #1120".
@@ -79,7 +79,7 @@ _RESTATED = re.compile(r"\b(?:it'?s|it\s+is|es)\b")
 # "5816 no wait 5861", "4417 sorry I mean 4471": what comes after takes back what came before.
 _TAKEN_BACK = re.compile(
     r"\b(?:no\s+wait|wait\s+no|wait|sorry|i\s+mean|i\s+meant|actually|correction|oops|typo|my\s+bad|"
-    r"perdon|quise\s+decir|mejor\s+dicho|o\s+sea|digo)\b|\bno\b[,.!]|\bno\s+(?:fr|jk|really|seriously|for\s+real)\b"
+    r"perdon|quise\s+decir|mejor\s+dicho|o\s+sea|digo|no\s+espere|espere|espera|hit\s+send\s+too\s+(?:fast|soon))\b|\bno\b[,.!]|\bno\s+(?:fr|jk|really|seriously|for\s+real)\b"
     r"|\b(?:jk|just\s+kidding|kidding)\b"
 )
 _TIMEISH_BEFORE = re.compile(
@@ -117,6 +117,10 @@ def _access_code(reply: _Reply) -> Understanding | None:
                 found.append(_CodeFound(run, tier, f"code after {keyword!r}", said))
     found += _at_the_door(reply, all_runs)
     for run in all_runs:
+        keypad = _ON_THE_KEYPAD.match(t, run.end)
+        if keypad is not None and run.digits >= 3:
+            said = Evidence(keypad.start(), keypad.end(), "device")
+            found.append(_CodeFound(run, 1, f"code {keypad.group(0).strip()!r}", said))
         after = _CODE_WORD_AFTER.match(t, run.end)
         if after is not None and run.digits >= 3:
             found.append(_CodeFound(run, 0, "code before 'code'", Evidence(after.start(), after.end(), "code word")))
@@ -143,6 +147,9 @@ def _access_code(reply: _Reply) -> Understanding | None:
         return None
     new = [f for f in found if _NEW_BEFORE.search(t, reply.clause(f.pos).start, f.pos)]
     best = min(new or found, key=lambda f: (f.tier, f.pos))
+    later = _said_instead(reply, best.run, all_runs)
+    if later is not None:
+        best = _CodeFound(later, best.tier, f"{best.why}, then taken back", best.said)
     return Understanding(
         intent=ReplyIntent.ACCESS_CODE,
         code=best.run.code,
@@ -181,6 +188,14 @@ def _code_after(reply: _Reply, all_runs: list[Run], pos: int) -> Run | None:
     return None
 
 
+def _said_instead(reply: _Reply, run: Run, all_runs: list[Run]) -> Run | None:
+    """ "code is 55.. sorry hit send too fast. 5521": a later number after words taking this one back."""
+    for later in all_runs:
+        if later.start > run.end and later.digits >= 3 and _TAKEN_BACK.search(reply.t, run.end, later.start):
+            return later
+    return None
+
+
 def _said_old_after(reply: _Reply, run: Run) -> bool:
     """ "104 but that's broken": the words after the number say it is not the code; "if it doesn't work" does not."""
     m = _OLD_AFTER.match(reply.t, run.end)
@@ -207,6 +222,8 @@ def _taken_back(reply: _Reply, code: _CodeFound, found: list[_CodeFound]) -> boo
     return any(_TAKEN_BACK.search(reply.t, code.run.end, f.pos) for f in later)
 
 
+# "use 9982 on the keypad": what is entered at a device is the code.
+_ON_THE_KEYPAD = re.compile(r"\s+(?:on|at|into|in)\s+the\s+(?:keypad|key\s*pad|keyboard|panel|call\s*box|teclado)\b")
 _DOOR_WORD = re.compile(r"\b(?:gate|door|entry|entrance|lobby|front|keypad|porton|puerta|reja|entrada)\s*$")
 
 

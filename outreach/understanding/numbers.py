@@ -90,14 +90,18 @@ _TOKEN = re.compile(
 )
 # Words that join two parts of a run ("pound then 1102", "2772 seguido del gato"), read in the gap between them.
 _JOINT_WORDS = frozenset({"then", "luego", "followed", "plus", "seguido"})
+_ACTION_BEFORE_SYMBOL = frozenset({"hit", "press", "push", "add", "marque", "presione"})
 # "2 0 2 6 y luego el gato", "4471 y luego la tecla #", "0 9 1 1 con asterisco al final": words around a symbol.
 _SYMBOL_SIDE = re.compile(
     r"(?:y|and|con|with|el|la|the|tecla|key|button|sign|signo|simbolo)\s+(?:(?:el|la|the|tecla|key)\s+)*"
     r"(?:pound|hash|hashtag|numeral|gato|almohadilla|star|asterisk|asterisco|estrella|[#*])"
 )
-_JOINT_STARTS = re.compile(r"(?:and|y)\s+(?:then|luego|despues)\b")
+_JOINT_STARTS = re.compile(
+    r"(?:and|y)\s+(?:then|luego|despues)\b"
+    r"|(?:hit|press|push|add|marque|presione)\s+(?:the\s+)?(?:pound|hash|star|asterisk|gato|numeral|asterisco|[#*])"
+)
 _JOINT_ENDS = re.compile(r"\b(?:followed\s+by|seguido\s+del?|y\s+despues|after\s+that)$")
-_DIGIT_CLOSE = re.compile(r"\d[\s,]*(?:(?:y|luego|then|and|el|la|the|tecla|key|con|with)\s+)*$")
+_DIGIT_CLOSE = re.compile(r"\d[\s,]*(?:(?:y|luego|then|and|el|la|the|tecla|key|con|with|hit|press|push|add)\s+)*$")
 # "treinta y dos": the "y" inside a number said in Spanish.
 _TENS_Y = re.compile(r"y\s+(?:uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve)\b")
 _TENS_BEFORE = re.compile(r"(?:veinte|treinta|cuarenta|cincuenta|sesenta|setenta|ochenta|noventa)\s+$")
@@ -105,7 +109,9 @@ _DICTATED_FOUR = re.compile(r"for\s+\d\b")
 _DIGIT_BEFORE = re.compile(r"(?<!\d)\d\s+$")
 # What may sit between two parts of one run.
 _JOIN = re.compile(
-    r"[ \t]*(?:-|,|\s+then\s+|\s+y\s+luego\s+|\s+luego\s+|\s+and\s+then\s+|\s+followed\s+by\s+|\s+plus\s+|"
+    r"[ \t]*(?:-|,|\s+then\s+(?:(?:hit|press|push|add)\s+(?:the\s+)?)?|"
+    r"\s+(?:and\s+)?(?:hit|press|push|add)\s+(?:the\s+)?|"
+    r"\s+y\s+luego\s+|\s+luego\s+|\s+and\s+then\s+|\s+followed\s+by\s+|\s+plus\s+|"
     r"\s+seguido\s+del?\s+|\s+y\s+despues\s+|\s+after\s+that\s+|"
     r"(?:\s+(?:y|and|con|with|luego|then|el|la|the|tecla|key|button|sign|signo|simbolo))+\s+)?[ \t]*"
 )
@@ -202,7 +208,12 @@ def _parts(reply: _Reply) -> list[_Part]:
             kind = "word"
         elif word in _TENS:
             kind = "tens"
-        elif len(word) == 1 and word.isalpha() and raw[m.start()].isupper() and word not in ("i", "a"):
+        elif (
+            len(word) == 1
+            and word.isalpha()
+            and raw[m.start()].isupper()
+            and (word not in ("i", "a") or re.match(r"a\s+\d\s+\d", t[m.start() :]))
+        ):
             kind = "letter"
         parts.append(_Part(m.start(), m.end(), word, kind or "other"))
     return parts
@@ -225,7 +236,7 @@ def _joins(reply: _Reply, group: list[_Part], nxt: _Part) -> bool:
 
         tens_and = last.kind == "tens" and nxt.kind == "word" and gap.strip() == "y"  # "treinta y dos"
         return joinable(last) and joinable(nxt) and (gap.strip() in ("", "-", ",") or tens_and)
-    if re.search(r"then|luego|followed|plus|seguido|despues|after", gap):
+    if re.search(r"then|luego|followed|plus|seguido|despues|after|\bhit\b|\bpress\b|\bpush\b|\badd\b", gap):
         # "pound then 1102", "8824 then star", "star 6 then 9 2 1": across "then" only a symbol or a short group.
         return last.kind == "symbol" or nxt.kind == "symbol" or (_short(last) and _short(nxt))
     if re.search(r"\b(?:y|and|con|with|el|la|the|tecla|key|button|sign|signo|simbolo)\b", gap):

@@ -350,7 +350,13 @@ def _with_place_named_before(reply: _Reply, verb: int, end: int, detail: str) ->
     """ "mudroom door is open, just set it on the bench inside": the mudroom stays with the bench."""
     sentence = reply.sentences[reply.sentence(verb)]
     named = next(
-        (m for m in _SAFE_PLACES.finditer(reply.t, sentence.start, verb) if not reply.is_negated(m.start())), None
+        (
+            m
+            for pattern in (_SAFE_PLACES, _PLAIN_NAMED)
+            for m in pattern.finditer(reply.t, sentence.start, verb)
+            if not reply.is_negated(m.start())
+        ),
+        None,
     )
     if named is None or re.match(r"safe", named.group(0)):
         return detail
@@ -402,6 +408,11 @@ def _said_where(reply: _Reply, pos: int) -> str:
     if following is not None:
         nxt = reply.clause(following.end())
         return _place_detail(reply, clause.end, nxt.end).lstrip(" ,")
+    there_is = _THERE_IS.search(reply.t, 0, pos)
+    if there_is is not None:
+        return _place_detail(
+            reply, there_is.start(1), there_is.end(1)
+        )  # "theres a cooler on the porch, put it in there"
     for m in list(_SAFE_PLACES.finditer(reply.t, 0, clause.start)) + list(
         _PLAIN_NAMED.finditer(reply.t, 0, clause.start)
     ):
@@ -412,7 +423,8 @@ def _said_where(reply: _Reply, pos: int) -> str:
     return ""
 
 
-_PLAIN_NAMED = re.compile(r"\b(?:front\s+door|door|front\s+step|steps|stoop|lobby|hallway|entrance)\b")
+_THERE_IS = re.compile(r"\bthere'?s\s+(?:a|an)\s+([^.!?,]+?)(?=\s+(?:put|leave|set|drop|place|just)\b|[.!?,]|$)")
+_PLAIN_NAMED = re.compile(r"\b(?:front\s+door|door|front\s+step|steps|stoop|lobby|hallway|entrance|gate)\b")
 
 
 def _someone_else(detail: str) -> bool:

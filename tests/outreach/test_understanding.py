@@ -114,6 +114,8 @@ WRITTEN_APART = [
         "dev8.csv",
         "dev9.csv",
         "dev10.csv",
+        "unseen-plain.csv",
+        "unseen-messy.csv",
     )
 ]
 # A reading other than UNCLEAR that is wrong, and sure (acted on without asking the recipient): at most 1 in 60.

@@ -225,3 +225,23 @@ def test_a_spanish_recipient_is_asked_and_read_back_in_spanish(client, twilio, d
 
     assert case.state == State.RESOLVING
     assert _texts(twilio)[-1] == "Entendido: código 4417. El repartidor volverá a intentarlo."
+
+
+def test_an_unsure_drop_off_is_asked_about_and_left_there_once_confirmed(client, twilio, texted, dave_stop):
+    Order.objects.filter(pk=dave_stop.order_id).update(safe_drop_allowed=True, signature_required=False)
+
+    # A place named, but nothing says to leave it there: asked before the parcel is left unattended.
+    case = _reply(client, texted, "back porch")
+
+    assert case.state == State.AWAITING_RECIPIENT
+    assert instructions(dave_stop) == []
+    assert _texts(twilio)[-1] == "Just to check: leave it at the back porch? Reply OK if so, or tell us where."
+    asked = CaseEvent.objects.get(case=case, summary__startswith="Asked the recipient to confirm")
+    assert "nothing says to leave it there" in asked.summary
+
+    case = _reply(client, case, "yes thats right")
+
+    assert (case.state, case.pending_outcome) == (State.RESOLVING, ExceptionCase.Outcome.SAFE_DROP)
+    assert [i.kind for i in instructions(dave_stop)] == [DriverInstruction.Kind.SAFE_DROP]
+    assert "leave it at the back porch" in instructions(dave_stop)[0].text
+    assert _texts(twilio)[-1].startswith("Got it: leave it at the back porch.")

@@ -115,14 +115,14 @@ def reply_understand(
         # "tmrw... actually friday is better", "leave it with the neighbour, no, on the porch": the last word wins.
         # A code takes back its own numbers ("5816 no wait 5861"), and a code with a fallback is a code.
         start, marker = taken_back.end(), taken_back.group("marker").strip(" ,.;-")
-        swapped = _number_swapped(text, taken_back.start("marker"), start)
+        whole = _access_code(reply)
+        swapped = None if whole is not None else _number_swapped(text, taken_back.start("marker"), start)
         if swapped is not None:
             # "at 4 no wait 5": the new number takes the old one's place.
             then = reply_understand(text=swapped, sent_at=sent_at, time_zone=time_zone, reason_code=reason_code)
             if then.intent != ReplyIntent.UNCLEAR:
                 return dataclasses.replace(then, why=f"{then.why}, after {marker!r}", evidence=())
         then = reply_understand(text=text[start:], sent_at=sent_at, time_zone=time_zone, reason_code=reason_code)
-        whole = _access_code(reply)
         if then.intent != ReplyIntent.UNCLEAR and (whole is None or then.intent == ReplyIntent.ACCESS_CODE):
             return _shifted(then, start, f"{then.why}, after {marker!r}")
     for rule in _RULES:

@@ -190,7 +190,9 @@ _NOT_FOR_ME = re.compile(
 
 def not_an_answer(reply: _Reply) -> Understanding | None:
     """A phone's reaction to our text, an automatic reply, "who is this?": nothing to act on, and said why."""
-    if _REACTION.search(reply.folded):
+    reaction = _REACTION.search(reply.folded)
+    if reaction is not None and not re.search(r"[^\W\d_]{2,}", reply.t[reaction.end() :]):
+        # A reaction with words of its own after the quote is read by those words.
         return Understanding(intent=ReplyIntent.UNCLEAR, why="a reaction to our message, not an answer")
     auto = _AUTOMATIC.search(reply.t)
     if auto is not None:
@@ -212,7 +214,8 @@ _OPT_OUT = re.compile(
     r"|\b(?:do ?n'?t|do not|dont|never|pls don'?t|please don'?t)\s+(?:text|txt|message|msg|contact|sms)\s+"
     r"(?:me|us|this number)\b"
     r"|\bno\s+more\s+(?:texts|txts|messages|msgs|sms)\b"
-    r"|\b(?:do ?n'?t|do not|dont)\s+want\s+(?:these|your|any|any\s+more|more|the)\s+(?:texts|txts|messages|msgs|sms)\b"
+    r"|\b(?:do ?n'?t|do not|dont)\s+want\s+(?:(?:these|your|any|any\s+more|more|the)\s+)?"
+    r"(?:texts|txts|messages|msgs|sms)\b"
     r"|\b(?:remove|take)\s+(?:me|us|my number|this number|our number)\s+(?:off|from)\b|^\W*remove\s+(?:me|us)\W*$"
     r"|\bremove\s+my\s+(?:number|phone\s+number|cell|cell\s+number)\b"
     r"|\bunsubscribe\s+me\b|\bopt\s+me\s+out\b|\bopt(?:-|\s)?out\b|\bunsubscribe\b"
@@ -251,7 +254,7 @@ _REFUSE = re.compile(
     r"until|till|before|after|today|tomorrow|tonight|anymore\s+(?:at|on)))"
     r"|\brefuse[ds]?\b|\brefusing\b|\breject(?:ed|ing)?\b"
     r"|\bcancel\s+(?:it|(?:the|my|this|that)\s+(?:order|delivery|package|shipment)|order|delivery|shipment)\b"
-    r"|\b(?:no\s*one|nobody)\s+(?:named|called)\s+\w+\s+(?:lives|works)\s+here\b|\bwrong\s+name\b"
+    r"|\b(?:no\s*one|nobody)\s+(?:named|called)\s+\w+\s+(?:(?:lives|works)\s+)?here\b|\bwrong\s+name\b"
     r"|\breturn\s+(?:it\s+)?to\s+(?:the\s+)?(?:sender|seller|store|shop|merchant|vendor|amazon)\b|\bwrong\s+person\b|\b(?:no\s*one|nobody)\s+(?:by|with|named)\s+that\s+name\b"
     r"|\b(?:already\s+)?cancell?ed\s+(?:it|this|that|the|my)\b|\bordered\s+(?:it\s+|this\s+)?by\s+mistake\b"
     r"|\b(?:doesn'?t|does not)\s+live\s+here\b"
@@ -271,7 +274,7 @@ _REFUSE = re.compile(
 )
 _SEND_BACK = re.compile(
     # "bring it back around 3" and "puede regresar?" ask the driver to come again, not to return the parcel.
-    r"\b(?:send|ship|take)\s+(?:it|this|them|the\s+\w+)\s+back\b|\breturn\s+(?:it|this|them|the\s+\w+)\b"
+    r"\b(?:send|ship|take)\s+(?:(?:it|this|them|the\s+\w+)\s+)?back\b|\breturn\s+(?:it|this|them|the\s+\w+)\b"
     r"|\bdevuel(?:va|valo|vanlo|ve|ver|velo)\b|\bregres(?:alo|enlo|elo|arlo)\b"
     r"|\bmand(?:a|e|en)lo\s+(?:back|de\s+vuelta|de\s+regreso)\b"
     r"|\b(?:don'?t|dont|do\s+not)\s+(?:deliver|redeliver|re-deliver|bring|send)(?:\s+(?:it|the\s+\w+(?:\s+one)?))?\b"

@@ -105,6 +105,7 @@ _DIGIT_CLOSE = re.compile(r"\d[\s,]*(?:(?:y|luego|then|and|el|la|the|tecla|key|c
 # "treinta y dos": the "y" inside a number said in Spanish.
 _TENS_Y = re.compile(r"y\s+(?:uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve)\b")
 _TENS_BEFORE = re.compile(r"(?:veinte|treinta|cuarenta|cincuenta|sesenta|setenta|ochenta|noventa)\s+$")
+_REPEATED = re.compile(r"\s+(?:\d(?!\d)|zero|oh|one|two|three|four|five|six|seven|eight|nine)\b")
 _DICTATED_FOUR = re.compile(r"for\s+\d\b")
 _DIGIT_BEFORE = re.compile(r"(?<!\d)\d\s+$")
 # What may sit between two parts of one run.
@@ -204,6 +205,8 @@ def _parts(reply: _Reply) -> list[_Part]:
             kind = "alnum"
         elif word == "for" and _DICTATED_FOUR.match(t, m.start()) and _DIGIT_BEFORE.search(t, 0, m.start()):
             kind, word = "digits", "4"  # "3 for 7 0": dictation writes four as "for"
+        elif word in ("double", "triple", "doble") and _REPEATED.match(t, m.end()):
+            kind = "times"  # "double 4 double 8": 4488
         elif word in _DIGIT_WORDS or word in _TEENS:
             kind = "word"
         elif word in _TENS:
@@ -228,7 +231,7 @@ def _joins(reply: _Reply, group: list[_Part], nxt: _Part) -> bool:
     joint = _JOIN.fullmatch(gap)
     if joint is None:
         return False
-    spoken = {"word", "tens"}
+    spoken = {"word", "tens", "times"}
     if last.kind in spoken or nxt.kind in spoken:
         # Words join words ("eight one eight one", "forty two") and single digits ("8 zero 1 5").
         def joinable(part: _Part) -> bool:
@@ -283,7 +286,7 @@ def _run(reply: _Reply, group: list[_Part]) -> Run | None:
     kinds = {p.kind for p in group}
     if kinds <= {"symbol", "letter"}:
         return None
-    if "word" in kinds or "tens" in kinds:
+    if "word" in kinds or "tens" in kinds or "times" in kinds:
         code = _spoken(group)
         if code is None or len([p for p in group if p.kind != "symbol"]) < 2 or sum(c.isdigit() for c in code) < 3:
             return None
@@ -314,6 +317,13 @@ def _spoken(group: list[_Part]) -> str | None:
         p = group[i]
         if p.kind == "symbol":
             out.append(_SYMBOL_WORDS.get(p.text, p.text))
+        elif p.kind == "times":
+            nxt = group[i + 1] if i + 1 < len(group) else None
+            if nxt is None:
+                return None
+            digit = nxt.text if nxt.kind == "digits" else _DIGIT_WORDS.get(nxt.text, "")
+            out.append(digit * (3 if p.text == "triple" else 2))
+            i += 1
         elif p.kind == "digits":
             out.append(p.text)
         elif p.kind == "tens":

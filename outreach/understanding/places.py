@@ -246,7 +246,7 @@ def _safe_drop(reply: _Reply) -> Understanding | None:
             continue  # "I leave at 5", "leave in 10 minutes": a time, not a place
         if place is None and not (_LEAVE_ALONE.search(verb.group(0)) and _NOTHING_MORE.match(t, verb.end())):
             continue  # "leave the door open", "drop by": not a drop-off instruction
-        detail = _place_detail(reply, verb.end(), place.end()) if place else _place_said_next(reply, verb.end())
+        detail = _place_detail(reply, verb.end(), place.end()) if place else _place_said_next(reply, verb.start())
         said = reply.original(verb.start(), verb.end()).strip()
         bare = _bare_place(detail)
         unit_with = _UNIT_WORD.search(bare) and re.match(r"(?:with|w/?|to|2|con)\s", detail.lower())

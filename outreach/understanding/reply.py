@@ -38,6 +38,11 @@ _SENTENCE_END = re.compile(rf"[!?;\n]+|{_STOP}|\s-\s|\s/\s")
 _CLAUSE_END = re.compile(rf"[!?;\n,()]+|{_STOP}|\s-\s|\s/\s|\s(?:but|pero|although|though|so|then|and then)\s")
 
 
+# "Replying to "The access code provided did not work": ...": the phone's way of quoting us.
+_REPLYING_TO = re.compile(
+    r"(?:replying\s+to|in\s+reply\s+to|re|respondiendo\s+a|en\s+respuesta\s+a|loved|liked|disliked|laughed\s+at|"
+    r"emphasized|emphasised|questioned|reacted\s+\S+\s+to|le\s+gusto|le\s+encanto|enfatizo)\s*:?\s*$"
+)
 # A line quoted with ">".
 _QUOTED_LINE = re.compile(r"^>[^\n]*", re.M)
 
@@ -49,8 +54,8 @@ def _unquoted(folded: str) -> str:
     marks = [i for i, c in enumerate(text) if c == '"']
     for opening, closing in zip(marks[0::2], [*marks[1::2], len(text)], strict=False):
         inside = text[opening + 1 : closing]
-        leading = not text[:opening].strip(" \t:;-.,!?'")
-        if "\n" not in inside and (len(inside) >= 24 or (leading and len(inside) >= 8)):
+        leading = not text[:opening].strip(" \t:;-.,!?'") or bool(_REPLYING_TO.search(text[:opening]))
+        if "\n" not in inside and (len(inside) >= 24 or (leading and len(inside) >= 4)):
             text = text[:opening] + " " * (min(closing + 1, len(text)) - opening) + text[closing + 1 :]
     return text
 

@@ -76,6 +76,7 @@ _NUMBER_WORDS = {
     "couple": 2,
     "couple of": 2,
     "half an": 0.5,
+    "half": 0.5,
     "half a": 0.5,
     "media": 0.5,
     "a half": 0.5,
@@ -93,8 +94,8 @@ _HOUR_WORD = (
 )
 # A clock reading: "2", "2pm", "2:30", "14:00", "6.30", "5ish", "three", "noon", "4 y media".
 _CLOCK = (
-    rf"(?:(?:half|quarter)\s+(?:past|after|to|til|till)\s+)?(?:\d{{1,2}}(?![\d/])|{_HOUR_WORD}|noon|midday|mediodia|medio\s+dia|midnight)"
-    r"(?:[:.h][0-5]\d)?(?:\s*(?:am|pm)\b|(?<=\d)[ap]\b)?(?:\s*o'?clock|\s?ish)?(?:\s+y\s+(?:media|cuarto))?"
+    rf"(?:(?:a\s+)?(?:half|quarter)\s+(?:past|after|to|til|till)\s+)?(?:\d{{1,2}}(?![\d/])|{_HOUR_WORD}|noon|midday|mediodia|medio\s+dia|midnight)"
+    r"(?:[:.h][0-5]\d)?(?:\s*(?:am|pm)\b|(?<=\d)[ap]\b)?(?:\s*o\s?'?\s?clock|\s?ish)?(?:\s+y\s+(?:media|cuarto))?"
 )
 _MERIDIEM_CLOCK = r"\d{1,2}(?:[:.][0-5]\d)?\s*(?:am|pm)\b|\d{1,2}[:][0-5]\d|\d{1,2}(?<=\d)[ap]\b|noon|midday|mediodia"
 _AT = (
@@ -112,12 +113,12 @@ _UNIT_AFTER = (
 )
 _TIME = re.compile(
     rf"(?P<between>\b(?:between|btwn|btw|from|entre|de)\s+(?:las?\s+)?(?P<b1>{_CLOCK})\s*"
-    rf"(?:and|&|to|til+|until|-|y|a|hasta)\s*(?:las?\s+)?(?P<b2>{_CLOCK}){_UNIT_AFTER}(?!\s*[\d/]))"
+    rf"(?:and|&|to|til+|until|-|y|a|hasta|n)\s*(?:las?\s+)?(?P<b2>{_CLOCK}){_UNIT_AFTER}(?!\s*[\d/]))"
     rf"|(?P<range>(?<![\w:.#/-])(?P<r1>\d{{1,2}}(?:[:.][0-5]\d)?(?:\s*(?:am|pm))?)\s*(?:-|to)\s*"
     rf"(?P<r2>\d{{1,2}}(?:[:.][0-5]\d)?)\s*(?P<rap>am|pm)?(?![\w/-]){_UNIT_AFTER})"
     r"|(?P<rel>\b(?:in|within|en|dentro\s+de|give\s+me|gimme|dame|deme|need|estoy\s+a|llego\s+en|a|like|about|"
     r"around|approx|arrive(?:\s+home)?|reach(?:\s+home)?|be\s+(?:home|there|back))\s+(?:like\s+|about\s+|around\s+|approx\s+|unos\s+|un\s+)?"
-    r"(?P<rn>\d{1,3}|an?|one|two|three|four|five|ten|fifteen|twenty|thirty|forty(?:[\s-]five)?|half\s+an?|"
+    r"(?P<rn>\d{1,3}|an?|one|two|three|four|five|ten|fifteen|twenty|thirty|forty(?:[\s-]five)?|half(?:\s+an?)?|"
     r"a\s+half|a\s+couple(?:\s+of)?|couple(?:\s+of)?|a\s+few|few|una|media|dos|tres|cinco|diez|quince|veinte|"
     r"treinta)\s*"
     r"(?P<ru>min|mins|minute|minutes|minuto|minutos|hours|hour|hrs|hr|h|horas|hora)\b)"
@@ -127,7 +128,7 @@ _TIME = re.compile(
     r"|(?P<soon>(?:\b(?:back|home|there|here|down|out|arrive|arriving|be\s+there|llego|estoy\s+ahi)\s+|^\W*)"
     r"(?:in|en)\s+(?:like\s+|about\s+|around\s+|como\s+)?(?P<sn>\d{1,2})(?![\d:\w])(?!\s*(?:am|pm|a\.|p\.|o'?clock|mins?|minutes?|minutos|hrs?|hours?|horas?|"
     r"days?|dias?|weeks?|st|nd|rd|th)\b))"
-    rf"|(?P<prep>(?<![\w'])(?P<p>{_AT}|{_AFTER}|{_UNTIL}|{_BEFORE})(?:\s+|(?<=@)|(?<=after)(?=\d)|(?<=til)(?=\d))(?:(?:about|around|like|approx|approximately|maybe)\s+)?(?P<c>{_CLOCK}){_UNIT_AFTER}(?![\w/]))"
+    rf"|(?P<prep>(?<![\w'])(?P<p>{_AT}|{_AFTER}|{_UNTIL}|{_BEFORE})(?:\s+|(?<=@)|(?<=after)(?=\d)|(?<=til)(?=\d))(?:(?:about|around|like|approx|approximately|maybe|the)\s+)?(?P<c>{_CLOCK}){_UNIT_AFTER}(?![\w/]))"
     rf"|(?P<hhmm>(?<![\w'])(?P<hp>by|at|until|till|til|after|before|around|@)\s*(?P<hh>[01]?\d|2[0-3])(?P<mm>[0-5]\d)\b"
     r"(?!\s*(?:am|pm|min|hour|hr)))"
     rf"|(?P<bare>(?<![\w:#*/.])(?P<bc>{_MERIDIEM_CLOCK}|\d{{1,2}}(?=ish\b)|(?:half|quarter)\s+(?:past|to|after)\s+\d{{1,2}}\b)(?:\s?ish)?(?![\w/]))"
@@ -140,8 +141,8 @@ _PREP_KIND = [
     (re.compile(rf"^(?:{_BEFORE})$"), "before"),
 ]
 _CLOCK_PARTS = re.compile(
-    rf"(?P<half>(?:half|quarter)\s+(?:past|after|to|til|till)\s+)?(?P<h>\d{{1,2}}|{_HOUR_WORD}|noon|midday|mediodia|medio\s+dia|midnight)"
-    r"(?:[:.h](?P<m>[0-5]\d))?\s*(?P<ap>am|pm|a|p)?(?:\s*o'?clock|\s?ish)?(?:\s+y\s+(?P<y>media|cuarto))?"
+    rf"(?:a\s+)?(?P<half>(?:half|quarter)\s+(?:past|after|to|til|till)\s+)?(?P<h>\d{{1,2}}|{_HOUR_WORD}|noon|midday|mediodia|medio\s+dia|midnight)"
+    r"(?:[:.h](?P<m>[0-5]\d))?\s*(?P<ap>am|pm|a|p)?(?:\s*o\s?'?\s?clock|\s?ish)?(?:\s+y\s+(?P<y>media|cuarto))?"
 )
 
 _TOMORROW = (
@@ -200,6 +201,25 @@ _MONTHS = {
     for name in names
 }
 _MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
+
+
+def _slipped(name: str) -> set[str]:
+    """A day's name typed with a letter dropped or two swapped ("mondy", "thrusday"), first two letters kept."""
+    dropped = {name[:i] + name[i + 1 :] for i in range(2, len(name))}
+    swapped = {name[:i] + name[i + 1] + name[i] + name[i + 2 :] for i in range(2, len(name) - 1)}
+    return (dropped | swapped) - {name}
+
+
+# Typed days resolve to the day; a name ("frida") or a word ("sunda") is not one.
+_WEEKDAYS.update(
+    {
+        slip: number
+        for name, number in list(_WEEKDAYS.items())
+        if len(name) >= 6 and name.endswith("day")
+        for slip in _slipped(name)
+        if slip not in _WEEKDAYS and slip not in ("frida", "sunda", "monda")
+    }
+)
 # "sat" and "sun" are ordinary words too; they count as days only where a day is expected.
 _WEEKDAY_NAMES = "|".join(sorted((d for d in _WEEKDAYS if d not in ("sat", "sun")), key=len, reverse=True))
 _DAY = re.compile(

@@ -46,7 +46,7 @@ _NEGATED_DAY_BEFORE = re.compile(
 )
 # Read from the day's end (``match`` anchors there): "friday is bad", "tuesday doesn't work", "saturday no".
 _NEGATED_DAY_AFTER = re.compile(
-    r"\s*(?:is\s+(?:no\s+good|bad|not\s+good)|(?:isn'?t|is\s+not)\s+good|"
+    r"\s*(?:is\s+(?:no\s+good|bad|not\s+good|thanksgiving|christmas|a\s+holiday|new\s+year'?s)|(?:isn'?t|is\s+not)\s+good|"
     r"(?:doesn'?t|does\s+not|won'?t|will\s+not)\s+work|no)\b"
 )
 # "phone me when you're 10 minutes out": a time in a condition about the driver is not when to come.

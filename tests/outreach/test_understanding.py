@@ -116,6 +116,7 @@ WRITTEN_APART = [
         "dev10.csv",
         "unseen-plain.csv",
         "unseen-messy.csv",
+        "final-check.csv",
     )
 ]
 # A reading other than UNCLEAR that is wrong, and sure (acted on without asking the recipient): at most 1 in 60.

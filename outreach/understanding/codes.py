@@ -60,6 +60,7 @@ _UNIT_BEFORE = re.compile(
     r"\b(?:apt|apartment|unit|suite|ste|no|number|num|room|rm|house|bldg|building|floor|lot|depto|departamento|dpto|"
     r"casa|piso|in|at)\.?\s*#?\s*$"
 )
+_UNIT_ONLY_BEFORE = re.compile(r"\b(?:apt|apartment|unit|suite|ste|room|rm|flat|depto|departamento)\.?\s*#?\s*$")
 _OLD_BEFORE = re.compile(
     r"\b(?:old|used to be|wrong|antiguo|viejo|anterior|(?:you|u|he|the\s+driver)\s+(?:probably\s+|must\s+have\s+)?"
     r"(?:put|used|tried|entered|typed|pressed))\b"
@@ -117,12 +118,17 @@ def _access_code(reply: _Reply) -> Understanding | None:
                 found.append(_CodeFound(run, tier, f"code after {keyword!r}", said))
     found += _at_the_door(reply, all_runs)
     for run in all_runs:
+        if _UNIT_ONLY_BEFORE.search(t, max(0, run.start - 12), run.start) and not _CODE_WORD.search(
+            t, max(0, run.start - 14), run.start
+        ):
+            continue  # "apt 308", "unit 1207 on the callbox": a door, not a code
         keypad = _ON_THE_KEYPAD.match(t, run.end)
         if keypad is not None and run.digits >= 3:
             said = Evidence(keypad.start(), keypad.end(), "device")
             found.append(_CodeFound(run, 1, f"code {keypad.group(0).strip()!r}", said))
         after = _CODE_WORD_AFTER.match(t, run.end)
-        if after is not None and run.digits >= 3:
+        owns = after is not None and any(r.start > after.end() and r.start - after.end() <= 3 for r in all_runs)
+        if after is not None and run.digits >= 3 and not owns:
             found.append(_CodeFound(run, 0, "code before 'code'", Evidence(after.start(), after.end(), "code word")))
         marked = ("#" in run.code or "*" in run.code) and run.digits >= 3
         if marked and not _UNIT_BEFORE.search(t, 0, run.start) and not _NOT_CODE_BEFORE.search(t, 0, run.start):

@@ -106,7 +106,7 @@ _SLIPS = {
 
 # "opt me back in", "resubscribe", "start sending me the updates again".
 _OPT_IN = re.compile(
-    r"\bsign\s+me\s+(?:back\s+)?up\b|\bopt\s+(?:me\s+)?(?:back\s+)?in\b|\bre-?subscribe\b|\bstart\s+(?:sending|texting)\s+(?:me\s+)?(?:again|the\s+updates)\b"
+    r"\bsign\s+me\s+(?:back\s+)?up\b|\bstart\s+(?:sending|texting)\b[^.!?]*\bagain\b|\bopt\s+(?:me\s+)?(?:back\s+)?in\b|\bre-?subscribe\b|\bstart\s+(?:sending|texting)\s+(?:me\s+)?(?:again|the\s+updates)\b"
     r"|\b(?:i\s+)?want\s+(?:the|your)\s+(?:updates|texts|messages)\s+(?:again|back)\b"
     r"|\bquiero\s+(?:recibir\s+)?(?:los\s+)?(?:mensajes|textos|updates)\s+(?:otra\s+vez|de\s+nuevo)\b"
     r"|\b(?:opted|unsubscribed|me\s+di\s+de\s+baja)\s+(?:out\s+)?(?:by\s+(?:mistake|accident)|sin\s+querer)\b"

@@ -106,6 +106,7 @@ _DIGIT_CLOSE = re.compile(r"\d[\s,]*(?:(?:y|luego|then|and|el|la|the|tecla|key|c
 _TENS_Y = re.compile(r"y\s+(?:uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve)\b")
 _TENS_BEFORE = re.compile(r"(?:veinte|treinta|cuarenta|cincuenta|sesenta|setenta|ochenta|noventa)\s+$")
 _REPEATED = re.compile(r"\s+(?:\d(?!\d)|zero|oh|one|two|three|four|five|six|seven|eight|nine)\b")
+_CODE_SAID = re.compile(r"\b(?:code|codigo|clave|pin|passcode)\b")
 _DICTATED_FOUR = re.compile(r"for\s+\d\b")
 _DIGIT_BEFORE = re.compile(r"(?<!\d)\d\s+$")
 # What may sit between two parts of one run.
@@ -257,6 +258,11 @@ def _joins(reply: _Reply, group: list[_Part], nxt: _Part) -> bool:
         return False
     if _short(last) and _short(nxt) and (_consistent(group, nxt) or gap.strip() == "-"):
         return True  # "90-21-7": dashes join short groups of any size
+    if len(group) == 1 and len(last.text) == len(nxt.text) == 3 and last.kind == nxt.kind == "digits":
+        # "code to the gate 556 677": two threes after a code word, unless a phone number's four follow
+        said = _CODE_SAID.search(reply.t, max(0, last.start - 30), last.start)
+        if said and not re.match(r"[\s.-]*\d{4}", reply.t[nxt.end :]):
+            return True
     told = _LENGTH_TOLD.search(reply.t)
     if told is None or not last.kind == nxt.kind == "digits":
         return False

@@ -39,7 +39,7 @@ _PICKUP_PLACE = re.compile(
     r"(?<=la )bodega(?=\s+(?:de\s+ustedes|por\s+el|por\s+ella|manana|\W*$))|"
     r"deposito|su oficina|sus oficinas|tienda de (?:pickup|paquetes|recogida)|your station|the station|"
     r"delivery station|your facility|"
-    r"your\s+(?:[a-z]+\s+){1,3}(?:location|store|office|depot|warehouse|station|facility|branch))\b"
+    r"(?:your|ur)\s+(?:[a-z]+\s+){0,3}(?:location|store|office|depot|warehouse|station|facility|branch))\b"
 )
 # A place named by a shop ("the Walgreens on Division & Damen") is the place, words after it say which one.
 _PICKUP_TAIL_STOP = re.compile(
@@ -112,10 +112,10 @@ def _pickup_detail(reply: _Reply, place: re.Match[str]) -> str:
 
 # "leave" may stand alone ("leave with the front desk"); the others are also nouns ("my place") and need an object.
 _DROP_VERB = re.compile(
-    r"\b(?:just\s+)?(?:leave|leav|lave|leeve|drop\s+off)"
+    r"\b(?:just\s+)?(?:leave|leav|lave|leeve|lv|drop\s+off)"
     r"(?:\s+(?:it|them|the\s+(?:package|parcel|box|delivery|order|pkg)|package|parcel|pkg))?(?:\s+(?:off|down|here))?"
     r"(?=\s|$|[.,!])"
-    r"|\b(?:just\s+)?(?:put|drop|place|set|stick|toss|throw|hide|slide|slip|tuck|deliver|keep)"
+    r"|\b(?:just\s+)?(?:put|drop|place|set|stick|toss|throw|chuck|hide|slide|slip|tuck|deliver|keep)"
     r"\s+(?:it|them|(?:the\s+)?(?:package|parcel|box|delivery|order|pkg))(?:\s+(?:off|down))?(?=\s|$|[.,!])"
     r"|\b(?:just\s+)?bring\s+(?:it|them|the\s+(?:package|parcel|box))(?=\s+to\b)"
     r"|\b(?:just\s+)?(?:give|hand)(?:\s+(?:it|them|the\s+(?:package|parcel|box|pkg)))?(?=\s+(?:to|2)\b)"
@@ -139,7 +139,8 @@ _HOUSEHOLD = re.compile(
     r"\b(?:wife|husband|son|daughter|kid|kids|mom|mum|dad|roommate|partner|family|esposa|esposo|hijo|hija|mama|papa)\b"
 )
 _DROP_PLACE = re.compile(
-    r"\s*(?:(?:at|on|in|inside|into|by|behind|under|underneath|beneath|beside|next to|near|in front of|outside|"
+    r"\s*(?:(?:please|pls|plz)\s+)?"
+    r"(?:(?:at|on|in|inside|into|by|behind|under|underneath|beneath|beside|next to|near|in front of|outside|"
     r"between|with|w/|w|to|2(?=\s+(?:the|my|a|apt|unit)\b)|against|round|around|on top of|through|thru|over|en|con|"
     r"detras de|debajo de|junto a|"
     r"al|a\s+la|a|al lado de|dentro de|adentro\s+del?|adentro\s+de\s+la|adentro|encima\s+de|sobre|atras\s+de|"
@@ -197,7 +198,8 @@ _FALLBACK = re.compile(
 )
 _BEFORE_YOU = re.compile(r"\b(?:before|until|till|unless)\s+(?:you|u|the\s+driver|he|she|they)\s+$")
 _REFUSED_AFTER = re.compile(
-    r"\s+(?:doesn'?t|does\s+not|don'?t|do\s+not|won'?t|can'?t|cannot|isn'?t|is\s+not|no\s+acepta)\b"
+    r"\s+(?:doesn'?t|does\s+not|don'?t|do\s+not|won'?t|can'?t|cannot|isn'?t|is\s+not|no\s+acepta|not\s+big\s+enough|"
+    r"too\s+small|is\s+full|full)\b"
 )
 _CLOSED_AFTER = re.compile(r"\s+(?:is|'s|are)\s+(?:closed|shut|not\s+open)\b")
 _OPEN_NOW = re.compile(r"\s+(?:is|'s|are)\s+open\b")
@@ -266,6 +268,11 @@ def _safe_drop(reply: _Reply) -> Understanding | None:
             detail = _said_where(reply, verb.start()) or detail
         elif place is not None:
             detail = _with_place_named_before(reply, verb.start(), place.end(), detail)
+            refined = _PLACE_CLAUSE.match(t, place.end())
+            if refined is not None and t[place.end() : refined.start() + 2].strip().startswith(","):
+                # "outside the gate, behind the hedge": the next clause says where exactly
+                more = _place_detail(reply, refined.start(), reply.clause(refined.end()).end).lstrip(" ,")
+                detail = f"{detail}, {more}"
         return Understanding(
             intent=ReplyIntent.SAFE_DROP,
             detail=detail,
@@ -354,7 +361,7 @@ def _with_place_named_before(reply: _Reply, verb: int, end: int, detail: str) ->
             m
             for pattern in (_SAFE_PLACES, _PLAIN_NAMED)
             for m in pattern.finditer(reply.t, sentence.start, verb)
-            if not reply.is_negated(m.start())
+            if not reply.is_negated(m.start()) and not _REFUSED_AFTER.match(reply.t, m.end())
         ),
         None,
     )
@@ -413,9 +420,7 @@ def _said_where(reply: _Reply, pos: int) -> str:
         return _place_detail(
             reply, there_is.start(1), there_is.end(1)
         )  # "theres a cooler on the porch, put it in there"
-    for m in list(_SAFE_PLACES.finditer(reply.t, 0, clause.start)) + list(
-        _PLAIN_NAMED.finditer(reply.t, 0, clause.start)
-    ):
+    for m in list(_SAFE_PLACES.finditer(reply.t, 0, pos)) + list(_PLAIN_NAMED.finditer(reply.t, 0, pos)):
         # "the guard at the gatehouse signs for stuff, leave it there": the clause that named it says what "there" is.
         named = reply.clause(m.start())
         said = _TRAILING_JUNK.sub("", reply.original(named.start, named.end).strip(" .,!-/"))
@@ -439,7 +444,7 @@ def _someone_else(detail: str) -> bool:
 
 def _place_detail(reply: _Reply, start: int, end: int, *, between: bool = False) -> str:
     """The place as the recipient said it, with its preposition: 'in my car', 'next to the mat', 'on the porch'."""
-    text = reply.original(start, end)
+    text = re.sub(r"^\s*(?:please|pls|plz)\s+", "", reply.original(start, end), flags=re.I)
     if between:
         # "between the storm door and the front door": the "and" is part of the place.
         text = re.sub(r"\s+and\s+", " \x00 ", text, count=1)

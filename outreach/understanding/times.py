@@ -99,7 +99,7 @@ _CLOCK = (
 )
 _MERIDIEM_CLOCK = r"\d{1,2}(?:[:.][0-5]\d)?\s*(?:am|pm)\b|\d{1,2}[:][0-5]\d|\d{1,2}(?<=\d)[ap]\b|noon|midday|mediodia"
 _AT = (
-    r"at|@|around|arround|aroud|round|about|abt|by|like|at\s+like|at\s+about|at\s+around|say|a\s+las|a\s+la|"
+    r"at|@|back|around|arround|aroud|round|about|abt|by|like|at\s+like|at\s+about|at\s+around|say|a\s+las|a\s+la|"
     r"como\s+a\s+las|tipo|sobre\s+las|para\s+las|alrededor\s+de\s+las|a\s+eso\s+de\s+las"
 )
 _AFTER = (
@@ -116,14 +116,14 @@ _TIME = re.compile(
     rf"(?:and|&|to|til+|until|-|y|a|hasta|n)\s*(?:las?\s+)?(?P<b2>{_CLOCK}){_UNIT_AFTER}(?!\s*[\d/]))"
     rf"|(?P<range>(?<![\w:.#/-])(?P<r1>\d{{1,2}}(?:[:.][0-5]\d)?(?:\s*(?:am|pm))?)\s*(?:-|to)\s*"
     rf"(?P<r2>\d{{1,2}}(?:[:.][0-5]\d)?)\s*(?P<rap>am|pm)?(?![\w/-]){_UNIT_AFTER})"
-    r"|(?P<rel>\b(?:in|within|en|dentro\s+de|give\s+me|gimme|dame|deme|need|estoy\s+a|llego\s+en|a|like|about|"
-    r"around|approx|arrive(?:\s+home)?|reach(?:\s+home)?|be\s+(?:home|there|back))\s+(?:like\s+|about\s+|around\s+|approx\s+|unos\s+|un\s+)?"
+    r"|(?P<rel>(?:^\W*(?=\d{1,2}\s*(?:min|mins|minutes|minutos)\W*$)|\b(?:in|within|en|dentro\s+de|give\s+me|gimme|dame|deme|need|estoy\s+a|llego\s+en|a|like|about|"
+    r"around|approx|arrive(?:\s+home)?|reach(?:\s+home)?|be\s+(?:home|there|back))\s+)(?:like\s+|about\s+|around\s+|approx\s+|unos\s+|un\s+)?"
     r"(?P<rn>\d{1,3}|an?|one|two|three|four|five|ten|fifteen|twenty|thirty|forty(?:[\s-]five)?|half(?:\s+an?)?|"
     r"a\s+half|a\s+couple(?:\s+of)?|couple(?:\s+of)?|a\s+few|few|una|media|dos|tres|cinco|diez|quince|veinte|"
     r"treinta)\s*"
     r"(?P<ru>min|mins|minute|minutes|minuto|minutos|hours|hour|hrs|hr|h|horas|hora)\b)"
     r"|(?P<away>\b(?P<an>\d{1,3}|a\s+few|few|a\s+couple(?:\s+of)?|one|two|three|four|five|ten|fifteen|twenty|thirty|"
-    r"half\s+an?|an?)"
+    r"half\s+an?|half|an?)"
     r"\s*(?P<au>min|mins|minute|minutes|hours?|hrs?)\s+(?:away|out)\b)"
     r"|(?P<soon>(?:\b(?:back|home|there|here|down|out|arrive|arriving|be\s+there|llego|estoy\s+ahi)\s+|^\W*)"
     r"(?:in|en)\s+(?:like\s+|about\s+|around\s+|como\s+)?(?P<sn>\d{1,2})(?![\d:\w])(?!\s*(?:am|pm|a\.|p\.|o'?clock|mins?|minutes?|minutos|hrs?|hours?|horas?|"

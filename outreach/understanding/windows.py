@@ -51,7 +51,7 @@ _NEGATED_DAY_AFTER = re.compile(
 )
 # "phone me when you're 10 minutes out": a time in a condition about the driver is not when to come.
 _ABOUT_THE_DRIVER = re.compile(
-    r"\b(?:when|once|if|before)\s+(?:you|u|he|she|the\s+driver)(?:'re|\s+are|'s|\s+is|\s+get)?\b"
+    r"\b(?:when|once|if|before)\s+(?:you|u|ur|youre|he|she|the\s+driver)(?:'re|\s+are|'s|\s+is|\s+get|\s+r)?\b"
 )
 _BUSY_BEFORE = re.compile(r"\b(?:work|works|working|busy|trabajo|trabajando)\s+(?:the\s+|on\s+|at\s+|in\s+)?$")
 _CLOSING_BEFORE = re.compile(r"\b(?:close|closes|closing|shut|shuts|cierra|cierran|cerramos)\s+$")

@@ -117,6 +117,7 @@ WRITTEN_APART = [
         "unseen-plain.csv",
         "unseen-messy.csv",
         "final-check.csv",
+        "final-check-2.csv",
     )
 ]
 # A reading other than UNCLEAR that is wrong, and sure (acted on without asking the recipient): at most 1 in 60.

@@ -160,7 +160,7 @@ def _access_code(reply: _Reply) -> Understanding | None:
         intent=ReplyIntent.ACCESS_CODE,
         code=best.run.code,
         why=best.why,
-        doubt=_doubt(best, new or found),
+        doubt=_doubt(best, new or found) or _other_number(reply, best, all_runs),
         evidence=tuple(e for e in (best.said, Evidence(best.run.start, best.run.end, "the code")) if e is not None),
     )
 
@@ -173,6 +173,22 @@ def _doubt(best: _CodeFound, found: list[_CodeFound]) -> str:
         return "more than one code, none called new"
     if best.run.written == "words" and best.tier > 0:
         return "a code in words with nothing calling it a code"
+    return ""
+
+
+def _other_number(reply: _Reply, best: _CodeFound, all_runs: list[Run]) -> str:
+    """Another number in the reply that could be the code, when nothing right before this one calls it a code."""
+    if best.tier == 0:
+        return ""
+    t = reply.t
+    for run in all_runs:
+        if run.start == best.run.start or run.digits < 3 or run.code == best.run.code:
+            continue
+        if _code_is_old(reply, run.start) or _said_old_after(reply, run) or _UNIT_ONLY_BEFORE.search(t, 0, run.start):
+            continue
+        if _TIME.match(t, run.start) and not re.fullmatch(r"\d{3,}", run.code):
+            continue
+        return "another number in the reply could be the code"
     return ""
 
 

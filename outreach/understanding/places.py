@@ -264,8 +264,11 @@ def _safe_drop(reply: _Reply) -> Understanding | None:
             return Understanding(
                 intent=ReplyIntent.NEIGHBOR, detail=_bare_place(detail), why=f"someone else named after {said!r}"
             )
+        doubt = ""
         if bare.lower() in _VAGUE:
             detail = _said_where(reply, verb.start()) or detail
+            if detail.lower() not in _VAGUE:
+                doubt = f"the place is read from what {bare!r} refers to"
         elif place is not None:
             detail = _with_place_named_before(reply, verb.start(), place.end(), detail)
             refined = _PLACE_CLAUSE.match(t, place.end())
@@ -277,6 +280,7 @@ def _safe_drop(reply: _Reply) -> Understanding | None:
             intent=ReplyIntent.SAFE_DROP,
             detail=detail,
             why=f"place after {said!r}" if detail else f"told to {said!r}, no place named",
+            doubt=doubt,
             evidence=(Evidence(verb.start(), place.end() if place else verb.end(), "drop-off"),),
         )
     only = _PLACE_ONLY.match(t)

@@ -51,7 +51,8 @@ _PRESENT = re.compile(
     r"|\b(?:at|by)\s+the\s+(?:front\s+)?(?:door|gate|lobby|entrance|counter)\s+right\s+now\b|\blet\s+(?:you|u)\s+in\b"
     r"|^\W*(?:si|yes)\s+estoy\b|\btoque\s+fuerte\b"
     r"|\bi'?ll\s+(?:open|unlock|buzz)\s+(?:the\s+)?(?:gate|door|it)\b[^.!?]*\b(?:now|right\s+now)\b"
-    r"|\bjust\s+(?:walked|got|came)\s+(?:in|home|back)\b|\byou\s+can\s+(?:drop\s+it\s+off|come|bring\s+it)\s+now\b|\bwe\s+(?:just\s+)?re-?opened\b"
+    r"|\bjust\s+(?:walked|got|came)\s+(?:in|home|back)\b|\bdrive\s+(?:in|on\s+in|up)\b|\bcoming\s+around\b"
+    r"|\b(?:i'?m|im)\s+outside\b|\byou\s+can\s+(?:drop\s+it\s+off|come|bring\s+it)\s+now\b|\bwe\s+(?:just\s+)?re-?opened\b"
     r"|\bcoming\s+(?:dwn|dn)\b|\b(?:i'?m|im)\s+(?:outsid|outsde|ouside|otside|outide)\b"
     r"|\bi'?ll\s+answer\b|\bbrb\b|\b(?:i'?m|im)\s+up\b(?!\s+(?:to|at|until|till|by|in))"
     r"|\b(?:walking|heading|going|running|coming)\s+(?:down\s+|out\s+)?to\s+the\s+(?:lobby|door|gate|front|entrance|curb|street)\b|\b(?:home|here|back|open)\s+rn\b|\bin\s+(?:the\s+)?lobby\s+(?:rn|now)\b|\b(?:i'?m|im)\s+out\s+front\b"
@@ -102,7 +103,8 @@ def _read_present(reply: _Reply) -> str:
     for m in _PRESENT.finditer(t):
         if _NOT_PRESENT_BEFORE.search(t, max(0, m.start() - 10), m.start()):
             continue
-        if _in_complaint(reply, m.start()) and "now" not in t[m.start() : m.end() + 5]:
+        present_tense = re.match(r"(?:i'?m|im|i\s+am|we'?re|we\s+are)\b", m.group(0))
+        if _in_complaint(reply, m.start()) and "now" not in t[m.start() : m.end() + 5] and not present_tense:
             continue  # "I was home at 2" says nothing of now; "here now, sorry was in the shower" does
         if _CONDITION_BEFORE.search(t, reply.clause(m.start()).start, m.start()):
             continue  # "have the driver call me when he's outside": a condition, not a presence
@@ -130,7 +132,8 @@ _CALL = re.compile(
     r"|\b(?:explain|talk|discuss|tell\s+(?:you|u))\b[^.!?]{0,20}\b(?:on|over|by)\s+(?:the\s+)?phone\b"
     r"|\b(?:call|ring|phone)\s+(?:our|the|my)\s+(?:main\s+)?(?:line|number|office|desk)\b"
     r"|\b(?:call|ring|phone)\s+(?:our|the|my)\s+(?:main\s+)?(?:line|number|office|desk)\b"
-    r"|\b(?:you|u)\s+call\s*\?|\bcall\s+(?:plz|pls|please|asap)\b|(?:^|[.!]\s*)call\s*\?|\bcall\s+my\s+[a-z]+\b|\bcall\s+[a-z]+\s+(?:on|at)\s+\(?\d{3}|\bjust\s+call\W*$|\bcall\s+the\s+(?:\w+\s+){0,2}(?:number|shack|office|desk)\b"
+    r"|\bcallme\b|\bcall\s+(?:him|her|them)\s+\(?\d{3}|\bneed\s+a\s+(?:human|person|real\s+person)\b|"
+    r"\b(?:you|u)\s+call\s*\?|\bcall\s+(?:plz|pls|please|asap)\b|(?:^|[.!]\s*)call\s*\?|\bcall\s+my\s+[a-z]+\b|\bcall\s+[a-z]+\s+(?:on|at)\s+\(?\d{3}|\bjust\s+call\W*$|\bcall\s+the\s+(?:\w+\s+){0,2}(?:number|shack|office|desk)\b"
     r"|\b(?:call|phone)\s+to\s+me\b|\bllame\s+a\s+este\s+numero\b|\bcall\s+(?:first|ahead)\b"
     r"|\b(?:easier|better|best|quicker)\s+(?:if|to)\s+(?:you|u)\s+call\b"
     r"|\b(?:prefer|like|want|need|rather)\s+(?:a\s+)?(?:phone\s+)?call\b|\bcall\s+(?:him|her|them)\s+(?:at|on)\b"

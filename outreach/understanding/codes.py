@@ -62,8 +62,8 @@ _UNIT_BEFORE = re.compile(
 )
 _UNIT_ONLY_BEFORE = re.compile(r"\b(?:apt|apartment|unit|suite|ste|room|rm|flat|depto|departamento)\.?\s*#?\s*$")
 _OLD_BEFORE = re.compile(
-    r"\b(?:old|used to be|wrong|antiguo|viejo|anterior|(?:you|u|he|the\s+driver)\s+(?:probably\s+|must\s+have\s+)?"
-    r"(?:put|used|tried|entered|typed|pressed))\b"
+    r"\b(?:old|used to be|wrong|antiguo|viejo|anterior|(?:you|u|he|the\s+driver)\s+(?:probably|must\s+have)\s+"
+    r"(?:put|used|tried|entered|typed|pressed)|(?:you|u|he|the\s+driver)\s+(?:used|tried|entered|typed|pressed))\b"
 )
 _OLD_JUST_BEFORE = re.compile(r"\b(?:was|not|isn'?t|era|no\s+es|no)\s*:?\s*(?:el|la|the)?\s*$")
 _NEW_BEFORE = re.compile(r"\b(?:new|now|nuevo|ahora|changed)\b")
@@ -122,7 +122,7 @@ def _access_code(reply: _Reply) -> Understanding | None:
             t, max(0, run.start - 14), run.start
         ):
             continue  # "apt 308", "unit 1207 on the callbox": a door, not a code
-        keypad = _ON_THE_KEYPAD.match(t, run.end)
+        keypad = _ON_THE_KEYPAD.match(t, run.end) or _PRESS_AFTER.match(t, run.end)
         if keypad is not None and run.digits >= 3:
             said = Evidence(keypad.start(), keypad.end(), "device")
             found.append(_CodeFound(run, 1, f"code {keypad.group(0).strip()!r}", said))
@@ -245,6 +245,10 @@ def _taken_back(reply: _Reply, code: _CodeFound, found: list[_CodeFound]) -> boo
 
 
 # "use 9982 on the keypad": what is entered at a device is the code.
+# "you put 2468 and push CALL": what to press after it.
+_PRESS_AFTER = re.compile(
+    r"\s+(?:and|then|y)\s+(?:push|press|hit|presione)\s+(?:call|enter|ok|the\s+bell|bell|send|#|\*)\b"
+)
 _ON_THE_KEYPAD = re.compile(r"\s+(?:on|at|into|in)\s+the\s+(?:keypad|key\s*pad|keyboard|panel|call\s*box|teclado)\b")
 _DOOR_WORD = re.compile(r"\b(?:gate|door|entry|entrance|lobby|front|keypad|porton|puerta|reja|entrada)\s*$")
 

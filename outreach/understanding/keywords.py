@@ -55,7 +55,7 @@ def carrier_opts_in(text: str) -> bool:
 _STOP_FIRST = re.compile(r"^\W*(stop|stopall|unsubscribe|end|quit|revoke|optout|cancel)\b")
 
 # Keywords with filler: each set is what may stand beside its keywords in a message (or, for stop, a sentence).
-_STOP_WORDS = _words("stop stopall unsubscribe quit revoke optout alto basta parar")
+_STOP_WORDS = _words("stop stopall unsubscribe quit revoke optout alto basta parar end cancel")
 _STOP_FILLER = _words(
     "please pls plz now all it this these that them me us my number texting texts text txts messages msgs messaging "
     "sending thanks thank you ok okay just the any more already asap right omg god lol wtf damn man seriously stop "
@@ -265,7 +265,7 @@ _REFUSE = re.compile(
     r"|\bno\s+(?:pedi|ordene|compre|he pedido)\b|\bno\s+es\s+(?:mio|mia|para mi|nuestro)\b"
     r"|\b(?:sending|send|sent)\s+(?:me\s+)?a\s+(?:replacement|new\s+one)\b"
     r"|\b(?:already\s+)?returned\s+(?:it|this|that|the)\b"
-    r"|\bi\s+(?:don'?t|do\s+not|won'?t|will\s+not)\s+accept\b|\bnot\s+accepting\b"
+    r"|\bi\s+(?:not|no)\s+want\b|\bno\s+deliver\b|\bi\s+(?:don'?t|do\s+not|won'?t|will\s+not)\s+accept\b|\bnot\s+accepting\b"
     r"|^\W*(?:please|pls)\s+return\b(?!\s+(?:at|after|tomorrow|later|on|in|when|to\s+my))|\breturn\s+(?:please|pls|plz)\b"
     r"|\b(?:asked|applied|filed)\s+for\s+a\s+refund\b|\brequested\s+a\s+refund\b"
     r"|\b(?:want|need|get|prefer)\s+(?:a\s+)?refund\b|\b(?:got|received|had|getting)\s+(?:a|my|the)\s+refund\b"

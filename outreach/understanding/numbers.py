@@ -80,13 +80,13 @@ _TENS = {
     "ochenta": "8",
     "noventa": "9",
 }
-_HASH_WORDS = ("pound", "hash", "hashtag", "numeral", "gato", "number sign", "almohadilla")
+_HASH_WORDS = ("pound", "hash", "hashtag", "numeral", "gato", "number sign", "pound sign", "hash sign", "almohadilla")
 _STAR_WORDS = ("star", "asterisk", "asterisco", "estrella")
 _SYMBOL_WORDS = {**dict.fromkeys(_HASH_WORDS, "#"), **dict.fromkeys(_STAR_WORDS, "*")}
 
 # One token: a symbol, digits (with letters: "8r42", "k2291"), or a word.
 _TOKEN = re.compile(
-    r"[#*]|number\s+sign|(?:(?:gate|door)?code|pin|codigo|clave|gate|door|apt|unit)(?=\d)|[a-z]*\d[a-z\d]*|[a-z]+"
+    r"[#*]|number\s+sign|pound\s+sign|hash\s+sign|(?:(?:gate|door)?code|pin|codigo|clave|gate|door|apt|unit)(?=\d)|[a-z]*\d[a-z\d]*|[a-z]+"
 )
 # Words that join two parts of a run ("pound then 1102", "2772 seguido del gato"), read in the gap between them.
 _JOINT_WORDS = frozenset({"then", "luego", "followed", "plus", "seguido"})
@@ -249,7 +249,7 @@ def _joins(reply: _Reply, group: list[_Part], nxt: _Part) -> bool:
     if last.kind == "symbol" or nxt.kind == "symbol":
         return gap.strip() in ("", "-", ",")
     if last.kind == "letter":
-        return nxt.kind == "digits" and gap.strip() == ""
+        return nxt.kind == "digits" and gap.strip() in ("", "-")  # "K 4 4 0 9", "K-3380"
     if nxt.kind == "letter":
         return False
     # Digit groups join when each is one or two digits: "71 08", "5 5 0 2", "1-8-8-2", "B7 19"; or when the reply
@@ -301,8 +301,11 @@ def _run(reply: _Reply, group: list[_Part]) -> Run | None:
         if group[-1].kind == "letter":
             group = group[:-1]
         code = re.sub(r"([#*])\1+", r"\1", "".join(_SYMBOL_WORDS.get(p.text, p.text) for p in group).upper())
-        if len(code) > 2 and code[0] == code[-1] and code[0] in "#*" and group[-1].text in _SYMBOL_WORDS:
-            code = code[:-1]  # "#6247 with the pound first": the symbol said twice
+        if len(code) > 2 and code[0] == code[-1] and code[0] in "#*":
+            if group[-1].text in _SYMBOL_WORDS:
+                code = code[:-1]  # "#6247 with the pound first": the symbol said twice
+            elif group[0].text in ("#", "*") and group[1].start - group[0].end > 1:
+                code = code[1:]  # "ends with the #, 4417#": the symbol named, then the code
         digit_parts = [p for p in group if p.kind in ("digits", "alnum")]
         if not digit_parts:
             return None

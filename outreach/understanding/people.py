@@ -20,7 +20,7 @@ from outreach.understanding.times import _TIME
 
 _NEIGHBOUR = re.compile(
     r"\bn(?:ei|ie|e|ai)g?h?b(?:ou?)?rs?(?:'s)?\b(?!\s+(?:dog|dogs|cat|cats|car|yard|fence|tree|kids|pets?|noise)\b)|\bvecin[oa]s?\b|\bnext\s+door\b|\bde\s+al\s+lado\b|\bde\s+enfrente\b"
-    r"|\bal\s+lado\b(?!\s+del?\b)|\bkapitbahay\b|\bacross\s+the\s+(?:street|hall|road|way)\b"
+    r"|\bal\s+lado\b(?!\s+del?\b)|\bkapitbahay\b|\bacross\s+the\s+(?:street|hall|road|way)\b|\bacross\s+from\s+(?:me|us)\b"
 )
 _UNIT = re.compile(
     r"(?P<word>\b(?:apt|apartment|unit|suite|ste|no\.|number|numero|num|room|rm|house|flat|bldg|depto|departamento|dpto|"
@@ -38,7 +38,9 @@ _UNIT_RIGHT_AFTER = re.compile(
 _NAME = re.compile(
     r"(?:(?:Mr|Mrs|Ms|Miss|Dr|Sr|Sra|Srta|Don|Doña|Dona)\.?\s+)?[A-ZÁÉÍÓÚÑ][a-záéíóúñ'\-]+(?:\s+[A-ZÁÉÍÓÚÑ][a-záéíóúñ'\-]+)?"
 )
-_TITLED = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Dr|Sr|Sra|Srta|Don|Doña|Dona|Aling|Mang)\.?\s+[A-ZÁÉÍÓÚÑ][a-záéíóúñ'\-]+")
+_TITLED = re.compile(
+    r"\b(?:Mr|Mrs|Ms|Miss|Dr|Sr|Sra|Srta|Don|Doña|Dona|Aling|Mang|mr|mrs|ms|don|doña|dona)\.?\s+[A-ZÁÉÍÓÚÑ][a-záéíóúñ'\-]+"
+)
 _NOT_NAMES = _words(
     "i im i'm i'll id i'd the a an she he they we it its it's is will can could said has have had at in on next "
     "across apt unit please pls thanks thank ok okay leave give del de la el en por con her his my our their "
@@ -133,7 +135,7 @@ _DESCRIPTION_END = re.compile(
 _NOTE_AFTER = re.compile(
     r"\W*(?:apt|unit|house|casa|#|no\.?\s*\d|\d|the|la|el|left|right|her|his|their)\b[^.!?]{0,50}$"
 )
-_PLACE_TAIL = re.compile(r"\W*(?:la|el|the|a|casa|house|apt|unit|#|\d)\b(?:\W+\w+){0,5}\W*$")
+_PLACE_TAIL = re.compile(r"\W*(?:la|el|the|a|casa|house|apt|unit|#|\d+)\b(?:\W+\w+){0,5}\W*$")
 
 
 def _clause_index(reply: _Reply, pos: int) -> int:

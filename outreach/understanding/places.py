@@ -57,7 +57,7 @@ _PICKUP_ACTION = re.compile(
     r"pick\s*-?\s*(?:it\s+)?up\b(?!\s+(?:the\s+)?(?:phone|call))"
     r"|\brecoger(?:lo|la|los)?\b|\b(?:lo|la)\s+recojo\b|\b(?:lo|la)\s+(?:paso|pasare|voy)\s+a\s+(?:buscar|recoger)\b"
     r"|\bpas(?:o|ar)\s+a\s+(?:buscarlo|recogerlo|por\s+el)\b"
-    r"|\b(?:take|get|grab|collect|pick\s+up)\s+it\s+(?:up\s+)?myself\b"
+    r"|\b(?:take|get|grab|collect|pick\s+up)\s+it\s+(?:up\s+)?myself\b|\bhold\s+(?:it\s+)?for\s+pick\s*-?\s*up\b"
 )
 
 
@@ -175,7 +175,7 @@ _SAFE_PLACES = re.compile(
     r"backyard|back yard|shed|planter|leasing office|front office|management office|security desk|"
     r"porteria|portero|recepcion|conserje|buzon|porche|garaje|cochera|puerta trasera|recepcionista|cajer[oa]|"
     r"front counter|parts counter|counter|register|cashier|security guard|guard|gatehouse|guard shack|maintenance|"
-    r"recycling bin|trash can|garbage can|deck box|storage box|cooler|"
+    r"recycling bins?|trash can|garbage can|deck box|storage box|cooler|carport|"
     r"(?<=the )super|superintendent|receiving|loading dock|dock door|dock|rectory|back deck|deck)\b"
 )
 _SAFE_WORD = re.compile(r"^\W*safe\b")
@@ -210,7 +210,7 @@ _ACTED_ON = re.compile(
 )
 # A reply that is only a place: "behind the planter", "under the mat".
 _PLACE_ONLY = re.compile(
-    r"^\W*(?:(?:hey|hi|hello|ok|okay|yes|yeah|sure|si|hola|pls|please|plz|just)\W+)*(?:behind|under|underneath|beneath|beside|next\s+to|inside|between|in\s+front\s+of|(?:on\s+)?top\s+of|"
+    r"^\W*(?:(?:hey|hi|hello|ok|okay|yes|yeah|sure|si|hola|pls|please|plz|just|ugh|um|uh|oh|omg|lol|sorry)\W+)*(?:behind|under|underneath|beneath|beside|next\s+to|inside|between|in\s+front\s+of|(?:on\s+)?top\s+of|"
     r"(?:on|at|by|in)(?=\s+(?:the|my|our|your)\s)(?!\s+my\s+way)|detras\s+del?|debajo\s+del?|junto\s+al?|"
     r"adentro\s+del?|dentro\s+del?|al\s+lado\s+del?|atras\s+del?|encima\s+del?|en\s+(?=(?:el|la|los|las|mi)\s))"
     r"\s*[^.!?]+"

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+# Keycap digits ("3️⃣6️⃣9️⃣0️⃣") read as digits: the keycap marks become spaces, so offsets stay put.
+_KEYCAP = str.maketrans({"\ufe0f": " ", "\u20e3": " "})
 _FOLD = str.maketrans(
     "áàâäéèêëíìïîóòöôúùüûñç\u2019\u2018`\u00b4\u201c\u201d\u2013\u2014\u00a0\t\r",
     "aaaaeeeeiiiioooouuuunc''''\"\"--   ",
@@ -28,7 +30,7 @@ def _fold(text: str) -> str:
     if len(low) != len(text):
         # A few characters lower-case to two (e.g. 'İ'); keep them as they are so offsets stay aligned.
         low = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
-    low = low.translate(_FOLD)
+    low = low.translate(_FOLD).translate(_KEYCAP)
     return _MERIDIEM_DOTS.sub(lambda m: (m.group(1) + "m").ljust(len(m.group(0))), low)
 
 
@@ -44,7 +46,7 @@ _REPLYING_TO = re.compile(
     r"emphasized|emphasised|questioned|reacted\s+\S+\s+to|le\s+gusto|le\s+encanto|enfatizo)\s*:?\s*$"
 )
 # A line quoted with ">".
-_QUOTED_LINE = re.compile(r"^>[^\n]*", re.M)
+_QUOTED_LINE = re.compile(r'^>\s*"[^"\n]*"|^>(?![^\n]*")[^\n]*', re.M)
 
 
 def _unquoted(folded: str) -> str:

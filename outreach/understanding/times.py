@@ -238,7 +238,7 @@ _DAY = re.compile(
     r"fine|better|best|pls|please|then|or|and|\d)|\s*[,.!?]|\s*$)"
     r"|(?<=\bon\s)(?:sat|sun)\b|(?<=\bthis\s)(?:sat|sun)\b|(?<=\bnext\s)(?:sat|sun)\b)"
     rf"|(?P<date>\b(?P<mon>{_MONTH_NAMES})\.?\s+(?P<dom>\d{{1,2}})(?:st|nd|rd|th)?\b"
-    rf"|\b(?P<dom2>\d{{1,2}})\s+de\s+(?P<mon2>{_MONTH_NAMES})\b"
+    rf"|\b(?P<dom2>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:de|of)\s+(?P<mon2>{_MONTH_NAMES})\b"
     # "3311 1/2" is half a street number, not the 2nd of January.
     r"|(?<![\d/])(?<!\d\s)(?P<m3>1[0-2]|0?[1-9])/(?P<d3>3[01]|[12]\d|0?[1-9])(?![\d/])"
     r"|\b(?:on\s+)?the\s+(?P<dom4>\d{1,2})(?:st|nd|rd|th)\b(?!\s+(?:floor|fl|st|street|ave|avenue|time|place|apt|"

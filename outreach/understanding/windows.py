@@ -337,7 +337,15 @@ def _day_window(reply: _Reply, d: re.Match[str]) -> list[_Window]:
 
 def _day_negated(reply: _Reply, d: re.Match[str]) -> bool:
     clause = reply.clause(d.start())
-    if _UNTIL_BEFORE.search(reply.t, clause.start, d.start()):
+    # "wednesday? wait today IS wed lol. thursday then": the day the reply says is today is not the one meant.
+    said_today = re.search(r"\btoday\s+is\b", reply.t) is not None
+    if said_today and re.match(r"\s*(?:\?|is\s+today)", reply.t[d.end() :]):
+        return True
+    if said_today and re.search(r"\btoday\s+is\s+$", reply.t[clause.start : d.start()]):
+        return True
+    if _UNTIL_BEFORE.search(reply.t, clause.start, d.start()) or re.search(
+        r"\b(?:hasta|until|till|til)\s+(?:el\s+|la\s+)?$", reply.t[clause.start : d.start()]
+    ):
         return False  # "not home until tonight": the day is when they are back
     return bool(
         _NEGATED_DAY_BEFORE.search(reply.t, clause.start, d.start())

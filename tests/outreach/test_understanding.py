@@ -118,6 +118,7 @@ WRITTEN_APART = [
         "unseen-messy.csv",
         "final-check.csv",
         "final-check-2.csv",
+        "final-check-3.csv",
     )
 ]
 # A reading other than UNCLEAR that is wrong, and sure (acted on without asking the recipient): at most 1 in 60.

@@ -110,6 +110,10 @@ def reply_understand(
         return bare
     if _BARE_NUMBER.fullmatch(key):
         return _unclear("a bare number: the message offers no numbered menu")
+    undecided = _UNDECIDED.search(reply.t)
+    if undecided is not None and not _OUTRIGHT.search(reply.t):
+        # "maybe tmrw or the locker idk ill let u know": nothing to act on yet; asked again, then a person.
+        return _unclear(f"not decided yet ({reply.original(undecided.start(), undecided.end())!r})")
     taken_back = _TAKEN_BACK.search(reply.t)
     if taken_back is not None and taken_back.end() < len(text):
         # "tmrw... actually friday is better", "leave it with the neighbour, no, on the porch": the last word wins.
@@ -137,7 +141,8 @@ def reply_understand(
 
 # Taking back what came before: "... actually", "no wait", ", no,", "I mean". The last one counts.
 _TAKEN_BACK = re.compile(
-    r"(?:.*)(?P<marker>(?:\.\.+|,|;|-)\s*(?:wait|well|no(?=\s*[,.!])|nah|hmm+|actually)\b|\b(?:no\s+)?make\s+(?:it|that)\b|(?:^|(?<=[.!?]))\s*actually\b|"
+    r"(?:.*)(?P<marker>(?:\.\.+|,|;|-)\s*(?:wait|well|no(?=\s*[,.!])|nah|hmm+|actually)\b|\b(?:no\s+)?make\s+(?:it|that)\b|"
+    r"\bno\s+mejor\b|(?:^|(?<=[.!?]))\s*actually\b|"
     r"\b(?:no\s+wait|wait\s+no|jk|just\s+kidding|i\s+mean|i\s+meant|scratch\s+that|on\s+second\s+thought|"
     r"changed\s+my\s+mind|mejor\s+dicho|o\s+sea|pensandolo\s+bien)\b)[\s,.!:]*",
     re.S,
@@ -151,6 +156,14 @@ _FIRST_NUMBER = re.compile(
     r"\s*(?:(?:no\s+)?make\s+(?:it|that)\s+|say\s+|more\s+like\s+|mejor\s+)?(\d{1,2}(?:[:.]\d\d)?(?:\s*(?:am|pm))?)(?![\d:])",
     re.I,
 )
+
+
+# Not decided yet, unless the reply also asks for something outright (a call, a stop, a return).
+_UNDECIDED = re.compile(
+    r"\b(?:idk|i\s+dunno|i\s+don'?t\s+know\s+(?:yet|when|which)|not\s+sure\s+(?:yet|which|when|if)|"
+    r"i'?ll\s+let\s+(?:you|u|ya)\s+know|let\s+me\s+(?:check|see|ask)|no\s+se\s+(?:todavia|aun))\b"
+)
+_OUTRIGHT = re.compile(r"\b(?:call|stop|return|refund|cancel|llam|help)\w*\b")
 
 
 def _number_swapped(text: str, marker_start: int, tail_start: int) -> str | None:

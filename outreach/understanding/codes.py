@@ -69,7 +69,7 @@ _OLD_JUST_BEFORE = re.compile(r"\b(?:was|not|isn'?t|era|no\s+es|no)\s*:?\s*(?:el
 _NEW_BEFORE = re.compile(r"\b(?:new|now|nuevo|ahora|changed)\b")
 # "104 but that's broken", "the 1234 was from last year": said after it, the number is not the code.
 _OLD_AFTER = re.compile(
-    r"[^.!?;\d]{0,12}?\b(?:was|were|used\s+to|(?:it\s+)?rings\s+(?:me|my|the)|(?:is|'s|that'?s)\s+(?:(?:my|the|an?)\s+)?(?:broken|old|wrong|dead|out)|(?:doesn'?t|does\s+not|"
+    r"[^.!?;\d]{0,12}?\b(?:was|were|used\s+to|(?:it\s+)?rings\s+(?:me|my|the)|for\s+me\b|(?:is|'s|that'?s)\s+(?:(?:my|the|an?)\s+)?(?:broken|old|wrong|dead|out)|(?:doesn'?t|does\s+not|"
     r"don'?t|didn'?t|won'?t)\s+work|not\s+working|no\s+longer|expired|no\s+sirve|ya\s+no)\b"
 )
 # Numbers written with # that are something else: "order #55190", "house #1120".
@@ -201,8 +201,12 @@ def _code_after(reply: _Reply, all_runs: list[Run], pos: int) -> Run | None:
         between = reply.t[pos : run.start]
         if _CODE_STOP.search(between) and not _PHONE_DIGITS.search(between):
             return None  # "the code doesn't work, call me at 555 0188": that number is a phone
-        if _UNIT_BEFORE.search(reply.t, pos, run.start):
-            continue  # "the code for unit 12 is 4821"
+        if (
+            _UNIT_BEFORE.search(reply.t, pos, run.start)
+            or run.beside == "street"
+            or re.search(r"\bfor\s+$", reply.t[pos : run.start])
+        ):
+            continue  # "the code for unit 12 is 4821", "code for 1140 Elm is 6271"
         if _TIME.match(reply.t, run.start) and not re.fullmatch(r"\d{3,}", run.code):
             continue  # "the code doesn't work after 8pm"
         if run.digits >= 3 or not between.strip(" :-=is"):
@@ -222,7 +226,10 @@ def _said_old_after(reply: _Reply, run: Run) -> bool:
     """ "104 but that's broken": the words after the number say it is not the code; "if it doesn't work" does not."""
     m = _OLD_AFTER.match(reply.t, run.end)
     # "if it doesn't work" does not say it is broken; "el otro ya no works" speaks of another one.
-    return m is not None and not re.search(r"\b(?:if|in\s+case|si|when|cuando|otro|otra|other|old\s+one)\b", m.group(0))
+    return m is not None and not re.search(
+        r"\b(?:if|in\s+case|si|when|cuando|otro|otra|other|old\s+one|buzzer|intercom|call\s*box|doorbell|bell|timbre)\b",
+        m.group(0),
+    )
 
 
 def _code_is_old(reply: _Reply, pos: int) -> bool:

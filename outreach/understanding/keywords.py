@@ -216,7 +216,7 @@ _OPT_OUT = re.compile(
     r"|\bno\s+more\s+(?:texts|txts|messages|msgs|sms)\b"
     r"|\b(?:do ?n'?t|do not|dont)\s+want\s+(?:(?:these|your|any|any\s+more|more|the)\s+)?"
     r"(?:texts|txts|messages|msgs|sms)\b"
-    r"|\b(?:remove|take)\s+(?:me|us|my number|this number|our number)\s+(?:off|from)\b|^\W*remove\s+(?:me|us)\W*$"
+    r"|\b(?:remove|take)\s+(?:me|us|my number|this number|our number)\s+(?:off|from|frm)\b|^\W*remove\s+(?:me|us)\W*$"
     r"|\bremove\s+my\s+(?:number|phone\s+number|cell|cell\s+number)\b"
     r"|\bunsubscribe\s+me\b|\bopt\s+me\s+out\b|\bopt(?:-|\s)?out\b|\bunsubscribe\b"
     r"|\bno\s+me\s+(?:escriba|escriban|mande|manden|envie|envien|textee|texteen|contacte|contacten)n?\b"

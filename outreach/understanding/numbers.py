@@ -107,6 +107,7 @@ _TENS_Y = re.compile(r"y\s+(?:uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve)\b
 _TENS_BEFORE = re.compile(r"(?:veinte|treinta|cuarenta|cincuenta|sesenta|setenta|ochenta|noventa)\s+$")
 _REPEATED = re.compile(r"\s+(?:\d(?!\d)|zero|oh|one|two|three|four|five|six|seven|eight|nine)\b")
 _CODE_SAID = re.compile(r"\b(?:code|codigo|clave|pin|passcode)\b")
+_ONE_AS_PRONOUN = re.compile(r"\b(?:new|the|this|that|old|other|right|wrong|a|which|each|correct|real)\s+$")
 _DICTATED_FOUR = re.compile(r"for\s+\d\b")
 _DIGIT_BEFORE = re.compile(r"(?<!\d)\d\s+$")
 # What may sit between two parts of one run.
@@ -208,6 +209,8 @@ def _parts(reply: _Reply) -> list[_Part]:
             kind, word = "digits", "4"  # "3 for 7 0": dictation writes four as "for"
         elif word in ("double", "triple", "doble") and _REPEATED.match(t, m.end()):
             kind = "times"  # "double 4 double 8": 4488
+        elif word == "one" and _ONE_AS_PRONOUN.search(t, 0, m.start()):
+            kind = ""  # "the new one 2 2 7 1": "one" stands for the code
         elif word in _DIGIT_WORDS or word in _TEENS:
             kind = "word"
         elif word in _TENS:

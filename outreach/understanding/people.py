@@ -133,7 +133,7 @@ _DESCRIPTION_END = re.compile(
 
 
 _NOTE_AFTER = re.compile(
-    r"\W*(?:apt|unit|house|casa|#|no\.?\s*\d|\d|the|la|el|left|right|her|his|their)\b[^.!?]{0,50}$"
+    r"\W*(?:apt|unit|house|casa|#|no\.?\s*\d|\d+\w*|the|la|el|left|right|her|his|their)\b[^.!?]{0,50}$"
 )
 _PLACE_TAIL = re.compile(r"\W*(?:la|el|the|a|casa|house|apt|unit|#|\d+)\b(?:\W+\w+){0,5}\W*$")
 
@@ -255,6 +255,13 @@ def _someone_who_takes(reply: _Reply) -> Understanding | None:
             subject = t[clause.start : clause.end]
             if _HOUSEHOLD.search(subject) or _NOBODY.search(subject) or _STAFF.search(subject):
                 continue
+        if re.search(r"\b(?:leave|leav|lv|drop|put|set|deje|dejalo)\b", subject):
+            continue  # "just leave at the leasing office, they'll sign for it": a place to leave it, read there
+        if re.search(r"\bthere\b", subject) and reply.clauses.index(reply.clause(m.start())) > 0:
+            # "the yellow house to the left, Pam lives there": where "there" is was said before
+            before = reply.clauses[reply.clauses.index(reply.clause(m.start())) - 1]
+            clause = _Span(before.start, clause.end)
+            subject = t[clause.start : m.start()]
         words = re.findall(r"[a-z0-9']+", subject)
         if not words or all(w in _LEFT_STOP or w in _NOT_NAMES for w in words):
             continue

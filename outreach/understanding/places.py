@@ -388,7 +388,10 @@ def _noun_start(reply: _Reply, pos: int) -> int:
 
 
 def _place_said_next(reply: _Reply, pos: int) -> str:
-    """ "just leave it. side porch. thx": the place comes as the next few words."""
+    """ "just leave it. side porch. thx", "safe to leave, on the porch swing": the place comes next."""
+    same = _PLACE_CLAUSE.match(reply.t, reply.clause(pos).end)
+    if same is not None and reply.sentence(same.start()) == reply.sentence(pos):
+        return _place_detail(reply, same.start(), reply.clause(same.end()).end).lstrip(" ,")
     index = reply.sentence(pos)
     if index + 1 >= len(reply.sentences):
         return ""

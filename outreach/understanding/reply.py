@@ -26,6 +26,14 @@ _MERIDIEM_DOTS = re.compile(r"(?<=[\d\s])([ap])\.\s?m\.?")
 
 
 def _fold(text: str) -> str:
+    """Lower case, no accents, the same length; a letter typed three times or more ("mondayyy") kept once."""
+    return _REPEATED_LETTERS.sub(lambda m: m.group(1) + " " * (len(m.group(0)) - 1), _fold_only(text))
+
+
+_REPEATED_LETTERS = re.compile(r"([a-z])\1{2,}(?=\W|$)")
+
+
+def _fold_only(text: str) -> str:
     low = text.lower()
     if len(low) != len(text):
         # A few characters lower-case to two (e.g. 'İ'); keep them as they are so offsets stay aligned.
@@ -36,6 +44,7 @@ def _fold(text: str) -> str:
 
 # A full stop ends a sentence unless it is a decimal ("6.30") or a title ("Mrs. Chen").
 _STOP = r"\.(?!\d)(?<!\bmrs\.)(?<!\bmr\.)(?<!\bms\.)(?<!\bdr\.)(?<!\bsr\.)(?<!\bsra\.)(?!(?<=\bno\.)\s*\d)"
+_TITLE_DOT = re.compile(r"\b(?:dr|mr|mrs|ms|sr|sra)\.", re.I)
 _SENTENCE_END = re.compile(rf"[!?;\n]+|{_STOP}|\s-\s|\s/\s")
 _CLAUSE_END = re.compile(rf"[!?;\n,()]+|{_STOP}|\s-\s|\s/\s|\s(?:but|pero|although|though|so|then|and then)\s")
 
@@ -81,8 +90,13 @@ class _Reply:
         self.now = now
         self.today = now.date()
         self.reason_code = reason_code.strip().upper()
-        self.sentences = _split(self.t, _SENTENCE_END)
-        self.clauses = _split(self.t, _CLAUSE_END)
+        # "at the dr. can u come back": a title's dot ends a sentence when no name follows it.
+        cut = self.t
+        for m in _TITLE_DOT.finditer(text):
+            if re.match(r"\s+[a-z0-9]", text[m.end() :]):
+                cut = cut[: m.end() - 1] + "!" + cut[m.end() :]
+        self.sentences = _split(cut, _SENTENCE_END)
+        self.clauses = _split(cut, _CLAUSE_END)
         self.negated_actions = [
             _Span(m.start(), _clause_end(self.t, m.end())) for m in _NEGATED_ACTION.finditer(self.t)
         ]

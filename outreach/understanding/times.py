@@ -97,9 +97,12 @@ _CLOCK = (
     rf"(?:(?:a\s+)?(?:half|quarter)\s+(?:past|after|to|til|till)\s+)?(?:\d{{1,2}}(?![\d/])|{_HOUR_WORD}|noon|midday|mediodia|medio\s+dia|midnight)"
     r"(?:[:.h][0-5]\d)?(?:\s*(?:am|pm)\b|(?<=\d)[ap]\b)?(?:\s*o\s?'?\s?clock|\s?ish)?(?:\s+y\s+(?:media|cuarto))?"
 )
-_MERIDIEM_CLOCK = r"\d{1,2}(?:[:.][0-5]\d)?\s*(?:am|pm)\b|\d{1,2}[:][0-5]\d|\d{1,2}(?<=\d)[ap]\b|noon|midday|mediodia"
+_MERIDIEM_CLOCK = (
+    r"\d{1,2}(?:[:.][0-5]\d)?\s*(?:am|pm)\b|\d{1,2}[:][0-5]\d|\d{1,2}(?<=\d)[ap]\b|noon|midday|mediodia"
+    r"|\d{1,2}\s*o\s?'?\s?clock\b|half\s+\d{1,2}\b"
+)
 _AT = (
-    r"at|@|back|around|arround|aroud|round|about|abt|by|like|at\s+like|at\s+about|at\s+around|say|a\s+las|a\s+la|"
+    r"at|@|back|opens|open\s+at|abre|abrimos|around|arround|aroud|round|about|abt|by|like|at\s+like|at\s+about|at\s+around|say|a\s+las|a\s+la|"
     r"como\s+a\s+las|tipo|sobre\s+las|para\s+las|alrededor\s+de\s+las|a\s+eso\s+de\s+las"
 )
 _AFTER = (
@@ -116,7 +119,7 @@ _TIME = re.compile(
     rf"(?:and|&|to|til+|until|-|y|a|hasta|n)\s*(?:las?\s+)?(?P<b2>{_CLOCK}){_UNIT_AFTER}(?!\s*[\d/]))"
     rf"|(?P<range>(?<![\w:.#/-])(?P<r1>\d{{1,2}}(?:[:.][0-5]\d)?(?:\s*(?:am|pm))?)\s*(?:-|to)\s*"
     rf"(?P<r2>\d{{1,2}}(?:[:.][0-5]\d)?)\s*(?P<rap>am|pm)?(?![\w/-]){_UNIT_AFTER})"
-    r"|(?P<rel>(?:^\W*(?=\d{1,2}\s*(?:min|mins|minutes|minutos)\W*$)|\b(?:in|within|en|dentro\s+de|give\s+me|gimme|dame|deme|need|estoy\s+a|llego\s+en|a|like|about|"
+    r"|(?P<rel>(?:^\W*(?=\d{1,2}\s*(?:min|mins|minutes|minutos)\W*$)|\b(?:now|back|in|within|en|dentro\s+de|give\s+me|gimme|dame|deme|need|estoy\s+a|llego\s+en|a|like|about|"
     r"around|approx|arrive(?:\s+home)?|reach(?:\s+home)?|be\s+(?:home|there|back))\s+)(?:like\s+|about\s+|around\s+|approx\s+|unos\s+|un\s+)?"
     r"(?P<rn>\d{1,3}|an?|one|two|three|four|five|ten|fifteen|twenty|thirty|forty(?:[\s-]five)?|half(?:\s+an?)?|"
     r"a\s+half|a\s+couple(?:\s+of)?|couple(?:\s+of)?|a\s+few|few|una|media|dos|tres|cinco|diez|quince|veinte|"
@@ -141,7 +144,7 @@ _PREP_KIND = [
     (re.compile(rf"^(?:{_BEFORE})$"), "before"),
 ]
 _CLOCK_PARTS = re.compile(
-    rf"(?:a\s+)?(?P<half>(?:half|quarter)\s+(?:past|after|to|til|till)\s+)?(?P<h>\d{{1,2}}|{_HOUR_WORD}|noon|midday|mediodia|medio\s+dia|midnight)"
+    rf"(?:a\s+)?(?P<half>(?:half|quarter)\s+(?:(?:past|after|to|til|till)\s+)?)?(?P<h>\d{{1,2}}|{_HOUR_WORD}|noon|midday|mediodia|medio\s+dia|midnight)"
     r"(?:[:.h](?P<m>[0-5]\d))?\s*(?P<ap>am|pm|a|p)?(?:\s*o\s?'?\s?clock|\s?ish)?(?:\s+y\s+(?P<y>media|cuarto))?"
 )
 
@@ -233,7 +236,7 @@ _DAY = re.compile(
     # "Mon-Fri", "Tuesday through Saturday", "weekdays": opening days, of which the next is the day to come.
     rf"|(?P<day_range>\b(?P<dr1>{_WEEKDAY_NAMES}|sat|sun)\s*(?:-|to|through|thru|til|till|until|a|hasta)\s*"
     rf"(?P<dr2>{_WEEKDAY_NAMES}|sat|sun)\b|\b(?:weekdays|week\s+days|entre\s+semana)\b)"
-    rf"|(?P<weekday>(?<!')(?<!black\s)(?<!cyber\s)(?<!good\s)\b(?:{_WEEKDAY_NAMES})\b"
+    rf"|(?P<weekday>(?<!')(?<!black\s)(?<!cyber\s)(?<!good\s)\b(?:{_WEEKDAY_NAMES})(?=s?\b)"
     r"|\b(?:sat|sun)\b(?=\s+(?:morning|afternoon|evening|night|at|after|before|am|pm|aft|morn|works|is|would|ok|good|instead|"
     r"fine|better|best|pls|please|then|or|and|\d)|\s*[,.!?]|\s*$)"
     r"|(?<=\bon\s)(?:sat|sun)\b|(?<=\bthis\s)(?:sat|sun)\b|(?<=\bnext\s)(?:sat|sun)\b)"
@@ -280,7 +283,7 @@ def _clock(text: str) -> tuple[int, int, str] | None:
         # "half past six" 6:30, "quarter past six" 6:15, "quarter to six" 5:45.
         words = m.group("half").split()
         minute = 30 if words[0] == "half" else 15
-        if words[1] in ("to", "til", "till"):
+        if len(words) > 1 and words[1] in ("to", "til", "till"):
             hour, minute = (hour - 1) or 12, 60 - minute
     if m.group("y"):
         minute = 30 if m.group("y") == "media" else 15
@@ -338,8 +341,10 @@ def _day_offset(reply: _Reply, m: re.Match[str]) -> tuple[dt.date, dt.date] | No
         day = _next_open_day(reply, m, today - dt.timedelta(days=1))
         return day, day
     if kind == "weekday":
-        wanted = _WEEKDAYS[m.group(0)]
+        wanted = _WEEKDAYS[m.group(0).rstrip("s") if m.group(0) not in _WEEKDAYS else m.group(0)]
         ahead = (wanted - today.weekday() - 1) % 7 + 1  # strictly after the day the outreach went out
+        if reply.t[m.end() : m.end() + 1] == "s" and wanted == today.weekday():
+            ahead = 0  # "we close at 4:30 thursdays", said on a Thursday: today
         day = today + dt.timedelta(days=ahead)
         return day, day
     if kind == "next_week":

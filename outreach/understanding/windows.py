@@ -53,7 +53,9 @@ _NEGATED_DAY_AFTER = re.compile(
 _ABOUT_THE_DRIVER = re.compile(
     r"\b(?:when|once|if|before)\s+(?:you|u|ur|youre|he|she|the\s+driver)(?:'re|\s+are|'s|\s+is|\s+get|\s+r)?\b"
 )
-_BUSY_BEFORE = re.compile(r"\b(?:work|works|working|busy|trabajo|trabajando)\s+(?:the\s+|on\s+|at\s+|in\s+)?$")
+_BUSY_BEFORE = re.compile(
+    r"\b(?:work|works|working|busy|trabajo|trabajando|closed|cerrado|cerramos)\s+(?:the\s+|on\s+|at\s+|in\s+|from\s+)?$"
+)
 _CLOSING_BEFORE = re.compile(r"\b(?:close|closes|closing|shut|shuts|cierra|cierran|cerramos)\s+$")
 _OPEN_BEFORE = re.compile(r"\b(?:open|abiert[oa]|available|disponible|here|home|around|there|aqui|en\s+casa)\s+$")
 _NEGATOR = re.compile(
@@ -166,18 +168,32 @@ def _read_windows(reply: _Reply) -> list[_Window]:
             windows.extend(_preferring(reply, found, p))
         if not s_times and not s_parts:
             for d in s_days:
-                if not _day_negated(reply, d):
+                # "on saturdays" is a habit: it gives a time its day, never a day to come on its own.
+                habit = d.lastgroup == "weekday" and reply.t[d.end() : d.end() + 1] == "s"
+                if not habit and not _day_negated(reply, d):
                     windows.extend(_preferring(reply, _day_window(reply, d), d))
         if s_days and not s_times:
             carried = s_days[-1]
         elif s_days:
             carried = None
+    windows += _busy_until(reply)
     windows += _after_that(reply, windows)
     windows = _hours_on_the_day(windows)
     return [
         dataclasses.replace(w, alternative=True) if _ALTERNATIVE.match(reply.t, reply.clause(w.pos).start) else w
         for w in windows
     ]
+
+
+def _busy_until(reply: _Reply) -> list[_Window]:
+    """ "we r closed 12-1 lunch": busy until the range's end, which "come back after" points to."""
+    found = []
+    for m in _TIME.finditer(reply.t):
+        if (m.group("range") or m.group("between")) and _BUSY_BEFORE.search(reply.t, max(0, m.start() - 16), m.start()):
+            window = _time_window(reply, m, reply.today, "")
+            if window is not None and window.end is not None:
+                found.append(_Window(window.end, None, "until", m.start(), window.phrase))
+    return found
 
 
 def _hours_on_the_day(windows: list[_Window]) -> list[_Window]:
@@ -203,7 +219,8 @@ def _hours_on_the_day(windows: list[_Window]) -> list[_Window]:
 
 
 _AFTER_THAT = re.compile(
-    r"\b(?:after\s+that|after\s+then|afterwards|despues\s+de\s+eso|despues)\b|\bcome\s+after\b(?=\s*(?:[.!?]|$))"
+    r"\b(?:after\s+that|after\s+then|afterwards|despues\s+de\s+eso|despues)\b"
+    r"|\bcome\s+(?:ba?c?k\s+)?after\b(?=\s*(?:[.!?]|$))"
 )
 
 

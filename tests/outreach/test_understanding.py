@@ -119,6 +119,7 @@ WRITTEN_APART = [
         "final-check.csv",
         "final-check-2.csv",
         "final-check-3.csv",
+        "dev11.csv",
     )
 ]
 # A reading other than UNCLEAR that is wrong, and sure (acted on without asking the recipient): at most 1 in 60.

@@ -18,6 +18,7 @@ a fallback ("gate code 4821, or call me") is still a code: codes are read before
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -62,10 +63,11 @@ _UNIT_BEFORE = re.compile(
 )
 _UNIT_ONLY_BEFORE = re.compile(r"\b(?:apt|apartment|unit|suite|ste|room|rm|flat|depto|departamento)\.?\s*#?\s*$")
 _OLD_BEFORE = re.compile(
-    r"\b(?:old|used to be|wrong|antiguo|viejo|anterior|(?:you|u|he|the\s+driver)\s+(?:probably|must\s+have)\s+"
+    r"\b(?:old|used to be|wrong(?!\s+one\b)|antiguo|viejo|anterior|"
+    r"(?:you|u|he|the\s+driver)\s+(?:probably|must\s+have)\s+"
     r"(?:put|used|tried|entered|typed|pressed)|(?:you|u|he|the\s+driver)\s+(?:used|tried|entered|typed|pressed))\b"
 )
-_OLD_JUST_BEFORE = re.compile(r"\b(?:was|not|isn'?t|era|no\s+es|no)\s*:?\s*(?:el|la|the)?\s*$")
+_OLD_JUST_BEFORE = re.compile(r"(?<!\bif\s)\b(?:was|not|isn'?t|era|no\s+es|no)\s*:?\s*(?:el|la|the)?\s*$")
 _NEW_BEFORE = re.compile(r"\b(?:new|now|nuevo|ahora|changed)\b")
 # "104 but that's broken", "the 1234 was from last year": said after it, the number is not the code.
 _OLD_AFTER = re.compile(
@@ -122,6 +124,10 @@ def _access_code(reply: _Reply) -> Understanding | None:
             t, max(0, run.start - 14), run.start
         ):
             continue  # "apt 308", "unit 1207 on the callbox": a door, not a code
+        symbol_after = _SYMBOL_AFTER.match(t, run.end)
+        if symbol_after is not None and run.digits >= 3 and not run.code.endswith(("#", "*")):
+            mark = "#" if re.search(r"#|pound|hash", symbol_after.group(0)) else "*"
+            run = dataclasses.replace(run, code=run.code + mark)
         keypad = _ON_THE_KEYPAD.match(t, run.end) or _PRESS_AFTER.match(t, run.end)
         if keypad is not None and run.digits >= 3:
             said = Evidence(keypad.start(), keypad.end(), "device")
@@ -254,7 +260,11 @@ def _taken_back(reply: _Reply, code: _CodeFound, found: list[_CodeFound]) -> boo
 # "use 9982 on the keypad": what is entered at a device is the code.
 # "you put 2468 and push CALL": what to press after it.
 _PRESS_AFTER = re.compile(
-    r"\s+(?:and|then|y)\s+(?:push|press|hit|presione)\s+(?:call|enter|ok|the\s+bell|bell|send|#|\*)\b"
+    r"\s+(?:and|then|y|but)?\s*(?:push|press|hit|presione)\s+(?:call|enter|ok|the\s+bell|bell|send|#|\*|pound|star)"
+)
+# "Its 2020 but press # after": the symbol pressed after the code is part of it.
+_SYMBOL_AFTER = re.compile(
+    r"\s*,?\s*(?:and|then|but|y)?\s*(?:press|hit|push|add)\s+(?:#|\*|pound|hash|star)\s+(?:after|at\s+the\s+end|last)\b"
 )
 _ON_THE_KEYPAD = re.compile(r"\s+(?:on|at|into|in)\s+the\s+(?:keypad|key\s*pad|keyboard|panel|call\s*box|teclado)\b")
 _DOOR_WORD = re.compile(r"\b(?:gate|door|entry|entrance|lobby|front|keypad|porton|puerta|reja|entrada)\s*$")

@@ -59,7 +59,7 @@ _STOP_WORDS = _words("stop stopall unsubscribe quit revoke optout alto basta par
 _STOP_FILLER = _words(
     "please pls plz now all it this these that them me us my number texting texts text txts messages msgs messaging "
     "sending thanks thank you ok okay just the any more already asap right omg god lol wtf damn man seriously stop "
-    "hi hey hello um uh so po ya no mas porfa "
+    "hi hey hello um uh so po ya no mas porfa srsly seriously wrong number ugh omg pls "
     "por favor ya mensajes"
 )
 _START_WORDS = _words("start unstop resume subscribe")

@@ -219,7 +219,11 @@ def _parts(reply: _Reply) -> list[_Part]:
             len(word) == 1
             and word.isalpha()
             and raw[m.start()].isupper()
-            and (word not in ("i", "a") or re.match(r"a\s+\d\s+\d", t[m.start() :]))
+            and (
+                word not in ("i", "a")
+                or re.match(r"a\s+\d\s+\d", t[m.start() :])
+                or re.search(r"\d\s+\d\s+$", t[: m.start()])  # "1 1 7 4 A"
+            )
         ):
             kind = "letter"
         parts.append(_Part(m.start(), m.end(), word, kind or "other"))
@@ -254,7 +258,8 @@ def _joins(reply: _Reply, group: list[_Part], nxt: _Part) -> bool:
     if last.kind == "letter":
         return nxt.kind == "digits" and gap.strip() in ("", "-")  # "K 4 4 0 9", "K-3380"
     if nxt.kind == "letter":
-        return False
+        # "1 1 7 4 A": a capital after spaced single digits ends the code
+        return gap.strip() == "" and last.kind == "digits" and len(last.text) == 1 and len(group) >= 3
     # Digit groups join when each is one or two digits: "71 08", "5 5 0 2", "1-8-8-2", "B7 19"; or when the reply
     # says how many digits the code has and the groups make up that many ("6 digits 120 455").
     if gap.strip() not in ("", "-", ","):
@@ -301,7 +306,7 @@ def _run(reply: _Reply, group: list[_Part]) -> Run | None:
             return None
         written = "words"
     else:
-        if group[-1].kind == "letter":
+        if group[-1].kind == "letter" and len(group) < 4:
             group = group[:-1]
         code = re.sub(r"([#*])\1+", r"\1", "".join(_SYMBOL_WORDS.get(p.text, p.text) for p in group).upper())
         if len(code) > 2 and code[0] == code[-1] and code[0] in "#*":

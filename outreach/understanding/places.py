@@ -183,7 +183,7 @@ _SAFE_WORD = re.compile(r"^\W*safe\b")
 _PLAIN_PLACES = re.compile(
     r"\b(?:front\s+door|door|front\s+step|steps?|stairs|stairwell|stoop|lobby|gate|hallway|outside|entrance|entrada|"
     r"puerta)"
-    r"(?=\s+(?:is|would\s+be|should\s+be|es|esta)\s+(?:fine|ok|okay|good|great|safe|perfect|bien)\b"
+    r"(?=\s+(?:is\s+|would\s+be\s+|should\s+be\s+|es\s+|esta\s+)?(?:fine|ok|okay|good|great|safe|perfect|bien)\b"
     r"|\s*(?:pls|please|plz|por\s+favor)?\s*[.!]*\s*$)"
 )
 # A place offered for the parcel: "porch is fine", "ok to leave", "safe drop", "déjelo".

@@ -300,10 +300,12 @@ def _time_window(reply: _Reply, m: re.Match[str], day: dt.date, hint: str) -> _W
         and not _NEGATOR.search(reply.t, reply.clause(m.start()).start, m.start())
     ):
         kind = "before"  # "we close at 5", "gate is open until 6": come before then
-    if kind == "before" and re.search(
-        r"\b(?:don'?t|dont|do\s+not|not|never)\b", reply.t[reply.clause(m.start()).start : m.start()]
-    ):
-        kind = "after"  # "please don't come before 2": from 2 on
+    ruled_out = re.search(
+        r"\b(?:don'?t|dont|do\s+not|not|never|can'?t|cant|cannot|won'?t)\b",
+        reply.t[reply.clause(m.start()).start : m.start()],
+    )
+    if kind == "before" and ruled_out:
+        kind = "after"  # "please don't come before 2", "cant make it home b4 6": from then on
     if kind == "before":
         opens = max(_at(day, DAY_OPENS, now), now)
         return _Window(opens, when, "before", m.start(), phrase) if opens < when else None

@@ -84,6 +84,12 @@ _HASH_WORDS = ("pound", "hash", "hashtag", "numeral", "gato", "number sign", "po
 _STAR_WORDS = ("star", "asterisk", "asterisco", "estrella")
 _SYMBOL_WORDS = {**dict.fromkeys(_HASH_WORDS, "#"), **dict.fromkeys(_STAR_WORDS, "*")}
 
+# Whether a reply says any number at all, in digits, words or a keypad's symbols.
+_ANY_NUMBER = re.compile(
+    r"\d|\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|twenty|thirty|forty|fifty|"
+    r"sixty|seventy|eighty|ninety|cero|uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|once|doce|trece|catorce|"
+    r"quince|dieci\w+|veinte|treinta|cuarenta|cincuenta|sesenta|setenta|ochenta|noventa|double|triple|doble)\b"
+)
 # One token: a symbol, digits (with letters: "8r42", "k2291"), or a word.
 _TOKEN = re.compile(
     r"[#*]|number\s+sign|pound\s+sign|hash\s+sign|(?:(?:gate|door)?code|pin|codigo|clave|gate|door|apt|unit)(?=\d)|[a-z]*\d[a-z\d]*|[a-z]+"
@@ -167,6 +173,8 @@ def runs(reply: _Reply) -> list[Run]:
 
 
 def _runs(reply: _Reply) -> list[Run]:
+    if not _ANY_NUMBER.search(reply.t):
+        return []  # nothing a keypad would take
     parts = _parts(reply)
     found: list[Run] = []
     i = 0
@@ -193,9 +201,13 @@ def _parts(reply: _Reply) -> list[_Part]:
         if (
             word in _JOINT_WORDS
             or _JOINT_STARTS.match(t, m.start())
-            or _JOINT_ENDS.search(t, 0, m.end())
-            or (word not in _SYMBOL_WORDS and _SYMBOL_SIDE.match(t, m.start()) and _DIGIT_CLOSE.search(t, 0, m.start()))
-            or (_TENS_Y.match(t, m.start()) and _TENS_BEFORE.search(t, 0, m.start()))
+            or _JOINT_ENDS.search(t, max(0, m.end() - 24), m.end())
+            or (
+                word not in _SYMBOL_WORDS
+                and _SYMBOL_SIDE.match(t, m.start())
+                and _DIGIT_CLOSE.search(t, max(0, m.start() - 48), m.start())
+            )
+            or (_TENS_Y.match(t, m.start()) and _TENS_BEFORE.search(t, max(0, m.start() - 16), m.start()))
         ):
             continue  # a joint ("pound then 1102"), read in the gap between parts
         kind = ""
@@ -205,11 +217,15 @@ def _parts(reply: _Reply) -> list[_Part]:
             kind = "digits"
         elif _ALNUM.fullmatch(word) and not _ORDINAL.fullmatch(word):
             kind = "alnum"
-        elif word == "for" and _DICTATED_FOUR.match(t, m.start()) and _DIGIT_BEFORE.search(t, 0, m.start()):
+        elif (
+            word == "for"
+            and _DICTATED_FOUR.match(t, m.start())
+            and _DIGIT_BEFORE.search(t, max(0, m.start() - 8), m.start())
+        ):
             kind, word = "digits", "4"  # "3 for 7 0": dictation writes four as "for"
         elif word in ("double", "triple", "doble") and _REPEATED.match(t, m.end()):
             kind = "times"  # "double 4 double 8": 4488
-        elif word == "one" and _ONE_AS_PRONOUN.search(t, 0, m.start()):
+        elif word == "one" and _ONE_AS_PRONOUN.search(t, max(0, m.start() - 12), m.start()):
             kind = ""  # "the new one 2 2 7 1": "one" stands for the code
         elif word in _DIGIT_WORDS or word in _TEENS:
             kind = "word"
@@ -222,7 +238,7 @@ def _parts(reply: _Reply) -> list[_Part]:
             and (
                 word not in ("i", "a")
                 or re.match(r"a\s+\d\s+\d", t[m.start() :])
-                or re.search(r"\d\s+\d\s+$", t[: m.start()])  # "1 1 7 4 A"
+                or re.search(r"\d\s+\d\s+$", t[max(0, m.start() - 12) : m.start()])  # "1 1 7 4 A"
             )
         ):
             kind = "letter"

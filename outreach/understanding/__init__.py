@@ -114,7 +114,8 @@ def reply_understand(
     if undecided is not None and not _OUTRIGHT.search(reply.t):
         # "maybe tmrw or the locker idk ill let u know": nothing to act on yet; asked again, then a person.
         return _unclear(f"not decided yet ({reply.original(undecided.start(), undecided.end())!r})")
-    taken_back = _TAKEN_BACK.search(reply.t)
+    marks = list(_TAKEN_BACK.finditer(reply.t))
+    taken_back = marks[-1] if marks else None  # the last word taken back counts
     if taken_back is not None and taken_back.end() < len(text):
         # "tmrw... actually friday is better", "leave it with the neighbour, no, on the porch": the last word wins.
         # A code takes back its own numbers ("5816 no wait 5861"), and a code with a fallback is a code.
@@ -141,11 +142,10 @@ def reply_understand(
 
 # Taking back what came before: "... actually", "no wait", ", no,", "I mean". The last one counts.
 _TAKEN_BACK = re.compile(
-    r"(?:.*)(?P<marker>(?:\.\.+|,|;|-)\s*(?:wait|well|no(?=\s*[,.!])|nah|hmm+|actually)\b|\b(?:no\s+)?make\s+(?:it|that)\b(?=\s*\d)|"
+    r"(?P<marker>(?:\.\.+|,|;|-)\s*(?:wait|well|no(?=\s*[,.!])|nah|hmm+|actually)\b|\b(?:no\s+)?make\s+(?:it|that)\b(?=\s*\d)|"
     r"\bno\s+mejor\b|(?:^|(?<=[.!?]))\s*actually\b|"
     r"\b(?:no\s+wait|wait\s+no|jk|just\s+kidding|i\s+mean|i\s+meant|scratch\s+that|on\s+second\s+thought|"
-    r"changed\s+my\s+mind|mejor\s+dicho|o\s+sea|pensandolo\s+bien)\b)[\s,.!:]*",
-    re.S,
+    r"changed\s+my\s+mind|mejor\s+dicho|o\s+sea|pensandolo\s+bien)\b)[\s,.!:]*"
 )
 
 

@@ -78,7 +78,7 @@ _OLD_AFTER = re.compile(
 _NOT_CODE_BEFORE = re.compile(
     r"\b(?:order|tracking|ref|reference|confirmation|invoice|po|pedido|orden|house|home|casa|address|lot|room|suite|apt)\s*$"
 )
-_RESTATED = re.compile(r"\b(?:it'?s|it\s+is|es)\b")
+_RESTATED = re.compile(r"\b(?:it'?s|it\s+is|es|use|try|now)\b")
 # "5816 no wait 5861", "4417 sorry I mean 4471": what comes after takes back what came before.
 _TAKEN_BACK = re.compile(
     r"\b(?:no\s+wait|wait\s+no|wait|sorry|i\s+mean|i\s+meant|actually|correction|oops|typo|my\s+bad|"

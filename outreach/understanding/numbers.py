@@ -107,7 +107,9 @@ _JOINT_STARTS = re.compile(
     r"|(?:hit|press|push|add|marque|presione)\s+(?:the\s+)?(?:pound|hash|star|asterisk|gato|numeral|asterisco|[#*])"
 )
 _JOINT_ENDS = re.compile(r"\b(?:followed\s+by|seguido\s+del?|y\s+despues|after\s+that)$")
-_DIGIT_CLOSE = re.compile(r"\d[\s,]*(?:(?:y|luego|then|and|el|la|the|tecla|key|con|with|hit|press|push|add)\s+)*$")
+_DIGIT_CLOSE = re.compile(
+    r"\d[\s,]*(?:(?:y|luego|then|and|el|la|the|tecla|key|con|with|hit|press|push|add|followed|by|despues|seguido|del?)\s+)*$"
+)
 # "treinta y dos": the "y" inside a number said in Spanish.
 _TENS_Y = re.compile(r"y\s+(?:uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve)\b")
 _TENS_BEFORE = re.compile(r"(?:veinte|treinta|cuarenta|cincuenta|sesenta|setenta|ochenta|noventa)\s+$")
@@ -116,13 +118,11 @@ _CODE_SAID = re.compile(r"\b(?:code|codigo|clave|pin|passcode)\b")
 _ONE_AS_PRONOUN = re.compile(r"\b(?:new|the|this|that|old|other|right|wrong|a|which|each|correct|real)\s+$")
 _DICTATED_FOUR = re.compile(r"for\s+\d\b")
 _DIGIT_BEFORE = re.compile(r"(?<!\d)\d\s+$")
-# What may sit between two parts of one run.
+# What may sit between two parts of one run: a dash or comma, or words that join (which ones may join what is
+# decided in ``_joins``).
 _JOIN = re.compile(
-    r"[ \t]*(?:-|,|\s+then\s+(?:(?:hit|press|push|add)\s+(?:the\s+)?)?|"
-    r"\s+(?:and\s+)?(?:hit|press|push|add)\s+(?:the\s+)?|"
-    r"\s+y\s+luego\s+|\s+luego\s+|\s+and\s+then\s+|\s+followed\s+by\s+|\s+plus\s+|"
-    r"\s+seguido\s+del?\s+|\s+y\s+despues\s+|\s+after\s+that\s+|"
-    r"(?:\s+(?:y|and|con|with|luego|then|el|la|the|tecla|key|button|sign|signo|simbolo))+\s+)?[ \t]*"
+    r"[ \t]*[-,]?(?:[ \t]+(?:then|luego|and|y|followed|by|plus|seguido|del?|despues|after|that|con|with|el|la|the|"
+    r"tecla|key|button|sign|signo|simbolo|hit|press|push|add))*[ \t]*"
 )
 _ALNUM = re.compile(r"(?:[a-z]{1,2}\d+[a-z\d]*|\d+[a-z]\d+[a-z\d]*|\d{3,}[a-z])")
 _ORDINAL = re.compile(r"\d+(?:st|nd|rd|th|hr|hrs|min|mins|k)|\d{1,2}(?:am|pm|a|p|h)")
@@ -217,6 +217,13 @@ def _parts(reply: _Reply) -> list[_Part]:
             kind = "digits"
         elif _ALNUM.fullmatch(word) and not _ORDINAL.fullmatch(word):
             kind = "alnum"
+        elif (
+            word in ("to", "too")
+            and re.match(r"(?:to|too)\s+\d\b", t[m.start() :])
+            and _DIGIT_BEFORE.search(t, max(0, m.start() - 8), m.start())
+            and _CODE_SAID.search(t, max(0, m.start() - 30), m.start())
+        ):
+            kind, word = "digits", "2"  # "the code is 8 3 to 6 pound": dictation writes two as "to"
         elif (
             word == "for"
             and _DICTATED_FOUR.match(t, m.start())

@@ -179,6 +179,9 @@ _SAFE_PLACES = re.compile(
     r"(?<=the )super|superintendent|receiving|loading dock|dock door|dock|rectory|back deck|deck)\b"
 )
 _SAFE_WORD = re.compile(r"^\W*safe\b")
+_SAFE_DROP_SAID = re.compile(
+    r"^\W*safe\s*(?:drop|place)\s*(?:(?:is\s+)?(?:ok|okay|fine|yes|pls|please))?\s*[-.:,!]+\s*"
+)
 # Everyday places that also come up in other talk ("knock on the front door"): a place only when offered as one.
 _PLAIN_PLACES = re.compile(
     r"\b(?:front\s+door|door|front\s+step|steps?|stairs|stairwell|stoop|lobby|gate|hallway|outside|entrance|entrada|"
@@ -342,6 +345,12 @@ def _safe_drop(reply: _Reply) -> Understanding | None:
             why=f"offers a place ({detail!r})",
             doubt="a place named, but nothing says to leave it there",
         )
+    service = _SAFE_DROP_SAID.match(t)
+    if service is not None and service.end() < len(t):
+        # "SAFE DROP - behind green bins", "SAFE drop ok. under the bench by door": the place follows the words
+        rest = _place_detail(reply, service.end(), len(t))
+        if rest:
+            return Understanding(intent=ReplyIntent.SAFE_DROP, detail=rest, why="a safe drop, and where")
     if _SAFE_WORD.search(t):
         clause = reply.clause(0)
         detail = _PLACE_STOP.sub("", reply.original(clause.start, clause.end))
@@ -352,7 +361,7 @@ def _safe_drop(reply: _Reply) -> Understanding | None:
 
 _UNIT_WORD = re.compile(r"\b(?:apt|apartment|unit|suite|casa|numero|house|#)\s*#?\s*\d|\b\d{1,4}[a-z]\b")
 _PERSON = re.compile(
-    r"^(?:him|her|them|el|ella)\b|^(?:the\s+|my\s+|a\s+)?(?:people|family|folks|lady|man|guy|woman|girl|boy|friend|landlord|landlady|super|superintendent|tenant|"
+    r"^(?:him|her|them|el|ella)\b|^(?:the\s+|my\s+|a\s+)?(?:people|ppl|family|folks|lady|man|guy|woman|girl|boy|friend|landlord|landlady|super|superintendent|tenant|"
     r"sister|brother|aunt|uncle|cousin|grandma|grandpa|senora|senor|amiga|amigo|hermana|hermano|tia|tio|vecin[oa])\b"
 )
 

@@ -213,6 +213,8 @@ def _slipped(name: str) -> set[str]:
     return (dropped | swapped) - {name}
 
 
+# "wednes day": a day's name split in two.
+_WEEKDAYS.update({f"{n[:-3]} day": number for n, number in list(_WEEKDAYS.items()) if n.endswith("day") and len(n) > 6})
 # Typed days resolve to the day; a name ("frida") or a word ("sunda") is not one.
 _WEEKDAYS.update(
     {

@@ -53,6 +53,8 @@ _NEGATED_DAY_AFTER = re.compile(
 _ABOUT_THE_DRIVER = re.compile(
     r"\b(?:when|once|if|before)\s+(?:you|u|ur|youre|he|she|the\s+driver)(?:'re|\s+are|'s|\s+is|\s+get|\s+r)?\b"
 )
+# "I'm out all day today", "away this morning": the part of the day they are gone.
+_AWAY_BEFORE = re.compile(r"\b(?:out|away|gone|busy|working|at\s+work|not\s+(?:home|here|there))\b[^,.!?;]*$")
 _BUSY_BEFORE = re.compile(
     r"\b(?:work|works|working|busy|trabajo|trabajando|closed|cerrado|cerramos)\s+(?:the\s+|on\s+|at\s+|in\s+|from\s+)?$"
 )
@@ -122,10 +124,13 @@ def _read_windows(reply: _Reply) -> list[_Window]:
         s_parts = [p for p in parts if reply.sentence(p.start()) == index]
         s_times = [m for m in times if reply.sentence(m.start()) == index]
         hinted: set[int] = set()
+        used: set[int] = set()
         for m in s_times:
             # The day in the clause, else one said before the time: "tomorrow, after 5" but not "at 7, or friday".
             clause_days = [d for d in s_days if reply.clause(d.start()) == reply.clause(m.start())]
             day_match = _nearest(clause_days or [d for d in s_days if d.start() < m.start()], m.start()) or carried
+            if day_match is not None:
+                used.add(day_match.start())
             # A part of the day tells a clock's half only in its own clause ("tmrw morning at 9", not
             # "working til 5 today, tmrw morning would be better").
             clause = reply.clause(m.start())
@@ -161,17 +166,21 @@ def _read_windows(reply: _Reply) -> list[_Window]:
         for p in s_parts:
             if p.start() in hinted or p.group(0).endswith("s"):
                 continue  # a clock's hint, or a habit ("I work nights", "nurse on nights")
-            day_match = _nearest(s_days, p.start()) or carried
+            if _AWAY_BEFORE.search(reply.t, reply.clause(p.start()).start, p.start()):
+                continue  # "I'm out all day today": when they are away
+            part_days = [d for d in s_days if reply.clause(d.start()) == reply.clause(p.start())]
+            day_match = _nearest(part_days or s_days, p.start()) or carried
+            if day_match is not None:
+                used.add(day_match.start())
             found = _part_window(reply, p, day_match, reply.today)
             if day_match is None and any(_gone(w, now) for w in found):
                 found = _part_window(reply, p, None, reply.today + dt.timedelta(days=1))
             windows.extend(_preferring(reply, found, p))
-        if not s_times and not s_parts:
-            for d in s_days:
-                # "on saturdays" is a habit: it gives a time its day, never a day to come on its own.
-                habit = d.lastgroup == "weekday" and reply.t[d.end() : d.end() + 1] == "s"
-                if not habit and not _day_negated(reply, d):
-                    windows.extend(_preferring(reply, _day_window(reply, d), d))
+        for d in (d for d in s_days if d.start() not in used):
+            # "on saturdays" is a habit: it gives a time its day, never a day to come on its own.
+            habit = d.lastgroup == "weekday" and reply.t[d.end() : d.end() + 1] == "s"
+            if not habit and not _day_negated(reply, d):
+                windows.extend(_preferring(reply, _day_window(reply, d), d))
         if s_days and not s_times:
             carried = s_days[-1]
         elif s_days:
@@ -306,6 +315,9 @@ def _time_window(reply: _Reply, m: re.Match[str], day: dt.date, hint: str) -> _W
     )
     if kind == "before" and ruled_out:
         kind = "after"  # "please don't come before 2", "cant make it home b4 6": from then on
+    closed = re.search(r"\b(?:closed|not\s+open|cerrado)\b", reply.t[reply.clause(m.start()).start : m.start()])
+    if kind == "until" and closed:
+        kind = "after"  # "we're closed til 10 tmrw": from ten
     if kind == "before":
         opens = max(_at(day, DAY_OPENS, now), now)
         return _Window(opens, when, "before", m.start(), phrase) if opens < when else None
@@ -363,7 +375,8 @@ def _day_negated(reply: _Reply, d: re.Match[str]) -> bool:
     if said_today and re.search(r"\btoday\s+is\s+$", reply.t[clause.start : d.start()]):
         return True
     if _UNTIL_BEFORE.search(reply.t, clause.start, d.start()) or re.search(
-        r"\b(?:hasta|until|till|til)\s+(?:el\s+|la\s+)?$", reply.t[clause.start : d.start()]
+        r"\b(?:hasta|until|till|til|back(?:\s+on)?|home\s+on)\s+(?:el\s+|la\s+|the\s+)?$",
+        reply.t[clause.start : d.start()],
     ):
         return False  # "not home until tonight": the day is when they are back
     return bool(

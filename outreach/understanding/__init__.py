@@ -134,8 +134,13 @@ def reply_understand(
         understood = rule(reply)
         if understood is not None:
             return _safe_why(understood)
-    if _STOP_FIRST.match(reply.t):
-        # Whoever starts with STOP is not asked again, whatever the carrier makes of the rest.
+    stop = _STOP_FIRST.match(reply.t)
+    if stop is not None and stop.group(1) in ("stop", "stopall", "unsubscribe", "optout"):
+        # "stop pls i get 10 of these a day": starting with STOP and asking nothing else is a plain way of saying
+        # stop, which since the FCC's 2025 rule is an opt-out.
+        return Understanding(intent=ReplyIntent.OPT_OUT, why=f"starts with {stop.group(1).upper()!r}")
+    if stop is not None:
+        # Whoever starts with another carrier word is not asked again, whatever the carrier makes of the rest.
         return Understanding(intent=ReplyIntent.UNCLEAR, why=_unclear_why(reply), ask_again=False)
     return _unclear(_unclear_why(reply))
 

@@ -52,6 +52,8 @@ _PRESENT = re.compile(
     r"|^\W*(?:si|yes)\s+estoy\b|\btoque\s+fuerte\b"
     r"|\bi'?ll\s+(?:open|unlock|buzz)\s+(?:the\s+)?(?:gate|door|it)\b[^.!?]*\b(?:now|right\s+now)\b"
     r"|\b(?:come|coming|comin|walking|running|heading|going)\s+(?:down|out|2|to)\b[^.!?]{0,25}\b(?:open|buzz|let)\b"
+    r"|\barriving\s+(?:in\s+)?[1-5]\s*min\w*\b|\b(?:home|here|back)\s+nw\b|\bopening\s+it\s+(?:now|rn)\b"
+    r"|\b(?:in|at)\s+the\s+(?:driveway|lobby(?:\s+door)?|front\s+door|door|gate)\s+(?:now|rn)\b|\bsee\s+me\s*\?"
     r"|\b(?:comin|coming)\s+out\s+now\b|\bcome\s+open\b|\bbuzz(?:ing|ed)?\s+(?:you|u)\s+(?:in|up|thru|through)\b"
     r"|\b(?:at|by)\s+the\s+(?:front\s+)?(?:door|gate|lobby|entrance)\s+rn\b|\b(?:running|walking)\s+(?:to|2)\s+the\s+(?:door|gate|lobby)\b|\bestoy\s+bajando\b"
     r"|\b(?:pls|please|plz)\s+wait\b|\bwait\s+(?:for\s+me|pls|please|plz)\b"

@@ -124,6 +124,10 @@ def _access_code(reply: _Reply) -> Understanding | None:
             t, max(0, run.start - 14), run.start
         ):
             continue  # "apt 308", "unit 1207 on the callbox": a door, not a code
+        symbol_first = _SYMBOL_FIRST.match(t, run.end)
+        if symbol_first is not None and run.digits >= 3 and not run.code.startswith(("#", "*")):
+            mark = "#" if re.search(r"#|pound|hash", symbol_first.group(0)) else "*"
+            run = dataclasses.replace(run, code=mark + run.code)
         symbol_after = _SYMBOL_AFTER.match(t, run.end)
         if symbol_after is not None and run.digits >= 3 and not run.code.endswith(("#", "*")):
             mark = "#" if re.search(r"#|pound|hash", symbol_after.group(0)) else "*"
@@ -215,7 +219,11 @@ def _code_after(reply: _Reply, all_runs: list[Run], pos: int) -> Run | None:
             continue  # "the code for unit 12 is 4821", "code for 1140 Elm is 6271"
         if _TIME.match(reply.t, run.start) and not re.fullmatch(r"\d{3,}", run.code):
             continue  # "the code doesn't work after 8pm"
-        if run.digits >= 3 or not between.strip(" :-=is"):
+        if run.digits >= 3:
+            return run
+        if not between.strip(" :-=is") and not any(
+            r.start > run.end and r.start < end and r.digits >= 3 for r in all_runs
+        ):
             return run
     return None
 
@@ -258,6 +266,10 @@ def _taken_back(reply: _Reply, code: _CodeFound, found: list[_CodeFound]) -> boo
 
 
 # "use 9982 on the keypad": what is entered at a device is the code.
+# "it's 8080 but press * first": the symbol pressed before the code.
+_SYMBOL_FIRST = re.compile(
+    r"\s*,?\s*(?:and|but|y)?\s*(?:press|hit|push)\s+(?:#|\*|pound|hash|star)\s+(?:first|before(?:\s+it)?)\b"
+)
 # "you put 2468 and push CALL": what to press after it.
 _PRESS_AFTER = re.compile(
     r"\s+(?:and|then|y|but)?\s*(?:push|press|hit|presione)\s+(?:call|enter|ok|the\s+bell|bell|send|#|\*|pound|star)"
@@ -267,7 +279,7 @@ _SYMBOL_AFTER = re.compile(
     r"\s*,?\s*(?:and|then|but|y)?\s*(?:press|hit|push|add)\s+(?:#|\*|pound|hash|star)\s+(?:after|at\s+the\s+end|last)\b"
 )
 _ON_THE_KEYPAD = re.compile(r"\s+(?:on|at|into|in)\s+the\s+(?:keypad|key\s*pad|keyboard|panel|call\s*box|teclado)\b")
-_DOOR_WORD = re.compile(r"\b(?:gate|door|entry|entrance|lobby|front|keypad|porton|puerta|reja|entrada)\s*$")
+_DOOR_WORD = re.compile(r"\b(?:gate|(?<!next\s)door|entry|entrance|lobby|front|keypad|porton|puerta|reja|entrada)\s*$")
 
 
 def _at_the_door(reply: _Reply, all_runs: list[Run]) -> list[_CodeFound]:

@@ -110,6 +110,12 @@ def _neighbour(reply: _Reply) -> Understanding | None:
         place = _NEIGHBOUR_PLACE.search(t, m.start(), sentence.end)
         if name is None and unit is None and place is not None:
             spans.append(_Span(place.start(), place.end()))
+        if unit is None and reply.sentence(m.start()) > 0:
+            before = reply.sentences[reply.sentence(m.start()) - 1]
+            at = re.search(r"\bat\s+#?(\d{1,4}[a-z]?)\b(?!\s*(?:am|pm|:))", t[before.start : before.end])
+            if at is not None:
+                unit = _Span(before.start + at.start(1), before.start + at.end(1))  # "drop it at 214? ... neighbor Ted"
+                spans.append(unit)
         if name is None and unit is None:
             # "leave with neighbor. apt 210.": who and where may come in the next few words, as a note.
             index = reply.sentence(m.start())

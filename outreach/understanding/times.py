@@ -119,7 +119,7 @@ _TIME = re.compile(
     rf"(?:and|&|to|til+|until|-|y|a|hasta|n)\s*(?:las?\s+)?(?P<b2>{_CLOCK}){_UNIT_AFTER}(?!\s*[\d/]))"
     rf"|(?P<range>(?<![\w:.#/-])(?P<r1>\d{{1,2}}(?:[:.][0-5]\d)?(?:\s*(?:am|pm))?)\s*(?:-|to)\s*"
     rf"(?P<r2>\d{{1,2}}(?:[:.][0-5]\d)?)\s*(?P<rap>am|pm)?(?![\w/-]){_UNIT_AFTER})"
-    r"|(?P<rel>(?:^\W*(?=\d{1,2}\s*(?:min|mins|minutes|minutos)\W*$)|\b(?:now|back|in|within|en|dentro\s+de|give\s+me|gimme|dame|deme|need|estoy\s+a|llego\s+en|a|like|about|"
+    r"|(?P<rel>(?:(?:^|[.!?]\s*)\W*(?=\d{1,2}\s*(?:min|mins|minutes|minutos|hrs?|hours?)\W*$)|\b(?:now|back|in|within|en|dentro\s+de|give\s+me|gimme|dame|deme|need|estoy\s+a|llego\s+en|a|like|about|"
     r"around|approx|arrive(?:\s+home)?|reach(?:\s+home)?|be\s+(?:home|there|back))\s+)(?:~\s*|like\s+|about\s+|around\s+|approx\s+|unos\s+|un\s+)?"
     r"(?P<rn>\d{1,3}|an?|one|two|three|four|five|ten|fifteen|twenty|thirty|forty(?:[\s-]five)?|half(?:\s+an?)?|"
     r"a\s+half|a\s+couple(?:\s+of)?|couple(?:\s+of)?|a\s+few|few|una|media|dos|tres|cinco|diez|quince|veinte|"

@@ -26,6 +26,13 @@ from tests.helpers import groups, summary
 
 pytestmark = pytest.mark.django_db
 
+NEXT = DAY + dt.timedelta(days=1)
+
+
+def hour(clock: int, day: dt.date = DAY) -> str:
+    """The key of a local hour in the "hour" grouping."""
+    return f"{day.isoformat()}T{clock:02d}:00"
+
 
 # --- Each measure --------------------------------------------------------------------------------------------------
 
@@ -117,7 +124,7 @@ def test_it_counts_cases_opened_resolved_escalated_and_open_now(day, chicago):
 def test_it_counts_a_late_evening_scan_on_its_local_day(day, chicago):
     # L failed at 23:30 in Chicago, 04:30 UTC the next day; Z was delivered at 00:30 the next local day.
     assert summary([chicago])["totals"]["cases"]["opened"] == 5
-    tomorrow = summary([chicago], start=DAY + dt.timedelta(days=1), end=DAY + dt.timedelta(days=1))["totals"]
+    tomorrow = summary([chicago], start=NEXT, end=NEXT)["totals"]
     assert tomorrow["first_attempt"]["attempts"] == 1
     assert tomorrow["cases"]["opened"] == 0
 
@@ -148,42 +155,42 @@ def test_it_answers_with_zeros_for_a_quiet_day(chicago):
 def test_it_groups_by_hour_in_the_depots_local_time(day, chicago):
     hours = groups(summary([chicago], "hour"))
 
-    assert hours["2026-06-10T09:00"]["first_attempt"] == {"attempts": 2, "delivered": 2, "success_rate": 1.0}
-    assert hours["2026-06-10T10:00"]["first_attempt"] == {"attempts": 1, "delivered": 0, "success_rate": 0.0}
-    assert hours["2026-06-10T12:00"]["failed_attempt_cost"][0]["failed_attempts"] == 2
-    assert hours["2026-06-10T12:00"]["failed_attempt_cost"][0]["total_cost"] == Decimal("37.24")
-    assert hours["2026-06-10T14:00"]["resolution"]["median_seconds"] == 7200.0
-    assert hours["2026-06-10T15:00"]["cases"] == {
+    assert hours[hour(9)]["first_attempt"] == {"attempts": 2, "delivered": 2, "success_rate": 1.0}
+    assert hours[hour(10)]["first_attempt"] == {"attempts": 1, "delivered": 0, "success_rate": 0.0}
+    assert hours[hour(12)]["failed_attempt_cost"][0]["failed_attempts"] == 2
+    assert hours[hour(12)]["failed_attempt_cost"][0]["total_cost"] == Decimal("37.24")
+    assert hours[hour(14)]["resolution"]["median_seconds"] == 7200.0
+    assert hours[hour(15)]["cases"] == {
         "opened": 1,
         "resolved": 1,
         "escalated": 1,
         "open_now": None,
         "unanswered_requests": None,
     }
-    assert hours["2026-06-10T16:00"]["no_touch"] == {
+    assert hours[hour(16)]["no_touch"] == {
         "finished": 1,
         "untouched": 1,
         "share": 1.0,
         "by_ending": endings(cancelled=1),
     }
-    assert hours["2026-06-10T23:00"]["cases"]["opened"] == 1
+    assert hours[hour(23)]["cases"]["opened"] == 1
     assert list(hours) == sorted(hours)
 
 
 def test_it_groups_by_day_over_several_days(day, chicago):
     days = groups(summary([chicago], "day", start=BEFORE, end=DAY))
 
-    assert list(days) == ["2026-06-09", "2026-06-10"]
-    assert days["2026-06-09"]["first_attempt"] == {"attempts": 5, "delivered": 0, "success_rate": 0.0}
-    assert days["2026-06-09"]["cases"] == {
+    assert list(days) == [BEFORE.isoformat(), DAY.isoformat()]
+    assert days[BEFORE.isoformat()]["first_attempt"] == {"attempts": 5, "delivered": 0, "success_rate": 0.0}
+    assert days[BEFORE.isoformat()]["cases"] == {
         "opened": 1,
         "resolved": 0,
         "escalated": 1,
         "open_now": None,
         "unanswered_requests": None,
     }
-    assert days["2026-06-10"]["first_attempt"]["attempts"] == 4
-    assert days["2026-06-10"]["resolution"]["average_seconds"] == 3600.0
+    assert days[DAY.isoformat()]["first_attempt"]["attempts"] == 4
+    assert days[DAY.isoformat()]["resolution"]["average_seconds"] == 3600.0
 
 
 def test_it_groups_by_reason_code(day, chicago):
@@ -239,17 +246,17 @@ def test_it_buckets_a_depot_in_another_time_zone_by_its_own_day_and_hour(chicago
     instant = at(23, 30, zone=LOS_ANGELES)
     west = Day(walt)
     west.scan(west.stop(), instant, code=None)
-    chi = Day(dave, day=DAY + dt.timedelta(days=1))
+    chi = Day(dave, day=NEXT)
     chi.scan(chi.stop(), instant, code=None)
     chi.scan(chi.stop(), at(9, 5, DAY), code=None)
 
-    by_day = groups(summary([chicago, lax], "day", start=DAY, end=DAY + dt.timedelta(days=1)))
+    by_day = groups(summary([chicago, lax], "day", start=DAY, end=NEXT))
     assert {key: group["first_attempt"]["attempts"] for key, group in by_day.items()} == {
-        "2026-06-10": 2,  # Chicago's 09:05 and Los Angeles' 23:30
-        "2026-06-11": 1,  # Chicago's 01:30
+        DAY.isoformat(): 2,  # Chicago's 09:05 and Los Angeles' 23:30
+        NEXT.isoformat(): 1,  # Chicago's 01:30
     }
-    by_hour = groups(summary([chicago, lax], "hour", start=DAY, end=DAY + dt.timedelta(days=1)))
-    assert set(by_hour) == {"2026-06-10T09:00", "2026-06-10T23:00", "2026-06-11T01:00"}
+    by_hour = groups(summary([chicago, lax], "hour", start=DAY, end=NEXT))
+    assert set(by_hour) == {hour(9), hour(23), hour(1, NEXT)}
     assert summary([lax])["totals"]["first_attempt"]["attempts"] == 1
     assert summary([chicago])["totals"]["first_attempt"]["attempts"] == 1
 

@@ -11,23 +11,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.utils import dateformat, translation
+
 from outreach.models import MessageTemplate
 from outreach.understanding.meaning import ReplyIntent, Understanding, place_words
 
 ENGLISH, SPANISH = "en", "es"
 
-_DAYS = {
-    ENGLISH: ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
-    SPANISH: ("lun", "mar", "mié", "jue", "vie", "sáb", "dom"),
-}
-_WEEKDAYS = {
-    ENGLISH: ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-    SPANISH: ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
-}
-_MONTHS = {
-    ENGLISH: ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
-    SPANISH: ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic"),
-}
+# A day as the read-back names it, in Django's own day and month names: "Thu 19 Nov", "jue 19 nov".
+_SHORT = {ENGLISH: "D j M", SPANISH: "D j b"}
+_LONG = {ENGLISH: "l j M", SPANISH: "l j b"}
 
 # What was heard, per reading; ``{code}``, ``{place}``, ``{neighbour}``, ``{when}`` are filled in.
 HEARD = {
@@ -87,13 +80,18 @@ def _hour(moment: dt.datetime, *, meridiem: bool) -> str:
     return f"{text} {'am' if moment.hour < 12 else 'pm'}" if meridiem else text
 
 
+def _dated(day: dt.date, formats: dict[str, str], language: str) -> str:
+    with translation.override(language):
+        return dateformat.format(day, formats[language])
+
+
 def _day(day: dt.date, today: dt.date, language: str) -> str:
-    short = f"{_DAYS[language][day.weekday()]} {day.day} {_MONTHS[language][day.month - 1]}"
     if day == today:
         return "hoy" if language == SPANISH else "today"
     if day == today + dt.timedelta(days=1):
+        short = _dated(day, _SHORT, language)
         return f"mañana ({short})" if language == SPANISH else f"tomorrow ({short})"
-    named = f"{_WEEKDAYS[language][day.weekday()]} {day.day} {_MONTHS[language][day.month - 1]}"
+    named = _dated(day, _LONG, language)
     return f"el {named}" if language == SPANISH else named
 
 

@@ -19,6 +19,24 @@ TEMPLATES = {
 }
 
 
+# The template keys as of this migration (Message.template_key and MessageTemplate.key share them).
+TEMPLATE_KEYS = [
+    ("ask_access_code", "Ask for the access code"),
+    ("ask_window", "Ask when to come back"),
+    ("ask_alternatives", "Offer safe-drop, neighbour or pickup point"),
+    ("ask_directions", "Ask how to find the door"),
+    ("reprompt", "Re-prompt"),
+    ("outcome", "Tell the recipient what happens next"),
+    ("help", "Answer HELP"),
+    ("prearrival", "Ask ahead of the driver's arrival"),
+    ("read_back", "Read back what the desk acts on"),
+    ("confirm_code", "Confirm an unsure access code"),
+    ("confirm_place", "Confirm an unsure safe place"),
+    ("confirm_neighbour", "Confirm an unsure neighbour"),
+    ("confirm_opt_out", "Confirm an unsure opt-out"),
+]
+
+
 def seed(apps, schema_editor):
     MessageTemplate = apps.get_model("outreach", "MessageTemplate")
     for (key, language), body in TEMPLATES.items():
@@ -55,21 +73,7 @@ class Migration(migrations.Migration):
             name="template_key",
             field=models.CharField(
                 blank=True,
-                choices=[
-                    ("ask_access_code", "Ask for the access code"),
-                    ("ask_window", "Ask when to come back"),
-                    ("ask_alternatives", "Offer safe-drop, neighbour or pickup point"),
-                    ("ask_directions", "Ask how to find the door"),
-                    ("reprompt", "Re-prompt"),
-                    ("outcome", "Tell the recipient what happens next"),
-                    ("help", "Answer HELP"),
-                    ("prearrival", "Ask ahead of the driver's arrival"),
-                    ("read_back", "Read back what the desk acts on"),
-                    ("confirm_code", "Confirm an unsure access code"),
-                    ("confirm_place", "Confirm an unsure safe place"),
-                    ("confirm_neighbour", "Confirm an unsure neighbour"),
-                    ("confirm_opt_out", "Confirm an unsure opt-out"),
-                ],
+                choices=TEMPLATE_KEYS,
                 max_length=24,
             ),
         ),
@@ -84,21 +88,7 @@ class Migration(migrations.Migration):
             model_name="messagetemplate",
             name="key",
             field=models.CharField(
-                choices=[
-                    ("ask_access_code", "Ask for the access code"),
-                    ("ask_window", "Ask when to come back"),
-                    ("ask_alternatives", "Offer safe-drop, neighbour or pickup point"),
-                    ("ask_directions", "Ask how to find the door"),
-                    ("reprompt", "Re-prompt"),
-                    ("outcome", "Tell the recipient what happens next"),
-                    ("help", "Answer HELP"),
-                    ("prearrival", "Ask ahead of the driver's arrival"),
-                    ("read_back", "Read back what the desk acts on"),
-                    ("confirm_code", "Confirm an unsure access code"),
-                    ("confirm_place", "Confirm an unsure safe place"),
-                    ("confirm_neighbour", "Confirm an unsure neighbour"),
-                    ("confirm_opt_out", "Confirm an unsure opt-out"),
-                ],
+                choices=TEMPLATE_KEYS,
                 max_length=24,
             ),
         ),

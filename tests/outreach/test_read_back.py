@@ -17,6 +17,7 @@ from dispatch.models import DriverInstruction, Order
 from dispatch.services.vault import access_code_reveal
 from exceptions.models import CaseEvent, ExceptionCase
 from outreach.models import Message, MessageTemplate
+from outreach.readback import when_words
 from outreach.services import message_send
 from routing.adapter import case_slot_find
 from tests.clock import CHICAGO, TODAY, local
@@ -245,3 +246,17 @@ def test_an_unsure_drop_off_is_asked_about_and_left_there_once_confirmed(client,
     assert [i.kind for i in instructions(dave_stop)] == [DriverInstruction.Kind.SAFE_DROP]
     assert "leave it at the back porch" in instructions(dave_stop)[0].text
     assert _texts(twilio)[-1].startswith("Got it: leave it at the back porch.")
+
+
+@pytest.mark.parametrize(
+    ("language", "start", "end", "words"),
+    [
+        ("en", local(15, day=THURSDAY), local(17, day=THURSDAY), "tomorrow (Thu 19 Nov) between 3 and 5 pm"),
+        ("es", local(15, day=THURSDAY), local(17, day=THURSDAY), "mañana (jue 19 nov) entre las 3 y las 5 pm"),
+        ("en", local(8, day=FRIDAY), local(20, day=FRIDAY), "Friday 20 Nov"),
+        ("es", local(8, day=FRIDAY), local(20, day=FRIDAY), "el viernes 20 nov"),
+        ("es", local(10, 30), None, "hoy desde las 10:30 am"),
+    ],
+)
+def test_a_window_is_named_in_the_recipients_language_and_zone(language, start, end, words):
+    assert when_words(start=start, end=end, now=local(10), zone=CHICAGO, language=language) == words

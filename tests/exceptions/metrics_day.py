@@ -20,7 +20,8 @@ The day (Chicago, 2026-06-10, CDT = UTC-5), with a cost model of its own
 Milwaukee (same zone, default cost model) delivers W at 10:00 and fails X at
 10:30 (a case resolved in 15 minutes, returned to sender, touched).
 
-``Day`` builds stops, scans and cases on a driver's runs by their local times; ``at`` is a local time.
+``Day`` builds stops, scans and cases on a driver's runs by their local times; ``at`` is a local time;
+``hour`` is the key of a local hour in the metrics' "hour" grouping.
 """
 
 from __future__ import annotations
@@ -79,3 +80,8 @@ class Day:
     def case(self, scan: ScanEvent, **fields: Any) -> ExceptionCase:
         fields.setdefault("opened_at", scan.received_at)
         return ExceptionCaseFactory(scan=scan, **fields)
+
+
+def hour(clock: int, day: dt.date = DAY) -> str:
+    """The key of a local hour in the "hour" grouping."""
+    return f"{day.isoformat()}T{clock:02d}:00"

@@ -48,7 +48,7 @@ from dispatch.models import Stop
 from exceptions.analytics import GROUP_BY
 from exceptions.models import ExceptionCase
 from outreach.models import Channel, Conversation, Message
-from tests.exceptions.metrics_day import BEFORE, DAY, OUTCOME, STATE, Day, at, endings
+from tests.exceptions.metrics_day import BEFORE, DAY, OUTCOME, STATE, Day, at, endings, hour
 from tests.factories import PreArrivalContactFactory
 from tests.helpers import groups, signed_in, summary
 
@@ -323,19 +323,19 @@ def test_it_groups_failed_parcels_by_the_hour_of_their_first_failed_scan(parcels
     hours = groups(summary([chicago], "hour"))
 
     # Y failed again at 09:45, but its parcel first failed the day before.
-    assert hours["2026-06-10T09:00"]["outcomes"]["failed_parcels"] == 1
-    assert hours["2026-06-10T09:00"]["outcomes"]["delivered_same_day"] == split(1, 0)
-    assert hours["2026-06-10T09:00"]["time_to_outcome"] == {
+    assert hours[hour(9)]["outcomes"]["failed_parcels"] == 1
+    assert hours[hour(9)]["outcomes"]["delivered_same_day"] == split(1, 0)
+    assert hours[hour(9)]["time_to_outcome"] == {
         "parcels": 1,
         "median_seconds": 1800.0,
         "p90_seconds": 1800.0,
     }
-    assert hours["2026-06-10T17:00"]["outcomes"]["open"] == split(1, 1)
+    assert hours[hour(17)]["outcomes"]["open"] == split(1, 1)
     # The texts by the hour they went out; A1's prevention by the hour its text went.
-    assert hours["2026-06-10T07:00"]["value"][0]["sms_segments"] == 1
-    assert hours["2026-06-10T07:00"]["value"][0]["failed_attempts_averted"] == 1
-    assert hours["2026-06-10T11:00"]["value"][0]["sms_segments"] == 2
-    assert hours["2026-06-10T11:00"]["value"][0]["failed_attempts_averted"] == 1  # R1
+    assert hours[hour(7)]["value"][0]["sms_segments"] == 1
+    assert hours[hour(7)]["value"][0]["failed_attempts_averted"] == 1
+    assert hours[hour(11)]["value"][0]["sms_segments"] == 2
+    assert hours[hour(11)]["value"][0]["failed_attempts_averted"] == 1  # R1
 
 
 def test_it_groups_failed_parcels_by_the_reason_of_their_first_failed_scan(parcels, chicago):
@@ -386,7 +386,7 @@ def test_it_measures_endings_in_the_same_few_queries_however_many_parcels(parcel
 
 
 def test_it_serves_the_outcome_measures_in_the_metrics_api(parcels, alice):
-    body = signed_in(alice).get(URL, {"from": "2026-06-10", "to": "2026-06-10", "group_by": "reason_code"}).json()
+    body = signed_in(alice).get(URL, {"from": DAY.isoformat(), "to": DAY.isoformat(), "group_by": "reason_code"}).json()
 
     totals = body["totals"]
     assert totals["outcomes"]["moved_unasked"] == split(1, 1)
@@ -440,7 +440,7 @@ def test_the_schema_documents_the_outcome_measures_and_the_assumption_behind_the
 
 
 def test_it_adds_the_outcome_columns_to_the_csv_after_the_ones_it_had(parcels, alice):
-    response = signed_in(alice).get("/api/v1/metrics.csv", {"from": "2026-06-10", "to": "2026-06-10"})
+    response = signed_in(alice).get("/api/v1/metrics.csv", {"from": DAY.isoformat(), "to": DAY.isoformat()})
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
 
     columns = list(rows[0])

@@ -20,18 +20,13 @@ from dispatch.geo import haversine_m
 from dispatch.models import Depot
 from exceptions.analytics import GROUP_BY, haversine_km
 from exceptions.models import CostModel
-from tests.exceptions.metrics_day import BEFORE, DAY, LOS_ANGELES, OUTCOME, STATE, Day, at, endings
+from tests.exceptions.metrics_day import BEFORE, DAY, LOS_ANGELES, OUTCOME, STATE, Day, at, endings, hour
 from tests.factories import AddressFactory, DepotFactory, DriverFactory, UserFactory
 from tests.helpers import groups, summary
 
 pytestmark = pytest.mark.django_db
 
 NEXT = DAY + dt.timedelta(days=1)
-
-
-def hour(clock: int, day: dt.date = DAY) -> str:
-    """The key of a local hour in the "hour" grouping."""
-    return f"{day.isoformat()}T{clock:02d}:00"
 
 
 # --- Each measure --------------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ without a dispatcher, the share rescued without one, the time to each outcome, t
 parcel's ending, and the value of the failed attempts averted against what the texts cost; by hour, reason code
 and depot; in the API, its schema and the CSV; in a fixed number of queries.
 
-The day (Chicago, 2026-06-10, CDT = UTC-5; its own cost model: 17.20 a failed delivery, 0.0083 a text segment).
+The day (Chicago, ``DAY`` in June, CDT = UTC-5; its own cost model: 17.20 a failed delivery, 0.0083 a text segment).
 Twelve parcels first fail today, one per ending and per whether a dispatcher took part:
 
     parcel  first failed          its latest case                                   delivered       ending

@@ -1,5 +1,5 @@
 """The desk's metrics, each measure and each grouping, on the hand-built day of tests/exceptions/metrics_day.py
-(the ``day`` fixture: Chicago, 2026-06-10, with a cost model of its own; Milwaukee beside it) whose answers are
+(the ``day`` fixture: Chicago, ``DAY`` in June, with a cost model of its own; Milwaukee beside it) whose answers are
 known: first-attempt success, resolution time, the failed attempts' cost, the no-touch share, the case counts;
 by hour, day, reason code and depot, in each depot's local time; in a fixed number of queries.
 

@@ -121,7 +121,12 @@ def reply_understand(
         # A code takes back its own numbers ("5816 no wait 5861"), and a code with a fallback is a code.
         start, marker = taken_back.end(), taken_back.group("marker").strip(" ,.;-")
         whole = _access_code(reply)
-        swapped = None if whole is not None else _number_swapped(text, taken_back.start("marker"), start)
+        swapped = (
+            None
+            if whole is not None
+            else _number_swapped(text, taken_back.start("marker"), start)
+            or _unit_carried(text, taken_back.start("marker"), start)
+        )
         if swapped is not None:
             # "at 4 no wait 5": the new number takes the old one's place.
             then = reply_understand(text=swapped, sent_at=sent_at, time_zone=time_zone, reason_code=reason_code)
@@ -149,7 +154,7 @@ def reply_understand(
 _TAKEN_BACK = re.compile(
     r"(?P<marker>(?:\.\.+|,|;|-)\s*(?:wait|well|no(?=\s*[,.!])|nah|hmm+|actually)\b|\b(?:no\s+)?make\s+(?:it|that)\b(?=\s*\d)|"
     r"\bno\s+mejor\b|(?:^|(?<=[.!?]))\s*actually\b|"
-    r"\b(?:no\s+wait|wait\s+no|jk|just\s+kidding|i\s+mean|i\s+meant|scratch\s+that|on\s+second\s+thought|"
+    r"\b(?:no\s+wait|wait\s+no|wait[\s,]+actually|jk|just\s+kidding|i\s+mean|i\s+meant|scratch\s+that|on\s+second\s+thought|"
     r"changed\s+my\s+mind|mejor\s+dicho|o\s+sea|pensandolo\s+bien)\b)[\s,.!:]*"
 )
 
@@ -182,6 +187,26 @@ def _number_swapped(text: str, marker_start: int, tail_start: int) -> str | None
     if meridiem and not re.search(r"(?i)[ap]m$", number):
         number += meridiem.group(0)  # "2pm... no make it 4": four in the afternoon too
     return text[: old.start()] + number + text[new.end() :]
+
+
+# "5 min away... actually traffic, more like 20": the new number keeps the old one's unit.
+_DURATION = re.compile(r"\b(\d{1,3})\s*(?:mins?|minutes?|hrs?|hours?)\b", re.I)
+_BARE_AMOUNT = re.compile(
+    r"\b(?:more\s+like|like|closer\s+to|prob(?:ably)?|maybe|say|make\s+it|mas\s+bien|como)\s+(\d{1,3})\b"
+    r"(?!\s*(?:mins?|minutes?|hrs?|hours?|am|pm|[:.]\d))",
+    re.I,
+)
+
+
+def _unit_carried(text: str, marker_start: int, tail_start: int) -> str | None:
+    """ "5 min away... actually more like 20" read as "20 min away"; None when it is not that."""
+    durations = list(_DURATION.finditer(text, 0, marker_start))
+    old = durations[-1] if durations else None
+    tail = text[tail_start:]
+    new = _BARE_AMOUNT.search(tail)
+    if old is None or new is None or len(re.findall(r"\d+", tail)) != 1:
+        return None
+    return text[: old.start(1)] + new.group(1) + text[old.end(1) : marker_start]
 
 
 def _shifted(understood: Understanding, offset: int, why: str) -> Understanding:

@@ -19,7 +19,7 @@ from outreach.understanding.reply import _Reply, _Span, _words
 from outreach.understanding.times import _TIME
 
 _NEIGHBOUR = re.compile(
-    r"\bn(?:ei|ie|e|ai)g?h?b(?:ou?)?rs?(?:'s)?\b(?!\s+(?:dog|dogs|cat|cats|car|yard|fence|tree|kids|pets?|noise)\b)|\bvecin[oa]s?\b|\bnext\s+door\b|\bde\s+al\s+lado\b|\bde\s+enfrente\b"
+    r"\bn(?:ei|ie|e|ai|ay|a)g?h?b(?:ou?)?rs?(?:'s)?\b(?!\s+(?:dog|dogs|cat|cats|car|yard|fence|tree|kids|pets?|noise)\b)|\bvecin[oa]s?\b|\bnext\s+door\b|\bde\s+al\s+lado\b|\bde\s+enfrente\b"
     r"|\bal\s+lado\b(?!\s+del?\b)|\bkapitbahay\b|\bacross\s+the\s+(?:street|hall|road|way)\b|\bacross\s+from\s+(?:me|us)\b"
 )
 _UNIT = re.compile(

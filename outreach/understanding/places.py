@@ -30,7 +30,7 @@ _PICKUP_PLACE = re.compile(
     r"(?:\b(?:the|a|an|your|ur|nearest|closest|nearby|local|amazon|ups|fedex|usps|parcel|package|pick ?-?up|"
     r"collection)\s+){0,3}"  # bounded: "a a a a ..." must not backtrack from every word
     r"\b(?:lockers?|depot|warehouse|distribution cent(?:er|re)|sorting facility|facility|hub|"
-    r"pick ?-?up (?:point|location|spot|station|center|counter)|collection point|access point|post office|"
+    r"pick ?-?up (?:point|pt|location|spot|station|center|counter)|collection point|access point|post office|"
     r"parcel shop|service point|ups store|your office|your location|your store|"
     r"pick ?-?up (?:place|store|shop)|walgreens|cvs|7-eleven|7 eleven|seven eleven|fedex (?:office|store)|"
     r"amazon hub|whole foods|"
@@ -73,7 +73,14 @@ def _pickup(reply: _Reply) -> Understanding | None:
         ),
         None,
     )
-    action = next((m for m in _PICKUP_ACTION.finditer(t) if not reply.is_negated(m.start())), None)
+    action = next(
+        (
+            m
+            for m in _PICKUP_ACTION.finditer(t)
+            if not reply.is_negated(m.start()) and not _HELD_BY_OTHERS.search(t, max(0, m.start() - 30), m.start())
+        ),
+        None,
+    )
     if place is not None:
         detail = _pickup_detail(reply, place)
         return Understanding(
@@ -91,6 +98,8 @@ def _pickup(reply: _Reply) -> Understanding | None:
     return None
 
 
+# "the concierge, they'll hold it for me": someone else holds it there, which is not collecting it from us.
+_HELD_BY_OTHERS = re.compile(r"\b(?:they|she|he|who)\s*(?:'ll|'d|will|would|can|could)?\s*(?:\w+\s+)?$")
 # "the Amazon lockers in the lobby are full", "the guard at the warehouse gate": not a place to collect from.
 _UNUSABLE = re.compile(r"(?:\s+in\s+the\s+\w+)?\s+(?:are|is)\s+(?:full|broken|closed|out\s+of\s+order)\b")
 _STAFF_BEFORE = re.compile(r"\b(?:guard|security|doorman|concierge|staff|receiving|super)\b[^,.!?]*$")

@@ -98,7 +98,7 @@ class _Reply:
         self.sentences = _split(cut, _SENTENCE_END)
         self.clauses = _split(cut, _CLAUSE_END)
         self.negated_actions = [
-            _Span(m.start(), _clause_end(self.t, m.end())) for m in _NEGATED_ACTION.finditer(self.t)
+            _Span(m.start(), _negation_end(self.t, m.end())) for m in _NEGATED_ACTION.finditer(self.t)
         ]
         self.negated = self.negated_actions + [_Span(m.start(), m.end()) for m in _NEGATED_PHRASE.finditer(self.t)]
 
@@ -139,6 +139,20 @@ def _index_of(spans: list[_Span], pos: int) -> int:
 def _clause_end(text: str, pos: int) -> int:
     m = _CLAUSE_END.search(text, pos)
     return m.start() if m else len(text)
+
+
+def _negation_end(text: str, pos: int) -> int:
+    """Where a ruled-out action stops: its clause's end, or the next action asked for ("dont come back just leave
+    it on the porch")."""
+    end = _clause_end(text, pos)
+    again = _ACTION_AGAIN.search(text, pos, end)
+    return again.start() if again else end
+
+
+_ACTION_AGAIN = re.compile(
+    r"\b(?:just|instead|please|pls|plz|only|solo|mejor)\s+(?:leave|put|drop|give|bring|hand|deliver|deje|dejelo|dejalo|"
+    r"dejenlo|pongalo|entreguelo)\b"
+)
 
 
 # "don't leave it outside", "no lo deje afuera": an action the recipient rules out, up to the end of its clause.

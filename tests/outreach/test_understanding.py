@@ -123,6 +123,7 @@ WRITTEN_APART = [
         "final-check-4.csv",
         "final-check-5.csv",
         "final-check-6.csv",
+        "final-check-7.csv",
     )
 ]
 # A reading other than UNCLEAR that is wrong, and sure (acted on without asking the recipient): at most 1 in 60.

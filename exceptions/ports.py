@@ -93,8 +93,9 @@ class Outreach(Protocol):
     def say(self, *, case: ExceptionCase, text: str) -> AskResult:
         """Send a dispatcher's own words to the case's recipient, once per case version."""
 
-    def ask_ahead(self, *, stop: Stop, text: str, now: dt.datetime) -> AskResult:
-        """Text the recipient of a stop ahead of the driver, once per stop ever; unreachable says why not."""
+    def ask_ahead(self, *, stop: Stop, asks: list[str], now: dt.datetime) -> AskResult:
+        """Text the recipient of a stop ahead of the driver, once per stop ever, asking for ``asks``
+        (``StopRisk.Missing`` values) in their words; unreachable says why not."""
 
     def conversation(self, *, case_id: int) -> list[dict[str, object]]:
         """The case's messages, oldest first: ``created_at``, ``direction``, ``body``, ``status``."""
@@ -138,7 +139,7 @@ class NoOutreach:
     def say(self, *, case: ExceptionCase, text: str) -> AskResult:
         return AskResult(reachable=False, reason="No outreach channel is set up.")
 
-    def ask_ahead(self, *, stop: Stop, text: str, now: dt.datetime) -> AskResult:
+    def ask_ahead(self, *, stop: Stop, asks: list[str], now: dt.datetime) -> AskResult:
         return AskResult(reachable=False, reason="No outreach channel is set up.")
 
     def conversation(self, *, case_id: int) -> list[dict[str, object]]:

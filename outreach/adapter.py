@@ -16,14 +16,16 @@ from typing import cast
 from django.db.models import Count, F
 from django.utils import timezone
 
-from dispatch.models import Recipient, Stop
+from dispatch.models import PickupPoint, Recipient, Stop
 from exceptions import inbox
 from exceptions.analytics.figures import GroupBy
 from exceptions.analytics.periods import DepotPeriod, group_key, within
 from exceptions.models import ExceptionCase
 from exceptions.ports import AskResult, ReplyIntent, TextsSent, Topic, Understanding, place_words
+from outreach import wording
 from outreach.backends import push_configured
 from outreach.models import Channel, Conversation, Message, MessageTemplate
+from outreach.outcome_words import pickup_words, slot_words
 from outreach.readback import CONFIRM_KEYS, heard_words, next_words
 from outreach.segments import sms_segments
 from outreach.services import conversation_of_case, message_queue, message_words_queue, prearrival_message_queue
@@ -37,31 +39,15 @@ TEMPLATES = {
     Topic.DIRECTIONS: MessageTemplate.Key.ASK_DIRECTIONS,
     Topic.IN_PERSON: MessageTemplate.Key.ASK_WINDOW,
 }
-# Asking when someone will be in, after offering a drop the sender forbids: the problem is the parcel's rule.
-IN_PERSON_PROBLEM = {
-    "en": "the sender asks that it be handed to someone, so we cannot leave it",
-    "es": "el remitente pide entregarlo en mano, así que no podemos dejarlo",
-}
-# The problem in the recipient's words; never the address or a code.
-PROBLEMS = {
-    "en": {
-        "ACCESS_DENIED": "the driver could not get in",
-        "WRONG_ACCESS_CODE": "the access code did not work",
-        "GATE_CLOSED": "the gate was closed",
-        "RECIPIENT_ABSENT": "nobody was home",
-        "ADDRESS_NOT_FOUND": "the driver could not find the address",
-        "BUSINESS_CLOSED": "the business was closed",
-        "UNSAFE_LOCATION": "there was no safe place to leave it",
-    },
-    "es": {
-        "ACCESS_DENIED": "el repartidor no pudo entrar",
-        "WRONG_ACCESS_CODE": "el código de acceso no funcionó",
-        "GATE_CLOSED": "la reja estaba cerrada",
-        "RECIPIENT_ABSENT": "no había nadie en casa",
-        "ADDRESS_NOT_FOUND": "el repartidor no encontró la dirección",
-        "BUSINESS_CLOSED": "el negocio estaba cerrado",
-        "UNSAFE_LOCATION": "no había un lugar seguro para dejarlo",
-    },
+# The text that tells the recipient how their case ended, per outcome.
+OUTCOME_KEYS = {
+    ExceptionCase.Outcome.SAFE_DROP: MessageTemplate.Key.OUTCOME_LEFT,
+    ExceptionCase.Outcome.NEIGHBOUR: MessageTemplate.Key.OUTCOME_NEIGHBOUR,
+    ExceptionCase.Outcome.RESCHEDULED_SAME_DAY: MessageTemplate.Key.OUTCOME_RESCHEDULED,
+    ExceptionCase.Outcome.RESCHEDULED_LATER: MessageTemplate.Key.OUTCOME_RESCHEDULED,
+    ExceptionCase.Outcome.PICKUP_POINT: MessageTemplate.Key.OUTCOME_PICKUP_POINT,
+    ExceptionCase.Outcome.RETURNED_TO_SENDER: MessageTemplate.Key.OUTCOME_RETURNED,
+    ExceptionCase.Outcome.CANCELLED: MessageTemplate.Key.OUTCOME_CANCELLED,
 }
 
 
@@ -72,10 +58,9 @@ class SmsOutreach:
         if channel is None:
             return AskResult(reachable=False, reason="The recipient opted out of texts and has no app to push to.")
         key = MessageTemplate.Key.REPROMPT if reprompt else TEMPLATES.get(topic, MessageTemplate.Key.ASK_ALTERNATIVES)
-        problems = PROBLEMS.get(recipient.language, PROBLEMS["en"])
-        problem = problems.get(case.reason_code.code, case.reason_code.label.lower())
+        problem = wording.problem_words(case.reason_code, recipient.language)
         if topic == Topic.IN_PERSON and not reprompt:
-            problem = IN_PERSON_PROBLEM.get(recipient.language, IN_PERSON_PROBLEM["en"])
+            problem = wording.in_person_words(recipient.language)
         playbook = getattr(case.reason_code, "playbook", None)
         message = message_queue(
             case=case,
@@ -96,12 +81,9 @@ class SmsOutreach:
         channel = _channel(case.order.recipient)
         if channel is None:
             return
+        key, context = _outcome_text(case)
         message_queue(
-            case=case,
-            channel=channel,
-            template_key=MessageTemplate.Key.OUTCOME,
-            idempotency_key=f"outcome:{case.version}",
-            context={"order": case.order.reference, "outcome": case.get_outcome_display()},
+            case=case, channel=channel, template_key=key, idempotency_key=f"outcome:{case.version}", context=context
         )
 
     def confirm(self, *, case: ExceptionCase, reading: Understanding) -> AskResult:
@@ -131,10 +113,11 @@ class SmsOutreach:
         channel = _channel(recipient)
         if channel is None:
             return
-        if final:
-            what = "pickup_point" if case.outcome == ExceptionCase.Outcome.PICKUP_POINT else "done"
-        else:
-            what = "slot" if heard.intent == ReplyIntent.RESCHEDULE else "driver"
+        if final and case.outcome == ExceptionCase.Outcome.PICKUP_POINT:
+            # Where to collect it says all a read-back would, and more.
+            self.notify_outcome(case=case)
+            return
+        what = "done" if final else "slot" if heard.intent == ReplyIntent.RESCHEDULE else "driver"
         zone = recipient.time_zone or case.depot.time_zone
         words = heard_words(heard=heard, now=timezone.now(), zone=zone, language=recipient.language)
         message_queue(
@@ -147,7 +130,6 @@ class SmsOutreach:
                 "order": case.order.reference,
                 "heard": words,
                 "next": next_words(what=what, language=recipient.language),
-                "outcome": case.get_outcome_display() if final else "",
             },
             secret=heard.code,
         )
@@ -163,7 +145,9 @@ class SmsOutreach:
         message = message_words_queue(case=case, text=text, channel=channel)
         return AskResult(reachable=True, channel=channel, deferred_until=message.release_at)
 
-    def ask_ahead(self, *, stop: Stop, text: str, now: dt.datetime) -> AskResult:
+    def ask_ahead(self, *, stop: Stop, asks: list[str], now: dt.datetime) -> AskResult:
+        zone = stop.order.recipient.time_zone or stop.run.depot.time_zone
+        text = wording.asks_words(asks, language=stop.order.recipient.language, arrival=stop.planned_arrival, zone=zone)
         message, why = prearrival_message_queue(stop=stop, ask=text, fallback_zone=stop.run.depot.time_zone, now=now)
         if message is None:
             return AskResult(reachable=False, reason=why)
@@ -203,6 +187,32 @@ class SmsOutreach:
             TextsSent(depot_id=depot_id, key=key, texts=texts, segments=segments)
             for (depot_id, key), (texts, segments) in counted.items()
         ]
+
+
+def _outcome_text(case: ExceptionCase) -> tuple[str, dict[str, str]]:
+    """The text for how the case ended and what fills it in: the place, the neighbour, the day and window, the
+    pickup point; a delivery otherwise."""
+    recipient = case.order.recipient
+    language, detail = recipient.language, case.outcome_detail or {}
+    key = OUTCOME_KEYS.get(ExceptionCase.Outcome(case.outcome), MessageTemplate.Key.OUTCOME_DELIVERED)
+    context = {"first_name": recipient.first_name, "order": case.order.reference}
+    if key == MessageTemplate.Key.OUTCOME_LEFT:
+        context["place"] = place_words(str(detail.get("place") or ""), language)
+    elif key == MessageTemplate.Key.OUTCOME_NEIGHBOUR:
+        context["neighbour"] = str(detail.get("neighbour") or detail.get("place") or "")
+    elif key == MessageTemplate.Key.OUTCOME_RESCHEDULED:
+        new_stop = Stop.objects.filter(pk=detail.get("new_stop_id") or 0).only("planned_arrival").first()
+        context["when"] = slot_words(
+            detail=detail,
+            arrival=new_stop.planned_arrival if new_stop is not None else None,
+            now=timezone.now(),
+            zone=recipient.time_zone or case.depot.time_zone,
+            language=language,
+        )
+    elif key == MessageTemplate.Key.OUTCOME_PICKUP_POINT:
+        point = PickupPoint.objects.filter(pk=detail.get("pickup_point_id") or 0, depot_id=case.depot_id).first()
+        context["pickup"] = pickup_words(point, case.depot, language)
+    return key, context
 
 
 def _channel(recipient: Recipient) -> str | None:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import string
+from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.utils import translation
 
 from dispatch.admin.api import ReadOnlyAdmin
 from dispatch.admin.domain import ReadOnlyInline
 from dispatch.admin.scoping import DepotScopedAdmin
+from dispatch.models import languages
+from outreach import wording
 from outreach.models import Conversation, Message, MessageTemplate
-
-PLACEHOLDERS = {"first_name", "order", "problem", "outcome"}
 
 
 class MessageTemplateForm(forms.ModelForm):
@@ -20,28 +22,49 @@ class MessageTemplateForm(forms.ModelForm):
         model = MessageTemplate
         fields = ("key", "language", "body")
 
-    def clean_body(self) -> str:
-        body: str = self.cleaned_data["body"]
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        key, body = cleaned.get("key"), cleaned.get("body")
+        if not key or body is None:
+            return cleaned
         try:
-            names = {name for _, name, _, _ in string.Formatter().parse(body) if name is not None}
+            names = wording.placeholders(body)
         except ValueError:
-            raise forms.ValidationError(
-                "A brace is not closed: write {first_name}, or {{ for a literal brace."
-            ) from None
-        unknown = names - PLACEHOLDERS
+            self.add_error("body", "A brace is not closed: write {first_name}, or {{ for a literal brace.")
+            return cleaned
+        allowed = wording.PLACEHOLDERS[key]
+        unknown = names - allowed
         if unknown:
-            raise forms.ValidationError(
-                f"Unknown placeholder {', '.join(sorted('{' + n + '}' for n in unknown))}. "
-                f"Use {', '.join(sorted('{' + n + '}' for n in PLACEHOLDERS))}."
+            self.add_error(
+                "body",
+                f"Unknown placeholder {', '.join(sorted('{' + n + '}' for n in unknown))}. This text takes "
+                + (", ".join(sorted("{" + n + "}" for n in allowed)) or "no placeholders")
+                + ".",
             )
-        return body
+        return cleaned
 
 
 @admin.register(MessageTemplate)
 class MessageTemplateAdmin(admin.ModelAdmin):
+    """An admin's own wording, per purpose and language; without a row, texts use the default wording, shown
+    below for each purpose in each language."""
+
     form = MessageTemplateForm
     list_display = ("key", "language", "body", "updated_at")
     list_filter = ("key", "language")
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        defaults = [
+            (label, code, _default(key, code))
+            for key, label in MessageTemplate.Key.choices
+            for code, _name in languages()
+        ]
+        return super().changelist_view(request, {**(extra_context or {}), "defaults": defaults})
+
+
+def _default(key: str, language: str) -> str:
+    with translation.override(language):
+        return str(wording.DEFAULTS[key])
 
 
 class MessageInline(ReadOnlyInline):

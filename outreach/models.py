@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from dispatch.models import Recipient
+from dispatch.models import Recipient, languages
 
 
 class Channel(models.TextChoices):
@@ -15,7 +15,8 @@ class Channel(models.TextChoices):
 
 
 class MessageTemplate(models.Model):
-    """What we write, per purpose and language. Admins edit the wording; placeholders are filled in."""
+    """An admin's own wording for a purpose in a language. Without one, a text is the default wording
+    (``outreach.wording``) in the recipient's language from the catalogues."""
 
     class Key(models.TextChoices):
         ASK_ACCESS_CODE = "ask_access_code", "Ask for the access code"
@@ -23,7 +24,13 @@ class MessageTemplate(models.Model):
         ASK_ALTERNATIVES = "ask_alternatives", "Offer safe-drop, neighbour or pickup point"
         ASK_DIRECTIONS = "ask_directions", "Ask how to find the door"
         REPROMPT = "reprompt", "Re-prompt"
-        OUTCOME = "outcome", "Tell the recipient what happens next"
+        OUTCOME_DELIVERED = "outcome_delivered", "Delivered"
+        OUTCOME_LEFT = "outcome_left", "Delivered: left in a safe place"
+        OUTCOME_NEIGHBOUR = "outcome_neighbour", "Delivered: left with a neighbour"
+        OUTCOME_RESCHEDULED = "outcome_rescheduled", "When we'll bring it"
+        OUTCOME_PICKUP_POINT = "outcome_pickup_point", "Where to collect it"
+        OUTCOME_RETURNED = "outcome_returned", "Going back to the sender"
+        OUTCOME_CANCELLED = "outcome_cancelled", "Delivery cancelled"
         HELP = "help", "Answer HELP"
         PREARRIVAL = "prearrival", "Ask ahead of the driver's arrival"
         READ_BACK = "read_back", "Read back what the desk acts on"
@@ -33,11 +40,11 @@ class MessageTemplate(models.Model):
         CONFIRM_OPT_OUT = "confirm_opt_out", "Confirm an unsure opt-out"
 
     key = models.CharField(max_length=24, choices=Key.choices)
-    language = models.CharField(max_length=2, choices=Recipient.Language.choices)
+    language = models.CharField(max_length=8, choices=languages)
     body = models.TextField(
-        help_text="Placeholders: {first_name}, {order}, {problem}, {outcome}, {ask} (ahead of arrival: what we need); "
-        "read back: {heard} (what we understood), {next} (what happens next); to confirm: {code}, {place}, "
-        "{neighbour}. Never a full address; a code only where {code} or {heard} carries it (stored masked)."
+        help_text="Your wording for this purpose and language, which replaces the default (the catalogue's). "
+        "Placeholders in braces, e.g. {first_name}, {order}; each purpose lists the ones it takes. Never a full "
+        "address; a code only where {code} or {heard} carries it (stored masked)."
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -107,7 +114,7 @@ class Message(models.Model):
         help_text="The access code an outbound text carries, encrypted; the body shows it masked.",
     )
     template_key = models.CharField(max_length=24, choices=MessageTemplate.Key.choices, blank=True)
-    language = models.CharField(max_length=2, choices=Recipient.Language.choices, default=Recipient.Language.ENGLISH)
+    language = models.CharField(max_length=8, choices=languages, default=Recipient.ENGLISH)
     idempotency_key = models.CharField(max_length=64, help_text="One send per key and conversation, ever.")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     provider_sid = models.CharField(max_length=64, null=True, blank=True, unique=True)

@@ -3,7 +3,8 @@
 A read-back names what was heard, specifically ("gate code 4417", "tomorrow (Thu 19 Nov) between 3 and
 5 pm", "leave it at the back porch") and what happens next; a question to confirm names the reading and
 how to answer it. Times are in the recipient's zone, in words a person reads. The wording around these
-phrases is an admin's (``MessageTemplate``); the phrases themselves are built here, in English and Spanish.
+phrases is ``outreach.wording``'s (an admin may write their own); the phrases are built here, in English,
+and translated by the catalogues.
 """
 
 from __future__ import annotations
@@ -12,53 +13,43 @@ import datetime as dt
 from typing import Any
 
 from django.utils import dateformat, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from outreach.models import MessageTemplate
 from outreach.understanding.meaning import ReplyIntent, Understanding, place_words
 
-ENGLISH, SPANISH = "en", "es"
-
 # A day as the read-back names it, in Django's own day and month names: "Thu 19 Nov", "jue 19 nov".
-_SHORT = {ENGLISH: "D j M", SPANISH: "D j b"}
-_LONG = {ENGLISH: "l j M", SPANISH: "l j b"}
+_SHORT = pgettext_lazy("a date format (Django's): a short day, e.g. Thu 19 Nov", "D j M")
+_LONG = pgettext_lazy("a date format (Django's): a day further ahead, e.g. Friday 20 Nov", "l j M")
+_TODAY = _("today")
+_TOMORROW = pgettext_lazy("tomorrow, with its short date", "tomorrow ({date})")
+_NAMED = pgettext_lazy("a day further ahead than tomorrow, alone", "{date}")
+_ON_NAMED = pgettext_lazy("a day further ahead than tomorrow, after we'll bring it", "on {date}")
+_SOON = _("as soon as we can")
+_FROM = pgettext_lazy("a time window with only a start", "{day} from {start}")
+_BETWEEN = pgettext_lazy("a time window", "{day} between {start} and {end}")
+_AM, _PM = pgettext_lazy("before noon, after an hour", "am"), pgettext_lazy("after noon, after an hour", "pm")
 
 # What was heard, per reading; ``{code}``, ``{place}``, ``{neighbour}``, ``{when}`` are filled in.
-HEARD = {
-    ENGLISH: {
-        ReplyIntent.ACCESS_CODE: "code {code}",
-        ReplyIntent.AVAILABLE_NOW: "you're there now",
-        ReplyIntent.SAFE_DROP: "leave it {place}",
-        ReplyIntent.NEIGHBOR: "leave it with {neighbour}",
-        ReplyIntent.RESCHEDULE: "{when}",
-        ReplyIntent.PICKUP_POINT: "you'll collect it {place}",
-        ReplyIntent.DIRECTIONS: "your directions to the door",
-    },
-    SPANISH: {
-        ReplyIntent.ACCESS_CODE: "código {code}",
-        ReplyIntent.AVAILABLE_NOW: "usted está ahí ahora",
-        ReplyIntent.SAFE_DROP: "dejarlo {place}",
-        ReplyIntent.NEIGHBOR: "dejarlo con {neighbour}",
-        ReplyIntent.RESCHEDULE: "{when}",
-        ReplyIntent.PICKUP_POINT: "lo recogerá {place}",
-        ReplyIntent.DIRECTIONS: "sus indicaciones para llegar a la puerta",
-    },
+HEARD: dict[str, Promise] = {
+    ReplyIntent.ACCESS_CODE: _("code {code}"),
+    ReplyIntent.AVAILABLE_NOW: _("you're there now"),
+    ReplyIntent.SAFE_DROP: _("leave it {place}"),
+    ReplyIntent.NEIGHBOR: _("leave it with {neighbour}"),
+    ReplyIntent.RESCHEDULE: pgettext_lazy("what was heard: a time", "{when}"),
+    ReplyIntent.PICKUP_POINT: _("you'll collect it {place}"),
+    ReplyIntent.DIRECTIONS: _("your directions to the door"),
 }
-PICKUP_DEFAULT = {ENGLISH: "pickup point", SPANISH: "un punto de recogida"}
+PICKUP_DEFAULT = _("pickup point")
 
 # What happens next: the driver acts on it, routing finds the time, or the case ended with it.
-NEXT = {
-    ENGLISH: {
-        "driver": "The driver will be back to try again.",
-        "slot": "We'll text you the time.",
-        "pickup_point": "It will wait for you there.",
-        "done": "Thank you.",
-    },
-    SPANISH: {
-        "driver": "El repartidor volverá a intentarlo.",
-        "slot": "Le escribiremos con la hora.",
-        "pickup_point": "Le estará esperando allí.",
-        "done": "Gracias.",
-    },
+NEXT: dict[str, Promise] = {
+    "driver": _("The driver will be back to try again."),
+    "slot": _("We'll text you the time."),
+    "pickup_point": _("It will wait for you there."),
+    "done": _("Thank you."),
 }
 
 # The question before an unsure reading is acted on, per reading.
@@ -70,68 +61,55 @@ CONFIRM_KEYS = {
 }
 
 
-def _language(language: str) -> str:
-    return language if language in HEARD else ENGLISH
-
-
-def _hour(moment: dt.datetime, *, meridiem: bool) -> str:
+def hour_words(moment: dt.datetime, *, meridiem: bool) -> str:
+    """An hour as a person writes it: "3", "3:30", with "pm" when ``meridiem`` (in the active language)."""
     hour = moment.hour % 12 or 12
     text = f"{hour}:{moment.minute:02d}" if moment.minute else str(hour)
-    return f"{text} {'am' if moment.hour < 12 else 'pm'}" if meridiem else text
+    return f"{text} {_AM if moment.hour < 12 else _PM}" if meridiem else text
 
 
-def _dated(day: dt.date, formats: dict[str, str], language: str) -> str:
-    with translation.override(language):
-        return dateformat.format(day, formats[language])
-
-
-def _day(day: dt.date, today: dt.date, language: str) -> str:
+def _day(day: dt.date, today: dt.date, *, on: bool) -> str:
     if day == today:
-        return "hoy" if language == SPANISH else "today"
+        return str(_TODAY)
     if day == today + dt.timedelta(days=1):
-        short = _dated(day, _SHORT, language)
-        return f"mañana ({short})" if language == SPANISH else f"tomorrow ({short})"
-    named = _dated(day, _LONG, language)
-    return f"el {named}" if language == SPANISH else named
+        return str(_TOMORROW).format(date=dateformat.format(day, str(_SHORT)))
+    return str(_ON_NAMED if on else _NAMED).format(date=dateformat.format(day, str(_LONG)))
 
 
 def when_words(
-    *, start: dt.datetime | None, end: dt.datetime | None, now: dt.datetime, zone: Any, language: str
+    *, start: dt.datetime | None, end: dt.datetime | None, now: dt.datetime, zone: Any, language: str, on: bool = False
 ) -> str:
-    """A window as a person says it, in ``zone``: "tomorrow (Thu 19 Nov) between 3 and 5 pm", "Friday 20 Nov"."""
-    language = _language(language)
-    if start is None:
-        return "lo antes posible" if language == SPANISH else "as soon as we can"
-    start, today = start.astimezone(zone), now.astimezone(zone).date()
-    day = _day(start.date(), today, language)
-    local_end = end.astimezone(zone) if end is not None else None
-    if local_end is not None and local_end.date() != start.date():
-        local_end = None
-    # A whole working day ("friday" reads as 08:00-20:00) is just the day.
-    if local_end is not None and start.hour <= 8 and local_end.hour >= 20:
-        return day
-    if local_end is None:
-        joined = "desde las" if language == SPANISH else "from"
-        return f"{day} {joined} {_hour(start, meridiem=True)}"
-    same_half = (start.hour < 12) == (local_end.hour < 12)
-    first, last = _hour(start, meridiem=not same_half), _hour(local_end, meridiem=True)
-    if language == SPANISH:
-        return f"{day} entre las {first} y las {last}"
-    return f"{day} between {first} and {last}"
+    """A window as a person says it, in ``zone``: "tomorrow (Thu 19 Nov) between 3 and 5 pm", "Friday 20 Nov"
+    ("on Friday 20 Nov" with ``on``, after "we'll bring it")."""
+    with translation.override(language):
+        if start is None:
+            return str(_SOON)
+        start, today = start.astimezone(zone), now.astimezone(zone).date()
+        day = _day(start.date(), today, on=on)
+        local_end = end.astimezone(zone) if end is not None else None
+        if local_end is not None and local_end.date() != start.date():
+            local_end = None
+        # A whole working day ("friday" reads as 08:00-20:00) is just the day.
+        if local_end is not None and start.hour <= 8 and local_end.hour >= 20:
+            return day
+        if local_end is None:
+            return str(_FROM).format(day=day, start=hour_words(start, meridiem=True))
+        same_half = (start.hour < 12) == (local_end.hour < 12)
+        first, last = hour_words(start, meridiem=not same_half), hour_words(local_end, meridiem=True)
+        return str(_BETWEEN).format(day=day, start=first, end=last)
 
 
 def heard_words(*, heard: Understanding, now: dt.datetime, zone: Any, language: str) -> str:
     """What the desk acts on, as the read-back names it; an access code in full (the caller masks what it keeps)."""
-    language = _language(language)
-    phrase = HEARD[language].get(ReplyIntent(heard.intent), "")
-    place = place_words(
-        heard.detail or (PICKUP_DEFAULT[language] if heard.intent == ReplyIntent.PICKUP_POINT else ""), language
-    )
     when = when_words(start=heard.window_start, end=heard.window_end, now=now, zone=zone, language=language)
+    with translation.override(language):
+        phrase = str(HEARD.get(ReplyIntent(heard.intent), ""))
+        default = str(PICKUP_DEFAULT) if heard.intent == ReplyIntent.PICKUP_POINT else ""
+    place = place_words(heard.detail or default, language)
     return phrase.format(code=heard.code, place=place, neighbour=heard.detail, when=when)
 
 
 def next_words(*, what: str, language: str) -> str:
     """What happens next: ``driver``, ``slot``, ``pickup_point`` or ``done``."""
-    words = NEXT[_language(language)]
-    return words.get(what, words["done"])
+    with translation.override(language):
+        return str(NEXT.get(what, NEXT["done"]))

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from dispatch import crypto
 from dispatch.models import Recipient
-from outreach import ports
+from outreach import ports, wording
 from outreach.backends import (
     OPTED_OUT,
     AmbiguousSendError,
@@ -127,10 +127,8 @@ def _outbound_write(
 
 def _templated(key: str, recipient: Recipient, context: dict[str, str]) -> Callable[[], tuple[str, str, str]]:
     def render() -> tuple[str, str, str]:
-        template = _template(key, recipient.language)
-        if template is None:
-            raise MessageTemplate.DoesNotExist(f"No template {key!r}: add one in admin.")
-        return template.body.format_map(_Blank(context)), template.language, key
+        body, language = wording.text(key, recipient.language, context)
+        return body, language, key
 
     return render
 
@@ -219,13 +217,6 @@ def prearrival_message_queue(
         release_at=release_at,
     )
     return message, ""
-
-
-class _Blank(dict[str, str]):
-    """A template's unknown placeholder reads as nothing rather than failing the send."""
-
-    def __missing__(self, key: str) -> str:
-        return ""
 
 
 def _finish(message_id: int, **fields: Any) -> bool:
@@ -444,20 +435,8 @@ def _inbound_record(
         recipient_opted_in(recipient_id=recipient.pk)
 
 
-def _template(key: str, language: str) -> MessageTemplate | None:
-    """The wording for a purpose in the recipient's language, else in English."""
-    return (
-        MessageTemplate.objects.filter(key=key, language=language).first()
-        or MessageTemplate.objects.filter(key=key, language=Recipient.Language.ENGLISH).first()
-    )
-
-
 def _help_text(language: str) -> str:
-    template = (
-        MessageTemplate.objects.filter(key=MessageTemplate.Key.HELP, language=language).first()
-        or MessageTemplate.objects.filter(key=MessageTemplate.Key.HELP).first()
-    )
-    return template.body if template else ""
+    return wording.text(MessageTemplate.Key.HELP, language, {})[0]
 
 
 # --- The outbox sweep ---------------------------------------------------------------------------------------------

@@ -130,6 +130,13 @@ ensure_chromium() {  # the browser tests drive Debian's Chromium (Playwright dow
   apt_install chromium || fail "apt-get install chromium failed."
 }
 
+ensure_gettext() {  # the catalogue test checks locale/ against the code with GNU gettext (the .mo files are in git)
+  command -v msgfmt >/dev/null 2>&1 && command -v xgettext >/dev/null 2>&1 && command -v msgcmp >/dev/null 2>&1 && return
+  can_apt || fail "The catalogue test needs GNU gettext (msgfmt, xgettext, msgcmp): install Debian's gettext package."
+  say "Installing GNU gettext from apt (for the catalogue test)"
+  apt_install gettext || fail "apt-get install gettext failed."
+}
+
 ensure_static() {  # front-end libraries from the npm registry, copied into static/vendor/
   if ! command -v npm >/dev/null 2>&1; then
     can_apt || fail "The front-end build needs Node.js and npm: install them (apt install nodejs npm)."

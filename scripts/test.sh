@@ -8,6 +8,7 @@ ensure_services
 ensure_venv requirements.txt requirements-dev.txt
 ensure_static
 ensure_chromium
+ensure_gettext
 export DJANGO_SETTINGS_MODULE=config.settings.test
 
 say "ruff (lint and format)"

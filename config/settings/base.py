@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.conf.locale import LANG_INFO
+from django.utils.translation import to_language
+
 from config.env import (
     env_bool,
     env_database,
@@ -128,7 +131,17 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-LANGUAGES = [("en", "English"), ("es", "Spanish")]
+# What recipients read is written in English and translated by the catalogues in locale/: a language is English
+# or one with a catalogue there (locale/<code>/LC_MESSAGES/django.mo), so adding one takes a catalogue, not code.
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGES = [
+    ("en", "English"),
+    *sorted(
+        (code, LANG_INFO.get(code, {}).get("name", code))
+        for code in {to_language(path.parts[-3]) for path in (BASE_DIR / "locale").glob("*/LC_MESSAGES/django.mo")}
+        if code != "en"
+    ),
+]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -117,7 +117,7 @@ def recipient_draw(
     return Recipient(
         name=f"{first} {last}",
         email=email,
-        language=Recipient.Language.SPANISH if spanish else Recipient.Language.ENGLISH,
+        language="es" if spanish else Recipient.ENGLISH,
         preferred_channel=Recipient.Channel.PUSH if rng.random() < 0.15 else Recipient.Channel.SMS,
         tier=tier,
         opted_out=opted_out,

@@ -41,7 +41,7 @@ def opening_play(simulation: Simulation, driver_id: int) -> str | None:
             status=Stop.Status.PENDING,
             order__recipient__opted_out=False,
             order__recipient__preferred_channel=Recipient.Channel.SMS,
-            order__recipient__language=Recipient.Language.ENGLISH,
+            order__recipient__language=Recipient.ENGLISH,
         )
         .select_related("order__address")
         .order_by("sequence")

@@ -13,7 +13,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from dispatch.admin.common import _count_of
 from dispatch.admin.forms import WriteOnlySecretForm, secret_field
 from dispatch.admin.scoping import DepotScopedAdmin, PhonesMaskedAdmin
-from dispatch.models import AccessCredential, Address, Recipient
+from dispatch.models import AccessCredential, Address, PickupPoint, Recipient
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -244,3 +244,14 @@ class AccessCredentialAdmin(_CredentialDisplay, admin.ModelAdmin):
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         return super().changeform_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(PickupPoint)
+class PickupPointAdmin(DepotScopedAdmin):
+    """Where recipients can collect a parcel: named, with address and hours, in the texts they get."""
+
+    depot_path = "depot"
+    list_display = ("name", "address", "depot", "opens", "closes", "open_days", "active")
+    list_select_related = ("depot",)
+    list_filter = ("depot", "active")
+    search_fields = ("name", "address")

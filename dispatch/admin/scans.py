@@ -6,11 +6,22 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from dispatch.admin.scoping import DepotScopedAdmin
-from dispatch.models import ReasonCode, ScanEvent
+from dispatch.models import ReasonCode, ReasonCodeWording, ScanEvent
+
+
+class ReasonCodeWordingInline(admin.TabularInline):
+    """What a recipient reads about the code, per language: the standard codes' wording is in the catalogues, a
+    code added here needs its own (without one, recipients read a general phrase, never the label)."""
+
+    model = ReasonCodeWording
+    extra = 1
+    verbose_name = "wording for recipients"
+    verbose_name_plural = 'Wording for recipients (completes "we tried to deliver your parcel but ...")'
 
 
 @admin.register(ReasonCode)
 class ReasonCodeAdmin(admin.ModelAdmin):
+    inlines = [ReasonCodeWordingInline]
     list_display = ("code", "label", "category", "photo_required", "active")
     list_filter = ("category", "active", "photo_required")
     search_fields = ("code", "label")

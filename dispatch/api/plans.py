@@ -27,7 +27,7 @@ from dispatch.api.errors import Conflict, Refused, errors
 from dispatch.api.parsers import NESTED_TOO_DEEPLY
 from dispatch.api.permissions import IsIntegration
 from dispatch.api.throttling import WindowRateThrottle
-from dispatch.models import AccessCredential, Address, ApiToken, Depot, Recipient
+from dispatch.models import AccessCredential, Address, ApiToken, Depot, Recipient, languages
 from dispatch.services.plans import (
     MAX_RECIPIENT_ROWS,
     MAX_STOPS,
@@ -137,7 +137,7 @@ class PlanRecipientInput(serializers.Serializer[Any]):
     )
     alt_phone = serializers.CharField(max_length=32, required=False, allow_blank=True, help_text=KEEP)
     email = serializers.EmailField(required=False, allow_blank=True, help_text=KEEP)
-    language = serializers.ChoiceField(choices=Recipient.Language.choices, required=False, help_text=KEEP)
+    language = serializers.ChoiceField(choices=languages(), required=False, help_text=KEEP)
     preferred_channel = serializers.ChoiceField(choices=Recipient.Channel.choices, required=False, help_text=KEEP)
     tier = serializers.ChoiceField(choices=Recipient.Tier.choices, required=False, help_text=KEEP)
 
@@ -370,7 +370,7 @@ class RecipientImportRowInput(serializers.Serializer[Any]):
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True, help_text="Stored in E.164.")
     alt_phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
     email = serializers.EmailField(required=False, allow_blank=True)
-    language = serializers.ChoiceField(choices=Recipient.Language.choices, required=False)
+    language = serializers.ChoiceField(choices=languages(), required=False)
     preferred_channel = serializers.ChoiceField(choices=Recipient.Channel.choices, required=False)
     tier = serializers.ChoiceField(choices=Recipient.Tier.choices, required=False)
     quiet_hours_start = serializers.TimeField(required=False, help_text="hh:mm in the recipient's time zone.")

@@ -2,9 +2,9 @@
 
 from dispatch.models.api import AccessRevealAudit, ApiToken, DriverInstruction, LocationBatch
 from dispatch.models.depots import Depot, Driver, User
-from dispatch.models.places import AccessCredential, Address, Recipient
+from dispatch.models.places import AccessCredential, Address, PickupPoint, Recipient, languages
 from dispatch.models.runs import Order, Run, Stop, order_reference_validator
-from dispatch.models.scans import ReasonCode, ScanEvent, reason_code_validator
+from dispatch.models.scans import ReasonCode, ReasonCodeWording, ScanEvent, reason_code_validator
 from dispatch.models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
@@ -17,7 +17,9 @@ __all__ = [
     "DriverInstruction",
     "LocationBatch",
     "Order",
+    "PickupPoint",
     "ReasonCode",
+    "ReasonCodeWording",
     "Recipient",
     "Run",
     "ScanEvent",
@@ -26,6 +28,7 @@ __all__ = [
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookEvent",
+    "languages",
     "order_reference_validator",
     "reason_code_validator",
 ]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from phonenumber_field.modelfields import PhoneNumberField
 from timezone_field import TimeZoneField
 
@@ -19,10 +21,13 @@ from dispatch.fields import (
 from dispatch.models.depots import Depot
 
 
+def languages() -> list[tuple[str, str]]:
+    """The languages a recipient can be written to in: English and each one with a catalogue (``LANGUAGES``)."""
+    return list(settings.LANGUAGES)
+
+
 class Recipient(models.Model):
-    class Language(models.TextChoices):
-        ENGLISH = "en", "English"
-        SPANISH = "es", "Spanish"
+    ENGLISH = "en"
 
     class Channel(models.TextChoices):
         SMS = "sms", "SMS"
@@ -43,7 +48,7 @@ class Recipient(models.Model):
     phone = PhoneNumberField(blank=True, help_text="Main mobile number, stored in E.164.")
     alt_phone = PhoneNumberField(blank=True, help_text="Second number, stored in E.164.")
     email = models.EmailField(blank=True)
-    language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
+    language = models.CharField(max_length=8, choices=languages, default=ENGLISH)
     preferred_channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.SMS)
     tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.STANDARD)
     opted_out = models.BooleanField(default=False, help_text="Replied STOP: never texted until they opt back in.")
@@ -178,3 +183,33 @@ class AccessCredential(models.Model):
         return (self.valid_from is None or self.valid_from <= moment) and (
             self.valid_to is None or moment < self.valid_to
         )
+
+
+class PickupPoint(models.Model):
+    """A place near a depot where a recipient can collect a parcel (a shop, a locker): where a parcel goes when
+    its recipient chooses to collect it, named with its address and hours in what they read."""
+
+    depot = models.ForeignKey(Depot, on_delete=models.CASCADE, related_name="pickup_points")
+    name = models.CharField(max_length=120, help_text="As the recipient knows it, e.g. Walgreens or Parcel locker 12.")
+    address = models.CharField(max_length=200, help_text="Street and number, e.g. 1550 N Ashland Ave.")
+    latitude = latitude_field(null=True, blank=True)
+    longitude = longitude_field(null=True, blank=True)
+    opens = models.TimeField(default=dt.time(9, 0))
+    closes = models.TimeField(default=dt.time(21, 0))
+    open_days = models.CharField(
+        max_length=7,
+        default="0123456",
+        help_text="The days it is open, Monday 0 to Sunday 6: 012345 is Monday to Saturday.",
+        validators=[RegexValidator(r"^[0-6]{1,7}$", "Write the open days as digits 0 (Monday) to 6 (Sunday).")],
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["depot", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["depot", "name"], name="pickup_point_unique_name_in_depot"),
+            models.CheckConstraint(condition=Q(opens__lt=F("closes")), name="pickup_point_opens_before_closing"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}, {self.address}"

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from dispatch.fields import coordinate_constraints, latitude_field, longitude_field
 from dispatch.models.depots import Driver
+from dispatch.models.places import languages
 from dispatch.models.runs import Stop
 
 reason_code_validator = RegexValidator(
@@ -36,6 +37,27 @@ class ReasonCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} ({self.label})"
+
+
+class ReasonCodeWording(models.Model):
+    """Why a stop failed, in a recipient's language, for a code an admin added (the standard codes' wording is in
+    the catalogues): it completes "we tried to deliver your parcel but ..."."""
+
+    reason_code = models.ForeignKey(ReasonCode, on_delete=models.CASCADE, related_name="wordings")
+    language = models.CharField(max_length=8, choices=languages)
+    problem = models.CharField(
+        max_length=200,
+        help_text='Completes "we tried to deliver your parcel but ...", e.g. "the lift was out of order".',
+    )
+
+    class Meta:
+        ordering = ["reason_code", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["reason_code", "language"], name="reason_wording_one_per_language")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason_code.code} ({self.language})"
 
 
 class ScanEvent(models.Model):

@@ -38,35 +38,11 @@ from exceptions.ports import ReplyIntent, Understanding
 
 logger = logging.getLogger(__name__)
 
-# What each missing item is called in the text, by language ({start}/{end}: the planned arrival's hour, ±1 h).
-ASKS: dict[str, dict[str, str]] = {
-    "en": {
-        "access_code": "the gate or door code",
-        "availability": "whether someone will be home between {start} and {end}",
-        "safe_place": "where we can leave it safely if nobody is in",
-    },
-    "es": {
-        "access_code": "el código de la puerta o del portón",
-        "availability": "si habrá alguien en casa entre las {start} y las {end}",
-        "safe_place": "dónde podemos dejarlo con seguridad si no hay nadie",
-    },
-}
-AND = {"en": " and ", "es": " y "}
 SWEEP_LIMIT = 500
 
 
 def prevention_settings() -> PreventionSettings:
     return PreventionSettings.current()
-
-
-def ask_text(*, missing: list[str], language: str, planned_arrival: dt.datetime | None, zone: Any) -> str:
-    """What to ask for, in the recipient's language: only what is missing."""
-    words = ASKS.get(language, ASKS["en"])
-    hour = planned_arrival.astimezone(zone) if planned_arrival else None
-    start = f"{(hour - dt.timedelta(hours=1)):%H:%M}" if hour else "?"
-    end = f"{(hour + dt.timedelta(hours=1)):%H:%M}" if hour else "?"
-    parts = [words[item].format(start=start, end=end) for item in missing if item in words]
-    return AND.get(language, " and ").join(parts) or words["availability"].format(start=start, end=end)
 
 
 def prearrival_asks(missing: list[str]) -> list[str]:
@@ -214,14 +190,7 @@ def prearrival_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
             )
             if not created:  # another sweep got there first
                 continue
-            language = stop.order.recipient.language
-            text = ask_text(
-                missing=asks,
-                language=language,
-                planned_arrival=stop.planned_arrival,
-                zone=stop.run.depot.time_zone,
-            )
-            sent = ports.outreach().ask_ahead(stop=stop, text=text, now=now)
+            sent = ports.outreach().ask_ahead(stop=stop, asks=asks, now=now)
             if not sent.reachable:
                 contact.status, contact.skip_reason = PreArrivalContact.Status.SKIPPED, sent.reason[:200]
                 contact.save(update_fields=["status", "skip_reason"])

@@ -18,6 +18,7 @@ from django.utils import timezone
 from dispatch.geo import haversine_m
 from dispatch.models import Driver, DriverInstruction, Order, Stop, User, WebhookEvent
 from dispatch.services.instructions import instruction_push
+from dispatch.services.pickup import pickup_point_choose
 from dispatch.services.stops import stop_leave_run, stop_status_set
 from exceptions import ports
 from exceptions.models import ExceptionCase
@@ -287,10 +288,16 @@ def _terminal(
         Outcome.CANCELLED: Order.Status.CANCELLED,
     }
     order_status = order_statuses.get(outcome, Order.Status.RESCHEDULED)
+    point = None
+    if outcome == Outcome.PICKUP_POINT:
+        named = str(detail.get("place") or "")
+        point = pickup_point_choose(depot_id=case.depot_id, address=case.order.address, named=named)
+        detail = {**detail, "pickup_point_id": point.pk if point else None, "pickup_point": str(point or "")}
     if stop.status in Stop.ACTIVE_STATUSES:
+        collect = f"the recipient collects at {point}" if point else "the recipient collects at the depot"
         texts: dict[str, str] = {
             Outcome.RETURNED_TO_SENDER: "Do not retry: bring the parcel back to the depot for return to sender.",
-            Outcome.PICKUP_POINT: "Do not retry: the recipient collects at a pickup point. Bring it back to the depot.",
+            Outcome.PICKUP_POINT: f"Do not retry: {collect}. Bring it back to the depot.",
         }
         stop_leave_run(
             stop=stop,

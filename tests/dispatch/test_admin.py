@@ -32,6 +32,7 @@ from dispatch.models import (
     DriverInstruction,
     LocationBatch,
     Order,
+    PickupPoint,
     ReasonCode,
     Recipient,
     Run,
@@ -104,6 +105,7 @@ def world(chicago, dave, alice) -> dict[type[Model], Model]:
         Depot: chicago,
         Driver: dave,
         Order: order,
+        PickupPoint: PickupPoint.objects.create(depot=chicago, name="Walgreens", address="1550 N Ashland Ave"),
         ReasonCode: scan.reason_code,
         Recipient: order.recipient,
         Run: stop.run,
@@ -128,6 +130,9 @@ MORE_ROWS: dict[type[Model], Callable[[dict[type[Model], Model]], object]] = {
     Depot: lambda world: DriverFactory().depot,
     Driver: lambda world: DriverFactory(depot=world[Depot]),
     Order: lambda world: OrderFactory(depot=world[Depot]),
+    PickupPoint: lambda world: PickupPoint.objects.create(
+        depot=DriverFactory().depot, name=f"Locker {next(_serial)}", address="200 W Adams St"
+    ),
     ReasonCode: lambda world: ReasonCode.objects.create(code=f"TEST_{next(_serial)}", label="Test", category="access"),
     Recipient: lambda world: RecipientFactory(),
     Run: lambda world: StopFactory().run,
@@ -154,7 +159,8 @@ MORE_ROWS: dict[type[Model], Callable[[dict[type[Model], Model]], object]] = {
 
 
 def test_it_registers_every_dispatch_model():
-    assert set(DISPATCH_MODELS) == set(apps.get_app_config("dispatch").get_models())
+    inlines = {inline.model for _, model_admin in DISPATCH_ADMINS for inline in model_admin.inlines}
+    assert set(DISPATCH_MODELS) | inlines == set(apps.get_app_config("dispatch").get_models())
     assert set(MORE_ROWS) == set(DISPATCH_MODELS)
 
 

@@ -99,9 +99,9 @@ def test_it_asks_for_what_is_missing_and_whether_someone_is_in_in_the_recipients
 
     english = Message.objects.get(conversation__stop=stops[0]).body
     spanish = Message.objects.get(conversation__stop=stops[1]).body
-    assert "the gate or door code and whether someone will be home between 09:30 and 11:30" in english
+    assert "the gate or door code and whether someone will be home between 9:30 and 11:30 am" in english
     assert "where we can leave it" not in english
-    assert "si habrá alguien en casa entre las 10:30 y las 12:30" in spanish
+    assert "si habrá alguien en casa entre las 10:30 a. m. y las 12:30 p. m." in spanish
     assert "dónde podemos dejarlo con seguridad" in spanish
     assert stops[1].order.reference in spanish
 

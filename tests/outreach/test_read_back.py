@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from dispatch.models import DriverInstruction, Order
+from dispatch.models import DriverInstruction, Order, PickupPoint
 from dispatch.services.vault import access_code_reveal
 from exceptions.models import CaseEvent, ExceptionCase
 from outreach.models import Message, MessageTemplate
@@ -155,14 +155,23 @@ def test_not_today_after_a_reschedule_resolved_re_slots_to_the_new_day(client, t
     assert _texts(twilio)[-1].startswith("Got it: tomorrow (Thu 19 Nov)")
 
 
-def test_a_pickup_point_is_read_back_in_the_one_text_that_ends_the_case(client, twilio, texted):
+def test_a_pickup_point_is_named_in_the_one_text_that_ends_the_case(client, twilio, texted, dave_stop):
+    depot = dave_stop.run.depot
+    PickupPoint.objects.create(depot=depot, name="Walgreens", address="1550 N Ashland Ave", opens=dt.time(9))
+    locker = PickupPoint.objects.create(
+        depot=depot, name="Parcel locker", address="200 W Adams St", opens=dt.time(7), closes=dt.time(22)
+    )
     sent_before = len(_texts(twilio))
 
-    case = _reply(client, texted, "I'll pick it up at the locker")
+    case = _reply(client, texted, "I'll pick it up at the parcel locker")
 
     assert (case.state, case.outcome) == (State.RESOLVED, ExceptionCase.Outcome.PICKUP_POINT)
-    texts = _texts(twilio)
-    assert texts[sent_before:] == ["Got it: you'll collect it at the locker. It will wait for you there."]
+    assert case.outcome_detail["pickup_point_id"] == locker.pk
+    first_name, order = case.order.recipient.first_name, case.order.reference
+    assert _texts(twilio)[sent_before:] == [
+        f"Hi {first_name}, your parcel {order} is going to Parcel locker, 200 W Adams St "
+        "(open every day, 7 am-10 pm), where you can collect it."
+    ]
 
 
 # --- Confirmed once before the irreversible -----------------------------------------------------------------------
@@ -252,10 +261,10 @@ def test_an_unsure_drop_off_is_asked_about_and_left_there_once_confirmed(client,
     ("language", "start", "end", "words"),
     [
         ("en", local(15, day=THURSDAY), local(17, day=THURSDAY), "tomorrow (Thu 19 Nov) between 3 and 5 pm"),
-        ("es", local(15, day=THURSDAY), local(17, day=THURSDAY), "mañana (jue 19 nov) entre las 3 y las 5 pm"),
+        ("es", local(15, day=THURSDAY), local(17, day=THURSDAY), "mañana (jue 19 nov) entre las 3 y las 5 p. m."),
         ("en", local(8, day=FRIDAY), local(20, day=FRIDAY), "Friday 20 Nov"),
         ("es", local(8, day=FRIDAY), local(20, day=FRIDAY), "el viernes 20 nov"),
-        ("es", local(10, 30), None, "hoy desde las 10:30 am"),
+        ("es", local(10, 30), None, "hoy desde las 10:30 a. m."),
     ],
 )
 def test_a_window_is_named_in_the_recipients_language_and_zone(language, start, end, words):

@@ -25,9 +25,8 @@ import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from django.db import models
 
-from dispatch.models import AccessCredential, Address, Recipient, order_reference_validator
+from dispatch.models import AccessCredential, Address, Recipient, languages, order_reference_validator
 
 Row = dict[str, Any]
 Errors = dict[str, list[str]]
@@ -82,13 +81,13 @@ def _text(max_length: int, *, blank: bool = False, validator: Callable[[str], No
     return parse
 
 
-def _choice(choices: type[models.TextChoices]) -> Parse:
-    allowed = set(choices.values)
+def _choice(values: list[str]) -> Parse:
+    allowed = set(values)
 
     def parse(value: Any) -> str:
         text = value.strip() if isinstance(value, str) else value
         if not isinstance(text, str) or text not in allowed:
-            raise _Invalid(f'"{value}" is not a valid choice. Choose one of: {", ".join(choices.values)}.')
+            raise _Invalid(f'"{value}" is not a valid choice. Choose one of: {", ".join(values)}.')
         return text
 
     return parse
@@ -293,9 +292,9 @@ RECIPIENT_FIELDS: dict[str, _F] = {
     "phone": _F(_phone(blank=False), required=True),
     "alt_phone": _F(_phone(blank=True)),
     "email": _F(_email),
-    "language": _F(_choice(Recipient.Language)),
-    "preferred_channel": _F(_choice(Recipient.Channel)),
-    "tier": _F(_choice(Recipient.Tier)),
+    "language": _F(_choice([code for code, _ in languages()])),
+    "preferred_channel": _F(_choice(Recipient.Channel.values)),
+    "tier": _F(_choice(Recipient.Tier.values)),
 }
 ADDRESS_FIELDS: dict[str, _F] = {
     "external_ref": _F(_text(64), required=True),
@@ -308,11 +307,11 @@ ADDRESS_FIELDS: dict[str, _F] = {
     "country": _F(_country),
     "latitude": _F(_coordinate(90, "Latitude must be between -90 and 90."), required=True),
     "longitude": _F(_coordinate(180, "Longitude must be between -180 and 180."), required=True),
-    "building_type": _F(_choice(Address.BuildingType)),
+    "building_type": _F(_choice(Address.BuildingType.values)),
     "building_notes": _F(_text(2000, blank=True)),
 }
 ACCESS_CODE_FIELDS: dict[str, _F] = {
-    "kind": _F(_choice(AccessCredential.Kind), required=True),
+    "kind": _F(_choice(AccessCredential.Kind.values), required=True),
     "code": _F(_text(200), required=True),
     "valid_from": _F(_aware_datetime, nullable=True),
     "valid_to": _F(_aware_datetime, nullable=True),
@@ -323,9 +322,9 @@ RECIPIENT_IMPORT_FIELDS: dict[str, _F] = {
     "phone": _F(_phone(blank=True)),
     "alt_phone": _F(_phone(blank=True)),
     "email": _F(_email),
-    "language": _F(_choice(Recipient.Language)),
-    "preferred_channel": _F(_choice(Recipient.Channel)),
-    "tier": _F(_choice(Recipient.Tier)),
+    "language": _F(_choice([code for code, _ in languages()])),
+    "preferred_channel": _F(_choice(Recipient.Channel.values)),
+    "tier": _F(_choice(Recipient.Tier.values)),
     "quiet_hours_start": _F(_time),
     "quiet_hours_end": _F(_time),
     "time_zone": _F(_time_zone, nullable=True),

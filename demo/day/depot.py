@@ -13,6 +13,13 @@ DEPOT_ADDRESS: Final = "1460 W Randolph St, Chicago, IL 60607"
 DEPOT_LATITUDE: Final = 41.8847
 DEPOT_LONGITUDE: Final = -87.6633
 
+# Where the demo depot's recipients can collect a parcel: name, address, latitude, longitude, opens, closes, days.
+PICKUP_POINTS: Final = (
+    ("Walgreens", "1550 N Ashland Ave", 41.9099, -87.6677, dt.time(8), dt.time(22), "0123456"),
+    ("CVS", "1201 W Madison St", 41.8818, -87.6575, dt.time(7), dt.time(21), "012345"),
+    ("Parcel locker, Union Station", "225 S Canal St", 41.8786, -87.6397, dt.time(6), dt.time(23), "0123456"),
+)
+
 # Every demo recipient and address carries this prefix; it is how a re-seed finds them.
 DEMO_PREFIX: Final = "demo-"
 

@@ -45,6 +45,7 @@ from demo.day.depot import (
     DISPATCHER_PASSWORD,
     DISPATCHER_USERNAME,
     DRIVER_PASSWORD,
+    PICKUP_POINTS,
     SHIFT_START,
     DemoSeedError,
     size_check,
@@ -57,6 +58,7 @@ from dispatch.models import (
     Depot,
     Driver,
     Order,
+    PickupPoint,
     ReasonCode,
     Recipient,
     Run,
@@ -256,6 +258,19 @@ def demo_day_seed(
                 },
             )
             _previous_demo_delete(depot=depot, driver_usernames=driver_usernames)
+            for name, street, latitude, longitude, opens, closes, days in PICKUP_POINTS:
+                PickupPoint.objects.update_or_create(
+                    depot=depot,
+                    name=name,
+                    defaults={
+                        "address": street,
+                        "latitude": latitude,
+                        "longitude": longitude,
+                        "opens": opens,
+                        "closes": closes,
+                        "open_days": days,
+                    },
+                )
             plan = day_plan(
                 random.Random(seed),
                 seed=seed,

@@ -9,6 +9,7 @@ from exceptions.analytics.api import MetricsCsvView, MetricsView
 from exceptions.urls import api_urlpatterns as board_api_urlpatterns
 from exceptions.urls import page_urlpatterns as desk_page_urlpatterns
 from exceptions.views import DeskLoginView, ThrottledAdminAuthenticationForm
+from outreach.pages import recipient_page
 
 admin.site.site_header = "Dispatch exception desk"
 admin.site.site_title = "Dispatch admin"
@@ -30,6 +31,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("outreach/", include("outreach.urls")),
+    # The recipient's self-service page: short, since it goes in every text.
+    path("r/<str:token>", recipient_page, name="recipient-page"),
 ]
 
 handler404 = "config.errors.not_found"

@@ -117,6 +117,11 @@ class Routing(Protocol):
     def stop_window(self, *, stop_id: int, window_start: dt.datetime, window_end: dt.datetime | None) -> None:
         """Move a stop with no case into the window its recipient gave ahead of the driver, if there is room."""
 
+    def windows_open(
+        self, *, stop: Stop, windows: Sequence[tuple[dt.datetime, dt.datetime]], now: dt.datetime
+    ) -> list[tuple[dt.datetime, dt.datetime]]:
+        """Of ``windows``, those a new slot could be found in (what a recipient is offered to choose from)."""
+
 
 class NoOutreach:
     """No channel configured: nobody can be asked, so the case goes to a dispatcher."""
@@ -159,6 +164,11 @@ class NoRouting:
 
     def stop_window(self, *, stop_id: int, window_start: dt.datetime, window_end: dt.datetime | None) -> None:
         return None
+
+    def windows_open(
+        self, *, stop: Stop, windows: Sequence[tuple[dt.datetime, dt.datetime]], now: dt.datetime
+    ) -> list[tuple[dt.datetime, dt.datetime]]:
+        return []
 
 
 @functools.cache

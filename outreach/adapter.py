@@ -17,13 +17,14 @@ from django.db.models import Count, F
 from django.utils import timezone
 
 from dispatch.models import PickupPoint, Recipient, Stop
-from exceptions import inbox
+from exceptions import inbox, ports
 from exceptions.analytics.figures import GroupBy
 from exceptions.analytics.periods import DepotPeriod, group_key, within
 from exceptions.models import ExceptionCase
 from exceptions.ports import AskResult, ReplyIntent, TextsSent, Topic, Understanding, place_words
 from outreach import wording
 from outreach.backends import push_configured
+from outreach.links import link_for, link_url
 from outreach.models import Channel, Conversation, Message, MessageTemplate
 from outreach.outcome_words import pickup_words, slot_words
 from outreach.readback import CONFIRM_KEYS, heard_words, next_words
@@ -73,6 +74,7 @@ class SmsOutreach:
                 "first_name": recipient.first_name,
                 "order": case.order.reference,
                 "problem": problem,
+                "link": link_url(link_for(stop=case.stop)),
             },
         )
         return AskResult(reachable=True, channel=channel, deferred_until=message.release_at)
@@ -251,6 +253,23 @@ class DeskAnswers:
             inbox.case_replied(case_id=conversation.case_id, understood=understood, now=now)
         elif conversation.stop_id is not None:
             inbox.ahead_replied(stop_id=conversation.stop_id, understood=understood, now=now)
+
+    def link_conversation(self, *, stop: Stop) -> Conversation | None:
+        case = (
+            ExceptionCase.objects.filter(stop=stop, state__in=inbox.open_case_states())
+            .select_related("order__recipient")
+            .order_by("-opened_at")
+            .first()
+        )
+        if case is None:
+            return None
+        conversation, _ = Conversation.objects.get_or_create(case=case, defaults={"recipient": case.order.recipient})
+        return conversation
+
+    def windows_open(
+        self, *, stop: Stop, windows: Sequence[tuple[dt.datetime, dt.datetime]], now: dt.datetime
+    ) -> list[tuple[dt.datetime, dt.datetime]]:
+        return ports.routing().windows_open(stop=stop, windows=windows, now=now)
 
     def unreachable(self, *, conversation: Conversation, reason: str) -> None:
         if conversation.case_id is not None:

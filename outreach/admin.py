@@ -6,15 +6,16 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from dispatch.admin.api import ReadOnlyAdmin
 from dispatch.admin.domain import ReadOnlyInline
 from dispatch.admin.scoping import DepotScopedAdmin
 from dispatch.models import languages
 from outreach import wording
-from outreach.models import Conversation, Message, MessageTemplate
+from outreach.models import Conversation, Message, MessageTemplate, RecipientLink
 
 
 class MessageTemplateForm(forms.ModelForm):
@@ -88,3 +89,19 @@ class MessageAdmin(DepotScopedAdmin, ReadOnlyAdmin):
     list_display = ("id", "conversation", "direction", "status", "template_key", "attempts", "created_at")
     list_filter = ("direction", "status", "channel", "template_key")
     list_select_related = ("conversation",)
+
+
+@admin.register(RecipientLink)
+class RecipientLinkAdmin(DepotScopedAdmin, ReadOnlyAdmin):
+    """The links to recipients' self-service pages: when each was opened, and revoking one closes it at once."""
+
+    depot_path = "stop__run__depot"
+    list_display = ("stop", "recipient", "created_at", "expires_at", "opened", "opened_at", "revoked_at")
+    list_select_related = ("stop", "recipient")
+    search_fields = ("stop__order__reference",)
+    actions = ["revoke"]
+
+    @admin.action(description="Revoke: the page stops opening at once")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[RecipientLink]) -> None:
+        closed = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"{closed} link(s) revoked.")

@@ -12,6 +12,7 @@ from dispatch.models import Recipient, languages
 class Channel(models.TextChoices):
     SMS = "sms", "SMS"
     PUSH = "push", "App push"
+    LINK = "link", "Self-service page"
 
 
 class MessageTemplate(models.Model):
@@ -147,3 +148,24 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_direction_display()} {self.channel} #{self.pk} ({self.status})"
+
+
+class RecipientLink(models.Model):
+    """A recipient's self-service page about one stop, behind an unguessable token in the texts they get.
+
+    It opens while the stop is still to be settled, for ``LINK_HOURS`` at most, until revoked."""
+
+    token = models.CharField(max_length=32, unique=True, editable=False)
+    stop = models.ForeignKey("dispatch.Stop", on_delete=models.CASCADE, related_name="recipient_links")
+    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="links")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True, help_text="Set to close the page at once.")
+    opened_at = models.DateTimeField(null=True, blank=True, help_text="When the recipient last opened it.")
+    opened = models.PositiveIntegerField(default=0, help_text="How many times it was opened.")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Link for stop {self.stop_id}"

@@ -18,6 +18,9 @@ from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from dispatch.models import Stop
     from outreach.models import Conversation
     from outreach.understanding.meaning import Understanding
 
@@ -37,6 +40,15 @@ class Desk(Protocol):
 
     def unreachable(self, *, conversation: Conversation, reason: str) -> None:
         """A text in the conversation did not reach the recipient."""
+
+    def link_conversation(self, *, stop: Stop) -> Conversation | None:
+        """The conversation a choice on the stop's self-service page joins: its open case's; None when nothing
+        about the stop waits on the recipient any more (delivered, moved, ended)."""
+
+    def windows_open(
+        self, *, stop: Stop, windows: Sequence[tuple[dt.datetime, dt.datetime]], now: dt.datetime
+    ) -> list[tuple[dt.datetime, dt.datetime]]:
+        """Of ``windows``, those routing could serve: what the page offers to choose from."""
 
 
 class NoDesk:
@@ -58,6 +70,14 @@ class NoDesk:
 
     def unreachable(self, *, conversation: Conversation, reason: str) -> None:
         return None
+
+    def link_conversation(self, *, stop: Stop) -> Conversation | None:
+        return None
+
+    def windows_open(
+        self, *, stop: Stop, windows: Sequence[tuple[dt.datetime, dt.datetime]], now: dt.datetime
+    ) -> list[tuple[dt.datetime, dt.datetime]]:
+        return []
 
 
 @functools.cache

@@ -30,6 +30,7 @@ _ON_NAMED = pgettext_lazy("a day further ahead than tomorrow, after we'll bring 
 _SOON = _("as soon as we can")
 _FROM = pgettext_lazy("a time window with only a start", "{day} from {start}")
 _BETWEEN = pgettext_lazy("a time window", "{day} between {start} and {end}")
+_HOURS = pgettext_lazy("a time window within a day, e.g. 3 to 5 pm", "{start} to {end}")
 _AM, _PM = pgettext_lazy("before noon, after an hour", "am"), pgettext_lazy("after noon, after an hour", "pm")
 
 # What was heard, per reading; ``{code}``, ``{place}``, ``{neighbour}``, ``{when}`` are filled in.
@@ -74,6 +75,23 @@ def _day(day: dt.date, today: dt.date, *, on: bool) -> str:
     if day == today + dt.timedelta(days=1):
         return str(_TOMORROW).format(date=dateformat.format(day, str(_SHORT)))
     return str(_ON_NAMED if on else _NAMED).format(date=dateformat.format(day, str(_LONG)))
+
+
+def day_heading(day: dt.date, *, today: dt.date, language: str) -> str:
+    """A day as a heading: "Today", "Tomorrow (Thu 19 Nov)", "Friday 20 Nov"."""
+    with translation.override(language):
+        words = (
+            _day(day, today, on=False) if day <= today + dt.timedelta(days=1) else dateformat.format(day, str(_LONG))
+        )
+    return words[:1].upper() + words[1:]
+
+
+def hours_words(start: dt.datetime, end: dt.datetime, *, language: str) -> str:
+    """The hours of a window within its day: "3 to 5 pm", "8 am to 12 pm"."""
+    with translation.override(language):
+        same_half = (start.hour < 12) == (end.hour < 12)
+        first, last = hour_words(start, meridiem=not same_half), hour_words(end, meridiem=True)
+        return str(_HOURS).format(start=first, end=last)
 
 
 def when_words(

@@ -107,7 +107,7 @@ def _outbound_write(
     if existing is not None:
         return existing
     text, language, template_key = body()
-    masked = _masked(text, secret)
+    masked = code_masked(text, secret)
     message = Message.objects.create(
         conversation=conversation,
         direction=Message.Direction.OUTBOUND,
@@ -356,7 +356,7 @@ class InboundResult:
     case_id: int | None = None
 
 
-def _masked(body: str, code: str) -> str:
+def code_masked(body: str, code: str) -> str:
     if not code:
         return body
     masked = body
@@ -422,7 +422,7 @@ def _inbound_record(
         conversation=conversation,
         direction=Message.Direction.INBOUND,
         channel=Channel.SMS,
-        body=_masked(body, understood.code),
+        body=code_masked(body, understood.code),
         language=recipient.language,
         idempotency_key=f"{INBOUND_KEY_PREFIX}{provider_sid}",
         status=Status.RECEIVED,

@@ -31,21 +31,26 @@ Key = MessageTemplate.Key
 DEFAULTS: dict[str, Promise] = {
     Key.ASK_ACCESS_CODE: _(
         "Hi {first_name}, we tried to deliver your parcel {order} but {problem}. Reply with the gate or door code, "
-        "a time you'll be home, where to leave it safely, or a neighbour's name and unit. Reply CALL to talk to us."
+        "a time you'll be home, where to leave it safely, or a neighbour's name and unit. Reply CALL to talk to us, or "
+        "choose here: {link}"
     ),
     Key.ASK_WINDOW: _(
         "Hi {first_name}, we tried to deliver {order} but {problem}. When can we come back? Reply with a time or a "
-        "day, or reply CALL to talk to us."
+        "day, or reply CALL to talk to us. Or choose here: {link}"
     ),
     Key.ASK_ALTERNATIVES: _(
         "Hi {first_name}, we tried to deliver {order} but {problem}. Reply with a time you'll be home, where to "
-        "leave it safely, a neighbour's name and unit, or LOCKER to collect it. Reply CALL to talk to us."
+        "leave it safely, a neighbour's name and unit, or LOCKER to collect it. Reply CALL to talk to us, or choose "
+        "here: {link}"
     ),
     Key.ASK_DIRECTIONS: _(
         "Hi {first_name}, we tried to deliver {order} but {problem}. How do we find your door? Reply with directions "
         "(which building, which entrance, a landmark), or CALL to talk to us."
     ),
-    Key.REPROMPT: _("Hi {first_name}, we still need your answer about {order} ({problem}). Reply CALL to talk to us."),
+    Key.REPROMPT: _(
+        "Hi {first_name}, we still need your answer about {order} ({problem}). Reply CALL to talk to us, or choose "
+        "here: {link}"
+    ),
     Key.HELP: _(
         "Delivery updates about your parcel. Reply with what helps us deliver, CALL to talk to us, STOP to stop texts."
     ),
@@ -72,11 +77,11 @@ DEFAULTS: dict[str, Promise] = {
 # What each text may say: an admin's wording is checked against these before it is saved.
 _GREETING = {"first_name", "order"}
 PLACEHOLDERS: dict[str, set[str]] = {
-    Key.ASK_ACCESS_CODE: {*_GREETING, "problem"},
-    Key.ASK_WINDOW: {*_GREETING, "problem"},
-    Key.ASK_ALTERNATIVES: {*_GREETING, "problem"},
-    Key.ASK_DIRECTIONS: {*_GREETING, "problem"},
-    Key.REPROMPT: {*_GREETING, "problem"},
+    Key.ASK_ACCESS_CODE: {*_GREETING, "problem", "link"},
+    Key.ASK_WINDOW: {*_GREETING, "problem", "link"},
+    Key.ASK_ALTERNATIVES: {*_GREETING, "problem", "link"},
+    Key.ASK_DIRECTIONS: {*_GREETING, "problem", "link"},
+    Key.REPROMPT: {*_GREETING, "problem", "link"},
     Key.HELP: set(),
     Key.PREARRIVAL: {*_GREETING, "ask"},
     Key.READ_BACK: {*_GREETING, "heard", "next"},

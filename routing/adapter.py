@@ -12,6 +12,7 @@ task was lost (Redis down at the commit, a worker killed) is asked again by the 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -21,9 +22,10 @@ from django.utils import timezone
 from exceptions import inbox
 from exceptions.ports import RoutingRequest
 from routing import services
-from routing.services import Placed, RouteChange
+from routing.services import Placed, RouteChange, slots
 
 if TYPE_CHECKING:
+    from dispatch.models import Stop
     from exceptions.models import ExceptionCase
 
 # A search answers within seconds; one unanswered after this is taken as lost and asked again.
@@ -50,6 +52,11 @@ class SolverRouting:
 
         start, end = window_start.isoformat(), window_end.isoformat() if window_end else None
         transaction.on_commit(lambda: stop_window_apply_task.delay(stop_id, start, end), robust=True)
+
+    def windows_open(
+        self, *, stop: Stop, windows: Sequence[tuple[dt.datetime, dt.datetime]], now: dt.datetime
+    ) -> list[tuple[dt.datetime, dt.datetime]]:
+        return slots.windows_open(stop=stop, windows=windows, now=now)
 
     def runs_resequence(self, *, run_ids: list[int], requested_by: str, user_id: int | None) -> bool:
         from routing.tasks import run_resequence_task

@@ -248,6 +248,30 @@ def twilio_post(
     return client.post(path, urlencode(params), content_type="application/x-www-form-urlencoded", **headers, **extra)
 
 
+def texts_sent(twilio: Any) -> list[str]:
+    """Send what the desk queued, as the outreach task does; every text the fake Twilio took, in order."""
+    from outreach.services import message_send
+
+    for pk in Message.objects.filter(direction=Message.Direction.OUTBOUND, status=Message.Status.QUEUED).values_list(
+        "pk", flat=True
+    ):
+        message_send(message_id=pk)
+    return [post["Body"] for post in twilio.accepted]
+
+
+def sms_reply(client: Client, case: ExceptionCase, body: str) -> ExceptionCase:
+    """The recipient's text, through Twilio's signed webhook; the case after it."""
+    recipient = case.order.recipient
+    sid = f"SMreply{Message.objects.filter(direction=Message.Direction.INBOUND).count():04d}"
+    response = twilio_post(
+        client,
+        "/outreach/twilio/inbound",
+        {"MessageSid": sid, "From": str(recipient.phone), "To": "+13125550000", "Body": body},
+    )
+    assert response.status_code == 200, response.content
+    return reload(case)
+
+
 # --- Other processes and live requests -----------------------------------------------------------------------------
 
 

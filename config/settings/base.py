@@ -33,6 +33,8 @@ SECRET_KEY = env_str("SECRET_KEY", LOCAL_DEV_SECRET_KEY)
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+# The recipient's page: how often one link, and one address, may open it or choose within the window (seconds).
+RECIPIENT_PAGE_LIMITS = (30, 120, 600)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [PUBLIC_BASE_URL])
 
 INSTALLED_APPS = [

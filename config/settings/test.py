@@ -37,5 +37,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"driver": "100000/min", "integration": "100000/min"},
 }
 
+# Every test opens pages from the same address; the limits themselves are tested with explicit ones.
+RECIPIENT_PAGE_LIMITS = (100_000, 100_000, 600)
+
 # No SMS leaves a test unless the test points outreach at the fake Twilio.
 OUTREACH_SMS_BACKEND = "outreach.backends.LocmemBackend"

@@ -215,3 +215,35 @@ def later_run_find(
                 started=started,
             ), ""
     return None, f"no planned run up to {days[-1]:%a %d %b} has room in the window"
+
+
+def windows_open(
+    *, stop: Stop, windows: Sequence[tuple[dt.datetime, dt.datetime]], now: dt.datetime
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Of ``windows``, those routing can serve: today's, when a run on the road can still take the stop inside the
+    window without making another stop late (the search a reply's window gets); a later day's, always (a run
+    planned that day, or that day's plan, takes it). What a recipient is offered to choose from."""
+    zone = stop.run.depot.time_zone
+    today = timezone.localdate(now, zone)
+    offered = [window for window in windows if timezone.localdate(window[0], zone) > today]
+    todays = [window for window in windows if timezone.localdate(window[0], zone) == today and window[1] > now]
+    if not todays:
+        return sorted(offered)
+    states = runs_state(runs=_same_day_runs(stop, now), now=now, exclude_stop_id=stop.pk)
+    if not states:
+        return sorted(offered)
+    settings = routing_settings()
+    provider = travel_provider(settings, stop.run.depot)
+    for start, end in todays:
+        found = _best(
+            states=states,
+            stop=stop,
+            origin=now,
+            provider=provider,
+            window_start=max(start, now),
+            window_end=end,
+            handover_seconds=settings.handover_minutes * 60,
+        )
+        if found is not None:
+            offered.append((start, end))
+    return sorted(offered)

@@ -23,7 +23,7 @@ def test_it_refuses_an_unknown_placeholder_and_keeps_the_wording(client, admin_u
     )
 
     assert response.status_code == 200
-    assert "Unknown placeholder {address}. This text takes {first_name}, {order}, {problem}." in (
+    assert "Unknown placeholder {address}. This text takes {first_name}, {link}, {order}, {problem}." in (
         response.content.decode()
     )
     template.refresh_from_db()

@@ -18,10 +18,9 @@ from dispatch.services.vault import access_code_reveal
 from exceptions.models import CaseEvent, ExceptionCase
 from outreach.models import Message, MessageTemplate
 from outreach.readback import when_words
-from outreach.services import message_send
 from routing.adapter import case_slot_find
 from tests.clock import CHICAGO, TODAY, local
-from tests.helpers import at, fail, instructions, reload, triaged, twilio_post
+from tests.helpers import at, fail, instructions, reload, sms_reply, texts_sent, triaged
 
 pytestmark = pytest.mark.usefixtures("triage_enqueued", "signed")
 
@@ -34,29 +33,8 @@ def texted(twilio, dave, dave_stop) -> ExceptionCase:
     """Dave, at the stop, could not get in; the recipient was texted (through the SDK to the fake Twilio)."""
     at(dave, dave_stop)
     case = triaged(fail(dave_stop))
-    assert _texts(twilio)  # the question went out
+    assert texts_sent(twilio)  # the question went out
     return case
-
-
-def _texts(twilio: Any) -> list[str]:
-    """Send what the desk queued, as the outreach task does; every text the fake Twilio took, in order."""
-    for pk in Message.objects.filter(direction=Message.Direction.OUTBOUND, status=Message.Status.QUEUED).values_list(
-        "pk", flat=True
-    ):
-        message_send(message_id=pk)
-    return [post["Body"] for post in twilio.accepted]
-
-
-def _reply(client: Any, case: ExceptionCase, body: str) -> ExceptionCase:
-    recipient = case.order.recipient
-    sid = f"SMreply{Message.objects.filter(direction=Message.Direction.INBOUND).count():04d}"
-    response = twilio_post(
-        client,
-        "/outreach/twilio/inbound",
-        {"MessageSid": sid, "From": str(recipient.phone), "To": "+13125550000", "Body": body},
-    )
-    assert response.status_code == 200, response.content
-    return reload(case)
 
 
 def _stored(case: ExceptionCase, key: str) -> list[str]:
@@ -81,29 +59,29 @@ def _nowhere_in_plaintext(code: str, case: ExceptionCase, caplog: Any) -> None:
 def test_it_reads_back_a_code_and_a_correction_replaces_it(client, twilio, texted, dave, dave_stop, caplog):
     caplog.set_level(logging.DEBUG)
 
-    case = _reply(client, texted, "gate code is 4417")
+    case = sms_reply(client, texted, "gate code is 4417")
 
     assert (case.state, case.pending_outcome) == (State.RESOLVING, ExceptionCase.Outcome.ACCESS_CODE_PROVIDED)
-    assert _texts(twilio)[-1] == "Got it: code 4417. The driver will be back to try again."
+    assert texts_sent(twilio)[-1] == "Got it: code 4417. The driver will be back to try again."
     assert _stored(case, MessageTemplate.Key.READ_BACK) == ["Got it: code ••••. The driver will be back to try again."]
 
-    case = _reply(client, case, "no, it's 8824")
+    case = sms_reply(client, case, "no, it's 8824")
 
     assert (case.state, case.pending_outcome) == (State.RESOLVING, ExceptionCase.Outcome.ACCESS_CODE_PROVIDED)
     revealed = access_code_reveal(user=dave.user, stop_id=dave_stop.pk)
     assert [credential.secret for credential in revealed.credentials] == ["8824"]
     assert [i.kind for i in instructions(dave_stop)] == [DriverInstruction.Kind.ACCESS_CODE] * 2
-    assert _texts(twilio)[-1] == "Got it: code 8824. The driver will be back to try again."
+    assert texts_sent(twilio)[-1] == "Got it: code 8824. The driver will be back to try again."
     assert CaseEvent.objects.filter(case=case, summary__startswith="Superseded").count() == 1
     for code in ("4417", "8824"):
         _nowhere_in_plaintext(code, case, caplog)
 
 
 def test_the_same_code_again_is_a_twin_and_changes_nothing(client, twilio, texted, dave_stop):
-    _reply(client, texted, "gate code is 4417")
-    _texts(twilio)
+    sms_reply(client, texted, "gate code is 4417")
+    texts_sent(twilio)
 
-    case = _reply(client, texted, "the code is 4417")
+    case = sms_reply(client, texted, "the code is 4417")
 
     assert len(instructions(dave_stop)) == 1
     assert len(_stored(case, MessageTemplate.Key.READ_BACK)) == 1
@@ -112,15 +90,15 @@ def test_the_same_code_again_is_a_twin_and_changes_nothing(client, twilio, texte
 def test_a_new_day_supersedes_the_time_routing_is_still_placing(client, twilio, dave, dave_stop):
     at(dave, dave_stop)
     case = triaged(fail(dave_stop, code="RECIPIENT_ABSENT"))
-    _texts(twilio)
+    texts_sent(twilio)
 
-    case = _reply(client, case, "tomorrow between 3 and 5")
-    assert _texts(twilio)[-1] == "Got it: tomorrow (Thu 19 Nov) between 3 and 5 pm. We'll text you the time."
+    case = sms_reply(client, case, "tomorrow between 3 and 5")
+    assert texts_sent(twilio)[-1] == "Got it: tomorrow (Thu 19 Nov) between 3 and 5 pm. We'll text you the time."
 
-    case = _reply(client, case, "not tomorrow, friday")
+    case = sms_reply(client, case, "not tomorrow, friday")
 
     assert case.state == State.RESOLVING
-    assert _texts(twilio)[-1] == "Got it: Friday 20 Nov. We'll text you the time."
+    assert texts_sent(twilio)[-1] == "Got it: Friday 20 Nov. We'll text you the time."
     # Routing's answer for the older time comes after: it is not the case's any more, and changes nothing.
     assert (
         case_slot_find(case_id=case.pk, window_start=local(15, day=THURSDAY), window_end=local(17, day=THURSDAY))
@@ -143,16 +121,16 @@ def test_a_new_day_supersedes_the_time_routing_is_still_placing(client, twilio, 
 def test_not_today_after_a_reschedule_resolved_re_slots_to_the_new_day(client, twilio, dave, dave_stop):
     at(dave, dave_stop)
     case = triaged(fail(dave_stop, code="RECIPIENT_ABSENT"))
-    _texts(twilio)
-    case = _reply(client, case, "back at 3pm")
+    texts_sent(twilio)
+    case = sms_reply(client, case, "back at 3pm")
     case_slot_find(case_id=case.pk, window_start=local(15), window_end=None)
     assert (reload(case).state, reload(case).outcome) == (State.RESOLVED, ExceptionCase.Outcome.RESCHEDULED_SAME_DAY)
 
-    case = _reply(client, case, "not today, tomorrow")
+    case = sms_reply(client, case, "not today, tomorrow")
 
     assert (case.state, case.pending_outcome) == (State.RESOLVING, ExceptionCase.Outcome.RESCHEDULED_LATER)
     assert dt.datetime.fromisoformat(case.outcome_detail["window_start"]).astimezone(CHICAGO).date() == THURSDAY
-    assert _texts(twilio)[-1].startswith("Got it: tomorrow (Thu 19 Nov)")
+    assert texts_sent(twilio)[-1].startswith("Got it: tomorrow (Thu 19 Nov)")
 
 
 def test_a_pickup_point_is_named_in_the_one_text_that_ends_the_case(client, twilio, texted, dave_stop):
@@ -161,14 +139,14 @@ def test_a_pickup_point_is_named_in_the_one_text_that_ends_the_case(client, twil
     locker = PickupPoint.objects.create(
         depot=depot, name="Parcel locker", address="200 W Adams St", opens=dt.time(7), closes=dt.time(22)
     )
-    sent_before = len(_texts(twilio))
+    sent_before = len(texts_sent(twilio))
 
-    case = _reply(client, texted, "I'll pick it up at the parcel locker")
+    case = sms_reply(client, texted, "I'll pick it up at the parcel locker")
 
     assert (case.state, case.outcome) == (State.RESOLVED, ExceptionCase.Outcome.PICKUP_POINT)
     assert case.outcome_detail["pickup_point_id"] == locker.pk
     first_name, order = case.order.recipient.first_name, case.order.reference
-    assert _texts(twilio)[sent_before:] == [
+    assert texts_sent(twilio)[sent_before:] == [
         f"Hi {first_name}, your parcel {order} is going to Parcel locker, 200 W Adams St "
         "(open every day, 7 am-10 pm), where you can collect it."
     ]
@@ -180,29 +158,29 @@ def test_a_pickup_point_is_named_in_the_one_text_that_ends_the_case(client, twil
 def test_an_unsure_code_is_asked_about_and_acted_on_once_confirmed(client, twilio, texted, dave_stop, caplog):
     caplog.set_level(logging.DEBUG)
 
-    case = _reply(client, texted, "four four one seven")
+    case = sms_reply(client, texted, "four four one seven")
 
     assert case.state == State.AWAITING_RECIPIENT
     assert instructions(dave_stop) == []
-    assert _texts(twilio)[-1] == "Just to check: is the code 4417? Reply OK if so, or send the right one."
+    assert texts_sent(twilio)[-1] == "Just to check: is the code 4417? Reply OK if so, or send the right one."
     assert _stored(case, MessageTemplate.Key.CONFIRM_CODE) == [
         "Just to check: is the code ••••? Reply OK if so, or send the right one."
     ]
     asked = CaseEvent.objects.get(case=case, summary__startswith="Asked the recipient to confirm")
     assert "in words" in asked.summary
 
-    case = _reply(client, case, "ok")
+    case = sms_reply(client, case, "ok")
 
     assert (case.state, case.pending_outcome) == (State.RESOLVING, ExceptionCase.Outcome.ACCESS_CODE_PROVIDED)
     assert [i.kind for i in instructions(dave_stop)] == [DriverInstruction.Kind.ACCESS_CODE]
-    assert _texts(twilio)[-1] == "Got it: code 4417. The driver will be back to try again."
+    assert texts_sent(twilio)[-1] == "Got it: code 4417. The driver will be back to try again."
     _nowhere_in_plaintext("4417", case, caplog)
 
 
 def test_a_no_to_the_question_goes_to_a_dispatcher(client, twilio, texted, dave_stop):
-    _reply(client, texted, "four four one seven")
+    sms_reply(client, texted, "four four one seven")
 
-    case = _reply(client, texted, "no")
+    case = sms_reply(client, texted, "no")
 
     assert case.state == State.ESCALATED
     assert "did not confirm" in case.escalation_reason
@@ -211,9 +189,9 @@ def test_a_no_to_the_question_goes_to_a_dispatcher(client, twilio, texted, dave_
 
 
 def test_a_second_unsure_reading_goes_to_a_dispatcher(client, twilio, texted, dave_stop):
-    _reply(client, texted, "four four one seven")
+    sms_reply(client, texted, "four four one seven")
 
-    case = _reply(client, texted, "five five two one")
+    case = sms_reply(client, texted, "five five two one")
 
     assert case.state == State.ESCALATED
     assert instructions(dave_stop) == []
@@ -226,35 +204,35 @@ def test_a_spanish_recipient_is_asked_and_read_back_in_spanish(client, twilio, d
     recipient.save(update_fields=["language"])
     at(dave, dave_stop)
     case = triaged(fail(dave_stop))
-    _texts(twilio)
+    texts_sent(twilio)
 
-    case = _reply(client, case, "four four one seven")
-    assert _texts(twilio)[-1] == ("Para confirmar: ¿el código es 4417? Responda OK si es así, o envíe el correcto.")
+    case = sms_reply(client, case, "four four one seven")
+    assert texts_sent(twilio)[-1] == ("Para confirmar: ¿el código es 4417? Responda OK si es así, o envíe el correcto.")
 
-    case = _reply(client, case, "si")
+    case = sms_reply(client, case, "si")
 
     assert case.state == State.RESOLVING
-    assert _texts(twilio)[-1] == "Entendido: código 4417. El repartidor volverá a intentarlo."
+    assert texts_sent(twilio)[-1] == "Entendido: código 4417. El repartidor volverá a intentarlo."
 
 
 def test_an_unsure_drop_off_is_asked_about_and_left_there_once_confirmed(client, twilio, texted, dave_stop):
     Order.objects.filter(pk=dave_stop.order_id).update(safe_drop_allowed=True, signature_required=False)
 
     # A place named, but nothing says to leave it there: asked before the parcel is left unattended.
-    case = _reply(client, texted, "back porch")
+    case = sms_reply(client, texted, "back porch")
 
     assert case.state == State.AWAITING_RECIPIENT
     assert instructions(dave_stop) == []
-    assert _texts(twilio)[-1] == "Just to check: leave it at the back porch? Reply OK if so, or tell us where."
+    assert texts_sent(twilio)[-1] == "Just to check: leave it at the back porch? Reply OK if so, or tell us where."
     asked = CaseEvent.objects.get(case=case, summary__startswith="Asked the recipient to confirm")
     assert "nothing says to leave it there" in asked.summary
 
-    case = _reply(client, case, "yes thats right")
+    case = sms_reply(client, case, "yes thats right")
 
     assert (case.state, case.pending_outcome) == (State.RESOLVING, ExceptionCase.Outcome.SAFE_DROP)
     assert [i.kind for i in instructions(dave_stop)] == [DriverInstruction.Kind.SAFE_DROP]
     assert "leave it at the back porch" in instructions(dave_stop)[0].text
-    assert _texts(twilio)[-1].startswith("Got it: leave it at the back porch.")
+    assert texts_sent(twilio)[-1].startswith("Got it: leave it at the back porch.")
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ an English word in the Spanish text. The catalogue holds every phrase, and its c
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gettext
 import re
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import trans_real
@@ -214,35 +216,30 @@ def test_the_catalogue_translates_every_phrase_a_recipient_reads():
     assert untranslated == []
 
 
-def test_the_catalogue_holds_what_the_code_marks_and_its_compiled_form_is_current(tmp_path):
-    msgfmt, xgettext = shutil.which("msgfmt"), shutil.which("xgettext")
-    assert msgfmt, "GNU gettext is needed (apt install gettext): scripts/bootstrap.sh installs it."
-    assert xgettext, "GNU gettext is needed (apt install gettext): scripts/bootstrap.sh installs it."
-    sources = sorted(str(path.relative_to(ROOT)) for path in (ROOT / "outreach").rglob("*.py"))
-    keywords = ["_", "gettext_lazy", "pgettext_lazy:1c,2", "gettext", "pgettext:1c,2"]
-    pot = tmp_path / "marked.pot"
-    subprocess.run(
-        [
-            xgettext,
-            "--language=Python",
-            "--from-code=UTF-8",
-            "-o",
-            str(pot),
-            *(f"--keyword={k}" for k in keywords),
-            *sources,
-        ],
-        cwd=ROOT,
-        check=True,
-    )
-    # Every phrase the code marks has a translation (msgcmp counts an empty one as missing).
+def test_the_catalogue_is_what_makemessages_writes_every_phrase_translated_and_compiled(tmp_path, settings):
+    for tool in ("msgfmt", "xgettext", "msgmerge", "msgcmp"):
+        assert shutil.which(tool), (
+            f"GNU gettext's {tool} is needed (apt install gettext): scripts/bootstrap.sh does it."
+        )
+    # makemessages over a copy of what holds marked phrases, so the repository's catalogue is only read.
+    source = tmp_path / "source"
+    for part in ("outreach", "templates", "locale"):
+        shutil.copytree(ROOT / part, source / part)
+    settings.LOCALE_PATHS = [source / "locale"]
+    with contextlib.chdir(source):
+        call_command("makemessages", locale=["es"], no_location=True, verbosity=0)
+    fresh = source / "locale" / "es" / "LC_MESSAGES" / "django.po"
+    stale = [line for line in fresh.read_text().splitlines() if line.startswith("#~")]
+    assert stale == [], "phrases no longer in the code: run manage.py makemessages -l es --no-location"
+    # Every phrase the code marks has a translation (msgcmp counts an empty or fuzzy one as missing).
     missing = subprocess.run(
-        [shutil.which("msgcmp") or "msgcmp", str(CATALOGUE / "django.po"), str(pot)], capture_output=True, text=True
+        ["msgcmp", str(CATALOGUE / "django.po"), str(fresh)], capture_output=True, text=True, check=False
     )
     assert missing.returncode == 0, f"run manage.py makemessages -l es --no-location and translate:\n{missing.stderr}"
     compiled = tmp_path / "django.mo"
-    subprocess.run([msgfmt, "--check", "-o", str(compiled), str(CATALOGUE / "django.po")], check=True)
+    subprocess.run(["msgfmt", "--check", "-o", str(compiled), str(CATALOGUE / "django.po")], check=True)
     with compiled.open("rb") as handle:
-        fresh = gettext.GNUTranslations(handle)._catalog  # type: ignore[attr-defined]
+        expected = gettext.GNUTranslations(handle)._catalog  # type: ignore[attr-defined]
     with (CATALOGUE / "django.mo").open("rb") as handle:
         committed = gettext.GNUTranslations(handle)._catalog  # type: ignore[attr-defined]
-    assert fresh == committed, "locale/es/LC_MESSAGES/django.mo is stale: run manage.py compilemessages"
+    assert committed == expected, "locale/es/LC_MESSAGES/django.mo is stale: run manage.py compilemessages"

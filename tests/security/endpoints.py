@@ -40,6 +40,9 @@ DRIVER = frozenset(
 INTEGRATION = frozenset({"plan-import", "recipient-import"})
 # Twilio's callbacks: CSRF-exempt, so each checks Twilio's signature instead.
 SIGNED_WEBHOOKS = frozenset({"twilio-inbound", "twilio-status"})
+# The recipient's self-service page, by the unguessable token in their texts: only that link's stop, CSRF-protected,
+# limited per link and per address (tests/outreach/test_recipient_page.py).
+RECIPIENT_LINKS = frozenset({"recipient-page"})
 
 NAMED_CLASSES = {
     "public": PUBLIC,
@@ -49,6 +52,7 @@ NAMED_CLASSES = {
     "driver": DRIVER,
     "integration": INTEGRATION,
     "signed-webhook": SIGNED_WEBHOOKS,
+    "recipient-link": RECIPIENT_LINKS,
 }
 
 

@@ -23,11 +23,13 @@ from exceptions.models import (
     CaseEvent,
     EscalationRule,
     ExceptionCase,
+    NoticeSettings,
     Playbook,
     PlaybookStep,
     PreArrivalContact,
     PreventionSettings,
     ReplyIntent,
+    StopNotice,
     StopRisk,
 )
 from exceptions.rules import rule_dry_run
@@ -467,4 +469,29 @@ class PreArrivalContactAdmin(DepotScopedAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: PreArrivalContact | None = None) -> bool:
+        return False
+
+
+@admin.register(NoticeSettings)
+class NoticeSettingsAdmin(DepotScopedAdmin):
+    """Per depot: which notices every recipient gets before the driver comes (a depot with no row: the defaults)."""
+
+    list_display = ("depot", "out_for_delivery", "out_for_delivery_lead", "arriving_stops", "delayed_minutes")
+    list_select_related = ("depot",)
+
+
+@admin.register(StopNotice)
+class StopNoticeAdmin(DepotScopedAdmin):
+    """Read-only: the notices each stop had, sent or not and why."""
+
+    depot_path = "stop__run__depot"
+    list_display = ("stop", "kind", "sent", "why_not", "asked", "created_at")
+    list_filter = ("kind", "sent")
+    list_select_related = ("stop",)
+    search_fields = ("stop__order__reference",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: StopNotice | None = None) -> bool:
         return False

@@ -23,7 +23,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 600.0,
         "options": {"expires": 540.0},
     },
-    # Pre-arrival texts: the minute a risky stop's lead time begins.
+    # Texts ahead of the driver: the notices due (out for delivery, arriving, delayed), and a risky stop's
+    # question the minute its lead time begins (in the notice when both are due).
     "exceptions.prearrival_sweep": {
         "task": "exceptions.prearrival_sweep",
         "schedule": 60.0,

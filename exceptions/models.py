@@ -481,3 +481,57 @@ class PreArrivalContact(models.Model):
 
     def __str__(self) -> str:
         return f"Pre-arrival {self.get_status_display().lower()} · stop {self.stop_id}"
+
+
+class NoticeSettings(models.Model):
+    """What every recipient of a depot is told before the driver comes (no row: the defaults). Opt-out and quiet
+    hours apply to every notice; each carries the link to the recipient's page."""
+
+    depot = models.OneToOneField(Depot, on_delete=models.CASCADE, related_name="notice_settings")
+    out_for_delivery = models.BooleanField(
+        default=True, help_text="The morning of: the parcel is out for delivery, with a two-hour window."
+    )
+    out_for_delivery_lead = models.PositiveIntegerField(
+        default=30,
+        validators=[MaxValueValidator(6 * 60)],
+        help_text="Minutes before the run's shift starts that the out-for-delivery notice goes.",
+    )
+    arriving_stops = models.PositiveIntegerField(
+        default=3,
+        validators=[MaxValueValidator(50)],
+        help_text="The driver is this many stops away (0: no arriving notice).",
+    )
+    delayed_minutes = models.PositiveIntegerField(
+        default=30,
+        validators=[MaxValueValidator(12 * 60)],
+        help_text="The planned arrival moved this many minutes past the order's window (0: no delay notice).",
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "notice settings"
+
+    def __str__(self) -> str:
+        return f"Notices for {self.depot}"
+
+
+class StopNotice(models.Model):
+    """A notice sent, or merged into another, or not sent (and why), about one stop: at most one of each kind."""
+
+    class Kind(models.TextChoices):
+        OUT_FOR_DELIVERY = "out_for_delivery", "Out for delivery"
+        ARRIVING = "arriving", "Arriving"
+        DELAYED = "delayed", "Delayed"
+
+    stop = models.ForeignKey(Stop, on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent = models.BooleanField(default=True, help_text="False: not sent (see why) or said by another notice.")
+    why_not = models.CharField(max_length=200, blank=True)
+    asked = models.JSONField(default=list, blank=True, help_text="The risky stop's question, merged into it.")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["stop", "kind"], name="stop_notice_one_per_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · stop {self.stop_id}"

@@ -97,6 +97,10 @@ class Outreach(Protocol):
         """Text the recipient of a stop ahead of the driver, once per stop ever, asking for ``asks``
         (``StopRisk.Missing`` values) in their words; unreachable says why not."""
 
+    def notify_ahead(self, *, stop: Stop, kind: str, asks: list[str], stops_away: int, now: dt.datetime) -> AskResult:
+        """Tell the stop's recipient before the driver comes (``StopNotice.Kind``: out for delivery, arriving,
+        delayed), with the link to their page; ``asks``, a risky stop's question, goes in the same text."""
+
     def conversation(self, *, case_id: int) -> list[dict[str, object]]:
         """The case's messages, oldest first: ``created_at``, ``direction``, ``body``, ``status``."""
 
@@ -121,6 +125,9 @@ class Routing(Protocol):
         self, *, stop: Stop, windows: Sequence[tuple[dt.datetime, dt.datetime]], now: dt.datetime
     ) -> list[tuple[dt.datetime, dt.datetime]]:
         """Of ``windows``, those a new slot could be found in (what a recipient is offered to choose from)."""
+
+    def stop_eta(self, *, stop: Stop, now: dt.datetime) -> dt.datetime | None:
+        """When the driver should reach the stop, from where the van is now; None when it is not on its way."""
 
 
 class NoOutreach:
@@ -147,6 +154,9 @@ class NoOutreach:
     def ask_ahead(self, *, stop: Stop, asks: list[str], now: dt.datetime) -> AskResult:
         return AskResult(reachable=False, reason="No outreach channel is set up.")
 
+    def notify_ahead(self, *, stop: Stop, kind: str, asks: list[str], stops_away: int, now: dt.datetime) -> AskResult:
+        return AskResult(reachable=False, reason="No outreach channel is set up.")
+
     def conversation(self, *, case_id: int) -> list[dict[str, object]]:
         return []
 
@@ -169,6 +179,9 @@ class NoRouting:
         self, *, stop: Stop, windows: Sequence[tuple[dt.datetime, dt.datetime]], now: dt.datetime
     ) -> list[tuple[dt.datetime, dt.datetime]]:
         return []
+
+    def stop_eta(self, *, stop: Stop, now: dt.datetime) -> dt.datetime | None:
+        return stop.planned_arrival
 
 
 @functools.cache

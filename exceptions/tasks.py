@@ -63,5 +63,7 @@ def risk_score_runs_task(run_ids: list[int]) -> int:
 
 @shared_task(name="exceptions.prearrival_sweep", ignore_result=True)
 def prearrival_sweep_task() -> dict[str, int]:
-    """Beat: text the risky stops whose time has come, once each."""
-    return prevention.prearrival_sweep()
+    """Beat: the notices due (a risky stop's question due now goes in its notice), then the questions left."""
+    notices = prevention.notices_sweep()
+    asked = prevention.prearrival_sweep()
+    return {**asked, "notices": notices["sent"], "notices_skipped": notices["skipped"]}

@@ -26,10 +26,16 @@ from outreach import wording
 from outreach.backends import push_configured
 from outreach.links import link_for, link_url
 from outreach.models import Channel, Conversation, Message, MessageTemplate
-from outreach.outcome_words import pickup_words, slot_words
+from outreach.outcome_words import eta_words, pickup_words, slot_words
 from outreach.readback import CONFIRM_KEYS, heard_words, next_words
 from outreach.segments import sms_segments
-from outreach.services import conversation_of_case, message_queue, message_words_queue, prearrival_message_queue
+from outreach.services import (
+    ahead_message_queue,
+    conversation_of_case,
+    message_queue,
+    message_words_queue,
+    prearrival_message_queue,
+)
 
 UNREACHABLE = "The recipient cannot be reached: opted out of texts and no app to push to."
 
@@ -39,6 +45,12 @@ TEMPLATES = {
     Topic.ALTERNATIVES: MessageTemplate.Key.ASK_ALTERNATIVES,
     Topic.DIRECTIONS: MessageTemplate.Key.ASK_DIRECTIONS,
     Topic.IN_PERSON: MessageTemplate.Key.ASK_WINDOW,
+}
+# The notices before the driver comes, per ``StopNotice.Kind``.
+NOTICE_KEYS = {
+    "out_for_delivery": MessageTemplate.Key.NOTICE_OUT_FOR_DELIVERY,
+    "arriving": MessageTemplate.Key.NOTICE_ARRIVING,
+    "delayed": MessageTemplate.Key.NOTICE_DELAYED,
 }
 # The text that tells the recipient how their case ended, per outcome.
 OUTCOME_KEYS = {
@@ -155,6 +167,32 @@ class SmsOutreach:
             return AskResult(reachable=False, reason=why)
         return AskResult(reachable=True, channel=Channel.SMS, deferred_until=message.release_at)
 
+    def notify_ahead(self, *, stop: Stop, kind: str, asks: list[str], stops_away: int, now: dt.datetime) -> AskResult:
+        recipient = stop.order.recipient
+        zone = recipient.time_zone or stop.run.depot.time_zone
+        language, arrival = recipient.language, stop.planned_arrival
+        context = {
+            "first_name": recipient.first_name,
+            "order": stop.order.reference,
+            "when": eta_words(
+                arrival=arrival, hours=1 if kind == "arriving" else 2, now=now, zone=zone, language=language
+            ),
+            "stops": wording.stops_words(stops_away, language),
+            "ask": wording.ask_in_notice(asks, language=language, arrival=arrival, zone=zone),
+            "link": link_url(link_for(stop=stop, now=now)),
+        }
+        message, why = ahead_message_queue(
+            stop=stop,
+            key=NOTICE_KEYS[kind],
+            context=context,
+            idempotency_key=f"notice:{kind}:{stop.pk}",
+            fallback_zone=stop.run.depot.time_zone,
+            now=now,
+        )
+        if message is None:
+            return AskResult(reachable=False, reason=why)
+        return AskResult(reachable=True, channel=Channel.SMS, deferred_until=message.release_at)
+
     def conversation(self, *, case_id: int) -> list[dict[str, object]]:
         return conversation_of_case(case_id=case_id)
 
@@ -261,15 +299,26 @@ class DeskAnswers:
             .order_by("-opened_at")
             .first()
         )
-        if case is None:
-            return None
-        conversation, _ = Conversation.objects.get_or_create(case=case, defaults={"recipient": case.order.recipient})
-        return conversation
+        if case is not None:
+            conversation, _ = Conversation.objects.get_or_create(
+                case=case, defaults={"recipient": case.order.recipient}
+            )
+            return conversation
+        if stop.status in (Stop.Status.PENDING, Stop.Status.ARRIVED):
+            # Ahead of the driver: what the recipient chooses reaches the stop (and the driver) before the visit.
+            conversation, _ = Conversation.objects.get_or_create(
+                stop=stop, defaults={"recipient": stop.order.recipient}
+            )
+            return conversation
+        return None
 
     def windows_open(
         self, *, stop: Stop, windows: Sequence[tuple[dt.datetime, dt.datetime]], now: dt.datetime
     ) -> list[tuple[dt.datetime, dt.datetime]]:
         return ports.routing().windows_open(stop=stop, windows=windows, now=now)
+
+    def stop_eta(self, *, stop: Stop, now: dt.datetime) -> dt.datetime | None:
+        return ports.routing().stop_eta(stop=stop, now=now)
 
     def unreachable(self, *, conversation: Conversation, reason: str) -> None:
         if conversation.case_id is not None:

@@ -78,3 +78,14 @@ def slot_words(
         start = dt.datetime.combine(day, dt.time(8), tzinfo=zone)
         end = dt.datetime.combine(day, dt.time(20), tzinfo=zone)
     return when_words(start=start, end=end, now=now, zone=zone, language=language, on=True)
+
+
+def eta_words(*, arrival: dt.datetime | None, hours: int, now: dt.datetime, zone: Any, language: str) -> str:
+    """When the driver should come, as a window of ``hours`` around the planned arrival, to the quarter hour:
+    "today between 2:15 and 3:15 pm"; "as soon as we can" with no plan."""
+    if arrival is None:
+        return when_words(start=None, end=None, now=now, zone=zone, language=language)
+    local = arrival.astimezone(zone)
+    start = local - dt.timedelta(minutes=30 * hours)
+    start = start.replace(minute=start.minute - start.minute % 15, second=0, microsecond=0)
+    return when_words(start=start, end=start + dt.timedelta(hours=hours), now=now, zone=zone, language=language)

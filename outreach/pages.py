@@ -148,6 +148,8 @@ class _Page:
         ]
         points = PickupPoint.objects.filter(depot_id=self.stop.run.depot_id, active=True)
         self.points = {str(point.pk): point for point in points}
+        # Before the driver comes (a notice's link) rather than after a failed attempt.
+        self.ahead = opened.conversation is not None and opened.conversation.case_id is None
         self.can_leave = not self.order.drop_refusal(neighbour=False)
         self.can_neighbour = not self.order.drop_refusal(neighbour=True)
 
@@ -159,19 +161,19 @@ class _Page:
             (key, f"{point.name}, {point.address} · {opening_words(point, self.language)}")
             for key, point in self.points.items()
         ]
-        found: dict[str, forms.Form] = {
-            "code": CodeForm(bound("code"), prefix="code"),
-            "home": EmptyForm(bound("home"), prefix="home"),
-            "call": EmptyForm(bound("call"), prefix="call"),
-            "refuse": RefuseForm(bound("refuse"), prefix="refuse"),
-        }
+        found: dict[str, forms.Form] = {"code": CodeForm(bound("code"), prefix="code")}
+        if not self.ahead:
+            # After a failed attempt: the driver may still be near, a person may call, the parcel may go back.
+            found["home"] = EmptyForm(bound("home"), prefix="home")
+            found["call"] = EmptyForm(bound("call"), prefix="call")
+            found["refuse"] = RefuseForm(bound("refuse"), prefix="refuse")
         if self.windows:
             found["window"] = WindowForm(bound("window"), prefix="window", windows=self.windows)
         if self.can_leave:
             found["place"] = PlaceForm(bound("place"), prefix="place")
         if self.can_neighbour:
             found["neighbour"] = NeighbourForm(bound("neighbour"), prefix="neighbour")
-        if point_choices:
+        if point_choices and not self.ahead:
             found["pickup"] = PickupForm(bound("pickup"), prefix="pickup", points=point_choices)
         return found
 
@@ -219,8 +221,13 @@ class _Page:
         if self.stop.status == Stop.Status.FAILED and failed is not None and failed.reason_code is not None:
             problem = wording.problem_words(failed.reason_code, self.language)
         eta, before = "", 0
-        if self.stop.status == Stop.Status.PENDING and self.stop.planned_arrival is not None:
-            eta = hour_words(self.stop.planned_arrival.astimezone(self.zone), meridiem=True)
+        arrival = (
+            ports.desk().stop_eta(stop=self.stop, now=self.now) if self.stop.status == Stop.Status.PENDING else None
+        )
+        if arrival is not None:
+            # To the quarter hour: a van's arrival is no surer than that.
+            local = arrival.astimezone(self.zone)
+            eta = hour_words(local.replace(minute=local.minute - local.minute % 15), meridiem=True)
             before = Stop.objects.filter(
                 run_id=self.stop.run_id, status=Stop.Status.PENDING, sequence__lt=self.stop.sequence
             ).count()

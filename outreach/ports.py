@@ -42,13 +42,16 @@ class Desk(Protocol):
         """A text in the conversation did not reach the recipient."""
 
     def link_conversation(self, *, stop: Stop) -> Conversation | None:
-        """The conversation a choice on the stop's self-service page joins: its open case's; None when nothing
-        about the stop waits on the recipient any more (delivered, moved, ended)."""
+        """The conversation a choice on the stop's self-service page joins: its open case's, else the stop's own
+        while the driver is still to come; None when nothing about the stop waits on the recipient any more."""
 
     def windows_open(
         self, *, stop: Stop, windows: Sequence[tuple[dt.datetime, dt.datetime]], now: dt.datetime
     ) -> list[tuple[dt.datetime, dt.datetime]]:
         """Of ``windows``, those routing could serve: what the page offers to choose from."""
+
+    def stop_eta(self, *, stop: Stop, now: dt.datetime) -> dt.datetime | None:
+        """When the driver should reach the stop, from where the van is now (the plan's time without routing)."""
 
 
 class NoDesk:
@@ -78,6 +81,9 @@ class NoDesk:
         self, *, stop: Stop, windows: Sequence[tuple[dt.datetime, dt.datetime]], now: dt.datetime
     ) -> list[tuple[dt.datetime, dt.datetime]]:
         return []
+
+    def stop_eta(self, *, stop: Stop, now: dt.datetime) -> dt.datetime | None:
+        return stop.planned_arrival
 
 
 @functools.cache

@@ -196,7 +196,29 @@ def conversation_of_case(*, case_id: int) -> list[dict[str, Any]]:
 def prearrival_message_queue(
     *, stop: Any, ask: str, fallback_zone: Any, now: dt.datetime | None = None
 ) -> tuple[Message | None, str]:
-    """The one text about a stop ahead of the driver (once per stop, ever), sent after commit.
+    """The one question about a stop ahead of the driver (once per stop, ever), sent after commit."""
+    recipient: Recipient = stop.order.recipient
+    context = {"first_name": recipient.first_name, "order": stop.order.reference, "ask": ask}
+    return ahead_message_queue(
+        stop=stop,
+        key=MessageTemplate.Key.PREARRIVAL,
+        context=context,
+        idempotency_key=f"prearrival:{stop.pk}",
+        fallback_zone=fallback_zone,
+        now=now,
+    )
+
+
+def ahead_message_queue(
+    *,
+    stop: Any,
+    key: str,
+    context: dict[str, str],
+    idempotency_key: str,
+    fallback_zone: Any,
+    now: dt.datetime | None = None,
+) -> tuple[Message | None, str]:
+    """A text about a stop ahead of the driver (a question, a notice), once per key, sent after commit.
 
     Returns the message, or None and why nothing was queued: the recipient opted
     out or has no mobile number, or their quiet hours last past the planned arrival.
@@ -209,11 +231,10 @@ def prearrival_message_queue(
     if release_at is not None and stop.planned_arrival is not None and release_at >= stop.planned_arrival:
         return None, "The recipient's quiet hours last until after the planned arrival."
     conversation, _ = Conversation.objects.get_or_create(stop=stop, defaults={"recipient": recipient})
-    context = {"first_name": recipient.name.split(" ")[0], "order": stop.order.reference, "ask": ask}
     message = _outbound_write(
         conversation=conversation,
-        idempotency_key=f"prearrival:{stop.pk}",
-        body=_templated(MessageTemplate.Key.PREARRIVAL, recipient, context),
+        idempotency_key=idempotency_key,
+        body=_templated(key, recipient, context),
         release_at=release_at,
     )
     return message, ""

@@ -16,7 +16,7 @@ from typing import Any
 from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import ngettext, pgettext_lazy
 
 from dispatch.models import ReasonCode
 from outreach.models import MessageTemplate
@@ -58,6 +58,18 @@ DEFAULTS: dict[str, Promise] = {
         "Hi {first_name}, your parcel {order} is on its way today. To get it to you first time, could you tell us "
         "{ask}? Just reply to this text."
     ),
+    Key.NOTICE_OUT_FOR_DELIVERY: _(
+        "Hi {first_name}, your parcel {order} is out for delivery and should arrive {when}. {ask}Not in? Choose "
+        "what suits you: {link}"
+    ),
+    Key.NOTICE_ARRIVING: _(
+        "Hi {first_name}, the driver is {stops} away with your parcel {order}, arriving {when}. {ask}Not in? "
+        "Choose what suits you: {link}"
+    ),
+    Key.NOTICE_DELAYED: _(
+        "Hi {first_name}, sorry: your parcel {order} is running late and should now arrive {when}. If that doesn't "
+        "suit you, choose another time: {link}"
+    ),
     Key.READ_BACK: _("Got it: {heard}. {next}"),
     Key.CONFIRM_CODE: _("Just to check: is the code {code}? Reply OK if so, or send the right one."),
     Key.CONFIRM_PLACE: _("Just to check: leave it {place}? Reply OK if so, or tell us where."),
@@ -84,6 +96,9 @@ PLACEHOLDERS: dict[str, set[str]] = {
     Key.REPROMPT: {*_GREETING, "problem", "link"},
     Key.HELP: set(),
     Key.PREARRIVAL: {*_GREETING, "ask"},
+    Key.NOTICE_OUT_FOR_DELIVERY: {*_GREETING, "when", "ask", "link"},
+    Key.NOTICE_ARRIVING: {*_GREETING, "when", "stops", "ask", "link"},
+    Key.NOTICE_DELAYED: {*_GREETING, "when", "link"},
     Key.READ_BACK: {*_GREETING, "heard", "next"},
     Key.CONFIRM_CODE: {*_GREETING, "code"},
     Key.CONFIRM_PLACE: {*_GREETING, "place"},
@@ -181,3 +196,21 @@ def asks_words(asks: list[str], *, language: str, arrival: dt.datetime | None, z
         if len(parts) == 1:
             return parts[0]
         return str(ASKS_JOINED).format(asks=", ".join(parts[:-1]), last=parts[-1])
+
+
+# A risky stop's question, when it goes in a notice: a sentence of its own before the link.
+ASK_IN_NOTICE = _("To get it to you first time, could you tell us {ask}? Just reply to this text.")
+
+
+def ask_in_notice(asks: list[str], *, language: str, arrival: dt.datetime | None, zone: Any) -> str:
+    """The question a notice carries, ending in a space to sit before what follows; '' when there is none."""
+    if not asks:
+        return ""
+    words = asks_words(asks, language=language, arrival=arrival, zone=zone)
+    with translation.override(language):
+        return str(ASK_IN_NOTICE).format(ask=words) + " "
+
+
+def stops_words(count: int, language: str) -> str:
+    with translation.override(language):
+        return ngettext("{count} stop", "{count} stops", count).format(count=count)

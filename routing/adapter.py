@@ -58,6 +58,9 @@ class SolverRouting:
     ) -> list[tuple[dt.datetime, dt.datetime]]:
         return slots.windows_open(stop=stop, windows=windows, now=now)
 
+    def stop_eta(self, *, stop: Stop, now: dt.datetime) -> dt.datetime | None:
+        return slots.stop_eta(stop=stop, now=now)
+
     def runs_resequence(self, *, run_ids: list[int], requested_by: str, user_id: int | None) -> bool:
         from routing.tasks import run_resequence_task
 

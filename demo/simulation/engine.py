@@ -67,7 +67,7 @@ from dispatch.models import (
 )
 from dispatch.services.tokens import api_token_issue
 from exceptions import workflow
-from exceptions.models import ExceptionCase
+from exceptions.models import ExceptionCase, NoticeSettings
 from exceptions.prevention import prevention_settings, risk
 from outreach.models import Message
 
@@ -162,6 +162,16 @@ class Simulation:
             switch = prevention_settings()
             switch.enabled = self.options.prevention
             switch.save(update_fields=["enabled"])
+            # Notices to every stop: the product's defaults, or none.
+            rules, on = NoticeSettings(depot=self.depot), self.options.notices
+            NoticeSettings.objects.update_or_create(
+                depot=self.depot,
+                defaults={
+                    "out_for_delivery": on and rules.out_for_delivery,
+                    "arriving_stops": rules.arriving_stops if on else 0,
+                    "delayed_minutes": rules.delayed_minutes if on else 0,
+                },
+            )
             # The plan arrived: its stops are scored, as a plan import does.
             risk.risk_score_day(depot_id=self.depot.pk, service_date=self.service_date, now=start)
             self._people_ready()

@@ -27,6 +27,8 @@ class Options:
     speed: float = 0.0  # simulated seconds per real second; 0: as fast as the machine goes
     live: bool = False  # the running product on the wall clock, instead of a virtual one
     prevention: bool = True  # text risky stops ahead of the driver (the admin's prevention switch)
+    # Notices to every stop (out for delivery, arriving, delayed): off until the world models what one does.
+    notices: bool = False
     opening: bool = False  # live: begin with the demo's scripted case (demo/simulation/opening.py)
     persistence: float = 0.85  # a stuck door or a lost driver stays so on a second attempt (demo/simulation/truth.py)
     reply_scale: float = 1.0  # every reply rate times this (demo/simulation/behaviour.py)

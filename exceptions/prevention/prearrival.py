@@ -218,13 +218,16 @@ def prearrival_undelivered(*, stop_id: int, reason: str) -> bool:
 def prearrival_reply_apply(
     *, stop_id: int, understood: Understanding, now: dt.datetime | None = None
 ) -> PreArrivalContact | None:
-    """Put what the recipient told us ahead of time where the driver and the plan will find it."""
+    """Put what the recipient told us ahead of time where the driver and the plan will find it.
+
+    A reply to a risky stop's question is also recorded on its contact (what was learned); a reply to a notice,
+    or a choice on the recipient's page, has none and acts all the same."""
     now = now or timezone.now()
     contact = PreArrivalContact.objects.select_for_update().filter(stop_id=stop_id).first()
     stop = Stop.objects.select_related("order__address", "run__driver").filter(pk=stop_id).first()
-    if contact is None or stop is None:
+    if stop is None:
         return None
-    learned: dict[str, Any] = dict(contact.learned)
+    learned: dict[str, Any] = dict(contact.learned) if contact is not None else {}
     intent = understood.intent
     active = stop.status == Stop.Status.PENDING
     if intent == ReplyIntent.ACCESS_CODE and understood.code:
@@ -262,6 +265,8 @@ def prearrival_reply_apply(
         learned["home"] = True
     else:
         learned["other"] = intent.lower()
+    if contact is None:
+        return None
     contact.learned = learned
     contact.status = PreArrivalContact.Status.ANSWERED
     contact.answered_at = contact.answered_at or now

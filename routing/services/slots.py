@@ -247,3 +247,16 @@ def windows_open(
         if found is not None:
             offered.append((start, end))
     return sorted(offered)
+
+
+def stop_eta(*, stop: Stop, now: dt.datetime) -> dt.datetime | None:
+    """When the driver should reach the stop now: the run's remaining stops, in order, from the van's last GPS fix
+    (or the last stop finished, or the depot before the run starts), at the depot's travel times. None when the
+    stop is no longer on the run's way."""
+    states = runs_state(runs=Run.objects.filter(pk=stop.run_id), now=now)
+    if not states or str(stop.pk) not in states[0].order:
+        return None
+    state = states[0]
+    candidate = run_problem(state=state, origin=now, provider=travel_provider(routing_settings(), stop.run.depot))
+    times, _ = arrivals(candidate=candidate, order=state.order, origin=now)
+    return times.get(str(stop.pk))

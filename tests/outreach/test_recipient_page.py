@@ -255,3 +255,28 @@ def test_a_choice_posted_from_elsewhere_is_refused(twilio, texted):
 
     assert response.status_code == 403
     assert not Message.objects.filter(channel=Channel.LINK).exists()
+
+
+# --- Ahead of the driver --------------------------------------------------------------------------------------------
+
+
+def test_a_notices_link_offers_what_helps_before_the_visit_and_reaches_the_driver(client, dave, dave_stop, walgreens):
+    from exceptions import prevention
+
+    Stop.objects.filter(pk=dave_stop.pk).update(planned_arrival=local(11))
+    prevention.notices_sweep()
+    notice = Message.objects.get(conversation__stop=dave_stop)
+    path = "/r/" + LINK.search(notice.body).group("token")
+
+    at(dave, dave_stop, metres_north=900)
+    html = client.get(path).content.decode()
+    # Live: from the van's last fix 900 m away at 10:00, not the plan's 11:00.
+    assert re.search(r"The driver plans to be with you around 10(:15)? am\.", html)
+    for offered in ("Give the gate or door code", "Leave it in a safe place", "Leave it with a neighbour"):
+        assert offered in html
+    for after_a_failure in ("I'm home now", "Collect it at a pickup point", "I don't want this parcel"):
+        assert after_a_failure not in html
+
+    assert _choose(client, path, "place", place="back door").status_code == 302
+    note = instructions(dave_stop)[-1]
+    assert (note.kind, note.text) == ("note", "Safe place from the recipient, ahead of your visit: back door")

@@ -64,6 +64,12 @@ class Command(BaseCommand):
             help="Switch pre-arrival texts off for the day, to compare with the same seed with them on.",
         )
         parser.add_argument(
+            "--notices",
+            action="store_true",
+            help="Send the depot's notices to every stop (out for delivery, arriving, delayed); off by default, as the "
+            "simulated recipients do not yet act on a notice.",
+        )
+        parser.add_argument(
             "--dispatchers", type=int, default=3, help="Simulated dispatchers on shift (default 3; 0 with --live)."
         )
         parser.add_argument(
@@ -116,6 +122,7 @@ class Command(BaseCommand):
             speed=options["speed"],
             live=options["live"],
             prevention=not options["no_prevention"],
+            notices=options["notices"],
             opening=options["opening"],
             persistence=options["persistence"],
             reply_scale=options["reply_scale"],

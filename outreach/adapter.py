@@ -23,7 +23,7 @@ from exceptions.analytics.periods import DepotPeriod, group_key, within
 from exceptions.models import ExceptionCase
 from exceptions.ports import AskResult, ReplyIntent, TextsSent, Topic, Understanding, place_words
 from outreach import wording
-from outreach.backends import push_configured
+from outreach.backends import push_configured, whatsapp_configured
 from outreach.links import link_for, link_url
 from outreach.models import Channel, Conversation, Message, MessageTemplate
 from outreach.outcome_words import eta_words, pickup_words, slot_words
@@ -162,10 +162,13 @@ class SmsOutreach:
     def ask_ahead(self, *, stop: Stop, asks: list[str], now: dt.datetime) -> AskResult:
         zone = stop.order.recipient.time_zone or stop.run.depot.time_zone
         text = wording.asks_words(asks, language=stop.order.recipient.language, arrival=stop.planned_arrival, zone=zone)
-        message, why = prearrival_message_queue(stop=stop, ask=text, fallback_zone=stop.run.depot.time_zone, now=now)
+        channel = _ahead_channel(stop.order.recipient)
+        message, why = prearrival_message_queue(
+            stop=stop, ask=text, fallback_zone=stop.run.depot.time_zone, now=now, channel=channel
+        )
         if message is None:
             return AskResult(reachable=False, reason=why)
-        return AskResult(reachable=True, channel=Channel.SMS, deferred_until=message.release_at)
+        return AskResult(reachable=True, channel=channel, deferred_until=message.release_at)
 
     def notify_ahead(self, *, stop: Stop, kind: str, asks: list[str], stops_away: int, now: dt.datetime) -> AskResult:
         recipient = stop.order.recipient
@@ -188,10 +191,11 @@ class SmsOutreach:
             idempotency_key=f"notice:{kind}:{stop.pk}",
             fallback_zone=stop.run.depot.time_zone,
             now=now,
+            channel=_ahead_channel(recipient),
         )
         if message is None:
             return AskResult(reachable=False, reason=why)
-        return AskResult(reachable=True, channel=Channel.SMS, deferred_until=message.release_at)
+        return AskResult(reachable=True, channel=message.channel, deferred_until=message.release_at)
 
     def conversation(self, *, case_id: int) -> list[dict[str, object]]:
         return conversation_of_case(case_id=case_id)
@@ -229,6 +233,11 @@ class SmsOutreach:
         ]
 
 
+def _ahead_channel(recipient: Recipient) -> str:
+    """Ahead of the driver: WhatsApp for those who prefer it, else a text (a push goes only about a case)."""
+    return Channel.WHATSAPP if _channel(recipient) == Channel.WHATSAPP else Channel.SMS
+
+
 def _outcome_text(case: ExceptionCase) -> tuple[str, dict[str, str]]:
     """The text for how the case ended and what fills it in: the place, the neighbour, the day and window, the
     pickup point; a delivery otherwise."""
@@ -256,11 +265,13 @@ def _outcome_text(case: ExceptionCase) -> tuple[str, dict[str, str]]:
 
 
 def _channel(recipient: Recipient) -> str | None:
-    """The channel on file, else the other one that works; None when neither reaches them."""
+    """The channel on file, else the other one that works; None when none reaches them."""
     push = push_configured() and bool(recipient.external_id)
     sms = bool(recipient.phone) and not recipient.opted_out
     if recipient.preferred_channel == Channel.PUSH and push:
         return Channel.PUSH
+    if recipient.preferred_channel == Channel.WHATSAPP and sms and whatsapp_configured():
+        return Channel.WHATSAPP
     if sms:
         return Channel.SMS
     return Channel.PUSH if push else None

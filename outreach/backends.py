@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 TWILIO_API = "https://api.twilio.com"
 # Twilio: the number has opted out (STOP) of this sender. Never retried.
 OPTED_OUT = 21610
+# A WhatsApp address on Twilio's Messaging API.
+WHATSAPP = "whatsapp:"
 
 
 class TransientSendError(Exception):
@@ -62,7 +64,8 @@ class Sent:
 
 
 class MessageBackend(Protocol):
-    def send(self, *, to: str, body: str, status_callback: str | None) -> Sent: ...
+    def send(self, *, to: str, body: str, status_callback: str | None, template: str = "") -> Sent:
+        """``to`` is "whatsapp:+1..." for WhatsApp; ``template``, a WhatsApp template that carries ``body``."""
 
     def find(self, *, to: str, body: str, since: dt.datetime) -> Sent | None:
         """The message the provider took for this number and body since then, if any (reconciliation)."""
@@ -92,9 +95,16 @@ class TwilioBackend:
         )
         self.client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=http_client)
 
-    def send(self, *, to: str, body: str, status_callback: str | None) -> Sent:
-        options: dict[str, Any] = {"to": to, "body": body}
-        if settings.TWILIO_MESSAGING_SERVICE_SID:
+    def send(self, *, to: str, body: str, status_callback: str | None, template: str = "") -> Sent:
+        options: dict[str, Any] = {"to": to}
+        if template:
+            # Outside WhatsApp's 24-hour window only an approved template may go: the text is its variable.
+            options["content_sid"], options["content_variables"] = template, json.dumps({"1": body})
+        else:
+            options["body"] = body
+        if to.startswith(WHATSAPP):
+            options["from_"] = settings.TWILIO_WHATSAPP_FROM
+        elif settings.TWILIO_MESSAGING_SERVICE_SID:
             options["messaging_service_sid"] = settings.TWILIO_MESSAGING_SERVICE_SID
         else:
             options["from_"] = settings.TWILIO_FROM_NUMBER
@@ -126,7 +136,8 @@ class TwilioBackend:
         except requests.RequestException as exc:
             raise TransientSendError("Could not ask Twilio about the message.") from exc
         for candidate in candidates:
-            if candidate.body == body:
+            # A WhatsApp template's text is the template's, with ours inside it.
+            if candidate.body == body or (to.startswith(WHATSAPP) and body in (candidate.body or "")):
                 return Sent(sid=str(candidate.sid), status=str(candidate.status or "sent"))
         return None
 
@@ -135,7 +146,7 @@ _DIGIT_RUNS = re.compile(r"\d{3,}")
 
 
 class ConsoleBackend:
-    def send(self, *, to: str, body: str, status_callback: str | None) -> Sent:
+    def send(self, *, to: str, body: str, status_callback: str | None, template: str = "") -> Sent:
         # The logging filter masks the number; a read-back may carry an access code, so runs of digits are masked.
         logger.info("SMS to %s: %s", to, _DIGIT_RUNS.sub(lambda run: "•" * len(run.group()), body))
         return Sent(sid=f"SMconsole{uuid.uuid4().hex[:24]}", status="sent")
@@ -147,9 +158,11 @@ class ConsoleBackend:
 class LocmemBackend:
     outbox: ClassVar[list[dict[str, Any]]] = []
 
-    def send(self, *, to: str, body: str, status_callback: str | None) -> Sent:
+    def send(self, *, to: str, body: str, status_callback: str | None, template: str = "") -> Sent:
         sid = f"SMlocmem{uuid.uuid4().hex[:24]}"
-        self.outbox.append({"sid": sid, "to": to, "body": body, "status_callback": status_callback})
+        self.outbox.append(
+            {"sid": sid, "to": to, "body": body, "status_callback": status_callback, "template": template}
+        )
         return Sent(sid=sid, status="queued")
 
     def find(self, *, to: str, body: str, since: dt.datetime) -> Sent | None:
@@ -165,7 +178,7 @@ class PushBackend:
     ``to`` is the recipient's CRM id, which the customer's app knows them by.
     """
 
-    def send(self, *, to: str, body: str, status_callback: str | None) -> Sent:
+    def send(self, *, to: str, body: str, status_callback: str | None, template: str = "") -> Sent:
         from dispatch.services.webhooks import webhook_signature
 
         message_id = f"PN{uuid.uuid4().hex}"
@@ -194,6 +207,10 @@ class PushBackend:
 
     def find(self, *, to: str, body: str, since: dt.datetime) -> Sent | None:
         return None
+
+
+def whatsapp_configured() -> bool:
+    return bool(settings.TWILIO_WHATSAPP_FROM)
 
 
 def push_configured() -> bool:

@@ -12,6 +12,7 @@ from dispatch.models import Recipient, languages
 class Channel(models.TextChoices):
     SMS = "sms", "SMS"
     PUSH = "push", "App push"
+    WHATSAPP = "whatsapp", "WhatsApp"
     LINK = "link", "Self-service page"
 
 

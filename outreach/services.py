@@ -28,12 +28,14 @@ from dispatch.models import Recipient
 from outreach import ports, wording
 from outreach.backends import (
     OPTED_OUT,
+    WHATSAPP,
     AmbiguousSendError,
     MessageBackend,
     PermanentSendError,
     TransientSendError,
     push_backend,
     sms_backend,
+    whatsapp_configured,
 )
 from outreach.models import Channel, Conversation, Message, MessageTemplate
 from outreach.understanding.keywords import carrier_opts_in
@@ -194,7 +196,7 @@ def conversation_of_case(*, case_id: int) -> list[dict[str, Any]]:
 
 
 def prearrival_message_queue(
-    *, stop: Any, ask: str, fallback_zone: Any, now: dt.datetime | None = None
+    *, stop: Any, ask: str, fallback_zone: Any, now: dt.datetime | None = None, channel: str = Channel.SMS
 ) -> tuple[Message | None, str]:
     """The one question about a stop ahead of the driver (once per stop, ever), sent after commit."""
     recipient: Recipient = stop.order.recipient
@@ -206,6 +208,7 @@ def prearrival_message_queue(
         idempotency_key=f"prearrival:{stop.pk}",
         fallback_zone=fallback_zone,
         now=now,
+        channel=channel,
     )
 
 
@@ -217,6 +220,7 @@ def ahead_message_queue(
     idempotency_key: str,
     fallback_zone: Any,
     now: dt.datetime | None = None,
+    channel: str = Channel.SMS,
 ) -> tuple[Message | None, str]:
     """A text about a stop ahead of the driver (a question, a notice), once per key, sent after commit.
 
@@ -236,6 +240,7 @@ def ahead_message_queue(
         idempotency_key=idempotency_key,
         body=_templated(key, recipient, context),
         release_at=release_at,
+        channel=channel,
     )
     return message, ""
 
@@ -264,16 +269,38 @@ def message_send(*, message_id: int, now: dt.datetime | None = None) -> SendResu
         _finish(message_id, status=Status.FAILED, error_message="Opted out or no mobile number.")
         _cannot_reach(message.conversation, "The recipient opted out of texts.")
         return SendResult(status=Status.FAILED)
+    if message.channel == Channel.WHATSAPP:
+        template = "" if whatsapp_window_open(recipient=recipient, now=now) else settings.TWILIO_WHATSAPP_TEMPLATE_SID
+        if whatsapp_configured() and (template or whatsapp_window_open(recipient=recipient, now=now)):
+            return _deliver(
+                message, backend=sms_backend(), to=f"{WHATSAPP}{recipient.phone}", now=now, template=template
+            )
+        # Outside the 24-hour window with no approved template, or WhatsApp switched off: it goes as a text.
+        Message.objects.filter(pk=message.pk).update(channel=Channel.SMS)
+        message.channel = Channel.SMS
     return _deliver(message, backend=sms_backend(), to=str(recipient.phone), now=now)
 
 
-def _deliver(message: Message, *, backend: MessageBackend, to: str, now: dt.datetime) -> SendResult:
+# WhatsApp lets a business write freely for 24 hours after the recipient last wrote; after that, only a template.
+WHATSAPP_WINDOW = dt.timedelta(hours=24)
+
+
+def whatsapp_window_open(*, recipient: Recipient, now: dt.datetime) -> bool:
+    return Message.objects.filter(
+        conversation__recipient__phone=recipient.phone,
+        direction=Message.Direction.INBOUND,
+        channel=Channel.WHATSAPP,
+        created_at__gt=now - WHATSAPP_WINDOW,
+    ).exists()
+
+
+def _deliver(message: Message, *, backend: MessageBackend, to: str, now: dt.datetime, template: str = "") -> SendResult:
     """One attempt through a backend; what went wrong decides between retry, give up and reconcile."""
     conversation = message.conversation
-    sms = message.channel == Channel.SMS
+    sms = message.channel in (Channel.SMS, Channel.WHATSAPP)  # through Twilio, which reports delivery later
     callback = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("twilio-status") if sms else None
     try:
-        sent = backend.send(to=to, body=message_text(message), status_callback=callback)
+        sent = backend.send(to=to, body=message_text(message), status_callback=callback, template=template)
     except TransientSendError as exc:
         if message.attempts >= MAX_SEND_ATTEMPTS:
             _finish(message.pk, status=Status.FAILED, error_message=str(exc)[:300])
@@ -387,13 +414,16 @@ def code_masked(body: str, code: str) -> str:
 
 
 def inbound_receive(*, provider_sid: str, from_phone: str, body: str, now: dt.datetime | None = None) -> InboundResult:
-    """A reply from a recipient: recorded once (Twilio retries), understood, and handed to the desk.
+    """A reply from a recipient, by SMS or WhatsApp ("whatsapp:+1..."): recorded once (Twilio retries), understood,
+    and handed to the desk.
 
     The desk says which conversation the reply answers and what it was asked about (``outreach.ports``).
     """
     from outreach.understanding import reply_understand
 
     now = now or timezone.now()
+    channel = Channel.WHATSAPP if from_phone.startswith(WHATSAPP) else Channel.SMS
+    from_phone = from_phone.removeprefix(WHATSAPP)
     if Message.objects.filter(provider_sid=provider_sid).exists():
         return InboundResult(duplicate=True)
     desk = ports.desk()
@@ -417,7 +447,7 @@ def inbound_receive(*, provider_sid: str, from_phone: str, body: str, now: dt.da
     )
     try:
         with transaction.atomic():
-            _inbound_record(conversation, understood, provider_sid=provider_sid, body=body, now=now)
+            _inbound_record(conversation, understood, provider_sid=provider_sid, body=body, now=now, channel=channel)
             desk.replied(conversation=conversation, understood=understood, now=now)
     except IntegrityError:
         # Twilio's retry of this very reply, racing the first delivery: that one is recorded.
@@ -435,14 +465,20 @@ INBOUND_SID_MAX = min(
 
 
 def _inbound_record(
-    conversation: Conversation, understood: Understanding, *, provider_sid: str, body: str, now: dt.datetime
+    conversation: Conversation,
+    understood: Understanding,
+    *,
+    provider_sid: str,
+    body: str,
+    now: dt.datetime,
+    channel: str = Channel.SMS,
 ) -> None:
     """Store the reply (its code masked; the provider's id makes a retry fail here) and honour STOP and START."""
     recipient = conversation.recipient
     Message.objects.create(
         conversation=conversation,
         direction=Message.Direction.INBOUND,
-        channel=Channel.SMS,
+        channel=channel,
         body=code_masked(body, understood.code),
         language=recipient.language,
         idempotency_key=f"{INBOUND_KEY_PREFIX}{provider_sid}",
@@ -521,7 +557,8 @@ def message_reconcile(*, message_id: int, now: dt.datetime | None = None) -> str
         return "not_due"
     recipient = message.conversation.recipient
     try:
-        found = sms_backend().find(to=str(recipient.phone), body=message_text(message), since=message.created_at)
+        to = f"{WHATSAPP}{recipient.phone}" if message.channel == Channel.WHATSAPP else str(recipient.phone)
+        found = sms_backend().find(to=to, body=message_text(message), since=message.created_at)
     except TransientSendError:
         return "retry_later"
     unknown = Message.objects.filter(pk=message.pk, status=Status.UNKNOWN)

@@ -256,7 +256,7 @@ def texts_sent(twilio: Any) -> list[str]:
         "pk", flat=True
     ):
         message_send(message_id=pk)
-    return [post["Body"] for post in twilio.accepted]
+    return [post.get("Body", "") for post in twilio.accepted]
 
 
 def sms_reply(client: Client, case: ExceptionCase, body: str) -> ExceptionCase:

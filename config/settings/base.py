@@ -194,6 +194,11 @@ TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")
 TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER", "")
 TWILIO_MESSAGING_SERVICE_SID = env_str("TWILIO_MESSAGING_SERVICE_SID", "")
 TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL", "")
+# WhatsApp through the same Messaging API, for recipients who prefer it: the WhatsApp sender ("whatsapp:+1415..."),
+# and the Content API template (an approved utility template whose one variable is the text) for a message
+# outside the 24 hours after the recipient last wrote; without one, such a message goes by SMS.
+TWILIO_WHATSAPP_FROM = env_str("TWILIO_WHATSAPP_FROM", "")
+TWILIO_WHATSAPP_TEMPLATE_SID = env_str("TWILIO_WHATSAPP_TEMPLATE_SID", "")
 # Below the Celery soft time limit, so a stalled POST ends in our code, not in a kill.
 TWILIO_HTTP_TIMEOUT = env_float("TWILIO_HTTP_TIMEOUT", 10.0)
 

@@ -32,6 +32,7 @@ class Recipient(models.Model):
     class Channel(models.TextChoices):
         SMS = "sms", "SMS"
         PUSH = "push", "App push"
+        WHATSAPP = "whatsapp", "WhatsApp"
 
     class Tier(models.TextChoices):
         STANDARD = "standard", "Standard"

@@ -117,7 +117,7 @@ def test_it_reports_bad_rows_and_applies_the_others(crm, maria):
             "row": 2,
             "external_id": "CRM-3",
             "fields": {
-                "preferred_channel": ['"fax" is not a valid choice. Choose one of: sms, push.'],
+                "preferred_channel": ['"fax" is not a valid choice. Choose one of: sms, push, whatsapp.'],
                 "quiet_hours_start": ["Time has wrong format. Use one of these formats instead: hh:mm[:ss]."],
             },
         },

@@ -250,7 +250,7 @@ def _outcome_text(case: ExceptionCase) -> tuple[str, dict[str, str]]:
     elif key == MessageTemplate.Key.OUTCOME_NEIGHBOUR:
         context["neighbour"] = str(detail.get("neighbour") or detail.get("place") or "")
     elif key == MessageTemplate.Key.OUTCOME_RESCHEDULED:
-        new_stop = Stop.objects.filter(pk=detail.get("new_stop_id") or 0).only("planned_arrival").first()
+        new_stop = Stop.objects.filter(pk=detail.get("new_stop_id") or 0).select_related("order__recipient").first()
         context["when"] = slot_words(
             detail=detail,
             arrival=new_stop.planned_arrival if new_stop is not None else None,
@@ -258,6 +258,9 @@ def _outcome_text(case: ExceptionCase) -> tuple[str, dict[str, str]]:
             zone=recipient.time_zone or case.depot.time_zone,
             language=language,
         )
+        if new_stop is not None and new_stop.status == Stop.Status.PENDING:
+            # The parcel is on a run again: the recipient may still change it, on the new stop's page.
+            context["change"] = wording.change_words(link_url(link_for(stop=new_stop)), language)
     elif key == MessageTemplate.Key.OUTCOME_PICKUP_POINT:
         point = PickupPoint.objects.filter(pk=detail.get("pickup_point_id") or 0, depot_id=case.depot_id).first()
         context["pickup"] = pickup_words(point, case.depot, language)

@@ -78,7 +78,7 @@ DEFAULTS: dict[str, Promise] = {
     Key.OUTCOME_DELIVERED: _("Hi {first_name}, your parcel {order} has been delivered."),
     Key.OUTCOME_LEFT: _("Hi {first_name}, your parcel {order} has been delivered: it was left {place}."),
     Key.OUTCOME_NEIGHBOUR: _("Hi {first_name}, your parcel {order} has been delivered: it was left with {neighbour}."),
-    Key.OUTCOME_RESCHEDULED: _("Hi {first_name}, we'll bring your parcel {order} {when}."),
+    Key.OUTCOME_RESCHEDULED: _("Hi {first_name}, we'll bring your parcel {order} {when}. {change}"),
     Key.OUTCOME_PICKUP_POINT: _("Hi {first_name}, your parcel {order} is going to {pickup}, where you can collect it."),
     Key.OUTCOME_RETURNED: _(
         "Hi {first_name}, your parcel {order} is going back to the sender. Please contact them about it."
@@ -107,7 +107,7 @@ PLACEHOLDERS: dict[str, set[str]] = {
     Key.OUTCOME_DELIVERED: set(_GREETING),
     Key.OUTCOME_LEFT: {*_GREETING, "place"},
     Key.OUTCOME_NEIGHBOUR: {*_GREETING, "neighbour"},
-    Key.OUTCOME_RESCHEDULED: {*_GREETING, "when"},
+    Key.OUTCOME_RESCHEDULED: {*_GREETING, "when", "change"},
     Key.OUTCOME_PICKUP_POINT: {*_GREETING, "pickup"},
     Key.OUTCOME_RETURNED: set(_GREETING),
     Key.OUTCOME_CANCELLED: set(_GREETING),
@@ -127,7 +127,7 @@ def text(key: str, language: str, context: Mapping[str, Any]) -> tuple[str, str]
     row = MessageTemplate.objects.filter(key=key, language=language).first()
     with translation.override(language):
         body = row.body if row is not None else str(DEFAULTS[key])
-    return body.format_map(_Blank({name: str(value) for name, value in context.items()})), language
+    return body.format_map(_Blank({name: str(value) for name, value in context.items()})).strip(), language
 
 
 class _Blank(dict[str, str]):
@@ -214,3 +214,12 @@ def ask_in_notice(asks: list[str], *, language: str, arrival: dt.datetime | None
 def stops_words(count: int, language: str) -> str:
     with translation.override(language):
         return ngettext("{count} stop", "{count} stops", count).format(count=count)
+
+
+CHANGE = _("To change it: {link}")
+
+
+def change_words(link: str, language: str) -> str:
+    """How to change what was settled, when there is still a page to do it on."""
+    with translation.override(language):
+        return str(CHANGE).format(link=link)

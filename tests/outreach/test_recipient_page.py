@@ -19,7 +19,7 @@ from exceptions.models import CaseEvent, ExceptionCase
 from outreach.links import link_for
 from outreach.models import Channel, Message, RecipientLink
 from tests.clock import local
-from tests.factories import StopFactory
+from tests.factories import RunFactory, StopFactory
 from tests.helpers import at, fail, instructions, reload, sms_reply, texts_sent, triaged
 
 pytestmark = pytest.mark.usefixtures("triage_enqueued", "signed")
@@ -280,3 +280,30 @@ def test_a_notices_link_offers_what_helps_before_the_visit_and_reaches_the_drive
     assert _choose(client, path, "place", place="back door").status_code == 302
     note = instructions(dave_stop)[-1]
     assert (note.kind, note.text) == ("note", "Safe place from the recipient, ahead of your visit: back door")
+
+
+def test_a_rescheduled_parcels_text_carries_the_link_to_change_it(client, texted, dave_stop):
+    from outreach.adapter import SmsOutreach
+
+    Stop.objects.filter(pk=dave_stop.pk).update(status=Stop.Status.RESCHEDULED)  # as routing leaves it
+    later = RunFactory(
+        driver=dave_stop.run.driver,
+        depot=dave_stop.run.depot,
+        service_date=dave_stop.run.service_date,
+        shift_start=local(13),
+        shift_end=local(19),
+    )
+    again = StopFactory(run=later, sequence=1, order=dave_stop.order)
+    Stop.objects.filter(pk=again.pk).update(planned_arrival=local(15, 40))
+    case = reload(texted)
+    case.outcome, case.outcome_detail = ExceptionCase.Outcome.RESCHEDULED_SAME_DAY, {"new_stop_id": again.pk}
+    case.state = State.RESOLVED
+    case.save()
+
+    SmsOutreach().notify_outcome(case=case)
+
+    told = Message.objects.filter(conversation__case=case).latest("pk").body
+    assert "between 3 and 5 pm. To change it: http" in told
+    page = client.get("/r/" + LINK.search(told).group("token"))
+    assert page.status_code == 200
+    assert "Choose a time" in page.content.decode()

@@ -17,11 +17,25 @@ from typing import TYPE_CHECKING
 from demo.simulation import behaviour, speech, truth, world
 from demo.simulation.speech import Meaning, Said
 from dispatch.models import Stop
+from outreach.models import MessageTemplate
 
 if TYPE_CHECKING:
     from demo.simulation.engine import Simulation
 
-ASKING = frozenset({"ask_access_code", "ask_window", "ask_alternatives", "ask_directions", "reprompt"})
+_Key = MessageTemplate.Key
+# The texts that ask about a case, and the ones that say how it ended (a text per outcome).
+ASKING = frozenset({_Key.ASK_ACCESS_CODE, _Key.ASK_WINDOW, _Key.ASK_ALTERNATIVES, _Key.ASK_DIRECTIONS, _Key.REPROMPT})
+TOLD_THE_OUTCOME = frozenset(
+    {
+        _Key.OUTCOME_DELIVERED,
+        _Key.OUTCOME_LEFT,
+        _Key.OUTCOME_NEIGHBOUR,
+        _Key.OUTCOME_RESCHEDULED,
+        _Key.OUTCOME_PICKUP_POINT,
+        _Key.OUTCOME_RETURNED,
+        _Key.OUTCOME_CANCELLED,
+    }
+)
 FALLBACK = ("CALL_REQUEST", "UNCLEAR")
 
 
@@ -140,7 +154,7 @@ def text_received(simulation: Simulation, trail: Trail, *, key: str, case_id: in
         intention = behaviour.ahead_intention(draw, situation(simulation, trail), out_later=out_later)
         _reply_later(simulation, trail, draw, intention, case_id=0)
         return
-    if key == "outcome":
+    if key in TOLD_THE_OUTCOME:
         trail.notices += 1
         draw = random.Random(f"{seed}:after:{trail.reference}:{trail.notices}")  # noqa: S311
         after = behaviour.outcome_intention(draw)

@@ -72,7 +72,7 @@ def asked(dave, chicago) -> tuple[ExceptionCase, Stop]:
     run = RunFactory(driver=dave, depot=chicago)
     stop = StopFactory(run=run, sequence=1, planned_arrival=timezone.now() + dt.timedelta(minutes=20))
     PickupPoint.objects.create(
-        depot=chicago, name="Walgreens", address="1550 N Ashland Ve", opens=dt.time(8), closes=dt.time(22)
+        depot=chicago, name="Walgreens", address="1550 N Ashland Ave", opens=dt.time(8), closes=dt.time(22)
     )
     at(dave, stop)
     return triaged(fail(stop)), stop
@@ -164,7 +164,7 @@ def test_a_recipient_picks_a_pickup_point_on_the_page(chromium, server, open_pag
     assert case.outcome_detail["pickup_point"].startswith("Walgreens")
     assert _instructions(stop)[-1] == DriverInstruction.Kind.SKIP
     told = Message.objects.filter(conversation__case=case, template_key="outcome_pickup_point").get()
-    assert "Walgreens, 1550 N Ashland Ve" in told.body
+    assert "Walgreens, 1550 N Ashland Ave" in told.body
 
 
 @pytest.mark.parametrize("language", ["en", "es"])

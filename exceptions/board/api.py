@@ -294,10 +294,19 @@ class ResolveView(CaseActionView):
     class InputSerializer(CaseActionView.InputSerializer):
         outcome = serializers.ChoiceField(choices=Outcome.choices)
         note = _note()
+        tell_recipient = serializers.BooleanField(
+            default=True,
+            help_text="Text the recipient how it ended, in their language (false: the dispatcher already told them).",
+        )
 
     def act(self, *, case_id: int, user: User, version: int, data: dict[str, Any]) -> None:
         workflow.case_resolve(
-            case_id=case_id, user=user, version=version, outcome=data["outcome"], note=text_masked(data["note"])
+            case_id=case_id,
+            user=user,
+            version=version,
+            outcome=data["outcome"],
+            note=text_masked(data["note"]),
+            tell_recipient=data["tell_recipient"],
         )
 
 

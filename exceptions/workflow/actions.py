@@ -16,7 +16,7 @@ from dispatch.models import AccessCredential, User
 from dispatch.services.vault import access_credential_record
 from exceptions import ports
 from exceptions.models import ExceptionCase
-from exceptions.workflow.outcomes import _apply, _reschedule, _resolve, _terminal
+from exceptions.workflow.outcomes import QUIET, _apply, _reschedule, _resolve, _terminal
 from exceptions.workflow.timeline import _change, _for_dispatcher, _save, case_event_record
 from exceptions.workflow.triage import _playbook_advance
 from exceptions.workflow.vocabulary import (
@@ -64,20 +64,28 @@ def case_approve(*, case_id: int, user: User, version: int) -> ExceptionCase:
     return _dispatcher_action(case_id, user, version, act)
 
 
-def case_resolve(*, case_id: int, user: User, version: int, outcome: str, note: str = "") -> ExceptionCase:
-    """Record an outcome the dispatcher settled themselves (on the phone, say)."""
+def case_resolve(
+    *, case_id: int, user: User, version: int, outcome: str, note: str = "", tell_recipient: bool = True
+) -> ExceptionCase:
+    """Record an outcome the dispatcher settled themselves (on the phone, say). ``tell_recipient`` False: the
+    outcome's text does not go (the dispatcher already told them, in their own words)."""
     if outcome not in Outcome.values:
         raise WorkflowError(f"Unknown outcome {outcome!r}.")
 
     def act(case: ExceptionCase, now: dt.datetime) -> None:
-        _change(case, now=now, kind=Kind.DISPATCHER_ACTION, summary=f"Resolved by hand: {note}".rstrip(": "), user=user)
+        summary = f"Resolved by hand: {note}".rstrip(": ")
+        if not tell_recipient:
+            summary += " (the recipient is not texted the outcome)"
+        _change(case, now=now, kind=Kind.DISPATCHER_ACTION, summary=summary, user=user)
         dispatcher = Source.DISPATCHER
+        told = {} if tell_recipient else {QUIET: True}
         if outcome in DRIVER_OUTCOMES or outcome in RESCHEDULE_OUTCOMES:
-            _apply(case, now, outcome, detail={**case.outcome_detail, "note": note}, source=dispatcher, user=user)
+            detail = {**case.outcome_detail, "note": note, **told}
+            _apply(case, now, outcome, detail=detail, source=dispatcher, user=user)
         elif outcome == Outcome.DELIVERED_ON_RETRY:
-            _resolve(case, now, outcome, detail={"note": note}, source=dispatcher, user=user)
+            _resolve(case, now, outcome, detail={"note": note, **told}, source=dispatcher, user=user)
         else:
-            _terminal(case, now, outcome, detail={"note": note}, source=dispatcher, user=user)
+            _terminal(case, now, outcome, detail={"note": note, **told}, source=dispatcher, user=user)
 
     return _dispatcher_action(case_id, user, version, act)
 

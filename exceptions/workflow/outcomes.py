@@ -41,6 +41,8 @@ from exceptions.workflow.vocabulary import (
 # Where a reply being acted on waits on the case in memory: the outcome's notice, if it ends the case at once,
 # is then the reply's read-back (``exceptions.workflow.answers``).
 READ_BACK = "_read_back"
+# In an outcome's detail: a dispatcher who settled it said the recipient is not to be texted how it ended.
+QUIET = "recipient_not_texted"
 
 
 def _driver_distance(case: ExceptionCase, now: dt.datetime) -> float | None:
@@ -335,6 +337,6 @@ def _resolve(
     heard = case.__dict__.pop(READ_BACK, None)
     if heard is not None:
         ports.outreach().read_back(case=case, heard=heard, final=True)
-    else:
+    elif not case.outcome_detail.get(QUIET):
         ports.outreach().notify_outcome(case=case)
     _case_webhook(case, WebhookEvent.CASE_RESOLVED)

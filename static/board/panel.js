@@ -300,6 +300,7 @@ export class CasePanel {
     const name = form.dataset.for;
     const data = Object.fromEntries(new FormData(form).entries());
     if (name === "assign") data.user_id = data.user_id ? Number(data.user_id) : null;
+    if (name === "resolve") data.tell_recipient = form.elements.tell_recipient.checked;
     if (name === "window") {
       const zone = this.zone();
       data.window_start = zonedToIso(data.window_start, zone);

@@ -68,6 +68,20 @@ def test_resolve_records_the_outcome_settled_by_hand(alice, alice_client, dave_s
     assert ExceptionCase.objects.get(pk=case.pk).resolved_by == alice
 
 
+@pytest.mark.parametrize("told", [True, False], ids=["texted", "told-by-the-dispatcher"])
+def test_resolve_texts_the_recipient_unless_the_dispatcher_already_told_them(alice_client, dave_stop, outreach, told):
+    case = escalated(dave_stop)
+
+    response = act(
+        alice_client, case, "resolve", outcome=Outcome.CANCELLED, note="replacement promised", tell_recipient=told
+    )
+
+    assert response.status_code == 200
+    assert outreach.notified == ([(case.pk, Outcome.CANCELLED)] if told else [])
+    summary = CaseEvent.objects.filter(case=case, summary__startswith="Resolved by hand").get().summary
+    assert summary.endswith("(the recipient is not texted the outcome)") != told
+
+
 def test_window_asks_routing_for_a_slot(alice_client, dave_stop, routing):
     case = escalated(dave_stop)
     start = (timezone.now() + dt.timedelta(hours=3)).replace(microsecond=0)

@@ -44,12 +44,8 @@ def server(django_db_setup) -> Iterator[str]:
         while True:
             if process.poll() is not None:
                 pytest.fail(f"The web server exited:\n{log_path.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
+            if _healthy(base):
+                break
             if time.monotonic() > deadline:
                 pytest.fail(f"The web server did not come up:\n{log_path.read_text()[-3000:]}")
             time.sleep(0.2)
@@ -100,3 +96,12 @@ def open_pages() -> Iterator[list[Any]]:
         errors = getattr(context, "script_errors", [])
         context.close()
         assert not errors, errors
+
+
+def _healthy(base: str) -> bool:
+    """Whether the server answers its health check yet (not listening yet is a no)."""
+    try:
+        with urllib.request.urlopen(f"{base}/healthz", timeout=2) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False

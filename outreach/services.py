@@ -270,8 +270,9 @@ def message_send(*, message_id: int, now: dt.datetime | None = None) -> SendResu
         _cannot_reach(message.conversation, "The recipient opted out of texts.")
         return SendResult(status=Status.FAILED)
     if message.channel == Channel.WHATSAPP:
-        template = "" if whatsapp_window_open(recipient=recipient, now=now) else settings.TWILIO_WHATSAPP_TEMPLATE_SID
-        if whatsapp_configured() and (template or whatsapp_window_open(recipient=recipient, now=now)):
+        window_open = whatsapp_window_open(recipient=recipient, now=now)
+        template = "" if window_open else settings.TWILIO_WHATSAPP_TEMPLATE_SID
+        if whatsapp_configured() and (window_open or template):
             return _deliver(
                 message, backend=sms_backend(), to=f"{WHATSAPP}{recipient.phone}", now=now, template=template
             )

@@ -140,6 +140,8 @@ def reply_understand(
         if understood is not None:
             return _safe_why(understood)
     stop = _STOP_FIRST.match(reply.t)
+    if stop is not None and _STOP_VISIT.match(reply.t):
+        return _unclear("'stop by' is a visit, not asking to stop texts")  # "stop by later", "stop over tomorrow"
     if stop is not None and stop.group(1) in ("stop", "stopall", "unsubscribe", "optout"):
         # "stop pls i get 10 of these a day": starting with STOP and asking nothing else is a plain way of saying
         # stop, which since the FCC's 2025 rule is an opt-out.
@@ -150,9 +152,12 @@ def reply_understand(
     return _unclear(_unclear_why(reply))
 
 
+# "stop by later", "stop over tomorrow": to stop somewhere is to come, not to stop texting.
+_STOP_VISIT = re.compile(r"^\W*stop\s+(?:by|over|in|round|around|back|at|here|there)\b")
+
 # Taking back what came before: "... actually", "no wait", ", no,", "I mean". The last one counts.
 _TAKEN_BACK = re.compile(
-    r"(?P<marker>(?:\.\.+|,|;|-)\s*(?:wait|well|no(?=\s*[,.!])|nah|hmm+|actually)\b|\b(?:no\s+)?make\s+(?:it|that)\b(?=\s*\d)|"
+    r"(?P<marker>(?:\.\.+|,|;|-)\s*(?:wait|well|no(?=\s*[,.!])|nah|hmm+|(?:no\s+)?actually)\b|\b(?:no\s+)?make\s+(?:it|that)\b(?=\s*\d)|"
     r"\bno\s+mejor\b|(?:^|(?<=[.!?]))\s*actually\b|"
     r"\b(?:no\s+wait|wait\s+no|wait[\s,]+actually|jk|just\s+kidding|i\s+mean|i\s+meant|scratch\s+that|on\s+second\s+thought|"
     r"changed\s+my\s+mind|mejor\s+dicho|o\s+sea|pensandolo\s+bien)\b)[\s,.!:]*"

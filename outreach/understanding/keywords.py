@@ -226,7 +226,7 @@ _OPT_OUT = re.compile(
     r"|\bborr(?:en|a|e)\s+mi\s+numero\b|\bstop\s+mandando\b|\bno\s+mas\s+(?:textos|mensajes|msjs?|sms)\b"
     r"|\bya\s+no\s+(?:me\s+)?(?:manden|mande|envien|escriban)\b"
     r"|\b(?:f|fuck|eff|screw|piss)\s+off\b|\bgo\s+away\b|\bstop\s+spamming\b|\bleave\s+me\s+alone\b|\brevoke\s+(?:my\s+)?consent\b|\bunsub\b"
-    r"|\b(?:do\s+not|don'?t|dont|no\s+longer)\s+(?:wish|want)\s+to\s+(?:receive|get)\s+(?:these\s+|your\s+|any\s+)?"
+    r"|\b(?:do\s+not|don'?t|dont|no\s+longer)\s+(?:wish|want)\s+to\s+(?:receive|get)\s+(?:(?:these|your|any|more|anymore)\s+)*"
     r"(?:texts?|sms|messages|msgs|notifications|alerts)\b"
     r"|\benough\s+(?:with\s+)?(?:the|these|your)\s+(?:texts|messages|msgs)\b"
     r"|\b(?:cancel|stop|end|disable)\s+(?:(?:these|the|all|your|my|those)\s+)?(?:notifications|alerts|texts|messages|sms|"

@@ -124,6 +124,7 @@ WRITTEN_APART = [
         "final-check-5.csv",
         "final-check-6.csv",
         "final-check-7.csv",
+        "final-check-8.csv",
     )
 ]
 # A reading other than UNCLEAR that is wrong, and sure (acted on without asking the recipient): at most 1 in 60.

@@ -72,6 +72,14 @@ def case_unreachable(*, case_id: int, reason: str) -> None:
     workflow.case_outreach_failed(case_id=case_id, reason=reason)
 
 
+def ahead_window_answered(
+    *, stop_id: int, placed: bool, window_start: dt.datetime, window_end: dt.datetime | None
+) -> None:
+    prevention.prearrival_window_answered(
+        stop_id=stop_id, placed=placed, window_start=window_start, window_end=window_end
+    )
+
+
 def ahead_unreachable(*, stop_id: int, reason: str) -> None:
     prevention.prearrival_undelivered(stop_id=stop_id, reason=reason)
 

@@ -87,6 +87,10 @@ class Outreach(Protocol):
         """Tell the recipient what the desk understood and acts on; ``final``: the case ended with it, and this
         one text is also the outcome's notice."""
 
+    def read_back_ahead(self, *, stop: Stop, heard: Understanding, what: str, now: dt.datetime) -> None:
+        """Tell a stop's recipient what their answer ahead of the driver changed: ``what`` is ``ahead`` (the driver
+        has it for the visit), ``moved`` (the visit moved to the window heard) or ``full`` (it could not move)."""
+
     def can_reach(self, *, recipient: Recipient) -> bool:
         """Whether a message would reach this recipient now, on any channel (the board offers "Message" then)."""
 
@@ -143,6 +147,9 @@ class NoOutreach:
         return AskResult(reachable=False, reason="No outreach channel is set up.")
 
     def read_back(self, *, case: ExceptionCase, heard: Understanding, final: bool) -> None:
+        return None
+
+    def read_back_ahead(self, *, stop: Stop, heard: Understanding, what: str, now: dt.datetime) -> None:
         return None
 
     def can_reach(self, *, recipient: Recipient) -> bool:

@@ -148,6 +148,26 @@ class SmsOutreach:
             secret=heard.code,
         )
 
+    def read_back_ahead(self, *, stop: Stop, heard: Understanding, what: str, now: dt.datetime) -> None:
+        recipient = stop.order.recipient
+        zone = recipient.time_zone or stop.run.depot.time_zone
+        link = link_url(link_for(stop=stop, now=now)) if what == "full" else ""
+        ahead_message_queue(
+            stop=stop,
+            key=MessageTemplate.Key.READ_BACK,
+            context={
+                "first_name": recipient.first_name,
+                "order": stop.order.reference,
+                "heard": heard_words(heard=heard, now=now, zone=zone, language=recipient.language),
+                "next": next_words(what=what, language=recipient.language).format(link=link),
+            },
+            idempotency_key=f"readback:ahead:{stop.pk}:{now.timestamp():.0f}:{what}",
+            fallback_zone=stop.run.depot.time_zone,
+            now=now,
+            channel=_ahead_channel(recipient),
+            secret=heard.code,
+        )
+
     def can_reach(self, *, recipient: Recipient) -> bool:
         return _channel(recipient) is not None
 

@@ -51,6 +51,10 @@ NEXT: dict[str, Promise] = {
     "slot": _("We'll text you the time."),
     "pickup_point": _("It will wait for you there."),
     "done": _("Thank you."),
+    # Ahead of the driver: what the answer changed for the visit still to come.
+    "ahead": _("The driver will have it when they come."),
+    "moved": _("The driver will come then."),
+    "full": _("We couldn't fit the driver in then, so they will come as planned. To choose another time: {link}"),
 }
 
 # The question before an unsure reading is acted on, per reading.

@@ -221,8 +221,9 @@ def ahead_message_queue(
     fallback_zone: Any,
     now: dt.datetime | None = None,
     channel: str = Channel.SMS,
+    secret: str = "",
 ) -> tuple[Message | None, str]:
-    """A text about a stop ahead of the driver (a question, a notice), once per key, sent after commit.
+    """A text about a stop ahead of the driver (a question, a notice, a read-back), once per key, sent after commit.
 
     Returns the message, or None and why nothing was queued: the recipient opted
     out or has no mobile number, or their quiet hours last past the planned arrival.
@@ -241,6 +242,7 @@ def ahead_message_queue(
         body=_templated(key, recipient, context),
         release_at=release_at,
         channel=channel,
+        secret=secret,
     )
     return message, ""
 

@@ -120,6 +120,20 @@ def case_slot_find(
     return change
 
 
+def stop_window_apply(*, stop_id: int, window_start: dt.datetime, window_end: dt.datetime | None) -> RouteChange:
+    """A recipient told us ahead of the driver when they will be in: move the stop into that window, and tell the
+    desk whether it moved (where to, when a later run took it)."""
+    change = services.stop_reinsert(
+        stop_id=stop_id, window_start=window_start, window_end=window_end, requested_by="Pre-arrival reply"
+    )
+    if not change.placed:
+        services.logger.info("routing: stop %s kept its place: %s", stop_id, change.reason)
+    inbox.ahead_window_answered(
+        stop_id=change.stop_id or stop_id, placed=change.placed, window_start=window_start, window_end=window_end
+    )
+    return change
+
+
 class DeskAnswers:
     """``routing.ports.Desk``: the desk's door for re-planned runs."""
 

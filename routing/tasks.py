@@ -6,7 +6,7 @@ from celery import shared_task
 from django.utils.dateparse import parse_datetime
 
 from routing import services
-from routing.adapter import case_slot_find, slot_requests_unanswered
+from routing.adapter import case_slot_find, slot_requests_unanswered, stop_window_apply
 
 
 @shared_task(name="routing.case_slot_find", ignore_result=True)
@@ -22,14 +22,12 @@ def case_slot_find_task(case_id: int, window_start: str | None, window_end: str 
 @shared_task(name="routing.stop_window_apply", ignore_result=True)
 def stop_window_apply_task(stop_id: int, window_start: str, window_end: str | None) -> None:
     """A recipient told us ahead of the driver when they will be in: move the stop into that window."""
-    change = services.stop_reinsert(
-        stop_id=stop_id,
-        window_start=parse_datetime(window_start),
-        window_end=parse_datetime(window_end) if window_end else None,
-        requested_by="Pre-arrival reply",
+    start = parse_datetime(window_start)
+    if start is None:
+        return
+    stop_window_apply(
+        stop_id=stop_id, window_start=start, window_end=parse_datetime(window_end) if window_end else None
     )
-    if not change.placed:
-        services.logger.info("routing: stop %s kept its place: %s", stop_id, change.reason)
 
 
 # The relay runs every 30 s (exceptions/beat.py); what it enqueues expires before the next one.

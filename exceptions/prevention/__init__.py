@@ -15,6 +15,7 @@ from exceptions.prevention.prearrival import (
     prearrival_share_cutoff,
     prearrival_sweep,
     prearrival_undelivered,
+    prearrival_window_answered,
     prevention_settings,
 )
 
@@ -27,5 +28,6 @@ __all__ = [
     "prearrival_share_cutoff",
     "prearrival_sweep",
     "prearrival_undelivered",
+    "prearrival_window_answered",
     "prevention_settings",
 ]

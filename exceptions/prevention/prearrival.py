@@ -220,13 +220,22 @@ def prearrival_reply_apply(
 ) -> PreArrivalContact | None:
     """Put what the recipient told us ahead of time where the driver and the plan will find it.
 
-    A reply to a risky stop's question is also recorded on its contact (what was learned); a reply to a notice,
-    or a choice on the recipient's page, has none and acts all the same."""
+    What was learned is kept on the stop's contact: the risky question's, or one made now for an answer to a
+    notice or a choice on the recipient's page (so the question is not asked after it). The recipient is told what
+    their answer changed (``read_back_ahead``); a time is told once routing has placed it, or could not.
+    """
     now = now or timezone.now()
     contact = PreArrivalContact.objects.select_for_update().filter(stop_id=stop_id).first()
-    stop = Stop.objects.select_related("order__address", "run__driver").filter(pk=stop_id).first()
+    stop = (
+        Stop.objects.select_related("order__address", "order__recipient", "run__driver", "run__depot")
+        .filter(pk=stop_id)
+        .first()
+    )
     if stop is None:
         return None
+    if contact is None:
+        score = StopRisk.objects.filter(stop_id=stop_id).values_list("score", flat=True).first() or 0.0
+        contact = PreArrivalContact.objects.create(stop=stop, score=score, asked=[], created_at=now)
     learned: dict[str, Any] = dict(contact.learned) if contact is not None else {}
     intent = understood.intent
     active = stop.status == Stop.Status.PENDING
@@ -241,6 +250,7 @@ def prearrival_reply_apply(
                 stop=stop,
                 payload={"prearrival": True},
             )
+            ports.outreach().read_back_ahead(stop=stop, heard=understood, what="ahead", now=now)
     elif intent == ReplyIntent.RESCHEDULE and understood.window_start is not None:
         learned["window"] = {"start": understood.window_start.isoformat(), "end": _iso(understood.window_end)}
         if active:
@@ -261,17 +271,34 @@ def prearrival_reply_apply(
                 stop=stop,
                 payload={"prearrival": True},
             )
+            ports.outreach().read_back_ahead(stop=stop, heard=understood, what="ahead", now=now)
     elif intent == ReplyIntent.AVAILABLE_NOW:
         learned["home"] = True
     else:
         learned["other"] = intent.lower()
-    if contact is None:
-        return None
     contact.learned = learned
     contact.status = PreArrivalContact.Status.ANSWERED
     contact.answered_at = contact.answered_at or now
     contact.save(update_fields=["learned", "status", "answered_at"])
     return contact
+
+
+def prearrival_window_answered(
+    *,
+    stop_id: int,
+    placed: bool,
+    window_start: dt.datetime,
+    window_end: dt.datetime | None,
+    now: dt.datetime | None = None,
+) -> None:
+    """Routing placed the visit in the window the recipient gave ahead of the driver (``stop_id``: where it is now),
+    or could not: the recipient is told which."""
+    stop = Stop.objects.select_related("order__recipient", "run__depot").filter(pk=stop_id).first()
+    if stop is None:
+        return
+    heard = Understanding(intent=ReplyIntent.RESCHEDULE, window_start=window_start, window_end=window_end)
+    what = "moved" if placed else "full"
+    ports.outreach().read_back_ahead(stop=stop, heard=heard, what=what, now=now or timezone.now())
 
 
 def _iso(value: dt.datetime | None) -> str | None:

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from dispatch.models import DriverInstruction, Order, Recipient, Run, Stop
+from dispatch.models import AccessCredential, DriverInstruction, Order, Recipient, Run, Stop
 from exceptions import prevention
 from exceptions.models import NoticeSettings, PreArrivalContact, PreventionSettings, StopNotice, StopRisk
 from outreach.models import Message
@@ -148,7 +148,27 @@ def test_a_reply_to_a_notice_reaches_the_driver(day, dave):
 
     note = DriverInstruction.objects.get(driver=dave, stop=stops[0], kind=DriverInstruction.Kind.NOTE)
     assert "back door" in note.text
-    assert not PreArrivalContact.objects.filter(stop=stops[0]).exists()
+    contact = PreArrivalContact.objects.get(stop=stops[0])
+    assert (contact.status, contact.asked, contact.learned) == ("answered", [], {"safe_place": True})
+    assert texts(stops[0])[-1] == "Got it: leave it at the back door. The driver will have it when they come."
+
+
+def test_a_code_in_answer_to_a_notice_reaches_the_driver_is_read_back_and_is_not_asked_for_again(day, dave):
+    _run, stops = day
+    prevention.notices_sweep()
+    phone = str(stops[0].order.recipient.phone)
+
+    inbound_receive(provider_sid="SM-notice-code", from_phone=phone, body="use 8654 at the lobby door")
+
+    assert AccessCredential.objects.get(address_id=stops[0].order.address_id).secret == "8654"
+    assert DriverInstruction.objects.filter(stop=stops[0], kind=DriverInstruction.Kind.ACCESS_CODE).exists()
+    assert texts(stops[0])[-1] == "Got it: code ••••. The driver will have it when they come."
+    # The risky stop's question would ask what the recipient has just said: it is not sent.
+    PreventionSettings.objects.update_or_create(
+        pk=1, defaults={"lead": PreventionSettings.Lead.AHEAD, "lead_stops": 1, "daily_share": 1.0}
+    )
+    StopRisk.objects.create(stop=stops[0], score=0.6, reasons=[], missing=["access_code"])
+    assert prevention.prearrival_sweep() == {"asked": 0, "skipped": 0}
 
 
 def test_a_spanish_speaker_is_told_in_spanish(day):

@@ -188,6 +188,10 @@ def test_a_code_sent_ahead_goes_to_the_vault_and_the_drivers_stop(day, dave):
     inbound = Message.objects.get(conversation__stop=stops[0], direction="inbound")
     assert "4821" not in inbound.body
     Stop.objects.filter(pk=stops[0].pk, status=Stop.Status.PENDING).get()  # nothing attempted yet
+    # Read back to the recipient, the code masked where it is kept.
+    read_back = Message.objects.get(conversation__stop=stops[0], template_key="read_back")
+    assert read_back.body == "Got it: code ••••. The driver will have it when they come."
+    assert read_back.sealed
 
 
 @pytest.mark.parametrize(
@@ -208,6 +212,10 @@ def test_a_safe_place_given_ahead_reaches_the_driver_only_where_the_sender_allow
     notes = DriverInstruction.objects.filter(driver=dave, stop=stops[0], kind=DriverInstruction.Kind.NOTE)
     assert notes.exists() == reaches_the_driver
     assert PreArrivalContact.objects.get(stop=stops[0]).learned == {"safe_place": reaches_the_driver}
+    read_back = Message.objects.filter(conversation__stop=stops[0], template_key="read_back")
+    assert [m.body for m in read_back] == (
+        ["Got it: leave it at the back door. The driver will have it when they come."] if reaches_the_driver else []
+    )
 
 
 @pytest.mark.parametrize("missing", [["availability"], ["access_code"]], ids=["asked-availability", "asked-a-code"])
@@ -239,6 +247,33 @@ def test_not_home_until_five_moves_the_stop_before_the_attempt(day, dave, django
     assert version.requested_by == "Pre-arrival reply"
     contact = PreArrivalContact.objects.get(stop=stop)
     assert contact.learned["window"]["start"] == local(17, 0).isoformat()
+    read_back = Message.objects.get(conversation__stop=stop, template_key="read_back")
+    assert read_back.body == "Got it: today from 5 pm. The driver will come then."
+
+
+def test_a_time_ahead_that_cannot_be_served_is_said_with_the_link_to_choose_another(
+    day, dave, django_capture_on_commit_callbacks
+):
+    from config.celery import app
+
+    _run, stops = day
+    lead(lead_stops=1)
+    prevention.prearrival_sweep()
+
+    app.conf.task_always_eager = True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            _reply(stops[0], "nobody home until 11pm", "SM-ahead-late")  # after the run's end, no later run
+    finally:
+        app.conf.task_always_eager = False
+
+    stop = Stop.objects.get(pk=stops[0].pk)
+    assert stop.window_start is None
+    read_back = Message.objects.get(conversation__stop=stop, template_key="read_back")
+    assert read_back.body.startswith("Got it: ")
+    assert "We couldn't fit the driver in then, so they will come as planned. To choose another time: http" in (
+        read_back.body
+    )
 
 
 def test_a_text_ahead_that_never_reaches_the_recipient_counts_as_not_asked(day, twilio):

@@ -14,9 +14,21 @@ day at the defaults and at the ends of their ranges.
   one on the first text, the share a carrier measured (PRODUCT.md, "22 % of recipients volunteered gate codes or
   instructions when asked"). A code given is the building's current code 90 % of the time (assumption, as the
   audit proposes); otherwise an old one.
-- Replies to a text ahead of the driver: 22 %, the same carrier's figure. Range: 11 %-44 %.
+- Replies to a text ahead of the driver: 22 %, the same carrier's figure. Range: 11 %-44 %. A notice (out for
+  delivery, arriving, delayed) is such a text: the carrier's 22 % answered exactly that, a text when the parcel was
+  loaded that gave the window and invited instructions (signalmash.com's case study, cited in the figures audit). A
+  recipient answers the first text ahead they answer at all, not each one.
+- The link: of those who answer a text that carries the self-service link, ``link_share`` answer on the page
+  instead of in words, when the page offers what they mean (a code, a time, a place, a neighbour, a pickup point,
+  "home now", a call, a refusal); the rest, and everyone with something the page has no button for, text. No
+  published share was found for a delivery page against a reply (DPD Predict's design expects most changes on its
+  page, without a figure); 30 % is an assumption, swept 0 %-60 % in ``bench/recipient_side.py``. Using the page
+  changes how the answer is read (no misreading a button) and which times are offered (those routing can serve),
+  not whether the recipient answers.
 - What an unanswered text ahead does: nothing by default (no source was found for an effect); ``heads_up`` is the
-  share of recipients who would be out that arrange to be in or leave word anyway. Range: 0 %-20 %.
+  share of recipients who would be out that arrange to be in or leave word anyway. Range: 0 %-20 %. The same holds
+  for a notice: DPD says its notice works mostly without a reply ("if that suits them, they have nothing to do")
+  but publishes no figure, and the 25-35 % fewer failures vendors claim are unsourced (the figures audit).
 - Phone coverage: 90 % of recipients can be reached by SMS; the rest never read our texts (a landline, a missing
   or dead number). The audit cites 5-15 % unreachable in parcel data; 10 % is its middle.
 - Replies come after a log-normal delay: median 4 min, one in ten after 25 min (assumption).
@@ -40,6 +52,7 @@ FIRST_REPLY_ODDS: Final = 0.30
 REMINDER_REPLY_ODDS: Final = 0.15
 FOLLOW_UP_REPLY_ODDS: Final = 0.6  # asked again after answering once (e.g. to clarify): already in the conversation
 PREARRIVAL_REPLY_ODDS: Final = 0.22
+LINK_SHARE: Final = 0.3
 CODE_GIVEN_ODDS: Final = 0.73
 CODE_RIGHT_ODDS: Final = 0.9
 PHONE_COVERAGE: Final = 0.9
@@ -93,6 +106,7 @@ class Rates:
     ahead_reply: float = PREARRIVAL_REPLY_ODDS
     heads_up: float = 0.0
     phone_coverage: float = PHONE_COVERAGE
+    link_share: float = LINK_SHARE
 
     def scaled(self, factor: float) -> Rates:
         """Every reply rate times ``factor`` (capped at 0.95)."""
@@ -102,6 +116,7 @@ class Rates:
             ahead_reply=min(0.95, self.ahead_reply * factor),
             heads_up=self.heads_up,
             phone_coverage=self.phone_coverage,
+            link_share=self.link_share,
         )
 
 

@@ -48,7 +48,7 @@ from demo.day.depot import CIRCUITY, DEPOT_CODE, DISPATCHER_USERNAME, LOADING_MI
 from demo.day.history import FAILURE_NOTES
 from demo.day.seed import demo_day_seed
 from demo.fakes.twilio import FakeTwilio
-from demo.simulation import behaviour, judging, opening, recipients, speech, truth, world
+from demo.simulation import behaviour, judging, opening, page, recipients, speech, truth, world
 from demo.simulation.recipients import Trail
 from demo.simulation.state import DriverState, Options, SimulationError, Tally
 from demo.simulation.watching import needs_human, product_seen
@@ -113,7 +113,11 @@ class Simulation:
             raise SimulationError("--persistence must be between 0 and 1, e.g. 0.85.")
         if options.reply_scale <= 0 or not 0 <= options.heads_up <= 1:
             raise SimulationError("--reply-scale must be above 0 and --heads-up between 0 and 1.")
-        self.rates = behaviour.Rates(heads_up=options.heads_up).scaled(options.reply_scale)
+        if not 0 <= options.link_share <= 1:
+            raise SimulationError("--link-share must be between 0 and 1, e.g. 0.3.")
+        self.rates = behaviour.Rates(heads_up=options.heads_up, link_share=options.link_share).scaled(
+            options.reply_scale
+        )
         self.trails: dict[str, Trail] = {}
         self.options = options
         self.progress = progress or (lambda text: None)
@@ -506,9 +510,39 @@ class Simulation:
         if response.status_code != 200:
             self.tally.api_errors.append(f"inbound reply for case {case_id}: {response.status_code}")
         self.tally.replies += 1
+        self._judged(trail, order, before, said, case_id)
+
+    def _on_page(self, data: tuple[int, str, behaviour.Intention, str]) -> None:
+        """The recipient opens their link and answers there, or in words when the page can't take what they mean."""
+        case_id, reference, intention, link = data
+        trail = self.trails[reference]
+        order = Order.objects.get(depot=self.depot, reference=reference)
+        before = judging.snapshot(order)
+        phone = Client(HTTP_HOST=self.host)
+        path = urlsplit(link).path
+        shown = phone.get(path)
+        draw = random.Random(f"{self.options.seed}:on-page:{reference}:{trail.pages}")  # noqa: S311
+        choice = None
+        if shown.status_code == 200:
+            suits = recipients.window_suits(self, trail)
+            choice = page.choose(shown.content.decode(), intention, rng=draw, suits=suits)
+        if choice is None:
+            self.tally.page_not_enough += 1
+            recipients.reply_later(self, trail, draw, intention, case_id=case_id)
+            return
+        response = phone.post(path, choice.form)
+        if response.status_code != 302:
+            self.tally.api_errors.append(f"page {choice.form['choice']} for case {case_id}: {response.status_code}")
+            return
+        self.tally.page_choices[choice.form["choice"]] += 1
+        self.tally.replies_by_intent[intention.intent] += 1
+        self._judged(trail, order, before, speech.Said(f"(page) {choice.form['choice']}", choice.meaning), case_id)
+
+    def _judged(self, trail: Trail, order: Order, before: judging.Snapshot, said: speech.Said, case_id: int) -> None:
+        """What the product did with an answer, against what the recipient meant."""
         trail.said.append(said)
         verdict = judging.judge(said.meaning, before, judging.snapshot(order))
-        meant = {"order": reference, "text": said.text, "meant": said.meaning.intent, "case": case_id}
+        meant = {"order": order.reference, "text": said.text, "meant": said.meaning.intent, "case": case_id}
         if verdict.wrong:
             trail.wrong.append(verdict.wrong)
             self.tally.wrong_actions[verdict.wrong] += 1

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from demo.simulation import behaviour, speech, truth, world
+from demo.simulation import behaviour, page, speech, truth, world
 from demo.simulation.speech import Meaning, Said
 from dispatch.models import Stop
 from outreach.models import MessageTemplate
@@ -37,6 +38,8 @@ TOLD_THE_OUTCOME = frozenset(
     }
 )
 FALLBACK = ("CALL_REQUEST", "UNCLEAR")
+# The self-service link a text carries, as the phone shows it.
+LINK = re.compile(r"https?://\S+?/r/[A-Za-z0-9_-]+")
 
 
 @dataclass
@@ -53,6 +56,8 @@ class Trail:
     prompts: int = 0
     notices: int = 0
     answered: int = 0
+    answered_ahead: bool = False  # answered a text ahead of the driver: the later ones need no answer
+    pages: int = 0  # times the recipient opened the link to answer
     leave: bool = False  # the driver was told to leave it (a safe place, a neighbour), or the recipient arranged it
     expected: bool = False  # the driver was told the recipient is coming down
     said: list[Said] = field(default_factory=list)
@@ -107,6 +112,12 @@ def situation(simulation: Simulation, trail: Trail) -> behaviour.Situation:
     )
 
 
+def window_suits(simulation: Simulation, trail: Trail) -> Callable[[dt.datetime, dt.datetime], bool]:
+    """A window offered on the page suits the recipient when someone is in at its start and halfway through."""
+    suits = _suits(simulation, trail)
+    return lambda start, end: suits(start) and suits(start + (end - start) / 2)
+
+
 def _suits(simulation: Simulation, trail: Trail) -> Callable[[dt.datetime], bool]:
     def suits(start: dt.datetime) -> bool:
         if start < simulation.now + dt.timedelta(minutes=15):
@@ -135,13 +146,17 @@ def words(simulation: Simulation, trail: Trail, rng: random.Random, intention: b
     return Said("?", Meaning("UNCLEAR"))
 
 
-def text_received(simulation: Simulation, trail: Trail, *, key: str, case_id: int | None) -> None:
-    """A text about the order reached the recipient: they answer it, or not, later."""
+def text_received(simulation: Simulation, trail: Trail, *, key: str, case_id: int | None, body: str = "") -> None:
+    """A text about the order reached the recipient: they answer it (in words or on its link), or not, later."""
     if not trail.reachable:
         simulation.tally.silent_prompts += 1
         return
     seed = simulation.options.seed
-    if case_id is None:  # asked ahead of the driver
+    found = LINK.search(body)
+    link = found.group(0) if found else ""
+    if case_id is None:  # a text ahead of the driver: a question, a notice, or both in one
+        if trail.answered_ahead:
+            return
         draw = random.Random(f"{seed}:ahead:{trail.reference}")  # noqa: S311
         local = simulation.now.astimezone(simulation.zone)
         blocks = world.away_hours(trail.address.household, local.date())
@@ -151,15 +166,16 @@ def text_received(simulation: Simulation, trail: Trail, *, key: str, case_id: in
             if out_later and draw.random() < simulation.rates.heads_up:
                 trail.leave = True  # read it, said nothing, and arranged to be in or left word
             return
+        trail.answered_ahead = True
         intention = behaviour.ahead_intention(draw, situation(simulation, trail), out_later=out_later)
-        _reply_later(simulation, trail, draw, intention, case_id=0)
+        reply_later(simulation, trail, draw, intention, case_id=0, link=link)
         return
     if key in TOLD_THE_OUTCOME:
         trail.notices += 1
         draw = random.Random(f"{seed}:after:{trail.reference}:{trail.notices}")  # noqa: S311
         after = behaviour.outcome_intention(draw)
         if after is not None:
-            _reply_later(simulation, trail, draw, after, case_id=case_id)
+            reply_later(simulation, trail, draw, after, case_id=case_id, link=link)
         return
     if key not in ASKING:
         return
@@ -169,12 +185,27 @@ def text_received(simulation: Simulation, trail: Trail, *, key: str, case_id: in
         simulation.tally.silent_prompts += 1
         return
     trail.answered += 1
-    _reply_later(simulation, trail, draw, behaviour.intention(draw, situation(simulation, trail)), case_id=case_id)
+    intention = behaviour.intention(draw, situation(simulation, trail))
+    reply_later(simulation, trail, draw, intention, case_id=case_id, link=link)
 
 
-def _reply_later(
-    simulation: Simulation, trail: Trail, draw: random.Random, intention: behaviour.Intention, *, case_id: int
+def reply_later(
+    simulation: Simulation,
+    trail: Trail,
+    draw: random.Random,
+    intention: behaviour.Intention,
+    *,
+    case_id: int,
+    link: str = "",
 ) -> None:
+    """The recipient answers after a while: on the page their text linked to (``link_share``), or in words."""
+    if link and intention.intent in page.CHOICES:
+        trail.pages += 1
+        tap = random.Random(f"{simulation.options.seed}:page:{trail.reference}:{trail.pages}")  # noqa: S311
+        if tap.random() < simulation.rates.link_share:
+            at = simulation._later(behaviour.reply_delay(tap))
+            simulation._schedule(at, "page", (case_id, trail.reference, intention, link))
+            return
     said = words(simulation, trail, draw, intention)
     simulation.tally.replies_by_intent[said.meaning.intent] += 1
     if said.noise:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from rest_framework.test import APIClient
 
+from demo.simulation.behaviour import LINK_SHARE
+
 
 class SimulationError(Exception):
     """The day could not be simulated as asked; the message says what to change."""
@@ -27,12 +29,12 @@ class Options:
     speed: float = 0.0  # simulated seconds per real second; 0: as fast as the machine goes
     live: bool = False  # the running product on the wall clock, instead of a virtual one
     prevention: bool = True  # text risky stops ahead of the driver (the admin's prevention switch)
-    # Notices to every stop (out for delivery, arriving, delayed): off until the world models what one does.
-    notices: bool = False
+    notices: bool = False  # notices to every stop (out for delivery, arriving, delayed), as the depot's defaults
     opening: bool = False  # live: begin with the demo's scripted case (demo/simulation/opening.py)
     persistence: float = 0.85  # a stuck door or a lost driver stays so on a second attempt (demo/simulation/truth.py)
     reply_scale: float = 1.0  # every reply rate times this (demo/simulation/behaviour.py)
     heads_up: float = 0.0  # share of silent recipients a text ahead still gets to arrange to be in
+    link_share: float = LINK_SHARE  # share of answers given on the self-service page (demo/simulation/behaviour.py)
 
 
 @dataclass
@@ -66,3 +68,5 @@ class Tally:
     failures_after_wrong_action: int = 0  # failed attempts of orders on which a wrong action was taken
     examples: list[dict[str, object]] = field(default_factory=list)  # each wrong action and unheard request
     noise: Counter[str] = field(default_factory=Counter)  # replies that reached us with noise, by the first kind
+    page_choices: Counter[str] = field(default_factory=Counter)  # answers given on the page, by button
+    page_not_enough: int = 0  # opened the page, found no button for what they meant (or a closed link), texted

@@ -37,7 +37,14 @@ def texts_seen(simulation: Simulation) -> None:
             status__in=(Message.Status.SENT, Message.Status.DELIVERED),
         )
         .order_by("pk")
-        .values("pk", "template_key", "conversation__case_id", "conversation__case__stop_id", "conversation__stop_id")
+        .values(
+            "pk",
+            "template_key",
+            "body",
+            "conversation__case_id",
+            "conversation__case__stop_id",
+            "conversation__stop_id",
+        )
     )
     for message in sent:
         simulation.message_cursor = max(simulation.message_cursor, message["pk"])
@@ -53,7 +60,8 @@ def texts_seen(simulation: Simulation) -> None:
                 simulation._later(opening.REPLY_SECONDS), "reply", (case_id, stop.order.reference, said)
             )
             continue
-        recipients.text_received(simulation, trail, key=message["template_key"], case_id=case_id)
+        # The text as the phone shows it: the recipient reads its link, if it has one.
+        recipients.text_received(simulation, trail, key=message["template_key"], case_id=case_id, body=message["body"])
 
 
 def instructions_seen(simulation: Simulation) -> None:

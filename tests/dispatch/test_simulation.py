@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 
 from demo.simulation import speech
 from dispatch.models import Order, Stop
-from exceptions.models import ExceptionCase, PreArrivalContact
+from exceptions.models import ExceptionCase, PreArrivalContact, StopNotice
 from outreach.models import Message
 
 CORPUS = Path(__file__).resolve().parents[2] / "demo" / "simulation" / "replies.csv"
@@ -41,7 +41,10 @@ def test_a_small_day_ends_with_every_case_finished_and_no_text_sent_twice(tmp_pa
     assert figures["api_error_count"] == 0, figures["api_errors"]
     # Texts really went out through the SDK and recipients' answers came back through the webhook.
     assert figures["sms_sent"] == Message.objects.filter(direction="outbound", provider_sid__isnull=False).count() > 0
-    assert Message.objects.filter(direction="inbound").count() == figures["people"]["replies"] > 0
+    inbound = Message.objects.filter(direction="inbound")
+    assert inbound.exclude(channel="link").count() == figures["people"]["replies"] > 0
+    # Some answered on the page their text linked to, which reached the desk as their choice.
+    assert inbound.filter(channel="link").count() == sum(figures["people"]["answers_on_the_page"].values())
     # Some stops were recovered the same day: delivered after a failed first attempt.
     assert Order.objects.filter(cases__in=cases, status=Order.Status.DELIVERED).exists()
     assert not Stop.objects.filter(run__service_date=DAY, status=Stop.Status.ARRIVED).exists()
@@ -61,10 +64,38 @@ def test_a_small_day_ends_with_every_case_finished_and_no_text_sent_twice(tmp_pa
     )
     assert (tmp_path / next(tmp_path.glob("*.md")).name).read_text().count("|") > 20
     # Prevention was on: risky stops were texted ahead of the driver, never more than once each.
-    ahead = Message.objects.filter(conversation__stop__isnull=False, direction="outbound")
+    # (What an answer ahead changed is read back to the recipient: a text of its own.)
+    ahead = Message.objects.filter(conversation__stop__isnull=False, direction="outbound").exclude(
+        template_key="read_back"
+    )
     assert figures["prearrival_texts"] == PreArrivalContact.objects.exclude(status="skipped").count() > 0
     assert ahead.values("conversation__stop").distinct().count() == ahead.count()
     assert figures["extra_sms_per_stop"] <= 0.3
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_with_notices_every_stop_is_told_and_answers_come_on_the_page_and_are_acted_on(tmp_path):
+    call_command(
+        "simulate_day", "--stops", "60", "--drivers", "3", "--exception-rate", "0.3", "--seed", "5",
+        "--replies", str(CORPUS), "--date", DAY.isoformat(), "--dispatchers", "1", "--notices",
+        "--link-share", "1", "--out", str(tmp_path), stdout=StringIO(),
+    )  # fmt: skip
+    figures = json.loads(next(tmp_path.glob("*.json")).read_text())
+
+    assert figures["options"]["notices"] is True
+    assert figures["api_error_count"] == 0, figures["api_errors"]
+    # Every stop was told the parcel was out for delivery, with its link, but those no text reaches (no mobile
+    # number, opted out, asleep until after the driver's time), and the notice says why for those.
+    told = StopNotice.objects.filter(kind=StopNotice.Kind.OUT_FOR_DELIVERY)
+    assert told.values("stop__order").distinct().count() == 60
+    assert told.filter(sent=True).count() >= 45
+    notice = Message.objects.filter(template_key="notice_out_for_delivery").first()
+    assert notice is not None and "/r/" in notice.body
+    # Whoever answered with something the page offers did so there; each choice reached the desk.
+    on_the_page = sum(figures["people"]["answers_on_the_page"].values())
+    assert on_the_page > 0
+    assert Message.objects.filter(direction="inbound", channel="link").count() == on_the_page
+    assert figures["unfinished"] == 0
 
 
 @pytest.mark.django_db
@@ -78,6 +109,7 @@ def test_a_small_day_ends_with_every_case_finished_and_no_text_sent_twice(tmp_pa
         (["--dispatchers", "0"], "--dispatchers must be at least 1"),
         (["--persistence", "2"], "--persistence must be between 0 and 1"),
         (["--reply-scale", "0"], "--reply-scale must be above 0"),
+        (["--link-share", "1.5"], "--link-share must be between 0 and 1"),
     ],
 )
 def test_bad_options_say_what_to_fix(args, message):

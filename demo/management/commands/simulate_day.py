@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from demo.day.depot import DEPOT_CODE, MAX_DRIVERS, MAX_STOPS, DemoSeedError
 from demo.simulation import report
+from demo.simulation.behaviour import LINK_SHARE
 from demo.simulation.engine import Simulation, default_replies
 from demo.simulation.state import Options, SimulationError
 
@@ -66,8 +67,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--notices",
             action="store_true",
-            help="Send the depot's notices to every stop (out for delivery, arriving, delayed); off by default, as the "
-            "simulated recipients do not yet act on a notice.",
+            help="Send the depot's notices to every stop (out for delivery, arriving, delayed), at the product's "
+            "default settings; off by default, to compare the same seed with them on and off.",
         )
         parser.add_argument(
             "--dispatchers", type=int, default=3, help="Simulated dispatchers on shift (default 3; 0 with --live)."
@@ -94,6 +95,13 @@ class Command(BaseCommand):
             default=0.0,
             help="Share of recipients who will be out that a text ahead gets to arrange to be in without answering "
             "(default 0).",
+        )
+        parser.add_argument(
+            "--link-share",
+            type=float,
+            default=LINK_SHARE,
+            help=f"Share of recipients' answers given on the self-service page rather than in words, when the page "
+            f"offers what they mean (default {LINK_SHARE:g}; 0: nobody uses the link).",
         )
         parser.add_argument("--date", default=None, help="Service date, YYYY-MM-DD (default: today at the depot).")
         parser.add_argument(
@@ -127,6 +135,7 @@ class Command(BaseCommand):
             persistence=options["persistence"],
             reply_scale=options["reply_scale"],
             heads_up=options["heads_up"],
+            link_share=options["link_share"],
         )
         started = time.perf_counter()
         try:

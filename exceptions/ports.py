@@ -91,6 +91,9 @@ class Outreach(Protocol):
         """Tell a stop's recipient what their answer ahead of the driver changed: ``what`` is ``ahead`` (the driver
         has it for the visit), ``moved`` (the visit moved to the window heard) or ``full`` (it could not move)."""
 
+    def send_now(self, *, case: ExceptionCase, message_id: int) -> bool:
+        """Send at once a message of the case that the recipient's quiet hours hold; False when none is held."""
+
     def can_reach(self, *, recipient: Recipient) -> bool:
         """Whether a message would reach this recipient now, on any channel (the board offers "Message" then)."""
 
@@ -151,6 +154,9 @@ class NoOutreach:
 
     def read_back_ahead(self, *, stop: Stop, heard: Understanding, what: str, now: dt.datetime) -> None:
         return None
+
+    def send_now(self, *, case: ExceptionCase, message_id: int) -> bool:
+        return False
 
     def can_reach(self, *, recipient: Recipient) -> bool:
         return False

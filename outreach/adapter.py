@@ -33,6 +33,7 @@ from outreach.services import (
     ahead_message_queue,
     conversation_of_case,
     message_queue,
+    message_send_now,
     message_words_queue,
     prearrival_message_queue,
 )
@@ -167,6 +168,9 @@ class SmsOutreach:
             channel=_ahead_channel(recipient),
             secret=heard.code,
         )
+
+    def send_now(self, *, case: ExceptionCase, message_id: int) -> bool:
+        return message_send_now(case_id=case.pk, message_id=message_id)
 
     def can_reach(self, *, recipient: Recipient) -> bool:
         return _channel(recipient) is not None

@@ -192,7 +192,25 @@ def message_words_queue(*, case: Any, text: str, channel: str, now: dt.datetime 
 def conversation_of_case(*, case_id: int) -> list[dict[str, Any]]:
     """The case's messages, oldest first, as the board shows them."""
     messages = Message.objects.filter(conversation__case_id=case_id).order_by("created_at", "id")
-    return [dict(row) for row in messages.values("created_at", "direction", "body", "status")]
+    rows = messages.values("id", "created_at", "direction", "body", "status", "release_at")
+    return [dict(row) for row in rows]
+
+
+def message_send_now(*, case_id: int, message_id: int, now: dt.datetime | None = None) -> bool:
+    """Send now a message of the case that quiet hours hold: True when it was held and is on its way."""
+    from outreach.tasks import message_send_task
+
+    now = now or timezone.now()
+    held = Message.objects.filter(
+        pk=message_id,
+        conversation__case_id=case_id,
+        direction=Message.Direction.OUTBOUND,
+        status=Status.QUEUED,
+        release_at__gt=now,
+    ).update(release_at=None)
+    if held:
+        transaction.on_commit(lambda: message_send_task.delay(message_id), robust=True)
+    return bool(held)
 
 
 def prearrival_message_queue(

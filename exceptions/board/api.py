@@ -364,6 +364,18 @@ class MessageView(CaseActionView):
         workflow.case_message_send(case_id=case_id, user=user, version=version, text=data["text"])
 
 
+class SendNowView(CaseActionView):
+    action_name = "send-now"
+
+    class InputSerializer(CaseActionView.InputSerializer):
+        message_id = serializers.IntegerField(
+            min_value=1, max_value=2**63 - 1, help_text="A message of this case that quiet hours hold (`held`)."
+        )
+
+    def act(self, *, case_id: int, user: User, version: int, data: dict[str, Any]) -> None:
+        workflow.case_message_send_now(case_id=case_id, user=user, version=version, message_id=data["message_id"])
+
+
 class CallView(CaseActionView):
     action_name = "call"
 
@@ -425,6 +437,7 @@ ACTIONS: dict[type[CaseActionView], str] = {
     WindowView: "Set a redelivery window: routing finds the slot",
     AccessCodeView: "Enter an access code: it goes to the vault and the driver is told",
     MessageView: "Send the recipient a message",
+    SendNowView: "Send now a message that the recipient's quiet hours hold",
     CallView: "Record a call to the recipient",
     ReturnView: "Return the parcel to the sender",
     AssignView: "Assign the case to a dispatcher (you by default)",

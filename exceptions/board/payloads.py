@@ -208,10 +208,14 @@ class TimelineItem(TypedDict):
 
 
 class ConversationItem(TypedDict):
+    id: int
     at: str | None
     direction: str
     body: str
+    # queued, held (quiet hours: until ``held_until``), sending, sent, delivered, failed, undelivered, unknown,
+    # received (a reply). Nothing is "sent" before the provider took it.
     status: str
+    held_until: str | None
 
 
 class OrderPanel(TypedDict):
@@ -263,13 +267,22 @@ def timeline_item(values: Mapping[str, Any]) -> TimelineItem:
     }
 
 
-def conversation_item(values: Mapping[str, Any], *, keep: tuple[str, ...] = ()) -> ConversationItem:
-    """One message from ``.values("created_at", "direction", "body", "status")``, codes masked."""
+def conversation_item(values: Mapping[str, Any], *, now: dt.datetime, keep: tuple[str, ...] = ()) -> ConversationItem:
+    """One message from ``.values("id", "created_at", "direction", "body", "status", "release_at")``.
+
+    A text we sent shows exactly as it went, but for the access code it carried, which its row keeps masked; a
+    reply is masked wherever it could hold a code or a phone number. A queued text held for quiet hours says
+    until when."""
+    release = values.get("release_at")
+    held = values["status"] == "queued" and release is not None and release > now
+    outbound = values["direction"] == "outbound"
     return {
+        "id": values["id"],
         "at": iso(values["created_at"]),
         "direction": values["direction"],
-        "body": text_masked(values["body"], keep=keep),
-        "status": values["status"],
+        "body": values["body"] if outbound else text_masked(values["body"], keep=keep),
+        "status": "held" if held else values["status"],
+        "held_until": iso(release) if held else None,
     }
 
 

@@ -297,16 +297,21 @@ def board_case_detail(*, case_id: int, depot_ids: Sequence[int]) -> CaseDetail |
     order, recipient = case.order, case.order.recipient
     timeline = CaseEvent.objects.filter(case_id=case_id).order_by("at", "id")
     keep = (order.reference,)
+    now = timezone.now()
     reachable = ports.outreach().can_reach(recipient=recipient)
+    conversation = [
+        payloads.conversation_item(item, now=now, keep=keep) for item in ports.outreach().conversation(case_id=case_id)
+    ]
+    actions = case_actions(state=case.state, pending_outcome=case.pending_outcome, reachable=reachable)
+    if actions and any(item["status"] == "held" for item in conversation):
+        actions.append("send-now")
     return {
         "case": row,
         "timeline": [
             payloads.timeline_item(item)
             for item in timeline.values("at", "kind", "actor", "summary", "actor_user__username")
         ],
-        "conversation": [
-            payloads.conversation_item(item, keep=keep) for item in ports.outreach().conversation(case_id=case_id)
-        ],
+        "conversation": conversation,
         "order": {
             "reference": order.reference,
             "value": str(order.declared_value),
@@ -325,6 +330,6 @@ def board_case_detail(*, case_id: int, depot_ids: Sequence[int]) -> CaseDetail |
             "preferred_channel": recipient.preferred_channel,
             "opted_out": recipient.opted_out,
         },
-        "actions": case_actions(state=case.state, pending_outcome=case.pending_outcome, reachable=reachable),
+        "actions": actions,
         "assignees": depot_assignees(depot_id=row["depot_id"]),
     }

@@ -154,7 +154,7 @@ def case_message_send(*, case_id: int, user: User, version: int, text: str) -> E
             case_id=case_id,
             kind=Kind.MESSAGE_OUT,
             actor=Actor.DISPATCHER,
-            summary="Dispatcher messaged the recipient",
+            summary="Dispatcher's message to the recipient: queued",
             user=user,
             version=version,
         )
@@ -162,7 +162,25 @@ def case_message_send(*, case_id: int, user: User, version: int, text: str) -> E
         sent = ports.outreach().say(case=case, text=body)
         if not sent.reachable:
             raise WorkflowError(sent.reason)
+        if sent.deferred_until is not None:
+            # Not sent yet, and the timeline says so: when it will go, in the depot's time.
+            local = sent.deferred_until.astimezone(case.depot.time_zone)
+            held = f"Dispatcher's message to the recipient: held for quiet hours until {local:%a %d %b %H:%M}"
+            case.events.filter(pk=case.events.filter(kind=Kind.MESSAGE_OUT).latest("pk").pk).update(summary=held)
         return case
+
+
+def case_message_send_now(*, case_id: int, user: User, version: int, message_id: int) -> ExceptionCase:
+    """Send at once a message to the recipient that their quiet hours hold (a dispatcher decides it can't wait)."""
+
+    def act(case: ExceptionCase, now: dt.datetime) -> None:
+        if not ports.outreach().send_now(case=case, message_id=message_id):
+            raise WorkflowError("That message is not held: it has gone already, or it is not this case's.")
+        _change(
+            case, now=now, kind=Kind.DISPATCHER_ACTION, summary="Sent a message held for quiet hours now", user=user
+        )
+
+    return _dispatcher_action(case_id, user, version, act)
 
 
 def case_return_to_sender(*, case_id: int, user: User, version: int, note: str = "") -> ExceptionCase:

@@ -26,9 +26,22 @@ const DONE = {
   window: "Window set: routing is looking for a slot.",
   "access-code": "Code sent to the driver.",
   message: "Message queued.",
+  "send-now": "Sending now.",
   return: "Returning to sender.",
   assign: "Assigned.",
   release: "Released to automation.",
+};
+
+// What a message's status means to a dispatcher: nothing is "sent" before the provider took it.
+const STATUS = {
+  queued: "queued",
+  sending: "sending",
+  sent: "sent",
+  delivered: "delivered",
+  failed: "failed",
+  undelivered: "not delivered",
+  unknown: "checking whether it went",
+  received: "",
 };
 
 function fact(dl, term, value) {
@@ -182,9 +195,17 @@ export class CasePanel {
   renderConversation(messages, zone) {
     const list = this.el("panel-conversation");
     list.replaceChildren(
-      ...messages.map((message) => h("li", { class: `bubble bubble-${message.direction === "inbound" || message.direction === "in" ? "in" : "out"}` },
-        h("p", { class: "bubble-body" }, message.body),
-        h("p", { class: "bubble-meta" }, `${clock(message.at, zone)}${message.status ? ` · ${message.status}` : ""}`))),
+      ...messages.map((message) => {
+        const held = message.status === "held";
+        const status = held ? `held until ${fullTime(message.held_until, zone)} (quiet hours)` : STATUS[message.status] ?? message.status;
+        const sendNow = held && this.allows("send-now")
+          ? h("button", { type: "button", class: "quiet small", "data-send-now": message.id }, "Send now")
+          : null;
+        if (sendNow) sendNow.addEventListener("click", () => this.act("send-now", { message_id: message.id }));
+        return h("li", { class: `bubble bubble-${message.direction === "inbound" || message.direction === "in" ? "in" : "out"}${held ? " bubble-held" : ""}` },
+          h("p", { class: "bubble-body" }, message.body),
+          h("p", { class: "bubble-meta" }, `${clock(message.at, zone)}${status ? ` · ${status}` : ""} `, sendNow));
+      }),
     );
     if (!messages.length) list.append(h("li", { class: "muted" }, "No messages yet."));
   }

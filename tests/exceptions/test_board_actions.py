@@ -139,7 +139,49 @@ def test_message_queues_the_dispatchers_words_and_records_them(
     assert sent == [message.pk]
     event = CaseEvent.objects.filter(case=case).latest("id")
     assert (event.kind, event.actor_user) == (CaseEvent.Kind.MESSAGE_OUT, alice)
-    assert response.json()["case"]["last_summary"] == "Dispatcher messaged the recipient"
+    assert response.json()["case"]["last_summary"] == "Dispatcher's message to the recipient: queued"
+
+
+def test_a_message_held_for_quiet_hours_shows_as_held_exactly_as_written_and_can_go_now(
+    alice_client, dave_stop, monkeypatch, django_capture_on_commit_callbacks
+):
+    case = escalated(dave_stop)
+    zone = dave_stop.run.depot.time_zone
+    local = timezone.now().astimezone(zone).replace(second=0, microsecond=0)
+    # Quiet hours around now, whatever the time the suite runs at.
+    Recipient.objects.filter(pk=dave_stop.order.recipient_id).update(
+        quiet_hours_start=(local - dt.timedelta(hours=1)).time(), quiet_hours_end=(local + dt.timedelta(hours=2)).time()
+    )
+    sent: list[int] = []
+    monkeypatch.setattr(outreach_tasks.message_send_task, "delay", sent.append)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = act(alice_client, case, "message", text="A replacement comes tomorrow 10-12.")
+
+    assert response.status_code == 200
+    assert sent == []  # not sent, and nothing says it was
+    until = local + dt.timedelta(hours=2)
+    assert response.json()["case"]["last_summary"] == (
+        f"Dispatcher's message to the recipient: held for quiet hours until {until:%a %d %b %H:%M}"
+    )
+    detail = alice_client.get(case_url(case)).json()
+    (bubble,) = detail["conversation"]
+    # What a dispatcher reads is what will go: a time is not a code.
+    assert bubble["body"] == "A replacement comes tomorrow 10-12."
+    assert bubble["status"] == "held"
+    assert dt.datetime.fromisoformat(bubble["held_until"]) == until
+    assert "send-now" in detail["actions"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = act(alice_client, case, "send-now", message_id=bubble["id"])
+
+    assert response.status_code == 200
+    assert sent == [bubble["id"]]
+    assert Message.objects.get(pk=bubble["id"]).release_at is None
+    assert CaseEvent.objects.filter(case=case).latest("id").summary == "Sent a message held for quiet hours now"
+    # Sent already: there is nothing held to send, and the board says so.
+    again = act(alice_client, case, "send-now", message_id=bubble["id"])
+    assert (again.status_code, again.json()["code"]) == (400, "not_allowed")
 
 
 def test_message_to_a_recipient_who_cannot_be_reached_is_refused(alice_client, dave_stop):

@@ -16,6 +16,8 @@ from dispatch.models import Order, Recipient, Stop
 from exceptions import workflow
 from exceptions.models import ExceptionCase, ReplyIntent
 from exceptions.workflow import Understanding
+from outreach.models import Message
+from outreach.services import message_words_queue
 from tests.helpers import at, escalated, fail
 
 Outcome = ExceptionCase.Outcome
@@ -43,6 +45,22 @@ def reachable_now(stop: Stop) -> ExceptionCase:
     return escalated(stop)
 
 
+def with_a_held_message(stop: Stop) -> ExceptionCase:
+    """An escalated case whose recipient's quiet hours, around now, hold a dispatcher's message."""
+    zone = stop.run.depot.time_zone
+    local = timezone.now().astimezone(zone)
+    Recipient.objects.filter(pk=stop.order.recipient_id).update(
+        quiet_hours_start=(local - dt.timedelta(hours=1)).time(), quiet_hours_end=(local + dt.timedelta(hours=2)).time()
+    )
+    case = escalated(stop)
+    message_words_queue(case=case, text="A replacement comes tomorrow 10-12.", channel="sms")
+    return case
+
+
+def _held() -> dict[str, Any]:
+    return {"message_id": Message.objects.filter(status=Message.Status.QUEUED).latest("pk").pk}
+
+
 def _window() -> dict[str, Any]:
     start = (timezone.now() + dt.timedelta(hours=3)).replace(microsecond=0)
     return {"window_start": start.isoformat(), "window_end": (start + dt.timedelta(hours=2)).isoformat()}
@@ -55,6 +73,7 @@ ACTION_RECIPES: dict[str, tuple[Callable[[Stop], ExceptionCase], Callable[[], di
     "window": (escalated, _window),
     "access-code": (escalated, lambda: {"code": "#1990"}),
     "message": (reachable_now, lambda: {"text": "We will be back after 5pm, is that OK?"}),
+    "send-now": (with_a_held_message, _held),
     "call": (escalated, lambda: {"note": "no answer"}),
     "return": (escalated, lambda: {"note": "refused at the door"}),
     "assign": (escalated, lambda: {"user_id": None}),

@@ -31,7 +31,7 @@ from outreach.understanding.meaning import ReplyIntent, Understanding, place_wor
 __all__ = ["ReplyIntent", "Understanding", "place_words"]
 
 if TYPE_CHECKING:
-    from dispatch.models import Recipient, Stop
+    from dispatch.models import Depot, Recipient, Stop
     from exceptions.analytics.figures import GroupBy
     from exceptions.analytics.periods import DepotPeriod
     from exceptions.models import ExceptionCase
@@ -136,6 +136,12 @@ class Routing(Protocol):
     def stop_eta(self, *, stop: Stop, now: dt.datetime) -> dt.datetime | None:
         """When the driver should reach the stop, from where the van is now; None when it is not on its way."""
 
+    def drive_seconds(
+        self, *, depot: Depot, origin: tuple[float, float], destination: tuple[float, float], at: dt.datetime
+    ) -> int | None:
+        """How long a drive from ``origin`` to ``destination`` (lat, lng) takes leaving at ``at``, by the depot's
+        travel times; None when they cannot say."""
+
 
 class NoOutreach:
     """No channel configured: nobody can be asked, so the case goes to a dispatcher."""
@@ -195,6 +201,11 @@ class NoRouting:
 
     def stop_eta(self, *, stop: Stop, now: dt.datetime) -> dt.datetime | None:
         return stop.planned_arrival
+
+    def drive_seconds(
+        self, *, depot: Depot, origin: tuple[float, float], destination: tuple[float, float], at: dt.datetime
+    ) -> int | None:
+        return None
 
 
 @functools.cache

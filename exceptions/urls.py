@@ -15,6 +15,7 @@ page_urlpatterns = [
 api_urlpatterns = [
     path("snapshot", board_api.BoardSnapshotView.as_view(), name="board-snapshot"),
     path("cases/<int:case_id>", board_api.BoardCaseView.as_view(), name="board-case"),
+    path("cases/<int:case_id>/photo", board_api.BoardCasePhotoView.as_view(), name="board-case-photo"),
     path("risky-stops", board_api.RiskyStopsView.as_view(), name="board-risky-stops"),
     *(
         path(f"cases/<int:case_id>/{view.action_name}", view.as_view(), name=f"board-case-{view.action_name}")

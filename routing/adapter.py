@@ -25,7 +25,7 @@ from routing import services
 from routing.services import Placed, RouteChange, slots
 
 if TYPE_CHECKING:
-    from dispatch.models import Stop
+    from dispatch.models import Depot, Stop
     from exceptions.models import ExceptionCase
 
 # A search answers within seconds; one unanswered after this is taken as lost and asked again.
@@ -60,6 +60,11 @@ class SolverRouting:
 
     def stop_eta(self, *, stop: Stop, now: dt.datetime) -> dt.datetime | None:
         return slots.stop_eta(stop=stop, now=now)
+
+    def drive_seconds(
+        self, *, depot: Depot, origin: tuple[float, float], destination: tuple[float, float], at: dt.datetime
+    ) -> int | None:
+        return slots.drive_seconds(depot=depot, origin=origin, destination=destination, at=at)
 
     def runs_resequence(self, *, run_ids: list[int], requested_by: str, user_id: int | None) -> bool:
         from routing.tasks import run_resequence_task

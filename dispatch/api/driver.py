@@ -197,6 +197,13 @@ class ScanInput(serializers.Serializer[Any]):
     )
     latitude = serializers.FloatField(required=False, allow_null=True, min_value=-90, max_value=90)
     longitude = serializers.FloatField(required=False, allow_null=True, min_value=-180, max_value=180)
+    accuracy_m = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=100_000,
+        help_text="The fix's accuracy in metres, as the phone reports it (the board weighs the scan's distance by it).",
+    )
     notes = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
     photo = serializers.FileField(
         required=False, allow_null=True, help_text="JPEG, PNG or HEIC, up to 10 MB. Required by some reason codes."
@@ -299,6 +306,7 @@ class ScanCreateView(DriverView):
                 device_time=values["device_time"],
                 latitude=values.get("latitude"),
                 longitude=values.get("longitude"),
+                accuracy_m=values.get("accuracy_m"),
                 notes=values.get("notes", ""),
                 photo=values.get("photo"),
                 idempotency_key=key,

@@ -25,6 +25,12 @@ class Depot(models.Model):
         help_text="If set, a driver can reveal an access code only within this many metres of the stop.",
     )
 
+    scan_distance_warning_m = models.PositiveIntegerField(
+        default=100,
+        help_text="The board warns when a failed scan was made further than this from the address, beyond the "
+        "GPS fix's own accuracy.",
+    )
+
     class Meta:
         ordering = ["name"]
         constraints = coordinate_constraints("depot")

@@ -71,6 +71,9 @@ class ScanEvent(models.Model):
     reason_code = models.ForeignKey(ReasonCode, on_delete=models.PROTECT, null=True, blank=True, related_name="scans")
     latitude = latitude_field(null=True, blank=True)
     longitude = longitude_field(null=True, blank=True)
+    accuracy_m = models.PositiveIntegerField(
+        null=True, blank=True, help_text="How sure the phone was of the fix, in metres (its GPS accuracy)."
+    )
     photo = models.FileField(upload_to="scans/%Y/%m/%d/", blank=True)
     notes = models.CharField(max_length=500, blank=True)
     device_time = models.DateTimeField()

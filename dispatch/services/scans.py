@@ -78,6 +78,7 @@ def scan_record(
     notes: str,
     photo: File[bytes] | None,
     idempotency_key: str,
+    accuracy_m: float | None = None,
 ) -> ScanOutcome:
     """Record a delivered or failed scan; a failed one opens (or joins) the stop's exception case.
 
@@ -99,6 +100,8 @@ def scan_record(
             "lng": longitude,
             "notes": notes,
             "photo": bool(photo),
+            # Only when sent: a scan first sent before the field existed replays to the same fingerprint.
+            **({"accuracy": accuracy_m} if accuracy_m is not None else {}),
         }
     )
     # The photo is written before the transaction: no file I/O while rows are locked.
@@ -111,6 +114,7 @@ def scan_record(
         device_time=device_time,
         latitude=latitude,
         longitude=longitude,
+        accuracy_m=None if accuracy_m is None or latitude is None else round(accuracy_m),
         notes=notes,
         photo=photo_name,
         idempotency_key=idempotency_key,

@@ -10,10 +10,13 @@ fetch, a serializer, one workflow call and the case's new row; a stale
 from __future__ import annotations
 
 import datetime as dt
+import mimetypes
 from typing import Any, ClassVar, cast
 
+from django.http import FileResponse
 from django.utils import timezone
 from drf_spectacular.plumbing import resolve_type_hint
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer, extend_schema_view
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import SessionAuthentication
@@ -24,7 +27,7 @@ from rest_framework.views import APIView
 
 from dispatch.api.errors import INVALID, Conflict, errors
 from dispatch.api.parsers import JSONParser
-from dispatch.models import Depot, User
+from dispatch.models import Depot, ScanEvent, User
 from exceptions import workflow
 from exceptions.board import reads, risk_board
 from exceptions.board.payloads import CaseDetail, CaseRow, text_masked
@@ -217,6 +220,29 @@ class BoardCaseView(BoardView):
         if detail is None:
             raise exceptions.NotFound("No such case on your board.", code="case_not_found")
         return Response(detail)
+
+
+class BoardCasePhotoView(BoardView):
+    @extend_schema(
+        operation_id="board_case_photo",
+        summary="The photo the driver took with the case's failed scan",
+        responses={
+            (200, "image/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The photo as the driver sent it."),
+            404: errors(photo_not_found="no such case on your board, or its scan has no photo"),
+        },
+    )
+    def get(self, request: Request, version: str, case_id: int) -> FileResponse:
+        scan = (
+            ScanEvent.objects.filter(case__pk=case_id, case__depot_id__in=self.depot_ids(request)).only("photo").first()
+            if case_id <= MAX_ID
+            else None
+        )
+        if scan is None or not scan.photo:
+            raise exceptions.NotFound("No photo for this case on your board.", code="photo_not_found")
+        kind = mimetypes.guess_type(str(scan.photo.name))[0] or "application/octet-stream"
+        response = FileResponse(scan.photo.open("rb"), content_type=kind)
+        response["Cache-Control"] = "private, max-age=300"
+        return response
 
 
 class CaseActionView(BoardView):

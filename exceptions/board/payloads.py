@@ -246,10 +246,53 @@ class Assignee(TypedDict):
     name: str
 
 
+# --- The evidence beside a case (exceptions.board.evidence) ---------------------------------------------------------
+
+
+class ScanEvidence(TypedDict):
+    at: str | None
+    reason_code: str
+    note: str
+    photo: bool
+    distance_m: int | None  # from the scan's fix to the address
+    accuracy_m: int | None
+    far: bool  # further than the depot's warning distance, beyond the fix's accuracy
+    warning_m: int
+
+
+class DriverNow(TypedDict):
+    distance_m: int
+    fix_at: str | None
+    drive_minutes: int | None
+
+
+class Attempts(TypedDict):
+    address: int
+    building: int
+    days: int
+
+
+class Vault(TypedDict):
+    codes: int
+    verified: int
+    failing: int
+    flagged: int
+    last_worked_at: str | None
+    last_failed_at: str | None
+
+
+class Evidence(TypedDict):
+    scan: ScanEvidence
+    driver: DriverNow | None
+    attempts: Attempts
+    vault: Vault
+
+
 class CaseDetail(TypedDict):
     case: CaseRow
     timeline: list[TimelineItem]
     conversation: list[ConversationItem]
+    evidence: Evidence
     order: OrderPanel
     recipient: RecipientPanel
     actions: list[str]

@@ -33,6 +33,7 @@ from dispatch.models import Depot, Driver, User
 from dispatch.selectors import user_depots
 from exceptions import ports
 from exceptions.board import payloads
+from exceptions.board.evidence import case_evidence
 from exceptions.board.payloads import CaseDetail, CaseRow
 from exceptions.models import CaseEvent, ExceptionCase
 
@@ -312,6 +313,7 @@ def board_case_detail(*, case_id: int, depot_ids: Sequence[int]) -> CaseDetail |
             for item in timeline.values("at", "kind", "actor", "summary", "actor_user__username")
         ],
         "conversation": conversation,
+        "evidence": case_evidence(case_id, now=now),
         "order": {
             "reference": order.reference,
             "value": str(order.declared_value),

@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from dispatch.models import Run, Stop
+from dispatch.models import Depot, Run, Stop
 from routing.insertion import Insertion, best_insertion
 from routing.models import PlanVersion
 from routing.selectors import routing_settings
@@ -27,7 +27,7 @@ from routing.state import (
     seconds,
     stop_point,
 )
-from routing.travel import TravelTimes
+from routing.travel import TravelTimeError, TravelTimes
 
 
 def _extra(
@@ -247,6 +247,18 @@ def windows_open(
         if found is not None:
             offered.append((start, end))
     return sorted(offered)
+
+
+def drive_seconds(
+    *, depot: Depot, origin: tuple[float, float], destination: tuple[float, float], at: dt.datetime
+) -> int | None:
+    """A drive from ``origin`` to ``destination`` leaving at ``at``, at the depot's travel times; None when the
+    travel-time service does not answer."""
+    try:
+        table = travel_provider(routing_settings(), depot).table([origin], [destination], depart_at=at)
+    except TravelTimeError:
+        return None
+    return int(table.seconds[0][0])
 
 
 def stop_eta(*, stop: Stop, now: dt.datetime) -> dt.datetime | None:

@@ -44,6 +44,10 @@ const STATUS = {
   received: "",
 };
 
+function metres(value) {
+  return value >= 1000 ? `${(value / 1000).toFixed(1)} km` : `${value} m`;
+}
+
 function fact(dl, term, value) {
   if (value === null || value === undefined || value === "") return;
   dl.append(h("dt", {}, term), h("dd", {}, value instanceof Node ? value : String(value)));
@@ -98,7 +102,7 @@ export class CasePanel {
       this.detail = null;
       this.el("panel-title").textContent = "Case";
       this.el("panel-sub").textContent = "Loading…";
-      for (const list of ["panel-facts", "panel-timeline", "panel-conversation", "panel-order", "panel-recipient"]) {
+      for (const list of ["panel-facts", "panel-evidence", "panel-timeline", "panel-conversation", "panel-order", "panel-recipient"]) {
         this.el(list).replaceChildren();
       }
       this.setActions([]);
@@ -171,6 +175,7 @@ export class CasePanel {
     if (row.next_action_due_at) fact(facts, "Next", `${row.next_action.replaceAll("_", " ")} at ${clock(row.next_action_due_at, zone)}`);
 
     this.setActions(detail.actions || [], row);
+    this.renderEvidence(detail.evidence, row, zone);
     this.renderConversation(detail.conversation || [], zone);
     this.renderTimeline(detail.timeline || [], zone);
     this.renderOrder(detail.order || {}, zone);
@@ -189,6 +194,40 @@ export class CasePanel {
     approve.textContent = row && row.pending_outcome ? `Approve ${outcomeLabel(row.pending_outcome).toLowerCase()}` : "Approve";
     for (const form of this.root.querySelectorAll("form[data-for]")) {
       if (!allowed.has(form.dataset.for)) form.hidden = true;
+    }
+  }
+
+  /** The failed scan (note, photo, where it was made), the driver now, the address's past, its vault. */
+  renderEvidence(evidence, row, zone) {
+    const dl = this.el("panel-evidence");
+    const photo = this.el("panel-photo");
+    dl.replaceChildren();
+    photo.hidden = true;
+    if (!evidence) return;
+    const { scan, driver, attempts, vault } = evidence;
+    fact(dl, "Driver's note", scan.note ? `“${scan.note}”` : "none");
+    if (scan.distance_m === null) {
+      fact(dl, "Scanned", "no position sent");
+    } else {
+      const accuracy = scan.accuracy_m === null ? "" : ` (±${metres(scan.accuracy_m)})`;
+      fact(dl, "Scanned", h("span", { class: scan.far ? "warn" : "" },
+        `${metres(scan.distance_m)} from the address${accuracy}${scan.far ? `: further than ${metres(scan.warning_m)}` : ""}`));
+    }
+    if (driver) {
+      const drive = driver.drive_minutes === null ? "" : `, about ${driver.drive_minutes} min back`;
+      fact(dl, "Driver now", `${metres(driver.distance_m)} away${drive} (fix ${clock(driver.fix_at, zone)})`);
+    } else {
+      fact(dl, "Driver now", "position unknown");
+    }
+    fact(dl, `Failed here, ${attempts.days} days`, `${attempts.address} at this address · ${attempts.building} at this building`);
+    fact(dl, "Access codes", vault.codes
+      ? `${vault.codes} on file · ${vault.verified} verified · ${vault.failing} failing${vault.flagged ? ` · ${vault.flagged} flagged` : ""}`
+      : "none on file");
+    if (scan.photo) {
+      const url = `${this.casesUrl}${row.id}/photo`;
+      photo.href = url;
+      photo.querySelector("img").src = url;
+      photo.hidden = false;
     }
   }
 

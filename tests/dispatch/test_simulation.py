@@ -90,7 +90,8 @@ def test_with_notices_every_stop_is_told_and_answers_come_on_the_page_and_are_ac
     assert told.values("stop__order").distinct().count() == 60
     assert told.filter(sent=True).count() >= 45
     notice = Message.objects.filter(template_key="notice_out_for_delivery").first()
-    assert notice is not None and "/r/" in notice.body
+    assert notice is not None
+    assert "/r/" in notice.body
     # Whoever answered with something the page offers did so there; each choice reached the desk.
     on_the_page = sum(figures["people"]["answers_on_the_page"].values())
     assert on_the_page > 0

@@ -23,7 +23,9 @@ DESK_AUTH = frozenset({"login", "logout"})
 # Pages for signed-in dispatchers; they carry only the user's depots, the data comes from the APIs.
 DESK_PAGES = frozenset({"board", "analytics"})
 # Reads of the desk, by session, scoped to the dispatcher's depots.
-DEPOT_READS = frozenset({"board-snapshot", "board-case", "board-risky-stops", "metrics", "metrics-csv"})
+DEPOT_READS = frozenset(
+    {"board-snapshot", "board-case", "board-case-photo", "board-risky-stops", "metrics", "metrics-csv"}
+)
 # The driver app, by driver token, scoped to the requesting driver.
 DRIVER = frozenset(
     {

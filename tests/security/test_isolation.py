@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -192,6 +194,19 @@ def case_is_a_404(world: DepotWorld) -> None:
     assert world.other.order.reference not in response.content.decode()
 
 
+def photo_is_a_404(world: DepotWorld) -> None:
+    name = default_storage.save("scans/isolation/box.jpg", ContentFile(b"\xff\xd8\xff"))
+    try:
+        ScanEvent.objects.filter(pk__in=(world.own.scan_id, world.other.scan_id)).update(photo=name)
+        assert world.alice.get(url("board-case-photo", case_id=world.own.pk)).status_code == 200
+
+        response = world.alice.get(url("board-case-photo", case_id=world.other.pk))
+    finally:
+        default_storage.delete(name)
+
+    assert (response.status_code, response.json()["code"]) == (404, "photo_not_found")
+
+
 def risky_stops_of_ones_depots_only(world: DepotWorld) -> None:
     for case in (world.own, world.other):
         StopRisk.objects.create(stop_id=case.stop_id, score=0.9, reasons=[{"code": "no_code", "label": "No code"}])
@@ -219,6 +234,7 @@ def metrics_count_ones_depots_only(world: DepotWorld, name: str = "metrics") -> 
 DEPOT_CHECKS: dict[str, Callable[[DepotWorld], None]] = {
     "board-snapshot": snapshot_holds_ones_depots_only,
     "board-case": case_is_a_404,
+    "board-case-photo": photo_is_a_404,
     "board-risky-stops": risky_stops_of_ones_depots_only,
     "metrics": metrics_count_ones_depots_only,
     "metrics-csv": lambda world: metrics_count_ones_depots_only(world, "metrics-csv"),

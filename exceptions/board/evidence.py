@@ -1,0 +1,99 @@
+"""What a dispatcher decides from, beside the case's story: the failed scan, the driver now, the address's past.
+
+- the scan: the driver's note (digits that could be a code masked), whether a photo was taken (served by the
+  board's photo endpoint to those who may see the case), and where it was made against the address, with a warning
+  when it was further than the depot's ``scan_distance_warning_m`` beyond the fix's own accuracy;
+- the driver now: how far from the address at their last fix, how old the fix is, and the drive back;
+- attempts: failed scans at this address and at this building (the same street address, any unit) in the last
+  ``ATTEMPT_DAYS`` days;
+- the vault: how many codes are on file for the address, verified, failing, flagged. Never a code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dispatch.geo import haversine_m
+from dispatch.models import AccessCredential, ScanEvent
+from exceptions import ports
+from exceptions.board.payloads import Attempts, DriverNow, Evidence, ScanEvidence, Vault, iso, text_masked
+from exceptions.models import ExceptionCase
+
+ATTEMPT_DAYS = 30
+
+
+def case_evidence(case_id: int, *, now: dt.datetime) -> Evidence:
+    case = ExceptionCase.objects.select_related(
+        "scan", "depot", "reason_code", "stop__run__driver", "order__address"
+    ).get(pk=case_id)
+    return {
+        "scan": _scan(case),
+        "driver": _driver(case, now),
+        "attempts": _attempts(case, now),
+        "vault": _vault(case),
+    }
+
+
+def _scan(case: ExceptionCase) -> ScanEvidence:
+    scan, address = case.scan, case.order.address
+    warning = case.depot.scan_distance_warning_m
+    distance = accuracy = None
+    if scan.latitude is not None and scan.longitude is not None:
+        distance = round(haversine_m(scan.latitude, scan.longitude, address.latitude, address.longitude))
+    if scan.accuracy_m is not None:
+        accuracy = int(scan.accuracy_m)
+    return {
+        "at": iso(scan.device_time),
+        "reason_code": case.reason_code.code,
+        "note": text_masked(scan.notes),
+        "photo": bool(scan.photo),
+        "distance_m": distance,
+        "accuracy_m": accuracy,
+        "far": distance is not None and distance - (accuracy or 0) > warning,
+        "warning_m": warning,
+    }
+
+
+def _driver(case: ExceptionCase, now: dt.datetime) -> DriverNow | None:
+    driver, address = case.stop.run.driver, case.order.address
+    if driver.last_latitude is None or driver.last_longitude is None:
+        return None
+    there = (address.latitude, address.longitude)
+    here = (driver.last_latitude, driver.last_longitude)
+    seconds = ports.routing().drive_seconds(depot=case.depot, origin=here, destination=there, at=now)
+    return {
+        "distance_m": round(haversine_m(*here, *there)),
+        "fix_at": iso(driver.last_seen_at),
+        "drive_minutes": None if seconds is None else max(1, round(seconds / 60)),
+    }
+
+
+def _attempts(case: ExceptionCase, now: dt.datetime) -> Attempts:
+    address = case.order.address
+    failed = ScanEvent.objects.filter(
+        outcome=ScanEvent.Outcome.FAILED, received_at__gte=now - dt.timedelta(days=ATTEMPT_DAYS)
+    )
+    building = failed.filter(
+        stop__order__address__depot_id=address.depot_id,
+        stop__order__address__line1__iexact=address.line1,
+        stop__order__address__postal_code=address.postal_code,
+    )
+    return {
+        "address": failed.filter(stop__order__address_id=address.pk).count(),
+        "building": building.count(),
+        "days": ATTEMPT_DAYS,
+    }
+
+
+def _vault(case: ExceptionCase) -> Vault:
+    codes = list(AccessCredential.objects.filter(address_id=case.order.address_id))
+    worked = [code.last_worked_at for code in codes if code.last_worked_at is not None]
+    failed = [code.last_failed_at for code in codes if code.last_failed_at is not None]
+    return {
+        "codes": len(codes),
+        "verified": sum(code.is_verified for code in codes),
+        "failing": sum(code.failure_count > 0 for code in codes),
+        "flagged": sum(code.is_flagged for code in codes),
+        "last_worked_at": iso(max(worked)) if worked else None,
+        "last_failed_at": iso(max(failed)) if failed else None,
+    }

@@ -1,0 +1,119 @@
+"""The evidence beside a case: the driver's note and photo, where the scan was made, the driver now, the address's
+past attempts and its vault, as a dispatcher reads them in the case panel."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from dispatch.models import AccessCredential, Address, Depot
+from exceptions.models import ExceptionCase
+from tests.factories import StopFactory as Stops
+from tests.helpers import at, case_url, client_for, fail, signed_in
+
+pytestmark = pytest.mark.usefixtures("outreach", "routing", "triage_enqueued")
+
+JPEG = b"\xff\xd8\xff\xe0fake-jpeg"
+
+
+def scan_with_evidence(stop, *, metres_north: float, accuracy: float | None, note: str, photo: bool = True):
+    address = stop.order.address
+    body = {
+        "outcome": "failed",
+        "reason_code": "DAMAGED" if photo else "RECIPIENT_ABSENT",
+        "device_time": timezone.now().isoformat(),
+        "latitude": address.latitude + metres_north / 111_320,
+        "longitude": address.longitude,
+        "notes": note,
+    }
+    if accuracy is not None:
+        body["accuracy_m"] = accuracy
+    if photo:
+        body["photo"] = SimpleUploadedFile("box.jpg", JPEG, content_type="image/jpeg")
+    response = client_for(stop.run.driver.user).post(
+        f"/api/v1/driver/stops/{stop.pk}/scans", body, format="multipart", HTTP_IDEMPOTENCY_KEY=f"ev-{stop.pk}"
+    )
+    assert response.status_code == 201, response.json()
+    return ExceptionCase.objects.get(pk=response.json()["case_id"])
+
+
+def test_the_panel_shows_the_note_the_photo_and_where_the_scan_was_made(alice, dave, dave_stop, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    case = scan_with_evidence(dave_stop, metres_north=90, accuracy=15, note="Box crushed, gate code 4821 worked")
+    at(dave, dave_stop, metres_north=3000, minutes_ago=2)
+    board = signed_in(alice)
+
+    evidence = board.get(case_url(case)).json()["evidence"]
+
+    scan = evidence["scan"]
+    assert scan["note"] == "Box crushed, gate code •••• worked"  # a code in a note is masked like a reply's
+    assert scan["photo"] is True
+    assert (scan["distance_m"], scan["accuracy_m"], scan["far"], scan["warning_m"]) == (90, 15, False, 100)
+    driver = evidence["driver"]
+    assert abs(driver["distance_m"] - 3000) < 15  # the helper places the driver by degrees
+    assert driver["drive_minutes"] >= 1
+    dave.refresh_from_db()
+    assert dt.datetime.fromisoformat(driver["fix_at"]) == dave.last_seen_at
+    # The photo, as the driver sent it, for those who may see the case.
+    photo = board.get(case_url(case, "photo"))
+    assert (photo.status_code, photo["Content-Type"], photo.getvalue()) == (200, "image/jpeg", JPEG)
+
+
+def test_a_scan_far_from_the_address_is_flagged_beyond_its_accuracy_and_the_depots_distance(
+    alice, dave, dave_stop, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    Depot.objects.filter(pk=dave_stop.run.depot_id).update(scan_distance_warning_m=200)
+    case = scan_with_evidence(dave_stop, metres_north=400, accuracy=100, note="", photo=False)
+
+    scan = signed_in(alice).get(case_url(case)).json()["evidence"]["scan"]
+
+    assert (scan["distance_m"], scan["far"], scan["warning_m"], scan["photo"]) == (400, True, 200, False)
+    assert signed_in(alice).get(case_url(case, "photo")).status_code == 404
+
+
+def test_attempts_at_the_address_and_the_building_and_the_vault_without_its_codes(alice, dave, dave_stop):
+    address = dave_stop.order.address
+    # Two earlier failures at the same door, one at another flat of the same building, one elsewhere.
+    for _ in range(2):
+        fail(Stops(run=dave_stop.run, order__address=address), "RECIPIENT_ABSENT")
+    neighbour = Address.objects.create(
+        depot=address.depot, line1=address.line1.upper(), unit="9Z", city=address.city,
+        postal_code=address.postal_code, latitude=address.latitude, longitude=address.longitude,
+    )  # fmt: skip
+    fail(Stops(run=dave_stop.run, order__address=neighbour), "ACCESS_DENIED")
+    fail(Stops(run=dave_stop.run), "ACCESS_DENIED")
+    AccessCredential.objects.create(address=address, secret="1357", last_worked_at=timezone.now())
+    AccessCredential.objects.create(address=address, secret="2468", failure_count=2, last_failed_at=timezone.now())
+    case = fail(dave_stop, "ACCESS_DENIED")
+
+    response = signed_in(alice).get(case_url(case))
+
+    evidence = response.json()["evidence"]
+    assert evidence["attempts"] == {"address": 3, "building": 4, "days": 30}
+    vault = evidence["vault"]
+    assert (vault["codes"], vault["verified"], vault["failing"], vault["flagged"]) == (2, 1, 1, 1)
+    assert "1357" not in response.content.decode()
+    assert "2468" not in response.content.decode()
+
+
+def test_another_depots_dispatcher_gets_neither_the_panel_nor_the_photo(bob, dave, dave_stop, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    case = scan_with_evidence(dave_stop, metres_north=10, accuracy=None, note="left a card")
+    outsider = signed_in(bob)
+
+    assert outsider.get(case_url(case)).status_code == 404
+    photo = outsider.get(case_url(case, "photo"))
+    assert (photo.status_code, photo.json()["code"]) == (404, "photo_not_found")
+
+
+@pytest.mark.usefixtures("dave")
+def test_a_scan_without_a_position_says_so(alice, dave_stop):
+    case = fail(dave_stop, "RECIPIENT_ABSENT")
+
+    evidence = signed_in(alice).get(case_url(case)).json()["evidence"]
+
+    assert (evidence["scan"]["distance_m"], evidence["scan"]["far"], evidence["scan"]["note"]) == (None, False, "")

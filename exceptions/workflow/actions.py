@@ -165,7 +165,8 @@ def case_message_send(*, case_id: int, user: User, version: int, text: str) -> E
         if sent.deferred_until is not None:
             # Not sent yet, and the timeline says so: when it will go, in the depot's time.
             local = sent.deferred_until.astimezone(case.depot.time_zone)
-            held = f"Dispatcher's message to the recipient: held for quiet hours until {local:%a %d %b %H:%M}"
+            when = f"{local:%a %d %b}, {local.hour % 12 or 12}:{local:%M %p %Z}"
+            held = f"Dispatcher's message to the recipient: held for quiet hours until {when}"
             case.events.filter(pk=case.events.filter(kind=Kind.MESSAGE_OUT).latest("pk").pk).update(summary=held)
         return case
 

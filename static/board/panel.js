@@ -380,7 +380,8 @@ export class CasePanel {
     try {
       const answer = await postJSON(`${this.casesUrl}${row.id}/${name}`, body);
       if (form) this.hideForms();
-      this.toast(DONE[name] || "Done.");
+      const held = name === "message" && answer && answer.case && /held for quiet hours/.test(answer.case.last_summary || "");
+      this.toast(held ? `Message ${answer.case.last_summary.split(": ").pop()}.` : DONE[name] || "Done.");
       if (answer && answer.case) this.onCase(answer.case);
     } catch (error) {
       if (error instanceof ApiError && error.status === 409) {

@@ -18,17 +18,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from dispatch.models import ApiToken, Stop
+from dispatch.models import ApiToken, ReasonCode, Recipient, Stop
 from dispatch.services import api_token_issue
+from dispatch.services.scans import scan_record
 from exceptions import workflow
 from exceptions.models import ExceptionCase, PreArrivalContact, StopRisk
 from tests.e2e.browser import ARTIFACTS, WAIT_MS, shot
 from tests.factories import CHICAGO, RunFactory, StopFactory
 
 PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory's
+# The smallest valid PNG: a driver's photo.
+PIXEL_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
 
 pytestmark = [
     pytest.mark.e2e,
@@ -210,6 +217,59 @@ def test_an_action_in_one_browser_shows_in_the_other(
     alice_page.keyboard.press("Escape")
     board_matches_database(alice_page)
     board_matches_database(carol_page)
+
+
+def test_the_panel_shows_the_evidence_and_a_held_message_that_a_dispatcher_sends_now(
+    chromium, server, open_pages, alice, dave_stops, settings
+):
+    stop = dave_stops[0]
+    address = stop.order.address
+    zone = stop.run.depot.time_zone
+    local = timezone.now().astimezone(zone)
+    # The recipient's quiet hours are now, whatever the hour the suite runs at.
+    Recipient.objects.filter(pk=stop.order.recipient_id).update(
+        quiet_hours_start=(local - dt.timedelta(hours=1)).time(), quiet_hours_end=(local + dt.timedelta(hours=2)).time()
+    )
+    result = scan_record(
+        driver=stop.run.driver,
+        stop_id=stop.pk,
+        outcome="failed",
+        reason=ReasonCode.objects.get(code="DAMAGED"),
+        device_time=timezone.now(),
+        latitude=address.latitude + 250 / 111_320,
+        longitude=address.longitude,
+        accuracy_m=20,
+        notes="Box crushed at one corner",
+        photo=SimpleUploadedFile("box.png", PIXEL_PNG, content_type="image/png"),
+        idempotency_key=uuid.uuid4().hex,
+    )
+    case_id = int(result.response["case_id"])
+    escalate(case_id, settings)
+    page = signed_in_page(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 900})
+    page.locator(f'#queue-rows tr[data-id="{case_id}"] .row-open').click()
+    panel = page.locator("#case-panel")
+
+    evidence = panel.locator("#panel-evidence")
+    expect(evidence).to_contain_text("“Box crushed at one corner”", timeout=WAIT_MS)
+    expect(evidence).to_contain_text("250 m from the address (±20 m): further than 100 m")
+    expect(evidence).to_contain_text("none on file")
+    photo = panel.locator("#panel-photo img")
+    expect(photo).to_be_visible()
+    page.wait_for_function("() => document.querySelector('#panel-photo img').naturalWidth > 0", timeout=WAIT_MS)
+
+    panel.get_by_role("button", name="Message…").click()
+    panel.get_by_label("Message").fill("A replacement comes tomorrow 10-12.")
+    panel.locator('form[data-for="message"]').get_by_role("button", name="Send").click()
+    bubble = panel.locator("#panel-conversation .bubble-held")
+    expect(bubble).to_contain_text("A replacement comes tomorrow 10-12.", timeout=WAIT_MS)
+    expect(bubble).to_contain_text("held until")
+    expect(panel.locator("#panel-timeline")).to_contain_text("held for quiet hours until")
+    shot(page, "board-evidence-and-held-message")
+
+    bubble.get_by_role("button", name="Send now").click()
+    expect(panel.locator("#panel-conversation .bubble-held")).to_have_count(0, timeout=WAIT_MS)
+    expect(panel.locator("#panel-timeline")).to_contain_text("Sent a message held for quiet hours now")
+    assert not page.context.script_errors
 
 
 def test_a_stale_action_is_refused_and_the_panel_refreshed(

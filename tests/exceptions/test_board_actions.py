@@ -162,7 +162,8 @@ def test_a_message_held_for_quiet_hours_shows_as_held_exactly_as_written_and_can
     assert sent == []  # not sent, and nothing says it was
     until = local + dt.timedelta(hours=2)
     assert response.json()["case"]["last_summary"] == (
-        f"Dispatcher's message to the recipient: held for quiet hours until {until:%a %d %b %H:%M}"
+        "Dispatcher's message to the recipient: held for quiet hours until "
+        f"{until:%a %d %b}, {until.hour % 12 or 12}:{until:%M %p %Z}"
     )
     detail = alice_client.get(case_url(case)).json()
     (bubble,) = detail["conversation"]

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.utils.dateparse import parse_datetime
+
 from dispatch.geo import haversine_m
 from dispatch.models import AccessCredential, ScanEvent
 from exceptions import ports
-from exceptions.board.payloads import Attempts, DriverNow, Evidence, ScanEvidence, Vault, iso, text_masked
-from exceptions.models import ExceptionCase
+from exceptions.board.payloads import Approval, Attempts, DriverNow, Evidence, ScanEvidence, Vault, iso, text_masked
+from exceptions.models import CaseEvent, ExceptionCase
 
 ATTEMPT_DAYS = 30
 
@@ -32,6 +34,41 @@ def case_evidence(case_id: int, *, now: dt.datetime) -> Evidence:
         "attempts": _attempts(case, now),
         "vault": _vault(case),
     }
+
+
+def case_approval(case_id: int, *, now: dt.datetime) -> Approval | None:
+    """The outcome a case holds for a dispatcher's approval, the reply and reading behind it, and for a window
+    whether routing has room then; None when nothing waits for approval."""
+    case = ExceptionCase.objects.select_related("depot", "stop__run__depot").get(pk=case_id)
+    # As the board offers "approve": an outcome held while the case waits for a person.
+    if not case.pending_outcome or case.state != ExceptionCase.State.ESCALATED:
+        return None
+    detail, zone = case.outcome_detail or {}, case.depot.time_zone
+    reading = case.events.filter(kind=CaseEvent.Kind.UNDERSTANDING).order_by("-at", "-pk").first()
+    heard = reading.payload if reading is not None else {}
+    replies = [item for item in ports.outreach().conversation(case_id=case_id) if item["direction"] == "inbound"]
+    reply = str(replies[-1]["body"]) if replies else None
+    start, end = _when(detail.get("window_start")), _when(detail.get("window_end"))
+    what = str(detail.get("place") or detail.get("neighbour") or "")
+    slot = None
+    if start is not None:
+        local = start.astimezone(zone)
+        what = f"{local:%a %d %b} from {local:%H:%M}" + (f" to {end.astimezone(zone):%H:%M}" if end else "")
+        window = (start, end or start + dt.timedelta(hours=2))
+        slot = "open" if ports.routing().windows_open(stop=case.stop, windows=[window], now=now) else "full"
+    return {
+        "outcome": case.pending_outcome,
+        "what": what,
+        "held_because": case.escalation_reason,
+        "reply": text_masked(reply) if reply is not None else None,
+        "reading": f"{heard.get('intent', '').replace('_', ' ').lower()}: {heard.get('why', '')}" if heard else None,
+        "sure": heard.get("sure") if heard else None,
+        "slot": slot,
+    }
+
+
+def _when(value: object) -> dt.datetime | None:
+    return parse_datetime(value) if isinstance(value, str) else value if isinstance(value, dt.datetime) else None
 
 
 def _scan(case: ExceptionCase) -> ScanEvidence:

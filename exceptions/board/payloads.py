@@ -288,11 +288,24 @@ class Evidence(TypedDict):
     vault: Vault
 
 
+class Approval(TypedDict):
+    """An outcome held for a dispatcher's click, with what it rests on."""
+
+    outcome: str
+    what: str  # the held outcome in words: the window in the depot's time, the place, the neighbour
+    held_because: str
+    reply: str | None  # the recipient's last words, masked like the conversation
+    reading: str | None  # what the desk understood from them, and why
+    sure: bool | None
+    slot: str | None  # for a window: "open" (routing has room then) or "full"; None otherwise
+
+
 class CaseDetail(TypedDict):
     case: CaseRow
     timeline: list[TimelineItem]
     conversation: list[ConversationItem]
     evidence: Evidence
+    approval: Approval | None
     order: OrderPanel
     recipient: RecipientPanel
     actions: list[str]

@@ -33,7 +33,7 @@ from dispatch.models import Depot, Driver, User
 from dispatch.selectors import user_depots
 from exceptions import ports
 from exceptions.board import payloads
-from exceptions.board.evidence import case_evidence
+from exceptions.board.evidence import case_approval, case_evidence
 from exceptions.board.payloads import CaseDetail, CaseRow
 from exceptions.models import CaseEvent, ExceptionCase
 
@@ -314,6 +314,7 @@ def board_case_detail(*, case_id: int, depot_ids: Sequence[int]) -> CaseDetail |
         ],
         "conversation": conversation,
         "evidence": case_evidence(case_id, now=now),
+        "approval": case_approval(case_id, now=now),
         "order": {
             "reference": order.reference,
             "value": str(order.declared_value),

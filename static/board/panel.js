@@ -166,11 +166,23 @@ export class CasePanel {
       fact(facts, "SLA", h("span", { class: row.sla_breached ? "sla sla-breached" : "sla" },
         `${row.sla_breached ? "Breached, was due" : "Due"} ${fullTime(row.sla_due_at, zone)}`));
     }
-    if (row.pending_outcome) {
+    const approval = detail.approval;
+    if (approval) {
+      // What the click approves, and what it rests on: the recipient's words, our reading, room in the plan.
+      fact(facts, "Waiting for approval", `${outcomeLabel(approval.outcome)}${approval.what ? `: ${approval.what}` : ""}`);
+      fact(facts, "Held because", approval.held_because);
+      if (approval.reply !== null) fact(facts, "They wrote", `“${approval.reply}”`);
+      if (approval.reading) fact(facts, "We read", `${approval.reading}${approval.sure === false ? " (not sure)" : ""}`);
+      if (approval.slot) {
+        fact(facts, "Room then", h("span", { class: approval.slot === "full" ? "warn" : "" }, approval.slot === "open"
+          ? "yes: routing can fit the visit in this window"
+          : "no: no run can take it then; approving hands the search back to routing for the earliest slot"));
+      }
+    } else if (row.pending_outcome) {
       fact(facts, row.requires_approval ? "Waiting for approval" : "Under way", outcomeLabel(row.pending_outcome));
     }
     if (row.outcome) fact(facts, "Outcome", outcomeLabel(row.outcome));
-    fact(facts, "Escalated because", row.escalation_reason);
+    if (!approval) fact(facts, "Escalated because", row.escalation_reason);
     fact(facts, "Assigned to", row.assigned_to);
     if (row.next_action_due_at) fact(facts, "Next", `${row.next_action.replaceAll("_", " ")} at ${clock(row.next_action_due_at, zone)}`);
 

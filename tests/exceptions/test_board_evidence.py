@@ -9,10 +9,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from dispatch.models import AccessCredential, Address, Depot
-from exceptions.models import ExceptionCase
+from dispatch.models import AccessCredential, Address, Depot, Order
+from exceptions.models import EscalationRule, ExceptionCase, ReplyIntent
+from tests.clock import TODAY, local
 from tests.factories import StopFactory as Stops
-from tests.helpers import at, case_url, client_for, fail, signed_in
+from tests.helpers import at, case_url, client_for, fail, reply, signed_in, triaged
 
 pytestmark = pytest.mark.usefixtures("outreach", "routing", "triage_enqueued")
 
@@ -117,3 +118,47 @@ def test_a_scan_without_a_position_says_so(alice, dave_stop):
     evidence = signed_in(alice).get(case_url(case)).json()["evidence"]
 
     assert (evidence["scan"]["distance_m"], evidence["scan"]["far"], evidence["scan"]["note"]) == (None, False, "")
+
+
+# --- Approvals: what the click approves, and what it rests on -------------------------------------------------------
+
+
+def test_a_held_drop_shows_the_place_why_it_is_held_and_the_reading(alice, dave, dave_stop):
+    Order.objects.filter(pk=dave_stop.order_id).update(signature_required=True)
+    at(dave, dave_stop)
+    case = reply(triaged(fail(dave_stop, "RECIPIENT_ABSENT")), ReplyIntent.SAFE_DROP, detail="behind the planter")
+    case = reply(case, ReplyIntent.SAFE_DROP, detail="behind the planter", why="drop-off 'behind the planter'")
+
+    approval = signed_in(alice).get(case_url(case)).json()["approval"]
+
+    assert approval["outcome"] == "safe_drop"
+    assert approval["what"] == "behind the planter"
+    assert "signature" in approval["held_because"]
+    assert approval["reading"] == "safe drop: drop-off 'behind the planter'"
+    assert approval["slot"] is None
+
+
+@pytest.mark.parametrize(
+    ("start", "slot"),
+    [(local(12), "open"), (local(21), "full"), (local(9, day=TODAY + dt.timedelta(days=1)), "open")],
+    ids=["room-today", "after-every-shift-today", "a-later-day-that-its-plan-takes"],
+)
+def test_a_held_window_says_whether_routing_has_room_then(alice, dave, dave_stop, start, slot):
+    EscalationRule.objects.create(name="Approve anything", position=0, action=EscalationRule.Action.REQUIRE_APPROVAL)
+    at(dave, dave_stop)
+    case = reply(
+        triaged(fail(dave_stop, "RECIPIENT_ABSENT")),
+        ReplyIntent.RESCHEDULE,
+        window_start=start,
+        window_end=start + dt.timedelta(hours=2),
+    )
+
+    approval = signed_in(alice).get(case_url(case)).json()["approval"]
+
+    assert approval["what"] == f"{start:%a %d %b} from {start:%H:%M} to {start + dt.timedelta(hours=2):%H:%M}"
+    assert approval["slot"] == slot
+
+
+@pytest.mark.usefixtures("dave")
+def test_nothing_waiting_is_no_approval(alice, dave_stop):
+    assert signed_in(alice).get(case_url(fail(dave_stop))).json()["approval"] is None

@@ -30,7 +30,7 @@ from dispatch.api.parsers import JSONParser
 from dispatch.models import Depot, ScanEvent, User
 from exceptions import workflow
 from exceptions.board import reads, risk_board
-from exceptions.board.payloads import CaseDetail, CaseRow, text_masked
+from exceptions.board.payloads import CaseDetail, CaseRow, SearchResult, text_masked
 from exceptions.models import ExceptionCase
 
 # Ids beyond a bigint are no case at all (and would fail in the database, not as a 404).
@@ -201,6 +201,29 @@ class RiskyStopsView(BoardView):
         values = params.validated_data
         depots = self.depots(request, depot_id=values.get("depot"))
         return Response(risk_board.risky_stops(depots=depots, day=cast(risk_board.Day, values["day"])))
+
+
+class BoardSearchView(BoardView):
+    class InputSerializer(serializers.Serializer[Any]):
+        q = serializers.CharField(
+            min_length=2,
+            max_length=80,
+            help_text="Part of an order reference, a recipient's name or a street address, or the last digits of "
+            "the recipient's phone.",
+        )
+
+    @extend_schema(
+        operation_id="board_search",
+        summary="Find cases, open and ended, by order, recipient, address or the last digits of a phone",
+        description=f"Newest first, at most {reads.SEARCH_LIMIT}. Phone numbers are never returned, only matched.",
+        parameters=[InputSerializer],
+        responses={200: _schema(SearchResult), 400: INVALID},
+    )
+    def get(self, request: Request, version: str) -> Response:
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        rows = reads.cases_search(depot_ids=self.depot_ids(request), text=params.validated_data["q"])
+        return Response({"cases": rows, "limit": reads.SEARCH_LIMIT})
 
 
 # --- One case -------------------------------------------------------------------------------------------------------

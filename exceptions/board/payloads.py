@@ -300,6 +300,11 @@ class Approval(TypedDict):
     slot: str | None  # for a window: "open" (routing has room then) or "full"; None otherwise
 
 
+class SearchResult(TypedDict):
+    cases: list[CaseRow]
+    limit: int
+
+
 class CaseDetail(TypedDict):
     case: CaseRow
     timeline: list[TimelineItem]

@@ -14,6 +14,7 @@ the timeline's index), the counters one aggregate, the drivers one query.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import import_module
@@ -99,6 +100,31 @@ def case_rows(cases: QuerySet[ExceptionCase]) -> list[CaseRow]:
 def case_row_get(*, case_id: int) -> CaseRow | None:
     rows = case_rows(ExceptionCase.objects.filter(pk=case_id))
     return rows[0] if rows else None
+
+
+# --- Search ---------------------------------------------------------------------------------------------------------
+
+SEARCH_LIMIT = 25
+_DIGITS_ONLY = re.compile(r"^\+?[\d\s().-]+$")
+
+
+def cases_search(*, depot_ids: Sequence[int], text: str) -> list[CaseRow]:
+    """Cases of these depots, open or ended, newest first (at most ``SEARCH_LIMIT``), whose order reference,
+    recipient's name or street address holds ``text``, or, when only digits are typed, whose recipient's phone
+    number ends with them."""
+    text = text.strip()
+    match = (
+        Q(order__reference__icontains=text)
+        | Q(order__recipient__name__icontains=text)
+        | Q(order__address__line1__icontains=text)
+    )
+    digits = re.sub(r"\D", "", text)
+    if _DIGITS_ONLY.match(text) and len(digits) >= 2:
+        match |= Q(order__recipient__phone__endswith=digits)
+    found = ExceptionCase.objects.filter(depot_id__in=depot_ids).filter(match).order_by("-opened_at", "-pk")
+    ids = list(found.values_list("pk", flat=True)[:SEARCH_LIMIT])
+    rows = {row["id"]: row for row in case_rows(ExceptionCase.objects.filter(pk__in=ids))}
+    return [rows[pk] for pk in ids if pk in rows]
 
 
 # --- The snapshot ---------------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import { BoardMap } from "./map.js";
 import { CasePanel } from "./panel.js";
 import { CLOSED_STATES, QueueView, compareCases, matches } from "./queue.js";
 import { RiskyView } from "./risky.js";
-import { duration, getJSON, h, query, readConfig } from "./util.js";
+import { duration, fullTime, getJSON, h, query, readConfig } from "./util.js";
 
 const config = readConfig("board-config");
 const depots = new Map(config.depots.map((depot) => [String(depot.id), depot]));
@@ -68,6 +68,7 @@ const panel = new CasePanel({
     scheduleRender();
   },
   onClose: () => {
+    urlWrite();
     select(selectedId);
     setTimeout(() => map.resize(), 0);
   },
@@ -152,6 +153,7 @@ async function openCase(id) {
   select(id);
   map.focusCase(id);
   await panel.open(id);
+  urlWrite();
 }
 
 /** A row from the server: newer versions replace older ones; a closed case leaves the queue. */
@@ -177,7 +179,12 @@ function setCounters(counters) {
 function rememberOption(selectId, value, label) {
   if (value === null || value === undefined || value === "") return;
   const select = $(selectId);
-  if ([...select.options].some((option) => option.value === String(value))) return;
+  const known = [...select.options].find((option) => option.value === String(value));
+  if (known) {
+    // An option made from the address bar carries its value until a row names it.
+    if (label && known.textContent === String(value)) known.textContent = label;
+    return;
+  }
   const option = h("option", { value }, label || String(value));
   const options = [...select.options].slice(1);
   const before = options.find((existing) => existing.textContent.localeCompare(option.textContent) > 0);
@@ -254,11 +261,85 @@ window.addEventListener("online", () => sync.reconnectNow());
 filtersForm.addEventListener("change", () => {
   render();
   sync.resync();
+  urlWrite();
 });
 filtersForm.addEventListener("reset", () => setTimeout(() => {
   render();
   sync.resync();
+  urlWrite();
 }, 0));
+
+// --- The address bar: the filters and the open case, so a view can be shared, bookmarked and reloaded. ------------
+const URL_FILTERS = ["depot", "state", "reason", "driver", "age"];
+function urlWrite() {
+  const params = new URLSearchParams();
+  const current = filters();
+  for (const name of URL_FILTERS) if (current[name]) params.set(name, current[name]);
+  if (current.human) params.set("human", "1");
+  if (panel.isOpen && panel.caseId) params.set("case", String(panel.caseId));
+  const search = params.toString();
+  history.replaceState(null, "", `${location.pathname}${search ? `?${search}` : ""}${location.hash}`);
+}
+function urlRead() {
+  const params = new URLSearchParams(location.search);
+  for (const name of URL_FILTERS) {
+    const value = params.get(name);
+    if (!value) continue;
+    if (name === "reason" || name === "driver") rememberOption(`f-${name}`, value, value);
+    $(`f-${name}`).value = value;
+  }
+  $("f-human").checked = params.get("human") === "1";
+  const id = Number(params.get("case"));
+  return Number.isSafeInteger(id) && id > 0 ? id : null;
+}
+
+// --- Search: any case of one's depots, open or ended. ------------------------------------------------------------
+const searchBox = $("f-search");
+const searchList = $("search-results");
+let searchTimer = null;
+let searchAsked = "";
+searchBox.addEventListener("input", () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(findCases, 250);
+});
+searchBox.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") {
+    searchBox.value = "";
+    searchList.hidden = true;
+  }
+});
+async function findCases() {
+  const text = searchBox.value.trim();
+  searchAsked = text;
+  if (text.length < 2) {
+    searchList.hidden = true;
+    return;
+  }
+  let answer;
+  try {
+    answer = await getJSON(`${searchBox.dataset.url}?${new URLSearchParams({ q: text })}`);
+  } catch (error) {
+    searchList.replaceChildren(h("li", { class: "muted" }, error.message));
+    searchList.hidden = false;
+    return;
+  }
+  if (text !== searchAsked) return; // a newer search is on its way
+  const zone = (row) => (depots.get(String(row.depot_id)) || {}).tz;
+  searchList.replaceChildren(...answer.cases.map((row) => {
+    const button = h("button", { type: "button", class: "search-hit" },
+      h("strong", {}, row.order_reference), ` ${row.recipient_name || ""} · ${row.reason_label} · `,
+      h("span", { class: CLOSED_STATES.has(row.state) ? "muted" : "" }, row.state_label),
+      h("span", { class: "muted" }, ` · ${fullTime(row.opened_at, zone(row))}`));
+    button.addEventListener("click", () => {
+      searchList.hidden = true;
+      openCase(row.id);
+    });
+    return h("li", {}, button);
+  }));
+  if (!answer.cases.length) searchList.append(h("li", { class: "muted" }, "No case found."));
+  else if (answer.cases.length >= answer.limit) searchList.append(h("li", { class: "muted" }, `The newest ${answer.limit}: type more to narrow.`));
+  searchList.hidden = false;
+}
 filtersForm.addEventListener("submit", (event) => event.preventDefault());
 
 $("filters-toggle").addEventListener("click", () => {
@@ -329,9 +410,11 @@ bindKeys({
 
 // --- Go -----------------------------------------------------------------------------------------------------------
 showView(location.hash === "#risky" ? "risky" : "queue");
+const wanted = urlRead();
 setInterval(() => queue.tick(), 5000);
 // Drivers move and counters drift without a case event; a quiet refresh keeps them current.
 setInterval(() => { if (!document.hidden) sync.resync(); }, 60000);
 window.addEventListener("resize", () => map.resize());
 sync.start();
 sync.resync(); // the board shows at once; the socket's greeting brings a second snapshot that misses nothing
+if (wanted !== null) openCase(wanted);

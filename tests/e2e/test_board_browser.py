@@ -272,6 +272,36 @@ def test_the_panel_shows_the_evidence_and_a_held_message_that_a_dispatcher_sends
     assert not page.context.script_errors
 
 
+def test_a_case_found_by_search_has_an_address_that_opens_it_again_with_the_filters(
+    chromium, server, open_pages, alice, dave_stops, dave_token
+):
+    ended = failed_scan(server, dave_token, dave_stops[0])
+    ExceptionCase.objects.filter(pk=ended).update(state=ExceptionCase.State.RESOLVED)
+    failed_scan(server, dave_token, dave_stops[1], reason="RECIPIENT_ABSENT")
+    reference = dave_stops[0].order.reference
+    page = signed_in_page(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 900})
+    expect(row(page, ended)).to_have_count(0)  # resolved: not in the queue
+
+    page.get_by_label("Find a case").fill(reference[-4:])
+    hit = page.locator("#search-results .search-hit", has_text=reference)
+    expect(hit).to_be_visible(timeout=WAIT_MS)
+    shot(page, "board-search")
+    hit.click()
+    expect(page.locator("#panel-title")).to_contain_text(reference, timeout=WAIT_MS)
+    expect(page).to_have_url(re.compile(rf"[?&]case={ended}\b"))
+
+    page.get_by_label("State").select_option("escalated")
+    expect(page).to_have_url(re.compile(r"[?&]state=escalated\b"))
+    address = page.url
+    again = page.context.new_page()
+    again.goto(address)
+    expect(again.locator("#panel-title")).to_contain_text(reference, timeout=WAIT_MS)
+    expect(again.get_by_label("State")).to_have_value("escalated")
+    again.keyboard.press("Escape")
+    expect(again).not_to_have_url(re.compile(r"[?&]case="))
+    assert not page.context.script_errors
+
+
 def test_a_stale_action_is_refused_and_the_panel_refreshed(
     chromium, server, open_pages, alice, dave_stops, dave_token, settings
 ):

@@ -9,7 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from dispatch.models import AccessCredential, Address, Depot, Order
+from dispatch.models import AccessCredential, Address, Depot, Order, Recipient
 from exceptions.models import EscalationRule, ExceptionCase, ReplyIntent
 from tests.clock import TODAY, local
 from tests.factories import StopFactory as Stops
@@ -162,3 +162,30 @@ def test_a_held_window_says_whether_routing_has_room_then(alice, dave, dave_stop
 @pytest.mark.usefixtures("dave")
 def test_nothing_waiting_is_no_approval(alice, dave_stop):
     assert signed_in(alice).get(case_url(fail(dave_stop))).json()["approval"] is None
+
+
+# --- Finding a case ---------------------------------------------------------------------------------------------------
+
+
+def test_search_finds_open_and_ended_cases_by_order_name_address_and_last_phone_digits(alice, dave, dave_stop):
+    ended = fail(dave_stop, "RECIPIENT_ABSENT")
+    ExceptionCase.objects.filter(pk=ended.pk).update(state=ExceptionCase.State.RESOLVED)
+    Recipient.objects.filter(pk=dave_stop.order.recipient_id).update(name="Gabriela Rivera", phone="+13125550177")
+    other = fail(Stops(run=dave_stop.run), "ACCESS_DENIED")
+    board = signed_in(alice)
+
+    def found(text: str) -> list[int]:
+        response = board.get("/api/v1/board/search", {"q": text})
+        assert response.status_code == 200, response.json()
+        return [row["id"] for row in response.json()["cases"]]
+
+    assert found(dave_stop.order.reference.lower()) == [ended.pk]
+    assert found("rivera") == [ended.pk]
+    assert ended.pk in found(dave_stop.order.address.line1)
+    assert found("0177") == [ended.pk]
+    assert found("(0177)") == [ended.pk]
+    assert ended.pk not in found("5550")  # the middle of a number is not its last digits
+    assert other.pk in found(other.order.reference)
+    response = board.get("/api/v1/board/search", {"q": "x"})
+    assert (response.status_code, list(response.json()["fields"])) == (400, ["q"])
+    assert "+13125550177" not in board.get("/api/v1/board/search", {"q": "0177"}).content.decode()

@@ -207,6 +207,15 @@ def photo_is_a_404(world: DepotWorld) -> None:
     assert (response.status_code, response.json()["code"]) == (404, "photo_not_found")
 
 
+def search_finds_ones_depots_only(world: DepotWorld) -> None:
+    for case in (world.own, world.other):
+        response = world.alice.get(url("board-search"), {"q": case.order.reference})
+        assert response.status_code == 200
+        found = [row["id"] for row in response.json()["cases"]]
+        assert found == ([world.own.pk] if case == world.own else [])
+    assert world.other.order.reference not in response.content.decode()
+
+
 def risky_stops_of_ones_depots_only(world: DepotWorld) -> None:
     for case in (world.own, world.other):
         StopRisk.objects.create(stop_id=case.stop_id, score=0.9, reasons=[{"code": "no_code", "label": "No code"}])
@@ -235,6 +244,7 @@ DEPOT_CHECKS: dict[str, Callable[[DepotWorld], None]] = {
     "board-snapshot": snapshot_holds_ones_depots_only,
     "board-case": case_is_a_404,
     "board-case-photo": photo_is_a_404,
+    "board-search": search_finds_ones_depots_only,
     "board-risky-stops": risky_stops_of_ones_depots_only,
     "metrics": metrics_count_ones_depots_only,
     "metrics-csv": lambda world: metrics_count_ones_depots_only(world, "metrics-csv"),

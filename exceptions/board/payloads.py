@@ -16,6 +16,7 @@ from typing import Any, TypedDict
 
 from dispatch.masking import MASK
 from exceptions.models import ExceptionCase
+from exceptions.workflow.vocabulary import PLAYBOOK_HANDOFF
 
 # Lookups for ``.values()``; ``case_row_of`` fills the same keys from a loaded case.
 CASE_ROW_VALUES = (
@@ -44,6 +45,10 @@ CASE_ROW_VALUES = (
     "next_action_due_at",
     "order__address__latitude",
     "order__address__longitude",
+    "scan__photo",
+    "order__declared_value",
+    "order__signature_required",
+    "order__window_end",
 )
 
 
@@ -64,6 +69,8 @@ class CaseRow(TypedDict):
     pending_outcome: str
     outcome: str
     escalation_reason: str
+    escalation_note: str  # the escalation reason when it says more than the state (not the playbook's hand-off)
+    facts: list[str]  # what a dispatcher decides from at a glance: "photo", "$79", "signature", "window missed"
     assigned_to: str | None
     opened_at: str | None
     sla_due_at: str | None
@@ -117,6 +124,8 @@ def case_row(values: Mapping[str, Any]) -> CaseRow:
         "pending_outcome": values["pending_outcome"],
         "outcome": values["outcome"],
         "escalation_reason": values["escalation_reason"],
+        "escalation_note": "" if values["escalation_reason"] == PLAYBOOK_HANDOFF else values["escalation_reason"],
+        "facts": _facts(values),
         "assigned_to": values["assigned_to__username"],
         "opened_at": iso(values["opened_at"]),
         "sla_due_at": iso(values["sla_due_at"]),
@@ -128,6 +137,20 @@ def case_row(values: Mapping[str, Any]) -> CaseRow:
         "lng": values["order__address__longitude"],
         "needs_human": state == ExceptionCase.State.ESCALATED or bool(values["requires_approval"]),
     }
+
+
+def _facts(values: Mapping[str, Any]) -> list[str]:
+    facts = []
+    if values.get("scan__photo"):
+        facts.append("photo")
+    if values.get("order__declared_value"):
+        facts.append(f"${values['order__declared_value']:,.0f}")
+    if values.get("order__signature_required"):
+        facts.append("signature")
+    window_end, opened = values.get("order__window_end"), values.get("opened_at")
+    if window_end is not None and opened is not None and opened > window_end:
+        facts.append("window missed")
+    return facts
 
 
 def case_row_of(case: ExceptionCase, *, last_summary: str = "") -> CaseRow:
@@ -165,6 +188,10 @@ def case_row_of(case: ExceptionCase, *, last_summary: str = "") -> CaseRow:
             "next_action_due_at": case.next_action_due_at,
             "order__address__latitude": address.latitude,
             "order__address__longitude": address.longitude,
+            "scan__photo": case.scan.photo.name if case.scan_id else "",
+            "order__declared_value": case.order.declared_value,
+            "order__signature_required": case.order.signature_required,
+            "order__window_end": case.order.window_end,
             "last_summary": last_summary,
         }
     )

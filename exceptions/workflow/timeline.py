@@ -131,6 +131,7 @@ CASE_RELATED = (
     "reason_code",
     "depot",
     "assigned_to",
+    "scan",
 )
 
 

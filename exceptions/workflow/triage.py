@@ -18,6 +18,7 @@ from exceptions.workflow.timeline import CASE_RELATED, _case_webhook, _change, _
 from exceptions.workflow.vocabulary import (
     ASK_TOPICS,
     DEFAULT_SLA,
+    PLAYBOOK_HANDOFF,
     TRIAGE_GRACE,
     Actor,
     Kind,
@@ -246,7 +247,7 @@ def _playbook_advance(case: ExceptionCase, now: dt.datetime) -> None:
             _escalate(
                 case,
                 now,
-                reason="The playbook hands this case to a dispatcher.",
+                reason=PLAYBOOK_HANDOFF,
                 priority=step.priority,
                 playbook_step=position,
             )

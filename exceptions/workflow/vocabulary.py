@@ -23,6 +23,9 @@ Timer = ExceptionCase.Timer
 Kind = CaseEvent.Kind
 Actor = CaseEvent.Actor
 
+# Why a case escalated by its playbook's own step is a dispatcher's: it says nothing more than the state does.
+PLAYBOOK_HANDOFF = "The playbook hands this case to a dispatcher."
+
 # Until triage has run, the case is swept after this long (a lost enqueue is picked up).
 TRIAGE_GRACE = dt.timedelta(seconds=60)
 # Routing answers within seconds; after this the case goes to a dispatcher.

@@ -189,3 +189,25 @@ def test_search_finds_open_and_ended_cases_by_order_name_address_and_last_phone_
     response = board.get("/api/v1/board/search", {"q": "x"})
     assert (response.status_code, list(response.json()["fields"])) == (400, ["q"])
     assert "+13125550177" not in board.get("/api/v1/board/search", {"q": "0177"}).content.decode()
+
+
+# --- The queue's row: the reason once, with the facts ----------------------------------------------------------------
+
+
+def test_a_row_carries_the_facts_a_dispatcher_decides_from_and_no_generic_reason(
+    alice, dave, dave_stop, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    Order.objects.filter(pk=dave_stop.order_id).update(
+        declared_value=79, signature_required=True, window_end=timezone.now() - dt.timedelta(hours=1)
+    )
+    case = scan_with_evidence(dave_stop, metres_north=5, accuracy=5, note="box open")
+    ExceptionCase.objects.filter(pk=case.pk).update(
+        state=ExceptionCase.State.ESCALATED, escalation_reason="The playbook hands this case to a dispatcher."
+    )
+
+    (row,) = [r for r in signed_in(alice).get("/api/v1/board/snapshot").json()["cases"] if r["id"] == case.pk]
+
+    assert row["facts"] == ["photo", "$79", "signature", "window missed"]
+    assert row["escalation_note"] == ""
+    assert row["escalation_reason"] == "The playbook hands this case to a dispatcher."

@@ -449,7 +449,7 @@ def test_the_board_is_usable_on_a_phone(chromium, server, open_pages, alice, dav
     ahead = start - timezone.now()
     assert dt.timedelta(hours=1, minutes=55) < ahead <= dt.timedelta(hours=2, minutes=15), window
     assert end - start == dt.timedelta(hours=2), window
-    panel.get_by_role("button", name="Close the case").tap()
+    panel.get_by_role("button", name="Close this panel").tap()
     expect(panel).to_be_hidden()
 
 

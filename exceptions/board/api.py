@@ -30,7 +30,7 @@ from dispatch.api.parsers import JSONParser
 from dispatch.models import Depot, ScanEvent, User
 from exceptions import workflow
 from exceptions.board import reads, risk_board
-from exceptions.board.payloads import CaseDetail, CaseRow, SearchResult, text_masked
+from exceptions.board.payloads import CaseDetail, CaseRow, SearchResult, WaitingParcels, text_masked
 from exceptions.models import ExceptionCase
 
 # Ids beyond a bigint are no case at all (and would fail in the database, not as a 404).
@@ -201,6 +201,26 @@ class RiskyStopsView(BoardView):
         values = params.validated_data
         depots = self.depots(request, depot_id=values.get("depot"))
         return Response(risk_board.risky_stops(depots=depots, day=cast(risk_board.Day, values["day"])))
+
+
+class BoardWaitingView(BoardView):
+    class InputSerializer(serializers.Serializer[Any]):
+        depot = serializers.IntegerField(
+            required=False, min_value=1, max_value=MAX_ID, help_text="One of your depots; default: all of them."
+        )
+
+    @extend_schema(
+        operation_id="board_waiting",
+        summary="Parcels moved to a day with no run planned yet, waiting for that day's plan",
+        description=f"Soonest day first, at most {reads.WAITING_LIMIT} of `total`.",
+        parameters=[InputSerializer],
+        responses={200: _schema(WaitingParcels), 400: INVALID, 404: errors(depot_not_found=NO_DEPOT)},
+    )
+    def get(self, request: Request, version: str) -> Response:
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        depots = self.depots(request, depot_id=params.validated_data.get("depot"))
+        return Response(reads.parcels_waiting(depot_ids=[depot.pk for depot in depots]))
 
 
 class BoardSearchView(BoardView):

@@ -327,6 +327,27 @@ class Approval(TypedDict):
     slot: str | None  # for a window: "open" (routing has room then) or "full"; None otherwise
 
 
+class WaitingParcel(TypedDict):
+    """A parcel rescheduled to a day whose runs are not planned yet: it goes into that day's plan."""
+
+    case_id: int
+    depot_id: int
+    order_reference: str
+    recipient_name: str
+    address: str
+    reason_label: str
+    planned_day: str
+    window_start: str | None
+    window_end: str | None
+    since: str | None
+
+
+class WaitingParcels(TypedDict):
+    parcels: list[WaitingParcel]
+    total: int
+    limit: int
+
+
 class SearchResult(TypedDict):
     cases: list[CaseRow]
     limit: int

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from dispatch import realtime, roles
 from dispatch.masking import phone_masked
-from dispatch.models import Depot, Driver, User
+from dispatch.models import Depot, Driver, Order, Stop, User
 from dispatch.selectors import user_depots
 from exceptions import ports
 from exceptions.board import payloads
@@ -125,6 +125,43 @@ def cases_search(*, depot_ids: Sequence[int], text: str) -> list[CaseRow]:
     ids = list(found.values_list("pk", flat=True)[:SEARCH_LIMIT])
     rows = {row["id"]: row for row in case_rows(ExceptionCase.objects.filter(pk__in=ids))}
     return [rows[pk] for pk in ids if pk in rows]
+
+
+# --- Parcels waiting for a later day's plan ---------------------------------------------------------------------------
+
+WAITING_LIMIT = 200
+
+
+def parcels_waiting(*, depot_ids: Sequence[int]) -> payloads.WaitingParcels:
+    """Parcels moved to a day with no run planned yet, soonest day first: still rescheduled, on no run."""
+    cases = (
+        ExceptionCase.objects.filter(
+            depot_id__in=depot_ids,
+            outcome=ExceptionCase.Outcome.RESCHEDULED_LATER,
+            outcome_detail__has_key="planned_day",
+            order__status=Order.Status.RESCHEDULED,
+        )
+        .exclude(order__stops__status=Stop.Status.PENDING)
+        .select_related("order__recipient", "order__address", "reason_code")
+        .order_by("outcome_detail__planned_day", "order__window_start", "pk")
+    )
+    total = cases.count()
+    parcels: list[payloads.WaitingParcel] = [
+        {
+            "case_id": case.pk,
+            "depot_id": case.depot_id,
+            "order_reference": case.order.reference,
+            "recipient_name": case.order.recipient.name,
+            "address": str(case.order.address),
+            "reason_label": case.reason_code.label,
+            "planned_day": str(case.outcome_detail["planned_day"]),
+            "window_start": payloads.iso(case.order.window_start),
+            "window_end": payloads.iso(case.order.window_end),
+            "since": payloads.iso(case.resolved_at),
+        }
+        for case in cases[:WAITING_LIMIT]
+    ]
+    return {"parcels": parcels, "total": total, "limit": WAITING_LIMIT}
 
 
 # --- The snapshot ---------------------------------------------------------------------------------------------------

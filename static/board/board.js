@@ -6,6 +6,7 @@ import { BoardMap } from "./map.js";
 import { CasePanel } from "./panel.js";
 import { CLOSED_STATES, QueueView, compareCases, matches } from "./queue.js";
 import { RiskyView } from "./risky.js";
+import { WaitingView } from "./waiting.js";
 import { duration, fullTime, getJSON, h, query, readConfig } from "./util.js";
 
 const config = readConfig("board-config");
@@ -75,9 +76,18 @@ const panel = new CasePanel({
 });
 
 const risky = new RiskyView({ root: $("view-risky"), url: config.riskyUrl, depots });
+const waiting = new WaitingView({
+  root: $("view-waiting"),
+  url: config.waitingUrl,
+  depots,
+  onOpen: (id) => {
+    showView("queue");
+    openCase(id);
+  },
+});
 
 // --- Views: the exception queue (with its map), or the risky stops of today or tomorrow --------------------------
-const VIEWS = { queue: "tab-queue", risky: "tab-risky" };
+const VIEWS = { queue: "tab-queue", risky: "tab-risky", waiting: "tab-waiting" };
 const tabs = Object.values(VIEWS).map((id) => $(id));
 const viewOf = (tab) => Object.keys(VIEWS).find((name) => VIEWS[name] === tab.id);
 
@@ -97,13 +107,11 @@ function showView(name, { focus = false } = {}) {
   document.body.dataset.view = name;
   const hash = name === "queue" ? "" : `#${name}`;
   if (location.hash !== hash) history.replaceState(null, "", `${location.pathname}${location.search}${hash}`);
-  if (name === "risky") {
-    if (panel.isOpen) panel.close(); // the case drawer belongs to the queue
-    risky.show();
-  } else {
-    risky.hide();
-    setTimeout(() => map.resize(), 0);
-  }
+  if (name !== "queue" && panel.isOpen) panel.close(); // the case drawer belongs to the queue
+  if (name === "risky") risky.show();
+  else risky.hide();
+  if (name === "waiting") waiting.show();
+  if (name === "queue") setTimeout(() => map.resize(), 0);
   if (focus) $(VIEWS[name]).focus();
 }
 
@@ -409,7 +417,7 @@ bindKeys({
 });
 
 // --- Go -----------------------------------------------------------------------------------------------------------
-showView(location.hash === "#risky" ? "risky" : "queue");
+showView(location.hash.slice(1) in VIEWS ? location.hash.slice(1) : "queue");
 const wanted = urlRead();
 setInterval(() => queue.tick(), 5000);
 // Drivers move and counters drift without a case event; a quiet refresh keeps them current.

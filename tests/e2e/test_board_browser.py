@@ -22,7 +22,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from dispatch.models import ApiToken, ReasonCode, Recipient, Stop
+from dispatch.models import ApiToken, Order, ReasonCode, Recipient, Stop
 from dispatch.services import api_token_issue
 from dispatch.services.scans import scan_record
 from exceptions import workflow
@@ -299,6 +299,31 @@ def test_a_case_found_by_search_has_an_address_that_opens_it_again_with_the_filt
     expect(again.get_by_label("State")).to_have_value("escalated")
     again.keyboard.press("Escape")
     expect(again).not_to_have_url(re.compile(r"[?&]case="))
+    assert not page.context.script_errors
+
+
+def test_a_parcel_moved_to_a_day_not_planned_yet_is_listed_under_later_runs(
+    chromium, server, open_pages, alice, dave_stops, dave_token
+):
+    case_id = failed_scan(server, dave_token, dave_stops[0], reason="RECIPIENT_ABSENT")
+    case = ExceptionCase.objects.get(pk=case_id)
+    ExceptionCase.objects.filter(pk=case_id).update(
+        state=ExceptionCase.State.RESOLVED,
+        outcome=ExceptionCase.Outcome.RESCHEDULED_LATER,
+        outcome_detail={"planned_day": "2026-11-20"},
+        resolved_at=timezone.now(),
+    )
+    Order.objects.filter(pk=case.order_id).update(status=Order.Status.RESCHEDULED)
+    Stop.objects.filter(pk=case.stop_id).update(status=Stop.Status.RESCHEDULED)
+    page = signed_in_page(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 900})
+
+    page.get_by_role("tab", name="Later runs").click()
+    waiting = page.locator("#waiting-rows tr", has_text=case.order.reference)
+    expect(waiting).to_contain_text("Fri 20 Nov", timeout=WAIT_MS)
+    expect(page.locator("#waiting-count")).to_have_text("1 parcel")
+    shot(page, "board-later-runs")
+    waiting.get_by_role("button", name=case.order.reference).click()
+    expect(page.locator("#panel-title")).to_contain_text(case.order.reference, timeout=WAIT_MS)
     assert not page.context.script_errors
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from dispatch.models import AccessCredential, Address, Depot, Order, Recipient
+from dispatch.models import AccessCredential, Address, Depot, Order, Recipient, Stop
 from exceptions.models import EscalationRule, ExceptionCase, ReplyIntent
 from tests.clock import TODAY, local
 from tests.factories import StopFactory as Stops
@@ -211,3 +211,38 @@ def test_a_row_carries_the_facts_a_dispatcher_decides_from_and_no_generic_reason
     assert row["facts"] == ["photo", "$79", "signature", "window missed"]
     assert row["escalation_note"] == ""
     assert row["escalation_reason"] == "The playbook hands this case to a dispatcher."
+
+
+# --- Parcels waiting for a later day's plan ---------------------------------------------------------------------------
+
+
+def test_parcels_moved_to_a_day_with_no_run_yet_are_listed_soonest_first_until_a_run_takes_them(alice, dave):
+    zone = dave.depot.time_zone
+    waiting = []
+    for day, hour in (("2026-11-21", 9), ("2026-11-20", 14)):
+        stop = Stops(run__driver=dave)
+        case = fail(stop, "RECIPIENT_ABSENT")
+        start = dt.datetime.fromisoformat(f"{day}T{hour:02d}:00").replace(tzinfo=zone)
+        ExceptionCase.objects.filter(pk=case.pk).update(
+            state=ExceptionCase.State.RESOLVED,
+            outcome=ExceptionCase.Outcome.RESCHEDULED_LATER,
+            outcome_detail={"planned_day": day},
+            resolved_at=timezone.now(),
+        )
+        Order.objects.filter(pk=stop.order_id).update(
+            status=Order.Status.RESCHEDULED, window_start=start, window_end=start + dt.timedelta(hours=2)
+        )
+        Stop.objects.filter(pk=stop.pk).update(status=Stop.Status.RESCHEDULED)
+        waiting.append(case)
+    board = signed_in(alice)
+
+    body = board.get("/api/v1/board/waiting").json()
+
+    assert [parcel["case_id"] for parcel in body["parcels"]] == [waiting[1].pk, waiting[0].pk]
+    assert (body["total"], body["parcels"][0]["planned_day"]) == (2, "2026-11-20")
+    assert dt.datetime.fromisoformat(body["parcels"][0]["window_start"]).astimezone(zone).hour == 14
+    # The next day's plan takes one: it leaves the list.
+    taken = waiting[1]
+    Stops(run__driver=dave, order=taken.order, status=Stop.Status.PENDING)
+    Order.objects.filter(pk=taken.order_id).update(status=Order.Status.PENDING)
+    assert [parcel["case_id"] for parcel in board.get("/api/v1/board/waiting").json()["parcels"]] == [waiting[0].pk]

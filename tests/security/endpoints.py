@@ -24,7 +24,16 @@ DESK_AUTH = frozenset({"login", "logout"})
 DESK_PAGES = frozenset({"board", "analytics"})
 # Reads of the desk, by session, scoped to the dispatcher's depots.
 DEPOT_READS = frozenset(
-    {"board-snapshot", "board-case", "board-case-photo", "board-search", "board-risky-stops", "metrics", "metrics-csv"}
+    {
+        "board-snapshot",
+        "board-case",
+        "board-case-photo",
+        "board-search",
+        "board-waiting",
+        "board-risky-stops",
+        "metrics",
+        "metrics-csv",
+    }
 )
 # The driver app, by driver token, scoped to the requesting driver.
 DRIVER = frozenset(

@@ -22,7 +22,16 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from dispatch.models import AccessCredential, ApiToken, Driver, DriverInstruction, Recipient, ScanEvent, Stop
+from dispatch.models import (
+    AccessCredential,
+    ApiToken,
+    Driver,
+    DriverInstruction,
+    Order,
+    Recipient,
+    ScanEvent,
+    Stop,
+)
 from dispatch.services import instruction_push
 from exceptions.models import CaseEvent, ExceptionCase, PreArrivalContact, StopRisk
 from outreach.models import Message
@@ -216,6 +225,23 @@ def search_finds_ones_depots_only(world: DepotWorld) -> None:
     assert world.other.order.reference not in response.content.decode()
 
 
+def waiting_parcels_of_ones_depots_only(world: DepotWorld) -> None:
+    for case in (world.own, world.other):
+        ExceptionCase.objects.filter(pk=case.pk).update(
+            state=ExceptionCase.State.RESOLVED,
+            outcome=ExceptionCase.Outcome.RESCHEDULED_LATER,
+            outcome_detail={"planned_day": "2026-11-20"},
+        )
+        Order.objects.filter(pk=case.order_id).update(status=Order.Status.RESCHEDULED)
+        Stop.objects.filter(pk=case.stop_id).update(status=Stop.Status.RESCHEDULED)
+
+    response = world.alice.get(url("board-waiting"))
+
+    assert [parcel["case_id"] for parcel in response.json()["parcels"]] == [world.own.pk]
+    assert world.other.order.reference not in response.content.decode()
+    assert world.alice.get(url("board-waiting"), {"depot": world.other.depot_id}).status_code == 404
+
+
 def risky_stops_of_ones_depots_only(world: DepotWorld) -> None:
     for case in (world.own, world.other):
         StopRisk.objects.create(stop_id=case.stop_id, score=0.9, reasons=[{"code": "no_code", "label": "No code"}])
@@ -245,6 +271,7 @@ DEPOT_CHECKS: dict[str, Callable[[DepotWorld], None]] = {
     "board-case": case_is_a_404,
     "board-case-photo": photo_is_a_404,
     "board-search": search_finds_ones_depots_only,
+    "board-waiting": waiting_parcels_of_ones_depots_only,
     "board-risky-stops": risky_stops_of_ones_depots_only,
     "metrics": metrics_count_ones_depots_only,
     "metrics-csv": lambda world: metrics_count_ones_depots_only(world, "metrics-csv"),

@@ -22,7 +22,7 @@ from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
 if TYPE_CHECKING:
-    from dispatch.models import Depot, ScanEvent
+    from dispatch.models import Depot, ScanEvent, Stop
 
 
 class Desk(Protocol):
@@ -34,6 +34,10 @@ class Desk(Protocol):
 
     def day_planned(self, *, depot: Depot, service_date: dt.date) -> None:
         """A depot's day was imported: its stops are scored for texts ahead of the driver."""
+
+    def call_recipient(self, *, stop: Stop, caller_phone: str, user_id: int) -> str:
+        """Ring ``caller_phone`` (a driver's) and bridge the stop's recipient through the company's line; "" when
+        the call is being placed, else why not."""
 
 
 class Routing(Protocol):
@@ -52,6 +56,9 @@ class NoDesk:
 
     def day_planned(self, *, depot: Depot, service_date: dt.date) -> None:
         return None
+
+    def call_recipient(self, *, stop: Stop, caller_phone: str, user_id: int) -> str:
+        return "No phone line is set up."
 
 
 class NoRouting:

@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
-from exceptions import prevention, workflow
+from exceptions import ports, prevention, workflow
 from exceptions.models import ExceptionCase, PreArrivalContact
 from exceptions.ports import ReplyIntent, Understanding
 from exceptions.tasks import risk_score_plan_task, risk_score_runs_task
 from exceptions.workflow import case_open, case_stop_delivered
 
 if TYPE_CHECKING:
-    from dispatch.models import Depot, ScanEvent
+    from dispatch.models import Depot, ScanEvent, Stop
 
 
 class Inbox:
@@ -31,6 +31,16 @@ class Inbox:
 
     def scan_delivered(self, *, scan: ScanEvent) -> None:
         case_stop_delivered(scan=scan)
+
+    def call_recipient(self, *, stop: Stop, caller_phone: str, user_id: int) -> str:
+        # On the open case's line when there is one, so the call's ending lands on its timeline.
+        case = ExceptionCase.objects.filter(stop=stop, state__in=ExceptionCase.OPEN_STATES).order_by("-pk").first()
+        outreach = ports.outreach()
+        if case is not None:
+            placed = outreach.call(case=case, caller_phone=caller_phone, user_id=user_id, caller="driver")
+        else:
+            placed = outreach.call_ahead(stop=stop, caller_phone=caller_phone, user_id=user_id)
+        return "" if placed.reachable else placed.reason
 
     def day_planned(self, *, depot: Depot, service_date: dt.date) -> None:
         depot_id, day = depot.pk, service_date.isoformat()
@@ -66,6 +76,10 @@ def ahead_replied(*, stop_id: int, understood: Understanding, now: dt.datetime) 
     # STOP and START are the carrier's business and outreach's (the recipient's consent), not the stop's.
     if understood.intent not in (ReplyIntent.OPT_OUT, ReplyIntent.OPT_IN):
         prevention.prearrival_reply_apply(stop_id=stop_id, understood=understood, now=now)
+
+
+def case_call_ended(*, case_id: int, summary: str, user_id: int | None, call_id: int, caller: str) -> None:
+    workflow.case_call_ended(case_id=case_id, summary=summary, user_id=user_id, call_id=call_id, caller=caller)
 
 
 def case_unreachable(*, case_id: int, reason: str) -> None:

@@ -94,6 +94,16 @@ class Outreach(Protocol):
     def send_now(self, *, case: ExceptionCase, message_id: int) -> bool:
         """Send at once a message of the case that the recipient's quiet hours hold; False when none is held."""
 
+    def can_call(self, *, recipient: Recipient) -> bool:
+        """Whether the board can connect a call to this recipient (a phone line is set up, a number on file)."""
+
+    def call(self, *, case: ExceptionCase, caller_phone: str, user_id: int, caller: str = "dispatcher") -> AskResult:
+        """Ring ``caller_phone`` (a ``caller``'s: dispatcher or driver) and bridge the case's recipient, both shown
+        the company's number; how it ends comes back to the desk (``inbox.case_call_ended``)."""
+
+    def call_ahead(self, *, stop: Stop, caller_phone: str, user_id: int, caller: str = "driver") -> AskResult:
+        """The same for a stop with no open case (a driver calling ahead of the visit)."""
+
     def can_reach(self, *, recipient: Recipient) -> bool:
         """Whether a message would reach this recipient now, on any channel (the board offers "Message" then)."""
 
@@ -163,6 +173,15 @@ class NoOutreach:
 
     def send_now(self, *, case: ExceptionCase, message_id: int) -> bool:
         return False
+
+    def can_call(self, *, recipient: Recipient) -> bool:
+        return False
+
+    def call(self, *, case: ExceptionCase, caller_phone: str, user_id: int, caller: str = "dispatcher") -> AskResult:
+        return AskResult(reachable=False, reason="No phone line is set up.")
+
+    def call_ahead(self, *, stop: Stop, caller_phone: str, user_id: int, caller: str = "driver") -> AskResult:
+        return AskResult(reachable=False, reason="No phone line is set up.")
 
     def can_reach(self, *, recipient: Recipient) -> bool:
         return False

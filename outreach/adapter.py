@@ -24,8 +24,9 @@ from exceptions.models import ExceptionCase
 from exceptions.ports import AskResult, ReplyIntent, TextsSent, Topic, Understanding, place_words
 from outreach import wording
 from outreach.backends import push_configured, whatsapp_configured
+from outreach.calls import CallError, call_place, voice_configured
 from outreach.links import link_for, link_url
-from outreach.models import Channel, Conversation, Message, MessageTemplate
+from outreach.models import Call, Channel, Conversation, Message, MessageTemplate
 from outreach.outcome_words import eta_words, pickup_words, slot_words
 from outreach.readback import CONFIRM_KEYS, heard_words, next_words
 from outreach.segments import sms_segments
@@ -172,6 +173,21 @@ class SmsOutreach:
     def send_now(self, *, case: ExceptionCase, message_id: int) -> bool:
         return message_send_now(case_id=case.pk, message_id=message_id)
 
+    def can_call(self, *, recipient: Recipient) -> bool:
+        return voice_configured() and bool(recipient.phone)
+
+    def call(self, *, case: ExceptionCase, caller_phone: str, user_id: int, caller: str = "dispatcher") -> AskResult:
+        conversation, _ = Conversation.objects.get_or_create(case=case, defaults={"recipient": case.order.recipient})
+        return _call(
+            conversation, caller=caller, caller_phone=caller_phone, user_id=user_id, about=case.order.reference
+        )
+
+    def call_ahead(self, *, stop: Stop, caller_phone: str, user_id: int, caller: str = "driver") -> AskResult:
+        conversation, _ = Conversation.objects.get_or_create(stop=stop, defaults={"recipient": stop.order.recipient})
+        return _call(
+            conversation, caller=caller, caller_phone=caller_phone, user_id=user_id, about=stop.order.reference
+        )
+
     def can_reach(self, *, recipient: Recipient) -> bool:
         return _channel(recipient) is not None
 
@@ -304,6 +320,16 @@ def _channel(recipient: Recipient) -> str | None:
     return Channel.PUSH if push else None
 
 
+def _call(conversation: Conversation, *, caller: str, caller_phone: str, user_id: int, about: str) -> AskResult:
+    try:
+        call_place(
+            conversation=conversation, caller_phone=caller_phone, caller=caller, placed_by_id=user_id, about=about
+        )
+    except CallError as exc:
+        return AskResult(reachable=False, reason=str(exc))
+    return AskResult(reachable=True)
+
+
 class DeskAnswers:
     def reply_to(self, *, from_phone: str) -> Conversation | None:
         conversations = Conversation.objects.filter(recipient__phone=from_phone).select_related(
@@ -329,6 +355,13 @@ class DeskAnswers:
             inbox.case_replied(case_id=conversation.case_id, understood=understood, now=now)
         elif conversation.stop_id is not None:
             inbox.ahead_replied(stop_id=conversation.stop_id, understood=understood, now=now)
+
+    def call_ended(self, *, call: Call, summary: str) -> None:
+        case_id = call.conversation.case_id
+        if case_id is not None:
+            inbox.case_call_ended(
+                case_id=case_id, summary=summary, user_id=call.placed_by_id, call_id=call.pk, caller=call.caller
+            )
 
     def link_conversation(self, *, stop: Stop) -> Conversation | None:
         case = (

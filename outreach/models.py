@@ -173,3 +173,40 @@ class RecipientLink(models.Model):
 
     def __str__(self) -> str:
         return f"Link for stop {self.stop_id}"
+
+
+class Call(models.Model):
+    """A call that connects: Twilio rings the caller's own phone, then bridges the recipient; each sees the
+    company's number, never the other's."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Placing"
+        RINGING = "ringing", "Ringing the caller"
+        IN_PROGRESS = "in-progress", "Caller answered"
+        COMPLETED = "completed", "Ended"
+        BUSY = "busy", "Caller busy"
+        NO_ANSWER = "no-answer", "Caller did not answer"
+        FAILED = "failed", "Failed"
+        CANCELED = "canceled", "Cancelled"
+
+    ENDED = frozenset({Status.COMPLETED, Status.BUSY, Status.NO_ANSWER, Status.FAILED, Status.CANCELED})
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="calls")
+    caller = models.CharField(max_length=16, help_text="dispatcher or driver")
+    placed_by = models.ForeignKey(
+        "dispatch.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="calls_placed"
+    )
+    provider_sid = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    # How the recipient's leg went (Twilio's DialCallStatus): answered ("completed"), busy, no-answer, failed.
+    recipient_status = models.CharField(max_length=16, blank=True)
+    duration_s = models.PositiveIntegerField(null=True, blank=True, help_text="Talk time with the recipient.")
+    error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Call #{self.pk} ({self.status})"

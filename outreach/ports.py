@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from dispatch.models import Stop
-    from outreach.models import Conversation
+    from outreach.models import Call, Conversation
     from outreach.understanding.meaning import Understanding
 
 
@@ -53,6 +53,9 @@ class Desk(Protocol):
     def stop_eta(self, *, stop: Stop, now: dt.datetime) -> dt.datetime | None:
         """When the driver should reach the stop, from where the van is now (the plan's time without routing)."""
 
+    def call_ended(self, *, call: Call, summary: str) -> None:
+        """A call through the company's line ended: ``summary`` says how, for the case's timeline."""
+
 
 class NoDesk:
     """No desk: replies are stored and understood, and nothing follows."""
@@ -75,6 +78,9 @@ class NoDesk:
         return None
 
     def link_conversation(self, *, stop: Stop) -> Conversation | None:
+        return None
+
+    def call_ended(self, *, call: Call, summary: str) -> None:
         return None
 
     def windows_open(

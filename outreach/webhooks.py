@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
+from outreach import calls, ports
 from outreach.services import INBOUND_SID_MAX, inbound_receive, message_status_record
 
 TWIML = "application/xml"
@@ -67,3 +68,40 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
         error_code=int(code) if code.isascii() and code.isdigit() and len(code) < 10 else None,
     )
     return HttpResponse(status=204)
+
+
+def _told(ended: calls.CallEnded | None) -> None:
+    if ended is not None:
+        ports.desk().call_ended(call=ended.call, summary=ended.summary)
+
+
+@csrf_exempt
+@require_POST
+def twilio_call_status(request: HttpRequest) -> HttpResponse:
+    """The caller's leg: ringing, answered, ended or never answered."""
+    if not _signed(request):
+        return HttpResponseForbidden("Invalid Twilio signature.")
+    _told(
+        calls.call_status_record(
+            provider_sid=_param(request, "CallSid")[:SID_MAX], status=_param(request, "CallStatus")
+        )
+    )
+    return HttpResponse(status=204)
+
+
+@csrf_exempt
+@require_POST
+def twilio_call_dialed(request: HttpRequest) -> HttpResponse:
+    """The recipient's leg, when the ``<Dial>`` ends: answered and for how long, busy, no answer."""
+    if not _signed(request):
+        return HttpResponseForbidden("Invalid Twilio signature.")
+    call_id, duration = request.GET.get("call", ""), _param(request, "DialCallDuration")
+    if not call_id.isascii() or not call_id.isdigit() or len(call_id) > 18:
+        return HttpResponse("call must be the call's id.", status=400)
+    ended = calls.call_dialed_record(
+        call_id=int(call_id),
+        dial_status=_param(request, "DialCallStatus"),
+        duration=int(duration) if duration.isascii() and duration.isdigit() and len(duration) < 7 else None,
+    )
+    _told(ended)
+    return _twiml()

@@ -194,6 +194,8 @@ TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")
 TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER", "")
 TWILIO_MESSAGING_SERVICE_SID = env_str("TWILIO_MESSAGING_SERVICE_SID", "")
 TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL", "")
+# The number calls come from (the board's and the driver app's Call); TWILIO_FROM_NUMBER when empty.
+TWILIO_VOICE_NUMBER = env_str("TWILIO_VOICE_NUMBER", "")
 # WhatsApp through the same Messaging API, for recipients who prefer it: the WhatsApp sender ("whatsapp:+1415..."),
 # and the Content API template (an approved utility template whose one variable is the text) for a message
 # outside the 24 hours after the recipient last wrote; without one, such a message goes by SMS.

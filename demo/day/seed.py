@@ -333,6 +333,8 @@ def demo_day_seed(
                 first_name="Dana",
             )
             dispatcher.depots.set([depot])
+            # A fictional 555 number: the board's Call rings it first, on the fake Twilio.
+            User.objects.filter(pk=dispatcher.pk).update(phone="+13125550199")
 
     stops_by_building: dict[str, int] = defaultdict(int)
     for delivery in plan.deliveries:

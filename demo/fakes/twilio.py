@@ -17,6 +17,10 @@ Like Twilio, it calls back: ``report_status`` posts a delivery status to the
 message's status callback and ``reply`` posts a recipient's text to the
 inbound webhook, both signed with the account's auth token.
 
+Calls (``/Calls.json``) are recorded in ``calls`` and accepted; ``call_status``
+reports the caller's leg to the call's status callback and ``call_dialed`` how
+the recipient's leg went to the ``<Dial>``'s action in the call's TwiML.
+
 The demo runs it as a process (``python -m demo.fakes.twilio --port 8099``):
 it accepts every message and reports it delivered a moment later, so the
 desk shows texts going out through the real SDK without reaching a phone.
@@ -24,7 +28,9 @@ desk shows texts going out through the real SDK without reaching a phone.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import uuid
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
@@ -45,6 +51,7 @@ class FakeTwilio(ScriptedServer[Answer]):
     def __init__(self, *, port: int = 0) -> None:
         self.posts: list[dict[str, str]] = []
         self.accepted: list[dict[str, str]] = []
+        self.calls: list[dict[str, str]] = []
         super().__init__(default=201, name="fake-twilio", port=port)
 
     @property
@@ -66,6 +73,19 @@ class FakeTwilio(ScriptedServer[Answer]):
         """A recipient texts back: Twilio posts the inbound message to our webhook."""
         params = {"MessageSid": f"SM{uuid.uuid4().hex}", "From": sender, "To": "+13125550000", "Body": body}
         return self.post_to(url, params, auth_token=auth_token)
+
+    def call_status(self, sid: str, status: str, *, auth_token: str) -> int:
+        """The caller's leg moved on (ringing, in-progress, completed, no-answer, busy)."""
+        call = next(c for c in self.calls if c.get("Sid") == sid)
+        return self.post_to(call["StatusCallback"], {"CallSid": sid, "CallStatus": status}, auth_token=auth_token)
+
+    def call_dialed(self, sid: str, dial_status: str, *, duration: int = 0, auth_token: str) -> int:
+        """The ``<Dial>`` to the recipient ended: Twilio posts to its action."""
+        call = next(c for c in self.calls if c.get("Sid") == sid)
+        found = re.search(r'action="([^"]+)"', call.get("Twiml", ""))
+        assert found is not None, "the call's TwiML has no <Dial action>"
+        params = {"CallSid": sid, "DialCallStatus": dial_status, "DialCallDuration": str(duration)}
+        return self.post_to(html.unescape(found.group(1)), params, auth_token=auth_token)
 
     def _next(self, params: dict[str, str]) -> tuple[Answer, dict[str, str]]:
         with self._lock:
@@ -94,6 +114,14 @@ class FakeTwilio(ScriptedServer[Answer]):
                 length = int(self.headers.get("Content-Length") or 0)
                 form = parse_qs(self.rfile.read(length).decode())
                 params = {key: values[0] for key, values in form.items()}
+                if self.path.split("?")[0].endswith("/Calls.json"):
+                    sid = f"CA{uuid.uuid4().hex}"
+                    with fake._lock:
+                        fake.calls.append({**params, "Sid": sid})
+                    self._json(
+                        201, {"sid": sid, "status": "queued", "to": params.get("To"), "from": params.get("From")}
+                    )
+                    return
                 answer, params = fake._next(params)
                 if answer == STALL:
                     # Twilio took it; the answer comes too late for the client.
@@ -133,12 +161,21 @@ def main() -> None:
     token = os.environ.get("TWILIO_AUTH_TOKEN", "")
     fake = FakeTwilio(port=args.port).start()
     print(f"fake Twilio on {fake.url}", flush=True)
-    reported = 0
+    reported = called = 0
     try:
         while True:
             time.sleep(1.0)
             with fake._lock:
-                accepted = list(fake.accepted)
+                accepted, calls = list(fake.accepted), list(fake.calls)
+            for call in calls[called:]:
+                # Both sides pick up; they talk for a minute and a half.
+                try:
+                    fake.call_status(call["Sid"], "in-progress", auth_token=token)
+                    fake.call_dialed(call["Sid"], "completed", duration=90, auth_token=token)
+                    fake.call_status(call["Sid"], "completed", auth_token=token)
+                except requests.RequestException as exc:
+                    print(f"call callback failed: {exc}", flush=True)
+            called = len(calls)
             for message in accepted[reported:]:
                 if message.get("StatusCallback") and message.get("Sid"):
                     try:

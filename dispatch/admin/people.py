@@ -83,7 +83,7 @@ class DepotAdmin(DepotScopedAdmin):
 class UserAdmin(DjangoUserAdmin):
     fieldsets = (
         (None, {"fields": ("username", "password")}),
-        ("Personal info", {"fields": ("first_name", "last_name", "email")}),
+        ("Personal info", {"fields": ("first_name", "last_name", "email", "phone")}),
         ("Depots", {"fields": ("depots",)}),
         (
             "Permissions",

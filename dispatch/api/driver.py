@@ -21,7 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from dispatch import selectors
+from dispatch import ports, selectors
 from dispatch.api.authentication import ApiTokenAuthentication
 from dispatch.api.errors import INVALID, Conflict, Refused, errors
 from dispatch.api.parsers import JSONParser
@@ -520,3 +520,54 @@ class AccessCodeRevealView(DriverView):
             for credential in reveal.credentials
         ]
         return Response(RevealOutput({"codes": codes}).data, headers={"Cache-Control": "no-store"})
+
+
+# --- Calling the recipient ------------------------------------------------------------------------------------------
+
+
+# Ids beyond a bigint are no stop at all (and would fail in the database, not as a 404).
+MAX_ID = 2**63 - 1
+
+
+class CallOutput(serializers.Serializer[Any]):
+    calling = serializers.BooleanField(help_text="Your phone rings first; answer it to be connected.")
+    ringing = serializers.CharField(help_text="The last two digits of the phone that rings: yours.")
+
+
+class RecipientCallView(DriverView):
+    @extend_schema(
+        operation_id="driver_recipient_call",
+        summary="Call the recipient of one of your active stops through the company's line",
+        description=(
+            "Your phone rings first, from the company's number; answer and you are connected to the recipient, "
+            "who sees the company's number too. Neither number is shown to the other."
+        ),
+        request=None,
+        responses={
+            202: CallOutput,
+            403: errors(
+                stop_not_active="the stop is not active: its recipient is not yours to call now",
+                no_phone="your phone number is not on file",
+                not_placed="the call could not be placed; `detail` says why",
+            ),
+            404: errors(stop_not_found="no such stop on your runs"),
+        },
+    )
+    def post(self, request: Request, version: str, stop_id: int) -> Response:
+        driver = self.driver(request)
+        stop = (
+            Stop.objects.select_related("order__recipient", "run").filter(pk=stop_id, run__driver=driver).first()
+            if stop_id <= MAX_ID
+            else None
+        )
+        if stop is None:
+            raise exceptions.NotFound("No such stop on your runs.", code="stop_not_found")
+        if stop.status not in Stop.ACTIVE_STATUSES:
+            raise Refused("The stop is not active: its recipient is not yours to call now.", "stop_not_active")
+        phone = str(driver.phone or "")
+        if not phone:
+            raise Refused("Your phone number is not on file: ask a dispatcher to add it.", "no_phone")
+        why = ports.desk().call_recipient(stop=stop, caller_phone=phone, user_id=driver.user_id)
+        if why:
+            raise Refused(why, "not_placed")
+        return Response(CallOutput({"calling": True, "ringing": phone[-2:]}).data, status=status.HTTP_202_ACCEPTED)

@@ -6,6 +6,11 @@ urlpatterns = [
     path("driver/run", driver.DriverRunView.as_view(), name="driver-run"),
     path("driver/stops/<int:stop_id>/scans", driver.ScanCreateView.as_view(), name="driver-scan-create"),
     path(
+        "driver/stops/<int:stop_id>/call",
+        driver.RecipientCallView.as_view(),
+        name="driver-recipient-call",
+    ),
+    path(
         "driver/stops/<int:stop_id>/access-code/reveal",
         driver.AccessCodeRevealView.as_view(),
         name="driver-access-code-reveal",

@@ -42,6 +42,9 @@ class Depot(models.Model):
 class User(AbstractUser):
     """A person who signs in: admin, dispatcher or driver (by group)."""
 
+    phone = PhoneNumberField(
+        blank=True, help_text="Your own phone: the board's Call rings it first, then connects the recipient."
+    )
     depots = models.ManyToManyField(
         Depot, blank=True, related_name="dispatchers", help_text="Depots whose exceptions this dispatcher works."
     )

@@ -445,6 +445,16 @@ class SendNowView(CaseActionView):
         workflow.case_message_send_now(case_id=case_id, user=user, version=version, message_id=data["message_id"])
 
 
+class PhoneView(CaseActionView):
+    action_name = "phone"
+
+    class InputSerializer(CaseActionView.InputSerializer):
+        pass
+
+    def act(self, *, case_id: int, user: User, version: int, data: dict[str, Any]) -> None:
+        workflow.case_call_place(case_id=case_id, user=user, version=version)
+
+
 class CallView(CaseActionView):
     action_name = "call"
 
@@ -507,6 +517,7 @@ ACTIONS: dict[type[CaseActionView], str] = {
     AccessCodeView: "Enter an access code: it goes to the vault and the driver is told",
     MessageView: "Send the recipient a message",
     SendNowView: "Send now a message that the recipient's quiet hours hold",
+    PhoneView: "Call the recipient: your phone rings first, then theirs, both shown the company's number",
     CallView: "Record a call to the recipient",
     ReturnView: "Return the parcel to the sender",
     AssignView: "Assign the case to a dispatcher (you by default)",

@@ -305,7 +305,7 @@ ORDER_FIELDS = (
 RECIPIENT_FIELDS = ("name", "phone", "language", "preferred_channel", "opted_out", "external_id")
 
 
-def case_actions(*, state: str, pending_outcome: str, reachable: bool) -> list[str]:
+def case_actions(*, state: str, pending_outcome: str, reachable: bool, callable_: bool = False) -> list[str]:
     """The actions the board offers now; the workflow has the last word on each."""
     if state not in QUEUE_STATES:
         return []
@@ -315,6 +315,8 @@ def case_actions(*, state: str, pending_outcome: str, reachable: bool) -> list[s
     actions += ["resolve", "window", "access-code"]
     if reachable:
         actions.append("message")
+    if callable_:
+        actions.append("phone")
     actions += ["call", "return", "assign"]
     if state == State.ESCALATED:
         actions.append("release")
@@ -366,7 +368,10 @@ def board_case_detail(*, case_id: int, depot_ids: Sequence[int]) -> CaseDetail |
     conversation = [
         payloads.conversation_item(item, now=now, keep=keep) for item in ports.outreach().conversation(case_id=case_id)
     ]
-    actions = case_actions(state=case.state, pending_outcome=case.pending_outcome, reachable=reachable)
+    callable_ = ports.outreach().can_call(recipient=recipient)
+    actions = case_actions(
+        state=case.state, pending_outcome=case.pending_outcome, reachable=reachable, callable_=callable_
+    )
     if actions and any(item["status"] == "held" for item in conversation):
         actions.append("send-now")
     return {

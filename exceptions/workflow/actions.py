@@ -133,6 +133,36 @@ def case_access_code_enter(*, case_id: int, user: User, version: int, code: str)
     return _dispatcher_action(case_id, user, version, act)
 
 
+def case_call_place(*, case_id: int, user: User, version: int) -> ExceptionCase:
+    """Ring the dispatcher's own phone and bridge the recipient, both shown the company's number."""
+
+    def act(case: ExceptionCase, now: dt.datetime) -> None:
+        phone = str(user.phone or "")
+        if not phone:
+            raise WorkflowError("Add your phone number to your user (Admin, Users) to call from the board.")
+        placed = ports.outreach().call(case=case, caller_phone=phone, user_id=user.pk)
+        if not placed.reachable:
+            raise WorkflowError(placed.reason)
+        summary = f"Calling the recipient: your phone (ending {phone[-2:]}) rings first, then theirs"
+        _change(case, now=now, kind=Kind.DISPATCHER_ACTION, summary=summary, user=user)
+
+    return _dispatcher_action(case_id, user, version, act)
+
+
+def case_call_ended(*, case_id: int, summary: str, user_id: int | None, call_id: int, caller: str) -> None:
+    """How a call through the company's line ended, on the case's timeline (open or ended), as the caller's."""
+    user = User.objects.filter(pk=user_id).first() if user_id is not None else None
+    driver = caller == "driver"
+    case_event_record(
+        case_id=case_id,
+        kind=Kind.DISPATCHER_ACTION if not driver else Kind.NOTE,
+        actor=Actor.DRIVER if driver else Actor.DISPATCHER if user is not None else Actor.SYSTEM,
+        summary=f"Driver's {summary[0].lower()}{summary[1:]}" if driver else summary,
+        payload={"call_id": call_id},
+        user=user,
+    )
+
+
 def case_call_mark(*, case_id: int, user: User, version: int, note: str = "") -> ExceptionCase:
     def act(case: ExceptionCase, now: dt.datetime) -> None:
         _change(case, now=now, kind=Kind.DISPATCHER_ACTION, summary=f"Called the recipient. {note}".strip(), user=user)

@@ -22,6 +22,7 @@ export function outcomeLabel(value) {
 const DONE = {
   approve: "Approved.",
   call: "Marked as called.",
+  phone: "Calling: your phone rings first.",
   resolve: "Resolved.",
   window: "Window set: routing is looking for a slot.",
   "access-code": "Code sent to the driver.",

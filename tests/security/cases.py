@@ -12,7 +12,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from dispatch.models import Order, Recipient, Stop
+from dispatch.models import Order, Recipient, Stop, User
 from exceptions import workflow
 from exceptions.models import ExceptionCase, ReplyIntent
 from exceptions.workflow import Understanding
@@ -57,6 +57,12 @@ def with_a_held_message(stop: Stop) -> ExceptionCase:
     return case
 
 
+def with_phones(stop: Stop) -> ExceptionCase:
+    """An escalated case whose recipient has a number, with every dispatcher's own phone on file."""
+    User.objects.update(phone="+13125550189")
+    return escalated(stop)
+
+
 def _held() -> dict[str, Any]:
     return {"message_id": Message.objects.filter(status=Message.Status.QUEUED).latest("pk").pk}
 
@@ -74,6 +80,7 @@ ACTION_RECIPES: dict[str, tuple[Callable[[Stop], ExceptionCase], Callable[[], di
     "access-code": (escalated, lambda: {"code": "#1990"}),
     "message": (reachable_now, lambda: {"text": "We will be back after 5pm, is that OK?"}),
     "send-now": (with_a_held_message, _held),
+    "phone": (with_phones, dict),
     "call": (escalated, lambda: {"note": "no answer"}),
     "return": (escalated, lambda: {"note": "refused at the door"}),
     "assign": (escalated, lambda: {"user_id": None}),

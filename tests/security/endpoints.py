@@ -41,6 +41,7 @@ DRIVER = frozenset(
         "driver-run",
         "driver-scan-create",
         "driver-access-code-reveal",
+        "driver-recipient-call",
         "driver-locations",
         "driver-instructions",
         "driver-instruction-ack",
@@ -50,7 +51,7 @@ DRIVER = frozenset(
 # Integrations, by integration token (plan import honours a token's depot; recipients belong to no depot).
 INTEGRATION = frozenset({"plan-import", "recipient-import"})
 # Twilio's callbacks: CSRF-exempt, so each checks Twilio's signature instead.
-SIGNED_WEBHOOKS = frozenset({"twilio-inbound", "twilio-status"})
+SIGNED_WEBHOOKS = frozenset({"twilio-inbound", "twilio-status", "twilio-call-status", "twilio-call-dialed"})
 # The recipient's self-service page, by the unguessable token in their texts: only that link's stop, CSRF-protected,
 # limited per link and per address (tests/outreach/test_recipient_page.py).
 RECIPIENT_LINKS = frozenset({"recipient-page"})

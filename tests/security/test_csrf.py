@@ -66,7 +66,9 @@ def test_sign_out_needs_the_token(alice):
 
 
 @pytest.mark.parametrize("action", sorted(endpoint.action for endpoint in endpoints.of_kind("case-action")))
-def test_each_board_action_needs_the_token(action, alice, dave_stop, sends_enqueued):
+def test_each_board_action_needs_the_token(action, alice, dave_stop, sends_enqueued, request):
+    if action == "phone":
+        request.getfixturevalue("twilio")  # a phone line: the fake Twilio's Calls API
     make_case, body = recipe(action)
     case = make_case(dave_stop)
     client = signed_in(alice, csrf=True)

@@ -109,6 +109,17 @@ def reveal_needs_ones_own_stop(me: DriverWorld, victim: DriverWorld) -> None:
     assert [code["code"] for code in owner.json()["codes"]] == [victim.code]
 
 
+def call_needs_ones_own_stop(me: DriverWorld, victim: DriverWorld) -> None:
+    Driver.objects.filter(pk__in=(me.driver.pk, victim.driver.pk)).update(phone="+13125550123")
+
+    response = me.api.post(url("driver-recipient-call", stop_id=victim.stop.pk))
+
+    assert (response.status_code, response.json()["code"]) == (404, "stop_not_found")
+    # The owner gets as far as the phone line (none is set up here): the stop is theirs to call about.
+    owner = victim.api.post(url("driver-recipient-call", stop_id=victim.stop.pk))
+    assert (owner.status_code, owner.json()["code"]) == (403, "not_placed")
+
+
 def locations_move_only_oneself(me: DriverWorld, victim: DriverWorld) -> None:
     before = Driver.objects.values("last_latitude", "last_longitude", "last_seen_at").get(pk=victim.driver.pk)
     ping = {"at": timezone.now().isoformat(), "latitude": 41.95, "longitude": -87.70}
@@ -150,6 +161,7 @@ DRIVER_CHECKS: dict[str, Callable[[DriverWorld, DriverWorld], None]] = {
     "driver-run": run_is_ones_own,
     "driver-scan-create": scan_needs_ones_own_stop,
     "driver-access-code-reveal": reveal_needs_ones_own_stop,
+    "driver-recipient-call": call_needs_ones_own_stop,
     "driver-locations": locations_move_only_oneself,
     "driver-instructions": instructions_are_ones_own,
     "driver-instruction-ack": ack_needs_ones_own_instruction,

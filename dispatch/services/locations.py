@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from dispatch.models import Driver, LocationBatch
 
@@ -47,7 +48,13 @@ def locations_record(*, driver: Driver, pings: list[Ping]) -> LocationBatch:
             longitudes=[ping.longitude for ping in ordered],
             accuracies_m=[ping.accuracy_m for ping in ordered],
         )
-        Driver.objects.filter(pk=driver.pk).filter(Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=last.at)).update(
-            last_latitude=last.latitude, last_longitude=last.longitude, last_seen_at=last.at
-        )
+        driver_position_record(driver_id=driver.pk, latitude=last.latitude, longitude=last.longitude, at=last.at)
     return batch
+
+
+def driver_position_record(*, driver_id: int, latitude: float, longitude: float, at: dt.datetime) -> None:
+    """Where the driver was at ``at`` (a GPS ping, or a scan made at a door), unless a newer fix is on file."""
+    at = min(at, timezone.now())  # a phone's clock a little ahead is not a fix from the future
+    Driver.objects.filter(pk=driver_id).filter(Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=at)).update(
+        last_latitude=latitude, last_longitude=longitude, last_seen_at=at
+    )

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 
 from dispatch import ports
 from dispatch.models import Driver, Order, ReasonCode, Run, ScanEvent, Stop, WebhookEvent
+from dispatch.services.locations import driver_position_record
 from dispatch.services.stops import stop_status_set
 from dispatch.services.webhooks import webhook_events_batched, webhook_events_emit
 
@@ -165,6 +166,11 @@ def _record(scan: ScanEvent) -> ScanOutcome:
 
     scan.stop = stop
     scan.save(force_insert=True)
+    if scan.latitude is not None and scan.longitude is not None:
+        # A scan made at the door is the driver's freshest fix: "moved on" is judged from it, not an older ping.
+        driver_position_record(
+            driver_id=scan.driver_id, latitude=scan.latitude, longitude=scan.longitude, at=scan.device_time
+        )
     order = stop.order
     attempted_before = stop.attempt_count > 0
     stop.attempt_count += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 import pytest
@@ -9,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.utils import timezone
 
-from dispatch.models import Order, Run, ScanEvent, Stop
+from dispatch.models import Driver, Order, Run, ScanEvent, Stop
 from exceptions.models import CaseEvent, ExceptionCase
 
 pytestmark = pytest.mark.django_db
@@ -283,3 +284,22 @@ def test_a_failed_scan_is_recorded_in_a_fixed_number_of_queries(dave, dave_run, 
             photo=None,
             idempotency_key="fixed-queries",
         )
+
+
+def test_a_scan_made_at_the_door_is_the_drivers_freshest_position(dave_api, dave, dave_run):
+    stop = dave_run.stops.first()
+    earlier = timezone.now() - dt.timedelta(minutes=5)
+    Driver.objects.filter(pk=dave.pk).update(last_latitude=41.99, last_longitude=-87.70, last_seen_at=earlier)
+    body = failed("RECIPIENT_ABSENT", latitude=41.9045, longitude=-87.6299)
+
+    assert post_scan(dave_api, stop, body).status_code == 201
+
+    dave.refresh_from_db()
+    assert (dave.last_latitude, dave.last_longitude) == (pytest.approx(41.9045), pytest.approx(-87.6299))
+    # A scan replayed from a basement, older than the newest ping, does not move the driver back.
+    newer = timezone.now()
+    Driver.objects.filter(pk=dave.pk).update(last_latitude=41.88, last_longitude=-87.63, last_seen_at=newer)
+    late = failed("RECIPIENT_ABSENT", latitude=41.95, longitude=-87.65, device_time=earlier.isoformat())
+    assert post_scan(dave_api, dave_run.stops.last(), late, key="scan-late").status_code == 201
+    dave.refresh_from_db()
+    assert (dave.last_latitude, dave.last_seen_at) == (pytest.approx(41.88), newer)

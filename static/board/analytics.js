@@ -9,16 +9,26 @@ const form = $("period");
 const Chart = globalThis.Chart;
 const PALETTE = ["#1d4ed8", "#d9480f", "#2f6f4f", "#b7791f", "#7c3aed", "#0e7490", "#b42318", "#52606d"];
 
-function isoDate(date) {
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+/** The depot's zone: the chosen depot's, else the first one's (analytics' days are each depot's local days). */
+function depotZone() {
+  const code = new FormData(form).get("depot");
+  const depot = config.depots.find((d) => d.code === code) || config.depots[0];
+  return depot ? depot.tz : undefined;
+}
+
+/** Today's date at the depot, "2026-12-06", whatever the browser's zone. */
+function todayAtDepot() {
+  const parts = new Intl.DateTimeFormat("en-CA", { timeZone: depotZone(), year: "numeric", month: "2-digit", day: "2-digit" })
+    .formatToParts(new Date());
+  const part = (type) => parts.find((p) => p.type === type).value;
+  return `${part("year")}-${part("month")}-${part("day")}`;
 }
 
 function setDays(days) {
-  const to = new Date();
-  const from = new Date(to.getTime() - (days - 1) * 86400000);
-  $("a-from").value = isoDate(from);
-  $("a-to").value = isoDate(to);
+  const to = todayAtDepot();
+  const from = new Date(Date.parse(`${to}T12:00:00Z`) - (days - 1) * 86400000).toISOString().slice(0, 10);
+  $("a-from").value = from;
+  $("a-to").value = to;
 }
 
 function params(extra = {}) {

@@ -48,6 +48,7 @@ from tests.factories import (
     AccessCredentialFactory,
     AddressFactory,
     DriverFactory,
+    ExceptionCaseFactory,
     OrderFactory,
     RecipientFactory,
     RunFactory,
@@ -519,3 +520,14 @@ def test_it_lets_a_dispatcher_see_orders_but_not_the_vault(client, alice, world)
     assert address_page.status_code == 200
     assert "access_credentials" not in address_page.text
     assert SECRET not in address_page.text
+
+
+def test_admin_shows_times_in_the_depots_zone_as_the_board_does(admin_client, chicago):
+    opened = dt.datetime(2026, 11, 18, 16, 0, tzinfo=dt.UTC)  # 10:00 in Chicago
+    case = ExceptionCaseFactory(scan__stop__run__depot=chicago, scan__stop__run__driver__depot=chicago)
+    type(case).objects.filter(pk=case.pk).update(opened_at=opened, depot=chicago)
+
+    page = admin_client.get(reverse("admin:exceptions_exceptioncase_changelist")).content.decode()
+
+    assert "Nov. 18, 2026, 10 a.m." in page
+    assert "4 p.m." not in page

@@ -484,8 +484,20 @@ def test_the_analytics_page_charts_the_period_and_exports_csv(
     case_id = failed_scan(server, dave_token, dave_stops[0])
     escalate(case_id, settings)
     failed_scan(server, dave_token, dave_stops[1], reason="RECIPIENT_ABSENT")
-    page = signed_in_page(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 1000})
+    # A browser far from the depot (UTC+14): "Today" is still the depot's day.
+    page = signed_in_page(
+        chromium,
+        server,
+        open_pages,
+        "alice",
+        viewport={"width": 1440, "height": 1000},
+        timezone_id="Pacific/Kiritimati",
+    )
     page.get_by_role("link", name="Analytics").click()
+    page.get_by_role("button", name="Today").click()
+    depot_today = timezone.now().astimezone(CHICAGO).date().isoformat()
+    expect(page.locator("#a-from")).to_have_value(depot_today)
+    expect(page.locator("#a-to")).to_have_value(depot_today)
     expect(page.locator("#kpi-cases")).to_have_text("2", timeout=WAIT_MS)
     expect(page.locator("#kpi-cases-detail")).to_contain_text("1 escalated")
     expect(page.locator("#a-status")).to_have_text(re.compile(r"^\d{4}-\d{2}-\d{2} to \d{4}-\d{2}-\d{2} · chi-west$"))

@@ -38,6 +38,8 @@ CASE_ROW_VALUES = (
     "outcome",
     "escalation_reason",
     "assigned_to__username",
+    "assigned_to__first_name",
+    "assigned_to__last_name",
     "opened_at",
     "sla_due_at",
     "sla_breached_at",
@@ -72,6 +74,7 @@ class CaseRow(TypedDict):
     escalation_note: str  # the escalation reason when it says more than the state (not the playbook's hand-off)
     facts: list[str]  # what a dispatcher decides from at a glance: "photo", "$79", "signature", "window missed"
     assigned_to: str | None
+    assigned_to_name: str | None  # the name they go by (full name, else username)
     opened_at: str | None
     sla_due_at: str | None
     sla_breached: bool
@@ -127,6 +130,13 @@ def case_row(values: Mapping[str, Any]) -> CaseRow:
         "escalation_note": "" if values["escalation_reason"] == PLAYBOOK_HANDOFF else values["escalation_reason"],
         "facts": _facts(values),
         "assigned_to": values["assigned_to__username"],
+        "assigned_to_name": person_name(
+            values["assigned_to__username"] or "",
+            values.get("assigned_to__first_name") or "",
+            values.get("assigned_to__last_name") or "",
+        )
+        if values["assigned_to__username"]
+        else None,
         "opened_at": iso(values["opened_at"]),
         "sla_due_at": iso(values["sla_due_at"]),
         "sla_breached": values["sla_breached_at"] is not None,
@@ -181,6 +191,8 @@ def case_row_of(case: ExceptionCase, *, last_summary: str = "") -> CaseRow:
             "outcome": case.outcome,
             "escalation_reason": case.escalation_reason,
             "assigned_to__username": assignee.username if assignee is not None else None,
+            "assigned_to__first_name": assignee.first_name if assignee is not None else "",
+            "assigned_to__last_name": assignee.last_name if assignee is not None else "",
             "opened_at": case.opened_at,
             "sla_due_at": case.sla_due_at,
             "sla_breached_at": case.sla_breached_at,
@@ -366,13 +378,20 @@ class CaseDetail(TypedDict):
 
 
 def timeline_item(values: Mapping[str, Any]) -> TimelineItem:
-    """One timeline line from ``.values("at", "kind", "actor", "summary", "actor_user__username")``."""
+    """One timeline line from ``.values("at", "kind", "actor", "summary", "actor_user__username",
+    "actor_user__first_name", "actor_user__last_name")``: the person by the name they go by everywhere."""
     return {
         "at": iso(values["at"]),
         "kind": values["kind"],
         "actor": values["actor"],
         "summary": values["summary"],
-        "user": values["actor_user__username"],
+        "user": person_name(
+            values["actor_user__username"],
+            values["actor_user__first_name"] or "",
+            values["actor_user__last_name"] or "",
+        )
+        if values["actor_user__username"]
+        else None,
     }
 
 

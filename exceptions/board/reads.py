@@ -378,7 +378,15 @@ def board_case_detail(*, case_id: int, depot_ids: Sequence[int]) -> CaseDetail |
         "case": row,
         "timeline": [
             payloads.timeline_item(item)
-            for item in timeline.values("at", "kind", "actor", "summary", "actor_user__username")
+            for item in timeline.values(
+                "at",
+                "kind",
+                "actor",
+                "summary",
+                "actor_user__username",
+                "actor_user__first_name",
+                "actor_user__last_name",
+            )
         ],
         "conversation": conversation,
         "evidence": case_evidence(case_id, now=now),

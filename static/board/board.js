@@ -63,6 +63,7 @@ const panel = new CasePanel({
   casesUrl: config.casesUrl,
   depots,
   username: config.username,
+  displayName: config.displayName,
   toast,
   onCase: (row) => {
     upsert(row);

@@ -116,7 +116,10 @@ export class BoardMap {
         marker.setLatLng([driver.lat, driver.lng]).setStyle(style);
       }
       const seen = driver.seen_at ? new Date(driver.seen_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "unknown";
-      tooltip(marker, `Driver ${driver.name} · seen ${seen}`);
+      // Named on the map, as the legend says; the time of the last fix on hover.
+      marker.unbindTooltip();
+      marker.bindTooltip(driver.name, { permanent: true, direction: "right", className: "driver-label", offset: [4, 0] });
+      marker.getElement?.()?.setAttribute("aria-label", `Driver ${driver.name} · seen ${seen}`);
     }
     for (const [id, marker] of this.driverMarkers) {
       if (!keep.has(id)) {

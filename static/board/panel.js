@@ -60,8 +60,8 @@ function yesNo(value) {
 }
 
 export class CasePanel {
-  constructor({ root, casesUrl, depots, username, onCase, onClose, toast }) {
-    Object.assign(this, { root, casesUrl, depots, username, onCase, onClose, toast });
+  constructor({ root, casesUrl, depots, username, displayName, onCase, onClose, toast }) {
+    Object.assign(this, { root, casesUrl, depots, username, displayName, onCase, onClose, toast });
     this.el = (id) => root.querySelector(`#${id}`);
     this.detail = null;
     this.caseId = null;
@@ -184,7 +184,7 @@ export class CasePanel {
     }
     if (row.outcome) fact(facts, "Outcome", outcomeLabel(row.outcome));
     if (!approval) fact(facts, "Escalated because", row.escalation_reason);
-    fact(facts, "Assigned to", row.assigned_to);
+    fact(facts, "Assigned to", row.assigned_to_name || row.assigned_to);
     if (row.next_action_due_at) fact(facts, "Next", `${row.next_action.replaceAll("_", " ")} at ${clock(row.next_action_due_at, zone)}`);
 
     this.setActions(detail.actions || [], row);
@@ -328,10 +328,8 @@ export class CasePanel {
     const me = this.username;
     const others = (this.detail.assignees || []).filter((user) => user.username !== me && user.username !== current);
     const options = [];
-    if (current !== me || !others.length) options.push(h("option", { value: "" }, "Me"));
-    for (const user of others) {
-      options.push(h("option", { value: String(user.id) }, user.name === user.username ? user.name : `${user.name} (${user.username})`));
-    }
+    if (current !== me || !others.length) options.push(h("option", { value: "" }, `${this.displayName || me} (you)`));
+    for (const user of others) options.push(h("option", { value: String(user.id) }, user.name));
     select.replaceChildren(...options);
   }
 

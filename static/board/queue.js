@@ -76,7 +76,7 @@ export class QueueView {
     if (row.pending_outcome && row.requires_approval) {
       flags.push(h("span", { class: "tag" }, row.pending_outcome.replaceAll("_", " ")));
     }
-    if (row.assigned_to) flags.push(h("span", { class: "tag tag-assigned" }, `@${row.assigned_to}`));
+    if (row.assigned_to) flags.push(h("span", { class: "tag tag-assigned", title: `@${row.assigned_to}` }, row.assigned_to_name || row.assigned_to));
     return h(
       "tr",
       { class: classes.join(" "), dataset: { id: row.id, version: row.version }, "aria-selected": row.id === this.selectedId ? "true" : "false" },

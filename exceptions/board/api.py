@@ -183,6 +183,19 @@ class RiskyStopsView(BoardView):
         depot = serializers.IntegerField(
             required=False, min_value=1, max_value=MAX_ID, help_text="One of your depots; default: all of them."
         )
+        driver = serializers.IntegerField(
+            required=False, min_value=1, max_value=MAX_ID, help_text="Only this driver's stops."
+        )
+        sort = serializers.ChoiceField(
+            choices=risk_board.SORTS,
+            required=False,
+            default="risk",
+            help_text="risk: riskiest first; time: by planned arrival.",
+            error_messages={"invalid_choice": "Sort by risk or time."},
+        )
+        offset = serializers.IntegerField(
+            required=False, default=0, min_value=0, max_value=100_000, help_text="Skip this many (the next page)."
+        )
 
     @extend_schema(
         operation_id="board_risky_stops",
@@ -200,7 +213,15 @@ class RiskyStopsView(BoardView):
         params.is_valid(raise_exception=True)
         values = params.validated_data
         depots = self.depots(request, depot_id=values.get("depot"))
-        return Response(risk_board.risky_stops(depots=depots, day=cast(risk_board.Day, values["day"])))
+        return Response(
+            risk_board.risky_stops(
+                depots=depots,
+                day=cast(risk_board.Day, values["day"]),
+                driver_id=values.get("driver"),
+                sort=values["sort"],
+                offset=values["offset"],
+            )
+        )
 
 
 class BoardWaitingView(BoardView):

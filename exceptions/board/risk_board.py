@@ -131,6 +131,7 @@ class RiskyStops(TypedDict):
     texts_ahead: dict[str, TextsAhead]  # by depot id: the day's share of texts ahead, and how many were sent
     total: int
     limit: int
+    offset: int
     stops: list[RiskyStop]
 
 
@@ -152,8 +153,20 @@ def risky_stops_scope(*, dates: Mapping[int, dt.date], threshold: float) -> Quer
     )
 
 
-def risky_stops(*, depots: Sequence[Depot], day: Day, now: dt.datetime | None = None) -> RiskyStops:
-    """The depots' risky stops of the day, riskiest first (then by planned arrival), at most ``RISKY_STOPS_LIMIT``."""
+SORTS = ("risk", "time")
+
+
+def risky_stops(
+    *,
+    depots: Sequence[Depot],
+    day: Day,
+    now: dt.datetime | None = None,
+    driver_id: int | None = None,
+    sort: str = "risk",
+    offset: int = 0,
+) -> RiskyStops:
+    """The depots' risky stops of the day, riskiest first (then by planned arrival) or by planned arrival, one
+    driver's or all, ``RISKY_STOPS_LIMIT`` at a time from ``offset``."""
     now = now or timezone.now()
     settings = prevention_settings()
     threshold = settings.risk_threshold
@@ -170,21 +183,24 @@ def risky_stops(*, depots: Sequence[Depot], day: Day, now: dt.datetime | None = 
         },
         "total": 0,
         "limit": RISKY_STOPS_LIMIT,
+        "offset": offset,
         "stops": [],
     }
     if not dates:
         return result
     scope = risky_stops_scope(dates=dates, threshold=threshold)
-    rows = scope.order_by(
-        F("risk__score").desc(nulls_last=True), F("planned_arrival").asc(nulls_last=True), "id"
-    ).values(
+    if driver_id is not None:
+        scope = scope.filter(run__driver_id=driver_id)
+    riskiest, soonest = F("risk__score").desc(nulls_last=True), F("planned_arrival").asc(nulls_last=True)
+    order = (soonest, riskiest, "id") if sort == "time" else (riskiest, soonest, "id")
+    rows = scope.order_by(*order).values(
         *ROW_VALUES,
         start=Coalesce("window_start", "order__window_start"),
         end=Coalesce("window_end", "order__window_end"),
-    )[:RISKY_STOPS_LIMIT]
+    )[offset : offset + RISKY_STOPS_LIMIT]
     result["stops"] = [risky_stop_row(row, zone=zones[row["run__depot_id"]]) for row in rows]
-    result["total"] = len(result["stops"])
-    if result["total"] == RISKY_STOPS_LIMIT:
+    result["total"] = offset + len(result["stops"])
+    if len(result["stops"]) == RISKY_STOPS_LIMIT or (offset and not result["stops"]):
         result["total"] = scope.count()
     return result
 

@@ -102,7 +102,8 @@ function drawDepots(groups) {
   const names = new Map(config.depots.map((depot) => [depot.code, depot.name]));
   chart("c-depot", "bar", groups.map((group) => names.get(group.key) || group.key), [
     series("Exceptions opened", groups.map((group) => group.cases.opened), PALETTE[1], { yAxisID: "y" }),
-    series("First-attempt success %", groups.map((group) => group.first_attempt.success_rate === null ? null : +(group.first_attempt.success_rate * 100).toFixed(1)), PALETTE[2], { yAxisID: "share", type: "line" }),
+    // Points, not only a line: with one depot a line has nothing to join and would not show.
+    series("First-attempt success %", groups.map((group) => group.first_attempt.success_rate === null ? null : +(group.first_attempt.success_rate * 100).toFixed(1)), PALETTE[2], { yAxisID: "share", type: "line", pointRadius: 6, pointHoverRadius: 8, showLine: groups.length > 1 }),
   ], {
     scales: {
       y: { beginAtZero: true, ticks: { precision: 0 }, position: "left" },
@@ -145,8 +146,9 @@ function drawAreas(groups) {
     const radius = 6 + 18 * Math.sqrt(group.cases.opened / most);
     const label = document.createElement("span");
     label.textContent = `${group.label || group.key}: ${group.cases.opened} opened`;
+    // Each area named and counted on the map itself, not only on hover.
     L.circleMarker([group.lat, group.lng], { radius, color: "#9a3412", weight: 1, fillColor: PALETTE[1], fillOpacity: 0.55 })
-      .bindTooltip(label).addTo(areaLayer);
+      .bindTooltip(label, { permanent: true, direction: "right", className: "area-label", offset: [radius, 0] }).addTo(areaLayer);
     points.push([group.lat, group.lng]);
   }
   areaMap.fitBounds(L.latLngBounds(points).pad(0.2), { maxZoom: 13, animate: false });

@@ -124,6 +124,12 @@ export class RiskyView {
       button.addEventListener("click", () => this.setDay(button.dataset.day));
     }
     this.depotSelect?.addEventListener("change", () => this.load());
+    this.driverSelect = this.el("risky-driver");
+    this.sortSelect = this.el("risky-sort");
+    this.driverSelect.addEventListener("change", () => this.load());
+    this.sortSelect.addEventListener("change", () => this.load());
+    this.el("risky-more").addEventListener("click", () => this.load({ more: true }));
+    this.rows = [];
     setInterval(() => {
       if (this.visible && !document.hidden) this.load();
     }, POLL_MS);
@@ -153,8 +159,15 @@ export class RiskyView {
   }
 
   /** Fetch the list; the newest request wins over one still in flight. */
-  async load() {
-    const url = this.url + query({ day: this.day, depot: this.depotSelect ? this.depotSelect.value : "" });
+  async load({ more = false } = {}) {
+    const offset = more ? this.rows.length : 0;
+    const url = this.url + query({
+      day: this.day,
+      depot: this.depotSelect ? this.depotSelect.value : "",
+      driver: this.driverSelect.value,
+      sort: this.sortSelect.value,
+      offset: offset || "",
+    });
     const loading = getJSON(url);
     this.loading = loading;
     this.root.setAttribute("aria-busy", "true");
@@ -164,7 +177,8 @@ export class RiskyView {
       if (this.loading !== loading) return;
       this.loaded = true;
       this.el("risky-error").hidden = true;
-      this.render(body);
+      this.rows = more ? [...this.rows, ...(body.stops || [])] : body.stops || [];
+      this.render({ ...body, stops: this.rows });
     } catch (error) {
       if (this.loading !== loading) return;
       const alert = this.el("risky-error");
@@ -185,6 +199,16 @@ export class RiskyView {
     for (const stop of stops) fragment.append(this.renderRow(stop, body.threshold, shares[stop.depot_id]));
     this.el("risky-rows").replaceChildren(fragment);
     this.el("risky-empty").hidden = stops.length > 0;
+    this.el("risky-more").hidden = stops.length >= body.total;
+    // The drivers to filter by: those with stops shown, and the one chosen.
+    const chosen = this.driverSelect.value;
+    const drivers = new Map(stops.map((stop) => [String(stop.driver_id), stop.driver_name]));
+    for (const option of [...this.driverSelect.options].slice(1)) {
+      if (!drivers.has(option.value)) drivers.set(option.value, option.textContent);
+    }
+    this.driverSelect.replaceChildren(this.driverSelect.options[0],
+      ...[...drivers].sort((a, b) => a[1].localeCompare(b[1])).map(([id, name]) => h("option", { value: id }, name)));
+    this.driverSelect.value = chosen;
     const dates = [...new Set(Object.values(body.dates || {}))].map(dayLabel).join(" / ");
     const shown = stops.length < body.total ? `${stops.length} of ${body.total}` : String(body.total);
     this.el("risky-count").textContent = `${shown} ${body.total === 1 ? "stop" : "stops"}${dates ? ` · ${dates}` : ""}`;
@@ -192,7 +216,9 @@ export class RiskyView {
     const texts = textsAheadNote(body);
     this.el("risky-note").textContent =
       `Risk ${threshold} and above, and every stop whose recipient was texted ahead of the driver. ` +
-      `Each depot's own day, in its time zone.${texts ? ` ${texts}` : ""}`;
+      "The risk is how likely the stop is to fail at its first attempt, out of 100, from the reasons beside it " +
+      "(failures at the address and building, access codes, the recipient's absences at that hour, the window " +
+      `against the planned arrival). Each depot's own day, in its time zone.${texts ? ` ${texts}` : ""}`;
   }
 
   renderRow(stop, threshold, share) {
@@ -206,6 +232,9 @@ export class RiskyView {
     const ahead = aheadLine(stop.prearrival, at);
     const classes = ["risky-row", `risk-row-${level}`];
     if (stop.done) classes.push("done");
+    // Still to be attempted, and its planned time has gone by: the plan is behind here.
+    const passed = !stop.done && stop.planned_arrival && Date.parse(stop.planned_arrival) < Date.now();
+    if (passed) classes.push("passed");
     return h(
       "tr",
       { class: classes.join(" "), dataset: { stopId: stop.stop_id } },
@@ -219,8 +248,8 @@ export class RiskyView {
       h("td", { class: "col-when", "data-label": "Driver" },
         h("span", {}, stop.driver_name || "–"),
         h("span", { class: "sub", title: fullTime(stop.planned_arrival, zone) },
-          [stop.planned_arrival ? `Planned ${at(stop.planned_arrival)}` : "Not planned", window ? `window ${window}` : ""]
-            .filter(Boolean).join(" · "))),
+          [stop.planned_arrival ? `Planned ${at(stop.planned_arrival)}` : "Not planned", passed ? "time passed" : "",
+            window ? `window ${window}` : ""].filter(Boolean).join(" · "))),
       h("td", { class: "col-why", "data-label": "Why" },
         reasons.length
           ? h("ul", { class: "reasons", title: hidden > 0 ? reasons.join("\n") : null },

@@ -269,6 +269,27 @@ def test_the_list_is_capped_and_says_how_many_there_are(alice, dave_run, monkeyp
     assert (body["total"], body["limit"]) == (3, 2)
 
 
+def test_the_next_page_one_drivers_stops_and_by_planned_time(alice, dave, erin, dave_run, monkeypatch):
+    monkeypatch.setattr(risk_board, "RISKY_STOPS_LIMIT", 2)
+    stops = [risky(stop_on(dave_run, 9 + n), 0.5 + n / 10, f"Reason {n}") for n in range(3)]
+    theirs = risky(stop_on(RunFactory(driver=erin, service_date=TODAY), 12), 0.95, "Erin's")
+    client = signed_in(alice)
+
+    first = client.get(RISKY).json()
+    second = client.get(RISKY, {"offset": 2}).json()
+
+    assert [row["stop_id"] for row in first["stops"]] == [theirs.pk, stops[2].pk]
+    assert ([row["stop_id"] for row in second["stops"]], second["total"], second["offset"]) == (
+        [stops[1].pk, stops[0].pk],
+        4,
+        2,
+    )
+    assert listed(client, driver=erin.pk) == [theirs.pk]
+    assert listed(client, driver=dave.pk, sort="time") == [stops[0].pk, stops[1].pk]
+    bad = client.get(RISKY, {"sort": "alphabet", "offset": -1})
+    assert (bad.status_code, sorted(bad.json()["fields"])) == (400, ["offset", "sort"])
+
+
 # --- Today and tomorrow ---------------------------------------------------------------------------------------------
 
 

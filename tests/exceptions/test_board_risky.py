@@ -286,7 +286,7 @@ def test_the_next_page_one_drivers_stops_and_by_planned_time(alice, dave, erin, 
     )
     assert listed(client, driver=erin.pk) == [theirs.pk]
     assert listed(client, driver=dave.pk, sort="time") == [stops[0].pk, stops[1].pk]
-    bad = client.get(RISKY, {"sort": "alphabet", "offset": -1})
+    bad = client.get(RISKY, {"sort": "alphabet", "offset": "-1"})
     assert (bad.status_code, sorted(bad.json()["fields"])) == (400, ["offset", "sort"])
 
 

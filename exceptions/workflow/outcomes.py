@@ -176,7 +176,8 @@ def _driver_outcome(
             case,
             now=now,
             kind=Kind.DECISION,
-            summary=f"{Outcome(outcome).label}, but the driver has moved on ({where}): re-route later today",
+            summary=f"{Outcome(outcome).label}, but the driver has moved on ({where}): "
+            "asking routing for another visit, later today if a run has room",
             payload={"distance_m": distance},
             outcome_detail={**detail, "then": outcome},
             user=user,

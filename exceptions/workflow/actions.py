@@ -224,7 +224,7 @@ def case_return_to_sender(*, case_id: int, user: User, version: int, note: str =
 
 def case_assign(*, case_id: int, user: User, version: int, assignee: User | None) -> ExceptionCase:
     def act(case: ExceptionCase, now: dt.datetime) -> None:
-        who = assignee.get_username() if assignee else "nobody"
+        who = (assignee.get_full_name() or assignee.get_username()) if assignee else "nobody"
         _change(
             case, now=now, kind=Kind.DISPATCHER_ACTION, summary=f"Assigned to {who}", user=user, assigned_to=assignee
         )

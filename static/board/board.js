@@ -7,7 +7,7 @@ import { CasePanel } from "./panel.js";
 import { CLOSED_STATES, QueueView, compareCases, matches } from "./queue.js";
 import { RiskyView } from "./risky.js";
 import { WaitingView } from "./waiting.js";
-import { duration, fullTime, getJSON, h, query, readConfig } from "./util.js";
+import { duration, fullTime, getJSON, h, postJSON, query, readConfig } from "./util.js";
 
 const config = readConfig("board-config");
 const depots = new Map(config.depots.map((depot) => [String(depot.id), depot]));
@@ -47,6 +47,7 @@ const queue = new QueueView({
   count: $("queue-count"),
   depots,
   onOpen: (id) => openCase(id),
+  onPick: (picked) => showBulk(picked),
 });
 
 const map = new BoardMap({
@@ -277,6 +278,49 @@ filtersForm.addEventListener("reset", () => setTimeout(() => {
   sync.resync();
   urlWrite();
 }, 0));
+
+// --- Bulk: the ticked cases assigned or resolved together, each at the version the dispatcher saw. --------------
+const bulk = $("bulk");
+$("bulk-outcome").replaceChildren(...[...$("resolve-outcome").options].map((option) => option.cloneNode(true)));
+function showBulk(picked) {
+  bulk.hidden = picked.size === 0;
+  $("bulk-count").textContent = `${picked.size} selected`;
+  $("q-pick-all").checked = picked.size > 0 && picked.size === queue.rows.length;
+}
+async function bulkAct(action, body) {
+  const ids = [...queue.picked];
+  let done = 0;
+  const refused = [];
+  for (const id of ids) {
+    const row = cases.get(id);
+    if (!row) continue;
+    try {
+      const answer = await postJSON(`${config.casesUrl}${id}/${action}`, { version: row.version, ...body });
+      if (answer && answer.case) upsert(answer.case);
+      done += 1;
+    } catch (error) {
+      refused.push(`${row.order_reference}: ${error.message}`);
+      if (error.body && error.body.case) upsert(error.body.case);
+    }
+  }
+  queue.pickAll(false);
+  scheduleRender();
+  const verb = action === "assign" ? "Assigned" : "Resolved";
+  toast(`${verb} ${done} of ${ids.length}.${refused.length ? ` Not done: ${refused.join("; ")}` : ""}`);
+}
+$("bulk-assign").addEventListener("click", () => bulkAct("assign", { user_id: null }));
+$("bulk-resolve").addEventListener("click", () => bulkAct("resolve", { outcome: $("bulk-outcome").value, note: "" }));
+$("bulk-clear").addEventListener("click", () => queue.pickAll(false));
+$("q-pick-all").addEventListener("change", (event) => queue.pickAll(event.target.checked));
+
+// --- Compact: more cases on a screen, one line each; remembered on this browser. ------------------------------------
+const compact = $("q-compact");
+compact.checked = localStorage.getItem("board.compact") === "1";
+document.body.classList.toggle("compact", compact.checked);
+compact.addEventListener("change", () => {
+  document.body.classList.toggle("compact", compact.checked);
+  localStorage.setItem("board.compact", compact.checked ? "1" : "0");
+});
 
 // --- The address bar: the filters and the open case, so a view can be shared, bookmarked and reloaded. ------------
 const URL_FILTERS = ["depot", "state", "reason", "driver", "age"];

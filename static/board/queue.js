@@ -26,15 +26,32 @@ export function matches(row, filters, now = Date.now()) {
 }
 
 export class QueueView {
-  constructor({ body, empty, count, depots, onOpen }) {
-    Object.assign(this, { body, empty, count, depots, onOpen });
+  constructor({ body, empty, count, depots, onOpen, onPick = () => {} }) {
+    Object.assign(this, { body, empty, count, depots, onOpen, onPick });
     this.rows = [];
     this.selectedId = null;
+    this.picked = new Set(); // cases ticked for a bulk action
     this.previous = new Map(); // id -> version, to flash what changed
     body.addEventListener("click", (event) => {
+      if (event.target.closest(".col-pick")) return; // ticking a case is not opening it
       const row = event.target.closest("tr[data-id]");
       if (row) this.onOpen(Number(row.dataset.id));
     });
+    body.addEventListener("change", (event) => {
+      const box = event.target.closest("input.pick");
+      if (!box) return;
+      const id = Number(box.closest("tr[data-id]").dataset.id);
+      if (box.checked) this.picked.add(id);
+      else this.picked.delete(id);
+      this.onPick(this.picked);
+    });
+  }
+
+  /** Tick every case shown, or none. */
+  pickAll(on) {
+    this.picked = new Set(on ? this.rows.map((row) => row.id) : []);
+    for (const box of this.body.querySelectorAll("input.pick")) box.checked = on;
+    this.onPick(this.picked);
   }
 
   zone(row) {
@@ -58,6 +75,11 @@ export class QueueView {
       seen.set(row.id, row.version);
     }
     this.previous = seen;
+    // A ticked case that left the queue (resolved, filtered out) is no longer ticked.
+    const shown = new Set(rows.map((row) => row.id));
+    const before = this.picked.size;
+    for (const id of [...this.picked]) if (!shown.has(id)) this.picked.delete(id);
+    if (this.picked.size !== before) this.onPick(this.picked);
     this.body.replaceChildren(fragment);
     this.empty.hidden = rows.length > 0;
     this.count.textContent = `${rows.length} ${rows.length === 1 ? "case" : "cases"}`;
@@ -80,6 +102,8 @@ export class QueueView {
     return h(
       "tr",
       { class: classes.join(" "), dataset: { id: row.id, version: row.version }, "aria-selected": row.id === this.selectedId ? "true" : "false" },
+      h("td", { class: "col-pick" },
+        h("input", { type: "checkbox", class: "pick", "aria-label": `Select ${row.order_reference}`, checked: this.picked.has(row.id) })),
       h("td", { class: "col-prio", "data-label": "Priority" },
         h("span", { class: `prio prio-${row.priority}`, title: `Priority ${row.priority} (1 is the most urgent)` }, `P${row.priority}`)),
       h("td", { class: "col-case", "data-label": "Case" },

@@ -327,6 +327,42 @@ def test_a_parcel_moved_to_a_day_not_planned_yet_is_listed_under_later_runs(
     assert not page.context.script_errors
 
 
+def test_cases_ticked_in_the_queue_are_assigned_and_resolved_together_and_compact_mode_is_remembered(
+    chromium, server, open_pages, alice, dave_stops, dave_token, settings
+):
+    ids = [failed_scan(server, dave_token, stop) for stop in dave_stops[:3]]
+    for case_id in ids:
+        escalate(case_id, settings)
+    page = signed_in_page(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 900})
+    for case_id in ids:
+        expect(row(page, case_id)).to_contain_text("Escalated", timeout=WAIT_MS)
+
+    for case_id in ids[:2]:
+        row(page, case_id).get_by_role("checkbox").check()
+    expect(page.locator("#bulk-count")).to_have_text("2 selected")
+    expect(page.locator("#panel-title")).to_have_text("Case")  # ticking is not opening
+    page.get_by_role("button", name="Assign to me").click()
+    expect(page.locator("#toast")).to_have_text("Assigned 2 of 2.", timeout=WAIT_MS)
+    for case_id in ids[:2]:
+        expect(row(page, case_id)).to_contain_text("Alice", timeout=WAIT_MS)
+    expect(row(page, ids[2])).not_to_contain_text("Alice")
+
+    page.get_by_label("Select every case shown").check()
+    expect(page.locator("#bulk-count")).to_have_text("3 selected")
+    page.get_by_label("Resolve the selected cases as").select_option("cancelled")
+    page.locator("#bulk").get_by_role("button", name="Resolve").click()
+    expect(page.locator("#toast")).to_have_text("Resolved 3 of 3.", timeout=WAIT_MS)
+    for case_id in ids:
+        expect(row(page, case_id)).to_have_count(0, timeout=WAIT_MS)
+    assert set(ExceptionCase.objects.filter(pk__in=ids).values_list("outcome", flat=True)) == {"cancelled"}
+
+    page.get_by_label("Compact").check()
+    page.reload()
+    expect(page.get_by_label("Compact")).to_be_checked()
+    expect(page.locator("body")).to_have_class(re.compile(r"\bcompact\b"))
+    assert not page.context.script_errors
+
+
 def test_a_stale_action_is_refused_and_the_panel_refreshed(
     chromium, server, open_pages, alice, dave_stops, dave_token, settings
 ):

@@ -68,10 +68,19 @@ export class QueueView {
     const now = Date.now();
     const fragment = document.createDocumentFragment();
     const seen = new Map();
+    // Only what changed is drawn again: a row at the same version, selection and tick is moved, not rebuilt
+    // (its age and SLA count down by themselves, ``tick``).
+    const drawn = new Map([...this.body.querySelectorAll("tr[data-id]")].map((tr) => [Number(tr.dataset.id), tr]));
     for (const row of rows) {
       const before = this.previous.get(row.id);
       const changed = flash && (before === undefined || before < row.version);
-      fragment.append(this.renderRow(row, now, changed && this.previous.size > 0));
+      const key = `${row.version}|${row.id === selectedId}|${this.picked.has(row.id)}`;
+      let tr = drawn.get(row.id);
+      if (!tr || tr.dataset.key !== key) {
+        tr = this.renderRow(row, now, changed && this.previous.size > 0);
+        tr.dataset.key = key;
+      }
+      fragment.append(tr);
       seen.set(row.id, row.version);
     }
     this.previous = seen;

@@ -157,6 +157,12 @@ def test_a_failed_scan_appears_on_an_open_board_without_a_reload(
     board_matches_database(page)
     shot(page, "board-desktop")
 
+    # Another case arrives: the first row is moved, not drawn again.
+    row(page, case_id).evaluate("tr => { tr.dataset.mark = 'kept'; }")
+    second = failed_scan(server, dave_token, dave_stops[1], reason="RECIPIENT_ABSENT")
+    expect(row(page, second)).to_be_visible(timeout=WAIT_MS)
+    expect(row(page, case_id)).to_have_attribute("data-mark", "kept")
+
 
 def test_an_action_in_one_browser_shows_in_the_other(
     chromium, server, open_pages, alice, carol, dave_stops, dave_token, settings

@@ -72,11 +72,28 @@ function series(label, data, colour, extra = {}) {
 
 function drawDays(groups) {
   const labels = groups.map((group) => group.key);
+  // Before the desk's first case the depot's deliveries have a history (first attempts) but no cases: those days
+  // are gaps, not zeros, and the note says so.
+  const first = groups.findIndex((group) => group.cases.opened > 0);
+  const since = (value, i) => (first === -1 || i < first ? null : value);
+  const rate = (group) => (group.first_attempt.success_rate === null ? null : +(group.first_attempt.success_rate * 100).toFixed(1));
   chart("c-day", "line", labels, [
-    series("Opened", groups.map((group) => group.cases.opened), PALETTE[1], { tension: 0.25 }),
-    series("Resolved", groups.map((group) => group.resolution.resolved), PALETTE[2], { tension: 0.25 }),
-    series("Escalated", groups.map((group) => group.cases.escalated), PALETTE[6], { tension: 0.25 }),
-  ]);
+    series("Opened", groups.map((group, i) => since(group.cases.opened, i)), PALETTE[1], { tension: 0.25 }),
+    series("Resolved", groups.map((group, i) => since(group.resolution.resolved, i)), PALETTE[2], { tension: 0.25 }),
+    series("Escalated", groups.map((group, i) => since(group.cases.escalated, i)), PALETTE[6], { tension: 0.25 }),
+    series("First-attempt success %", groups.map(rate), PALETTE[0], { yAxisID: "share", borderDash: [4, 3], pointRadius: 2 }),
+  ], {
+    scales: {
+      y: { beginAtZero: true, ticks: { precision: 0 }, position: "left" },
+      share: { beginAtZero: true, max: 100, position: "right", grid: { drawOnChartArea: false } },
+    },
+  });
+  const note = $("c-day-note");
+  note.hidden = first <= 0;
+  if (first > 0) {
+    note.textContent = `No cases before ${labels[first]}: the desk was not yet working this depot's failures. ` +
+      "First-attempt success before then comes from the delivery history.";
+  }
 }
 
 function drawHours(groups) {

@@ -15,7 +15,10 @@ from django.core.exceptions import ValidationError
 from django.db.models import F, Max, Prefetch, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from dispatch.admin.scoping import DepotScopedAdmin
 from dispatch.models import Depot, ReasonCode, Recipient
@@ -32,7 +35,7 @@ from exceptions.models import (
     StopNotice,
     StopRisk,
 )
-from exceptions.rules import rule_dry_run
+from exceptions.rules import rule_dry_run, rules_active
 
 
 class CaseEventInline(admin.TabularInline):
@@ -205,16 +208,44 @@ def _conditions(rule: EscalationRule) -> str:
     return " · ".join(parts) or "every case"
 
 
-def _dry_run_message(rule: EscalationRule, cases: list[ExceptionCase]) -> str:
+def _case_links(cases: list[ExceptionCase]) -> SafeString:
+    return format_html_join(
+        ", ",
+        '<a href="{}">#{} ({})</a>',
+        (
+            (reverse("admin:exceptions_exceptioncase_change", args=[case.pk]), case.pk, case.order.reference)
+            for case in cases
+        ),
+    )
+
+
+def _dry_run_message(rule: EscalationRule, cases: list[ExceptionCase], earlier: dict[int, EscalationRule]) -> str:
+    """What the rule matches now, each case a link, and which of them an earlier active rule takes first."""
     inactive = "" if rule.active else " The rule is inactive: it applies to no case until it is switched on."
     if not cases:
         return f"“{rule}” matches no open case now.{inactive} Dry run: nothing was changed."
-    shown = ", ".join(f"#{case.pk} ({case.order.reference})" for case in cases[:DRY_RUN_SHOWN])
     more = f" and {len(cases) - DRY_RUN_SHOWN} more" if len(cases) > DRY_RUN_SHOWN else ""
     noun = "case" if len(cases) == 1 else "cases"
-    return (
-        f"“{rule}” matches {len(cases)} open {noun} now: {shown}{more}.{inactive} "
-        "Dry run: nothing was changed, and an earlier rule may win for some of these cases."
+    taken: dict[EscalationRule, list[ExceptionCase]] = {}
+    for case in cases:
+        if case.pk in earlier:
+            taken.setdefault(earlier[case.pk], []).append(case)
+    if taken:
+        firsts = format_html_join(
+            "; ", "“{}” takes {}", ((winner.name, _case_links(won)) for winner, won in taken.items())
+        )
+        wins = format_html(" An earlier rule comes first for {} of them: {}.", sum(map(len, taken.values())), firsts)
+    else:
+        wins = format_html(" No earlier active rule takes any of them: this one decides.")
+    return format_html(
+        "“{}” matches {} open {} now: {}{}.{}{} Dry run: nothing was changed.",
+        rule,
+        len(cases),
+        noun,
+        _case_links(cases[:DRY_RUN_SHOWN]),
+        more,
+        inactive,
+        wins,
     )
 
 
@@ -267,8 +298,18 @@ class EscalationRuleAdmin(admin.ModelAdmin):
     @admin.action(description="Dry run: show open cases this rule matches now", permissions=["view"])
     def dry_run(self, request: HttpRequest, queryset: QuerySet[EscalationRule]) -> None:
         now = timezone.now()
+        active = rules_active()
         for rule in queryset.order_by("position", "id"):
-            self.message_user(request, _dry_run_message(rule, rule_dry_run(rule=rule, now=now)), messages.INFO)
+            cases = rule_dry_run(rule=rule, now=now)
+            # The rules tried before this one, first match wins: which of its cases each takes.
+            earlier: dict[int, EscalationRule] = {}
+            for before in [r for r in active if (r.position, r.pk) < (rule.position, rule.pk)]:
+                if len(earlier) == len(cases):
+                    break
+                for case in rule_dry_run(rule=before, now=now):
+                    earlier.setdefault(case.pk, before)
+            earlier = {pk: winner for pk, winner in earlier.items() if pk in {case.pk for case in cases}}
+            self.message_user(request, _dry_run_message(rule, cases, earlier), messages.INFO)
 
 
 # --- Playbooks -------------------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from django.contrib.messages import get_messages
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.html import strip_tags
 
 from dispatch import roles
 from dispatch.models import ReasonCode
@@ -168,14 +169,34 @@ def test_it_dry_runs_the_selected_rules_without_changing_anything(admin_client_)
 
     assert response.status_code == 200
     first, second = (str(message) for message in get_messages(response.wsgi_request))
-    shown = ", ".join(f"#{case.pk} ({case.order.reference})" for case in sorted(cases, key=lambda c: c.opened_at)[:5])
-    assert first.startswith(f"“Denied twice” matches 7 open cases now: {shown} and 2 more.")
-    assert "nothing was changed, and an earlier rule may win" in first
+    oldest = sorted(cases, key=lambda c: c.opened_at)[:5]
+    shown = ", ".join(f"#{case.pk} ({case.order.reference})" for case in oldest)
+    assert strip_tags(first).startswith(f"“Denied twice” matches 7 open cases now: {shown} and 2 more.")
+    # Each case is a link to it, and the message says whether an earlier rule takes any first.
+    for case in oldest:
+        assert f'href="{reverse("admin:exceptions_exceptioncase_change", args=[case.pk])}"' in first
+    assert "No earlier active rule takes any of them: this one decides. Dry run: nothing was changed." in first
     assert second == (
         "“Five times” matches no open case now. The rule is inactive: it applies to no case until it is switched on."
         " Dry run: nothing was changed."
     )
     assert list(ExceptionCase.objects.order_by("pk").values()) == before
+
+
+def test_a_dry_run_says_which_earlier_rule_takes_which_cases_first(admin_client_):
+    EscalationRule.objects.all().delete()
+    first = EscalationRule.objects.create(name="Denied at all", position=5, min_attempts=1)
+    later = EscalationRule.objects.create(name="Denied twice", position=10, min_attempts=2)
+    twice = _failed_twice()
+
+    response = admin_client_.post(
+        reverse(f"{RULES}_changelist"),
+        {"action": "dry_run", "_selected_action": [str(later.pk)], "index": "0"},
+        follow=True,
+    )
+
+    (message,) = (strip_tags(str(m)) for m in get_messages(response.wsgi_request))
+    assert f"An earlier rule comes first for 1 of them: “{first.name}” takes #{twice.pk}" in message
 
 
 # --- Playbooks ------------------------------------------------------------------------------------------------------

@@ -255,6 +255,7 @@ class ConversationItem(TypedDict):
     # received (a reply). Nothing is "sent" before the provider took it.
     status: str
     held_until: str | None
+    reading: str | None  # a reply: what the desk understood from it, in English whatever the language it came in
 
 
 class OrderPanel(TypedDict):
@@ -411,6 +412,7 @@ def conversation_item(values: Mapping[str, Any], *, now: dt.datetime, keep: tupl
         "body": values["body"] if outbound else text_masked(values["body"], keep=keep),
         "status": "held" if held else values["status"],
         "held_until": iso(release) if held else None,
+        "reading": values.get("reading"),
     }
 
 

@@ -340,6 +340,30 @@ def depot_assignees(*, depot_id: int) -> list[payloads.Assignee]:
     ]
 
 
+# A reply and the desk's reading of it are written in the same moment.
+READING_SLACK = dt.timedelta(seconds=5)
+
+
+def _with_readings(messages: list[dict[str, Any]], *, case_id: int) -> list[dict[str, Any]]:
+    """Each reply with what the desk understood from it ("reschedule: 'mañana por la mañana' → tomorrow 08:00"), so a
+    dispatcher who does not read the recipient's language still knows what was said."""
+    readings = list(
+        CaseEvent.objects.filter(case_id=case_id, kind=CaseEvent.Kind.UNDERSTANDING)
+        .order_by("at", "pk")
+        .values_list("at", "payload")
+    )
+    for message in messages:
+        if message["direction"] != "inbound" or message.get("created_at") is None:
+            continue
+        at = message["created_at"]
+        near = [payload for when, payload in readings if abs(when - at) <= READING_SLACK]
+        if near:
+            heard = near[0]
+            intent = str(heard.get("intent", "")).replace("_", " ").lower()
+            message["reading"] = f"{intent}: {heard.get('why', '')}".strip(": ")
+    return messages
+
+
 def board_case_detail(*, case_id: int, depot_ids: Sequence[int]) -> CaseDetail | None:
     """A case's panel, or None when it is not in the user's depots."""
     case = (
@@ -366,7 +390,8 @@ def board_case_detail(*, case_id: int, depot_ids: Sequence[int]) -> CaseDetail |
     now = timezone.now()
     reachable = ports.outreach().can_reach(recipient=recipient)
     conversation = [
-        payloads.conversation_item(item, now=now, keep=keep) for item in ports.outreach().conversation(case_id=case_id)
+        payloads.conversation_item(item, now=now, keep=keep)
+        for item in _with_readings(ports.outreach().conversation(case_id=case_id), case_id=case_id)
     ]
     callable_ = ports.outreach().can_call(recipient=recipient)
     actions = case_actions(

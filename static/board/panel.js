@@ -256,6 +256,7 @@ export class CasePanel {
         if (sendNow) sendNow.addEventListener("click", () => this.act("send-now", { message_id: message.id }));
         return h("li", { class: `bubble bubble-${message.direction === "inbound" || message.direction === "in" ? "in" : "out"}${held ? " bubble-held" : ""}` },
           h("p", { class: "bubble-body" }, message.body),
+          message.reading ? h("p", { class: "bubble-reading" }, `Read as ${message.reading}`) : null,
           h("p", { class: "bubble-meta" }, `${clock(message.at, zone)}${status ? ` · ${status}` : ""} `, sendNow));
       }),
     );

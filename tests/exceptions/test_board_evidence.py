@@ -10,11 +10,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from dispatch.models import AccessCredential, Address, Depot, Order, Recipient, Stop
+from exceptions import workflow
 from exceptions.models import EscalationRule, ExceptionCase, ReplyIntent
 from tests.clock import TODAY, local
 from tests.factories import DriverFactory, RunFactory
 from tests.factories import StopFactory as Stops
-from tests.helpers import at, case_url, client_for, fail, reply, signed_in, triaged
+from tests.helpers import at, case_url, client_for, fail, reply, signed_in, sms_reply, triaged
 
 pytestmark = pytest.mark.usefixtures("outreach", "routing", "triage_enqueued")
 
@@ -250,3 +251,20 @@ def test_parcels_moved_to_a_day_with_no_run_yet_are_listed_soonest_first_until_a
     Stops(run=RunFactory(driver=DriverFactory(depot=dave.depot)), order=taken.order, status=Stop.Status.PENDING)
     Order.objects.filter(pk=taken.order_id).update(status=Order.Status.PENDING)
     assert [parcel["case_id"] for parcel in board.get("/api/v1/board/waiting").json()["parcels"]] == [waiting[0].pk]
+
+
+# --- A reply, glossed: what the desk understood, in English ---------------------------------------------------------
+
+
+@pytest.mark.usefixtures("dave")
+def test_each_reply_in_the_conversation_says_how_it_was_read(alice, dave_stop, twilio, signed, client):
+    case = fail(dave_stop, "RECIPIENT_ABSENT")
+    workflow.case_triage(case_id=case.pk)
+
+    sms_reply(client, case, "mañana por la mañana por favor")
+
+    conversation = signed_in(alice).get(case_url(case)).json()["conversation"]
+    (reply_,) = [item for item in conversation if item["direction"] == "inbound"]
+    assert reply_["body"] == "mañana por la mañana por favor"
+    assert reply_["reading"].startswith("reschedule: ")
+    assert all(item["reading"] is None for item in conversation if item["direction"] == "outbound")

@@ -123,7 +123,10 @@ export class QueueView {
         row.facts && row.facts.length ? h("span", { class: "sub facts" }, row.facts.join(" · ")) : null),
       h("td", { class: "col-state", "data-label": "State" },
         h("span", { class: `state state-${row.state}` }, row.state_label || row.state),
-        row.escalation_note ? h("span", { class: "sub", title: row.escalation_note }, row.escalation_note) : null),
+        // Said once: not again under the state when the latest line already says it.
+        row.escalation_note && !(row.last_summary || "").includes(row.escalation_note)
+          ? h("span", { class: "sub", title: row.escalation_note }, row.escalation_note)
+          : null),
       h("td", { class: "col-driver", "data-label": "Driver" }, row.driver_name || "–"),
       h("td", { class: "col-age", "data-label": "Age", title: fullTime(row.opened_at, zone) },
         h("span", { class: "age", dataset: { since: row.opened_at } }, duration(now - Date.parse(row.opened_at)))),

@@ -6,6 +6,7 @@ from django.urls import path
 
 from exceptions import views
 from exceptions.board import api as board_api
+from exceptions.board import stop_actions
 
 page_urlpatterns = [
     path("board/", views.board_page, name="board"),
@@ -22,5 +23,9 @@ api_urlpatterns = [
     *(
         path(f"cases/<int:case_id>/{view.action_name}", view.as_view(), name=f"board-case-{view.action_name}")
         for view in board_api.ACTIONS
+    ),
+    *(
+        path(f"stops/<int:stop_id>/{view.action_name}", view.as_view(), name=f"board-stop-{view.action_name}")
+        for view in stop_actions.STOP_ACTIONS
     ),
 ]

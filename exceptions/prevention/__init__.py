@@ -7,6 +7,7 @@
 The names the rest of the desk uses are re-exported here.
 """
 
+from exceptions.prevention.ahead import StopActionRefused, stop_call_place, stop_code_enter
 from exceptions.prevention.notices import notices_due, notices_sweep
 from exceptions.prevention.prearrival import (
     prearrival_asks,
@@ -20,6 +21,7 @@ from exceptions.prevention.prearrival import (
 )
 
 __all__ = [
+    "StopActionRefused",
     "notices_due",
     "notices_sweep",
     "prearrival_asks",
@@ -30,4 +32,6 @@ __all__ = [
     "prearrival_undelivered",
     "prearrival_window_answered",
     "prevention_settings",
+    "stop_call_place",
+    "stop_code_enter",
 ]

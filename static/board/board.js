@@ -77,7 +77,7 @@ const panel = new CasePanel({
   },
 });
 
-const risky = new RiskyView({ root: $("view-risky"), url: config.riskyUrl, depots });
+const risky = new RiskyView({ root: $("view-risky"), url: config.riskyUrl, stopsUrl: config.stopsUrl, depots });
 const waiting = new WaitingView({
   root: $("view-waiting"),
   url: config.waitingUrl,

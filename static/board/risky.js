@@ -1,6 +1,6 @@
 // Risky stops: today's or tomorrow's stops most likely to fail, why, and what the recipient told us ahead.
 
-import { fullTime, getJSON, h, query } from "./util.js";
+import { fullTime, getJSON, h, postJSON, query } from "./util.js";
 
 export const DAYS = ["today", "tomorrow"];
 // A score from here up reads as high; from the threshold up to here, as medium.
@@ -112,8 +112,8 @@ export function dayLabel(isoDate) {
 }
 
 export class RiskyView {
-  constructor({ root, url, depots }) {
-    Object.assign(this, { root, url, depots });
+  constructor({ root, url, stopsUrl, depots }) {
+    Object.assign(this, { root, url, stopsUrl, depots });
     this.el = (id) => root.querySelector(`#${id}`);
     this.day = "today";
     this.visible = false;
@@ -260,7 +260,32 @@ export class RiskyView {
       h("td", { class: "col-ahead", "data-label": "Asked ahead" },
         ahead ? h("span", { class: `ahead ahead-${stop.prearrival.status}` }, ahead) : h("span", { class: "muted" }, notAskedLine(stop, share))),
       h("td", { class: "col-status", "data-label": "Status" },
-        h("span", { class: `tag stop-status stop-${stop.status}` }, stop.status_label || stop.status)),
+        h("span", { class: `tag stop-status stop-${stop.status}` }, stop.status_label || stop.status),
+        stop.status === "pending" ? this.rowActions(stop) : null),
     );
+  }
+
+  /** Before the driver comes: call the recipient (your phone rings first), or add the address's code. */
+  rowActions(stop) {
+    const said = h("span", { class: "sub row-said", role: "status" });
+    const post = async (action, body) => {
+      said.textContent = "…";
+      try {
+        const answer = await postJSON(`${this.stopsUrl}${stop.stop_id}/${action}`, body);
+        said.textContent = answer.detail;
+      } catch (error) {
+        said.textContent = error.message;
+      }
+    };
+    const call = h("button", { type: "button", class: "btn btn-small" }, "Call");
+    call.addEventListener("click", () => post("call", {}));
+    const code = h("input", { type: "text", name: "code", autocomplete: "off", maxlength: "32", "aria-label": `Access code for ${stop.order_reference}`, placeholder: "Code" });
+    const form = h("form", { class: "row-code" }, code, h("button", { type: "submit", class: "btn btn-small" }, "Add code"));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      post("access-code", { code: code.value.trim() });
+      code.value = "";
+    });
+    return h("div", { class: "row-actions" }, call, form, said);
   }
 }

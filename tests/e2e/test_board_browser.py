@@ -22,7 +22,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from dispatch.models import ApiToken, Order, ReasonCode, Recipient, Stop
+from dispatch.models import AccessCredential, ApiToken, Order, ReasonCode, Recipient, Stop
 from dispatch.services import api_token_issue
 from dispatch.services.scans import scan_record
 from exceptions import workflow
@@ -607,6 +607,13 @@ def test_the_risky_stops_of_today_and_tomorrow_show_why_and_what_was_learned_ahe
     expect(page.locator(f'#risky-rows tr[data-stop-id="{tomorrow.pk}"]')).to_have_count(0)
     expect(page.locator("#risky-note")).to_contain_text("Texts ahead today: 1 of 1 sent (at most 30 % of parcels")
     shot(page, "board-risky-today")
+    # From the row, before the driver comes: the address's code, to the vault and the driver.
+    today_row.get_by_label(f"Access code for {gate.order.reference}").fill("8150")
+    today_row.get_by_role("button", name="Add code").click()
+    expect(today_row.locator(".row-said")).to_have_text(
+        "Code saved: the driver will have it at the door.", timeout=WAIT_MS
+    )
+    assert "8150" in [credential.secret for credential in AccessCredential.objects.filter(address=gate.order.address)]
 
     page.get_by_role("button", name="Tomorrow", exact=True).click()
     expect(page.get_by_role("button", name="Tomorrow", exact=True)).to_have_attribute("aria-pressed", "true")

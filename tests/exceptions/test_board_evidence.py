@@ -9,7 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from dispatch.models import AccessCredential, Address, Depot, Order, Recipient, Stop
+from dispatch.models import AccessCredential, Address, Depot, DriverInstruction, Order, Recipient, Stop, User
 from exceptions import workflow
 from exceptions.models import EscalationRule, ExceptionCase, ReplyIntent
 from tests.clock import TODAY, local
@@ -268,3 +268,51 @@ def test_each_reply_in_the_conversation_says_how_it_was_read(alice, dave_stop, t
     assert reply_["body"] == "mañana por la mañana por favor"
     assert reply_["reading"].startswith("reschedule: ")
     assert all(item["reading"] is None for item in conversation if item["direction"] == "outbound")
+
+
+# --- A risky stop's row: a code for its address, a call to its recipient, before the driver comes ---------------------
+
+
+@pytest.mark.usefixtures("dave")
+def test_a_code_added_from_a_risky_stop_goes_to_the_vault_and_its_driver(alice, dave_stop):
+    response = signed_in(alice).post(
+        f"/api/v1/board/stops/{dave_stop.pk}/access-code", {"code": "4417"}, content_type="application/json"
+    )
+
+    assert (response.status_code, response.json()["detail"]) == (
+        200,
+        "Code saved: the driver will have it at the door.",
+    )
+    credential = AccessCredential.objects.get(address=dave_stop.order.address)
+    assert (credential.secret, credential.source) == ("4417", "dispatcher")
+    (told,) = DriverInstruction.objects.filter(stop=dave_stop)
+    assert told.kind == DriverInstruction.Kind.ACCESS_CODE
+    assert "4417" not in told.text
+
+
+@pytest.mark.usefixtures("dave")
+def test_a_stop_already_attempted_has_no_visit_to_prepare(alice, dave_stop):
+    Stop.objects.filter(pk=dave_stop.pk).update(status=Stop.Status.FAILED)
+
+    response = signed_in(alice).post(
+        f"/api/v1/board/stops/{dave_stop.pk}/access-code", {"code": "4417"}, content_type="application/json"
+    )
+    empty = signed_in(alice).post(
+        f"/api/v1/board/stops/{dave_stop.pk}/access-code", {}, content_type="application/json"
+    )
+
+    assert (response.status_code, response.json()["code"]) == (400, "not_allowed")
+    assert (empty.status_code, list(empty.json()["fields"])) == (400, ["code"])
+    assert not AccessCredential.objects.exists()
+
+
+@pytest.mark.usefixtures("dave")
+def test_a_call_from_a_risky_stop_rings_the_dispatcher_then_its_recipient(alice, dave_stop, twilio):
+    User.objects.filter(pk=alice.pk).update(phone="+13125550189")
+
+    response = signed_in(alice).post(f"/api/v1/board/stops/{dave_stop.pk}/call", {}, content_type="application/json")
+
+    assert response.status_code == 200, response.content
+    (placed,) = twilio.calls
+    assert placed["To"] == "+13125550189"
+    assert f"<Number>{dave_stop.order.recipient.phone}</Number>" in placed["Twiml"]

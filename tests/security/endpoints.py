@@ -55,6 +55,9 @@ SIGNED_WEBHOOKS = frozenset({"twilio-inbound", "twilio-status", "twilio-call-sta
 # The recipient's self-service page, by the unguessable token in their texts: only that link's stop, CSRF-protected,
 # limited per link and per address (tests/outreach/test_recipient_page.py).
 RECIPIENT_LINKS = frozenset({"recipient-page"})
+# A dispatcher's actions on a stop still to come (the risky stops' rows): session, CSRF, one's own depots only
+# (tests/security/test_stop_actions.py).
+STOP_ACTIONS = frozenset({"board-stop-call", "board-stop-access-code"})
 
 NAMED_CLASSES = {
     "public": PUBLIC,
@@ -65,6 +68,7 @@ NAMED_CLASSES = {
     "integration": INTEGRATION,
     "signed-webhook": SIGNED_WEBHOOKS,
     "recipient-link": RECIPIENT_LINKS,
+    "stop-action": STOP_ACTIONS,
 }
 
 

@@ -1,0 +1,41 @@
+"""What a dispatcher does for a stop before the driver comes: call its recipient, put a code in the vault."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from dispatch.models import AccessCredential, DriverInstruction, Stop, User
+from dispatch.services.instructions import instruction_push
+from dispatch.services.vault import access_credential_record
+from exceptions import ports
+
+
+class StopActionRefused(Exception):
+    """The action cannot be done for this stop now; the message says why, for the dispatcher."""
+
+
+def stop_call_place(*, stop: Stop, user: User) -> None:
+    """Ring the dispatcher's own phone, then the stop's recipient, both shown the company's number."""
+    phone = str(user.phone or "")
+    if not phone:
+        raise StopActionRefused("Add your phone number to your user (Admin, Users) to call from the board.")
+    placed = ports.outreach().call_ahead(stop=stop, caller_phone=phone, user_id=user.pk, caller="dispatcher")
+    if not placed.reachable:
+        raise StopActionRefused(placed.reason)
+
+
+def stop_code_enter(*, stop: Stop, user: User, code: str) -> None:
+    """A code the dispatcher learned for the stop's address: to the vault, and the driver told to reveal it."""
+    if not code.strip():
+        raise StopActionRefused("Enter the access code.")
+    with transaction.atomic():  # the vault locks the address's codes while it compares
+        access_credential_record(
+            address_id=stop.order.address_id, secret=code, source=AccessCredential.Source.DISPATCHER
+        )
+        instruction_push(
+            driver=stop.run.driver,
+            kind=DriverInstruction.Kind.ACCESS_CODE,
+            text="A dispatcher added the access code ahead of your visit: reveal it at the door.",
+            stop=stop,
+            payload={"prearrival": True, "by": user.get_username()},
+        )

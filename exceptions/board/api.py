@@ -35,6 +35,15 @@ from exceptions.models import ExceptionCase
 
 # Ids beyond a bigint are no case at all (and would fail in the database, not as a 404).
 MAX_ID = 2**63 - 1
+
+
+def _depot_field() -> serializers.IntegerField:
+    """The ``depot`` a board read may be narrowed to."""
+    return serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text="One of your depots; default: all of them."
+    )
+
+
 MAX_AGE_MINUTES = 60 * 24 * 60
 # A redelivery window starts from yesterday (a window already under way) to a month ahead.
 WINDOW_PAST = dt.timedelta(days=1)
@@ -119,9 +128,7 @@ CONFLICT_RESPONSE = {
 
 class BoardSnapshotView(BoardView):
     class InputSerializer(serializers.Serializer[Any]):
-        depot = serializers.IntegerField(
-            required=False, min_value=1, max_value=MAX_ID, help_text="One of your depots; default: all of them."
-        )
+        depot = _depot_field()
         state = serializers.CharField(
             required=False, max_length=200, help_text="Open states, comma-separated (e.g. escalated,opened)."
         )
@@ -180,9 +187,7 @@ class RiskyStopsView(BoardView):
             help_text="today or tomorrow, in each depot's time zone.",
             error_messages={"invalid_choice": "Pick today or tomorrow."},
         )
-        depot = serializers.IntegerField(
-            required=False, min_value=1, max_value=MAX_ID, help_text="One of your depots; default: all of them."
-        )
+        depot = _depot_field()
         driver = serializers.IntegerField(
             required=False, min_value=1, max_value=MAX_ID, help_text="Only this driver's stops."
         )
@@ -226,9 +231,7 @@ class RiskyStopsView(BoardView):
 
 class BoardWaitingView(BoardView):
     class InputSerializer(serializers.Serializer[Any]):
-        depot = serializers.IntegerField(
-            required=False, min_value=1, max_value=MAX_ID, help_text="One of your depots; default: all of them."
-        )
+        depot = _depot_field()
 
     @extend_schema(
         operation_id="board_waiting",

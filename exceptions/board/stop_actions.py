@@ -82,6 +82,14 @@ class StopCallView(StopActionView):
         return "Calling: your phone rings first."
 
 
+class StopTextView(StopActionView):
+    action_name = "text"
+
+    def act(self, *, stop: Stop, user: User, data: dict[str, Any]) -> str:
+        prevention.stop_text_now(stop=stop)
+        return "Texted: the recipient is asked what the stop is missing."
+
+
 class StopAccessCodeView(StopActionView):
     action_name = "access-code"
 
@@ -94,6 +102,7 @@ class StopAccessCodeView(StopActionView):
 
 
 STOP_ACTIONS: dict[type[StopActionView], str] = {
+    StopTextView: "Text a risky stop's recipient now, asking for what it is missing (once per stop)",
     StopCallView: "Call a risky stop's recipient before the driver comes: your phone rings first",
     StopAccessCodeView: "Add the access code of a risky stop's address; its driver is told",
 }

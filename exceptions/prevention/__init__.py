@@ -7,7 +7,7 @@
 The names the rest of the desk uses are re-exported here.
 """
 
-from exceptions.prevention.ahead import StopActionRefused, stop_call_place, stop_code_enter
+from exceptions.prevention.ahead import StopActionRefused, stop_call_place, stop_code_enter, stop_text_now
 from exceptions.prevention.notices import notices_due, notices_sweep
 from exceptions.prevention.prearrival import (
     prearrival_asks,
@@ -34,4 +34,5 @@ __all__ = [
     "prevention_settings",
     "stop_call_place",
     "stop_code_enter",
+    "stop_text_now",
 ]

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import transaction
+from django.utils import timezone
 
 from dispatch.models import AccessCredential, DriverInstruction, Stop, User
 from dispatch.services.instructions import instruction_push
 from dispatch.services.vault import access_credential_record
 from exceptions import ports
+from exceptions.models import StopRisk
+from exceptions.prevention.prearrival import prearrival_ask
 
 
 class StopActionRefused(Exception):
@@ -22,6 +27,22 @@ def stop_call_place(*, stop: Stop, user: User) -> None:
     placed = ports.outreach().call_ahead(stop=stop, caller_phone=phone, user_id=user.pk, caller="dispatcher")
     if not placed.reachable:
         raise StopActionRefused(placed.reason)
+
+
+def stop_text_now(*, stop: Stop, now: dt.datetime | None = None) -> None:
+    """Ask the stop's recipient now what its risk says is missing, whatever the day's share and lead (a
+    dispatcher's call); once per stop ever, as every text ahead."""
+    risk = StopRisk.objects.filter(stop=stop).first()
+    result, why = prearrival_ask(
+        stop=stop,
+        score=risk.score if risk is not None else 0.0,
+        missing=list(risk.missing) if risk is not None else [],
+        now=now or timezone.now(),
+    )
+    if result == "taken":
+        raise StopActionRefused("This stop's recipient was already texted ahead of the driver: one text per stop.")
+    if result == "skipped":
+        raise StopActionRefused(f"Not texted: {why}")
 
 
 def stop_code_enter(*, stop: Stop, user: User, code: str) -> None:

@@ -182,22 +182,28 @@ def prearrival_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     asked = skipped = 0
     for risk in prearrival_due(now=now):
-        stop = risk.stop
-        asks = prearrival_asks(list(risk.missing))
-        with transaction.atomic():
-            contact, created = PreArrivalContact.objects.get_or_create(
-                stop=stop, defaults={"score": risk.score, "asked": asks, "created_at": now}
-            )
-            if not created:  # another sweep got there first
-                continue
-            sent = ports.outreach().ask_ahead(stop=stop, asks=asks, now=now)
-            if not sent.reachable:
-                contact.status, contact.skip_reason = PreArrivalContact.Status.SKIPPED, sent.reason[:200]
-                contact.save(update_fields=["status", "skip_reason"])
-                skipped += 1
-            else:
-                asked += 1
+        result, _ = prearrival_ask(stop=risk.stop, score=risk.score, missing=list(risk.missing), now=now)
+        asked += result == "asked"
+        skipped += result == "skipped"
     return {"asked": asked, "skipped": skipped}
+
+
+def prearrival_ask(*, stop: Stop, score: float, missing: list[str], now: dt.datetime) -> tuple[str, str]:
+    """Text the stop's recipient ahead of the driver, once ever: ("asked", ""), ("skipped", why nobody can be
+    reached), or ("taken", "") when the stop was asked already (another sweep, a dispatcher)."""
+    asks = prearrival_asks(missing)
+    with transaction.atomic():
+        contact, created = PreArrivalContact.objects.get_or_create(
+            stop=stop, defaults={"score": score, "asked": asks, "created_at": now}
+        )
+        if not created:
+            return "taken", ""
+        sent = ports.outreach().ask_ahead(stop=stop, asks=asks, now=now)
+        if not sent.reachable:
+            contact.status, contact.skip_reason = PreArrivalContact.Status.SKIPPED, sent.reason[:200]
+            contact.save(update_fields=["status", "skip_reason"])
+            return "skipped", sent.reason
+    return "asked", ""
 
 
 def prearrival_undelivered(*, stop_id: int, reason: str) -> bool:

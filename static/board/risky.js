@@ -130,6 +130,7 @@ export class RiskyView {
     this.sortSelect.addEventListener("change", () => this.load());
     this.el("risky-more").addEventListener("click", () => this.load({ more: true }));
     this.rows = [];
+    this.said = new Map(); // stop id -> what its last row action answered
     setInterval(() => {
       if (this.visible && !document.hidden) this.load();
     }, POLL_MS);
@@ -267,18 +268,27 @@ export class RiskyView {
 
   /** Before the driver comes: call the recipient (your phone rings first), or add the address's code. */
   rowActions(stop) {
-    const said = h("span", { class: "sub row-said", role: "status" });
+    // What the last action said stays with the stop through the list's reloads.
+    const said = h("span", { class: "sub row-said", role: "status" }, this.said.get(stop.stop_id) || "");
+    const tell = (text) => {
+      this.said.set(stop.stop_id, text);
+      for (const node of this.root.querySelectorAll(`tr[data-stop-id="${stop.stop_id}"] .row-said`)) node.textContent = text;
+    };
     const post = async (action, body) => {
-      said.textContent = "…";
+      tell("…");
       try {
         const answer = await postJSON(`${this.stopsUrl}${stop.stop_id}/${action}`, body);
-        said.textContent = answer.detail;
+        tell(answer.detail);
+        this.load();
       } catch (error) {
-        said.textContent = error.message;
+        tell(error.message);
       }
     };
     const call = h("button", { type: "button", class: "btn btn-small" }, "Call");
     call.addEventListener("click", () => post("call", {}));
+    // One text ahead per stop, ever: offered while none went.
+    const text = stop.prearrival ? null : h("button", { type: "button", class: "btn btn-small" }, "Text now");
+    text?.addEventListener("click", () => post("text", {}));
     const code = h("input", { type: "text", name: "code", autocomplete: "off", maxlength: "32", "aria-label": `Access code for ${stop.order_reference}`, placeholder: "Code" });
     const form = h("form", { class: "row-code" }, code, h("button", { type: "submit", class: "btn btn-small" }, "Add code"));
     form.addEventListener("submit", (event) => {
@@ -286,6 +296,6 @@ export class RiskyView {
       post("access-code", { code: code.value.trim() });
       code.value = "";
     });
-    return h("div", { class: "row-actions" }, call, form, said);
+    return h("div", { class: "row-actions" }, text, call, form, said);
   }
 }

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from dispatch.models import AccessCredential, Address, Depot, DriverInstruction, Order, Recipient, Stop, User
 from exceptions import workflow
-from exceptions.models import EscalationRule, ExceptionCase, ReplyIntent
+from exceptions.models import EscalationRule, ExceptionCase, PreArrivalContact, ReplyIntent, StopRisk
+from outreach.models import Message
 from tests.clock import TODAY, local
 from tests.factories import DriverFactory, RunFactory
 from tests.factories import StopFactory as Stops
@@ -316,3 +317,20 @@ def test_a_call_from_a_risky_stop_rings_the_dispatcher_then_its_recipient(alice,
     (placed,) = twilio.calls
     assert placed["To"] == "+13125550189"
     assert f"<Number>{dave_stop.order.recipient.phone}</Number>" in placed["Twiml"]
+
+
+@pytest.mark.usefixtures("dave")
+def test_text_now_asks_a_risky_stops_recipient_once_whatever_the_days_share(alice, dave_stop, twilio):
+    StopRisk.objects.create(stop=dave_stop, score=0.3, reasons=[], missing=["access_code"])
+    board = signed_in(alice)
+    url = f"/api/v1/board/stops/{dave_stop.pk}/text"
+
+    first = board.post(url, {}, content_type="application/json")
+    again = board.post(url, {}, content_type="application/json")
+
+    assert first.status_code == 200, first.content
+    (asked,) = Message.objects.filter(conversation__stop=dave_stop, template_key="prearrival")
+    assert "gate or door code" in asked.body
+    assert PreArrivalContact.objects.get(stop=dave_stop).asked == ["access_code", "availability"]
+    assert (again.status_code, again.json()["code"]) == (400, "not_allowed")
+    assert "already texted" in again.json()["detail"]

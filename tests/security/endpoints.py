@@ -57,7 +57,7 @@ SIGNED_WEBHOOKS = frozenset({"twilio-inbound", "twilio-status", "twilio-call-sta
 RECIPIENT_LINKS = frozenset({"recipient-page"})
 # A dispatcher's actions on a stop still to come (the risky stops' rows): session, CSRF, one's own depots only
 # (tests/security/test_stop_actions.py).
-STOP_ACTIONS = frozenset({"board-stop-call", "board-stop-access-code"})
+STOP_ACTIONS = frozenset({"board-stop-call", "board-stop-access-code", "board-stop-text"})
 
 NAMED_CLASSES = {
     "public": PUBLIC,

@@ -9,7 +9,7 @@ from tests.helpers import signed_in
 from tests.security import endpoints
 from tests.security.test_csrf import csrf_token
 
-BODIES = {"board-stop-call": {}, "board-stop-access-code": {"code": "4417"}}
+BODIES = {"board-stop-call": {}, "board-stop-access-code": {"code": "4417"}, "board-stop-text": {}}
 
 
 def test_every_stop_action_has_a_body_here():

@@ -26,7 +26,8 @@ from dispatch.models import AccessCredential, ApiToken, Order, ReasonCode, Recip
 from dispatch.services import api_token_issue
 from dispatch.services.scans import scan_record
 from exceptions import workflow
-from exceptions.models import ExceptionCase, PreArrivalContact, StopRisk
+from exceptions.models import EscalationRule, ExceptionCase, PreArrivalContact, ReplyIntent, StopRisk
+from exceptions.ports import Understanding
 from tests.e2e.browser import ARTIFACTS, WAIT_MS, shot
 from tests.factories import CHICAGO, RunFactory, StopFactory
 
@@ -225,8 +226,20 @@ def test_an_action_in_one_browser_shows_in_the_other(
     board_matches_database(carol_page)
 
 
+DEVICES = {
+    "desktop": {"viewport": {"width": 1440, "height": 900}},
+    "phone": {
+        "viewport": {"width": 390, "height": 844},
+        "is_mobile": True,
+        "has_touch": True,
+        "device_scale_factor": 2,
+    },
+}
+
+
+@pytest.mark.parametrize("device", sorted(DEVICES))
 def test_the_panel_shows_the_evidence_and_a_held_message_that_a_dispatcher_sends_now(
-    chromium, server, open_pages, alice, dave_stops, settings
+    chromium, server, open_pages, alice, dave_stops, settings, device
 ):
     stop = dave_stops[0]
     address = stop.order.address
@@ -251,7 +264,7 @@ def test_the_panel_shows_the_evidence_and_a_held_message_that_a_dispatcher_sends
     )
     case_id = int(result.response["case_id"])
     escalate(case_id, settings)
-    page = signed_in_page(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 900})
+    page = signed_in_page(chromium, server, open_pages, "alice", **DEVICES[device])
     page.locator(f'#queue-rows tr[data-id="{case_id}"] .row-open').click()
     panel = page.locator("#case-panel")
 
@@ -270,11 +283,43 @@ def test_the_panel_shows_the_evidence_and_a_held_message_that_a_dispatcher_sends
     expect(bubble).to_contain_text("A replacement comes tomorrow 10-12.", timeout=WAIT_MS)
     expect(bubble).to_contain_text("held until")
     expect(panel.locator("#panel-timeline")).to_contain_text("held for quiet hours until")
-    shot(page, "board-evidence-and-held-message")
+    shot(page, f"board-evidence-and-held-message-{device}")
 
     bubble.get_by_role("button", name="Send now").click()
     expect(panel.locator("#panel-conversation .bubble-held")).to_have_count(0, timeout=WAIT_MS)
     expect(panel.locator("#panel-timeline")).to_contain_text("Sent a message held for quiet hours now")
+    assert not page.context.script_errors
+
+
+@pytest.mark.parametrize("device", sorted(DEVICES))
+def test_an_approval_shows_the_reply_the_reading_and_whether_routing_has_room(
+    chromium, server, open_pages, alice, dave_stops, dave_token, device
+):
+    EscalationRule.objects.create(name="Approve anything", position=0, action=EscalationRule.Action.REQUIRE_APPROVAL)
+    case_id = failed_scan(server, dave_token, dave_stops[0], reason="RECIPIENT_ABSENT")
+    workflow.case_triage(case_id=case_id)
+    zone = dave_stops[0].run.depot.time_zone
+    start = (timezone.now() + dt.timedelta(days=1)).astimezone(zone).replace(hour=9, minute=0, second=0, microsecond=0)
+    workflow.case_reply_apply(
+        case_id=case_id,
+        understood=Understanding(
+            intent=ReplyIntent.RESCHEDULE,
+            window_start=start,
+            window_end=start + dt.timedelta(hours=3),
+            why="'tomorrow morning' -> 09:00-12:00",
+        ),
+    )
+    page = signed_in_page(chromium, server, open_pages, "alice", **DEVICES[device])
+    page.locator(f'#queue-rows tr[data-id="{case_id}"] .row-open').click()
+
+    facts = page.locator("#panel-facts")
+    expect(facts).to_contain_text(f"Later day: {start:%a %d %b} from 09:00 to 12:00", timeout=WAIT_MS)
+    expect(facts).to_contain_text("We read")
+    expect(facts).to_contain_text("'tomorrow morning' -> 09:00-12:00")
+    expect(facts).to_contain_text("yes: routing can fit the visit in this window")
+    shot(page, f"board-approval-{device}")
+    page.locator("#case-panel").get_by_role("button", name=re.compile(r"^Approve")).click()
+    expect(page.locator("#panel-timeline")).to_contain_text("Approved", timeout=WAIT_MS)
     assert not page.context.script_errors
 
 

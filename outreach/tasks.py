@@ -6,7 +6,7 @@ from typing import Any
 
 from celery import shared_task
 
-from outreach import services
+from outreach import reconcile, services
 
 
 @shared_task(name="outreach.message_send", bind=True, acks_late=True, max_retries=services.MAX_SEND_ATTEMPTS)
@@ -29,7 +29,7 @@ def messages_sweep_task() -> int:
     due, _stale = services.messages_sweep()
     for message_id in due:
         message_send_task.apply_async(args=(message_id,), expires=SWEEP_ENQUEUE_EXPIRES)
-    for message_id in services.messages_unknown_due():
+    for message_id in reconcile.messages_unknown_due():
         message_reconcile_task.apply_async(args=(message_id,), expires=SWEEP_ENQUEUE_EXPIRES)
     return len(due)
 
@@ -37,4 +37,4 @@ def messages_sweep_task() -> int:
 @shared_task(name="outreach.message_reconcile", ignore_result=True)
 def message_reconcile_task(message_id: int) -> str:
     """Ask Twilio whether it took a message we never heard back about; one it never took is queued again."""
-    return services.message_reconcile(message_id=message_id)
+    return reconcile.message_reconcile(message_id=message_id)

@@ -15,15 +15,13 @@ from exceptions import workflow
 from exceptions.models import ExceptionCase
 from exceptions.workflow import ROUTING_GRACE
 from outreach.models import Message
+from outreach.reconcile import RECONCILE_AFTER, message_reconcile, messages_unknown_due
 from outreach.services import (
     BACKOFF_BASE_SECONDS,
     BACKOFF_CAP_SECONDS,
     MAX_SEND_ATTEMPTS,
-    RECONCILE_AFTER,
-    message_reconcile,
     message_send,
     messages_sweep,
-    messages_unknown_due,
     send_backoff,
 )
 from routing.adapter import SLOT_FIND_GRACE, slot_requests_unanswered

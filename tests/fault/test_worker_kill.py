@@ -21,7 +21,8 @@ from demo.fakes.twilio import STALL
 from dispatch.models import Recipient
 from exceptions.models import CaseEvent, ExceptionCase
 from outreach.models import Message
-from outreach.services import RECONCILE_AFTER, SEND_LEASE
+from outreach.reconcile import RECONCILE_AFTER
+from outreach.services import SEND_LEASE
 from outreach.tasks import message_send_task, messages_sweep_task
 from tests.fault.harness import (
     SharedClock,

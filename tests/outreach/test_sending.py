@@ -187,7 +187,7 @@ def test_the_sweep_releases_held_messages_and_marks_dead_sends_unknown(dave_stop
 
 
 def test_an_unknown_message_is_settled_by_asking_twilio_not_by_sending_blindly(dave_stop, erin, twilio):
-    from outreach.services import message_reconcile
+    from outreach.reconcile import message_reconcile
     from tests.factories import StopFactory
 
     twilio.answer(STALL)
@@ -213,7 +213,8 @@ def test_an_unknown_message_is_settled_by_asking_twilio_not_by_sending_blindly(d
 
 
 def test_a_message_twilio_never_took_is_given_up_on_after_the_last_attempt(dave_stop, twilio):
-    from outreach.services import MAX_SEND_ATTEMPTS, message_reconcile
+    from outreach.reconcile import message_reconcile
+    from outreach.services import MAX_SEND_ATTEMPTS
 
     message = asked(dave_stop)
     Message.objects.filter(pk=message.pk).update(status=Message.Status.UNKNOWN, attempts=MAX_SEND_ATTEMPTS)

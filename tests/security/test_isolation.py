@@ -242,7 +242,7 @@ def waiting_parcels_of_ones_depots_only(world: DepotWorld) -> None:
         ExceptionCase.objects.filter(pk=case.pk).update(
             state=ExceptionCase.State.RESOLVED,
             outcome=ExceptionCase.Outcome.RESCHEDULED_LATER,
-            outcome_detail={"planned_day": "2026-11-20"},
+            outcome_detail={"planned_day": (timezone.now() + dt.timedelta(days=2)).date().isoformat()},
         )
         Order.objects.filter(pk=case.order_id).update(status=Order.Status.RESCHEDULED)
         Stop.objects.filter(pk=case.stop_id).update(status=Stop.Status.RESCHEDULED)

@@ -26,7 +26,7 @@ from exceptions import tasks as exception_tasks
 from exceptions.models import ExceptionCase
 from outreach import tasks as outreach_tasks
 from outreach.models import Message
-from outreach.services import message_reconcile
+from outreach.reconcile import message_reconcile
 from tests.helpers import DESK_NUMBER, TWILIO_TOKEN, at, client_for, signed_in
 
 pytestmark = [

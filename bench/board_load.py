@@ -105,6 +105,22 @@ def seed_cases(count: int, rng: random.Random) -> int:
     return len(cases)
 
 
+def board_day_seed(cases: int) -> int:
+    """A demo day of ``cases`` stops with one open case each (what both board benches measure); returns how many."""
+    from django.db import connection
+
+    from demo.day.seed import demo_day_seed
+    from exceptions.models import ExceptionCase
+
+    print(f"seeding a demo day of {cases} stops and one open case each ...", flush=True)
+    ExceptionCase.objects.all().delete()
+    demo_day_seed(stops=cases, drivers=40, seed=7)
+    opened = seed_cases(cases, random.Random(7))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return opened
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=5000, help="open cases (default 5,000)")
@@ -129,9 +145,7 @@ def main() -> int:
     from django.test.utils import CaptureQueriesContext
 
     from demo.day.depot import DISPATCHER_USERNAME
-    from demo.day.seed import demo_day_seed
     from dispatch.models import User
-    from exceptions.models import ExceptionCase
 
     call_command("migrate", verbosity=0)
     settings.DEBUG = False  # local settings keep every query in memory; production does not
@@ -144,12 +158,7 @@ def main() -> int:
         f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, PostgreSQL {postgres}, "
         f"{platform.system()} {platform.release()}"
     )
-    print(f"seeding a demo day of {args.cases} stops and one open case each ...", flush=True)
-    ExceptionCase.objects.all().delete()
-    demo_day_seed(stops=args.cases, drivers=40, seed=7)
-    opened = seed_cases(args.cases, random.Random(7))
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    opened = board_day_seed(args.cases)
 
     client = Client()
     client.force_login(User.objects.get(username=DISPATCHER_USERNAME))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import random
 import socket
 import statistics
 import subprocess
@@ -27,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.board_load import seed_cases  # noqa: E402
+from bench.board_load import board_day_seed  # noqa: E402
 from bench.scratch import ensure_database, results_record  # noqa: E402
 
 SECTION = "## Board in the browser: 5,000 open cases painted (`bench/board_paint.py`)"
@@ -67,17 +66,10 @@ def main() -> int:
     from django.db import connection
 
     from demo.day.depot import DISPATCHER_PASSWORD, DISPATCHER_USERNAME
-    from demo.day.seed import demo_day_seed
-    from exceptions.models import ExceptionCase
 
     call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)  # served by WhiteNoise, as in production
-    print(f"seeding a demo day of {args.cases} stops and one open case each ...", flush=True)
-    ExceptionCase.objects.all().delete()
-    demo_day_seed(stops=args.cases, drivers=40, seed=7)
-    opened = seed_cases(args.cases, random.Random(7))
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    opened = board_day_seed(args.cases)
     connection.close()
 
     port = free_port()

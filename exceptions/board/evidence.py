@@ -24,10 +24,8 @@ from exceptions.models import CaseEvent, ExceptionCase
 ATTEMPT_DAYS = 30
 
 
-def case_evidence(case_id: int, *, now: dt.datetime) -> Evidence:
-    case = ExceptionCase.objects.select_related(
-        "scan", "depot", "reason_code", "stop__run__driver", "order__address"
-    ).get(pk=case_id)
+def case_evidence(case: ExceptionCase, *, now: dt.datetime) -> Evidence:
+    """The evidence beside a case (``case_loaded``)."""
     return {
         "scan": _scan(case),
         "driver": _driver(case, now),
@@ -36,10 +34,17 @@ def case_evidence(case_id: int, *, now: dt.datetime) -> Evidence:
     }
 
 
-def case_approval(case_id: int, *, now: dt.datetime) -> Approval | None:
-    """The outcome a case holds for a dispatcher's approval, the reply and reading behind it, and for a window
-    whether routing has room then; None when nothing waits for approval."""
-    case = ExceptionCase.objects.select_related("depot", "stop__run__depot").get(pk=case_id)
+def case_loaded(case_id: int) -> ExceptionCase:
+    """The case with what its evidence and approval read: scan, depot, reason, stop's run and driver, address."""
+    return ExceptionCase.objects.select_related(
+        "scan", "depot", "reason_code", "stop__run__driver", "stop__run__depot", "order__address"
+    ).get(pk=case_id)
+
+
+def case_approval(case: ExceptionCase, *, now: dt.datetime) -> Approval | None:
+    """The outcome a case holds for a dispatcher's approval (``case_loaded``), the reply and reading behind it, and
+    for a window whether routing has room then; None when nothing waits for approval."""
+    case_id = case.pk
     # As the board offers "approve": an outcome held while the case waits for a person.
     if not case.pending_outcome or case.state != ExceptionCase.State.ESCALATED:
         return None

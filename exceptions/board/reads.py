@@ -34,7 +34,7 @@ from dispatch.models import Depot, Driver, Order, Stop, User
 from dispatch.selectors import user_depots
 from exceptions import ports
 from exceptions.board import payloads
-from exceptions.board.evidence import case_approval, case_evidence
+from exceptions.board.evidence import case_approval, case_evidence, case_loaded
 from exceptions.board.payloads import CaseDetail, CaseRow
 from exceptions.models import CaseEvent, ExceptionCase
 
@@ -397,6 +397,7 @@ def board_case_detail(*, case_id: int, depot_ids: Sequence[int]) -> CaseDetail |
     actions = case_actions(
         state=case.state, pending_outcome=case.pending_outcome, reachable=reachable, callable_=callable_
     )
+    loaded = case_loaded(case_id)  # one read for the evidence and the approval
     if actions and any(item["status"] == "held" for item in conversation):
         actions.append("send-now")
     return {
@@ -414,8 +415,8 @@ def board_case_detail(*, case_id: int, depot_ids: Sequence[int]) -> CaseDetail |
             )
         ],
         "conversation": conversation,
-        "evidence": case_evidence(case_id, now=now),
-        "approval": case_approval(case_id, now=now),
+        "evidence": case_evidence(loaded, now=now),
+        "approval": case_approval(loaded, now=now),
         "order": {
             "reference": order.reference,
             "value": str(order.declared_value),

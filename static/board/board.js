@@ -113,7 +113,10 @@ function showView(name, { focus = false } = {}) {
   if (name === "risky") risky.show();
   else risky.hide();
   if (name === "waiting") waiting.show();
-  if (name === "queue") setTimeout(() => map.resize(), 0);
+  if (name === "queue") {
+    setTimeout(() => map.resize(), 0);
+    queue.scheduleDraw(); // what is in view is known once the queue shows
+  }
   if (focus) $(VIEWS[name]).focus();
 }
 

@@ -72,6 +72,10 @@ export class BoardMap {
     for (const row of rows) {
       if (row.lat === null || row.lat === undefined || row.lng === null || row.lng === undefined) continue;
       keep.add(row.id);
+      // A marker whose case and selection are as when it was drawn is left alone: 5,000 of them stay cheap.
+      const key = `${row.version}|${row.id === selectedId}`;
+      const drawn = this.caseMarkers.get(row.id);
+      if (drawn && drawn.key === key) continue;
       const style = {
         radius: row.id === selectedId ? 10 : row.needs_human ? 8 : 6,
         color: row.id === selectedId ? "#111827" : "#ffffff",
@@ -88,6 +92,7 @@ export class BoardMap {
         marker.setLatLng([row.lat, row.lng]).setStyle(style);
       }
       marker.caseId = row.id;
+      marker.key = key;
       tooltip(marker, `${row.order_reference} · ${row.reason_label} · ${row.state_label}`);
     }
     for (const [id, marker] of this.caseMarkers) {

@@ -60,7 +60,10 @@ export function textsAheadNote(body) {
   const allowed = days.reduce((sum, day) => sum + day.allowed, 0);
   const used = days.reduce((sum, day) => sum + day.used, 0);
   const percent = Math.round(share * 100);
-  return `Texts ahead ${body.day || "today"}: ${used} of ${allowed} sent (at most ${percent} % of parcels, the riskiest first).`;
+  const rule = `at most ${percent} % of parcels, the riskiest first`;
+  // A dispatcher's "Text now" is not held to the share: past it, say so rather than "3 of 2".
+  if (used > allowed) return `Texts ahead ${body.day || "today"}: ${used} sent, ${allowed} by the day's share (${rule}), the rest by a dispatcher.`;
+  return `Texts ahead ${body.day || "today"}: ${used} of ${allowed} sent (${rule}).`;
 }
 
 /**

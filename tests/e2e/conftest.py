@@ -15,13 +15,22 @@ import pytest
 from django.db import connections
 from playwright.sync_api import sync_playwright
 
+from demo.fakes.twilio import FakeTwilio
 from tests.e2e.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT
-from tests.helpers import database_url_for_others, free_port
+from tests.helpers import DESK_NUMBER, TWILIO_TOKEN, database_url_for_others, free_port
 
 
 @pytest.fixture(scope="module")
-def server(django_db_setup) -> Iterator[str]:
-    """The product on a free port: Uvicorn, the test database, no map tiles (no outside requests)."""
+def server_twilio() -> Iterator[FakeTwilio]:
+    """The fake Twilio the server's calls go to (texts stay in memory: the test settings' SMS backend)."""
+    with FakeTwilio() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def server(django_db_setup, server_twilio) -> Iterator[str]:
+    """The product on a free port: Uvicorn, the test database, no map tiles (no outside requests), Twilio's
+    Voice API on the fake Twilio (``server_twilio``), whose callbacks reach this server signed."""
     port = free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log_path = ARTIFACTS / "board-server.log"
@@ -33,6 +42,11 @@ def server(django_db_setup) -> Iterator[str]:
         "BOARD_TILE_URL": "",
         "WEB_REQUEST_THREADS": "4",
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "TWILIO_API_BASE_URL": server_twilio.url,
+        "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "TWILIO_FROM_NUMBER": DESK_NUMBER,
+        "TWILIO_VOICE_NUMBER": "",
     }
     command = [sys.executable, "-m", "uvicorn", "tests.e2e.live_asgi:application", "--host", "127.0.0.1",
                "--port", str(port), "--log-level", "warning", "--no-access-log"]  # fmt: skip

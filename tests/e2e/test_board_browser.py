@@ -22,14 +22,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from dispatch.models import AccessCredential, ApiToken, Order, ReasonCode, Recipient, Stop
+from dispatch.models import AccessCredential, ApiToken, Order, ReasonCode, Recipient, Stop, User
 from dispatch.services import api_token_issue
 from dispatch.services.scans import scan_record
 from exceptions import workflow
 from exceptions.models import EscalationRule, ExceptionCase, PreArrivalContact, ReplyIntent, StopRisk
 from exceptions.ports import Understanding
 from tests.e2e.browser import ARTIFACTS, WAIT_MS, shot
-from tests.factories import CHICAGO, RunFactory, StopFactory
+from tests.factories import CHICAGO, ExceptionCaseFactory, RunFactory, StopFactory
+from tests.helpers import DESK_NUMBER, TWILIO_TOKEN
 
 PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory's
 # The smallest valid PNG: a driver's photo.
@@ -323,38 +324,47 @@ def test_an_approval_shows_the_reply_the_reading_and_whether_routing_has_room(
     assert not page.context.script_errors
 
 
+@pytest.mark.parametrize("device", sorted(DEVICES))
 def test_a_case_found_by_search_has_an_address_that_opens_it_again_with_the_filters(
-    chromium, server, open_pages, alice, dave_stops, dave_token
+    chromium, server, open_pages, alice, dave_stops, dave_token, device
 ):
     ended = failed_scan(server, dave_token, dave_stops[0])
     ExceptionCase.objects.filter(pk=ended).update(state=ExceptionCase.State.RESOLVED)
-    failed_scan(server, dave_token, dave_stops[1], reason="RECIPIENT_ABSENT")
+    open_case = failed_scan(server, dave_token, dave_stops[1], reason="RECIPIENT_ABSENT")
+    ExceptionCase.objects.filter(pk=open_case).update(state=ExceptionCase.State.ESCALATED)
     reference = dave_stops[0].order.reference
-    page = signed_in_page(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 900})
+    page = signed_in_page(chromium, server, open_pages, "alice", **DEVICES[device])
     expect(row(page, ended)).to_have_count(0)  # resolved: not in the queue
 
     page.get_by_label("Find a case").fill(reference[-4:])
     hit = page.locator("#search-results .search-hit", has_text=reference)
     expect(hit).to_be_visible(timeout=WAIT_MS)
-    shot(page, "board-search")
+    shot(page, f"board-search-{device}")
     hit.click()
     expect(page.locator("#panel-title")).to_contain_text(reference, timeout=WAIT_MS)
     expect(page).to_have_url(re.compile(rf"[?&]case={ended}\b"))
 
+    page.locator("#case-panel").get_by_role("button", name=re.compile(r"^Close this panel")).click()
+    if device == "phone":
+        page.get_by_role("button", name="Filters").click()  # a phone keeps the filters folded away
     page.get_by_label("State").select_option("escalated")
     expect(page).to_have_url(re.compile(r"[?&]state=escalated\b"))
+    row(page, open_case).locator(".row-open").click()
+    expect(page).to_have_url(re.compile(rf"[?&]case={open_case}\b"))
     address = page.url
     again = page.context.new_page()
     again.goto(address)
-    expect(again.locator("#panel-title")).to_contain_text(reference, timeout=WAIT_MS)
-    expect(again.get_by_label("State")).to_have_value("escalated")
+    expect(again.locator("#panel-title")).to_contain_text(dave_stops[1].order.reference, timeout=WAIT_MS)
+    expect(again.locator("#f-state")).to_have_value("escalated")
+    shot(again, f"board-opened-by-address-{device}")
     again.keyboard.press("Escape")
     expect(again).not_to_have_url(re.compile(r"[?&]case="))
     assert not page.context.script_errors
 
 
+@pytest.mark.parametrize("device", sorted(DEVICES))
 def test_a_parcel_moved_to_a_day_not_planned_yet_is_listed_under_later_runs(
-    chromium, server, open_pages, alice, dave_stops, dave_token
+    chromium, server, open_pages, alice, dave_stops, dave_token, device
 ):
     case_id = failed_scan(server, dave_token, dave_stops[0], reason="RECIPIENT_ABSENT")
     case = ExceptionCase.objects.get(pk=case_id)
@@ -367,13 +377,13 @@ def test_a_parcel_moved_to_a_day_not_planned_yet_is_listed_under_later_runs(
     )
     Order.objects.filter(pk=case.order_id).update(status=Order.Status.RESCHEDULED)
     Stop.objects.filter(pk=case.stop_id).update(status=Stop.Status.RESCHEDULED)
-    page = signed_in_page(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 900})
+    page = signed_in_page(chromium, server, open_pages, "alice", **DEVICES[device])
 
     page.get_by_role("tab", name="Later runs").click()
     waiting = page.locator("#waiting-rows tr", has_text=case.order.reference)
     expect(waiting).to_contain_text(f"{day:%a} {day.day} {day:%b}", timeout=WAIT_MS)
     expect(page.locator("#waiting-count")).to_have_text("1 parcel")
-    shot(page, "board-later-runs")
+    shot(page, f"board-later-runs-{device}")
     waiting.get_by_role("button", name=case.order.reference).click()
     expect(page.locator("#panel-title")).to_contain_text(case.order.reference, timeout=WAIT_MS)
     assert not page.context.script_errors
@@ -689,3 +699,107 @@ def test_the_risky_stops_of_today_and_tomorrow_show_why_and_what_was_learned_ahe
     expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()
     page.keyboard.press("Escape")
     expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_hidden()
+
+
+DISPATCHER_PHONE = "+13125550189"
+RECIPIENT_PHONE = "+13125550142"
+
+
+@pytest.mark.parametrize("device", sorted(DEVICES))
+def test_call_rings_the_dispatchers_phone_then_bridges_the_recipient_and_the_timeline_says_how_it_went(
+    chromium, server, server_twilio, open_pages, alice, dave_stops, dave_token, settings, device
+):
+    User.objects.filter(pk=alice.pk).update(phone=DISPATCHER_PHONE)
+    Recipient.objects.filter(pk=dave_stops[0].order.recipient_id).update(phone=RECIPIENT_PHONE)
+    case_id = failed_scan(server, dave_token, dave_stops[0])
+    escalate(case_id, settings)
+    before = len(server_twilio.calls)
+    page = signed_in_page(chromium, server, open_pages, "alice", **DEVICES[device])
+    row(page, case_id).locator(".row-open").click()
+    panel = page.locator("#case-panel")
+
+    panel.get_by_role("button", name="Call", exact=True).click()
+    expect(page.locator("#toast")).to_have_text("Calling: your phone rings first.", timeout=WAIT_MS)
+    timeline = panel.locator("#panel-timeline")
+    expect(timeline).to_contain_text("your phone (ending 89) rings first, then theirs", timeout=WAIT_MS)
+    (placed,) = server_twilio.calls[before:]
+    assert (placed["To"], placed["From"]) == (DISPATCHER_PHONE, DESK_NUMBER)
+    assert f"<Number>{RECIPIENT_PHONE}</Number>" in placed["Twiml"]  # the recipient is dialled from the company
+
+    # Twilio's signed callbacks as the call goes: the dispatcher answers, the recipient talks 3 min 12 s.
+    assert server_twilio.call_status(placed["Sid"], "in-progress", auth_token=TWILIO_TOKEN) == 204
+    assert server_twilio.call_dialed(placed["Sid"], "completed", duration=192, auth_token=TWILIO_TOKEN) == 200
+    assert server_twilio.call_status(placed["Sid"], "completed", auth_token=TWILIO_TOKEN) == 204
+    expect(timeline).to_contain_text("Call with the recipient: answered, 3 min 12 s", timeout=WAIT_MS)
+    expect(panel).not_to_contain_text(RECIPIENT_PHONE)
+    shot(page, f"board-call-bridged-{device}")
+    assert not page.context.script_errors
+
+
+def test_on_a_phone_risky_stops_are_filtered_by_driver_and_texted_from_the_row(
+    chromium, server, open_pages, alice, dave, erin
+):
+    now = timezone.now()
+    stops = {}
+    for driver in (dave, erin):
+        run = RunFactory(driver=driver)
+        stops[driver.pk] = StopFactory(run=run, sequence=1, planned_arrival=now + dt.timedelta(hours=3))
+        StopRisk.objects.create(
+            stop=stops[driver.pk],
+            score=0.5,
+            reasons=[{"code": "no_code", "label": "No access code on file for this gated community", "weight": 0.25}],
+            missing=["access_code"],
+        )
+    page = signed_in_page(chromium, server, open_pages, "alice", **DEVICES["phone"])
+
+    page.get_by_role("tab", name="Risky stops").click()
+    daves = page.locator(f'#risky-rows tr[data-stop-id="{stops[dave.pk].pk}"]')
+    erins = page.locator(f'#risky-rows tr[data-stop-id="{stops[erin.pk].pk}"]')
+    expect(erins).to_be_visible(timeout=WAIT_MS)
+    page.locator("#view-risky").get_by_label("Driver", exact=True).select_option(str(dave.pk))
+    expect(erins).to_have_count(0, timeout=WAIT_MS)
+    expect(page.locator("#risky-count")).to_contain_text("1 stop")
+    daves.get_by_role("button", name="Text now").tap()
+    expect(daves.locator(".row-said")).to_have_text(
+        "Texted: the recipient is asked what the stop is missing.", timeout=WAIT_MS
+    )
+    assert PreArrivalContact.objects.get(stop=stops[dave.pk]).asked == ["access_code", "availability"]
+    assert not PreArrivalContact.objects.filter(stop=stops[erin.pk]).exists()
+    shot(page, "board-risky-texted-phone")
+    assert not page.context.script_errors
+
+
+def test_a_long_queue_draws_the_rows_in_view_and_each_of_the_rest_as_the_dispatcher_scrolls(
+    chromium, server, open_pages, alice, dave
+):
+    run = RunFactory(driver=dave)
+    ids = {ExceptionCaseFactory(scan__stop__run=run).pk for _ in range(300)}
+    page = signed_in_page(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 900})
+    expect(page.locator("#queue-count")).to_have_text("300 cases", timeout=WAIT_MS)
+    expect(page.locator(".queue-table")).to_have_attribute("aria-rowcount", "301")  # and the header
+    assert 0 < page.locator("#queue-rows tr[data-id]").count() < 150
+
+    seen: set[int] = set()
+    scroller = page.locator(".queue-scroll")
+    for _ in range(100):
+        seen |= {
+            int(i) for i in page.eval_on_selector_all("#queue-rows tr[data-id]", "rows => rows.map(r => r.dataset.id)")
+        }
+        if scroller.evaluate("node => node.scrollTop + node.clientHeight >= node.scrollHeight - 1"):
+            break
+        scroller.evaluate("node => { node.scrollTop += node.clientHeight; }")
+        page.wait_for_function(
+            "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => done(true))))"
+        )
+    assert seen == ids
+    expect(page.locator("#queue-rows tr[data-id]").last).to_have_attribute("aria-rowindex", "301")
+    shot(page, "board-long-queue-scrolled-to-the-end")
+
+    # From the keyboard, past the rows drawn: the row the selection moves to is drawn and focused.
+    page.locator("#queue-rows tr[data-id] .row-open").last.focus()
+    page.keyboard.press("k")  # nothing selected yet: the last case
+    for _ in range(60):
+        page.keyboard.press("k")
+    focused = page.evaluate("() => document.activeElement.closest('tr')?.getAttribute('aria-rowindex')")
+    assert focused == "241"
+    assert not page.context.script_errors

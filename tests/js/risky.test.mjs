@@ -96,6 +96,8 @@ test("the day's share of texts ahead is summed over the depots shown", () => {
   assert.equal(textsAheadNote(body), "Texts ahead today: 242 of 630 sent (at most 30 % of parcels, the riskiest first).");
   assert.equal(textsAheadNote({ ...body, day: "tomorrow", texts_ahead: { 1: { allowed: 600, used: 0 } } }),
     "Texts ahead tomorrow: 0 of 600 sent (at most 30 % of parcels, the riskiest first).");
+  assert.equal(textsAheadNote({ ...body, texts_ahead: { 1: { allowed: 0, used: 1 } } }),
+    "Texts ahead today: 1 sent, 0 by the day's share (at most 30 % of parcels, the riskiest first), the rest by a dispatcher.");
   assert.equal(textsAheadNote({ ...body, daily_share: 1 }), "");
   assert.equal(textsAheadNote({ ...body, texts_ahead: {} }), "");
 });

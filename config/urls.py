@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import health
+from dispatch.driver_app import driver_app, driver_app_manifest, driver_app_worker
 from exceptions.analytics.api import MetricsCsvView, MetricsView
 from exceptions.urls import api_urlpatterns as board_api_urlpatterns
 from exceptions.urls import page_urlpatterns as desk_page_urlpatterns
@@ -31,6 +32,10 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("outreach/", include("outreach.urls")),
+    # The driver app (a web app on the driver API) and what makes it installable and work offline.
+    path("driver/", driver_app, name="driver-app"),
+    path("driver/sw.js", driver_app_worker, name="driver-app-worker"),
+    path("driver/manifest.webmanifest", driver_app_manifest, name="driver-app-manifest"),
     # The recipient's self-service page: short, since it goes in every text.
     path("r/<str:token>", recipient_page, name="recipient-page"),
 ]

@@ -1,9 +1,11 @@
 """The driver app's websocket: instructions the moment they are pushed.
 
 Transport only. The app authenticates with the same bearer token as the REST
-API (``Authorization`` header on the handshake); the instruction feed remains
-the source of truth, so after any reconnect the app polls
-``/api/v1/driver/instructions?after=<last cursor>`` to catch up.
+API: an ``Authorization`` header on the handshake, or, from a browser (which
+cannot set headers on a websocket), the subprotocols ``bearer`` and the token
+(``new WebSocket(url, ["bearer", token])``); the server answers ``bearer``.
+The instruction feed remains the source of truth, so after any reconnect the
+app polls ``/api/v1/driver/instructions?after=<last cursor>`` to catch up.
 """
 
 from __future__ import annotations
@@ -28,12 +30,18 @@ def _driver_id_for(key: str) -> int | None:
     return driver.pk if driver is not None and driver.active else None
 
 
+BEARER_SUBPROTOCOL = "bearer"
+
+
 def _bearer_key(scope: dict[str, Any]) -> str | None:
     for name, value in scope.get("headers", []):
         if name == b"authorization":
             parts = value.split()
             if len(parts) == 2 and parts[0].lower() in KEYWORDS:
                 return str(parts[1].decode("ascii", errors="replace"))
+    offered = list(scope.get("subprotocols") or [])
+    if len(offered) == 2 and offered[0] == BEARER_SUBPROTOCOL:
+        return str(offered[1])
     return None
 
 
@@ -65,7 +73,9 @@ class DriverConsumer(OneWayConsumer):
             return
         self.group = driver_group(driver_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.accept()
+        # A browser offered the token as a subprotocol: the answer names the scheme, never echoes the token.
+        offered = self.scope.get("subprotocols") or []
+        await self.accept(subprotocol=BEARER_SUBPROTOCOL if BEARER_SUBPROTOCOL in offered else None)
 
     async def disconnect(self, code: int) -> None:
         if self.group:

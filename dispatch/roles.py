@@ -18,6 +18,8 @@ ADMIN_APPS = ("dispatch", "exceptions", "outreach", "routing", "django_celery_be
 # everything else they do through the board.
 DISPATCHER_VIEW_APPS = ("dispatch", "exceptions", "outreach", "routing")
 DISPATCHER_CHANGE_MODELS = ("dispatch.order", "dispatch.stop", "dispatch.recipient")
+# ... and sign their depot's drivers in on the driver app.
+DISPATCHER_ADD_MODELS = ("dispatch.driversignincode",)
 # Never visible to dispatchers in admin: the vault is reached through audited actions only.
 DISPATCHER_HIDDEN_MODELS = (
     "dispatch.accesscredential",
@@ -55,6 +57,11 @@ def groups_sync(apps: Any, schema_editor: Any = None) -> None:
         app_label, model = label.split(".")
         dispatcher_perms = dispatcher_perms | Permission.objects.filter(
             content_type__app_label=app_label, content_type__model=model, codename__startswith="change_"
+        )
+    for label in DISPATCHER_ADD_MODELS:
+        app_label, model = label.split(".")
+        dispatcher_perms = dispatcher_perms | Permission.objects.filter(
+            content_type__app_label=app_label, content_type__model=model, codename__startswith="add_"
         )
     for label in DISPATCHER_HIDDEN_MODELS:
         app_label, model = label.split(".")

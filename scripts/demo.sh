@@ -83,6 +83,7 @@ cat <<TXT
 
   The dispatch exception desk is running.
     Board:      http://$HOST:$PORT/board/   (sign in as dispatcher; analytics at /analytics/)
+    Driver app: http://$HOST:$PORT/driver/   (on a phone on this network: use its address, not 127.0.0.1)
     Admin:      http://$HOST:$PORT/admin/
     API docs:   http://$HOST:$PORT/api/docs/
     Health:     http://$HOST:$PORT/healthz
@@ -92,6 +93,7 @@ cat <<TXT
 
 $(grep -E '^  It is ' "$LOGS/seed.txt")
 $(sed -n 's/^  driver app token/  Driver app token/p' "$LOGS/seed.txt")
+$(sed -n 's/^  driver app sign-in code/  Driver app sign-in code/p' "$LOGS/seed.txt")
 $(sed -n '/^Demo logins/,$p' "$LOGS/seed.txt" | sed 's/^/  /')
 
   Ctrl-C stops everything.

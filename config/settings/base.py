@@ -268,6 +268,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "driver": env_str("THROTTLE_DRIVER", "600/min"),
         "integration": env_str("THROTTLE_INTEGRATION", "120/min"),
+        # Sign-in codes tried per address: a driver mistypes a few; guessing needs billions.
+        "driver_sign_in": env_str("THROTTLE_DRIVER_SIGN_IN", "10/min"),
     },
     "NUM_PROXIES": env_int("NUM_PROXIES", 0, minimum=0),
 }

@@ -34,7 +34,7 @@ STORAGES = {
 # Tests poll far faster than any phone; the limits themselves are tested with explicit rates.
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,  # noqa: F405
-    "DEFAULT_THROTTLE_RATES": {"driver": "100000/min", "integration": "100000/min"},
+    "DEFAULT_THROTTLE_RATES": {"driver": "100000/min", "integration": "100000/min", "driver_sign_in": "100000/min"},
 }
 
 # Every test opens pages from the same address; the limits themselves are tested with explicit ones.

@@ -5,15 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, TypedDict
 
+import segno
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
 from dispatch.admin.common import EMPTY, ReadOnlyInline, _count_of, _local_range
 from dispatch.admin.scoping import DepotScopedAdmin, PhonesMaskedAdmin
 from dispatch.models import Depot, Driver, Order, Run, Stop, User
+from dispatch.services.sign_in import SIGN_IN_CODE_LIFETIME, sign_in_code_display, sign_in_code_issue
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -158,3 +163,44 @@ class DriverAdmin(PhonesMaskedAdmin, DepotScopedAdmin):
     @admin.display(description="Username", ordering="user__username")
     def username(self, obj: Driver) -> str:
         return obj.user.username
+
+    def get_urls(self) -> list[URLPattern]:
+        issue = path(
+            "<int:driver_id>/sign-in-code/",
+            self.admin_site.admin_view(self.sign_in_code_view),
+            name="dispatch_driver_sign_in_code",
+        )
+        return [issue, *super().get_urls()]
+
+    def sign_in_code_view(self, request: HttpRequest, driver_id: int) -> HttpResponse:
+        """A new sign-in code for the driver's phone, as text and as a QR code that opens the app signed in."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.has_perm("dispatch.add_driversignincode"):
+            raise PermissionDenied
+        driver = self.get_queryset(request).select_related("user", "depot").filter(pk=driver_id).first()
+        if driver is None:  # another depot's driver is not found, as on its change page
+            raise Http404
+        if not driver.active:
+            self.message_user(request, "This driver is not active: activate them before signing a phone in.", "error")
+            return TemplateResponse(request, "admin/dispatch/driver/sign_in_code.html", self._context(request, driver))
+        record, code = sign_in_code_issue(driver=driver, issued_by=request.user)  # type: ignore[arg-type]
+        link = request.build_absolute_uri(reverse("driver-app")) + f"#code={code}"
+        context = {
+            **self._context(request, driver),
+            "code": sign_in_code_display(code),
+            "link": link,
+            "qr": segno.make(link, error="m").svg_inline(scale=6, border=2, title=f"Sign-in code for {driver}"),
+            "expires_at": record.expires_at.astimezone(driver.depot.time_zone),
+            "minutes": int(SIGN_IN_CODE_LIFETIME.total_seconds() // 60),
+        }
+        return TemplateResponse(request, "admin/dispatch/driver/sign_in_code.html", context)
+
+    def _context(self, request: HttpRequest, driver: Driver) -> dict[str, object]:
+        return {
+            **self.admin_site.each_context(request),
+            "title": f"Sign {driver} in on the driver app",
+            "opts": self.model._meta,
+            "original": driver,
+            "driver": driver,
+        }

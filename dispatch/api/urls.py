@@ -1,8 +1,10 @@
 from django.urls import path
 
-from dispatch.api import driver
+from dispatch.api import driver, sign_in
 
 urlpatterns = [
+    path("driver/sign-in", sign_in.DriverSignInView.as_view(), name="driver-sign-in"),
+    path("driver/sign-out", sign_in.DriverSignOutView.as_view(), name="driver-sign-out"),
     path("driver/run", driver.DriverRunView.as_view(), name="driver-run"),
     path("driver/stops/<int:stop_id>/scans", driver.ScanCreateView.as_view(), name="driver-scan-create"),
     path(

@@ -1,6 +1,6 @@
 """The delivery domain: depots, drivers, runs, stops, orders, recipients, addresses, the access vault, scans."""
 
-from dispatch.models.api import AccessRevealAudit, ApiToken, DriverInstruction, LocationBatch
+from dispatch.models.api import AccessRevealAudit, ApiToken, DriverInstruction, DriverSignInCode, LocationBatch
 from dispatch.models.depots import Depot, Driver, User
 from dispatch.models.places import AccessCredential, Address, PickupPoint, Recipient, languages
 from dispatch.models.runs import Order, Run, Stop, order_reference_validator
@@ -15,6 +15,7 @@ __all__ = [
     "Depot",
     "Driver",
     "DriverInstruction",
+    "DriverSignInCode",
     "LocationBatch",
     "Order",
     "PickupPoint",

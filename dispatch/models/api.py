@@ -38,6 +38,32 @@ class ApiToken(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
 
+class DriverSignInCode(models.Model):
+    """A short code a dispatcher gives a driver to sign the driver app in on a phone (typed, or read from a QR code).
+
+    Used once, expires soon; only its SHA-256 is stored. Using it issues the phone its own driver token, which admin
+    can revoke like any other."""
+
+    driver = models.ForeignKey(Driver, on_delete=models.CASCADE, related_name="sign_in_codes")
+    code_hash = models.CharField(max_length=64, unique=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    token = models.OneToOneField(
+        ApiToken, on_delete=models.SET_NULL, null=True, blank=True, related_name="sign_in_code",
+        help_text="The token the code became on the driver's phone.",
+    )  # fmt: skip
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Sign-in code for {self.driver} ({'used' if self.used_at else 'unused'})"
+
+
 class DriverInstruction(models.Model):
     """Something the driver must know or do, delivered in order through a per-driver feed."""
 

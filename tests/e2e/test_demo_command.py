@@ -119,6 +119,20 @@ def test_the_demo_command_starts_web_worker_and_beat_with_the_demo_day(demo):
     assert printed, demo["output"]
     assert re.search(r"^\s+dispatcher / \S+", banner, re.MULTILINE), banner
     assert re.search(r"Driver app token for driver03 \(NEW: none was kept yet\): \S{40,}", banner), banner
+    assert f"Driver app: {demo['base']}/driver/" in banner, banner
+    code = re.search(r"Driver app sign-in code for driver03: (\w{4}-\w{4}) \(once, within 12 hours\)", banner)
+    assert code, banner
+    sign_in = urllib.request.Request(
+        f"{demo['base']}/api/v1/driver/sign-in",
+        data=json.dumps({"code": code.group(1)}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(sign_in, timeout=10) as answer:
+        assert answer.status == 201
+    status, app = browser.get("/driver/")
+    assert status == 200
+    assert 'id="driver-config"' in app
     assert re.search(r"It is \d\d:\d\d at the depot", banner), banner
     dashboard = browser.login("admin", printed.group(1))
     assert "Site administration" in dashboard or "Administration" in dashboard

@@ -16,8 +16,11 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from exceptions.board.api import CaseActionView
 
-# Nothing private: a redirect, liveness, the API's published schema and its docs page.
-PUBLIC = frozenset({"home", "healthz", "api-schema", "api-docs"})
+# Nothing private: a redirect, liveness, the API's published schema and its docs page; the driver app's shell (its
+# page, service worker and manifest: the app's data comes from the driver API, by the token it signs in with).
+PUBLIC = frozenset(
+    {"home", "healthz", "api-schema", "api-docs", "driver-app", "driver-app-worker", "driver-app-manifest"}
+)
 # The desk's sign-in and sign-out forms.
 DESK_AUTH = frozenset({"login", "logout"})
 # Pages for signed-in dispatchers; they carry only the user's depots, the data comes from the APIs.
@@ -46,8 +49,12 @@ DRIVER = frozenset(
         "driver-instructions",
         "driver-instruction-ack",
         "driver-reason-codes",
+        "driver-sign-out",
     }
 )
+# The driver app trading a sign-in code from dispatch for a token: no credentials, a few tries a minute per address,
+# each code used once within 15 minutes (tests/dispatch/api/test_sign_in.py).
+SIGN_IN_CODES = frozenset({"driver-sign-in"})
 # Integrations, by integration token (plan import honours a token's depot; recipients belong to no depot).
 INTEGRATION = frozenset({"plan-import", "recipient-import"})
 # Twilio's callbacks: CSRF-exempt, so each checks Twilio's signature instead.
@@ -69,6 +76,7 @@ NAMED_CLASSES = {
     "signed-webhook": SIGNED_WEBHOOKS,
     "recipient-link": RECIPIENT_LINKS,
     "stop-action": STOP_ACTIONS,
+    "sign-in-code": SIGN_IN_CODES,
 }
 
 

@@ -37,6 +37,7 @@ RELAXING = (
     "SECURE_HSTS_SECONDS",
     "THROTTLE_DRIVER",
     "THROTTLE_INTEGRATION",
+    "THROTTLE_DRIVER_SIGN_IN",
     "LOGIN_FAILURE_LIMIT",
 )
 
@@ -83,7 +84,7 @@ def test_production_keeps_its_rate_limits():
 
     assert result.returncode == 0, result.stderr
     rates, login_limit, cache = json.loads(result.stdout)
-    assert rates == {"driver": "600/min", "integration": "120/min"}
+    assert rates == {"driver": "600/min", "integration": "120/min", "driver_sign_in": "10/min"}
     assert login_limit == 5
     # Counted in Redis, shared by every web process, not per process.
     assert (cache["BACKEND"], cache["LOCATION"]) == (

@@ -149,6 +149,13 @@ def ack_needs_ones_own_instruction(me: DriverWorld, victim: DriverWorld) -> None
     assert victim.api.post(url("driver-instruction-ack", instruction_id=victim.instruction.pk)).status_code == 200
 
 
+def sign_out_ends_only_ones_own_token(me: DriverWorld, victim: DriverWorld) -> None:
+    assert me.api.post(url("driver-sign-out")).status_code == 204
+
+    assert me.api.get(url("driver-reason-codes")).status_code == 401
+    assert victim.api.get(url("driver-reason-codes")).status_code == 200
+
+
 def reason_codes_are_the_same_for_everyone(me: DriverWorld, victim: DriverWorld) -> None:
     mine, theirs = me.api.get(url("driver-reason-codes")), victim.api.get(url("driver-reason-codes"))
 
@@ -165,6 +172,7 @@ DRIVER_CHECKS: dict[str, Callable[[DriverWorld, DriverWorld], None]] = {
     "driver-locations": locations_move_only_oneself,
     "driver-instructions": instructions_are_ones_own,
     "driver-instruction-ack": ack_needs_ones_own_instruction,
+    "driver-sign-out": sign_out_ends_only_ones_own_token,
 }
 
 

@@ -13,11 +13,14 @@ from django.utils import timezone
 from demo.day.clock import demo_morning
 from demo.day.depot import DEPOT_CODE, DEPOT_TIME_ZONE, MAX_DRIVERS, MAX_STOPS, SHIFT_START, DemoSeedError
 from demo.day.seed import demo_day_seed
-from dispatch.models import ApiToken, Depot, User
+from dispatch.models import ApiToken, Depot, Driver, User
+from dispatch.services.sign_in import sign_in_code_display, sign_in_code_issue
 from dispatch.services.tokens import api_token_authenticate, api_token_issue
 from exceptions.prevention.risk import risk_score_day
 
 TOKEN_NAME = "demo: your phone"  # noqa: S105 - a token's label, not a secret
+# Long enough to read the demo's output and pick up a phone; a dispatcher's code lasts 15 minutes.
+DEMO_SIGN_IN_LIFETIME = dt.timedelta(hours=12)
 
 
 class Command(BaseCommand):
@@ -108,11 +111,19 @@ class Command(BaseCommand):
         ]
         if options["driver_token"]:
             lines.append(self._driver_token(options["driver_token"], day.driver_usernames[-1]))
+            lines.append(self._sign_in_code(day.driver_usernames[-1]))
         lines += [
             "Demo logins (local demo only):",
             *(f"  {login.username} / {login.password}  ({login.role})" for login in day.logins),
         ]
         self.stdout.write("\n".join(lines))
+
+    def _sign_in_code(self, username: str) -> str:
+        """A code that signs the driver app in on a phone as ``username``: once, within the demo's day."""
+        driver = Driver.objects.get(user__username=username)
+        _, code = sign_in_code_issue(driver=driver, issued_by=None, lifetime=DEMO_SIGN_IN_LIFETIME)
+        hours = int(DEMO_SIGN_IN_LIFETIME.total_seconds() // 3600)
+        return f"  driver app sign-in code for {username}: {sign_in_code_display(code)} (once, within {hours} hours)"
 
     def _driver_token(self, path: Path, username: str) -> str:
         """The token kept in ``path`` while it still signs in as ``username``; else a new one, kept there."""

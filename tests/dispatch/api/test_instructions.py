@@ -169,3 +169,29 @@ def test_the_driver_socket_receives_a_push_at_once(dave):
     message = async_to_sync(scenario)()
     assert message["type"] == "instruction"
     assert message["instruction"]["text"] == "Wait 5 minutes"
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_browser_offers_its_token_as_a_subprotocol_and_is_answered_with_the_scheme_alone(dave, erin):
+    """Browsers cannot set headers on a websocket: ``new WebSocket(url, ["bearer", token])``."""
+    _, key = api_token_issue(user=dave.user, kind=ApiToken.Kind.DRIVER, name="phone")
+
+    async def scenario(subprotocols: list[str]) -> tuple[bool, object, dict | None]:
+        communicator = WebsocketCommunicator(application, "/ws/driver/", subprotocols=subprotocols)
+        connected, answer = await communicator.connect()
+        message = None
+        if connected:
+            from channels.db import database_sync_to_async
+
+            await database_sync_to_async(instruction_push)(driver=dave, kind="wait", text="Wait 5 minutes")
+            message = await communicator.receive_json_from(timeout=5)
+            await communicator.disconnect()
+        return connected, answer, message
+
+    connected, subprotocol, message = async_to_sync(scenario)(["bearer", key])
+    assert connected
+    assert subprotocol == "bearer"  # the scheme, never the token echoed back
+    assert message is not None
+    assert message["instruction"]["text"] == "Wait 5 minutes"
+    for refused in (["bearer", "not-a-token"], [key], ["bearer"]):
+        assert async_to_sync(scenario)(refused)[:2] == (False, 4401)

@@ -1,0 +1,61 @@
+// @ts-check
+// A photo taken now, by the camera: the app's own viewfinder (getUserMedia), so the photo library is never
+// offered. Where the browser has no camera access for pages, the phone's camera app (capture="environment").
+
+import { t } from "./i18n.js";
+
+/** @param {string} tag @param {Record<string, string>} [attributes] @param {...(Node | string)} children */
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  node.append(...children);
+  return node;
+}
+
+/** @returns {Promise<Blob | null>} the photo (JPEG), or null when the driver cancelled */
+export async function takePhoto() {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return cameraApp();
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
+  } catch {
+    alert(t("cameraBlocked"));
+    return null;
+  }
+  const video = /** @type {HTMLVideoElement} */ (el("video", { playsinline: "", muted: "", autoplay: "", "aria-label": t("photo") }));
+  video.srcObject = stream;
+  const shoot = el("button", { type: "button", class: "btn btn-primary btn-big" }, t("takePhoto"));
+  const cancel = el("button", { type: "button", class: "btn btn-big" }, t("cancel"));
+  const sheet = el("div", { class: "camera", role: "dialog", "aria-modal": "true", "aria-label": t("photo") },
+    video, el("div", { class: "camera-actions" }, cancel, shoot));
+  document.body.append(sheet);
+  await video.play().catch(() => undefined);
+  return new Promise((resolve) => {
+    const done = (/** @type {Blob | null} */ photo) => {
+      for (const track of stream.getTracks()) track.stop();
+      sheet.remove();
+      resolve(photo);
+    };
+    cancel.addEventListener("click", () => done(null));
+    shoot.addEventListener("click", () => {
+      const canvas = document.createElement("canvas");
+      canvas.width = video.videoWidth || 1280;
+      canvas.height = video.videoHeight || 720;
+      canvas.getContext("2d")?.drawImage(video, 0, 0, canvas.width, canvas.height);
+      canvas.toBlob((blob) => done(blob), "image/jpeg", 0.85);
+    });
+  });
+}
+
+/** @returns {Promise<Blob | null>} */
+function cameraApp() {
+  return new Promise((resolve) => {
+    const input = /** @type {HTMLInputElement} */ (el("input", { type: "file", accept: "image/jpeg,image/png", capture: "environment", hidden: "" }));
+    input.addEventListener("change", () => {
+      resolve(input.files && input.files[0] ? input.files[0] : null);
+      input.remove();
+    });
+    document.body.append(input);
+    input.click();
+  });
+}

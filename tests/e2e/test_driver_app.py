@@ -1,0 +1,195 @@
+"""The driver app in a real browser: Debian's Chromium as a phone (390x844, touch), its geolocation and camera faked
+by the browser, against the ASGI server. A driver signs in with a code from dispatch and works a run end to end.
+Screenshots go to var/test-artifacts/driver-*.png."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from dispatch.models import DriverInstruction, ScanEvent, Stop
+from dispatch.services.sign_in import sign_in_code_issue
+from exceptions import workflow
+from exceptions.models import ExceptionCase
+from exceptions.ports import ReplyIntent, Understanding
+from routing.tasks import run_resequence_task
+from tests.e2e.browser import WAIT_MS, shot
+from tests.e2e.test_board_browser import signed_in_page
+from tests.factories import RunFactory, StopFactory
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.wall_clock,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+    "device_scale_factor": 2,
+    "timezone_id": "America/Chicago",
+}
+DEPOT = (41.8847, -87.6633)  # the factories' depot
+
+
+def driver_phone(chromium, server, open_pages, *, locale: str = "en-US") -> Any:
+    context = chromium.new_context(
+        base_url=server,
+        **PHONE,
+        locale=locale,
+        geolocation={"latitude": DEPOT[0], "longitude": DEPOT[1], "accuracy": 12},
+        permissions=["geolocation", "camera"],
+    )
+    context.script_errors = []
+    open_pages.append(context)
+    page = context.new_page()
+    page.on("pageerror", lambda error: context.script_errors.append(str(error)))
+    return page
+
+
+def at(page, stop: Stop) -> None:
+    """The phone is at the stop's door."""
+    address = stop.order.address
+    page.context.set_geolocation({"latitude": address.latitude, "longitude": address.longitude, "accuracy": 12})
+
+
+def stops_shown(page) -> list[int]:
+    return [int(i) for i in page.eval_on_selector_all("#stops li", "items => items.map(i => i.dataset.stopId)")]
+
+
+def wait_until(check, what: str, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {seconds} s: {what}")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def run_of_dave(dave):
+    """Dave's run today: five stops north of the depot; the fifth is next to the third, the fourth far east of both,
+    so the planned order (4 before 5) is the longer way round."""
+    run = RunFactory(driver=dave)
+    places = [(0.010, 0.0), (0.020, 0.0), (0.030, 0.0), (0.030, 0.030), (0.035, 0.0)]
+    return [
+        StopFactory(
+            run=run,
+            sequence=number,
+            order__address__latitude=DEPOT[0] + north,
+            order__address__longitude=DEPOT[1] + east,
+        )
+        for number, (north, east) in enumerate(places, start=1)
+    ]
+
+
+def test_a_driver_signs_in_and_works_the_run_offline_and_online_with_dispatch_live(
+    chromium, server, open_pages, dave, alice, run_of_dave, settings
+):
+    _, code = sign_in_code_issue(driver=dave, issued_by=alice)
+    page = driver_phone(chromium, server, open_pages)
+    page.goto(f"/driver/#code={code}")  # the QR code from admin opens this
+
+    expect(page.locator("#stops li")).to_have_count(5, timeout=WAIT_MS)
+    assert stops_shown(page) == [stop.pk for stop in run_of_dave]
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
+    shot(page, "driver-run")
+
+    # A damaged parcel in a basement: no network, a photo by the camera, kept on the phone.
+    damaged = run_of_dave[0]
+    page.context.set_offline(True)
+    at(page, damaged)
+    page.locator(f'#stops li[data-stop-id="{damaged.pk}"] button').tap()
+    page.get_by_role("button", name="Not delivered…").tap()
+    page.get_by_label("Parcel damaged").check()
+    expect(page.get_by_role("button", name="Send")).to_be_disabled()  # the code needs a photo
+    page.get_by_role("button", name="📷 Take photo").tap()
+    page.locator(".camera").get_by_role("button", name="Take photo").tap()
+    expect(page.locator("img.preview")).to_be_visible(timeout=WAIT_MS)
+    page.get_by_label("Note for dispatch (optional)").fill("Box crushed, wet")
+    page.get_by_role("button", name="Send").tap()
+    expect(page.locator("#conn")).to_contain_text("1 scan waiting to send", timeout=WAIT_MS)
+    expect(page.locator(f'#stops li[data-stop-id="{damaged.pk}"] .chip')).to_have_text("Sending…")
+    shot(page, "driver-offline-scan-waiting")
+    assert not ScanEvent.objects.filter(stop=damaged).exists()
+
+    page.context.set_offline(False)
+    page.evaluate("() => window.dispatchEvent(new Event('online'))")
+    wait_until(lambda: ScanEvent.objects.filter(stop=damaged).exists(), "the scan reaches the desk")
+    expect(page.locator("#conn")).not_to_contain_text("waiting", timeout=WAIT_MS)
+    (scan,) = ScanEvent.objects.filter(stop=damaged)
+    assert (scan.outcome, scan.reason_code.code, scan.notes) == ("failed", "DAMAGED", "Box crushed, wet")
+    assert scan.photo
+    assert scan.photo.size > 1000
+    assert scan.latitude is not None
+    case = ExceptionCase.objects.get(scan=scan)
+    page.wait_for_timeout(500)
+    assert ScanEvent.objects.filter(stop=damaged).count() == 1  # sent once
+
+    # The case is on the board at once.
+    board = signed_in_page(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 900})
+    expect(board.locator(f'#queue-rows tr[data-id="{case.pk}"]')).to_contain_text("Parcel damaged", timeout=WAIT_MS)
+
+    # Delivered at the next door.
+    delivered = run_of_dave[1]
+    at(page, delivered)
+    page.locator(f'#stops li[data-stop-id="{delivered.pk}"] button').tap()
+    page.get_by_role("button", name="✓ Delivered").tap()
+    expect(page.locator(f'#stops li[data-stop-id="{delivered.pk}"] .chip')).to_have_text("Delivered", timeout=WAIT_MS)
+    assert Stop.objects.get(pk=delivered.pk).status == Stop.Status.DELIVERED
+
+    # A locked gate: the recipient texts the code, and the driver's phone shows it came, and says OK.
+    gate = run_of_dave[2]
+    at(page, gate)
+    page.locator(f'#stops li[data-stop-id="{gate.pk}"] button').tap()
+    page.get_by_role("button", name="Not delivered…").tap()
+    page.get_by_label("Access denied").check()
+    page.get_by_role("button", name="Send").tap()
+    wait_until(lambda: ExceptionCase.objects.filter(stop=gate).exists(), "the gate's case opens")
+    gate_case = ExceptionCase.objects.get(stop=gate)
+    workflow.case_triage(case_id=gate_case.pk)
+    workflow.case_reply_apply(
+        case_id=gate_case.pk, understood=Understanding(intent=ReplyIntent.ACCESS_CODE, code="4321", why="test")
+    )
+    alert = page.locator(".alert-access_code")
+    expect(alert).to_contain_text("New access code", timeout=WAIT_MS)
+    expect(alert).not_to_contain_text("4321")  # the code is revealed at the door, not pushed
+    shot(page, "driver-code-arrived")
+    alert.get_by_role("button", name="OK").tap()
+    expect(alert).to_have_count(0)
+    instruction = DriverInstruction.objects.get(driver=dave, kind="access_code")
+    wait_until(
+        lambda: DriverInstruction.objects.get(pk=instruction.pk).acked_at is not None, "the instruction is acked"
+    )
+
+    # Dispatch re-sequences the rest of the run: the list shows the new order at once.
+    before = stops_shown(page)
+    change = run_resequence_task(dave.runs.get().pk, "test", None)
+    assert change["placed"], change
+    new_order = list(Stop.objects.filter(run__driver=dave).order_by("sequence").values_list("pk", flat=True))
+    assert new_order != before
+    expect(page.locator(".alert-route_updated")).to_contain_text("Your route changed", timeout=WAIT_MS)
+    page.wait_for_function(
+        "order => [...document.querySelectorAll('#stops li')].map(i => Number(i.dataset.stopId)).join() === order",
+        arg=",".join(str(pk) for pk in new_order),
+        timeout=WAIT_MS,
+    )
+    shot(page, "driver-route-resequenced")
+    assert not page.context.script_errors
+
+
+def test_a_driver_reads_the_app_in_spanish_and_a_wrong_code_says_what_to_do(chromium, server, open_pages, dave):
+    page = driver_phone(chromium, server, open_pages, locale="es-MX")
+    page.goto("/driver/")
+    expect(page.get_by_role("heading", name="Iniciar sesión")).to_be_visible(timeout=WAIT_MS)
+    page.get_by_label("Código de acceso").fill("ABCD-EFGH")
+    page.get_by_role("button", name="Entrar").tap()
+    expect(page.get_by_role("alert")).to_contain_text("Ask dispatch for a new one", timeout=WAIT_MS)
+    page.get_by_role("button", name="English").tap()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    assert re.search(r"lang=\"en\"", page.content())
+    assert not page.context.script_errors

@@ -14,6 +14,8 @@
 /** @typedef {Schemas["SignInOutput"]} SignedIn */
 /** @typedef {Schemas["PingInputRequest"]} Ping */
 
+import { has, t } from "./i18n.js";
+
 const TOKEN = "driver.token";
 
 export class ApiError extends Error {
@@ -36,9 +38,14 @@ export class ApiError extends Error {
   }
 }
 
-/** What to tell the driver about a failed call: the API's words, or that the phone is offline. @param {unknown} error */
+/**
+ * What to tell the driver about a failed call, in the app's language where it knows the error, else the API's words.
+ * @param {unknown} error
+ */
 export function problem(error) {
-  return error instanceof ApiError && error.status ? error.message : "offline";
+  if (!(error instanceof ApiError) || !error.status) return t("offline");
+  if (error.fields.code) return t("error_sign_in");
+  return has(`error_${error.code}`) ? t(`error_${error.code}`) : error.message;
 }
 
 export class Api {

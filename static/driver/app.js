@@ -21,6 +21,7 @@ const REVEAL_SECONDS = 30;
 const RUN_EVERY_MS = 60000;
 // Instructions caught up from the feed are shown if not acknowledged and this recent; older ones are history.
 const ALERT_AGE_MS = 12 * 3600 * 1000;
+const FINISHED = new Set(["delivered", "rescheduled", "skipped", "cancelled"]);
 
 const api = new Api(config.api);
 const saved = (/** @type {string} */ key) => JSON.parse(localStorage.getItem(key) || "null");
@@ -57,7 +58,7 @@ const outbox = new Outbox(api, {
     keepRun();
     toast(t("sent"));
   },
-  onRefused: (_scan, error) => toast(t("refused", { why: error.message })),
+  onRefused: (_scan, error) => toast(t("refused", { why: problem(error) })),
 });
 
 const gps = new Gps(api, { onState: (on) => $("conn").classList.toggle("no-gps", !on) });
@@ -127,6 +128,9 @@ function loadRun() {
         keepRun();
       }
     }
+    // Where the driver is matters while a run has stops to go; after the last, the phone stops reporting.
+    if (state.run && state.run.stops.some((stop) => !FINISHED.has(stop.status))) gps.start();
+    else gps.stop();
     draw();
   });
   return loading;
@@ -145,7 +149,6 @@ function begin() {
   loadRun();
   loadReasons();
   live.start();
-  gps.start();
   outbox.flush();
 }
 
@@ -270,8 +273,7 @@ async function signIn(code) {
     live.reset();
     begin();
   } catch (error) {
-    const why = problem(error);
-    state.signIn = { code, error: why === "offline" ? t("offline") : why, busy: false };
+    state.signIn = { code, error: problem(error), busy: false };
   }
   draw();
 }
@@ -316,8 +318,7 @@ async function reveal(stopId) {
     const answer = await api.reveal(stopId);
     state.revealed = { stopId, codes: answer.codes, until: Date.now() + REVEAL_SECONDS * 1000 };
   } catch (error) {
-    const why = problem(error);
-    toast(why === "offline" ? t("offline") : why);
+    toast(problem(error));
     return;
   }
   draw();
@@ -339,8 +340,7 @@ async function call(stopId) {
     await api.call(stopId);
     toast(t("calling"));
   } catch (error) {
-    const why = problem(error);
-    toast(why === "offline" ? t("offline") : why);
+    toast(problem(error));
   }
 }
 

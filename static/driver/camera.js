@@ -24,13 +24,12 @@ export async function takePhoto() {
   }
   const video = /** @type {HTMLVideoElement} */ (el("video", { playsinline: "", muted: "", autoplay: "", "aria-label": t("photo") }));
   video.srcObject = stream;
-  const shoot = el("button", { type: "button", class: "btn btn-primary btn-big" }, t("takePhoto"));
+  // Enabled once the camera shows a picture: a tap before would take nothing.
+  const shoot = el("button", { type: "button", class: "btn btn-primary btn-big", disabled: "" }, t("takePhoto"));
   const cancel = el("button", { type: "button", class: "btn btn-big" }, t("cancel"));
   const sheet = el("div", { class: "camera", role: "dialog", "aria-modal": "true", "aria-label": t("photo") },
     video, el("div", { class: "camera-actions" }, cancel, shoot));
-  document.body.append(sheet);
-  await video.play().catch(() => undefined);
-  return new Promise((resolve) => {
+  const taken = new Promise((resolve) => {
     const done = (/** @type {Blob | null} */ photo) => {
       for (const track of stream.getTracks()) track.stop();
       sheet.remove();
@@ -45,6 +44,10 @@ export async function takePhoto() {
       canvas.toBlob((blob) => done(blob), "image/jpeg", 0.85);
     });
   });
+  video.addEventListener("playing", () => shoot.removeAttribute("disabled"), { once: true });
+  document.body.append(sheet);
+  video.play().catch(() => undefined);
+  return taken;
 }
 
 /** @returns {Promise<Blob | null>} */

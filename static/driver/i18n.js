@@ -76,6 +76,13 @@ const STRINGS = {
     kind_note: "From dispatch",
     newOrder: "Stops in their new order.",
     locationOff: "Location is off: dispatch cannot see where you are.",
+    error_sign_in: "This code does not sign in: it is used, expired or mistyped. Ask dispatch for a new one.",
+    error_outside_radius: "You are too far from the stop: show the code when you are there.",
+    error_no_position: "Your location is unknown: turn location on and try again.",
+    error_stop_not_active: "This stop is finished or moved: it takes nothing more.",
+    error_no_code_on_file: "No access code is on file for this stop.",
+    error_no_phone: "Your phone number is not on file: ask dispatch to add it.",
+    error_throttled: "Too many tries: wait a minute and try again.",
   },
   es: {
     app: "Repartidor",
@@ -150,6 +157,13 @@ const STRINGS = {
     kind_note: "De despacho",
     newOrder: "Paradas en su nuevo orden.",
     locationOff: "La ubicación está apagada: despacho no ve dónde estás.",
+    error_sign_in: "Este código no sirve: ya se usó, caducó o está mal escrito. Pide uno nuevo a despacho.",
+    error_outside_radius: "Estás demasiado lejos de la parada: mira el código cuando estés allí.",
+    error_no_position: "No se sabe dónde estás: activa la ubicación y vuelve a intentarlo.",
+    error_stop_not_active: "Esta parada ya terminó o se movió: no admite nada más.",
+    error_no_code_on_file: "No hay código de acceso para esta parada.",
+    error_no_phone: "Tu número de teléfono no está registrado: pide a despacho que lo añada.",
+    error_throttled: "Demasiados intentos: espera un minuto y vuelve a intentarlo.",
   },
 };
 
@@ -157,9 +171,9 @@ const KEY = "driver.language";
 let current = pick();
 
 function pick() {
-  const kept = localStorage.getItem(KEY);
+  const kept = globalThis.localStorage?.getItem(KEY);
   if (kept && kept in STRINGS) return kept;
-  return (navigator.language || "en").toLowerCase().startsWith("es") ? "es" : "en";
+  return (globalThis.navigator?.language || "en").toLowerCase().startsWith("es") ? "es" : "en";
 }
 
 export function language() {
@@ -169,7 +183,7 @@ export function language() {
 /** @param {string} code */
 export function setLanguage(code) {
   current = code in STRINGS ? code : "en";
-  localStorage.setItem(KEY, current);
+  globalThis.localStorage?.setItem(KEY, current);
   document.documentElement.lang = current;
 }
 
@@ -192,6 +206,11 @@ export function clock(iso) {
 export function day(isoDate) {
   const [year, month, date] = isoDate.split("-").map(Number);
   return new Date(year, month - 1, date).toLocaleDateString(current, { weekday: "long", day: "numeric", month: "long" });
+}
+
+/** Whether there is a string for ``key`` (an error the app words itself). @param {string} key */
+export function has(key) {
+  return key in STRINGS.en;
 }
 
 /** Tests can check that both languages say everything. */

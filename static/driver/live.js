@@ -31,6 +31,9 @@ export class Live {
     this.retryTimer = undefined;
     this.stopped = true;
     this.catching = Promise.resolve();
+    // The first catch-up after starting reads what came while the app was closed: shown, not rung. Later ones
+    // bring what came while the socket was down, as new as a push.
+    this.primed = false;
     window.addEventListener("online", () => this.reconnect());
   }
 
@@ -50,6 +53,7 @@ export class Live {
 
   /** A new sign-in reads its feed from the start: the cursor belongs to the token. */
   reset() {
+    this.primed = false;
     this.cursor = "0";
     this.seen.clear();
     localStorage.removeItem(CURSOR);
@@ -120,11 +124,12 @@ export class Live {
       try {
         for (let page = 0; page < 50; page += 1) {
           const feed = await this.api.instructions(this.cursor);
-          for (const instruction of feed.instructions) this.deliver(instruction, false);
+          for (const instruction of feed.instructions) this.deliver(instruction, this.primed);
           this.cursor = feed.next_cursor;
           localStorage.setItem(CURSOR, this.cursor);
           if (!feed.instructions.length) break;
         }
+        this.primed = true;
       } catch {
         // Offline or refused: the next reconnect or poll tries again.
       }
@@ -132,7 +137,7 @@ export class Live {
     return this.catching;
   }
 
-  /** @param {import("./api.js").Instruction} instruction @param {boolean} fresh pushed now, not caught up */
+  /** @param {import("./api.js").Instruction} instruction @param {boolean} fresh new now, not from before the app opened */
   deliver(instruction, fresh) {
     if (this.seen.has(instruction.id)) return;
     this.seen.add(instruction.id);

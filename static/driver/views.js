@@ -91,7 +91,8 @@ export function runView({ run, waiting, map, me, onOpen, onSignOut }) {
             h("span", { class: "seq", "aria-hidden": "true" }, String(stop.sequence)),
             h("span", { class: "stop-main" },
               h("strong", { class: "stop-address" }, address(stop)),
-              h("span", { class: "muted" }, [windowText(stop), stop.order.parcel_count === 1 ? t("parcel") : t("parcels", { n: stop.order.parcel_count })].filter(Boolean).join(" · ")),
+              h("span", { class: "muted" }, [windowText(stop), stop.order.parcel_count === 1 ? t("parcel") : t("parcels", { n: stop.order.parcel_count }),
+                stop.has_access_code ? `🔒 ${t("codeOnFile")}` : ""].filter(Boolean).join(" · ")),
               stop.instruction && !stop.instruction.acked_at && !DONE.has(stop.status)
                 ? h("span", { class: "stop-instruction" }, stop.instruction.text) : null),
             h("span", { class: `chip chip-${status}` }, t(`status_${status}`))));
@@ -126,7 +127,7 @@ export function stopView({ stop, waiting, revealed, onBack, onDelivered, onFaile
     h("button", { type: "button", class: "btn btn-quiet back", onclick: onBack }, `← ${t("back")}`),
     h("h2", { id: "stop-title" }, `${stop.sequence}. ${address(stop)}`),
     h("p", { class: "muted" }, [stop.address.city, stop.address.postal_code].filter(Boolean).join(" "), " · ", stop.recipient.first_name, " · ", order.reference),
-    h("p", { class: "when" }, windowText(stop)),
+    windowText(stop) ? h("p", { class: "when" }, windowText(stop)) : null,
     h("ul", { class: "facts" }, facts.map((fact) => h("li", {}, /** @type {string} */ (fact)))),
     stop.address.building_notes ? h("p", { class: "notes" }, stop.address.building_notes) : null,
     stop.instruction && !DONE.has(stop.status) ? h("p", { class: "stop-instruction" }, stop.instruction.text) : null,

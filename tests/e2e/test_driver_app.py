@@ -9,9 +9,20 @@ import time
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
-from dispatch.models import DriverInstruction, ScanEvent, Stop
+from dispatch.models import (
+    AccessRevealAudit,
+    Depot,
+    Driver,
+    DriverInstruction,
+    LocationBatch,
+    Recipient,
+    ScanEvent,
+    Stop,
+)
+from dispatch.services import instruction_push
 from dispatch.services.sign_in import sign_in_code_issue
 from exceptions import workflow
 from exceptions.models import ExceptionCase
@@ -19,7 +30,7 @@ from exceptions.ports import ReplyIntent, Understanding
 from routing.tasks import run_resequence_task
 from tests.e2e.browser import WAIT_MS, shot
 from tests.e2e.test_board_browser import signed_in_page
-from tests.factories import RunFactory, StopFactory
+from tests.factories import AccessCredentialFactory, RunFactory, StopFactory
 
 pytestmark = [
     pytest.mark.e2e,
@@ -182,14 +193,101 @@ def test_a_driver_signs_in_and_works_the_run_offline_and_online_with_dispatch_li
     assert not page.context.script_errors
 
 
-def test_a_driver_reads_the_app_in_spanish_and_a_wrong_code_says_what_to_do(chromium, server, open_pages, dave):
+def test_a_driver_reads_the_app_in_spanish_and_a_wrong_code_says_what_to_do(
+    chromium, server, open_pages, dave, alice, run_of_dave
+):
     page = driver_phone(chromium, server, open_pages, locale="es-MX")
     page.goto("/driver/")
     expect(page.get_by_role("heading", name="Iniciar sesión")).to_be_visible(timeout=WAIT_MS)
     page.get_by_label("Código de acceso").fill("ABCD-EFGH")
     page.get_by_role("button", name="Entrar").tap()
-    expect(page.get_by_role("alert")).to_contain_text("Ask dispatch for a new one", timeout=WAIT_MS)
+    expect(page.get_by_role("alert")).to_have_text(
+        "Este código no sirve: ya se usó, caducó o está mal escrito. Pide uno nuevo a despacho.", timeout=WAIT_MS
+    )
+
+    _, code = sign_in_code_issue(driver=dave, issued_by=alice)
+    page.get_by_label("Código de acceso").fill(code.lower())
+    page.get_by_role("button", name="Entrar").tap()
+    expect(page.locator("#run-left")).to_have_text("Quedan 5 de 5 paradas", timeout=WAIT_MS)
+    expect(page.locator("#stops .chip").first).to_have_text("Pendiente")
+    assert page.evaluate("document.documentElement.lang") == "es"
+    shot(page, "driver-run-spanish")
     page.get_by_role("button", name="English").tap()
-    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-    assert re.search(r"lang=\"en\"", page.content())
+    expect(page.locator("#run-left")).to_have_text("5 of 5 stops to go")
+    assert page.evaluate("document.documentElement.lang") == "en"
+    assert not page.context.script_errors
+
+
+def test_at_the_door_the_driver_reveals_the_code_for_30_seconds_and_calls_the_recipient_through_the_company(
+    chromium, server, server_twilio, open_pages, dave, alice, run_of_dave
+):
+    gate = run_of_dave[0]
+    Depot.objects.filter(pk=dave.depot_id).update(access_reveal_radius_m=150)
+    AccessCredentialFactory(address=gate.order.address, secret="4821", last_worked_at=timezone.now())
+    Driver.objects.filter(pk=dave.pk).update(phone="+13125550177")
+    Recipient.objects.filter(pk=gate.order.recipient_id).update(phone="+13125550142")
+    _, code = sign_in_code_issue(driver=dave, issued_by=alice)
+    page = driver_phone(chromium, server, open_pages)
+    page.context.clock.install()
+    at(page, gate)
+    page.goto(f"/driver/#code={code}")
+    page.locator(f'#stops li[data-stop-id="{gate.pk}"] button').tap()
+
+    page.once("dialog", lambda dialog: dialog.accept())  # "Showing the code is recorded. Show it now?"
+    page.get_by_role("button", name="🔒 Show the access code").tap()
+    expect(page.locator(".revealed .code")).to_have_text("4821", timeout=WAIT_MS)
+    shot(page, "driver-code-revealed")
+    # The phone told the desk where it is first: the reveal is judged from there, and audited.
+    assert LocationBatch.objects.filter(driver=dave).exists()
+    assert AccessRevealAudit.objects.get(stop=gate).result == AccessRevealAudit.Result.GRANTED
+    page.clock.fast_forward(31_000)
+    expect(page.locator(".revealed")).to_have_count(0, timeout=WAIT_MS)
+
+    before = len(server_twilio.calls)
+    page.get_by_role("button", name="Call the recipient").tap()
+    expect(page.locator("#toast")).to_have_text("Your phone rings first: answer it to be connected.", timeout=WAIT_MS)
+    (placed,) = server_twilio.calls[before:]
+    assert placed["To"] == "+13125550177"
+    assert "+13125550142" in placed["Twiml"]
+    assert "+13125550142" not in page.content()  # never the recipient's number on the phone
+    assert not page.context.script_errors
+
+
+def test_without_the_websocket_instructions_still_arrive_from_the_feed_each_noticed_and_shown(
+    chromium, server, open_pages, dave, alice, run_of_dave
+):
+    _, code = sign_in_code_issue(driver=dave, issued_by=alice)
+    page = driver_phone(chromium, server, open_pages)
+    page.context.clock.install()
+    # The phone's vibrations, counted (the browser's own call, watched).
+    page.add_init_script("window.buzzed = 0; navigator.vibrate = () => { window.buzzed += 1; return true; };")
+    # A network that lets no websocket through: the app falls back to reading the feed.
+    page.route_web_socket(re.compile(r"/ws/driver/$"), lambda socket: socket.close())
+    page.goto(f"/driver/#code={code}")
+    expect(page.locator("#stops li")).to_have_count(5, timeout=WAIT_MS)
+    expect(page.locator("#conn")).to_have_attribute("data-state", "polling", timeout=WAIT_MS)
+
+    stop = run_of_dave[3]
+    pushed = {
+        "retry_now": "The recipient is coming down: go back now.",
+        "neighbour": "Leave it with the neighbour in 3B.",
+        "skip": "Moved to the 14:00 run.",
+    }
+    for kind, text in pushed.items():
+        instruction_push(driver=dave, kind=kind, text=text, stop=stop)
+    page.clock.fast_forward(16_000)  # the next read of the feed
+
+    for kind, text in pushed.items():
+        expect(page.locator(f".alert-{kind}")).to_contain_text(text, timeout=WAIT_MS)
+    expect(page.locator(".alert-retry_now")).to_contain_text("Go back now")
+    expect(page.locator(".alert-neighbour")).to_contain_text("Leave it with a neighbour")
+    expect(page.locator(".alert-skip")).to_contain_text("Moved to a later run")
+    shot(page, "driver-instructions-from-the-feed")
+    assert page.evaluate("window.buzzed") >= 1
+    for kind in pushed:
+        page.locator(f".alert-{kind}").get_by_role("button", name="OK").tap()
+    wait_until(
+        lambda: not DriverInstruction.objects.filter(driver=dave, acked_at__isnull=True).exists(),
+        "every instruction acknowledged",
+    )
     assert not page.context.script_errors

@@ -13,6 +13,7 @@ export class RunMap {
     const L = /** @type {any} */ (globalThis).L;
     this.L = L;
     this.map = null;
+    this.key = "";
     if (!L) return;
     this.map = L.map(element, { zoomControl: true, attributionControl: Boolean(config.tileUrl) });
     if (config.tileUrl) L.tileLayer(config.tileUrl, { maxZoom: 19, attribution: config.tileAttribution }).addTo(this.map);
@@ -20,9 +21,13 @@ export class RunMap {
     this.layer = L.layerGroup().addTo(this.map);
   }
 
-  /** @param {RunStop[]} stops in sequence */
+  /** @param {RunStop[]} stops in sequence; drawn again only when their order or a status changed */
   show(stops) {
     if (!this.map) return;
+    const key = stops.map((stop) => `${stop.id}:${stop.status}`).join();
+    if (key === this.key) return;
+    const refit = !this.key || this.key.replace(/:\w+/g, "") !== key.replace(/:\w+/g, ""); // a new set or order
+    this.key = key;
     const L = this.L;
     this.layer.clearLayers();
     const points = [];
@@ -35,7 +40,8 @@ export class RunMap {
     }
     if (points.length > 1) L.polyline(points, { color: "#0b3d91", weight: 3, opacity: 0.7 }).addTo(this.layer);
     const all = stops.map((stop) => [stop.address.latitude, stop.address.longitude]);
-    if (all.length) this.map.fitBounds(L.latLngBounds(all).pad(0.15), { maxZoom: 15, animate: false });
+    // The driver's own panning and zooming stay, unless the run itself changed.
+    if (refit && all.length) this.map.fitBounds(L.latLngBounds(all).pad(0.15), { maxZoom: 15, animate: false });
   }
 
   resize() {

@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from dispatch.admin.scoping import DepotScopedAdmin
-from dispatch.models import AccessRevealAudit, ApiToken, DriverInstruction, LocationBatch
+from dispatch.models import AccessRevealAudit, ApiToken, DriverInstruction, DriverSignInCode, LocationBatch
 from dispatch.services.tokens import api_token_revoke
 
 
@@ -45,6 +45,19 @@ class ApiTokenAdmin(ReadOnlyAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
         return [field.name for field in ApiToken._meta.fields if field.name != "key_hash"]
+
+
+@admin.register(DriverSignInCode)
+class DriverSignInCodeAdmin(DepotScopedAdmin, ReadOnlyAdmin):
+    """Who signed which driver's phone in, when, and the token it became (revoked under API tokens)."""
+
+    depot_path = "driver__depot"
+    list_display = ("driver", "issued_by", "created_at", "expires_at", "used_at", "token")
+    list_filter = (("used_at", admin.EmptyFieldListFilter),)
+    list_select_related = ("driver__user", "issued_by", "token")
+    search_fields = ("driver__user__username",)
+    exclude = ("code_hash",)
+    date_hierarchy = "created_at"
 
 
 @admin.register(DriverInstruction)

@@ -30,6 +30,7 @@ from dispatch.models import (
     Depot,
     Driver,
     DriverInstruction,
+    DriverSignInCode,
     LocationBatch,
     Order,
     PickupPoint,
@@ -44,6 +45,7 @@ from dispatch.models import (
 )
 from dispatch.services import api_token_issue, instruction_push
 from dispatch.services.locations import Ping, locations_record
+from dispatch.services.sign_in import sign_in_code_issue
 from tests.factories import (
     AccessCredentialFactory,
     AddressFactory,
@@ -98,6 +100,7 @@ def world(chicago, dave, alice) -> dict[type[Model], Model]:
         AccessRevealAudit: AccessRevealAudit.objects.create(user=dave.user, stop=stop, result="granted"),
         ApiToken: api_token_issue(user=dave.user, kind="driver", name="phone")[0],
         DriverInstruction: instruction_push(driver=dave, kind="note", text="Dock 3 closed", stop=stop),
+        DriverSignInCode: sign_in_code_issue(driver=dave, issued_by=alice)[0],
         LocationBatch: locations_record(driver=dave, pings=[Ping(timezone.now(), 41.9, -87.6)]),
         WebhookEndpoint: endpoint,
         WebhookDelivery: WebhookDelivery.objects.create(endpoint=endpoint, event="scan.failed", payload={}),
@@ -150,6 +153,7 @@ MORE_ROWS: dict[type[Model], Callable[[dict[type[Model], Model]], object]] = {
         driver=DriverFactory(), kind="note", text="x", stop=StopFactory()
     ),
     LocationBatch: lambda world: locations_record(driver=DriverFactory(), pings=[Ping(timezone.now(), 41.8, -87.7)]),
+    DriverSignInCode: lambda world: sign_in_code_issue(driver=DriverFactory(), issued_by=None)[0],
     WebhookEndpoint: lambda world: WebhookEndpoint.objects.create(
         name="WMS", url="https://wms.example.com/h", secret="t" * 16, events=["case.opened"], depot_id=world[Depot].pk
     ),

@@ -185,11 +185,12 @@ class DriverAdmin(PhonesMaskedAdmin, DepotScopedAdmin):
             self.message_user(request, "This driver is not active: activate them before signing a phone in.", "error")
             return TemplateResponse(request, "admin/dispatch/driver/sign_in_code.html", self._context(request, driver))
         record, code = sign_in_code_issue(driver=driver, issued_by=request.user)  # type: ignore[arg-type]
-        link = request.build_absolute_uri(reverse("driver-app")) + f"#code={code}"
+        app = request.build_absolute_uri(reverse("driver-app"))
+        link = f"{app}#code={code}"  # what the QR code opens: the app, signing in at once
         context = {
             **self._context(request, driver),
             "code": sign_in_code_display(code),
-            "link": link,
+            "app": app,
             "qr": segno.make(link, error="m").svg_inline(scale=6, border=2, title=f"Sign-in code for {driver}"),
             "expires_at": record.expires_at.astimezone(driver.depot.time_zone),
             "minutes": int(SIGN_IN_CODE_LIFETIME.total_seconds() // 60),

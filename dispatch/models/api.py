@@ -59,6 +59,7 @@ class DriverSignInCode(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = "driver sign-in code"
 
     def __str__(self) -> str:
         return f"Sign-in code for {self.driver} ({'used' if self.used_at else 'unused'})"

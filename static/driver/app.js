@@ -181,9 +181,10 @@ function drawBar() {
   lang.textContent = t("otherShort");
   lang.setAttribute("aria-label", t("other"));
   const conn = $("conn");
-  conn.dataset.state = state.conn;
+  const connection = navigator.onLine ? state.conn : "offline"; // the phone knows first when the network is gone
+  conn.dataset.state = connection;
   const count = state.waiting.length;
-  conn.textContent = [t(state.conn), count ? (count === 1 ? t("waitingOne") : t("waiting", { n: count })) : ""].filter(Boolean).join(" · ");
+  conn.textContent = [t(connection), count ? (count === 1 ? t("waitingOne") : t("waiting", { n: count })) : ""].filter(Boolean).join(" · ");
 }
 
 function drawAlerts() {
@@ -353,7 +354,9 @@ $("lang").addEventListener("click", () => {
   drawAlerts();
 });
 window.addEventListener("hashchange", draw);
+window.addEventListener("offline", drawBar);
 window.addEventListener("online", () => {
+  drawBar();
   outbox.flush();
   gps.send();
   loadRun();

@@ -28,7 +28,7 @@ from exceptions import workflow
 from exceptions.models import ExceptionCase
 from exceptions.ports import ReplyIntent, Understanding
 from routing.tasks import run_resequence_task
-from tests.e2e.browser import WAIT_MS, shot
+from tests.e2e.browser import ARTIFACTS, WAIT_MS, shot
 from tests.e2e.test_board_browser import signed_in_page
 from tests.factories import AccessCredentialFactory, RunFactory, StopFactory
 
@@ -123,7 +123,7 @@ def test_a_driver_signs_in_and_works_the_run_offline_and_online_with_dispatch_li
     expect(page.locator("img.preview")).to_be_visible(timeout=WAIT_MS)
     page.get_by_label("Note for dispatch (optional)").fill("Box crushed, wet")
     page.get_by_role("button", name="Send").tap()
-    expect(page.locator("#conn")).to_contain_text("1 scan waiting to send", timeout=WAIT_MS)
+    expect(page.locator("#conn")).to_have_text("Offline · 1 scan waiting to send", timeout=WAIT_MS)
     expect(page.locator(f'#stops li[data-stop-id="{damaged.pk}"] .chip')).to_have_text("Sending…")
     shot(page, "driver-offline-scan-waiting")
     assert not ScanEvent.objects.filter(stop=damaged).exists()
@@ -290,4 +290,24 @@ def test_without_the_websocket_instructions_still_arrive_from_the_feed_each_noti
         lambda: not DriverInstruction.objects.filter(driver=dave, acked_at__isnull=True).exists(),
         "every instruction acknowledged",
     )
+    assert not page.context.script_errors
+
+
+def test_a_dispatcher_signs_a_drivers_phone_in_from_admin_and_the_driver_types_the_code(
+    chromium, server, open_pages, dave, alice, run_of_dave
+):
+    desk = signed_in_page(chromium, server, open_pages, "alice", live=False, viewport={"width": 1280, "height": 900})
+    desk.goto(f"/admin/dispatch/driver/{dave.pk}/change/")
+    desk.get_by_role("button", name="Sign in on the driver app…").click()
+    shown = desk.get_by_label("Sign-in code")
+    expect(shown).to_have_text(re.compile(r"^[A-Z0-9]{4}-[A-Z0-9]{4}$"), timeout=WAIT_MS)
+    expect(desk.locator("svg.segno")).to_be_visible()
+    desk.screenshot(path=str(ARTIFACTS / "admin-driver-sign-in-code.png"), full_page=True)
+
+    page = driver_phone(chromium, server, open_pages)
+    page.goto("/driver/")
+    page.get_by_label("Sign-in code").fill(shown.inner_text())
+    page.get_by_role("button", name="Sign in").tap()
+    expect(page.locator("#stops li")).to_have_count(5, timeout=WAIT_MS)
+    assert dave.user.api_tokens.get().sign_in_code.issued_by == alice
     assert not page.context.script_errors

@@ -311,3 +311,24 @@ def test_a_dispatcher_signs_a_drivers_phone_in_from_admin_and_the_driver_types_t
     expect(page.locator("#stops li")).to_have_count(5, timeout=WAIT_MS)
     assert dave.user.api_tokens.get().sign_in_code.issued_by == alice
     assert not page.context.script_errors
+
+
+def test_the_app_installs_and_opens_without_a_network_showing_the_run_it_last_had(
+    chromium, server, open_pages, dave, alice, run_of_dave
+):
+    _, code = sign_in_code_issue(driver=dave, issued_by=alice)
+    page = driver_phone(chromium, server, open_pages)
+    page.goto(f"/driver/#code={code}")
+    expect(page.locator("#stops li")).to_have_count(5, timeout=WAIT_MS)
+    manifest = page.evaluate("fetch(document.querySelector('link[rel=manifest]').href).then(r => r.json())")
+    assert (manifest["display"], manifest["start_url"], manifest["scope"]) == ("standalone", "/driver/", "/driver/")
+    assert page.evaluate("navigator.serviceWorker.ready.then(r => r.active.scriptURL)").endswith("/driver/sw.js")
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=WAIT_MS)  # clients.claim()
+
+    page.context.set_offline(True)
+    page.reload()
+    expect(page.locator("#stops li")).to_have_count(5, timeout=WAIT_MS)
+    expect(page.locator("#conn")).to_have_text("Offline")
+    shot(page, "driver-opened-offline")
+    page.context.set_offline(False)
+    assert not page.context.script_errors

@@ -39,6 +39,10 @@ class Desk(Protocol):
         """Ring ``caller_phone`` (a driver's) and bridge the stop's recipient through the company's line; "" when
         the call is being placed, else why not."""
 
+    def can_call(self, *, stop: Stop) -> bool:
+        """Whether the stop's recipient can be called through the company's line (a line is set up, a number on
+        file): the driver app offers a call only then, never the number."""
+
 
 class Routing(Protocol):
     def runs_resequence(self, *, run_ids: list[int], requested_by: str, user_id: int | None) -> bool:
@@ -59,6 +63,9 @@ class NoDesk:
 
     def call_recipient(self, *, stop: Stop, caller_phone: str, user_id: int) -> str:
         return "No phone line is set up."
+
+    def can_call(self, *, stop: Stop) -> bool:
+        return False
 
 
 class NoRouting:

@@ -42,6 +42,9 @@ class Inbox:
             placed = outreach.call_ahead(stop=stop, caller_phone=caller_phone, user_id=user_id)
         return "" if placed.reachable else placed.reason
 
+    def can_call(self, *, stop: Stop) -> bool:
+        return ports.outreach().can_call(recipient=stop.order.recipient)
+
     def day_planned(self, *, depot: Depot, service_date: dt.date) -> None:
         depot_id, day = depot.pk, service_date.isoformat()
         transaction.on_commit(lambda: risk_score_plan_task.delay(depot_id, day), robust=True)

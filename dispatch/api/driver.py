@@ -107,6 +107,10 @@ class RunStopOutput(serializers.Serializer[Any]):
         },
     )
     has_access_code = serializers.BooleanField(help_text="A code is on file: reveal it at the stop.")
+    can_call = serializers.BooleanField(
+        help_text="The recipient can be called through the company's line now (`POST .../call`): the stop is "
+        "active, a line is set up, both your number and theirs are on file. Their number is never sent."
+    )
     instruction = InstructionField(allow_null=True, help_text="The newest instruction for this stop.")
 
 
@@ -139,6 +143,8 @@ class DriverRunView(DriverView):
             raise exceptions.NotFound("You have no run today.", code="no_run_today")
         stops = list(selectors.run_stops(run=run))
         latest = selectors.stop_latest_instructions(driver=driver, stop_ids=[stop.pk for stop in stops])
+        desk = ports.desk()
+        calls = bool(driver.phone)
         body = RunOutput(
             {
                 "id": run.pk,
@@ -155,6 +161,7 @@ class DriverRunView(DriverView):
                         "recipient": {"first_name": stop.order.recipient.first_name},
                         "address": stop.order.address,
                         "has_access_code": stop.has_access_code,  # type: ignore[attr-defined]
+                        "can_call": calls and stop.status in Stop.ACTIVE_STATUSES and desk.can_call(stop=stop),
                         "instruction": latest.get(stop.pk),
                     }
                     for stop in stops

@@ -1512,6 +1512,8 @@ export interface components {
             address: components["schemas"]["RunStopAddress"];
             /** @description A code is on file: reveal it at the stop. */
             has_access_code: boolean;
+            /** @description The recipient can be called through the company's line now (`POST .../call`): the stop is active, a line is set up, both your number and theirs are on file. Their number is never sent. */
+            can_call: boolean;
             /** @description The newest instruction for this stop. */
             readonly instruction: components["schemas"]["Instruction"] | null;
         };

@@ -134,7 +134,7 @@ export function stopView({ stop, waiting, revealed, onBack, onDelivered, onFaile
     h("span", { class: `chip chip-${status}` }, t(`status_${status}`)),
     h("div", { class: "actions" },
       h("a", { class: "btn btn-big", href: directions(stop) }, t("navigate")),
-      open ? h("button", { type: "button", class: "btn btn-big", onclick: onCall }, t("call")) : null,
+      open && stop.can_call ? h("button", { type: "button", class: "btn btn-big", onclick: onCall }, t("call")) : null,
       open && stop.has_access_code && !revealed
         ? h("button", { type: "button", class: "btn btn-big", onclick: onReveal }, `🔒 ${t("revealCode")}`) : null),
     revealed ? h("div", { class: "revealed", role: "status" },

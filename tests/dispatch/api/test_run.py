@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from dispatch.models import Driver, Recipient, Stop
 from dispatch.services import instruction_push
 from tests.factories import AccessCredentialFactory, RunFactory, local
 
@@ -86,3 +87,28 @@ def test_it_reads_the_run_in_a_fixed_number_of_queries(dave_api, dave_run, djang
     assert body["id"] == dave_run.pk
     assert [stop["sequence"] for stop in body["stops"]] == list(range(1, 40))
     assert {stop["id"] for stop in body["stops"]} == set(dave_run.stops.values_list("pk", flat=True))
+
+
+def test_it_says_which_recipients_can_be_called_through_the_company_never_their_numbers(
+    dave, dave_api, dave_run, settings
+):
+    """The app offers Call only where the company's line can place it; it never gets a number to dial itself."""
+    settings.EXCEPTIONS_OUTREACH = "outreach.adapter.SmsOutreach"
+    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = "AC" + "0" * 32, "token"
+    settings.TWILIO_FROM_NUMBER = "+13125550000"
+    stops = list(dave_run.stops.order_by("sequence"))
+    Recipient.objects.filter(pk=stops[1].order.recipient_id).update(phone="")
+    Stop.objects.filter(pk=stops[2].pk).update(status=Stop.Status.DELIVERED)
+
+    body = dave_api.get("/api/v1/driver/run").json()
+
+    assert [stop["can_call"] for stop in body["stops"]] == [True, False, False]
+    sent = dave_api.get("/api/v1/driver/run").content.decode()
+    for stop in stops:
+        if stop.order.recipient.phone:
+            assert str(stop.order.recipient.phone)[-7:] not in sent
+    Driver.objects.filter(pk=dave.pk).update(phone="")
+    assert [stop["can_call"] for stop in dave_api.get("/api/v1/driver/run").json()["stops"]] == [False] * 3
+    settings.TWILIO_ACCOUNT_SID = ""
+    Driver.objects.filter(pk=dave.pk).update(phone="+13125550177")
+    assert [stop["can_call"] for stop in dave_api.get("/api/v1/driver/run").json()["stops"]] == [False] * 3

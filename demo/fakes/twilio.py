@@ -32,6 +32,7 @@ import html
 import json
 import re
 import uuid
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 from urllib.parse import parse_qs
@@ -52,6 +53,8 @@ class FakeTwilio(ScriptedServer[Answer]):
         self.posts: list[dict[str, str]] = []
         self.accepted: list[dict[str, str]] = []
         self.calls: list[dict[str, str]] = []
+        # Run while a call is being placed, before Twilio answers (what the desk may do meanwhile).
+        self.while_calling: Callable[[], None] | None = None
         super().__init__(default=201, name="fake-twilio", port=port)
 
     @property
@@ -115,6 +118,8 @@ class FakeTwilio(ScriptedServer[Answer]):
                 form = parse_qs(self.rfile.read(length).decode())
                 params = {key: values[0] for key, values in form.items()}
                 if self.path.split("?")[0].endswith("/Calls.json"):
+                    if fake.while_calling is not None:
+                        fake.while_calling()
                     sid = f"CA{uuid.uuid4().hex}"
                     with fake._lock:
                         fake.calls.append({**params, "Sid": sid})

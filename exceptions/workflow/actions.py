@@ -17,7 +17,7 @@ from dispatch.services.vault import access_credential_record
 from exceptions import ports
 from exceptions.models import ExceptionCase
 from exceptions.workflow.outcomes import QUIET, _apply, _reschedule, _resolve, _terminal
-from exceptions.workflow.timeline import _change, _for_dispatcher, _save, case_event_record
+from exceptions.workflow.timeline import _change, _for_dispatcher, _locked, _save, case_event_record
 from exceptions.workflow.triage import _playbook_advance
 from exceptions.workflow.vocabulary import (
     DRIVER_OUTCOMES,
@@ -29,6 +29,14 @@ from exceptions.workflow.vocabulary import (
     State,
     WorkflowError,
 )
+
+
+def _locked_any(case_id: int) -> ExceptionCase:
+    """The case, locked, whatever its version now (for a line that follows an action already checked)."""
+    case = _locked(case_id)
+    if case is None:
+        raise ExceptionCase.DoesNotExist(f"Case {case_id} does not exist.")
+    return case
 
 
 def _dispatcher_action(
@@ -134,19 +142,25 @@ def case_access_code_enter(*, case_id: int, user: User, version: int, code: str)
 
 
 def case_call_place(*, case_id: int, user: User, version: int) -> ExceptionCase:
-    """Ring the dispatcher's own phone and bridge the recipient, both shown the company's number."""
+    """Ring the dispatcher's own phone and bridge the recipient, both shown the company's number.
 
-    def act(case: ExceptionCase, now: dt.datetime) -> None:
-        phone = str(user.phone or "")
-        if not phone:
-            raise WorkflowError("Add your phone number to your user (Admin, Users) to call from the board.")
-        placed = ports.outreach().call(case=case, caller_phone=phone, user_id=user.pk)
-        if not placed.reachable:
-            raise WorkflowError(placed.reason)
-        summary = f"Calling the recipient: your phone (ending {phone[-2:]}) rings first, then theirs"
-        _change(case, now=now, kind=Kind.DISPATCHER_ACTION, summary=summary, user=user)
-
-    return _dispatcher_action(case_id, user, version, act)
+    The case is checked (its version, open) under its lock, but the call is placed after the lock is let go:
+    asking Twilio can take seconds, and the case's other work (a reply, a timer, a colleague) must not wait on it.
+    The timeline then says the call is on its way, whatever changed meanwhile."""
+    phone = str(user.phone or "")
+    with transaction.atomic():
+        case = _for_dispatcher(case_id, user, version)
+    if not phone:
+        raise WorkflowError("Add your phone number to your user (Admin, Users) to call from the board.")
+    placed = ports.outreach().call(case=case, caller_phone=phone, user_id=user.pk)
+    if not placed.reachable:
+        raise WorkflowError(placed.reason)
+    summary = f"Calling the recipient: your phone (ending {phone[-2:]}) rings first, then theirs"
+    with transaction.atomic():
+        case = _locked_any(case_id)
+        _change(case, now=timezone.now(), kind=Kind.DISPATCHER_ACTION, summary=summary, user=user)
+        _save(case)
+    return case
 
 
 def case_call_ended(*, case_id: int, summary: str, user_id: int | None, call_id: int, caller: str) -> None:

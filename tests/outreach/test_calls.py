@@ -7,9 +7,10 @@ from __future__ import annotations
 import logging
 
 import pytest
+from django.db import OperationalError, connection, transaction
 
 from dispatch.models import Driver, Recipient, Stop, User
-from exceptions.models import CaseEvent
+from exceptions.models import CaseEvent, ExceptionCase
 from outreach.models import Call
 from tests.helpers import DESK_NUMBER, TWILIO_TOKEN, act, case_url, client_for, escalated, signed_in
 
@@ -149,3 +150,25 @@ def test_a_driver_without_a_number_on_file_is_told_so(dave, dave_stop, live_twil
 
     assert (response.status_code, response.json()["code"]) == (403, "no_phone")
     assert live_twilio.calls == []
+
+
+def test_the_case_is_not_held_locked_while_twilio_places_the_call(alice, calling, live_twilio):
+    """Asking Twilio can take seconds: a reply or a colleague's action on the case meanwhile must not wait for it."""
+    locked_meanwhile: list[bool] = []
+
+    def meanwhile() -> None:  # on Twilio's side, before it answers: another connection tries the case's lock
+        try:
+            with transaction.atomic():
+                ExceptionCase.objects.select_for_update(nowait=True).get(pk=calling.pk)
+            locked_meanwhile.append(False)
+        except OperationalError:
+            locked_meanwhile.append(True)
+        finally:
+            connection.close()
+
+    live_twilio.while_calling = meanwhile
+    response = act(signed_in(alice), calling, "phone")
+
+    assert response.status_code == 200, response.json()
+    assert locked_meanwhile == [False]
+    assert timeline(calling)[-1] == "Calling the recipient: your phone (ending 89) rings first, then theirs"

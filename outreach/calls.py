@@ -77,7 +77,8 @@ def call_place(
     if not recipient_phone:
         raise CallError("The recipient has no phone number on file.")
     if not caller_phone:
-        raise CallError("There is no phone of yours to ring first: add it to your user (Admin, Users).")
+        # A driver's number is checked where the driver asks (the driver API); this is a dispatcher's.
+        raise CallError("Add your phone number to your user (Admin, Users) to call from the board.")
     call = Call.objects.create(conversation=conversation, caller=caller, placed_by_id=placed_by_id)
     twiml = VoiceResponse()
     # The reference letter by letter: "L M 4 9 6 5 4" is heard right where "LM-49654" is not.

@@ -20,6 +20,7 @@ api_urlpatterns = [
     path("risky-stops", board_api.RiskyStopsView.as_view(), name="board-risky-stops"),
     path("search", board_api.BoardSearchView.as_view(), name="board-search"),
     path("waiting", board_api.BoardWaitingView.as_view(), name="board-waiting"),
+    path("drivers/<int:driver_id>/route", board_api.BoardDriverRouteView.as_view(), name="board-driver-route"),
     *(
         path(f"cases/<int:case_id>/{view.action_name}", view.as_view(), name=f"board-case-{view.action_name}")
         for view in board_api.ACTIONS

@@ -30,7 +30,7 @@ from dispatch.api.parsers import JSONParser
 from dispatch.models import Depot, ScanEvent, User
 from exceptions import workflow
 from exceptions.board import reads, risk_board
-from exceptions.board.payloads import CaseDetail, CaseRow, SearchResult, WaitingParcels, text_masked
+from exceptions.board.payloads import CaseDetail, CaseRow, DriverRoute, SearchResult, WaitingParcels, text_masked
 from exceptions.models import ExceptionCase
 
 # Ids beyond a bigint are no case at all (and would fail in the database, not as a 404).
@@ -245,6 +245,21 @@ class BoardWaitingView(BoardView):
         params.is_valid(raise_exception=True)
         depots = self.depots(request, depot_id=params.validated_data.get("depot"))
         return Response(reads.parcels_waiting(depot_ids=[depot.pk for depot in depots]))
+
+
+class BoardDriverRouteView(BoardView):
+    @extend_schema(
+        operation_id="board_driver_route",
+        summary="A driver's stops left today, in order, to draw on the map",
+        responses={200: _schema(DriverRoute), 404: errors(driver_not_found="no such driver at your depots")},
+    )
+    def get(self, request: Request, version: str, driver_id: int) -> Response:
+        route = (
+            reads.driver_route(driver_id=driver_id, depot_ids=self.depot_ids(request)) if driver_id <= MAX_ID else None
+        )
+        if route is None:
+            raise exceptions.NotFound("No such driver at your depots.", code="driver_not_found")
+        return Response(route)
 
 
 class BoardSearchView(BoardView):

@@ -361,6 +361,29 @@ class WaitingParcels(TypedDict):
     limit: int
 
 
+class RouteStop(TypedDict):
+    """A stop still to do on a driver's run, where it is on the map."""
+
+    stop_id: int
+    sequence: int
+    order_reference: str
+    lat: float
+    lng: float
+    planned_arrival: str | None
+    status: str
+
+
+class DriverRoute(TypedDict):
+    """What a driver has left today, in order: the board draws it from the driver's last position."""
+
+    driver_id: int
+    driver_name: str
+    run_id: int | None
+    lat: float | None
+    lng: float | None
+    stops: list[RouteStop]
+
+
 class SearchResult(TypedDict):
     cases: list[CaseRow]
     limit: int

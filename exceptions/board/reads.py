@@ -31,7 +31,7 @@ from django.utils import timezone
 from dispatch import realtime, roles
 from dispatch.masking import phone_masked
 from dispatch.models import Depot, Driver, Order, Stop, User
-from dispatch.selectors import user_depots
+from dispatch.selectors import driver_run_current, user_depots
 from exceptions import ports
 from exceptions.board import payloads
 from exceptions.board.evidence import case_approval, case_evidence, case_loaded
@@ -162,6 +162,40 @@ def parcels_waiting(*, depot_ids: Sequence[int]) -> payloads.WaitingParcels:
         for case in cases[:WAITING_LIMIT]
     ]
     return {"parcels": parcels, "total": total, "limit": WAITING_LIMIT}
+
+
+def driver_route(*, driver_id: int, depot_ids: Sequence[int]) -> payloads.DriverRoute | None:
+    """The stops a driver of one's depots has left on today's run, in sequence; None for anyone else's driver."""
+    driver = Driver.objects.select_related("user", "depot").filter(pk=driver_id, depot_id__in=depot_ids).first()
+    if driver is None:
+        return None
+    run = driver_run_current(driver=driver)
+    stops = (
+        Stop.objects.filter(run=run, status__in=Stop.ACTIVE_STATUSES)
+        .select_related("order__address")
+        .order_by("sequence")
+        if run is not None
+        else Stop.objects.none()
+    )
+    return {
+        "driver_id": driver.pk,
+        "driver_name": driver.user.get_full_name() or driver.user.get_username(),
+        "run_id": run.pk if run is not None else None,
+        "lat": driver.last_latitude,
+        "lng": driver.last_longitude,
+        "stops": [
+            {
+                "stop_id": stop.pk,
+                "sequence": stop.sequence,
+                "order_reference": stop.order.reference,
+                "lat": stop.order.address.latitude,
+                "lng": stop.order.address.longitude,
+                "planned_arrival": payloads.iso(stop.planned_arrival),
+                "status": stop.status,
+            }
+            for stop in stops
+        ],
+    }
 
 
 # --- The snapshot ---------------------------------------------------------------------------------------------------

@@ -57,7 +57,23 @@ const map = new BoardMap({
   attribution: config.tileAttribution,
   depots: config.depots,
   onOpen: (id) => openCase(id),
+  onDriver: (id) => toggleRoute(id),
 });
+
+/** A driver's marker clicked: draw the stops they have left, in order; clicked again, hide them. */
+async function toggleRoute(id) {
+  if (map.routeOf === id) {
+    map.showRoute(null);
+    return;
+  }
+  try {
+    const route = await getJSON(`${config.driversUrl}${id}/route`);
+    map.showRoute(route);
+    toast(`${route.driver_name}: ${route.stops.length} ${route.stops.length === 1 ? "stop" : "stops"} left today`);
+  } catch (error) {
+    toast(error.message);
+  }
+}
 
 const panel = new CasePanel({
   root: $("case-panel"),

@@ -16,10 +16,12 @@ function tooltip(marker, text) {
 const CASE_COLOURS = { 1: "#b42318", 2: "#d9480f", 3: "#b7791f", 4: "#2f6f4f", 5: "#52606d" };
 
 export class BoardMap {
-  constructor({ element, note, tileUrl, attribution, depots, onOpen }) {
+  constructor({ element, note, tileUrl, attribution, depots, onOpen, onDriver = () => {} }) {
     this.element = element;
     this.note = note;
     this.onOpen = onOpen;
+    this.onDriver = onDriver; // a driver's marker clicked: their stops left are asked for
+    this.routeOf = null; // the driver whose route is drawn
     this.caseMarkers = new Map();
     this.driverMarkers = new Map();
     this.fitted = false;
@@ -50,6 +52,7 @@ export class BoardMap {
         radius: 7, color: "#1f2933", weight: 2, fillColor: "#fff", fillOpacity: 1,
       }).bindTooltip(label(`Depot: ${depot.name}`)).addTo(this.depotLayer);
     }
+    this.routeLayer = L.layerGroup().addTo(this.map);
     this.driverLayer = L.layerGroup().addTo(this.map);
     this.caseLayer = L.layerGroup().addTo(this.map);
   }
@@ -116,6 +119,7 @@ export class BoardMap {
       const style = { radius: 5, color: "#1d4ed8", weight: 2, fillColor: stale ? "#cbd5e1" : "#60a5fa", fillOpacity: 1 };
       if (!marker) {
         marker = L.circleMarker([driver.lat, driver.lng], style).addTo(this.driverLayer);
+        marker.on("click", () => this.onDriver(driver.id));
         this.driverMarkers.set(driver.id, marker);
       } else {
         marker.setLatLng([driver.lat, driver.lng]).setStyle(style);
@@ -123,7 +127,14 @@ export class BoardMap {
       const seen = driver.seen_at ? new Date(driver.seen_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "unknown";
       // Named on the map, as the legend says; the time of the last fix on hover.
       marker.unbindTooltip();
-      marker.bindTooltip(driver.name, { permanent: true, direction: "right", className: "driver-label", offset: [4, 0] });
+      // The name is the driver's handle too: clicking it (or the dot) shows the stops left.
+      marker.bindTooltip(driver.name, { permanent: true, interactive: true, direction: "right", className: "driver-label", offset: [4, 0] });
+      const tag = marker.getTooltip()?.getElement();
+      if (tag) {
+        tag.dataset.driverId = String(driver.id);
+        tag.title = "Show the stops left";
+        tag.addEventListener("click", () => this.onDriver(driver.id));
+      }
       marker.getElement?.()?.setAttribute("aria-label", `Driver ${driver.name} · seen ${seen}`);
     }
     for (const [id, marker] of this.driverMarkers) {
@@ -131,6 +142,29 @@ export class BoardMap {
         marker.remove();
         this.driverMarkers.delete(id);
       }
+    }
+  }
+
+  /** A driver's stops left, in order, from where the driver was last seen; ``null`` hides it. */
+  showRoute(route) {
+    if (!this.map) return;
+    const L = this.L;
+    this.routeLayer.clearLayers();
+    this.routeOf = route ? route.driver_id : null;
+    if (!route) return;
+    const points = route.stops.map((stop) => [stop.lat, stop.lng]);
+    if (route.lat !== null && route.lat !== undefined) points.unshift([route.lat, route.lng]);
+    if (points.length > 1) {
+      L.polyline(points, { color: "#1d4ed8", weight: 3, opacity: 0.75, dashArray: "6 6" }).addTo(this.routeLayer);
+    }
+    for (const stop of route.stops) {
+      L.circleMarker([stop.lat, stop.lng], { radius: 4, color: "#1d4ed8", weight: 2, fillColor: "#fff", fillOpacity: 1 })
+        .bindTooltip(label(`${route.driver_name} · ${stop.sequence}. ${stop.order_reference}`))
+        .addTo(this.routeLayer);
+    }
+    // Brought into view when it runs off it; the dispatcher's view is kept otherwise.
+    if (points.length && !this.map.getBounds().contains(L.latLngBounds(points))) {
+      this.map.fitBounds(L.latLngBounds(points).pad(0.2), { maxZoom: 15, animate: false });
     }
   }
 

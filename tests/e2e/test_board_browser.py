@@ -22,7 +22,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from dispatch.models import AccessCredential, ApiToken, Order, ReasonCode, Recipient, Stop, User
+from dispatch.models import AccessCredential, Address, ApiToken, Driver, Order, ReasonCode, Recipient, Stop, User
 from dispatch.services import api_token_issue
 from dispatch.services.scans import scan_record
 from exceptions import workflow
@@ -802,4 +802,24 @@ def test_a_long_queue_draws_the_rows_in_view_and_each_of_the_rest_as_the_dispatc
         page.keyboard.press("k")
     focused = page.evaluate("() => document.activeElement.closest('tr')?.getAttribute('aria-rowindex')")
     assert focused == "241"
+    assert not page.context.script_errors
+
+
+def test_a_drivers_name_on_the_map_shows_the_stops_they_have_left(
+    chromium, server, open_pages, alice, dave, dave_stops
+):
+    Stop.objects.filter(pk=dave_stops[0].pk).update(status=Stop.Status.DELIVERED)
+    for number, stop in enumerate(dave_stops):  # a street north, one block a stop
+        Address.objects.filter(pk=stop.order.address_id).update(latitude=41.90 + number * 0.006, longitude=-87.67)
+    at_first = Address.objects.get(pk=dave_stops[0].order.address_id)
+    Driver.objects.filter(pk=dave.pk).update(
+        last_latitude=at_first.latitude, last_longitude=at_first.longitude, last_seen_at=timezone.now()
+    )
+    page = signed_in_page(chromium, server, open_pages, "alice", viewport={"width": 1440, "height": 900})
+
+    name = page.locator(f'.driver-label[data-driver-id="{dave.pk}"]')
+    expect(name).to_be_visible(timeout=WAIT_MS)
+    name.click()
+    expect(page.locator("#toast")).to_have_text(f"{dave.user.get_full_name()}: 3 stops left today", timeout=WAIT_MS)
+    shot(page, "board-driver-route")
     assert not page.context.script_errors

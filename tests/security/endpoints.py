@@ -33,6 +33,7 @@ DEPOT_READS = frozenset(
         "board-case-photo",
         "board-search",
         "board-waiting",
+        "board-driver-route",
         "board-risky-stops",
         "metrics",
         "metrics-csv",

@@ -262,6 +262,15 @@ def waiting_parcels_of_ones_depots_only(world: DepotWorld) -> None:
     assert world.alice.get(url("board-waiting"), {"depot": world.other.depot_id}).status_code == 404
 
 
+def driver_route_of_ones_depots_only(world: DepotWorld) -> None:
+    own, other = world.own.stop, world.other.stop
+    mine = world.alice.get(url("board-driver-route", driver_id=own.run.driver_id))
+    assert [stop["stop_id"] for stop in mine.json()["stops"]] == [own.pk]
+    theirs = world.alice.get(url("board-driver-route", driver_id=other.run.driver_id))
+    assert theirs.status_code == 404
+    assert other.order.reference not in theirs.content.decode()
+
+
 def risky_stops_of_ones_depots_only(world: DepotWorld) -> None:
     for case in (world.own, world.other):
         StopRisk.objects.create(stop_id=case.stop_id, score=0.9, reasons=[{"code": "no_code", "label": "No code"}])
@@ -292,6 +301,7 @@ DEPOT_CHECKS: dict[str, Callable[[DepotWorld], None]] = {
     "board-case-photo": photo_is_a_404,
     "board-search": search_finds_ones_depots_only,
     "board-waiting": waiting_parcels_of_ones_depots_only,
+    "board-driver-route": driver_route_of_ones_depots_only,
     "board-risky-stops": risky_stops_of_ones_depots_only,
     "metrics": metrics_count_ones_depots_only,
     "metrics-csv": lambda world: metrics_count_ones_depots_only(world, "metrics-csv"),

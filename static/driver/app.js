@@ -190,6 +190,7 @@ function drawBar() {
 function drawAlerts() {
   $("alerts").replaceChildren(...alertsView({
     alerts: state.alerts,
+    run: state.run,
     onAck: async (id) => {
       state.alerts = state.alerts.filter((alert) => alert.id !== id);
       drawAlerts();
@@ -209,6 +210,7 @@ function route() {
 
 function draw() {
   drawBar();
+  drawAlerts(); // the stops they name may have changed
   if (!api.token) {
     main.replaceChildren(signInView({ ...state.signIn, onSubmit: signIn }));
     return;

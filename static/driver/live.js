@@ -129,6 +129,7 @@ export class Live {
           localStorage.setItem(CURSOR, this.cursor);
           if (!feed.instructions.length) break;
         }
+        if (!this.primed) document.body.dataset.caughtUp = String(Date.now()); // what came before is read
         this.primed = true;
       } catch {
         // Offline or refused: the next reconnect or poll tries again.

@@ -174,10 +174,15 @@ export function failView({ stop, reasons, chosen, notes, photo, photoUrl, onChoo
       h("button", { type: "button", class: "btn btn-bad btn-big", disabled: !ready, onclick: onSend }, t("send"))));
 }
 
-/** @param {{alerts: Instruction[], onAck: (id: number) => void}} props */
-export function alertsView({ alerts, onAck }) {
-  return alerts.map((instruction) => h("div", { class: `alert alert-${instruction.kind}`, role: "alert", "data-instruction-id": String(instruction.id) },
+/** @param {{alerts: Instruction[], run: Run | null, onAck: (id: number) => void}} props */
+export function alertsView({ alerts, run, onAck }) {
+  return alerts.map((instruction) => {
+    // Which stop it is about, as the list says it: the driver must not have to guess.
+    const stop = instruction.stop_id ? run?.stops.find((item) => item.id === instruction.stop_id) : undefined;
+    return h("div", { class: `alert alert-${instruction.kind}`, role: "alert", "data-instruction-id": String(instruction.id) },
     h("strong", {}, t(`kind_${instruction.kind}`)),
+    stop ? h("span", { class: "alert-stop" }, `${stop.sequence}. ${address(stop)}`) : null,
     h("p", {}, instruction.text),
-    h("button", { type: "button", class: "btn btn-primary", onclick: () => onAck(instruction.id) }, t("ok"))));
+    h("button", { type: "button", class: "btn btn-primary", onclick: () => onAck(instruction.id) }, t("ok")));
+  });
 }

@@ -266,6 +266,7 @@ def test_without_the_websocket_instructions_still_arrive_from_the_feed_each_noti
     page.goto(f"/driver/#code={code}")
     expect(page.locator("#stops li")).to_have_count(5, timeout=WAIT_MS)
     expect(page.locator("#conn")).to_have_attribute("data-state", "polling", timeout=WAIT_MS)
+    expect(page.locator("body")).to_have_attribute("data-caught-up", re.compile(r"\d+"))  # the feed read once
 
     stop = run_of_dave[3]
     pushed = {
@@ -281,6 +282,7 @@ def test_without_the_websocket_instructions_still_arrive_from_the_feed_each_noti
         expect(page.locator(f".alert-{kind}")).to_contain_text(text, timeout=WAIT_MS)
     expect(page.locator(".alert-retry_now")).to_contain_text("Go back now")
     expect(page.locator(".alert-neighbour")).to_contain_text("Leave it with a neighbour")
+    expect(page.locator(".alert-neighbour .alert-stop")).to_have_text(f"4. {stop.order.address.line1}")
     expect(page.locator(".alert-skip")).to_contain_text("Moved to a later run")
     shot(page, "driver-instructions-from-the-feed")
     assert page.evaluate("window.buzzed") >= 1

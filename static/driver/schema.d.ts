@@ -294,6 +294,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/board/drivers/{driver_id}/route": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A driver's stops left today, in order, to draw on the map */
+        get: operations["board_driver_route"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/board/risky-stops": {
         parameters: {
             query?: never;
@@ -3537,6 +3554,84 @@ export interface operations {
                             needs_human: boolean;
                         } | null;
                     };
+                };
+            };
+            /** @description Too many requests; retry after the number of seconds in Retry-After. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    board_driver_route: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                driver_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        driver_id: number;
+                        driver_name: string;
+                        run_id: number | null;
+                        /** Format: double */
+                        lat: number | null;
+                        /** Format: double */
+                        lng: number | null;
+                        stops: {
+                            stop_id: number;
+                            sequence: number;
+                            order_reference: string;
+                            /** Format: double */
+                            lat: number;
+                            /** Format: double */
+                            lng: number;
+                            planned_arrival: string | null;
+                            status: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not signed in to the desk: sign in first (the session cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but may not use this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `driver_not_found`: no such driver at your depots */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Too many requests; retry after the number of seconds in Retry-After. */

@@ -9,7 +9,7 @@ import { language, setLanguage, t } from "./i18n.js";
 import { Live } from "./live.js";
 import { RunMap } from "./map.js";
 import { Outbox } from "./outbox.js";
-import { alertsView, failView, h, runView, signInView, stopView } from "./views.js";
+import { FINISHED, alertsView, failView, h, runView, signInView, stopView } from "./views.js";
 
 /** @typedef {import("./api.js").Run} Run */
 /** @typedef {import("./api.js").Instruction} Instruction */
@@ -21,7 +21,6 @@ const REVEAL_SECONDS = 30;
 const RUN_EVERY_MS = 60000;
 // Instructions caught up from the feed are shown if not acknowledged and this recent; older ones are history.
 const ALERT_AGE_MS = 12 * 3600 * 1000;
-const FINISHED = new Set(["delivered", "rescheduled", "skipped", "cancelled"]);
 
 const api = new Api(config.api);
 const saved = (/** @type {string} */ key) => JSON.parse(localStorage.getItem(key) || "null");

@@ -3,14 +3,7 @@
 // offered. Where the browser has no camera access for pages, the phone's camera app (capture="environment").
 
 import { t } from "./i18n.js";
-
-/** @param {string} tag @param {Record<string, string>} [attributes] @param {...(Node | string)} children */
-function el(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  node.append(...children);
-  return node;
-}
+import { h } from "./views.js";
 
 /** @returns {Promise<Blob | null>} the photo (JPEG), or null when the driver cancelled */
 export async function takePhoto() {
@@ -22,13 +15,13 @@ export async function takePhoto() {
     alert(t("cameraBlocked"));
     return null;
   }
-  const video = /** @type {HTMLVideoElement} */ (el("video", { playsinline: "", muted: "", autoplay: "", "aria-label": t("photo") }));
+  const video = /** @type {HTMLVideoElement} */ (h("video", { playsinline: "", muted: "", autoplay: "", "aria-label": t("photo") }));
   video.srcObject = stream;
   // Enabled once the camera shows a picture: a tap before would take nothing.
-  const shoot = el("button", { type: "button", class: "btn btn-primary btn-big", disabled: "" }, t("takePhoto"));
-  const cancel = el("button", { type: "button", class: "btn btn-big" }, t("cancel"));
-  const sheet = el("div", { class: "camera", role: "dialog", "aria-modal": "true", "aria-label": t("photo") },
-    video, el("div", { class: "camera-actions" }, cancel, shoot));
+  const shoot = h("button", { type: "button", class: "btn btn-primary btn-big", disabled: "" }, t("takePhoto"));
+  const cancel = h("button", { type: "button", class: "btn btn-big" }, t("cancel"));
+  const sheet = h("div", { class: "camera", role: "dialog", "aria-modal": "true", "aria-label": t("photo") },
+    video, h("div", { class: "camera-actions" }, cancel, shoot));
   const taken = new Promise((resolve) => {
     const done = (/** @type {Blob | null} */ photo) => {
       for (const track of stream.getTracks()) track.stop();
@@ -53,7 +46,7 @@ export async function takePhoto() {
 /** @returns {Promise<Blob | null>} */
 function cameraApp() {
   return new Promise((resolve) => {
-    const input = /** @type {HTMLInputElement} */ (el("input", { type: "file", accept: "image/jpeg,image/png", capture: "environment", hidden: "" }));
+    const input = /** @type {HTMLInputElement} */ (h("input", { type: "file", accept: "image/jpeg,image/png", capture: "environment", hidden: "" }));
     input.addEventListener("change", () => {
       resolve(input.files && input.files[0] ? input.files[0] : null);
       input.remove();

@@ -2,9 +2,9 @@
 // The run on a map: the stops to go, numbered in their order, joined in that order. Leaflet from static/vendor/;
 // tiles from the configured URL, none (a plain background) when it is empty.
 
-/** @typedef {import("./api.js").RunStop} RunStop */
+import { FINISHED } from "./views.js";
 
-const DONE = new Set(["delivered", "rescheduled", "skipped", "cancelled"]);
+/** @typedef {import("./api.js").RunStop} RunStop */
 
 export class RunMap {
   /** @param {HTMLElement} element @param {{tileUrl: string, tileAttribution: string}} config */
@@ -33,7 +33,7 @@ export class RunMap {
     const points = [];
     for (const stop of stops) {
       const point = [stop.address.latitude, stop.address.longitude];
-      const done = DONE.has(stop.status);
+      const done = FINISHED.has(stop.status);
       if (!done) points.push(point);
       const icon = L.divIcon({ className: `pin${done ? " pin-done" : ""}`, html: `<span>${stop.sequence}</span>`, iconSize: [28, 28] });
       L.marker(point, { icon, title: `${stop.sequence}. ${stop.address.line1}`, keyboard: false }).addTo(this.layer);

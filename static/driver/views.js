@@ -27,7 +27,8 @@ export function h(tag, attributes = {}, ...children) {
   return node;
 }
 
-const DONE = new Set(["delivered", "rescheduled", "skipped", "cancelled"]);
+/** A stop in one of these is finished for the day: nothing more to do there (the API's stop statuses). */
+export const FINISHED = new Set(["delivered", "rescheduled", "skipped", "cancelled"]);
 
 /** @param {{code: string, error: string, busy: boolean, onSubmit: (code: string) => void}} props */
 export function signInView({ code, error, busy, onSubmit }) {
@@ -77,7 +78,7 @@ export function runView({ run, waiting, map, me, onOpen, onSignOut }) {
     return h("section", { class: "screen" }, h("p", { class: "empty" }, t("noRun")),
       h("button", { type: "button", class: "btn btn-quiet", onclick: onSignOut }, t("signOut")));
   }
-  const left = run.stops.filter((stop) => !DONE.has(stop.status)).length;
+  const left = run.stops.filter((stop) => !FINISHED.has(stop.status)).length;
   return h("section", { class: "screen run", "aria-labelledby": "run-title" },
     h("div", { class: "run-head" },
       h("h2", { id: "run-title" }, t("runOf", { depot: run.depot.name, date: day(run.service_date) })),
@@ -93,7 +94,7 @@ export function runView({ run, waiting, map, me, onOpen, onSignOut }) {
               h("strong", { class: "stop-address" }, address(stop)),
               h("span", { class: "muted" }, [windowText(stop), stop.order.parcel_count === 1 ? t("parcel") : t("parcels", { n: stop.order.parcel_count }),
                 stop.has_access_code ? `🔒 ${t("codeOnFile")}` : ""].filter(Boolean).join(" · ")),
-              stop.instruction && !stop.instruction.acked_at && !DONE.has(stop.status)
+              stop.instruction && !stop.instruction.acked_at && !FINISHED.has(stop.status)
                 ? h("span", { class: "stop-instruction" }, stop.instruction.text) : null),
             h("span", { class: `chip chip-${status}` }, t(`status_${status}`))));
       })),
@@ -114,7 +115,7 @@ function directions(stop) {
  */
 export function stopView({ stop, waiting, revealed, onBack, onDelivered, onFailed, onReveal, onCall }) {
   const status = statusOf(stop, waiting);
-  const open = !DONE.has(stop.status) && status !== "sending";
+  const open = !FINISHED.has(stop.status) && status !== "sending";
   const { order } = stop;
   const facts = [
     order.parcel_count === 1 ? t("parcel") : t("parcels", { n: order.parcel_count }),
@@ -130,7 +131,7 @@ export function stopView({ stop, waiting, revealed, onBack, onDelivered, onFaile
     windowText(stop) ? h("p", { class: "when" }, windowText(stop)) : null,
     h("ul", { class: "facts" }, facts.map((fact) => h("li", {}, /** @type {string} */ (fact)))),
     stop.address.building_notes ? h("p", { class: "notes" }, stop.address.building_notes) : null,
-    stop.instruction && !DONE.has(stop.status) ? h("p", { class: "stop-instruction" }, stop.instruction.text) : null,
+    stop.instruction && !FINISHED.has(stop.status) ? h("p", { class: "stop-instruction" }, stop.instruction.text) : null,
     h("span", { class: `chip chip-${status}` }, t(`status_${status}`)),
     h("div", { class: "actions" },
       h("a", { class: "btn btn-big", href: directions(stop) }, t("navigate")),

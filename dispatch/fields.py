@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.expressions import Expression
 
 from dispatch import crypto
+
+
+def languages() -> list[tuple[str, str]]:
+    """The languages a person can be written to in: English and each one with a catalogue (``LANGUAGES``)."""
+    return list(settings.LANGUAGES)
 
 
 class EncryptedTextField(models.TextField):

@@ -155,7 +155,7 @@ class DriverAdmin(PhonesMaskedAdmin, DepotScopedAdmin):
     search_fields = ("user__username", "user__first_name", "user__last_name", "phone")
     autocomplete_fields = ("user",)
     fieldsets = (
-        (None, {"fields": ("user", "depot", "phone", "vehicle_capacity", "active")}),
+        (None, {"fields": ("user", "depot", "phone", "language", "vehicle_capacity", "active")}),
         ("Last position", {"fields": ("last_latitude", "last_longitude", "last_seen_at")}),
     )
     inlines = (RecentRunInline,)

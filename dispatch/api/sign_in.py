@@ -1,10 +1,11 @@
-"""The driver app signs itself in and out: a sign-in code from a dispatcher becomes the phone's own driver token."""
+"""The driver app's session: a sign-in code from a dispatcher becomes the phone's own driver token; the driver's
+own settings (the language dispatch writes to them in); signing out."""
 
 from __future__ import annotations
 
 from typing import Any, cast
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -16,8 +17,8 @@ from dispatch.api.errors import INVALID, errors
 from dispatch.api.parsers import JSONParser
 from dispatch.api.permissions import IsDriver
 from dispatch.api.throttling import WindowRateThrottle
-from dispatch.models import ApiToken
-from dispatch.services.sign_in import SignInRefused, driver_sign_in
+from dispatch.models import ApiToken, Driver, languages
+from dispatch.services.sign_in import SignInRefused, driver_language_set, driver_sign_in
 from dispatch.services.tokens import api_token_revoke
 
 
@@ -31,15 +32,34 @@ class SignInInput(serializers.Serializer[Any]):
     )  # fmt: skip
 
 
+class DriverOutput(serializers.Serializer[Any]):
+    name = serializers.CharField()
+    depot = serializers.CharField(help_text="The depot's name.")
+    language = serializers.ChoiceField(
+        choices=languages(),
+        allow_blank=True,
+        help_text="What dispatch's instructions are written in; the app shows itself in it too. Empty: not chosen "
+        "yet (English): the app sets the phone's.",
+    )
+
+
 class SignInOutput(serializers.Serializer[Any]):
     token = serializers.CharField(help_text="This phone's bearer token: keep it; it is not shown again.")
-    driver = inline_serializer(
-        "SignedInDriver",
-        {
-            "name": serializers.CharField(),
-            "depot": serializers.CharField(help_text="The depot's name."),
-        },
+    driver = DriverOutput()
+
+
+class DriverInput(serializers.Serializer[Any]):
+    language = serializers.ChoiceField(
+        choices=languages(), help_text="The language dispatch writes instructions in from now on."
     )
+
+
+def _driver_body(driver: Driver) -> dict[str, str]:
+    return {
+        "name": driver.user.get_full_name() or driver.user.get_username(),
+        "depot": driver.depot.name,
+        "language": driver.language,
+    }
 
 
 class DriverSignInView(APIView):
@@ -66,13 +86,7 @@ class DriverSignInView(APIView):
             raise serializers.ValidationError(
                 {"code": ["This code does not sign in: it is used, expired or mistyped. Ask dispatch for a new one."]}
             ) from None
-        body = {
-            "token": key,
-            "driver": {
-                "name": driver.user.get_full_name() or driver.user.get_username(),
-                "depot": driver.depot.name,
-            },
-        }
+        body = {"token": key, "driver": _driver_body(driver)}
         return Response(SignInOutput(body).data, status=status.HTTP_201_CREATED)
 
 
@@ -91,3 +105,36 @@ class DriverSignOutView(APIView):
     def post(self, request: Request, version: str) -> Response:
         api_token_revoke(token=cast(ApiToken, request.auth))  # ApiTokenAuthentication's
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DriverMeView(APIView):
+    authentication_classes = [ApiTokenAuthentication]
+    permission_classes = [IsDriver]
+    parser_classes = [JSONParser]
+    throttle_classes = [WindowRateThrottle]
+    throttle_scope = "driver"
+
+    def _driver(self, request: Request) -> Driver:
+        return Driver.objects.select_related("user", "depot").get(user_id=cast(int, request.user.pk))
+
+    @extend_schema(
+        operation_id="driver_me",
+        summary="The signed-in driver: name, depot and the language dispatch writes in",
+        responses={200: DriverOutput, 401: errors(not_authenticated="no valid token")},
+    )
+    def get(self, request: Request, version: str) -> Response:
+        return Response(DriverOutput(_driver_body(self._driver(request))).data)
+
+    @extend_schema(
+        operation_id="driver_me_update",
+        summary="Change the language dispatch writes instructions in",
+        description="Instructions pushed from now on are written in it; those already sent keep theirs.",
+        request=DriverInput,
+        responses={200: DriverOutput, 400: INVALID, 401: errors(not_authenticated="no valid token")},
+    )
+    def patch(self, request: Request, version: str) -> Response:
+        given = DriverInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        driver = self._driver(request)
+        driver_language_set(driver=driver, language=given.validated_data["language"])
+        return Response(DriverOutput(_driver_body(driver)).data)

@@ -5,6 +5,7 @@ from dispatch.api import driver, sign_in
 urlpatterns = [
     path("driver/sign-in", sign_in.DriverSignInView.as_view(), name="driver-sign-in"),
     path("driver/sign-out", sign_in.DriverSignOutView.as_view(), name="driver-sign-out"),
+    path("driver/me", sign_in.DriverMeView.as_view(), name="driver-me"),
     path("driver/run", driver.DriverRunView.as_view(), name="driver-run"),
     path("driver/stops/<int:stop_id>/scans", driver.ScanCreateView.as_view(), name="driver-scan-create"),
     path(

@@ -9,7 +9,7 @@ from django.db.models import Q
 from phonenumber_field.modelfields import PhoneNumberField
 from timezone_field import TimeZoneField
 
-from dispatch.fields import coordinate_constraints, latitude_field, longitude_field
+from dispatch.fields import coordinate_constraints, languages, latitude_field, longitude_field
 
 
 class Depot(models.Model):
@@ -59,6 +59,14 @@ class Driver(models.Model):
     phone = PhoneNumberField(blank=True)
     vehicle_capacity = models.PositiveIntegerField(default=120, help_text="Parcels the vehicle carries.")
     active = models.BooleanField(default=True)
+    language = models.CharField(
+        max_length=8,
+        choices=languages,
+        blank=True,
+        default="",
+        help_text="What dispatch's instructions are written in; the driver app shows itself in it too, and its "
+        "language button changes it. Blank: the language of the phone the driver signs in on (English until then).",
+    )
     last_latitude = latitude_field(null=True, blank=True)
     last_longitude = longitude_field(null=True, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True, help_text="Device time of the last GPS ping.")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
@@ -14,16 +13,12 @@ from timezone_field import TimeZoneField
 from dispatch.fields import (
     EncryptedTextField,
     coordinate_constraints,
+    languages,
     latitude_field,
     longitude_field,
     window_constraint,
 )
 from dispatch.models.depots import Depot
-
-
-def languages() -> list[tuple[str, str]]:
-    """The languages a recipient can be written to in: English and each one with a catalogue (``LANGUAGES``)."""
-    return list(settings.LANGUAGES)
 
 
 class Recipient(models.Model):

@@ -8,6 +8,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from dispatch import realtime
+from dispatch.driver_words import ENGLISH, Words, written
 from dispatch.models import Driver, DriverInstruction, Stop
 from dispatch.payloads import instruction_payload
 
@@ -16,7 +17,7 @@ def instruction_push(
     *,
     driver: Driver,
     kind: str,
-    text: str,
+    text: Words,
     stop: Stop | None = None,
     payload: dict[str, Any] | None = None,
 ) -> DriverInstruction:
@@ -25,7 +26,7 @@ def instruction_push(
     The feed's cursor is a per-driver sequence taken by incrementing the
     driver's counter: the row lock that increment holds lasts until commit, so
     instruction N+1 can never become visible before instruction N, and a
-    client polling with ``after=N`` never skips one.
+    client polling with ``after=N`` never skips one. ``text`` is written out in the driver's language.
     """
     if kind not in DriverInstruction.Kind.values:
         raise ValueError(f"Unknown instruction kind {kind!r}.")
@@ -40,7 +41,12 @@ def instruction_push(
         if row is None:
             raise Driver.DoesNotExist(f"Driver {driver.pk} does not exist.")
         instruction = DriverInstruction.objects.create(
-            driver=driver, seq=row[0], stop=stop, kind=kind, text=text, payload=payload or {}
+            driver=driver,
+            seq=row[0],
+            stop=stop,
+            kind=kind,
+            text=written(text, driver.language or ENGLISH)[:300],
+            payload=payload or {},
         )
         realtime.send_on_commit(
             realtime.driver_group(driver.pk), "instruction.pushed", instruction_payload(instruction)

@@ -74,3 +74,9 @@ def driver_sign_in(*, code: str, device: str = "") -> tuple[ApiToken, str, Drive
         record.token = token
         record.save(update_fields=["used_at", "token"])
     return token, key, driver
+
+
+def driver_language_set(*, driver: Driver, language: str) -> None:
+    """The language the driver reads dispatch's instructions in, from the next one on (the app's language button)."""
+    driver.language = language
+    driver.save(update_fields=["language"])

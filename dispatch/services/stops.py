@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from dispatch.driver_words import Words
 from dispatch.models import DriverInstruction, Stop, WebhookEvent
 from dispatch.services.instructions import instruction_push
 from dispatch.services.webhooks import webhook_events_emit
@@ -38,7 +39,7 @@ def stop_status_set(*, stop: Stop, status: str, order_status: str | None = None,
     webhook_events_emit(depot_id=order.depot_id, events=events)
 
 
-def stop_leave_run(*, stop: Stop, status: str, order_status: str, text: str, payload: dict[str, Any]) -> None:
+def stop_leave_run(*, stop: Stop, status: str, order_status: str, text: Words, payload: dict[str, Any]) -> None:
     """The stop leaves its driver's run (another slot, another day, back to the depot): the driver is told to
     skip it while it may still be on their way, and the stop and its order take their new status."""
     if stop.status in ON_THE_WAY:

@@ -7,6 +7,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from dispatch import driver_words
 from dispatch.models import AccessCredential, DriverInstruction, Stop, User
 from dispatch.services.instructions import instruction_push
 from dispatch.services.vault import access_credential_record
@@ -54,7 +55,7 @@ def stop_code_enter(*, stop: Stop, user: User, code: str) -> None:
         instruction_push(
             driver=stop.run.driver,
             kind=DriverInstruction.Kind.ACCESS_CODE,
-            text="A dispatcher added the access code ahead of your visit: reveal it at the door.",
+            text=driver_words.CODE_AHEAD_DISPATCHER,
             stop=stop,
             payload={"prearrival": True, "by": user.get_username()},
         )

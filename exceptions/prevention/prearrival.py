@@ -28,7 +28,9 @@ from typing import Any, NamedTuple
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.text import format_lazy
 
+from dispatch import driver_words
 from dispatch.models import DriverInstruction, Run, ScanEvent, Stop
 from dispatch.services.instructions import instruction_push
 from dispatch.services.vault import access_credential_record
@@ -252,7 +254,7 @@ def prearrival_reply_apply(
             instruction_push(
                 driver=stop.run.driver,
                 kind=DriverInstruction.Kind.ACCESS_CODE,
-                text="The recipient sent the access code ahead of your visit: reveal it at the door.",
+                text=driver_words.CODE_AHEAD_RECIPIENT,
                 stop=stop,
                 payload={"prearrival": True},
             )
@@ -268,12 +270,15 @@ def prearrival_reply_apply(
         key = "safe_place" if intent == ReplyIntent.SAFE_DROP else "neighbour"
         learned[key] = bool(allowed)
         if allowed and active:
-            where = understood.detail or "as the recipient described"
-            label = "Safe place" if intent == ReplyIntent.SAFE_DROP else "Leave with a neighbour"
+            where = understood.detail or driver_words.AS_DESCRIBED
+            if intent == ReplyIntent.SAFE_DROP:
+                told = format_lazy(driver_words.SAFE_PLACE_AHEAD, place=where)
+            else:
+                told = format_lazy(driver_words.NEIGHBOUR_AHEAD, neighbour=where)
             instruction_push(
                 driver=stop.run.driver,
                 kind=DriverInstruction.Kind.NOTE,
-                text=f"{label} from the recipient, ahead of your visit: {where}"[:300],
+                text=told,
                 stop=stop,
                 payload={"prearrival": True},
             )

@@ -8,7 +8,9 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
 
+from dispatch import driver_words
 from dispatch.models import AccessCredential, Order, ScanEvent, Stop
 from dispatch.services.stops import stop_leave_run, stop_status_set
 from dispatch.services.vault import (
@@ -206,7 +208,7 @@ def _reply_outcome(case: ExceptionCase, now: dt.datetime, understood: Understand
             Outcome.RETRY_NOW,
             detail={"directions": directions},
             source=recipient,
-            text=f"Directions from the recipient: {directions}",
+            text=format_lazy(driver_words.DIRECTIONS, directions=directions),
         )
     elif intent == ReplyIntent.PICKUP_POINT:
         _propose(case, now, Outcome.PICKUP_POINT, detail={"place": understood.detail}, source=recipient)
@@ -289,6 +291,11 @@ def case_awaiting_slot(*, case_id: int, asked: Any = ANY_WINDOW) -> ExceptionCas
     return case if _waits_for_slot(case, asked) else None
 
 
+def _stop_placed(stop_id: int) -> Stop | None:
+    """Where routing put the parcel: its stop, with the run the driver is told about."""
+    return Stop.objects.select_related("run__depot").filter(pk=stop_id).first()
+
+
 def case_reschedule_confirm(
     *,
     case_id: int,
@@ -319,7 +326,7 @@ def case_reschedule_confirm(
                 stop=stop,
                 status=Stop.Status.RESCHEDULED,
                 order_status=Order.Status.RESCHEDULED,
-                text=f"Skip this stop: {summary}",
+                text=driver_words.skip_moved(stop=stop, to=_stop_placed(new_stop_id)),
                 payload={"case_id": case.pk, "new_stop_id": new_stop_id},
             )
         else:
@@ -383,7 +390,7 @@ def case_reschedule_await_plan(
             stop=stop,
             status=Stop.Status.RESCHEDULED,
             order_status=Order.Status.RESCHEDULED,
-            text=f"Skip this stop: it goes out again on {day:%a %d %b}.",
+            text=format_lazy(driver_words.SKIP_LATER_DAY, day=driver_words.day_words(day)),
             payload={"case_id": case.pk, "planned_day": day.isoformat()},
         )
         if window_start is not None:

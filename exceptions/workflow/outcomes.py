@@ -14,7 +14,10 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.text import format_lazy
 
+from dispatch import driver_words
+from dispatch.driver_words import Words
 from dispatch.geo import haversine_m
 from dispatch.models import Driver, DriverInstruction, Order, Stop, User, WebhookEvent
 from dispatch.services.instructions import instruction_push
@@ -22,7 +25,6 @@ from dispatch.services.pickup import pickup_point_choose
 from dispatch.services.stops import stop_leave_run, stop_status_set
 from exceptions import ports
 from exceptions.models import ExceptionCase
-from exceptions.ports import place_words
 from exceptions.workflow.handoff import _ask, _escalate, _steps
 from exceptions.workflow.timeline import _case_webhook, _change, _timer
 from exceptions.workflow.vocabulary import (
@@ -71,7 +73,7 @@ def _propose(
     *,
     detail: dict[str, Any],
     source: str,
-    text: str = "",
+    text: Words = "",
     user: User | None = None,
 ) -> None:
     """Apply an outcome if the order's policy and the rules allow it; otherwise hold it for a dispatcher's click."""
@@ -122,7 +124,7 @@ def _apply(
     *,
     detail: dict[str, Any],
     source: str,
-    text: str = "",
+    text: Words = "",
     user: User | None = None,
 ) -> None:
     if outcome in DRIVER_OUTCOMES:
@@ -141,15 +143,16 @@ def _parse(value: Any) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value) if value else None
 
 
-def _instruction_text(outcome: str, detail: dict[str, Any]) -> str:
-    place = detail.get("place") or detail.get("neighbour") or ""
-    texts: dict[str, str] = {
-        Outcome.RETRY_NOW: "The recipient is coming: go back and retry now.",
-        Outcome.ACCESS_CODE_PROVIDED: "A new access code is on file: reveal it in the app and retry.",
-        Outcome.SAFE_DROP: f"Safe drop approved: leave it {place_words(place)}, take a photo.".replace("  ", " "),
-        Outcome.NEIGHBOUR: f"Leave it with the neighbour: {place}. Get a name and signature.",
+def _instruction_text(outcome: str, detail: dict[str, Any]) -> Words:
+    if outcome == Outcome.SAFE_DROP:
+        return driver_words.safe_drop(str(detail.get("place") or ""))
+    if outcome == Outcome.NEIGHBOUR:
+        return format_lazy(driver_words.NEIGHBOUR, neighbour=str(detail.get("neighbour") or detail.get("place") or ""))
+    texts: dict[str, Words] = {
+        Outcome.RETRY_NOW: driver_words.RETRY_NOW,
+        Outcome.ACCESS_CODE_PROVIDED: driver_words.CODE_NEW,
     }
-    return texts.get(outcome, "Retry this stop.")
+    return texts.get(outcome, driver_words.RETRY)
 
 
 def _driver_outcome(
@@ -157,7 +160,7 @@ def _driver_outcome(
     now: dt.datetime,
     outcome: str,
     *,
-    text: str,
+    text: Words,
     detail: dict[str, Any],
     source: str,
     user: User | None = None,
@@ -188,7 +191,7 @@ def _driver_outcome(
     kind = DRIVER_OUTCOMES[outcome]
     wait = settings.EXCEPTIONS_WAIT_MINUTES
     if outcome == Outcome.RETRY_NOW and distance <= settings.EXCEPTIONS_AT_STOP_M and not detail.get("directions"):
-        kind, text = DriverInstruction.Kind.WAIT, f"The recipient is coming down: wait up to {wait} min at this stop."
+        kind, text = DriverInstruction.Kind.WAIT, format_lazy(driver_words.COMING_DOWN, minutes=wait)
     stop = case.stop
     instruction = instruction_push(
         driver=stop.run.driver, kind=kind, text=text, stop=stop, payload={"case_id": case.pk, "minutes": wait}
@@ -198,7 +201,7 @@ def _driver_outcome(
         case,
         now=now,
         kind=Kind.INSTRUCTION,
-        summary=f"Driver told: {text}",
+        summary=f"Driver told: {driver_words.written(text, driver_words.ENGLISH)}",
         payload={"instruction_id": instruction.pk, "seq": instruction.seq, "distance_m": round(distance)},
         state=State.RESOLVING,
         pending_outcome=outcome,
@@ -297,16 +300,15 @@ def _terminal(
         point = pickup_point_choose(depot_id=case.depot_id, address=case.order.address, named=named)
         detail = {**detail, "pickup_point_id": point.pk if point else None, "pickup_point": str(point or "")}
     if stop.status in Stop.ACTIVE_STATUSES:
-        collect = f"the recipient collects at {point}" if point else "the recipient collects at the depot"
-        texts: dict[str, str] = {
-            Outcome.RETURNED_TO_SENDER: "Do not retry: bring the parcel back to the depot for return to sender.",
-            Outcome.PICKUP_POINT: f"Do not retry: {collect}. Bring it back to the depot.",
+        texts: dict[str, Words] = {
+            Outcome.RETURNED_TO_SENDER: driver_words.RETURN_TO_SENDER,
+            Outcome.PICKUP_POINT: driver_words.collects_at(point),
         }
         stop_leave_run(
             stop=stop,
             status=Stop.Status.CANCELLED if outcome == Outcome.CANCELLED else Stop.Status.SKIPPED,
             order_status=order_status,
-            text=texts.get(outcome, "Do not retry this stop: bring the parcel back to the depot."),
+            text=texts.get(outcome, driver_words.BACK_TO_DEPOT),
             payload={"case_id": case.pk},
         )
     _resolve(case, now, outcome, detail=detail, source=source, user=user)

@@ -7,7 +7,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from dispatch import realtime
+from dispatch import driver_words, realtime
 from dispatch.models import ReasonCode, ScanEvent, WebhookEvent
 from dispatch.services.vault import access_credentials_failed, access_credentials_untried
 from exceptions import board, rules
@@ -196,7 +196,7 @@ def _triage(case: ExceptionCase, now: dt.datetime) -> None:
                 case,
                 now,
                 Outcome.ACCESS_CODE_PROVIDED,
-                text=f"A verified {credential.get_kind_display().lower()} is on file: reveal it in the app and retry.",
+                text=driver_words.verified_code(credential.kind),
                 detail={"credential_id": credential.pk, "source": "vault"},
                 source=Source.PLAYBOOK,
             )

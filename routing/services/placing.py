@@ -12,6 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from dispatch import driver_words
 from dispatch.models import Order, Run, Stop, User
 from dispatch.services.stops import stop_leave_run, stop_status_set
 from routing.models import PlanVersion
@@ -89,14 +90,6 @@ def proposal_apply(
                     "status": Stop.Status.PENDING,
                 },
             )
-            if on_placed is None:  # else the requester's answer tells the driver
-                stop_leave_run(
-                    stop=stop,
-                    status=Stop.Status.RESCHEDULED,
-                    order_status=Order.Status.RESCHEDULED,
-                    text="Skip this stop: it moved to another run.",
-                    payload={"new_stop_id": placed.pk},
-                )
         else:
             placed = stop
             placed.window_start, placed.window_end = proposal.window_start, proposal.window_end
@@ -107,6 +100,14 @@ def proposal_apply(
         remaining = [s for s in order if s is not None]
         times = {str(placed.pk) if k == NEW else k: v for k, v in proposal.arrivals.items()}
         run_renumber(run, remaining, times)
+        if placed.pk != stop.pk and on_placed is None:  # else the requester's answer tells the driver
+            stop_leave_run(
+                stop=stop,
+                status=Stop.Status.RESCHEDULED,
+                order_status=Order.Status.RESCHEDULED,
+                text=driver_words.skip_moved(stop=stop, to=placed),
+                payload={"new_stop_id": placed.pk},
+            )
         summary = proposal.describe(run)
         version = plan_version_record(
             run=run,

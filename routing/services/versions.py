@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from dispatch import realtime
+from dispatch import driver_words, realtime
 from dispatch.models import Depot, DriverInstruction, Run, Stop, User
 from dispatch.services.instructions import instruction_push
 from routing import ports
@@ -161,7 +161,7 @@ def _route_updated(*, run: Run, version: PlanVersion) -> None:
     instruction_push(
         driver=run.driver,
         kind=DriverInstruction.Kind.ROUTE_UPDATED,
-        text=f"Route updated: {version.summary}"[:300],
+        text=driver_words.route_changed(stop=version.stop, order=list(version.after)),
         stop=version.stop,
         payload={
             "run_id": run.pk,

@@ -12,6 +12,7 @@
 /** @typedef {Schemas["RevealOutput"]} Reveal */
 /** @typedef {Schemas["CallOutput"]} CallAnswer */
 /** @typedef {Schemas["SignInOutput"]} SignedIn */
+/** @typedef {Schemas["DriverOutput"]} Me */
 /** @typedef {Schemas["PingInputRequest"]} Ping */
 
 import { has, t } from "./i18n.js";
@@ -124,6 +125,16 @@ export class Api {
   /** @param {string} code @param {string} device @returns {Promise<SignedIn>} */
   signIn(code, device) {
     return this.json("sign-in", { method: "POST", json: { code, device } });
+  }
+
+  /** The driver as dispatch has them, with the language dispatch writes in. @returns {Promise<Me>} */
+  me() {
+    return this.json("me");
+  }
+
+  /** From now on dispatch writes to the driver in ``language``. @param {string} language @returns {Promise<Me>} */
+  setLanguage(language) {
+    return this.json("me", { method: "PATCH", json: { language } });
   }
 
   async signOut() {

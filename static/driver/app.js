@@ -5,7 +5,7 @@
 import { Api, ApiError, problem } from "./api.js";
 import { takePhoto } from "./camera.js";
 import { Gps } from "./gps.js";
-import { language, setLanguage, t } from "./i18n.js";
+import { LANGUAGES, language, setLanguage, t } from "./i18n.js";
 import { Live } from "./live.js";
 import { RunMap } from "./map.js";
 import { Outbox } from "./outbox.js";
@@ -26,7 +26,7 @@ const api = new Api(config.api);
 const saved = (/** @type {string} */ key) => JSON.parse(localStorage.getItem(key) || "null");
 
 const state = {
-  /** @type {{name: string, depot: string} | null} */
+  /** @type {import("./api.js").Me | null} */
   me: saved("driver.me"),
   /** @type {Run | null} */
   run: saved("driver.run"),
@@ -145,6 +145,7 @@ async function loadReasons() {
 }
 
 function begin() {
+  syncLanguage();
   loadRun();
   loadReasons();
   live.start();
@@ -158,6 +159,7 @@ api.onSignedOut = () => {
   state.run = null;
   localStorage.removeItem("driver.me");
   localStorage.removeItem("driver.run");
+  localStorage.removeItem(LANGUAGE_CHOSEN);
   location.hash = "";
   draw();
 };
@@ -269,8 +271,10 @@ async function signIn(code) {
   try {
     const answer = await api.signIn(code, navigator.userAgent.match(/\(([^;)]+)/)?.[1] || "");
     api.keep(answer.token);
-    state.me = answer.driver;
-    localStorage.setItem("driver.me", JSON.stringify(answer.driver));
+    keepMe(answer.driver);
+    // Dispatch's choice of language for the driver, else the phone's becomes theirs.
+    if (answer.driver.language) showIn(answer.driver.language);
+    else localStorage.setItem(LANGUAGE_CHOSEN, language());
     state.signIn = { code: "", error: "", busy: false };
     live.reset();
     begin();
@@ -346,13 +350,48 @@ async function call(stopId) {
   }
 }
 
-// --- Go ---------------------------------------------------------------------------------------------------------------
-setLanguage(language());
-$("lang").addEventListener("click", () => {
-  setLanguage(language() === "es" ? "en" : "es");
+// --- Language: the app's is the one dispatch writes instructions in -------------------------------------------------
+const LANGUAGE_CHOSEN = "driver.languageChosen"; // a choice on this phone not yet sent
+
+/** @param {import("./api.js").Me} me */
+function keepMe(me) {
+  state.me = me;
+  localStorage.setItem("driver.me", JSON.stringify(me));
+}
+
+/** @param {string} code */
+function showIn(code) {
+  setLanguage(code);
   mapElement.setAttribute("aria-label", t("map"));
   draw();
   drawAlerts();
+}
+
+/** The driver's choice on this phone goes to dispatch (again once the network is back); a choice made in admin
+ * comes to the phone. */
+async function syncLanguage() {
+  const chosen = localStorage.getItem(LANGUAGE_CHOSEN);
+  try {
+    const me = chosen ? await api.setLanguage(chosen) : await api.me();
+    localStorage.removeItem(LANGUAGE_CHOSEN);
+    if (!me.language) {
+      keepMe(await api.setLanguage(language()));
+      return;
+    }
+    keepMe(me);
+    if (me.language !== language() && LANGUAGES.includes(me.language)) showIn(me.language);
+  } catch (error) {
+    // Offline: tried again when the network returns. Refused: the phone keeps its own.
+    if (error instanceof ApiError && error.status !== 0) localStorage.removeItem(LANGUAGE_CHOSEN);
+  }
+}
+
+// --- Go ---------------------------------------------------------------------------------------------------------------
+setLanguage(language());
+$("lang").addEventListener("click", () => {
+  showIn(language() === "es" ? "en" : "es");
+  localStorage.setItem(LANGUAGE_CHOSEN, language());
+  if (api.token) syncLanguage();
 });
 window.addEventListener("hashchange", draw);
 window.addEventListener("offline", drawBar);
@@ -361,6 +400,7 @@ window.addEventListener("online", () => {
   outbox.flush();
   gps.send();
   loadRun();
+  if (api.token) syncLanguage();
 });
 document.addEventListener("visibilitychange", () => { if (!document.hidden && api.token) loadRun(); });
 setInterval(() => { if (api.token && !document.hidden) loadRun(); }, RUN_EVERY_MS);

@@ -45,7 +45,7 @@ export class Live {
 
   stop() {
     this.stopped = true;
-    clearTimeout(this.pollTimer);
+    this.pollStop();
     clearTimeout(this.retryTimer);
     this.socket?.close();
     this.socket = null;
@@ -80,7 +80,7 @@ export class Live {
     this.socket = socket;
     socket.addEventListener("open", () => {
       this.retryMs = 1000;
-      clearTimeout(this.pollTimer);
+      this.pollStop();
       this.onState("live");
       this.catchUp(); // whatever came while the socket was down
     });
@@ -109,13 +109,20 @@ export class Live {
     this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
   }
 
+  /** Read the feed every POLL_MS on its own clock: a socket failing again meanwhile does not put it off. */
   poll() {
-    clearTimeout(this.pollTimer);
+    if (this.pollTimer !== undefined) return;
     this.pollTimer = window.setTimeout(async () => {
+      this.pollTimer = undefined;
       if (this.stopped || (this.socket && this.socket.readyState === WebSocket.OPEN)) return;
       await this.catchUp();
       this.poll();
     }, POLL_MS);
+  }
+
+  pollStop() {
+    clearTimeout(this.pollTimer);
+    this.pollTimer = undefined;
   }
 
   /** Read the feed after the cursor until it is empty. One catch-up at a time. */

@@ -493,6 +493,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/driver/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The signed-in driver: name, depot and the language dispatch writes in */
+        get: operations["driver_me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change the language dispatch writes instructions in
+         * @description Instructions pushed from now on are written in it; those already sent keep theirs.
+         */
+        patch: operations["driver_me_update"];
+        trace?: never;
+    };
     "/api/v1/driver/reason-codes": {
         parameters: {
             query?: never;
@@ -693,6 +714,8 @@ export interface components {
          * @enum {string}
          */
         AccessCodeKindEnum: "gate" | "door" | "lockbox" | "concierge";
+        /** @enum {unknown} */
+        BlankEnum: "";
         BoardCaseAccessCodeInputRequest: {
             version: number;
             /** @description Goes to the access vault, encrypted; never shown. */
@@ -851,6 +874,18 @@ export interface components {
          * @enum {string}
          */
         CategoryEnum: "access" | "availability" | "address" | "damage" | "business";
+        DriverOutput: {
+            name: string;
+            /** @description The depot's name. */
+            depot: string;
+            /**
+             * @description What dispatch's instructions are written in; the app shows itself in it too. Empty: not chosen yet (English): the app sets the phone's.
+             *
+             *     * `en` - English
+             *     * `es` - Spanish
+             */
+            language: components["schemas"]["LanguageEnum"] | components["schemas"]["BlankEnum"];
+        };
         Error: {
             detail: string;
             code: string;
@@ -1133,6 +1168,15 @@ export interface components {
             prearrival?: boolean;
         };
         NullEnum: null;
+        PatchedDriverInputRequest: {
+            /**
+             * @description The language dispatch writes instructions in from now on.
+             *
+             *     * `en` - English
+             *     * `es` - Spanish
+             */
+            language?: components["schemas"]["LanguageEnum"];
+        };
         PingInputRequest: {
             /** Format: date-time */
             at: string;
@@ -1596,12 +1640,7 @@ export interface components {
         SignInOutput: {
             /** @description This phone's bearer token: keep it; it is not shown again. */
             token: string;
-            driver: components["schemas"]["SignedInDriver"];
-        };
-        SignedInDriver: {
-            name: string;
-            /** @description The depot's name. */
-            depot: string;
+            driver: components["schemas"]["DriverOutput"];
         };
         /** @description Do not attempt this stop: the parcel moved to another run or day. */
         SkipInstruction: {
@@ -4462,6 +4501,115 @@ export interface operations {
                 };
             };
             /** @description No token, or a token that is unknown, revoked or expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but may not use this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; retry after the number of seconds in Retry-After. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    driver_me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DriverOutput"];
+                };
+            };
+            /** @description `not_authenticated`: no valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but may not use this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; retry after the number of seconds in Retry-After. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before the next request. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    driver_me_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PatchedDriverInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DriverOutput"];
+                };
+            };
+            /** @description `invalid`: a field is wrong; `fields` says which, by JSON path */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_authenticated`: no valid token */
             401: {
                 headers: {
                     [name: string]: unknown;

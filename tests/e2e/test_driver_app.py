@@ -4,6 +4,7 @@ Screenshots go to var/test-artifacts/driver-*.png."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 from typing import Any
@@ -27,6 +28,7 @@ from dispatch.services.sign_in import sign_in_code_issue
 from exceptions import workflow
 from exceptions.models import ExceptionCase
 from exceptions.ports import ReplyIntent, Understanding
+from exceptions.prevention import stop_code_enter
 from routing.tasks import run_resequence_task
 from tests.e2e.browser import ARTIFACTS, WAIT_MS, shot
 from tests.e2e.test_board_browser import signed_in_page
@@ -85,7 +87,8 @@ def wait_until(check, what: str, seconds: float = 10) -> None:
 def run_of_dave(dave):
     """Dave's run today: five stops north of the depot; the fifth is next to the third, the fourth far east of both,
     so the planned order (4 before 5) is the longer way round."""
-    run = RunFactory(driver=dave)
+    now = timezone.now()  # the browser's clock is the wall's: the shift is around it, at any hour
+    run = RunFactory(driver=dave, shift_start=now - dt.timedelta(hours=2), shift_end=now + dt.timedelta(hours=8))
     places = [(0.010, 0.0), (0.020, 0.0), (0.030, 0.0), (0.030, 0.030), (0.035, 0.0)]
     return [
         StopFactory(
@@ -211,10 +214,25 @@ def test_a_driver_reads_the_app_in_spanish_and_a_wrong_code_says_what_to_do(
     expect(page.locator("#run-left")).to_have_text("Quedan 5 de 5 paradas", timeout=WAIT_MS)
     expect(page.locator("#stops .chip").first).to_have_text("Pendiente")
     assert page.evaluate("document.documentElement.lang") == "es"
+    # Nobody had chosen for Dave: the phone's language becomes the one dispatch writes to him in.
+    wait_until(lambda: Driver.objects.get(pk=dave.pk).language == "es", "the phone's language sent")
+    expect(page.locator("body")).to_have_attribute("data-caught-up", re.compile(r"\d+"), timeout=WAIT_MS)
+    fresh = lambda: Stop.objects.select_related("order", "run__driver").get(pk=run_of_dave[1].pk)  # noqa: E731
+    stop_code_enter(stop=fresh(), user=alice, code="4821")  # a dispatcher learned the gate code
+    expect(page.locator(".alert-access_code")).to_contain_text(
+        "Un despachador añadió el código de acceso antes de tu visita: míralo en la puerta.", timeout=WAIT_MS
+    )
     shot(page, "driver-run-spanish")
+    page.locator(".alert-access_code").get_by_role("button").tap()
+
     page.get_by_role("button", name="English").tap()
     expect(page.locator("#run-left")).to_have_text("5 of 5 stops to go")
     assert page.evaluate("document.documentElement.lang") == "en"
+    wait_until(lambda: Driver.objects.get(pk=dave.pk).language == "en", "the driver's choice sent")
+    stop_code_enter(stop=fresh(), user=alice, code="4822")
+    expect(page.locator(".alert-access_code")).to_contain_text(
+        "A dispatcher added the access code ahead of your visit: reveal it at the door.", timeout=WAIT_MS
+    )
     assert not page.context.script_errors
 
 

@@ -13,9 +13,9 @@ import datetime as dt
 
 import pytest
 
-from dispatch.models import AccessCredential, DriverInstruction, Order, Stop
+from dispatch.models import AccessCredential, Driver, DriverInstruction, Order, Stop
 from exceptions import workflow
-from exceptions.models import EscalationRule, ExceptionCase, ReplyIntent
+from exceptions.models import CaseEvent, EscalationRule, ExceptionCase, ReplyIntent
 from exceptions.workflow import CaseConflict, WorkflowError
 from tests.factories import StopFactory
 from tests.helpers import at, fail, instructions, later, reload, reply, triaged
@@ -95,6 +95,21 @@ def test_an_address_not_found_asks_for_directions_and_they_reach_the_driver_and_
     address.refresh_from_db()
     assert "Recipient's directions" in address.building_notes
     assert address.building_notes.endswith("Coach house behind the main house, down the driveway")
+
+
+def test_a_spanish_speaking_driver_reads_the_directions_in_spanish_and_the_desk_in_english(
+    dave, dave_stop, outreach, no_default_rules
+):
+    Driver.objects.filter(pk=dave.pk).update(language="es")
+    case = triaged(fail(dave_stop, code="ADDRESS_NOT_FOUND"))
+    at(dave, dave_stop)
+
+    case = reply(case, ReplyIntent.DIRECTIONS, detail="Coach house behind the main house")
+
+    (retry,) = instructions(dave_stop)
+    assert retry.text == "Indicaciones del destinatario: Coach house behind the main house"
+    told = case.events.filter(kind=CaseEvent.Kind.INSTRUCTION).values_list("summary", flat=True)
+    assert list(told) == ["Driver told: Directions from the recipient: Coach house behind the main house"]
 
 
 def test_an_address_not_found_nobody_answers_goes_to_a_dispatcher(dave_stop, outreach, no_default_rules):

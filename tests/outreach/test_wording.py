@@ -223,7 +223,7 @@ def test_the_catalogue_is_what_makemessages_writes_every_phrase_translated_and_c
         )
     # makemessages over a copy of what holds marked phrases, so the repository's catalogue is only read.
     source = tmp_path / "source"
-    for part in ("outreach", "templates", "locale"):
+    for part in ("dispatch", "outreach", "templates", "locale"):
         shutil.copytree(ROOT / part, source / part)
     settings.LOCALE_PATHS = [source / "locale"]
     with contextlib.chdir(source):

@@ -51,6 +51,7 @@ DRIVER = frozenset(
         "driver-instruction-ack",
         "driver-reason-codes",
         "driver-sign-out",
+        "driver-me",
     }
 )
 # The driver app trading a sign-in code from dispatch for a token: no credentials, a few tries a minute per address,

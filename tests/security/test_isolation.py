@@ -163,7 +163,18 @@ def reason_codes_are_the_same_for_everyone(me: DriverWorld, victim: DriverWorld)
     assert mine.json() == theirs.json()  # nothing of a driver's own in it
 
 
+def language_is_only_ones_own(me: DriverWorld, victim: DriverWorld) -> None:
+    mine = me.api.patch(url("driver-me"), {"language": "es"}, format="json")
+
+    assert mine.status_code == 200
+    assert mine.json()["name"] == me.driver.user.get_full_name()
+    assert Driver.objects.get(pk=me.driver.pk).language == "es"
+    assert Driver.objects.get(pk=victim.driver.pk).language == ""
+    assert victim.api.get(url("driver-me")).json()["language"] == ""
+
+
 DRIVER_CHECKS: dict[str, Callable[[DriverWorld, DriverWorld], None]] = {
+    "driver-me": language_is_only_ones_own,
     "driver-reason-codes": reason_codes_are_the_same_for_everyone,
     "driver-run": run_is_ones_own,
     "driver-scan-create": scan_needs_ones_own_stop,

@@ -39,7 +39,7 @@ from typing import Any
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
-from dispatch import ports
+from dispatch import driver_words, ports
 from dispatch.models import AccessCredential, Address, Depot, DriverInstruction, Order, Recipient, Run, Stop
 from dispatch.services.instructions import instruction_push
 from dispatch.services.plans.check import FINAL_ORDER_STATUSES, _check_database, _check_shift_dates, _Existing, _StopRow
@@ -216,7 +216,7 @@ def _apply(
             instruction_push(
                 driver=run.driver,
                 kind=DriverInstruction.Kind.ROUTE_UPDATED,
-                text="Dispatch updated your route: check the new stop order.",
+                text=driver_words.ROUTE_FROM_DISPATCH,
                 payload={"run_id": run.pk, "plan_version": run.plan_version},
             )
 

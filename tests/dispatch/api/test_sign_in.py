@@ -12,13 +12,16 @@ import time_machine
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from dispatch.models import ApiToken, DriverSignInCode
+from dispatch import driver_words
+from dispatch.models import ApiToken, Driver, DriverSignInCode
+from dispatch.services.instructions import instruction_push
 from dispatch.services.sign_in import sign_in_code_issue
-from tests.helpers import signed_in
+from tests.helpers import client_for, signed_in
 
 pytestmark = pytest.mark.django_db
 
 SIGN_IN = "/api/v1/driver/sign-in"
+ME = "/api/v1/driver/me"
 
 
 def sign_in(code: str, device: str = "Pixel 8"):
@@ -32,7 +35,7 @@ def test_a_code_signs_one_phone_in_once_with_a_token_of_its_own(dave, dave_run):
 
     assert answer.status_code == 201, answer.json()
     body = answer.json()
-    assert body["driver"] == {"name": dave.user.get_full_name(), "depot": dave.depot.name}
+    assert body["driver"] == {"name": dave.user.get_full_name(), "depot": dave.depot.name, "language": ""}
     phone = APIClient()
     phone.credentials(HTTP_AUTHORIZATION=f"Bearer {body['token']}")
     assert phone.get("/api/v1/driver/run").status_code == 200
@@ -84,6 +87,44 @@ def test_signing_out_revokes_the_phones_token_at_once(dave, dave_run):
     assert phone.post("/api/v1/driver/sign-out").status_code == 204
     assert phone.get("/api/v1/driver/run").status_code == 401
     assert ApiToken.objects.get().revoked_at is not None
+
+
+def test_the_sign_in_says_which_language_dispatch_writes_to_the_driver_in(dave):
+    Driver.objects.filter(pk=dave.pk).update(language="es")
+    _, code = sign_in_code_issue(driver=dave, issued_by=None)
+    assert sign_in(code).json()["driver"]["language"] == "es"
+
+
+def test_the_app_sets_the_language_dispatch_writes_in_from_then_on(dave, erin, dave_stop):
+    phone = client_for(dave.user)
+    assert phone.get(ME).json() == {"name": dave.user.get_full_name(), "depot": dave.depot.name, "language": ""}
+    instruction_push(driver=dave, kind="note", text=driver_words.RETRY, stop=dave_stop)
+
+    answer = phone.patch(ME, {"language": "es"}, format="json")
+
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["language"] == "es"
+    assert phone.get(ME).json()["language"] == "es"
+    instruction_push(driver=Driver.objects.get(pk=dave.pk), kind="note", text=driver_words.RETRY, stop=dave_stop)
+    feed = phone.get("/api/v1/driver/instructions").json()["instructions"]
+    # Those already sent keep the language they were sent in.
+    assert [item["text"] for item in feed] == ["Retry this stop.", "Vuelve a intentar esta parada."]
+    assert Driver.objects.get(pk=erin.pk).language == ""  # only the signed-in driver's own
+
+
+@pytest.mark.parametrize("body", [{}, {"language": "xx"}, {"language": ""}, {"language": ["es"]}, {"name": "Eve"}])
+def test_a_language_dispatch_cannot_write_in_is_refused_with_what_it_can(dave, body):
+    answer = client_for(dave.user).patch(ME, body, format="json")
+    assert answer.status_code == 400
+    assert answer.json()["fields"]["language"]
+    assert Driver.objects.get(pk=dave.pk).language == ""
+
+
+def test_only_a_signed_in_driver_reads_or_sets_a_language(alice):
+    assert APIClient().get(ME).status_code == 401
+    assert APIClient().patch(ME, {"language": "es"}, format="json").status_code == 401
+    dispatcher = client_for(alice, kind=ApiToken.Kind.INTEGRATION)
+    assert dispatcher.patch(ME, {"language": "es"}, format="json").status_code == 403
 
 
 def test_guessing_codes_is_held_to_a_few_tries_a_minute_per_address(dave, settings):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from dispatch import roles
-from dispatch.models import AccessCredential, Depot, Driver, DriverInstruction, Run, Stop, User
+from dispatch.models import Depot, Driver, DriverInstruction, Run, Stop, User
 
 
 def driver_run_current(*, driver: Driver, now: dt.datetime | None = None) -> Run | None:
@@ -33,14 +33,7 @@ def driver_run_current(*, driver: Driver, now: dt.datetime | None = None) -> Run
 def run_stops(*, run: Run) -> QuerySet[Stop]:
     """The run's stops in sequence, with what the app shows, in one query."""
     return (
-        Stop.objects.filter(run=run)
-        .select_related("order", "order__address", "order__recipient")
-        .annotate(
-            has_access_code=Exists(
-                AccessCredential.objects.filter(address_id=OuterRef("order__address_id"), failure_count__lt=2)
-            )
-        )
-        .order_by("sequence")
+        Stop.objects.filter(run=run).select_related("order", "order__address", "order__recipient").order_by("sequence")
     )
 
 

@@ -43,7 +43,7 @@ from dispatch.reasons import reason_codes_active
 from dispatch.services import instruction_ack
 from dispatch.services.locations import MAX_BATCH_SPAN, MAX_PINGS_PER_BATCH, Ping, locations_record
 from dispatch.services.scans import IdempotencyConflict, ScanRejected, StopNotFound, scan_record
-from dispatch.services.vault import access_code_reveal
+from dispatch.services.vault import AccessState, access_code_reveal, access_states
 
 
 class DriverView(APIView):
@@ -59,6 +59,9 @@ class DriverView(APIView):
 
 # --- The run -------------------------------------------------------------------------------------
 
+
+# A reveal gives a code for these.
+REVEALABLE = (AccessState.ON_FILE, AccessState.VERIFIED, AccessState.FAILING)
 
 STOP_FIELDS = (
     "id",
@@ -106,7 +109,13 @@ class RunStopOutput(serializers.Serializer[Any]):
             "building_notes": serializers.CharField(),
         },
     )
-    has_access_code = serializers.BooleanField(help_text="A code is on file: reveal it at the stop.")
+    has_access_code = serializers.BooleanField(help_text="A code is on file to reveal at the stop (`access`).")
+    access = serializers.ChoiceField(
+        choices=AccessState.choices,
+        help_text="The access vault for the stop's address, never a code: `none`; `on_file` (not yet tried); "
+        "`verified` (it worked the last time); `failing` (it failed the last time: try it, then report); "
+        "`flagged` (the codes failed twice and none is offered: ask dispatch).",
+    )
     can_call = serializers.BooleanField(
         help_text="The recipient can be called through the company's line now (`POST .../call`): the stop is "
         "active, a line is set up, both your number and theirs are on file. Their number is never sent."
@@ -144,6 +153,7 @@ class DriverRunView(DriverView):
         stops = list(selectors.run_stops(run=run))
         latest = selectors.stop_latest_instructions(driver=driver, stop_ids=[stop.pk for stop in stops])
         desk = ports.desk()
+        vault = access_states(address_ids=[stop.order.address_id for stop in stops])
         calls = bool(driver.phone)
         body = RunOutput(
             {
@@ -160,7 +170,8 @@ class DriverRunView(DriverView):
                         "order": stop.order,
                         "recipient": {"first_name": stop.order.recipient.first_name},
                         "address": stop.order.address,
-                        "has_access_code": stop.has_access_code,  # type: ignore[attr-defined]
+                        "has_access_code": vault[stop.order.address_id] in REVEALABLE,
+                        "access": vault[stop.order.address_id],
                         "can_call": calls and stop.status in Stop.ACTIVE_STATUSES and desk.can_call(stop=stop),
                         "instruction": latest.get(stop.pk),
                     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -58,18 +58,57 @@ class Reveal:
         return self.result == AccessRevealAudit.Result.GRANTED
 
 
-def _usable_credentials(address_id: int, now: dt.datetime) -> list[AccessCredential]:
-    """Codes for the address that are valid now and not flagged, best first (verified, most recent)."""
-    candidates = AccessCredential.objects.filter(address_id=address_id, failure_count__lt=2).filter(
-        Q(valid_from__isnull=True) | Q(valid_from__lte=now), Q(valid_to__isnull=True) | Q(valid_to__gt=now)
+def _valid_now(credential: AccessCredential, now: dt.datetime) -> bool:
+    return (credential.valid_from is None or credential.valid_from <= now) and (
+        credential.valid_to is None or credential.valid_to > now
     )
+
+
+def _usable(credentials: list[AccessCredential], now: dt.datetime) -> list[AccessCredential]:
+    """The codes valid now and not flagged, best first (verified, most recent): what a reveal gives."""
     return sorted(
-        candidates,
+        (credential for credential in credentials if not credential.is_flagged and _valid_now(credential, now)),
         key=lambda credential: (
             credential.last_worked_at is None,
             -(credential.last_worked_at or credential.created_at).timestamp(),
         ),
     )
+
+
+def _usable_credentials(address_id: int, now: dt.datetime) -> list[AccessCredential]:
+    return _usable(list(AccessCredential.objects.filter(address_id=address_id)), now)
+
+
+class AccessState(models.TextChoices):
+    """What a driver knows of an address's codes before revealing one: the first a reveal would give."""
+
+    NONE = "none", "No code on file"
+    ON_FILE = "on_file", "A code is on file, not yet tried"
+    VERIFIED = "verified", "A code is on file and worked the last time"
+    FAILING = "failing", "The code on file failed the last time it was tried"
+    FLAGGED = "flagged", "The codes on file failed twice: none is offered; ask dispatch"
+
+
+def access_states(*, address_ids: list[int], now: dt.datetime | None = None) -> dict[int, str]:
+    """The vault's state for each address (``AccessState``), in one query. Never a code."""
+    now = now or timezone.now()
+    found: dict[int, list[AccessCredential]] = {address_id: [] for address_id in address_ids}
+    for credential in AccessCredential.objects.filter(address_id__in=address_ids).defer("secret"):
+        found[credential.address_id].append(credential)
+    states: dict[int, str] = {}
+    for address_id, credentials in found.items():
+        usable = _usable(credentials, now)
+        if usable:
+            best = usable[0]
+            if best.failure_count:
+                states[address_id] = AccessState.FAILING
+            else:
+                states[address_id] = AccessState.VERIFIED if best.is_verified else AccessState.ON_FILE
+        elif any(_valid_now(credential, now) for credential in credentials):
+            states[address_id] = AccessState.FLAGGED
+        else:
+            states[address_id] = AccessState.NONE
+    return states
 
 
 def access_code_reveal(*, user: User, stop_id: int) -> Reveal:

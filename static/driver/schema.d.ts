@@ -714,6 +714,15 @@ export interface components {
          * @enum {string}
          */
         AccessCodeKindEnum: "gate" | "door" | "lockbox" | "concierge";
+        /**
+         * @description * `none` - No code on file
+         *     * `on_file` - A code is on file, not yet tried
+         *     * `verified` - A code is on file and worked the last time
+         *     * `failing` - The code on file failed the last time it was tried
+         *     * `flagged` - The codes on file failed twice: none is offered; ask dispatch
+         * @enum {string}
+         */
+        AccessEnum: "none" | "on_file" | "verified" | "failing" | "flagged";
         /** @enum {unknown} */
         BlankEnum: "";
         BoardCaseAccessCodeInputRequest: {
@@ -1571,8 +1580,18 @@ export interface components {
             order: components["schemas"]["RunStopOrder"];
             recipient: components["schemas"]["RunStopRecipient"];
             address: components["schemas"]["RunStopAddress"];
-            /** @description A code is on file: reveal it at the stop. */
+            /** @description A code is on file to reveal at the stop (`access`). */
             has_access_code: boolean;
+            /**
+             * @description The access vault for the stop's address, never a code: `none`; `on_file` (not yet tried); `verified` (it worked the last time); `failing` (it failed the last time: try it, then report); `flagged` (the codes failed twice and none is offered: ask dispatch).
+             *
+             *     * `none` - No code on file
+             *     * `on_file` - A code is on file, not yet tried
+             *     * `verified` - A code is on file and worked the last time
+             *     * `failing` - The code on file failed the last time it was tried
+             *     * `flagged` - The codes on file failed twice: none is offered; ask dispatch
+             */
+            access: components["schemas"]["AccessEnum"];
             /** @description The recipient can be called through the company's line now (`POST .../call`): the stop is active, a line is set up, both your number and theirs are on file. Their number is never sent. */
             can_call: boolean;
             /** @description The newest instruction for this stop. */

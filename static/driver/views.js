@@ -93,7 +93,7 @@ export function runView({ run, waiting, map, me, onOpen, onSignOut }) {
             h("span", { class: "stop-main" },
               h("strong", { class: "stop-address" }, address(stop)),
               h("span", { class: "muted" }, [windowText(stop), stop.order.parcel_count === 1 ? t("parcel") : t("parcels", { n: stop.order.parcel_count }),
-                stop.has_access_code ? `🔒 ${t("codeOnFile")}` : ""].filter(Boolean).join(" · ")),
+                accessText(stop)].filter(Boolean).join(" · ")),
               stop.instruction && !stop.instruction.acked_at && !FINISHED.has(stop.status)
                 ? h("span", { class: "stop-instruction" }, stop.instruction.text) : null),
             h("span", { class: `chip chip-${status}` }, t(`status_${status}`))));
@@ -107,6 +107,11 @@ function directions(stop) {
   const { latitude, longitude } = stop.address;
   if (/iPhone|iPad|iPod/.test(navigator.userAgent)) return `https://maps.apple.com/?daddr=${latitude},${longitude}`;
   return `geo:${latitude},${longitude}?q=${latitude},${longitude}(${encodeURIComponent(stop.address.line1)})`;
+}
+
+/** What the vault holds for the stop, never a code: "🔒 Access code on file · worked last time". @param {RunStop} stop */
+function accessText(stop) {
+  return stop.access === "none" ? "" : `🔒 ${t(`access_${stop.access}`)}`;
 }
 
 /**
@@ -123,6 +128,7 @@ export function stopView({ stop, waiting, revealed, onBack, onDelivered, onFaile
     order.safe_drop_allowed ? t("safeDrop") : null,
     order.neighbour_allowed ? t("neighbour") : null,
     stop.attempt_count ? t("attempts", { n: stop.attempt_count + 1 }) : null,
+    accessText(stop) || null,
   ].filter(Boolean);
   return h("section", { class: "screen stop-detail", "aria-labelledby": "stop-title", "data-stop-id": String(stop.id) },
     h("button", { type: "button", class: "btn btn-quiet back", onclick: onBack }, `← ${t("back")}`),

@@ -249,6 +249,10 @@ def test_at_the_door_the_driver_reveals_the_code_for_30_seconds_and_calls_the_re
     page.context.clock.install()
     at(page, gate)
     page.goto(f"/driver/#code={code}")
+    # What the vault holds, before anything is revealed: a code that worked.
+    expect(page.locator(f'#stops li[data-stop-id="{gate.pk}"]')).to_contain_text(
+        "Access code on file · worked last time", timeout=WAIT_MS
+    )
     page.locator(f'#stops li[data-stop-id="{gate.pk}"] button').tap()
 
     page.once("dialog", lambda dialog: dialog.accept())  # "Showing the code is recorded. Show it now?"

@@ -235,7 +235,7 @@ def test_an_unsure_drop_off_is_asked_about_and_left_there_once_confirmed(client,
 
     assert (case.state, case.pending_outcome) == (State.RESOLVING, ExceptionCase.Outcome.SAFE_DROP)
     assert [i.kind for i in instructions(dave_stop)] == [DriverInstruction.Kind.SAFE_DROP]
-    assert "leave it at the back porch" in instructions(dave_stop)[0].text
+    assert instructions(dave_stop)[0].text == "Safe drop approved: back porch. Leave it there and take a photo."
     assert texts_sent(twilio)[-1].startswith("Got it: leave it at the back porch.")
 
 

@@ -83,7 +83,8 @@ def test_a_parcel_handed_to_a_colleague_later_today_tells_both_drivers_when(dave
 
     change = services.stop_reinsert(stop_id=failed.pk, window_start=local(14), window_end=None, requested_by="t")
 
-    moved = Stop.objects.select_related("run__depot", "order").get(pk=change.stop_id or 0)
+    assert change.stop_id is not None
+    moved = Stop.objects.select_related("run__depot", "order").get(pk=change.stop_id)
     assert moved.run == evening
     assert told(dave, DriverInstruction.Kind.SKIP) == (
         f"Skip this stop: another driver takes it around {clock(moved, 'en')}."
@@ -104,7 +105,8 @@ def test_a_parcel_moved_to_tomorrow_names_the_day_in_each_drivers_language(dave,
 
     change = services.stop_reinsert(stop_id=failed.pk, window_start=local(14), window_end=local(16), requested_by="t")
 
-    moved = Stop.objects.select_related("order").get(pk=change.stop_id or 0)
+    assert change.stop_id is not None
+    moved = Stop.objects.select_related("order").get(pk=change.stop_id)
     assert told(dave, DriverInstruction.Kind.SKIP) == f"Salta esta parada: vuelve a salir el {day(TOMORROW, 'es')}."
     order = remaining(tomorrow)
     assert told(erin, DriverInstruction.Kind.ROUTE_UPDATED) == (

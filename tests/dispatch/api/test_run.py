@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 
 from dispatch.models import Driver, Recipient, Stop
 from dispatch.services import instruction_push
-from tests.factories import AccessCredentialFactory, RunFactory, local
+from tests.factories import AccessCredentialFactory, RunFactory, StopFactory, local
 
 pytestmark = pytest.mark.django_db
 
@@ -32,6 +35,28 @@ def test_it_says_a_code_exists_but_never_sends_it(dave_api, dave_run):
     response = dave_api.get("/api/v1/driver/run")
     assert "4821" not in response.content.decode()
     assert [s["has_access_code"] for s in response.json()["stops"]] == [False, True, False]
+
+
+def test_it_says_what_the_vault_holds_for_each_stop_the_way_a_reveal_would_judge_it(dave_api, dave):
+    run = RunFactory(driver=dave)
+    stops = [StopFactory(run=run, sequence=number) for number in range(1, 7)]
+    now = timezone.now()
+    AccessCredentialFactory(address=stops[1].order.address)  # never tried
+    AccessCredentialFactory(address=stops[2].order.address, last_worked_at=now - dt.timedelta(days=2))
+    AccessCredentialFactory(address=stops[3].order.address, last_worked_at=now - dt.timedelta(days=9), failure_count=1)
+    AccessCredentialFactory(address=stops[4].order.address, failure_count=2)  # flagged: not offered
+    AccessCredentialFactory(address=stops[5].order.address, valid_to=now - dt.timedelta(hours=1))  # expired
+
+    body = dave_api.get("/api/v1/driver/run").json()
+
+    assert [(s["access"], s["has_access_code"]) for s in body["stops"]] == [
+        ("none", False),
+        ("on_file", True),
+        ("verified", True),
+        ("failing", True),
+        ("flagged", False),
+        ("none", False),
+    ]
 
 
 def test_it_shows_each_stops_newest_instruction(dave, dave_api, dave_run):

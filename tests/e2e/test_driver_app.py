@@ -196,6 +196,38 @@ def test_a_driver_signs_in_and_works_the_run_offline_and_online_with_dispatch_li
     assert not page.context.script_errors
 
 
+def test_where_pages_get_no_camera_the_photo_is_taken_by_the_phones_camera_app(
+    chromium, server, open_pages, dave, alice, run_of_dave, tmp_path
+):
+    _, code = sign_in_code_issue(driver=dave, issued_by=alice)
+    page = driver_phone(chromium, server, open_pages)
+    # A browser that gives pages no camera (an address without https, an old WebView).
+    page.add_init_script("Object.defineProperty(navigator, 'mediaDevices', { value: undefined })")
+    page.goto(f"/driver/#code={code}")
+    damaged = run_of_dave[0]
+    at(page, damaged)
+    page.locator(f'#stops li[data-stop-id="{damaged.pk}"] button').tap()
+    page.get_by_role("button", name="Not delivered…").tap()
+    page.get_by_label("Parcel damaged").check()
+
+    with page.expect_file_chooser() as chosen:
+        page.get_by_role("button", name="📷 Take photo").tap()
+    chooser = chosen.value
+    # The camera app, not the photo library: the input asks for a capture from the back camera.
+    assert chooser.element.get_attribute("capture") == "environment"
+    photo = tmp_path / "parcel.png"
+    photo.write_bytes(page.screenshot())  # a picture the camera app hands back
+    chooser.set_files(str(photo))
+    expect(page.locator("img.preview")).to_be_visible(timeout=WAIT_MS)
+    page.get_by_role("button", name="Send").tap()
+
+    wait_until(lambda: ScanEvent.objects.filter(stop=damaged).exists(), "the scan reaches the desk")
+    (scan,) = ScanEvent.objects.filter(stop=damaged)
+    assert scan.reason_code.code == "DAMAGED"
+    assert scan.photo.size > 1000
+    assert not page.context.script_errors
+
+
 def test_a_driver_reads_the_app_in_spanish_and_a_wrong_code_says_what_to_do(
     chromium, server, open_pages, dave, alice, run_of_dave
 ):

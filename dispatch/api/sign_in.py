@@ -12,10 +12,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from dispatch.api.authentication import ApiTokenAuthentication
+from dispatch.api.driver import DriverView
 from dispatch.api.errors import INVALID, errors
 from dispatch.api.parsers import JSONParser
-from dispatch.api.permissions import IsDriver
 from dispatch.api.throttling import WindowRateThrottle
 from dispatch.models import ApiToken, Driver, languages
 from dispatch.services.sign_in import SignInRefused, driver_language_set, driver_sign_in
@@ -90,12 +89,7 @@ class DriverSignInView(APIView):
         return Response(SignInOutput(body).data, status=status.HTTP_201_CREATED)
 
 
-class DriverSignOutView(APIView):
-    authentication_classes = [ApiTokenAuthentication]
-    permission_classes = [IsDriver]
-    throttle_classes = [WindowRateThrottle]
-    throttle_scope = "driver"
-
+class DriverSignOutView(DriverView):
     @extend_schema(
         operation_id="driver_sign_out",
         summary="Sign this phone out: its token stops working at once",
@@ -107,15 +101,8 @@ class DriverSignOutView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class DriverMeView(APIView):
-    authentication_classes = [ApiTokenAuthentication]
-    permission_classes = [IsDriver]
+class DriverMeView(DriverView):
     parser_classes = [JSONParser]
-    throttle_classes = [WindowRateThrottle]
-    throttle_scope = "driver"
-
-    def _driver(self, request: Request) -> Driver:
-        return Driver.objects.select_related("user", "depot").get(user_id=cast(int, request.user.pk))
 
     @extend_schema(
         operation_id="driver_me",
@@ -123,7 +110,7 @@ class DriverMeView(APIView):
         responses={200: DriverOutput, 401: errors(not_authenticated="no valid token")},
     )
     def get(self, request: Request, version: str) -> Response:
-        return Response(DriverOutput(_driver_body(self._driver(request))).data)
+        return Response(DriverOutput(_driver_body(self.driver(request))).data)
 
     @extend_schema(
         operation_id="driver_me_update",
@@ -135,6 +122,6 @@ class DriverMeView(APIView):
     def patch(self, request: Request, version: str) -> Response:
         given = DriverInput(data=request.data)
         given.is_valid(raise_exception=True)
-        driver = self._driver(request)
+        driver = self.driver(request)
         driver_language_set(driver=driver, language=given.validated_data["language"])
         return Response(DriverOutput(_driver_body(driver)).data)

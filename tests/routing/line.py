@@ -26,6 +26,13 @@ def north(km: float) -> tuple[float, float]:
     return (DEPOT[0] + km * 1000 / METRES_PER_DEGREE, DEPOT[1])
 
 
+def failed_at(stop: Stop) -> Stop:
+    """The driver tried the stop and failed: it is no longer among the remaining stops."""
+    Stop.objects.filter(pk=stop.pk).update(status=Stop.Status.FAILED, attempt_count=1)
+    stop.refresh_from_db()
+    return stop
+
+
 def place(driver: Driver, km: float, *, minutes_ago: float = 0) -> None:
     driver.last_latitude, driver.last_longitude = north(km)
     driver.last_seen_at = NOW - dt.timedelta(minutes=minutes_ago)

@@ -12,16 +12,10 @@ from django.utils import formats, timezone, translation
 from dispatch.models import Driver, DriverInstruction, Run, Stop
 from routing import services
 from tests.clock import TODAY, local
-from tests.routing.line import place, remaining, run_with_stops
+from tests.routing.line import failed_at, place, remaining, run_with_stops
 
 pytestmark = pytest.mark.django_db(transaction=False)
 TOMORROW = TODAY + dt.timedelta(days=1)
-
-
-def failed_at(stop: Stop) -> Stop:
-    Stop.objects.filter(pk=stop.pk).update(status=Stop.Status.FAILED, attempt_count=1)
-    stop.refresh_from_db()
-    return stop
 
 
 def speaks(driver: Driver, language: str) -> None:

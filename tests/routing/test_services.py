@@ -15,17 +15,10 @@ from routing.models import PlanVersion
 from routing.services import StalePlan
 from tests.clock import NOW, TODAY, local
 from tests.helpers import fail
-from tests.routing.line import assert_feasible, place, remaining, run_with_stops
+from tests.routing.line import assert_feasible, failed_at, place, remaining, run_with_stops
 
 pytestmark = pytest.mark.django_db(transaction=False)
 TOMORROW = TODAY + dt.timedelta(days=1)
-
-
-def failed_at(stop: Stop) -> Stop:
-    """The driver tried the stop and failed: it is no longer among the remaining stops."""
-    Stop.objects.filter(pk=stop.pk).update(status=Stop.Status.FAILED, attempt_count=1)
-    stop.refresh_from_db()
-    return stop
 
 
 def test_a_recovered_stop_goes_where_it_adds_least_time(dave):

@@ -1,6 +1,7 @@
 // @ts-check
 // A photo taken now, by the camera: the app's own viewfinder (getUserMedia), so the photo library is never
-// offered. Where the browser has no camera access for pages, the phone's camera app (capture="environment").
+// offered. Where the browser has no camera access for pages, or the driver refused it, the phone's camera app
+// (capture="environment").
 
 import { t } from "./i18n.js";
 import { h } from "./views.js";
@@ -12,8 +13,7 @@ export async function takePhoto() {
   try {
     stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
   } catch {
-    alert(t("cameraBlocked"));
-    return null;
+    return blocked();
   }
   const video = /** @type {HTMLVideoElement} */ (h("video", { playsinline: "", muted: "", autoplay: "", "aria-label": t("photo") }));
   video.srcObject = stream;
@@ -43,12 +43,30 @@ export async function takePhoto() {
   return taken;
 }
 
+/** The page may not use the camera: offer the phone's camera app, opened by the driver's own tap.
+ * @returns {Promise<Blob | null>} */
+function blocked() {
+  const open = h("button", { type: "button", class: "btn btn-primary btn-big" }, t("cameraApp"));
+  const cancel = h("button", { type: "button", class: "btn btn-big" }, t("cancel"));
+  const sheet = h("div", { class: "camera camera-blocked", role: "dialog", "aria-modal": "true", "aria-label": t("photo") },
+    h("p", {}, t("cameraBlocked")), h("div", { class: "camera-actions" }, cancel, open));
+  document.body.append(sheet);
+  return new Promise((resolve) => {
+    cancel.addEventListener("click", () => { sheet.remove(); resolve(null); });
+    open.addEventListener("click", () => { sheet.remove(); resolve(cameraApp()); });
+  });
+}
+
 /** @returns {Promise<Blob | null>} */
 function cameraApp() {
   return new Promise((resolve) => {
     const input = /** @type {HTMLInputElement} */ (h("input", { type: "file", accept: "image/jpeg,image/png", capture: "environment", hidden: "" }));
     input.addEventListener("change", () => {
       resolve(input.files && input.files[0] ? input.files[0] : null);
+      input.remove();
+    });
+    input.addEventListener("cancel", () => {
+      resolve(null);
       input.remove();
     });
     document.body.append(input);

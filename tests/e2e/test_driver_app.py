@@ -50,13 +50,13 @@ PHONE = {
 DEPOT = (41.8847, -87.6633)  # the factories' depot
 
 
-def driver_phone(chromium, server, open_pages, *, locale: str = "en-US") -> Any:
+def driver_phone(chromium, server, open_pages, *, locale: str = "en-US", camera: bool = True) -> Any:
     context = chromium.new_context(
         base_url=server,
         **PHONE,
         locale=locale,
         geolocation={"latitude": DEPOT[0], "longitude": DEPOT[1], "accuracy": 12},
-        permissions=["geolocation", "camera"],
+        permissions=["geolocation", "camera"] if camera else ["geolocation"],
     )
     context.script_errors = []
     open_pages.append(context)
@@ -196,13 +196,18 @@ def test_a_driver_signs_in_and_works_the_run_offline_and_online_with_dispatch_li
     assert not page.context.script_errors
 
 
-def test_where_pages_get_no_camera_the_photo_is_taken_by_the_phones_camera_app(
-    chromium, server, open_pages, dave, alice, run_of_dave, tmp_path
+@pytest.mark.parametrize("why", ["no camera for pages", "camera refused"])
+def test_where_the_page_gets_no_camera_the_photo_is_taken_by_the_phones_camera_app(
+    chromium, server, open_pages, dave, alice, run_of_dave, tmp_path, why
 ):
     _, code = sign_in_code_issue(driver=dave, issued_by=alice)
-    page = driver_phone(chromium, server, open_pages)
-    # A browser that gives pages no camera (an address without https, an old WebView).
-    page.add_init_script("Object.defineProperty(navigator, 'mediaDevices', { value: undefined })")
+    page = driver_phone(chromium, server, open_pages, camera=why != "camera refused")
+    if why == "no camera for pages":  # an address without https, an old WebView
+        page.add_init_script("Object.defineProperty(navigator, 'mediaDevices', { value: undefined })")
+    else:  # the driver said no to the browser's question (the test browser answers yes by itself)
+        page.add_init_script(
+            "navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('denied', 'NotAllowedError'))"
+        )
     page.goto(f"/driver/#code={code}")
     damaged = run_of_dave[0]
     at(page, damaged)
@@ -210,8 +215,14 @@ def test_where_pages_get_no_camera_the_photo_is_taken_by_the_phones_camera_app(
     page.get_by_role("button", name="Not delivered…").tap()
     page.get_by_label("Parcel damaged").check()
 
+    opens = page.get_by_role("button", name="📷 Take photo")
+    if why == "camera refused":  # the driver is told why, and opens the camera app with a tap of their own
+        opens.tap()
+        expect(page.get_by_role("dialog")).to_contain_text("This page may not use the camera", timeout=WAIT_MS)
+        shot(page, "driver-camera-refused")
+        opens = page.get_by_role("button", name="Open the camera")
     with page.expect_file_chooser() as chosen:
-        page.get_by_role("button", name="📷 Take photo").tap()
+        opens.tap()
     chooser = chosen.value
     # The camera app, not the photo library: the input asks for a capture from the back camera.
     assert chooser.element.get_attribute("capture") == "environment"

@@ -125,15 +125,19 @@ export class BoardMap {
         marker.setLatLng([driver.lat, driver.lng]).setStyle(style);
       }
       const seen = driver.seen_at ? new Date(driver.seen_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "unknown";
-      // Named on the map, as the legend says; the time of the last fix on hover.
-      marker.unbindTooltip();
-      // The name is the driver's handle too: clicking it (or the dot) shows the stops left.
-      marker.bindTooltip(driver.name, { permanent: true, interactive: true, direction: "right", className: "driver-label", offset: [4, 0] });
-      const tag = marker.getTooltip()?.getElement();
-      if (tag) {
-        tag.dataset.driverId = String(driver.id);
-        tag.title = "Show the stops left";
-        tag.addEventListener("click", () => this.onDriver(driver.id));
+      // Named on the map, as the legend says. The name is the driver's handle too: clicking it (or the dot) shows
+      // the stops left. Bound once: a new snapshot changes the words, not the element (a label bound again fades
+      // out beside its new copy).
+      if (marker.getTooltip()) {
+        marker.setTooltipContent(label(driver.name));
+      } else {
+        marker.bindTooltip(label(driver.name), { permanent: true, interactive: true, direction: "right", className: "driver-label", offset: [4, 0] });
+        const tag = marker.getTooltip()?.getElement();
+        if (tag) {
+          tag.dataset.driverId = String(driver.id);
+          tag.title = "Show the stops left";
+          tag.addEventListener("click", () => this.onDriver(driver.id));
+        }
       }
       marker.getElement?.()?.setAttribute("aria-label", `Driver ${driver.name} · seen ${seen}`);
     }

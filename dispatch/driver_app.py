@@ -24,6 +24,7 @@ SHELL_FILES = (
     "driver/live.js",
     "driver/camera.js",
     "driver/gps.js",
+    "driver/awake.js",
     "driver/views.js",
     "driver/map.js",
     "driver/driver.css",

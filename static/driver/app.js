@@ -3,6 +3,7 @@
 // shows dispatch's instructions the moment they come and acknowledges them. Built on the public driver API only.
 
 import { Api, ApiError, problem } from "./api.js";
+import { Awake } from "./awake.js";
 import { takePhoto } from "./camera.js";
 import { Gps } from "./gps.js";
 import { LANGUAGES, language, setLanguage, t } from "./i18n.js";
@@ -55,11 +56,13 @@ const outbox = new Outbox(api, {
     const stop = state.run?.stops.find((item) => item.id === scan.stopId);
     if (stop) stop.status = answer.stop_status;
     keepRun();
+    underway();
     toast(t("sent"));
   },
   onRefused: (_scan, error) => toast(t("refused", { why: problem(error) })),
 });
 
+const awake = new Awake();
 const gps = new Gps(api, { onState: (on) => $("conn").classList.toggle("no-gps", !on) });
 
 const live = new Live({
@@ -110,6 +113,15 @@ function keepRun() {
 }
 
 let loading = Promise.resolve();
+/** Where the driver is matters while a run has stops to go, and the screen stays on; after the last, the phone stops
+ * reporting and may sleep. */
+function underway() {
+  const going = Boolean(state.run && state.run.stops.some((stop) => !FINISHED.has(stop.status)));
+  if (going) gps.start();
+  else gps.stop();
+  awake.set(going);
+}
+
 function loadRun() {
   loading = loading.then(async () => {
     try {
@@ -127,9 +139,7 @@ function loadRun() {
         keepRun();
       }
     }
-    // Where the driver is matters while a run has stops to go; after the last, the phone stops reporting.
-    if (state.run && state.run.stops.some((stop) => !FINISHED.has(stop.status))) gps.start();
-    else gps.stop();
+    underway();
     draw();
   });
   return loading;
@@ -155,6 +165,7 @@ function begin() {
 api.onSignedOut = () => {
   live.stop();
   gps.stop();
+  awake.set(false);
   state.me = null;
   state.run = null;
   localStorage.removeItem("driver.me");

@@ -196,6 +196,34 @@ def test_a_driver_signs_in_and_works_the_run_offline_and_online_with_dispatch_li
     assert not page.context.script_errors
 
 
+def test_the_screen_stays_on_while_stops_are_left_and_may_sleep_after_the_last(
+    chromium, server, open_pages, dave, alice, run_of_dave
+):
+    last = run_of_dave[-1]
+    Stop.objects.filter(pk__in=[stop.pk for stop in run_of_dave[:-1]]).update(status=Stop.Status.DELIVERED)
+    _, code = sign_in_code_issue(driver=dave, issued_by=alice)
+    page = driver_phone(chromium, server, open_pages)
+    # The browser's wake lock, watched: what the app asks for and lets go of.
+    page.add_init_script(
+        "window.awake = [];"
+        "navigator.wakeLock.request = async (type) => { window.awake.push(type);"
+        "  const lock = { released: false, addEventListener() {},"
+        "    release: async () => { lock.released = true; window.awake.push('released'); } };"
+        "  return lock; };"
+    )
+    page.goto(f"/driver/#code={code}")
+    expect(page.locator("#stops li")).to_have_count(5, timeout=WAIT_MS)
+    page.wait_for_function("() => window.awake.length === 1")
+    assert page.evaluate("window.awake") == ["screen"]
+
+    at(page, last)
+    page.locator(f'#stops li[data-stop-id="{last.pk}"] button').tap()
+    page.get_by_role("button", name="✓ Delivered").tap()
+    page.wait_for_function("() => window.awake.includes('released')", timeout=WAIT_MS)
+    assert page.evaluate("window.awake") == ["screen", "released"]
+    assert not page.context.script_errors
+
+
 @pytest.mark.parametrize("why", ["no camera for pages", "camera refused"])
 def test_where_the_page_gets_no_camera_the_photo_is_taken_by_the_phones_camera_app(
     chromium, server, open_pages, dave, alice, run_of_dave, tmp_path, why

@@ -130,7 +130,16 @@ class RunOutput(serializers.Serializer[Any]):
     shift_end = serializers.DateTimeField()
     status = serializers.ChoiceField(choices=Run.Status.choices)
     plan_version = serializers.IntegerField()
-    depot = inline_serializer("RunDepot", {"code": serializers.CharField(), "name": serializers.CharField()})
+    depot = inline_serializer(
+        "RunDepot",
+        {
+            "code": serializers.CharField(),
+            "name": serializers.CharField(),
+            "time_zone": serializers.CharField(
+                help_text="The depot's IANA time zone, e.g. `America/Chicago`: the run's times are the depot's."
+            ),
+        },
+    )
     stops = RunStopOutput(many=True)
 
 
@@ -163,7 +172,7 @@ class DriverRunView(DriverView):
                 "shift_end": run.shift_end,
                 "status": run.status,
                 "plan_version": run.plan_version,
-                "depot": {"code": run.depot.code, "name": run.depot.name},
+                "depot": {"code": run.depot.code, "name": run.depot.name, "time_zone": str(run.depot.time_zone)},
                 "stops": [
                     {
                         **{field: getattr(stop, field) for field in STOP_FIELDS},

@@ -6,7 +6,7 @@ import { Api, ApiError, problem } from "./api.js";
 import { Awake } from "./awake.js";
 import { takePhoto } from "./camera.js";
 import { Gps } from "./gps.js";
-import { LANGUAGES, language, setLanguage, t } from "./i18n.js";
+import { LANGUAGES, language, setLanguage, setZone, t } from "./i18n.js";
 import { Live } from "./live.js";
 import { RunMap } from "./map.js";
 import { Outbox } from "./outbox.js";
@@ -130,6 +130,7 @@ function loadRun() {
         const before = state.run ? state.run.stops.map((stop) => stop.id).join() : "";
         state.run = answer.run;
         state.etag = answer.etag;
+        setZone(answer.run.depot.time_zone);
         keepRun();
         if (before && before !== answer.run.stops.map((stop) => stop.id).join()) toast(t("newOrder"));
       }
@@ -427,5 +428,6 @@ outbox.waiting().then((waiting) => {
   state.waiting = waiting;
   draw();
 });
+setZone(state.run?.depot.time_zone); // the run kept on the phone: its times are its depot's
 draw();
 if (api.token) begin();

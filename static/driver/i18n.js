@@ -204,10 +204,24 @@ export function t(key, values = {}) {
   return text.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
 }
 
-/** A time of day in the phone's language, e.g. "14:05" or "2:05 p. m.". @param {string | null | undefined} iso */
+/** @type {string | undefined} the depot's time zone: the run's times are the depot's, wherever the phone is set */
+let zone;
+
+/** @param {string | undefined} timeZone an IANA zone, e.g. "America/Chicago" */
+export function setZone(timeZone) {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone });
+    zone = timeZone;
+  } catch {
+    zone = undefined; // a zone this phone does not know: its own
+  }
+}
+
+/** A time of day in the phone's language and the depot's zone, e.g. "14:05" or "2:05 p. m.".
+ * @param {string | null | undefined} iso */
 export function clock(iso) {
   if (!iso) return "";
-  return new Date(iso).toLocaleTimeString(current, { hour: "2-digit", minute: "2-digit" });
+  return new Date(iso).toLocaleTimeString(current, { hour: "2-digit", minute: "2-digit", timeZone: zone });
 }
 
 /** @param {string} isoDate "2026-11-18" */

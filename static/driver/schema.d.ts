@@ -1523,6 +1523,8 @@ export interface components {
         RunDepot: {
             code: string;
             name: string;
+            /** @description The depot's IANA time zone, e.g. `America/Chicago`: the run's times are the depot's. */
+            time_zone: string;
         };
         RunOutput: {
             id: number;

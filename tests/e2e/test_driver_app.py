@@ -45,18 +45,20 @@ PHONE = {
     "is_mobile": True,
     "has_touch": True,
     "device_scale_factor": 2,
-    "timezone_id": "America/Chicago",
 }
 DEPOT = (41.8847, -87.6633)  # the factories' depot
 
 
-def driver_phone(chromium, server, open_pages, *, locale: str = "en-US", camera: bool = True) -> Any:
+def driver_phone(
+    chromium, server, open_pages, *, locale: str = "en-US", camera: bool = True, zone: str = "America/Chicago"
+) -> Any:
     context = chromium.new_context(
         base_url=server,
         **PHONE,
         locale=locale,
         geolocation={"latitude": DEPOT[0], "longitude": DEPOT[1], "accuracy": 12},
         permissions=["geolocation", "camera"] if camera else ["geolocation"],
+        timezone_id=zone,
     )
     context.script_errors = []
     open_pages.append(context)
@@ -221,6 +223,23 @@ def test_the_screen_stays_on_while_stops_are_left_and_may_sleep_after_the_last(
     page.get_by_role("button", name="✓ Delivered").tap()
     page.wait_for_function("() => window.awake.includes('released')", timeout=WAIT_MS)
     assert page.evaluate("window.awake") == ["screen", "released"]
+    assert not page.context.script_errors
+
+
+def test_the_runs_times_are_the_depots_wherever_the_phone_is_set(
+    chromium, server, open_pages, dave, alice, run_of_dave
+):
+    first = run_of_dave[0]
+    arrival = timezone.now().replace(second=0, microsecond=0) + dt.timedelta(hours=1)
+    Stop.objects.filter(pk=first.pk).update(planned_arrival=arrival)
+    _, code = sign_in_code_issue(driver=dave, issued_by=alice)
+    page = driver_phone(chromium, server, open_pages, zone="Asia/Tokyo")  # a phone still on its holiday's time
+    page.goto(f"/driver/#code={code}")
+
+    at_depot = arrival.astimezone(first.run.depot.time_zone)
+    expect(page.locator(f'#stops li[data-stop-id="{first.pk}"]')).to_contain_text(
+        f"{at_depot:%I:%M %p}", timeout=WAIT_MS
+    )
     assert not page.context.script_errors
 
 

@@ -19,6 +19,7 @@ def test_it_returns_todays_run_with_stops_in_sequence(dave_api, dave_run):
     assert response.status_code == 200
     body = response.json()
     assert body["id"] == dave_run.pk
+    assert body["depot"]["time_zone"] == "America/Chicago"  # the run's times are shown in the depot's zone
     assert [stop["sequence"] for stop in body["stops"]] == [1, 2, 3]
     first = body["stops"][0]
     stop = dave_run.stops.get(sequence=1)

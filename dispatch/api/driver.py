@@ -60,9 +60,6 @@ class DriverView(APIView):
 # --- The run -------------------------------------------------------------------------------------
 
 
-# A reveal gives a code for these.
-REVEALABLE = (AccessState.ON_FILE, AccessState.VERIFIED, AccessState.FAILING)
-
 STOP_FIELDS = (
     "id",
     "sequence",
@@ -179,7 +176,7 @@ class DriverRunView(DriverView):
                         "order": stop.order,
                         "recipient": {"first_name": stop.order.recipient.first_name},
                         "address": stop.order.address,
-                        "has_access_code": vault[stop.order.address_id] in REVEALABLE,
+                        "has_access_code": vault[stop.order.address_id] in AccessState.revealable(),
                         "access": vault[stop.order.address_id],
                         "can_call": calls and stop.status in Stop.ACTIVE_STATUSES and desk.can_call(stop=stop),
                         "instruction": latest.get(stop.pk),

@@ -88,6 +88,11 @@ class AccessState(models.TextChoices):
     FAILING = "failing", "The code on file failed the last time it was tried"
     FLAGGED = "flagged", "The codes on file failed twice: none is offered; ask dispatch"
 
+    @classmethod
+    def revealable(cls) -> tuple[str, ...]:
+        """The states a reveal gives a code in."""
+        return (cls.ON_FILE, cls.VERIFIED, cls.FAILING)
+
 
 def access_states(*, address_ids: list[int], now: dt.datetime | None = None) -> dict[int, str]:
     """The vault's state for each address (``AccessState``), in one query. Never a code."""
